@@ -1,0 +1,2 @@
+export type { InfrastructureErrorOptions } from './errors.js';
+export { InfrastructureError, isInfrastructureError } from './errors.js';

@@ -1,0 +1,1 @@
+export { invalidArgument, MESSAGE_PREFIX } from './errors.js';
