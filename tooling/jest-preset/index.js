@@ -15,6 +15,7 @@ const require = createRequire(import.meta.url);
 export function createJestConfig(packageDir, overrides = {}) {
   const pkg = JSON.parse(readFileSync(path.join(packageDir, 'package.json'), 'utf8'));
   return {
+    ...testkitHooks(packageDir),
     rootDir: packageDir,
     displayName: pkg.name,
     testEnvironment: 'node',
@@ -43,4 +44,20 @@ export function createJestConfig(packageDir, overrides = {}) {
     reporters: ['default', [require.resolve('./reporter.cjs'), { packageName: pkg.name }]],
     ...overrides,
   };
+}
+
+/**
+ * Packages that use @voelgoed/testkit get its global setup/teardown: a state dir per run and a
+ * reaper that kills any server a crashed test worker left behind.
+ */
+function testkitHooks(packageDir) {
+  const local = createRequire(path.join(packageDir, 'package.json'));
+  try {
+    return {
+      globalSetup: local.resolve('@voelgoed/testkit/jest-global-setup'),
+      globalTeardown: local.resolve('@voelgoed/testkit/jest-global-teardown'),
+    };
+  } catch {
+    return {};
+  }
 }

@@ -1,0 +1,75 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from '@jest/globals';
+import { reap } from '../reaper.cjs';
+import { isAlive } from '../src/index.js';
+
+const fixture = path.join(__dirname, 'fixtures', 'start-servers.cjs');
+
+interface Started {
+  pids: number[];
+  dirs: string[];
+  stateDir: string;
+}
+
+function startFixture(
+  mode: 'throw' | 'hang',
+  env: NodeJS.ProcessEnv,
+): { child: ChildProcess; started: Promise<Started> } {
+  const child = spawn(process.execPath, [fixture, mode], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const started = new Promise<Started>((resolve, reject) => {
+    let stdout = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      const line = stdout.split('\n')[0];
+      if (stdout.includes('\n') && line) resolve(JSON.parse(line) as Started);
+    });
+    child.once('exit', (code) =>
+      reject(new Error(`fixture exited (${code}) before starting servers: ${stderr}`)),
+    );
+  });
+  return { child, started };
+}
+
+const exited = (child: ChildProcess) =>
+  child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve()
+    : new Promise<void>((resolve) => child.once('exit', () => resolve()));
+
+describe('clean-up of what the kit started', () => {
+  it('a process that crashes after starting servers (one paused) takes them all down with it', async () => {
+    const { VOELGOED_TESTKIT_STATE_DIR: _perRun, ...env } = process.env;
+    const { child, started } = startFixture('throw', env);
+    const info = await started;
+    await exited(child);
+    expect(child.exitCode).not.toBe(0);
+    expect(info.pids).toHaveLength(5);
+    expect(info.pids.filter(isAlive)).toEqual([]);
+    expect(info.dirs.filter(existsSync)).toEqual([]);
+    expect(existsSync(info.stateDir)).toBe(false);
+  }, 60_000);
+
+  it('servers orphaned by a SIGKILLed process are found and killed by the reaper', async () => {
+    const runDir = mkdtempSync(path.join(os.tmpdir(), 'voelgoed-reaper-test-'));
+    const { child, started } = startFixture('hang', { ...process.env, VOELGOED_TESTKIT_STATE_DIR: runDir });
+    const info = await started;
+    expect(info.stateDir).toBe(runDir);
+    child.kill('SIGKILL');
+    await exited(child);
+    // No exit hook ran: the servers outlive their parent. This is what the reaper is for.
+    expect(info.pids.filter(isAlive)).toEqual(info.pids);
+    expect(readdirSync(runDir).sort()).toEqual(info.pids.map((p) => `${p}.json`).sort());
+    const killed = reap(runDir);
+    expect(killed.sort()).toEqual([...info.pids].sort());
+    await new Promise((r) => setTimeout(r, 100));
+    expect(info.pids.filter(isAlive)).toEqual([]);
+    expect(info.dirs.filter(existsSync)).toEqual([]);
+    expect(existsSync(runDir)).toBe(false);
+  }, 60_000);
+});
