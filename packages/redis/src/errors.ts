@@ -7,3 +7,63 @@ export const MESSAGE_PREFIX = '[voelgoed:redis]';
 export function invalidArgument(message: string): InfrastructureError {
   return new InfrastructureError('INVALID_ARGUMENT', `${MESSAGE_PREFIX} ${message}`);
 }
+
+/** The server is unreachable, the connection dropped, or the client is closed. Retryable. */
+export function connectionError(message: string, cause?: unknown): InfrastructureError {
+  return new InfrastructureError('CONNECTION', `${MESSAGE_PREFIX} ${message}`, { retryable: true, cause });
+}
+
+/** Thrown when a command's deadline passed. */
+export class RedisTimeoutError extends InfrastructureError {
+  /** True when the command may have reached the server (so INCR may have counted, a lock may be held). */
+  readonly maybeExecuted: boolean;
+
+  constructor(message: string, maybeExecuted: boolean) {
+    super('TIMEOUT', `${MESSAGE_PREFIX} ${message}`, { retryable: true });
+    this.maybeExecuted = maybeExecuted;
+  }
+}
+
+/** The server answered with an error reply (WRONGTYPE, NOSCRIPT, OOM, …). */
+export class RedisReplyError extends InfrastructureError {
+  /** First word of the reply, e.g. `WRONGTYPE`. */
+  readonly reply: string;
+
+  constructor(command: string, message: string, cause: unknown) {
+    const reply = /^[A-Z]+/.exec(message)?.[0] ?? 'ERR';
+    super('REDIS_REPLY', `${MESSAGE_PREFIX} ${command} failed: ${message}`, {
+      retryable: reply === 'LOADING' || reply === 'BUSY' || reply === 'TRYAGAIN' || reply === 'CLUSTERDOWN',
+      cause,
+    });
+    this.reply = reply;
+  }
+}
+
+const CONNECTION_ERRORS = new Set([
+  'ClientOfflineError',
+  'ClientClosedError',
+  'SocketClosedUnexpectedlyError',
+  'ConnectionTimeoutError',
+  'SocketTimeoutError',
+  'DisconnectsClientError',
+  'RootNodesUnavailableError',
+  'ReconnectStrategyError',
+  'MaxCommandRedirectionsError',
+]);
+
+/** Turns whatever node-redis rejected with into an InfrastructureError. Never echoes arguments. */
+export function mapError(error: unknown, command: string): InfrastructureError {
+  if (error instanceof InfrastructureError) return error;
+  const err = error as { name?: string; message?: string; code?: string; constructor?: { name?: string } };
+  const name = err?.constructor?.name ?? err?.name ?? '';
+  const message = String(err?.message ?? error);
+  if (name === 'ErrorReply' || name === 'SimpleError' || name === 'BlobError' || name === 'MultiErrorReply') {
+    return new RedisReplyError(command, message, error);
+  }
+  if (CONNECTION_ERRORS.has(name) || typeof err?.code === 'string') {
+    return connectionError(`${command} failed: ${message}`, error);
+  }
+  if (name === 'TimeoutError' || name === 'AbortError')
+    return new RedisTimeoutError(`${command} timed out`, true);
+  return connectionError(`${command} failed: ${message}`, error);
+}

@@ -1,1 +1,21 @@
-export { invalidArgument, MESSAGE_PREFIX } from './errors.js';
+export {
+  type CommandOptions,
+  type ConnectionState,
+  createRedisClient,
+  IsolatedConnection,
+  type PipelineResult,
+  RedisClient,
+  type RedisCommand,
+  type RedisCommandEvent,
+  type RedisHealth,
+} from './client.js';
+export type { RedisArgument, RedisReply } from './commands.js';
+export {
+  connectionError,
+  invalidArgument,
+  MESSAGE_PREFIX,
+  RedisReplyError,
+  RedisTimeoutError,
+} from './errors.js';
+export { parseRedisUrl, type RedisClientOptions, type RedisNodeAddress } from './options.js';
+export { hashTag, hashTagOf, keySlot } from './slots.js';

@@ -1,0 +1,648 @@
+import { channel } from 'node:diagnostics_channel';
+import {
+  createClient,
+  createClientPool,
+  createCluster,
+  createSentinel,
+  type RedisClientPoolType,
+  type RedisClientType,
+  type RedisClusterType,
+  type RedisSentinelType,
+} from '@redis/client';
+import {
+  commandName,
+  isReadonlyCommand,
+  type RedisArgument,
+  type RedisReply,
+  routingKey,
+} from './commands.js';
+import { DeadlineSweeper } from './deadline.js';
+import { connectionError, invalidArgument, mapError, RedisTimeoutError } from './errors.js';
+import { describeTarget, type RedisClientOptions, type ResolvedOptions, resolveOptions } from './options.js';
+import { keySlot } from './slots.js';
+
+export type { RedisArgument, RedisReply } from './commands.js';
+
+/** One command: name first, then its arguments. */
+export type RedisCommand = readonly RedisArgument[];
+
+/** Outcome of one command of a pipeline. */
+export type PipelineResult<T = RedisReply> =
+  | { ok: true; value: T }
+  | { ok: false; error: import('@voelgoed/contracts').InfrastructureError };
+
+export interface CommandOptions {
+  /** Overrides the client's `commandTimeoutMs` for this call. */
+  timeoutMs?: number;
+}
+
+export type ConnectionState = 'connecting' | 'ready' | 'reconnecting' | 'closing' | 'closed';
+
+export interface RedisHealth {
+  state: ConnectionState;
+  /** Round trip of a PING just now, or undefined when it failed. */
+  pingMs: number | undefined;
+  /** Commands sent and not yet answered or timed out. */
+  inFlight: number;
+  /** Deadlines being tracked (in flight plus settled ones not yet swept). */
+  queueDepth: number;
+  /** Message of the last connection error, if any (never holds a password). */
+  lastError: string | undefined;
+  target: string;
+}
+
+/** Payload published on `voelgoed:redis:command` for every command (name only, never keys or values). */
+export interface RedisCommandEvent {
+  command: string;
+  target: string;
+  durationMs: number;
+  outcome: 'ok' | 'error';
+  errorCode?: string;
+}
+
+const commandChannel = channel('voelgoed:redis:command');
+
+type StandaloneClient = RedisClientType;
+type Backend =
+  | { kind: 'standalone'; client: StandaloneClient }
+  | { kind: 'cluster'; client: RedisClusterType }
+  | { kind: 'sentinel'; client: RedisSentinelType };
+
+function validateCommand(args: unknown, what = 'command'): asserts args is RedisCommand {
+  if (!Array.isArray(args) || args.length === 0) {
+    throw invalidArgument(`${what} must be a non-empty array such as ["GET", "key"]`);
+  }
+  for (const arg of args) {
+    if (typeof arg === 'string' || Buffer.isBuffer(arg)) continue;
+    if (typeof arg === 'number' && Number.isFinite(arg)) continue;
+    throw invalidArgument(`${what} arguments must be strings, Buffers or finite numbers`);
+  }
+  if (typeof args[0] !== 'string' || args[0] === '')
+    throw invalidArgument(`${what} name must be a non-empty string`);
+}
+
+function toArgs(args: RedisCommand): (string | Buffer)[] {
+  // node-redis takes strings and Buffers only.
+  return args.map((a) => (typeof a === 'number' ? String(a) : a));
+}
+
+function keyArg(key: RedisArgument | undefined): string | Buffer | undefined {
+  return typeof key === 'number' ? String(key) : key;
+}
+
+/**
+ * A Redis client on node-redis for standalone servers, Cluster and Sentinel, with a real
+ * deadline per command, fast failure during outages, per-command pipeline results and
+ * telemetry. Create it with {@link createRedisClient}.
+ */
+export class RedisClient {
+  readonly #options: ResolvedOptions;
+  readonly #backend: Backend;
+  readonly #sweeper = new DeadlineSweeper(10);
+  readonly #target: string;
+  #pool: RedisClientPoolType | undefined;
+  #state: ConnectionState = 'connecting';
+  #everReady = false;
+  #ready: Promise<void>;
+  #inFlight = 0;
+  #lastError: string | undefined;
+  #topologyTimer: NodeJS.Timeout | undefined;
+  readonly #subscribers: StandaloneClient[] = [];
+
+  constructor(input: string | RedisClientOptions = {}) {
+    this.#options = resolveOptions(input);
+    this.#target = describeTarget(this.#options);
+    this.#backend = this.#createBackend();
+    this.#ready = this.#connect();
+    // A failed first connect is reported to callers through their commands.
+    this.#ready.catch(() => {});
+  }
+
+  /** `host:port`, `cluster(…)` or `sentinel(name)`: never credentials. */
+  get target(): string {
+    return this.#target;
+  }
+
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
+  #socketOptions() {
+    const o = this.#options;
+    const reconnectStrategy = (retries: number) => {
+      if (this.#state === 'closing' || this.#state === 'closed') return false;
+      // Full jitter over a capped exponential.
+      const cap = Math.min(o.maxDelayMs, o.minDelayMs * 2 ** Math.min(retries, 16));
+      return Math.max(o.minDelayMs, Math.floor(Math.random() * cap));
+    };
+    return {
+      connectTimeout: o.connectTimeoutMs,
+      reconnectStrategy,
+      ...(o.tls ? { tls: true as const, ...o.tls } : {}),
+    };
+  }
+
+  #createBackend(): Backend {
+    const o = this.#options;
+    const common = {
+      ...(o.username === undefined ? {} : { username: o.username }),
+      ...(o.password === undefined ? {} : { password: o.password }),
+      ...(o.clientName === undefined ? {} : { name: o.clientName }),
+      // An outage fails commands at once (ConnectionError) instead of piling them up.
+      disableOfflineQueue: true,
+    };
+    if (o.cluster) {
+      const client = createCluster({
+        rootNodes: o.cluster.nodes.map((n) => ({
+          socket: { host: n.host, port: n.port, ...this.#socketOptions() },
+        })),
+        defaults: { ...common, socket: this.#socketOptions() },
+      }) as unknown as RedisClusterType;
+      client.on('error', (e: unknown) => this.#onError(e));
+      return { kind: 'cluster', client };
+    }
+    if (o.sentinel) {
+      const client = createSentinel({
+        name: o.sentinel.name,
+        sentinelRootNodes: o.sentinel.sentinels.map((s) => ({ host: s.host, port: s.port })),
+        nodeClientOptions: { ...common, database: o.db, socket: this.#socketOptions() },
+        sentinelClientOptions: {
+          ...(o.sentinel.sentinelPassword === undefined ? {} : { password: o.sentinel.sentinelPassword }),
+          socket: this.#socketOptions(),
+        },
+        masterPoolSize: 1,
+        reserveClient: false,
+      }) as unknown as RedisSentinelType;
+      client.on('error', (e: unknown) => this.#onError(e));
+      return { kind: 'sentinel', client };
+    }
+    const client = createClient({
+      ...common,
+      database: o.db,
+      socket: { host: o.host, port: o.port, ...this.#socketOptions() },
+    }) as unknown as StandaloneClient;
+    client.on('error', (e: unknown) => this.#onError(e));
+    client.on('ready', () => {
+      this.#state = 'ready';
+      this.#everReady = true;
+    });
+    client.on('reconnecting', () => {
+      if (this.#state === 'ready') this.#state = 'reconnecting';
+    });
+    client.on('end', () => {
+      if (this.#state !== 'closing') this.#state = 'closed';
+    });
+    return { kind: 'standalone', client };
+  }
+
+  #onError(error: unknown): void {
+    const message = (error as { message?: string })?.message ?? String(error);
+    this.#lastError = message;
+    if (this.#state === 'ready' && !this.#isBackendReady()) this.#state = 'reconnecting';
+  }
+
+  async #connect(): Promise<void> {
+    const deadline = this.#options.connectTimeoutMs;
+    try {
+      await this.#backend.client.connect();
+    } catch (error) {
+      this.#lastError = (error as Error)?.message;
+      throw connectionError(`cannot connect to ${this.#target} within ${deadline} ms`, error);
+    }
+    this.#state = 'ready';
+    this.#everReady = true;
+    if (this.#backend.kind === 'cluster' && this.#options.cluster!.topologyRefreshMs > 0) {
+      this.#topologyTimer = setInterval(
+        () => void this.refreshTopology(),
+        this.#options.cluster!.topologyRefreshMs,
+      );
+      this.#topologyTimer.unref();
+    }
+  }
+
+  #isBackendReady(): boolean {
+    return this.#backend.client.isReady;
+  }
+
+  /** Resolves once connected; rejects with ConnectionError when the first connect failed. */
+  async ready(): Promise<void> {
+    await this.#ready;
+  }
+
+  /**
+   * Sends one command, e.g. `command(['SET', 'k', 'v', 'PX', 1000])`, and resolves with its
+   * reply. Rejects with `TimeoutError` (code `TIMEOUT`, `maybeExecuted`) when the deadline
+   * passes, `ConnectionError` (code `CONNECTION`) during an outage, `RedisReplyError` for an
+   * error reply.
+   */
+  command<T = RedisReply>(args: RedisCommand, options?: CommandOptions): Promise<T> {
+    validateCommand(args);
+    const timeoutMs = options?.timeoutMs ?? this.#options.commandTimeoutMs;
+    if (options?.timeoutMs !== undefined) this.#validateTimeout(timeoutMs);
+    if (!this.#isBackendReady()) return this.#whenReady(args, timeoutMs) as Promise<T>;
+    return this.#send<T>(args, timeoutMs);
+  }
+
+  #validateTimeout(timeoutMs: number): void {
+    if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+      throw invalidArgument('timeoutMs must be a finite number > 0');
+    }
+  }
+
+  /** Not connected: wait for the first connection (within the deadline), or fail fast after an outage. */
+  async #whenReady(args: RedisCommand, timeoutMs: number): Promise<RedisReply> {
+    const name = commandName(args);
+    if (this.#state === 'closing' || this.#state === 'closed') {
+      throw connectionError(`${name} failed: the client is closed`);
+    }
+    if (this.#everReady) {
+      const detail = this.#lastError ? ` (last error: ${this.#lastError})` : '';
+      throw connectionError(`${name} failed: not connected to ${this.#target}, reconnecting${detail}`);
+    }
+    const started = performance.now();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(new RedisTimeoutError(`${name} timed out after ${timeoutMs} ms waiting to connect`, false)),
+        timeoutMs,
+      );
+    });
+    try {
+      await Promise.race([this.#ready, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+    const left = Math.max(1, timeoutMs - (performance.now() - started));
+    return this.#send(args, left);
+  }
+
+  #dispatch(args: (string | Buffer)[], original: RedisCommand): Promise<unknown> {
+    const backend = this.#backend;
+    switch (backend.kind) {
+      case 'standalone':
+        return backend.client.sendCommand(args);
+      case 'cluster':
+        return backend.client.sendCommand(keyArg(routingKey(original)), isReadonlyCommand(original), args);
+      case 'sentinel':
+        return backend.client.sendCommand(isReadonlyCommand(original), args);
+    }
+  }
+
+  #send<T>(args: RedisCommand, timeoutMs: number): Promise<T> {
+    const started = commandChannel.hasSubscribers ? performance.now() : 0;
+    this.#inFlight++;
+    return new Promise<T>((resolve, reject) => {
+      const deadline = this.#sweeper.track(timeoutMs, () => {
+        this.#inFlight--;
+        const error = new RedisTimeoutError(`${commandName(args)} timed out after ${timeoutMs} ms`, true);
+        if (started) this.#publish(args, started, error.code);
+        reject(error);
+      });
+      this.#dispatch(toArgs(args), args).then(
+        (reply) => {
+          if (deadline.done) return;
+          deadline.done = true;
+          this.#inFlight--;
+          if (started) this.#publish(args, started, undefined);
+          resolve(reply as T);
+        },
+        (error: unknown) => {
+          if (deadline.done) return;
+          deadline.done = true;
+          this.#inFlight--;
+          const mapped = mapError(error, commandName(args));
+          if (started) this.#publish(args, started, mapped.code);
+          reject(mapped);
+        },
+      );
+    });
+  }
+
+  #publish(args: RedisCommand, started: number, errorCode: string | undefined): void {
+    const event: RedisCommandEvent = {
+      command: commandName(args),
+      target: this.#target,
+      durationMs: performance.now() - started,
+      outcome: errorCode === undefined ? 'ok' : 'error',
+      ...(errorCode === undefined ? {} : { errorCode }),
+    };
+    commandChannel.publish(event);
+  }
+
+  /**
+   * Sends several commands at once (one round trip where they share a connection) and resolves
+   * with one result per command, in order: a failing command does not throw the batch away.
+   * In a Cluster, commands on keys in different slots go to their own nodes.
+   */
+  async pipeline<T = RedisReply>(
+    commands: readonly RedisCommand[],
+    options?: CommandOptions,
+  ): Promise<PipelineResult<T>[]> {
+    if (!Array.isArray(commands)) throw invalidArgument('pipeline takes an array of commands');
+    for (const [i, c] of commands.entries()) validateCommand(c, `pipeline command ${i}`);
+    const settled = await Promise.allSettled(commands.map((c) => this.command<T>(c, options)));
+    return settled.map((s) =>
+      s.status === 'fulfilled'
+        ? { ok: true as const, value: s.value }
+        : { ok: false as const, error: mapError(s.reason, 'PIPELINE') },
+    );
+  }
+
+  /**
+   * Runs the commands in MULTI/EXEC and resolves with their replies. In a Cluster all keys must
+   * be in one slot (use a hash tag); this is checked before anything is sent (`CROSSSLOT`).
+   */
+  async transaction<T extends RedisReply[] = RedisReply[]>(
+    commands: readonly RedisCommand[],
+    options?: CommandOptions,
+  ): Promise<T> {
+    if (!Array.isArray(commands) || commands.length === 0) {
+      throw invalidArgument('transaction takes a non-empty array of commands');
+    }
+    for (const [i, c] of commands.entries()) validateCommand(c, `transaction command ${i}`);
+    const backend = this.#backend;
+    const timeoutMs = options?.timeoutMs ?? this.#options.commandTimeoutMs;
+    let exec: () => Promise<unknown>;
+    if (backend.kind === 'cluster') {
+      const routing = keyArg(this.assertSameSlot(commands));
+      const multi = backend.client.multi(routing);
+      for (const c of commands) multi.addCommand(keyArg(routingKey(c)), isReadonlyCommand(c), toArgs(c));
+      exec = () => multi.exec();
+    } else if (backend.kind === 'sentinel') {
+      const multi = backend.client.multi();
+      for (const c of commands) multi.addCommand(isReadonlyCommand(c), toArgs(c));
+      exec = () => multi.exec();
+    } else {
+      const multi = backend.client.multi();
+      for (const c of commands) multi.addCommand(toArgs(c));
+      exec = () => multi.exec();
+    }
+    return this.#withDeadline('EXEC', timeoutMs, exec) as Promise<T>;
+  }
+
+  /**
+   * Throws `INVALID_ARGUMENT` (reply `CROSSSLOT`) when the commands' keys are not all in one
+   * Cluster slot; returns a key to route by. Only the routing key of each command is checked.
+   */
+  assertSameSlot(commands: readonly RedisCommand[]): RedisArgument | undefined {
+    let first: RedisArgument | undefined;
+    let slot: number | undefined;
+    for (const c of commands) {
+      const key = routingKey(c);
+      if (key === undefined) continue;
+      const s = keySlot(typeof key === 'number' ? String(key) : key);
+      if (slot === undefined) {
+        slot = s;
+        first = key;
+      } else if (s !== slot) {
+        throw invalidArgument(
+          'CROSSSLOT: the commands touch keys in different cluster slots; put a shared {hash tag} in the keys',
+        );
+      }
+    }
+    return first;
+  }
+
+  async #withDeadline<T>(name: string, timeoutMs: number, run: () => Promise<T>): Promise<T> {
+    if (!this.#isBackendReady()) {
+      if (this.#everReady)
+        throw connectionError(`${name} failed: not connected to ${this.#target}, reconnecting`);
+      await this.ready();
+    }
+    this.#inFlight++;
+    return new Promise<T>((resolve, reject) => {
+      const deadline = this.#sweeper.track(timeoutMs, () => {
+        this.#inFlight--;
+        reject(new RedisTimeoutError(`${name} timed out after ${timeoutMs} ms`, true));
+      });
+      run().then(
+        (v) => {
+          if (deadline.done) return;
+          deadline.done = true;
+          this.#inFlight--;
+          resolve(v);
+        },
+        (e: unknown) => {
+          if (deadline.done) return;
+          deadline.done = true;
+          this.#inFlight--;
+          reject(mapError(e, name));
+        },
+      );
+    });
+  }
+
+  /**
+   * Runs `fn` with a connection of its own from a small pool, for blocking commands (BLPOP) and
+   * WATCH/MULTI sequences that must not share the multiplexed connection. Standalone only.
+   */
+  async withConnection<T>(fn: (connection: IsolatedConnection) => Promise<T>): Promise<T> {
+    if (this.#backend.kind !== 'standalone') {
+      throw invalidArgument('withConnection is available on a standalone connection only');
+    }
+    const pool = await this.#getPool();
+    return pool.execute(async (client) =>
+      fn(new IsolatedConnection(client as unknown as StandaloneClient, this)),
+    );
+  }
+
+  async #getPool(): Promise<RedisClientPoolType> {
+    if (this.#pool) return this.#pool;
+    const o = this.#options;
+    const pool = createClientPool(
+      {
+        ...(o.username === undefined ? {} : { username: o.username }),
+        ...(o.password === undefined ? {} : { password: o.password }),
+        database: o.db,
+        disableOfflineQueue: true,
+        socket: { host: o.host, port: o.port, ...this.#socketOptions() },
+      },
+      { minimum: 1, maximum: o.poolSize, acquireTimeout: o.commandTimeoutMs },
+    ) as unknown as RedisClientPoolType;
+    pool.on('error', (e: unknown) => this.#onError(e));
+    this.#pool = pool;
+    await pool.connect();
+    return pool;
+  }
+
+  /** @internal deadline wrapper shared with isolated connections. */
+  runWithDeadline<T>(name: string, timeoutMs: number | undefined, run: () => Promise<T>): Promise<T> {
+    return this.#withDeadline(name, timeoutMs ?? this.#options.commandTimeoutMs, run);
+  }
+
+  /**
+   * Subscribes to a channel on a connection of its own; `handler` gets each message.
+   * Resolves with a function that unsubscribes.
+   */
+  async subscribe(
+    channelName: string,
+    handler: (message: string, channel: string) => void,
+  ): Promise<() => Promise<void>> {
+    if (typeof channelName !== 'string' || channelName === '')
+      throw invalidArgument('channel must be a non-empty string');
+    if (typeof handler !== 'function') throw invalidArgument('handler must be a function');
+    const backend = this.#backend;
+    if (backend.kind === 'cluster') {
+      const listener = (message: string | Buffer, ch: string | Buffer) =>
+        handler(String(message), String(ch));
+      await this.#withDeadline('SUBSCRIBE', this.#options.commandTimeoutMs, () =>
+        backend.client.subscribe(channelName, listener),
+      );
+      return async () => {
+        await backend.client.unsubscribe(channelName, listener);
+      };
+    }
+    if (backend.kind === 'sentinel') {
+      const listener = (message: string | Buffer, ch: string | Buffer) =>
+        handler(String(message), String(ch));
+      await this.#withDeadline('SUBSCRIBE', this.#options.commandTimeoutMs, () =>
+        backend.client.subscribe(channelName, listener),
+      );
+      return async () => {
+        await backend.client.unsubscribe(channelName, listener);
+      };
+    }
+    await this.ready();
+    const subscriber = backend.client.duplicate() as StandaloneClient;
+    subscriber.on('error', (e: unknown) => this.#onError(e));
+    await subscriber.connect();
+    this.#subscribers.push(subscriber);
+    await subscriber.subscribe(channelName, (message: string | Buffer, ch: string | Buffer) =>
+      handler(String(message), String(ch)),
+    );
+    return async () => {
+      const at = this.#subscribers.indexOf(subscriber);
+      if (at >= 0) this.#subscribers.splice(at, 1);
+      if (subscriber.isOpen) {
+        await subscriber.unsubscribe(channelName);
+        await subscriber.close();
+      }
+    };
+  }
+
+  /** Publishes a message; resolves with the number of receivers. */
+  async publish(channelName: string, message: string): Promise<number> {
+    return Number(await this.command(['PUBLISH', channelName, message]));
+  }
+
+  /** Re-reads the Cluster's slot map (node-redis only does so on MOVED). No-op elsewhere. */
+  async refreshTopology(): Promise<void> {
+    if (this.#backend.kind !== 'cluster') return;
+    const slots = (
+      this.#backend.client as unknown as { _slots?: { rediscover?: (c?: unknown) => Promise<void> } }
+    )._slots;
+    if (!slots?.rediscover || !this.#isBackendReady()) return;
+    const master = this.#backend.client.masters[0]?.client;
+    try {
+      await slots.rediscover(master);
+    } catch (error) {
+      this.#lastError = (error as Error)?.message;
+    }
+  }
+
+  /** State, PING latency, in-flight count, queue depth and last error, for readiness probes. */
+  async health(): Promise<RedisHealth> {
+    let pingMs: number | undefined;
+    if (this.#isBackendReady()) {
+      const started = performance.now();
+      try {
+        await this.command(['PING'], { timeoutMs: Math.min(1000, this.#options.commandTimeoutMs) });
+        pingMs = performance.now() - started;
+      } catch {
+        pingMs = undefined;
+      }
+    }
+    const backendReady = this.#isBackendReady();
+    const state: ConnectionState =
+      this.#state === 'closing' || this.#state === 'closed'
+        ? this.#state
+        : backendReady
+          ? 'ready'
+          : this.#everReady
+            ? 'reconnecting'
+            : 'connecting';
+    return {
+      state,
+      pingMs,
+      inFlight: this.#inFlight,
+      queueDepth: this.#sweeper.size,
+      lastError: this.#lastError,
+      target: this.#target,
+    };
+  }
+
+  /** Commands sent and not yet settled. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /**
+   * Stops taking commands, waits up to `timeoutMs` [5000] for in-flight ones to finish, then
+   * closes every connection. Idempotent.
+   */
+  async close({ timeoutMs = 5000 }: { timeoutMs?: number } = {}): Promise<void> {
+    if (this.#state === 'closed') return;
+    this.#state = 'closing';
+    if (this.#topologyTimer) clearInterval(this.#topologyTimer);
+    const until = performance.now() + timeoutMs;
+    while (this.#inFlight > 0 && performance.now() < until) await new Promise((r) => setTimeout(r, 5));
+    const closers: Promise<unknown>[] = [];
+    for (const s of this.#subscribers.splice(0))
+      if (s.isOpen) closers.push(s.close().catch(() => s.destroy()));
+    if (this.#pool) closers.push(this.#pool.close().catch(() => this.#pool?.destroy()));
+    const client = this.#backend.client;
+    if (client.isOpen) {
+      closers.push(
+        (this.#inFlight > 0 ? Promise.resolve(client.destroy()) : client.close()).catch(() =>
+          client.destroy(),
+        ),
+      );
+    } else {
+      try {
+        client.destroy();
+      } catch {
+        // not open: nothing to destroy
+      }
+    }
+    await Promise.allSettled(closers);
+    this.#sweeper.dispose();
+    this.#state = 'closed';
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /** @internal for the primitives: the resolved command timeout. */
+  get commandTimeoutMs(): number {
+    return this.#options.commandTimeoutMs;
+  }
+
+  toString(): string {
+    return `RedisClient(${this.#target})`;
+  }
+}
+
+/** A connection of its own, lent by {@link RedisClient.withConnection}. */
+export class IsolatedConnection {
+  constructor(
+    private readonly client: StandaloneClient,
+    private readonly owner: RedisClient,
+  ) {}
+
+  /** Sends one command on this connection (BLPOP, WATCH, …) with the same deadline rules. */
+  command<T = RedisReply>(args: RedisCommand, options?: CommandOptions): Promise<T> {
+    validateCommand(args);
+    return this.owner.runWithDeadline(
+      commandName(args),
+      options?.timeoutMs,
+      () => this.client.sendCommand(toArgs(args)) as Promise<T>,
+    );
+  }
+}
+
+/** Creates a client for a standalone server, a Cluster or a Sentinel group and starts connecting. */
+export function createRedisClient(options: string | RedisClientOptions = {}): RedisClient {
+  return new RedisClient(options);
+}

@@ -1,0 +1,182 @@
+import type { ConnectionOptions as TlsOptions } from 'node:tls';
+import { invalidArgument } from './errors.js';
+
+export interface RedisNodeAddress {
+  host: string;
+  port: number;
+}
+
+/** Options of {@link createRedisClient}. Every field is optional; defaults in brackets. */
+export interface RedisClientOptions {
+  /** `redis://[user:password@]host[:port][/db]` or `rediss://…` for TLS. */
+  url?: string;
+  /** [`127.0.0.1`] */
+  host?: string;
+  /** [6379] */
+  port?: number;
+  /** ACL user name. */
+  username?: string;
+  /** Password (never shown in errors, events or `toString()`). */
+  password?: string;
+  /** Database index [0]. Standalone and Sentinel only. */
+  db?: number;
+  /** `true` or Node TLS options to connect over TLS. */
+  tls?: boolean | TlsOptions;
+  /** Connect to a Redis Cluster through these seed nodes. */
+  cluster?: {
+    nodes: (string | RedisNodeAddress)[];
+    /** Re-read the slot map this often, not only on MOVED [30000 ms; 0 = never]. */
+    topologyRefreshMs?: number;
+  };
+  /** Connect through Sentinel to the master named `name`. */
+  sentinel?: {
+    name: string;
+    sentinels: RedisNodeAddress[];
+    /** Password of the sentinels themselves, if they have one. */
+    sentinelPassword?: string;
+  };
+  /** Deadline of one command, covering queueing, writing and the reply [5000 ms]. */
+  commandTimeoutMs?: number;
+  /** Deadline of establishing a connection [5000 ms]. */
+  connectTimeoutMs?: number;
+  /** Reconnect backoff: exponential from `minDelayMs` to `maxDelayMs`, with full jitter [50, 2000]. */
+  reconnect?: { minDelayMs?: number; maxDelayMs?: number };
+  /** Connections kept for isolated work (`withConnection`, transactions with WATCH) [4]. */
+  poolSize?: number;
+  /** Client name shown in `CLIENT LIST`. */
+  clientName?: string;
+}
+
+export interface ResolvedOptions {
+  host: string;
+  port: number;
+  username: string | undefined;
+  password: string | undefined;
+  db: number;
+  tls: TlsOptions | undefined;
+  cluster: { nodes: RedisNodeAddress[]; topologyRefreshMs: number } | undefined;
+  sentinel: RedisClientOptions['sentinel'];
+  commandTimeoutMs: number;
+  connectTimeoutMs: number;
+  minDelayMs: number;
+  maxDelayMs: number;
+  poolSize: number;
+  clientName: string | undefined;
+}
+
+function positiveInteger(name: string, value: number | undefined, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || !Number.isInteger(value) || value < min) {
+    throw invalidArgument(`${name} must be an integer >= ${min}, got ${String(value)}`);
+  }
+  return value;
+}
+
+function parseAddress(input: string | RedisNodeAddress, what: string): RedisNodeAddress {
+  if (typeof input !== 'string') {
+    if (!input || typeof input.host !== 'string' || input.host === '')
+      throw invalidArgument(`${what}: host is required`);
+    return { host: input.host, port: positiveInteger(`${what} port`, input.port, 6379) };
+  }
+  const url = parseRedisUrl(input, what);
+  return { host: url.host, port: url.port };
+}
+
+interface ParsedUrl {
+  host: string;
+  port: number;
+  username: string | undefined;
+  password: string | undefined;
+  db: number | undefined;
+  tls: boolean;
+}
+
+/** Parses a redis:// or rediss:// URL. Errors never echo the URL: it may hold a password. */
+export function parseRedisUrl(input: string, what = 'url'): ParsedUrl {
+  let url: URL;
+  try {
+    url = new URL(input.includes('://') ? input : `redis://${input}`);
+  } catch {
+    throw invalidArgument(
+      `${what} is not a valid Redis URL (expected redis://[user:password@]host[:port][/db])`,
+    );
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    throw invalidArgument(`${what} must use redis:// or rediss://, got ${url.protocol}//`);
+  }
+  if (url.hostname === '') throw invalidArgument(`${what} has no host`);
+  const port = url.port === '' ? 6379 : Number(url.port);
+  const dbText = url.pathname.replace(/^\//, '');
+  let db: number | undefined;
+  if (dbText !== '') {
+    db = Number(dbText);
+    if (!Number.isInteger(db) || db < 0) throw invalidArgument(`${what} has an invalid database index`);
+  }
+  return {
+    host: url.hostname.replace(/^\[|\]$/g, ''),
+    port,
+    username: url.username === '' ? undefined : decodeURIComponent(url.username),
+    password: url.password === '' ? undefined : decodeURIComponent(url.password),
+    db,
+    tls: url.protocol === 'rediss:',
+  };
+}
+
+export function resolveOptions(input: string | RedisClientOptions = {}): ResolvedOptions {
+  const options: RedisClientOptions = typeof input === 'string' ? { url: input } : { ...input };
+  if (typeof options !== 'object' || options === null)
+    throw invalidArgument('options must be an object or a URL');
+  const fromUrl = options.url === undefined ? undefined : parseRedisUrl(options.url);
+  const tlsOption = options.tls ?? fromUrl?.tls ?? false;
+  const cluster = options.cluster;
+  if (cluster !== undefined && (!Array.isArray(cluster.nodes) || cluster.nodes.length === 0)) {
+    throw invalidArgument('cluster.nodes must list at least one seed node');
+  }
+  const sentinel = options.sentinel;
+  if (sentinel !== undefined) {
+    if (typeof sentinel.name !== 'string' || sentinel.name === '')
+      throw invalidArgument('sentinel.name is required');
+    if (!Array.isArray(sentinel.sentinels) || sentinel.sentinels.length === 0) {
+      throw invalidArgument('sentinel.sentinels must list at least one sentinel');
+    }
+    for (const [i, s] of sentinel.sentinels.entries()) parseAddress(s, `sentinel.sentinels[${i}]`);
+  }
+  if (cluster !== undefined && sentinel !== undefined)
+    throw invalidArgument('give either cluster or sentinel, not both');
+  const minDelayMs = positiveInteger('reconnect.minDelayMs', options.reconnect?.minDelayMs, 50);
+  const maxDelayMs = positiveInteger('reconnect.maxDelayMs', options.reconnect?.maxDelayMs, 2000);
+  return {
+    host: options.host ?? fromUrl?.host ?? '127.0.0.1',
+    port: positiveInteger('port', options.port ?? fromUrl?.port, 6379),
+    username: options.username ?? fromUrl?.username,
+    password: options.password ?? fromUrl?.password,
+    db: positiveInteger('db', options.db ?? fromUrl?.db, 0, 0),
+    tls: tlsOption === false ? undefined : tlsOption === true ? {} : tlsOption,
+    cluster:
+      cluster === undefined
+        ? undefined
+        : {
+            nodes: cluster.nodes.map((n, i) => parseAddress(n, `cluster.nodes[${i}]`)),
+            topologyRefreshMs: positiveInteger(
+              'cluster.topologyRefreshMs',
+              cluster.topologyRefreshMs,
+              30_000,
+              0,
+            ),
+          },
+    sentinel,
+    commandTimeoutMs: positiveInteger('commandTimeoutMs', options.commandTimeoutMs, 5000),
+    connectTimeoutMs: positiveInteger('connectTimeoutMs', options.connectTimeoutMs, 5000),
+    minDelayMs,
+    maxDelayMs: Math.max(minDelayMs, maxDelayMs),
+    poolSize: positiveInteger('poolSize', options.poolSize, 4),
+    clientName: options.clientName,
+  };
+}
+
+/** A description of the target that is safe to show: no user name, no password. */
+export function describeTarget(options: ResolvedOptions): string {
+  if (options.cluster) return `cluster(${options.cluster.nodes.map((n) => `${n.host}:${n.port}`).join(',')})`;
+  if (options.sentinel) return `sentinel(${options.sentinel.name})`;
+  return `${options.host}:${options.port}`;
+}

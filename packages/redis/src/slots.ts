@@ -1,0 +1,37 @@
+// Redis Cluster key slots: CRC16 (XMODEM) of the key or of its {hash tag}, mod 16384.
+const TABLE = new Uint16Array(256);
+for (let i = 0; i < 256; i++) {
+  let crc = i << 8;
+  for (let j = 0; j < 8; j++) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
+  TABLE[i] = crc;
+}
+
+function crc16(bytes: Uint8Array): number {
+  let crc = 0;
+  for (const byte of bytes) crc = ((crc << 8) & 0xffff) ^ TABLE[((crc >> 8) ^ byte) & 0xff]!;
+  return crc;
+}
+
+/** The part of a key that decides its slot: the first non-empty `{…}` section, or the whole key. */
+export function hashTagOf(key: string | Buffer): Buffer {
+  const bytes = typeof key === 'string' ? Buffer.from(key) : key;
+  const open = bytes.indexOf(0x7b); // {
+  if (open >= 0) {
+    const close = bytes.indexOf(0x7d, open + 1); // }
+    if (close > open + 1) return bytes.subarray(open + 1, close);
+  }
+  return bytes;
+}
+
+/** The Cluster slot (0–16383) of a key. */
+export function keySlot(key: string | Buffer): number {
+  return crc16(hashTagOf(key)) % 16384;
+}
+
+/** Wraps `tag` in braces so that keys built with it share one slot: `hashTag('order:1') + ':items'`. */
+export function hashTag(tag: string): string {
+  if (tag === '' || tag.includes('{') || tag.includes('}')) {
+    throw new RangeError('a hash tag must be non-empty and contain no braces');
+  }
+  return `{${tag}}`;
+}

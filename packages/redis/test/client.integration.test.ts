@@ -1,0 +1,110 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { isInfrastructureError } from '@voelgoed/contracts';
+import { type RedisServer, startRedis, stopAll } from '@voelgoed/testkit';
+import { createRedisClient, type RedisClient } from '../src/index.js';
+
+let server: RedisServer;
+let client: RedisClient;
+
+beforeAll(async () => {
+  server = await startRedis();
+  client = createRedisClient({ url: server.url, commandTimeoutMs: 1000 });
+  await client.ready();
+});
+
+afterAll(async () => {
+  await client?.close();
+  await stopAll();
+});
+
+describe('command()', () => {
+  it('sends commands and returns replies', async () => {
+    expect(await client.command(['SET', 'greeting', 'hello', 'PX', 10_000])).toBe('OK');
+    expect(await client.command(['GET', 'greeting'])).toBe('hello');
+    expect(await client.command(['INCRBY', 'counter', 5])).toBe(5);
+    expect(await client.command(['GET', 'missing'])).toBeNull();
+  });
+
+  it('rejects bad input with INVALID_ARGUMENT before sending anything', async () => {
+    for (const bad of [[], [''], ['GET', Number.NaN], ['GET', {}], 'GET key']) {
+      expect(() => client.command(bad as never)).toThrow(
+        expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+      );
+    }
+  });
+
+  it('turns an error reply into a typed error that names the command, not the key', async () => {
+    await client.command(['SET', 'secret-key-name', 'v']);
+    const error = await client.command(['LPUSH', 'secret-key-name', 'x']).catch((e: unknown) => e);
+    expect(isInfrastructureError(error)).toBe(true);
+    expect(error).toMatchObject({ code: 'REDIS_REPLY', reply: 'WRONGTYPE' });
+    expect((error as Error).message).toMatch(/^\[voelgoed:redis\] LPUSH failed: WRONGTYPE/);
+    expect((error as Error).message).not.toContain('secret-key-name');
+  });
+});
+
+describe('pipeline()', () => {
+  it('returns one result per command; a failing command does not sink the batch', async () => {
+    await client.command(['SET', 'p:str', 'v']);
+    const results = await client.pipeline([
+      ['SET', 'p:a', '1'],
+      ['LPUSH', 'p:str', 'x'],
+      ['INCR', 'p:a'],
+      ['GET', 'p:a'],
+    ]);
+    expect(results.map((r) => r.ok)).toEqual([true, false, true, true]);
+    expect(results[0]).toEqual({ ok: true, value: 'OK' });
+    expect(results[1]).toMatchObject({ ok: false, error: { code: 'REDIS_REPLY' } });
+    expect(results[3]).toEqual({ ok: true, value: '2' });
+  });
+});
+
+describe('transaction()', () => {
+  it('runs MULTI/EXEC and returns every reply', async () => {
+    const replies = await client.transaction([
+      ['SET', 't:a', '10'],
+      ['INCRBY', 't:a', 5],
+      ['GET', 't:a'],
+    ]);
+    expect(replies).toEqual(['OK', 15, '15']);
+  });
+});
+
+describe('faults', () => {
+  it('a paused server makes a command time out (maybeExecuted), and the client recovers on resume', async () => {
+    server.pause();
+    try {
+      const error = await client
+        .command(['INCR', 'paused-counter'], { timeoutMs: 300 })
+        .catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'TIMEOUT', maybeExecuted: true, retryable: true });
+    } finally {
+      server.resume();
+    }
+    expect(await client.command(['PING'])).toBe('PONG');
+  });
+
+  it('a killed server gives fast ConnectionErrors, and commands succeed again after restart without a new client', async () => {
+    await server.kill();
+    const errors = await Promise.all(
+      Array.from({ length: 20 }, () => client.command(['GET', 'greeting']).catch((e: unknown) => e)),
+    );
+    for (const error of errors) {
+      expect(isInfrastructureError(error)).toBe(true);
+      expect(['CONNECTION', 'TIMEOUT']).toContain((error as { code: string }).code);
+    }
+    // Once the client has noticed the outage, commands fail at once with CONNECTION.
+    const later = await client.command(['GET', 'greeting']).catch((e: unknown) => e);
+    expect(later).toMatchObject({ code: 'CONNECTION', retryable: true });
+    const health = await client.health();
+    expect(health.state).toBe('reconnecting');
+    await server.restart();
+    let reply: unknown;
+    for (let i = 0; i < 100 && reply !== 'PONG'; i++) {
+      reply = await client.command(['PING']).catch(() => undefined);
+      if (reply !== 'PONG') await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(reply).toBe('PONG');
+    expect((await client.health()).state).toBe('ready');
+  });
+});
