@@ -236,9 +236,14 @@ export class RedisClient {
    * error reply.
    */
   command<T = RedisReply>(args: RedisCommand, options?: CommandOptions): Promise<T> {
-    validateCommand(args);
     const timeoutMs = options?.timeoutMs ?? this.#options.commandTimeoutMs;
-    if (options?.timeoutMs !== undefined) this.#validateTimeout(timeoutMs);
+    try {
+      validateCommand(args);
+      if (options?.timeoutMs !== undefined) this.#validateTimeout(timeoutMs);
+    } catch (error) {
+      // Bad input rejects like every other failure, so `.catch()` sees it.
+      return Promise.reject(error);
+    }
     if (!this.#isBackendReady()) return this.#whenReady(args, timeoutMs) as Promise<T>;
     return this.#send<T>(args, timeoutMs);
   }

@@ -18,4 +18,5 @@ export {
   RedisTimeoutError,
 } from './errors.js';
 export { parseRedisUrl, type RedisClientOptions, type RedisNodeAddress } from './options.js';
+export { defineScript, RedisScript } from './script.js';
 export { hashTag, hashTagOf, keySlot } from './slots.js';

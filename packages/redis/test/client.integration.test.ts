@@ -26,10 +26,11 @@ describe('command()', () => {
   });
 
   it('rejects bad input with INVALID_ARGUMENT before sending anything', async () => {
-    for (const bad of [[], [''], ['GET', Number.NaN], ['GET', {}], 'GET key']) {
-      expect(() => client.command(bad as never)).toThrow(
-        expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
-      );
+    await expect(client.command(['GET', 'k'], { timeoutMs: 0 })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
+    for (const bad of [[], [''], ['GET', Number.NaN], ['GET', {}], 'GET key', ['GET', 'k', undefined]]) {
+      await expect(client.command(bad as never)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     }
   });
 

@@ -1,0 +1,137 @@
+import type { RedisClient } from './client.js';
+import { invalidArgument } from './errors.js';
+import { defineScript } from './script.js';
+
+// Every script reads the server's clock (TIME), so processes with skewed clocks agree on expiry.
+// The set's own key expires with its last member, so an abandoned set leaves nothing behind.
+const NOW = `local t = redis.call('TIME'); local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
+const KEEP_KEY_ALIVE = `
+local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+if last[2] then redis.call('PEXPIREAT', KEYS[1], math.ceil(tonumber(last[2]))) end`;
+
+const ADD = defineScript(
+  `${NOW}
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local onlyIfAbsent = ARGV[3] == '1'
+local existed = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if existed and onlyIfAbsent then return 0 end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+${KEEP_KEY_ALIVE}
+if existed then return 2 end
+return 1`,
+  1,
+);
+
+const REFRESH = defineScript(
+  `${NOW}
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not score or tonumber(score) <= now then
+  redis.call('ZREM', KEYS[1], ARGV[1])
+  return 0
+end
+redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[2]), ARGV[1])
+${KEEP_KEY_ALIVE}
+return 1`,
+  1,
+);
+
+const HAS = defineScript(
+  `${NOW}
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if score and tonumber(score) > now then return tonumber(score) - now end
+return -1`,
+  1,
+);
+
+const MEMBERS = defineScript(`${NOW}\nreturn redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf')`, 1);
+const COUNT = defineScript(`${NOW}\nreturn redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')`, 1);
+const PURGE = defineScript(`${NOW}\nreturn redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)`, 1);
+
+export interface ExpiringSetOptions {
+  /** TTL used when `add` is given none [60000 ms]. */
+  defaultTtlMs?: number;
+}
+
+function validateMember(member: unknown): asserts member is string {
+  if (typeof member !== 'string' || member === '') throw invalidArgument('member must be a non-empty string');
+}
+
+function validateTtl(ttlMs: unknown): asserts ttlMs is number {
+  if (typeof ttlMs !== 'number' || !Number.isFinite(ttlMs) || ttlMs <= 0) {
+    throw invalidArgument('ttlMs must be a finite number > 0');
+  }
+}
+
+/**
+ * A set whose members each expire: a sorted set scored by expiry time, changed only through
+ * atomic Lua scripts that use the server's clock. Works on standalone, Sentinel and Cluster
+ * (one key, so one slot).
+ */
+export class ExpiringSet {
+  readonly #defaultTtlMs: number;
+
+  constructor(
+    private readonly client: Pick<RedisClient, 'command'>,
+    readonly key: string,
+    options: ExpiringSetOptions = {},
+  ) {
+    if (typeof key !== 'string' || key === '') throw invalidArgument('key must be a non-empty string');
+    const ttl = options.defaultTtlMs ?? 60_000;
+    validateTtl(ttl);
+    this.#defaultTtlMs = ttl;
+  }
+
+  /** Adds `member` (or renews it) for `ttlMs`; resolves true when it was not a live member before. */
+  async add(member: string, ttlMs = this.#defaultTtlMs): Promise<boolean> {
+    validateMember(member);
+    validateTtl(ttlMs);
+    return (await ADD.run<number>(this.client, [this.key], [member, Math.ceil(ttlMs), '0'])) === 1;
+  }
+
+  /** Adds `member` only when it is not a live member; resolves false (and changes nothing) otherwise. */
+  async tryAdd(member: string, ttlMs = this.#defaultTtlMs): Promise<boolean> {
+    validateMember(member);
+    validateTtl(ttlMs);
+    return (await ADD.run<number>(this.client, [this.key], [member, Math.ceil(ttlMs), '1'])) === 1;
+  }
+
+  /** Gives a live member a new TTL from now; resolves false when it is absent or expired. */
+  async refresh(member: string, ttlMs = this.#defaultTtlMs): Promise<boolean> {
+    validateMember(member);
+    validateTtl(ttlMs);
+    return (await REFRESH.run<number>(this.client, [this.key], [member, Math.ceil(ttlMs)])) === 1;
+  }
+
+  /** Removes a member; resolves true when it was there (live or expired but not yet purged). */
+  async remove(member: string): Promise<boolean> {
+    validateMember(member);
+    return Number(await this.client.command(['ZREM', this.key, member])) === 1;
+  }
+
+  /** Whether `member` is live. */
+  async has(member: string): Promise<boolean> {
+    return (await this.ttl(member)) !== undefined;
+  }
+
+  /** Milliseconds `member` has left, or undefined when it is absent or expired. */
+  async ttl(member: string): Promise<number | undefined> {
+    validateMember(member);
+    const left = Number(await HAS.run<number>(this.client, [this.key], [member]));
+    return left < 0 ? undefined : left;
+  }
+
+  /** Live members, soonest to expire first. */
+  async members(): Promise<string[]> {
+    return (await MEMBERS.run<string[]>(this.client, [this.key])).map(String);
+  }
+
+  /** Number of live members. */
+  async count(): Promise<number> {
+    return Number(await COUNT.run<number>(this.client, [this.key]));
+  }
+
+  /** Deletes expired members; resolves with how many there were. */
+  async purge(): Promise<number> {
+    return Number(await PURGE.run<number>(this.client, [this.key]));
+  }
+}

@@ -1,0 +1,49 @@
+import { createHash } from 'node:crypto';
+import type { CommandOptions, RedisArgument, RedisClient, RedisReply } from './client.js';
+import { invalidArgument } from './errors.js';
+
+/**
+ * A Lua script defined once and run with EVALSHA; when the server does not know it (NOSCRIPT:
+ * after a restart, a failover, on a new Cluster node) it is sent again with EVAL, which also
+ * loads it. The SHA1 is computed locally, so no SCRIPT LOAD round trip is needed up front.
+ */
+export class RedisScript {
+  readonly sha1: string;
+
+  constructor(
+    readonly source: string,
+    /** Number of KEYS the script takes; checked on every call when given. */
+    readonly numberOfKeys?: number,
+  ) {
+    if (typeof source !== 'string' || source.trim() === '')
+      throw invalidArgument('script source must be non-empty');
+    if (numberOfKeys !== undefined && (!Number.isInteger(numberOfKeys) || numberOfKeys < 0)) {
+      throw invalidArgument('numberOfKeys must be an integer >= 0');
+    }
+    this.sha1 = createHash('sha1').update(source).digest('hex');
+  }
+
+  /** Runs the script on `client` with KEYS and ARGV. */
+  async run<T = RedisReply>(
+    client: Pick<RedisClient, 'command'>,
+    keys: readonly RedisArgument[] = [],
+    args: readonly RedisArgument[] = [],
+    options?: CommandOptions,
+  ): Promise<T> {
+    if (this.numberOfKeys !== undefined && keys.length !== this.numberOfKeys) {
+      throw invalidArgument(`script expects ${this.numberOfKeys} keys, got ${keys.length}`);
+    }
+    try {
+      return await client.command<T>(['EVALSHA', this.sha1, keys.length, ...keys, ...args], options);
+    } catch (error) {
+      // Checked by shape, not instanceof: subpath bundles may hold their own copy of the class.
+      if ((error as { reply?: unknown })?.reply !== 'NOSCRIPT') throw error;
+      return client.command<T>(['EVAL', this.source, keys.length, ...keys, ...args], options);
+    }
+  }
+}
+
+/** Defines a script: `const incrCapped = defineScript(lua, 1); await incrCapped.run(client, [key], [max])`. */
+export function defineScript(source: string, numberOfKeys?: number): RedisScript {
+  return new RedisScript(source, numberOfKeys);
+}
