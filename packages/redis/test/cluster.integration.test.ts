@@ -1,0 +1,97 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { type RedisCluster, startRedisCluster, stopAll } from '@voelgoed/testkit';
+import { createRedisClient, hashTag, keySlot, type RedisClient } from '../src/index.js';
+
+let cluster: RedisCluster;
+let client: RedisClient;
+
+beforeAll(async () => {
+  cluster = await startRedisCluster();
+  client = createRedisClient({ cluster: { nodes: cluster.seeds.slice(0, 1), topologyRefreshMs: 500 } });
+  await client.ready();
+}, 60_000);
+
+afterAll(async () => {
+  await client?.close();
+  await stopAll();
+});
+
+/** Which node (by port) owns each key, according to the servers themselves. */
+async function ownerPort(key: string): Promise<number> {
+  for (const node of cluster.nodes) {
+    const reply = await node.call(['CLUSTER', 'COUNTKEYSINSLOT', keySlot(key)]);
+    const info = await node.call(['CLUSTER', 'KEYSLOT', key]);
+    expect(info).toBe(keySlot(key)); // our slot function agrees with the server's
+    if (Number(reply) > 0) return node.port;
+  }
+  throw new Error(`no node holds ${key}`);
+}
+
+describe('Redis Cluster', () => {
+  it('spreads keys over the slots of all three masters from one seed node', async () => {
+    const keys = Array.from({ length: 60 }, (_, i) => `user:${i}`);
+    for (const key of keys) expect(await client.command(['SET', key, key])).toBe('OK');
+    for (const key of keys) expect(await client.command(['GET', key])).toBe(key);
+    const owners = new Set<number>();
+    for (const key of keys.slice(0, 12)) owners.add(await ownerPort(key));
+    expect(owners.size).toBe(3);
+  });
+
+  it('pipelines commands for keys on different nodes and returns one result each', async () => {
+    const results = await client.pipeline([
+      ['SET', 'a', '1'],
+      ['SET', 'b', '2'],
+      ['SET', 'c', '3'],
+      ['INCR', 'a'],
+    ]);
+    expect(results).toEqual([
+      { ok: true, value: 'OK' },
+      { ok: true, value: 'OK' },
+      { ok: true, value: 'OK' },
+      { ok: true, value: 2 },
+    ]);
+  });
+
+  it('runs a transaction on hash-tagged keys and refuses a CROSSSLOT one before sending it', async () => {
+    const tag = hashTag('order:7');
+    const replies = await client.transaction([
+      ['SET', `${tag}:total`, '10'],
+      ['INCRBY', `${tag}:total`, 5],
+      ['SET', `${tag}:state`, 'paid'],
+    ]);
+    expect(replies).toEqual(['OK', 15, 'OK']);
+    expect(keySlot('a')).not.toBe(keySlot('b'));
+    await expect(
+      client.transaction([
+        ['SET', 'a', '1'],
+        ['SET', 'b', '2'],
+      ]),
+    ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('CROSSSLOT') });
+  });
+
+  it('follows a MOVED redirect after a slot migrates to another node', async () => {
+    const key = 'migrating-key';
+    await client.command(['SET', key, 'before']);
+    const slot = keySlot(key);
+    const from = await ownerPortForSlot(slot);
+    const to = cluster.nodes.find((n) => n.port !== from.port)!;
+    const toId = String(await to.call(['CLUSTER', 'MYID']));
+    const fromId = String(await from.call(['CLUSTER', 'MYID']));
+    // Move the slot (and its key) by hand, the way redis-cli --cluster reshard does.
+    await to.call(['CLUSTER', 'SETSLOT', slot, 'IMPORTING', fromId]);
+    await from.call(['CLUSTER', 'SETSLOT', slot, 'MIGRATING', toId]);
+    await from.call(['MIGRATE', to.host, to.port, key, 0, 5000]);
+    for (const node of cluster.nodes) await node.call(['CLUSTER', 'SETSLOT', slot, 'NODE', toId]);
+    // The client's slot map still says `from`: it gets MOVED and follows it.
+    expect(await client.command(['GET', key])).toBe('before');
+    expect(await client.command(['SET', key, 'after'])).toBe('OK');
+    expect(await to.call(['GET', key])).toBe('after');
+  });
+});
+
+async function ownerPortForSlot(slot: number) {
+  const slots = (await cluster.nodes[0]!.call(['CLUSTER', 'SLOTS'])) as [number, number, [string, number]][];
+  const range = slots.find(([start, end]) => slot >= start && slot <= end)!;
+  const port = Number(range[2][1]);
+  return cluster.nodes.find((n) => n.port === port)!;
+}

@@ -1,0 +1,49 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { type RedisSentinelGroup, startRedisSentinel, stopAll } from '@voelgoed/testkit';
+import { createRedisClient, type RedisClient } from '../src/index.js';
+
+let group: RedisSentinelGroup;
+let client: RedisClient;
+
+beforeAll(async () => {
+  group = await startRedisSentinel();
+  client = createRedisClient({
+    sentinel: { name: group.masterName, sentinels: group.sentinelAddresses },
+    commandTimeoutMs: 2000,
+  });
+  await client.ready();
+}, 60_000);
+
+afterAll(async () => {
+  await client?.close();
+  await stopAll();
+});
+
+describe('Sentinel', () => {
+  it('finds the master through the sentinels and writes to it', async () => {
+    expect(await client.command(['SET', 'before-failover', '1'])).toBe('OK');
+    expect(await group.master.call(['GET', 'before-failover'])).toBe('1');
+  });
+
+  it('goes on with the promoted replica when the master is killed', async () => {
+    await client.command(['SET', 'replicated', 'yes']);
+    await group.master.call(['WAIT', '1', '2000']);
+    await group.master.kill();
+    await group.waitForFailover(group.master.port);
+    // Commands fail (typed) during the failover, then succeed on the new master.
+    let reply: unknown;
+    const errors: unknown[] = [];
+    for (let i = 0; i < 200 && reply !== 'OK'; i++) {
+      reply = await client.command(['SET', 'after-failover', '1']).catch((e: unknown) => {
+        errors.push(e);
+        return undefined;
+      });
+      if (reply !== 'OK') await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(reply).toBe('OK');
+    for (const e of errors)
+      expect(['CONNECTION', 'TIMEOUT', 'REDIS_REPLY']).toContain((e as { code: string }).code);
+    expect(await group.replica.call(['GET', 'after-failover'])).toBe('1');
+    expect(await client.command(['GET', 'replicated'])).toBe('yes');
+  }, 60_000);
+});
