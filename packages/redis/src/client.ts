@@ -105,6 +105,7 @@ export class RedisClient {
   #everReady = false;
   #ready: Promise<void>;
   #inFlight = 0;
+  readonly #connectWaiters = new Set<(error: unknown) => void>();
   #lastError: string | undefined;
   #topologyTimer: NodeJS.Timeout | undefined;
   readonly #subscribers: StandaloneClient[] = [];
@@ -198,6 +199,9 @@ export class RedisClient {
   #onError(error: unknown): void {
     const message = (error as { message?: string })?.message ?? String(error);
     this.#lastError = message;
+    // Before the first connection, a connection error fails the waiting commands at once
+    // (wrong password, nothing listening) instead of letting them run into their deadline.
+    if (!this.#everReady) for (const fail of this.#connectWaiters) fail(error);
     if (this.#state === 'ready' && !this.#isBackendReady()) this.#state = 'reconnecting';
   }
 
@@ -266,17 +270,24 @@ export class RedisClient {
     }
     const started = performance.now();
     let timer: NodeJS.Timeout | undefined;
+    let fail: ((error: unknown) => void) | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
         () =>
           reject(new RedisTimeoutError(`${name} timed out after ${timeoutMs} ms waiting to connect`, false)),
         timeoutMs,
       );
+      fail = (error) =>
+        reject(
+          connectionError(`${name} failed: cannot connect to ${this.#target}: ${this.#lastError}`, error),
+        );
+      this.#connectWaiters.add(fail);
     });
     try {
       await Promise.race([this.#ready, timeout]);
     } finally {
       clearTimeout(timer);
+      if (fail) this.#connectWaiters.delete(fail);
     }
     const left = Math.max(1, timeoutMs - (performance.now() - started));
     return this.#send(args, left);

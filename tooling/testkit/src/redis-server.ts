@@ -122,6 +122,8 @@ export class RedisServer implements Stoppable {
       if (exited) throw new Error(`redis-server exited at start: ${this.logTail()}`);
       const reply = await redisCall(this.port, ['PING'], { timeoutMs: 1000 });
       if (reply instanceof RespError && reply.message.startsWith('LOADING')) return undefined;
+      // With --requirepass the server answers NOAUTH: it is up.
+      if (reply instanceof RespError && reply.message.startsWith('NOAUTH')) return true;
       return reply === 'PONG' ? true : undefined;
     });
   }
