@@ -1,11 +1,31 @@
 /**
- * The one error type every Voelgoed adapter throws across a port.
+ * The one error type every Voelgoed adapter throws across a port, and its subclasses.
  *
  * `instanceof` fails when two copies of this package are loaded (two versions in one
  * node_modules tree), so the class is also branded with a registry symbol: use
- * {@link isInfrastructureError} where copies may differ.
+ * {@link isInfrastructureError} (optionally with a code) where copies may differ.
  */
 const BRAND: unique symbol = Symbol.for('@voelgoed/error') as never;
+
+/** Stable codes of the errors defined here. Adapters may add their own (e.g. `REDIS_REPLY`). */
+export const ErrorCodes = {
+  INVALID_ARGUMENT: 'INVALID_ARGUMENT',
+  TIMEOUT: 'TIMEOUT',
+  CONNECTION: 'CONNECTION',
+  NOT_FOUND: 'NOT_FOUND',
+  CONFLICT: 'CONFLICT',
+  PRECONDITION_FAILED: 'PRECONDITION_FAILED',
+  LOCK_TIMEOUT: 'LOCK_TIMEOUT',
+  LOCK_LOST: 'LOCK_LOST',
+  CIRCUIT_OPEN: 'CIRCUIT_OPEN',
+  RATE_LIMITED: 'RATE_LIMITED',
+  PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  ABORTED: 'ABORTED',
+  HTTP_STATUS: 'HTTP_STATUS',
+  INTEGRITY: 'INTEGRITY',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
 /** Options shared by every infrastructure error. */
 export interface InfrastructureErrorOptions {
@@ -30,12 +50,174 @@ export class InfrastructureError extends Error {
   }
 }
 
-/** True for an {@link InfrastructureError} from any copy of this package. */
-export function isInfrastructureError(value: unknown): value is InfrastructureError {
+/**
+ * True for an {@link InfrastructureError} from any copy of this package; with `code`, only for
+ * an error with that code.
+ */
+export function isInfrastructureError(value: unknown, code?: string): value is InfrastructureError {
   return (
     typeof value === 'object' &&
     value !== null &&
     (value as { [BRAND]?: unknown })[BRAND] === true &&
-    typeof (value as { code?: unknown }).code === 'string'
+    typeof (value as { code?: unknown }).code === 'string' &&
+    (code === undefined || (value as { code: string }).code === code)
   );
+}
+
+/** Bad input: empty key, TTL <= 0, non-finite number, malformed URL. Never retryable. */
+export class InvalidArgumentError extends InfrastructureError {
+  constructor(message: string, options: Omit<InfrastructureErrorOptions, 'retryable'> = {}) {
+    super(ErrorCodes.INVALID_ARGUMENT, message, { ...options, retryable: false });
+  }
+}
+
+export interface TimeoutErrorOptions extends InfrastructureErrorOptions {
+  /** True when the operation may have taken effect before the deadline passed (INCR, SET, POST). */
+  maybeExecuted?: boolean;
+}
+
+/** A deadline passed. Retryable by default; `maybeExecuted` says whether it may have run. */
+export class TimeoutError extends InfrastructureError {
+  readonly maybeExecuted: boolean;
+
+  constructor(message: string, options: TimeoutErrorOptions = {}) {
+    super(ErrorCodes.TIMEOUT, message, { retryable: true, ...options });
+    this.maybeExecuted = options.maybeExecuted ?? true;
+  }
+}
+
+/** The server is unreachable, the connection dropped, or the client is closed. Retryable by default. */
+export class ConnectionError extends InfrastructureError {
+  constructor(message: string, options: InfrastructureErrorOptions = {}) {
+    super(ErrorCodes.CONNECTION, message, { retryable: true, ...options });
+  }
+}
+
+/** The object, key or resource does not exist. */
+export class NotFoundError extends InfrastructureError {
+  constructor(message: string, options: InfrastructureErrorOptions = {}) {
+    super(ErrorCodes.NOT_FOUND, message, options);
+  }
+}
+
+/** The operation conflicts with the current state (e.g. a concurrent writer won). */
+export class ConflictError extends InfrastructureError {
+  constructor(message: string, options: InfrastructureErrorOptions = {}) {
+    super(ErrorCodes.CONFLICT, message, options);
+  }
+}
+
+/** A precondition given with the request (If-Match, NX/XX, expected version) did not hold. */
+export class PreconditionFailedError extends InfrastructureError {
+  constructor(message: string, options: InfrastructureErrorOptions = {}) {
+    super(ErrorCodes.PRECONDITION_FAILED, message, options);
+  }
+}
+
+/** A lock could not be acquired before its retries were spent (or its signal aborted). */
+export class LockTimeoutError extends InfrastructureError {
+  /** The resources that were asked for. */
+  readonly resources: readonly string[];
+  /** How many acquisition attempts were made. */
+  readonly attempts: number;
+
+  constructor(
+    message: string,
+    resources: readonly string[],
+    attempts: number,
+    options: InfrastructureErrorOptions = {},
+  ) {
+    super(ErrorCodes.LOCK_TIMEOUT, message, { retryable: true, ...options });
+    this.resources = resources;
+    this.attempts = attempts;
+  }
+}
+
+/** A held lock was lost (expired, taken over, or could not be extended). */
+export class LockLostError extends InfrastructureError {
+  readonly resources: readonly string[];
+
+  constructor(message: string, resources: readonly string[], options: InfrastructureErrorOptions = {}) {
+    super(ErrorCodes.LOCK_LOST, message, options);
+    this.resources = resources;
+  }
+}
+
+/** A circuit breaker is open: the call was not attempted. Retryable later. */
+export class CircuitOpenError extends InfrastructureError {
+  /** What the breaker guards (e.g. an origin). */
+  readonly target: string;
+  /** Milliseconds until the breaker lets a probe through, when known. */
+  readonly retryAfterMs: number | undefined;
+
+  constructor(
+    message: string,
+    target: string,
+    retryAfterMs?: number,
+    options: InfrastructureErrorOptions = {},
+  ) {
+    super(ErrorCodes.CIRCUIT_OPEN, message, { retryable: true, ...options });
+    this.target = target;
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/** A rate limit or a full queue refused the call. Retryable later. */
+export class RateLimitedError extends InfrastructureError {
+  /** Milliseconds after which trying again may succeed, when known. */
+  readonly retryAfterMs: number | undefined;
+
+  constructor(message: string, retryAfterMs?: number, options: InfrastructureErrorOptions = {}) {
+    super(ErrorCodes.RATE_LIMITED, message, { retryable: true, ...options });
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/** The input or the response is larger than the configured limit. */
+export class PayloadTooLargeError extends InfrastructureError {
+  readonly limit: number | undefined;
+
+  constructor(message: string, limit?: number, options: InfrastructureErrorOptions = {}) {
+    super(ErrorCodes.PAYLOAD_TOO_LARGE, message, options);
+    this.limit = limit;
+  }
+}
+
+/** The caller's AbortSignal aborted the operation. */
+export class AbortedError extends InfrastructureError {
+  constructor(message: string, options: InfrastructureErrorOptions = {}) {
+    super(ErrorCodes.ABORTED, message, options);
+  }
+}
+
+/** Data did not arrive intact: a checksum mismatch, or fewer/more bytes than declared. */
+export class IntegrityError extends InfrastructureError {
+  constructor(message: string, options: InfrastructureErrorOptions = {}) {
+    super(ErrorCodes.INTEGRITY, message, options);
+  }
+}
+
+/** An HTTP response whose status the caller asked to treat as an error (4xx/5xx by default). */
+export class HttpStatusError extends InfrastructureError {
+  readonly status: number;
+  /** The response, body included (already read), for inspection. */
+  readonly response: {
+    readonly status: number;
+    readonly headers: Readonly<Record<string, string>>;
+    readonly body: Uint8Array;
+  };
+
+  constructor(
+    message: string,
+    response: HttpStatusError['response'],
+    options: InfrastructureErrorOptions = {},
+  ) {
+    const status = response.status;
+    super(ErrorCodes.HTTP_STATUS, message, {
+      retryable: status === 408 || status === 425 || status === 429 || status >= 500,
+      ...options,
+    });
+    this.status = status;
+    this.response = response;
+  }
 }

@@ -1,2 +1,8 @@
-export type { InfrastructureErrorOptions } from './errors.js';
-export { InfrastructureError, isInfrastructureError } from './errors.js';
+export * from './errors.js';
+export * from './events.js';
+export type * from './ports/http.js';
+export type * from './ports/key-value.js';
+export type * from './ports/lock.js';
+export type * from './ports/metrics.js';
+export type * from './ports/storage.js';
+export { validate } from './validate.js';

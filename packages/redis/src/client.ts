@@ -16,7 +16,7 @@ import {
   type RedisReply,
   routingKey,
 } from './commands.js';
-import { DeadlineSweeper } from './deadline.js';
+import { type Deadline, DeadlineSweeper } from './deadline.js';
 import { connectionError, invalidArgument, mapError, RedisTimeoutError } from './errors.js';
 import { describeTarget, type RedisClientOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { keySlot } from './slots.js';
@@ -68,17 +68,26 @@ type Backend =
   | { kind: 'cluster'; client: RedisClusterType }
   | { kind: 'sentinel'; client: RedisSentinelType };
 
-function validateCommand(args: unknown, what = 'command'): asserts args is RedisCommand {
+/** Throws INVALID_ARGUMENT for a malformed command; returns whether it holds numbers to convert. */
+function validateCommand(args: unknown, what = 'command'): boolean {
   if (!Array.isArray(args) || args.length === 0) {
     throw invalidArgument(`${what} must be a non-empty array such as ["GET", "key"]`);
   }
-  for (const arg of args) {
-    if (typeof arg === 'string' || Buffer.isBuffer(arg)) continue;
-    if (typeof arg === 'number' && Number.isFinite(arg)) continue;
+  const first = args[0];
+  if (typeof first !== 'string' || first === '')
+    throw invalidArgument(`${what} name must be a non-empty string`);
+  let numbers = false;
+  for (let i = 1; i < args.length; i++) {
+    const arg: unknown = args[i];
+    if (typeof arg === 'string') continue;
+    if (typeof arg === 'number' && Number.isFinite(arg)) {
+      numbers = true;
+      continue;
+    }
+    if (Buffer.isBuffer(arg)) continue;
     throw invalidArgument(`${what} arguments must be strings, Buffers or finite numbers`);
   }
-  if (typeof args[0] !== 'string' || args[0] === '')
-    throw invalidArgument(`${what} name must be a non-empty string`);
+  return numbers;
 }
 
 function toArgs(args: RedisCommand): (string | Buffer)[] {
@@ -151,6 +160,9 @@ export class RedisClient {
       ...(o.clientName === undefined ? {} : { name: o.clientName }),
       // An outage fails commands at once (ConnectionError) instead of piling them up.
       disableOfflineQueue: true,
+      // node-redis's own 5 s default timeout arms an AbortSignal timer per command (costly) and
+      // stops counting once the command is written; our swept deadline replaces it.
+      commandOptions: { timeout: 0 },
     };
     if (o.cluster) {
       const client = createCluster({
@@ -158,15 +170,18 @@ export class RedisClient {
           socket: { host: n.host, port: n.port, ...this.#socketOptions() },
         })),
         defaults: { ...common, socket: this.#socketOptions() },
+        commandOptions: { timeout: 0 },
       }) as unknown as RedisClusterType;
       client.on('error', (e: unknown) => this.#onError(e));
       return { kind: 'cluster', client };
     }
     if (o.sentinel) {
+      const { commandOptions, ...nodeCommon } = common;
       const client = createSentinel({
         name: o.sentinel.name,
+        commandOptions,
         sentinelRootNodes: o.sentinel.sentinels.map((s) => ({ host: s.host, port: s.port })),
-        nodeClientOptions: { ...common, database: o.db, socket: this.#socketOptions() },
+        nodeClientOptions: { ...nodeCommon, database: o.db, socket: this.#socketOptions() },
         sentinelClientOptions: {
           ...(o.sentinel.sentinelPassword === undefined ? {} : { password: o.sentinel.sentinelPassword }),
           socket: this.#socketOptions(),
@@ -240,16 +255,20 @@ export class RedisClient {
    * error reply.
    */
   command<T = RedisReply>(args: RedisCommand, options?: CommandOptions): Promise<T> {
-    const timeoutMs = options?.timeoutMs ?? this.#options.commandTimeoutMs;
+    let timeoutMs = this.#options.commandTimeoutMs;
+    let numbers: boolean;
     try {
-      validateCommand(args);
-      if (options?.timeoutMs !== undefined) this.#validateTimeout(timeoutMs);
+      numbers = validateCommand(args);
+      if (options?.timeoutMs !== undefined) {
+        timeoutMs = options.timeoutMs;
+        this.#validateTimeout(timeoutMs);
+      }
     } catch (error) {
       // Bad input rejects like every other failure, so `.catch()` sees it.
       return Promise.reject(error);
     }
-    if (!this.#isBackendReady()) return this.#whenReady(args, timeoutMs) as Promise<T>;
-    return this.#send<T>(args, timeoutMs);
+    if (!this.#backend.client.isReady) return this.#whenReady(args, timeoutMs) as Promise<T>;
+    return this.#send<T>(args, numbers ? toArgs(args) : (args as (string | Buffer)[]), timeoutMs);
   }
 
   #validateTimeout(timeoutMs: number): void {
@@ -290,7 +309,7 @@ export class RedisClient {
       if (fail) this.#connectWaiters.delete(fail);
     }
     const left = Math.max(1, timeoutMs - (performance.now() - started));
-    return this.#send(args, left);
+    return this.#send(args, toArgs(args), left);
   }
 
   #dispatch(args: (string | Buffer)[], original: RedisCommand): Promise<unknown> {
@@ -305,34 +324,30 @@ export class RedisClient {
     }
   }
 
-  #send<T>(args: RedisCommand, timeoutMs: number): Promise<T> {
-    const started = commandChannel.hasSubscribers ? performance.now() : 0;
-    this.#inFlight++;
-    return new Promise<T>((resolve, reject) => {
-      const deadline = this.#sweeper.track(timeoutMs, () => {
-        this.#inFlight--;
-        const error = new RedisTimeoutError(`${commandName(args)} timed out after ${timeoutMs} ms`, true);
-        if (started) this.#publish(args, started, error.code);
-        reject(error);
-      });
-      this.#dispatch(toArgs(args), args).then(
-        (reply) => {
-          if (deadline.done) return;
-          deadline.done = true;
-          this.#inFlight--;
-          if (started) this.#publish(args, started, undefined);
-          resolve(reply as T);
-        },
-        (error: unknown) => {
-          if (deadline.done) return;
-          deadline.done = true;
-          this.#inFlight--;
-          const mapped = mapError(error, commandName(args));
-          if (started) this.#publish(args, started, mapped.code);
-          reject(mapped);
-        },
-      );
+  #send<T>(args: RedisCommand, wire: (string | Buffer)[], timeoutMs: number): Promise<T> {
+    const pending = new PendingCommand(
+      this,
+      args,
+      timeoutMs,
+      commandChannel.hasSubscribers ? performance.now() : 0,
+    );
+    const promise = new Promise<T>((resolve, reject) => {
+      pending.resolve = resolve as (value: unknown) => void;
+      pending.reject = reject;
     });
+    this.#inFlight++;
+    this.#sweeper.track(pending, timeoutMs);
+    this.#dispatch(wire, args).then(
+      (reply) => pending.settle(reply),
+      (error: unknown) => pending.fail(error),
+    );
+    return promise;
+  }
+
+  /** @internal called by PendingCommand when it settles or expires. */
+  finished(pending: PendingCommand, errorCode: string | undefined): void {
+    this.#inFlight--;
+    if (pending.started) this.#publish(pending.args, pending.started, errorCode);
   }
 
   #publish(args: RedisCommand, started: number, errorCode: string | undefined): void {
@@ -428,10 +443,15 @@ export class RedisClient {
     }
     this.#inFlight++;
     return new Promise<T>((resolve, reject) => {
-      const deadline = this.#sweeper.track(timeoutMs, () => {
-        this.#inFlight--;
-        reject(new RedisTimeoutError(`${name} timed out after ${timeoutMs} ms`, true));
-      });
+      const deadline: Deadline = {
+        done: false,
+        at: 0,
+        expire: () => {
+          this.#inFlight--;
+          reject(new RedisTimeoutError(`${name} timed out after ${timeoutMs} ms`, true));
+        },
+      };
+      this.#sweeper.track(deadline, timeoutMs);
       run().then(
         (v) => {
           if (deadline.done) return;
@@ -472,6 +492,7 @@ export class RedisClient {
         ...(o.password === undefined ? {} : { password: o.password }),
         database: o.db,
         disableOfflineQueue: true,
+        commandOptions: { timeout: 0 },
         socket: { host: o.host, port: o.port, ...this.#socketOptions() },
       },
       { minimum: 1, maximum: o.poolSize, acquireTimeout: o.commandTimeoutMs },
@@ -637,6 +658,49 @@ export class RedisClient {
 
   toString(): string {
     return `RedisClient(${this.#target})`;
+  }
+}
+
+/**
+ * One command in flight: its own deadline entry (no closure per command for the timer) and the
+ * resolvers of the promise handed to the caller.
+ */
+class PendingCommand implements Deadline {
+  done = false;
+  at = 0;
+  resolve!: (value: unknown) => void;
+  reject!: (error: unknown) => void;
+
+  constructor(
+    readonly owner: RedisClient,
+    readonly args: RedisCommand,
+    readonly timeoutMs: number,
+    /** performance.now() at the start when someone listens to events, else 0. */
+    readonly started: number,
+  ) {}
+
+  settle(reply: unknown): void {
+    if (this.done) return;
+    this.done = true;
+    this.owner.finished(this, undefined);
+    this.resolve(reply);
+  }
+
+  fail(error: unknown): void {
+    if (this.done) return;
+    this.done = true;
+    const mapped = mapError(error, commandName(this.args));
+    this.owner.finished(this, mapped.code);
+    this.reject(mapped);
+  }
+
+  expire(): void {
+    const error = new RedisTimeoutError(
+      `${commandName(this.args)} timed out after ${this.timeoutMs} ms`,
+      true,
+    );
+    this.owner.finished(this, error.code);
+    this.reject(error);
   }
 }
 

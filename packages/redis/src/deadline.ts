@@ -11,8 +11,10 @@
 export interface Deadline {
   /** Set when the operation settled; the sweep then drops the entry without firing. */
   done: boolean;
-  readonly at: number;
-  readonly onExpire: () => void;
+  /** When it expires, on the sweeper's clock (set by `track`). */
+  at: number;
+  /** Called once when the deadline passes before `done` was set. */
+  expire(): void;
 }
 
 class DeadlineQueue {
@@ -36,7 +38,7 @@ class DeadlineQueue {
       if (!entry.done) {
         if (entry.at > now) break;
         entry.done = true;
-        entry.onExpire();
+        entry.expire();
       }
       head++;
     }
@@ -54,40 +56,56 @@ class DeadlineQueue {
 
 export class DeadlineSweeper {
   readonly #queues = new Map<number, DeadlineQueue>();
+  /** The queue of the most used timeout, kept out of the Map for the hot path. */
+  #mainTimeout = -1;
+  #main = new DeadlineQueue();
   #timer: NodeJS.Timeout | undefined;
+  /** Coarse clock: read once per sweep, not once per operation. */
+  #now = 0;
 
-  /** @param resolutionMs how often deadlines are checked; a deadline fires at most this late. */
+  /** @param resolutionMs how often deadlines are checked; a deadline fires at most about this late. */
   constructor(private readonly resolutionMs = 10) {}
 
-  /** Calls `onExpire` once `timeoutMs` have passed, unless `done` is set on the result first. */
-  track(timeoutMs: number, onExpire: () => void): Deadline {
-    const entry: Deadline = { done: false, at: performance.now() + timeoutMs, onExpire };
+  /** Arms `entry` to expire in `timeoutMs`, unless `entry.done` is set first. */
+  track(entry: Deadline, timeoutMs: number): void {
+    if (this.#timer === undefined) {
+      this.#now = performance.now();
+      this.#timer = setInterval(() => this.sweep(), this.resolutionMs);
+      this.#timer.unref();
+    }
+    entry.at = this.#now + timeoutMs;
+    if (timeoutMs === this.#mainTimeout) {
+      this.#main.push(entry);
+      return;
+    }
+    if (this.#mainTimeout === -1) {
+      this.#mainTimeout = timeoutMs;
+      this.#main.push(entry);
+      return;
+    }
     let queue = this.#queues.get(timeoutMs);
     if (queue === undefined) {
       queue = new DeadlineQueue();
       this.#queues.set(timeoutMs, queue);
     }
     queue.push(entry);
-    if (this.#timer === undefined) {
-      this.#timer = setInterval(() => this.sweep(), this.resolutionMs);
-      this.#timer.unref();
-    }
-    return entry;
   }
 
   /** Entries not yet dropped (settled ones may linger until the next sweep). */
   get size(): number {
-    let n = 0;
+    let n = this.#main.size;
     for (const q of this.#queues.values()) n += q.size;
     return n;
   }
 
   sweep(now = performance.now()): void {
+    this.#now = now;
+    this.#main.sweep(now);
     for (const [timeoutMs, queue] of this.#queues) {
       queue.sweep(now);
       if (queue.size === 0) this.#queues.delete(timeoutMs);
     }
-    if (this.#queues.size === 0 && this.#timer !== undefined) {
+    if (this.#main.size === 0 && this.#queues.size === 0 && this.#timer !== undefined) {
       clearInterval(this.#timer);
       this.#timer = undefined;
     }
@@ -98,5 +116,6 @@ export class DeadlineSweeper {
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
     this.#queues.clear();
+    this.#main = new DeadlineQueue();
   }
 }
