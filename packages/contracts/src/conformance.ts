@@ -1,2 +1,2 @@
 // Conformance suites for every port (filled in by the conformance work).
-export {};
+export * from './conformance/shared.js';
