@@ -9,6 +9,7 @@ import {
   type RedisClusterType,
   type RedisSentinelType,
 } from '@redis/client';
+import { Channels, type InfrastructureError, type RedisCommandEvent } from '@voelgoed/contracts';
 import {
   commandName,
   isReadonlyCommand,
@@ -29,7 +30,7 @@ export type RedisCommand = readonly RedisArgument[];
 /** Outcome of one command of a pipeline. */
 export type PipelineResult<T = RedisReply> =
   | { ok: true; value: T }
-  | { ok: false; error: import('@voelgoed/contracts').InfrastructureError };
+  | { ok: false; error: InfrastructureError };
 
 export interface CommandOptions {
   /** Overrides the client's `commandTimeoutMs` for this call. */
@@ -52,15 +53,9 @@ export interface RedisHealth {
 }
 
 /** Payload published on `voelgoed:redis:command` for every command (name only, never keys or values). */
-export interface RedisCommandEvent {
-  command: string;
-  target: string;
-  durationMs: number;
-  outcome: 'ok' | 'error';
-  errorCode?: string;
-}
+export type { RedisCommandEvent };
 
-const commandChannel = channel('voelgoed:redis:command');
+const commandChannel = channel(Channels.redisCommand);
 
 type StandaloneClient = RedisClientType;
 type Backend =
@@ -131,6 +126,11 @@ export class RedisClient {
   /** `host:port`, `cluster(…)` or `sentinel(name)`: never credentials. */
   get target(): string {
     return this.#target;
+  }
+
+  /** Which kind of deployment this client talks to. */
+  get deployment(): 'standalone' | 'cluster' | 'sentinel' {
+    return this.#backend.kind;
   }
 
   get state(): ConnectionState {

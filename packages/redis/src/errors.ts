@@ -1,26 +1,31 @@
-import { InfrastructureError } from '@voelgoed/contracts';
+import {
+  ConnectionError,
+  InfrastructureError,
+  InvalidArgumentError,
+  TimeoutError,
+} from '@voelgoed/contracts';
 
 /** Prefix of every message this package puts in an error. */
 export const MESSAGE_PREFIX = '[voelgoed:redis]';
 
 /** An `INVALID_ARGUMENT` error for bad input given to this package. */
-export function invalidArgument(message: string): InfrastructureError {
-  return new InfrastructureError('INVALID_ARGUMENT', `${MESSAGE_PREFIX} ${message}`);
+export function invalidArgument(message: string): InvalidArgumentError {
+  return new InvalidArgumentError(`${MESSAGE_PREFIX} ${message}`);
 }
 
 /** The server is unreachable, the connection dropped, or the client is closed. Retryable. */
-export function connectionError(message: string, cause?: unknown): InfrastructureError {
-  return new InfrastructureError('CONNECTION', `${MESSAGE_PREFIX} ${message}`, { retryable: true, cause });
+export function connectionError(message: string, cause?: unknown): ConnectionError {
+  return new ConnectionError(`${MESSAGE_PREFIX} ${message}`, { cause });
 }
 
 /** Thrown when a command's deadline passed. */
-export class RedisTimeoutError extends InfrastructureError {
-  /** True when the command may have reached the server (so INCR may have counted, a lock may be held). */
-  readonly maybeExecuted: boolean;
-
+export class RedisTimeoutError extends TimeoutError {
+  /**
+   * @param maybeExecuted true when the command may have reached the server (so INCR may have
+   * counted, a lock may be held).
+   */
   constructor(message: string, maybeExecuted: boolean) {
-    super('TIMEOUT', `${MESSAGE_PREFIX} ${message}`, { retryable: true });
-    this.maybeExecuted = maybeExecuted;
+    super(`${MESSAGE_PREFIX} ${message}`, { maybeExecuted });
   }
 }
 

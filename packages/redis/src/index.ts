@@ -17,6 +17,11 @@ export {
   RedisReplyError,
   RedisTimeoutError,
 } from './errors.js';
+export {
+  createRedisKeyValueStore,
+  RedisKeyValueStore,
+  type RedisKeyValueStoreOptions,
+} from './key-value-store.js';
 export { parseRedisUrl, type RedisClientOptions, type RedisNodeAddress } from './options.js';
 export { defineScript, RedisScript } from './script.js';
 export { hashTag, hashTagOf, keySlot } from './slots.js';
