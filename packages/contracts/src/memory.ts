@@ -1,2 +1,10 @@
 // In-memory implementations of every port (filled in by the in-memory work).
-export {};
+export { type Clock, ManualClock, systemClock } from './memory/clock.js';
+export { MemoryKeyValueStore, type MemoryKeyValueStoreOptions } from './memory/memory-key-value-store.js';
+export { MemoryLock, type MemoryLockOptions } from './memory/memory-lock.js';
+export {
+  type HistogramSnapshot,
+  type InstrumentKind,
+  MemoryMetrics,
+  type MetricSeries,
+} from './memory/memory-metrics.js';

@@ -5,7 +5,15 @@ import { InvalidArgumentError } from './errors.js';
  * `InvalidArgumentError` whichever adapter is behind a port. `prefix` starts the message
  * (e.g. `[voelgoed:redis]`).
  */
-export const validate = {
+/** Shape of {@link validate} (declared so its assertion methods can narrow at call sites). */
+export interface Validate {
+  nonEmptyString(value: unknown, what: string, prefix: string): asserts value is string;
+  positiveMs(value: unknown, what: string, prefix: string): asserts value is number;
+  integer(value: unknown, what: string, prefix: string, min?: number): asserts value is number;
+  finite(value: unknown, what: string, prefix: string): asserts value is number;
+}
+
+export const validate: Validate = {
   /** A non-empty string (key, resource, channel). */
   nonEmptyString(value: unknown, what: string, prefix: string): asserts value is string {
     if (typeof value !== 'string' || value.length === 0) {

@@ -1,0 +1,372 @@
+import { randomUUID } from 'node:crypto';
+import { InvalidArgumentError, LockLostError, LockTimeoutError } from '../errors.js';
+import type { AcquireOptions, DistributedLock, Lock, WithLockOptions } from '../ports/lock.js';
+import { validate } from '../validate.js';
+import { type Clock, systemClock } from './clock.js';
+
+const PREFIX = '[voelgoed:contracts]';
+const DEFAULT_TTL_MS = 5000;
+
+/** Options of {@link MemoryLock}: defaults for every `acquire`/`withLock` call. */
+export interface MemoryLockOptions {
+  /** Time source for expiry (default {@link systemClock}). Waits still use real timers. */
+  clock?: Clock;
+  /** Further attempts after the first one fails (default 10; `Infinity` until the signal aborts). */
+  retries?: number;
+  /** Base delay between attempts in ms (default 100). */
+  retryDelayMs?: number;
+  /** Random extra delay per wait, 0..jitterMs (default 50). */
+  jitterMs?: number;
+}
+
+interface Holding {
+  value: string;
+  /** Clock time at which the holding expires. */
+  expiresAt: number;
+}
+
+interface RetryPolicy {
+  retries: number;
+  retryDelayMs: number;
+  jitterMs: number;
+}
+
+/**
+ * An in-memory {@link DistributedLock} with the semantics of the Redlock adapter: unique random
+ * owner values, per-resource fencing tokens that strictly increase, all-or-nothing
+ * multi-resource locks, expiry by the (injectable) clock, and the same errors.
+ *
+ * Waiters are woken as soon as a resource they wait for is released or expires (like the Redis
+ * adapter's pub/sub hand-off); such a wake-up attempt does not use up one of `retries`: only a
+ * full `retryDelayMs + jitter` wait does, so `retries` bounds how long a waiter waits, however
+ * contended the lock is.
+ */
+export class MemoryLock implements DistributedLock {
+  readonly #clock: Clock;
+  readonly #defaults: RetryPolicy;
+  readonly #held = new Map<string, Holding>();
+  readonly #tokens = new Map<string, number>();
+  readonly #waiters = new Map<string, Set<() => void>>();
+
+  constructor(options: MemoryLockOptions = {}) {
+    this.#clock = options.clock ?? systemClock;
+    this.#defaults = retryPolicy(options, { retries: 10, retryDelayMs: 100, jitterMs: 50 });
+  }
+
+  async acquire(
+    resource: string | readonly string[],
+    ttlMs: number = DEFAULT_TTL_MS,
+    options: AcquireOptions = {},
+  ): Promise<Lock> {
+    const resources = checkResources(resource);
+    validate.positiveMs(ttlMs, 'ttlMs', PREFIX);
+    const ttl = Math.ceil(ttlMs);
+    const policy = retryPolicy(options, this.#defaults);
+    const signal = options.signal;
+    let attempts = 0;
+    if (signal?.aborted) throw lockTimeout(resources, attempts, signal.reason);
+    for (let round = 0; ; round++) {
+      attempts += 1;
+      const lock = this.#tryTake(resources, ttl);
+      if (lock) return lock;
+      if (round >= policy.retries) throw lockTimeout(resources, attempts);
+      const delay = policy.retryDelayMs + Math.random() * policy.jitterMs;
+      try {
+        const woken = await this.#wait(resources, ttl, delay, signal, () => {
+          attempts += 1;
+        });
+        if (woken) return woken;
+      } catch (reason) {
+        throw lockTimeout(resources, attempts, reason);
+      }
+    }
+  }
+
+  async release(resource: string | readonly string[], value: string): Promise<boolean> {
+    const resources = checkResources(resource);
+    validate.nonEmptyString(value, 'lock value', PREFIX);
+    return this.#release(resources, value);
+  }
+
+  async withLock<T>(
+    resource: string | readonly string[],
+    fn: (signal: AbortSignal, lock: Lock) => Promise<T> | T,
+    options: WithLockOptions = {},
+  ): Promise<T> {
+    const resources = checkResources(resource);
+    if (typeof fn !== 'function') throw new InvalidArgumentError(`${PREFIX} withLock needs a function`);
+    const ttl = options.ttlMs ?? DEFAULT_TTL_MS;
+    validate.positiveMs(ttl, 'ttlMs', PREFIX);
+    const autoExtend = options.autoExtend ?? true;
+    const lock = await this.acquire(resources, ttl, options);
+
+    const controller = new AbortController();
+    let lost: LockLostError | undefined;
+    let done = false;
+    let timer: NodeJS.Timeout | undefined;
+    const markLost = (why: string, cause?: unknown) => {
+      if (lost || done) return;
+      lost = new LockLostError(`${PREFIX} lock lost while running withLock: ${why}`, resources, { cause });
+      controller.abort(lost);
+    };
+    if (autoExtend) {
+      const interval = Math.max(1, Math.floor(ttl / 3));
+      const renew = () => {
+        lock.extend(ttl).then(
+          () => {
+            if (!done) timer = setTimeout(renew, interval);
+          },
+          (error: unknown) => markLost('it could not be extended', error),
+        );
+      };
+      timer = setTimeout(renew, interval);
+    } else {
+      const watch = () => {
+        if (!lock.held) return markLost('it expired');
+        timer = setTimeout(watch, Math.max(1, lock.expiresAt - this.#clock.now()));
+      };
+      timer = setTimeout(watch, ttl);
+    }
+
+    let result: T;
+    try {
+      result = await fn(controller.signal, lock);
+    } finally {
+      done = true;
+      clearTimeout(timer);
+      await lock.release();
+    }
+    if (lost) throw lost;
+    return result;
+  }
+
+  /** Whether `resource` is currently held by anyone. For assertions in tests. */
+  isLocked(resource: string): boolean {
+    validate.nonEmptyString(resource, 'resource', PREFIX);
+    return this.#live(resource) !== undefined;
+  }
+
+  #live(resource: string): Holding | undefined {
+    const holding = this.#held.get(resource);
+    if (holding === undefined) return undefined;
+    if (holding.expiresAt <= this.#clock.now()) {
+      this.#held.delete(resource);
+      return undefined;
+    }
+    return holding;
+  }
+
+  #owns(resources: readonly string[], value: string): boolean {
+    return resources.every((r) => this.#live(r)?.value === value);
+  }
+
+  #tryTake(resources: readonly string[], ttl: number): Lock | undefined {
+    if (resources.some((r) => this.#live(r) !== undefined)) return undefined;
+    const value = randomUUID();
+    const expiresAt = this.#clock.now() + ttl;
+    const tokens = resources.map((r) => {
+      const token = (this.#tokens.get(r) ?? 0) + 1;
+      this.#tokens.set(r, token);
+      this.#held.set(r, { value, expiresAt });
+      return token;
+    });
+    return new MemoryLockHandle(resources, value, tokens, expiresAt, {
+      owns: () => this.#owns(resources, value),
+      extend: (ms) => this.#extend(resources, value, ms),
+      release: () => this.#release(resources, value),
+    });
+  }
+
+  #extend(resources: readonly string[], value: string, ttl: number): number | undefined {
+    if (!this.#owns(resources, value)) return undefined;
+    const expiresAt = this.#clock.now() + ttl;
+    for (const r of resources) this.#held.set(r, { value, expiresAt });
+    return expiresAt;
+  }
+
+  #release(resources: readonly string[], value: string): boolean {
+    let released = 0;
+    for (const r of resources) {
+      if (this.#live(r)?.value === value) {
+        this.#held.delete(r);
+        released += 1;
+        this.#notify(r);
+      }
+    }
+    return released === resources.length;
+  }
+
+  #notify(resource: string): void {
+    if (!this.#waiters.has(resource)) return;
+    queueMicrotask(() => {
+      for (const wake of [...(this.#waiters.get(resource) ?? [])]) wake();
+    });
+  }
+
+  /**
+   * Waits `delayMs`, trying again whenever a resource is released or the blocking holding
+   * expires. Resolves with the lock if such a try won, `undefined` when the delay ran out;
+   * rejects with the abort reason if `signal` aborts.
+   */
+  #wait(
+    resources: readonly string[],
+    ttl: number,
+    delayMs: number,
+    signal: AbortSignal | undefined,
+    onAttempt: () => void,
+  ): Promise<Lock | undefined> {
+    return new Promise((resolve, reject) => {
+      let expiryTimer: NodeJS.Timeout | undefined;
+      let settled = false;
+      const cleanup = () => {
+        settled = true;
+        clearTimeout(timer);
+        clearTimeout(expiryTimer);
+        for (const r of resources) {
+          const set = this.#waiters.get(r);
+          set?.delete(wake);
+          if (set?.size === 0) this.#waiters.delete(r);
+        }
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const scheduleExpiryWake = () => {
+        clearTimeout(expiryTimer);
+        const now = this.#clock.now();
+        // Every blocking holding must have expired before a try can win.
+        const until = Math.max(0, ...resources.map((r) => (this.#live(r)?.expiresAt ?? now) - now));
+        if (until + 1 < delayMs) expiryTimer = setTimeout(wake, until + 1);
+      };
+      const wake = () => {
+        if (settled) return;
+        onAttempt();
+        const lock = this.#tryTake(resources, ttl);
+        if (lock) {
+          cleanup();
+          resolve(lock);
+        } else {
+          scheduleExpiryWake();
+        }
+      };
+      const onAbort = () => {
+        cleanup();
+        reject(signal?.reason);
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        resolve(undefined);
+      }, delayMs);
+      for (const r of resources) {
+        let set = this.#waiters.get(r);
+        if (!set) {
+          set = new Set();
+          this.#waiters.set(r, set);
+        }
+        set.add(wake);
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
+      scheduleExpiryWake();
+    });
+  }
+}
+
+interface HandleBackend {
+  owns(): boolean;
+  /** New expiry, or undefined when the lock is no longer ours. */
+  extend(ttl: number): number | undefined;
+  release(): boolean;
+}
+
+/** A lock handed out by {@link MemoryLock}. */
+class MemoryLockHandle implements Lock {
+  readonly resource: string;
+  readonly fencingToken: number;
+  #expiresAt: number;
+  #lost = false;
+  readonly #backend: HandleBackend;
+
+  constructor(
+    readonly resources: readonly string[],
+    readonly value: string,
+    readonly fencingTokens: readonly number[],
+    expiresAt: number,
+    backend: HandleBackend,
+  ) {
+    this.resource = resources[0] as string;
+    this.fencingToken = fencingTokens[0] as number;
+    this.#expiresAt = expiresAt;
+    this.#backend = backend;
+  }
+
+  get expiresAt(): number {
+    return this.#expiresAt;
+  }
+
+  get held(): boolean {
+    return !this.#lost && this.#backend.owns();
+  }
+
+  async extend(ttlMs: number): Promise<void> {
+    validate.positiveMs(ttlMs, 'ttlMs', PREFIX);
+    const expiresAt = this.#lost ? undefined : this.#backend.extend(Math.ceil(ttlMs));
+    if (expiresAt === undefined) {
+      this.#lost = true;
+      throw new LockLostError(`${PREFIX} cannot extend a lock that is no longer held`, this.resources);
+    }
+    this.#expiresAt = expiresAt;
+  }
+
+  async release(): Promise<boolean> {
+    if (this.#lost) return false;
+    this.#lost = true;
+    return this.#backend.release();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.release();
+  }
+}
+
+function checkResources(resource: unknown): readonly string[] {
+  if (typeof resource === 'string') {
+    validate.nonEmptyString(resource, 'resource', PREFIX);
+    return [resource];
+  }
+  if (!Array.isArray(resource) || resource.length === 0) {
+    throw new InvalidArgumentError(`${PREFIX} resource must be a non-empty string or a non-empty array`);
+  }
+  for (const r of resource) validate.nonEmptyString(r, 'resource', PREFIX);
+  if (new Set(resource).size !== resource.length) {
+    throw new InvalidArgumentError(`${PREFIX} resources must not repeat`);
+  }
+  return Object.freeze([...(resource as string[])]);
+}
+
+function retryPolicy(options: AcquireOptions, defaults: RetryPolicy): RetryPolicy {
+  const retries = options.retries ?? defaults.retries;
+  if (
+    typeof retries !== 'number' ||
+    Number.isNaN(retries) ||
+    retries < 0 ||
+    (retries !== Number.POSITIVE_INFINITY && !Number.isInteger(retries))
+  ) {
+    throw new InvalidArgumentError(`${PREFIX} retries must be an integer >= 0 or Infinity`);
+  }
+  const retryDelayMs = options.retryDelayMs ?? defaults.retryDelayMs;
+  const jitterMs = options.jitterMs ?? defaults.jitterMs;
+  for (const [what, ms] of [
+    ['retryDelayMs', retryDelayMs],
+    ['jitterMs', jitterMs],
+  ] as const) {
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
+      throw new InvalidArgumentError(`${PREFIX} ${what} must be a finite number >= 0`);
+    }
+  }
+  return { retries, retryDelayMs, jitterMs };
+}
+
+function lockTimeout(resources: readonly string[], attempts: number, cause?: unknown): LockTimeoutError {
+  const why = cause === undefined ? `after ${attempts} attempts` : 'the signal aborted';
+  return new LockTimeoutError(`${PREFIX} could not acquire the lock: ${why}`, resources, attempts, {
+    cause,
+  });
+}
