@@ -6,3 +6,4 @@ export type * from './ports/lock.js';
 export type * from './ports/metrics.js';
 export type * from './ports/storage.js';
 export { validate } from './validate.js';
+export { MAX_OBJECT_KEY_BYTES, validateObjectKey, validateObjectKeyPrefix } from './validate-object-key.js';

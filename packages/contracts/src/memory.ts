@@ -1,5 +1,12 @@
 // In-memory implementations of every port (filled in by the in-memory work).
 export { type Clock, ManualClock, systemClock } from './memory/clock.js';
+export {
+  FakeHttpClient,
+  type FakeHttpClientOptions,
+  type FakeHttpHandler,
+  type FakeHttpRequest,
+  type FakeHttpResponseInit,
+} from './memory/fake-http-client.js';
 export { MemoryKeyValueStore, type MemoryKeyValueStoreOptions } from './memory/memory-key-value-store.js';
 export { MemoryLock, type MemoryLockOptions } from './memory/memory-lock.js';
 export {
@@ -8,3 +15,9 @@ export {
   MemoryMetrics,
   type MetricSeries,
 } from './memory/memory-metrics.js';
+export {
+  MemoryObjectStorage,
+  type MemoryObjectStorageOptions,
+  type SignedFetchInit,
+  type SignedFetchResponse,
+} from './memory/memory-object-storage.js';

@@ -1,0 +1,256 @@
+import { Readable } from 'node:stream';
+import { ConnectionError, InvalidArgumentError } from '../errors.js';
+import type { HttpMethod, HttpQuery, HttpRequest, HttpRetryOptions } from '../ports/http.js';
+import { validate } from '../validate.js';
+
+/** Methods of the `HttpClient` port. */
+export const HTTP_METHODS: readonly HttpMethod[] = [
+  'GET',
+  'HEAD',
+  'OPTIONS',
+  'POST',
+  'PUT',
+  'PATCH',
+  'DELETE',
+];
+/** Methods retried without an idempotency key, by default. */
+export const DEFAULT_RETRY_METHODS: readonly HttpMethod[] = ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'];
+/** Statuses retried by default. */
+export const DEFAULT_RETRY_STATUSES: readonly number[] = [408, 425, 429, 500, 502, 503, 504];
+
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: CR, LF and NUL would split or end a header
+const UNSAFE_HEADER_VALUE = /[\r\n\u0000]/;
+
+/** A request after its options were checked: everything the fake needs, in canonical form. */
+export interface PreparedRequest {
+  method: HttpMethod;
+  url: URL;
+  headers: Record<string, string>;
+  body: Buffer;
+  /** A copy of the `json` option (parsed back from what is sent), or undefined. */
+  json: unknown;
+  /** The body was a stream: it cannot be sent twice. */
+  streamed: boolean;
+  timeoutMs: number;
+  deadlineMs: number | undefined;
+  retry: Required<HttpRetryOptions>;
+  idempotent: boolean;
+  signal: AbortSignal | undefined;
+  throwHttpErrors: boolean;
+}
+
+/** Client-wide defaults. */
+export interface RequestDefaults {
+  baseUrl: URL | undefined;
+  headers: Readonly<Record<string, string>>;
+  timeoutMs: number;
+  retry: Required<HttpRetryOptions>;
+  generateIdempotencyKey: () => string;
+}
+
+/** Checks and canonicalises one request like a real client would, before anything is sent. */
+export async function prepareRequest(
+  request: HttpRequest,
+  defaults: RequestDefaults,
+  prefix: string,
+): Promise<PreparedRequest> {
+  if (request === null || typeof request !== 'object') {
+    throw new InvalidArgumentError(`${prefix} request must be an object`);
+  }
+  const method = checkMethod(request.method ?? 'GET', prefix);
+  const url = resolveUrl(request.url, defaults.baseUrl, prefix);
+  if (request.query !== undefined) applyQuery(url, request.query, prefix);
+
+  const headers: Record<string, string> = { ...defaults.headers };
+  if (request.headers !== undefined) {
+    if (request.headers === null || typeof request.headers !== 'object') {
+      throw new InvalidArgumentError(`${prefix} headers must be an object`);
+    }
+    for (const [name, value] of Object.entries(request.headers)) {
+      if (value === undefined) continue;
+      checkHeader(name, value, prefix);
+      headers[name.toLowerCase()] = value;
+    }
+  }
+
+  if (request.json !== undefined && request.body !== undefined) {
+    throw new InvalidArgumentError(`${prefix} give either json or body, not both`);
+  }
+  let body = Buffer.alloc(0);
+  let json: unknown;
+  let streamed = false;
+  if (request.json !== undefined) {
+    let text: string | undefined;
+    try {
+      text = JSON.stringify(request.json);
+    } catch (error) {
+      throw new InvalidArgumentError(`${prefix} json cannot be serialised`, { cause: error });
+    }
+    if (text === undefined) throw new InvalidArgumentError(`${prefix} json cannot be serialised`);
+    body = Buffer.from(text, 'utf8');
+    json = JSON.parse(text);
+    headers['content-type'] ??= 'application/json';
+  } else if (typeof request.body === 'string') {
+    body = Buffer.from(request.body, 'utf8');
+  } else if (request.body instanceof Uint8Array) {
+    body = Buffer.from(request.body);
+  } else if (request.body instanceof Readable) {
+    const chunks: Buffer[] = [];
+    try {
+      for await (const chunk of request.body) {
+        chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk as Uint8Array));
+      }
+    } catch (error) {
+      throw new ConnectionError(`${prefix} the request body stream failed`, {
+        cause: error,
+        retryable: false,
+      });
+    }
+    body = Buffer.concat(chunks);
+    streamed = true;
+  } else if (request.body !== undefined) {
+    throw new InvalidArgumentError(`${prefix} body must be a string, Uint8Array or Readable`);
+  }
+
+  const timeoutMs = request.timeoutMs ?? defaults.timeoutMs;
+  validate.positiveMs(timeoutMs, 'timeoutMs', prefix);
+  if (request.deadlineMs !== undefined) validate.positiveMs(request.deadlineMs, 'deadlineMs', prefix);
+  const retry = resolveRetry(request.retry, defaults.retry, prefix);
+
+  let idempotencyKey: string | undefined;
+  if (request.idempotencyKey === true) idempotencyKey = defaults.generateIdempotencyKey();
+  else if (request.idempotencyKey !== undefined) {
+    if (typeof request.idempotencyKey !== 'string' || request.idempotencyKey.length === 0) {
+      throw new InvalidArgumentError(`${prefix} idempotencyKey must be true or a non-empty string`);
+    }
+    idempotencyKey = request.idempotencyKey;
+  }
+  if (idempotencyKey !== undefined) {
+    checkHeader('idempotency-key', idempotencyKey, prefix);
+    headers['idempotency-key'] = idempotencyKey;
+  }
+
+  if (request.signal !== undefined && !(request.signal instanceof AbortSignal)) {
+    throw new InvalidArgumentError(`${prefix} signal must be an AbortSignal`);
+  }
+  if (request.throwHttpErrors !== undefined && typeof request.throwHttpErrors !== 'boolean') {
+    throw new InvalidArgumentError(`${prefix} throwHttpErrors must be a boolean`);
+  }
+  return {
+    method,
+    url,
+    headers,
+    body,
+    json,
+    streamed,
+    timeoutMs,
+    deadlineMs: request.deadlineMs,
+    retry,
+    idempotent: retry.methods.includes(method) || idempotencyKey !== undefined,
+    signal: request.signal,
+    throwHttpErrors: request.throwHttpErrors ?? true,
+  };
+}
+
+/** Checks client-wide retry options (a number is the limit; `false` is no retries). */
+export function resolveRetry(
+  retry: HttpRetryOptions | number | false | undefined,
+  defaults: Required<HttpRetryOptions>,
+  prefix: string,
+): Required<HttpRetryOptions> {
+  if (retry === undefined) return defaults;
+  if (retry === false) return { ...defaults, limit: 0 };
+  if (typeof retry === 'number') {
+    validate.integer(retry, 'retry limit', prefix, 0);
+    return { ...defaults, limit: retry };
+  }
+  if (retry === null || typeof retry !== 'object') {
+    throw new InvalidArgumentError(`${prefix} retry must be false, a number or an object`);
+  }
+  const out = { ...defaults };
+  if (retry.limit !== undefined) {
+    validate.integer(retry.limit, 'retry.limit', prefix, 0);
+    out.limit = retry.limit;
+  }
+  if (retry.methods !== undefined) {
+    if (!Array.isArray(retry.methods))
+      throw new InvalidArgumentError(`${prefix} retry.methods must be an array`);
+    out.methods = retry.methods.map((m) => checkMethod(m, prefix));
+  }
+  if (retry.statusCodes !== undefined) {
+    if (!Array.isArray(retry.statusCodes)) {
+      throw new InvalidArgumentError(`${prefix} retry.statusCodes must be an array`);
+    }
+    for (const code of retry.statusCodes) validate.integer(code, 'retry status code', prefix, 100);
+    out.statusCodes = [...retry.statusCodes];
+  }
+  if (retry.maxDelayMs !== undefined) {
+    validate.integer(retry.maxDelayMs, 'retry.maxDelayMs', prefix, 0);
+    out.maxDelayMs = retry.maxDelayMs;
+  }
+  return out;
+}
+
+/** Parses a base URL (absolute http/https). */
+export function parseBaseUrl(value: unknown, prefix: string): URL {
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new InvalidArgumentError(`${prefix} baseUrl must be a non-empty string`);
+  }
+  return resolveUrl(value, undefined, prefix);
+}
+
+function checkMethod(value: unknown, prefix: string): HttpMethod {
+  const upper = typeof value === 'string' ? value.toUpperCase() : '';
+  if (!(HTTP_METHODS as readonly string[]).includes(upper)) {
+    throw new InvalidArgumentError(`${prefix} method must be one of ${HTTP_METHODS.join(', ')}`);
+  }
+  return upper as HttpMethod;
+}
+
+function resolveUrl(value: unknown, base: URL | undefined, prefix: string): URL {
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new InvalidArgumentError(`${prefix} url must be a non-empty string`);
+  }
+  let url: URL;
+  try {
+    url = new URL(value, base);
+  } catch (error) {
+    // The URL is not echoed: it may carry a token in its query string.
+    throw new InvalidArgumentError(
+      `${prefix} malformed URL${base ? '' : ' (relative URL without a baseUrl?)'}`,
+      {
+        cause: error,
+      },
+    );
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new InvalidArgumentError(`${prefix} URL scheme must be http or https`);
+  }
+  if (url.hostname === '') throw new InvalidArgumentError(`${prefix} URL has no host`);
+  return url;
+}
+
+function applyQuery(url: URL, query: HttpQuery, prefix: string): void {
+  if (query === null || typeof query !== 'object') {
+    throw new InvalidArgumentError(`${prefix} query must be an object`);
+  }
+  for (const [name, value] of Object.entries(query)) {
+    if (value === undefined) continue;
+    const values = Array.isArray(value) ? value : [value];
+    for (const item of values) url.searchParams.append(name, queryValue(item, prefix));
+  }
+}
+
+function queryValue(value: unknown, prefix: string): string {
+  if (typeof value === 'string' || typeof value === 'boolean') return String(value);
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  throw new InvalidArgumentError(`${prefix} query values must be strings, booleans or finite numbers`);
+}
+
+function checkHeader(name: string, value: unknown, prefix: string): void {
+  if (!TOKEN.test(name)) throw new InvalidArgumentError(`${prefix} header names must be HTTP tokens`);
+  if (typeof value !== 'string' || UNSAFE_HEADER_VALUE.test(value)) {
+    throw new InvalidArgumentError(`${prefix} header values must be strings without CR, LF or NUL`);
+  }
+}

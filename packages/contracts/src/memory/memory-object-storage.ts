@@ -1,0 +1,537 @@
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { Readable } from 'node:stream';
+import {
+  AbortedError,
+  InfrastructureError,
+  IntegrityError,
+  InvalidArgumentError,
+  isInfrastructureError,
+  NotFoundError,
+  PayloadTooLargeError,
+} from '../errors.js';
+import { Channels, createPublisher, type StorageOperationEvent } from '../events.js';
+import type {
+  GetResult,
+  ListedObject,
+  ListOptions,
+  ObjectInfo,
+  ObjectStorage,
+  ObjectStorageCapabilities,
+  PutBody,
+  PutOptions,
+  PutResult,
+  SignedUrlOptions,
+} from '../ports/storage.js';
+import { validate } from '../validate.js';
+import { validateObjectKey, validateObjectKeyPrefix } from '../validate-object-key.js';
+import { type Clock, systemClock } from './clock.js';
+import { readPutBody } from './read-put-body.js';
+
+const PREFIX = '[voelgoed:contracts] MemoryObjectStorage:';
+const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
+const DEFAULT_SIGNED_URL_S = 900;
+const MAX_SIGNED_URL_S = 7 * 24 * 3600;
+// HTTP token characters: what an S3 `x-amz-meta-*` header name may hold.
+const METADATA_KEY = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: header values must not hold control characters
+const HEADER_UNSAFE = /[\u0000-\u0008\u000a-\u001f\u007f]/;
+
+const publisher = createPublisher(Channels.storageOperation);
+
+/** Options of {@link MemoryObjectStorage}. */
+export interface MemoryObjectStorageOptions {
+  /** Largest object in bytes; larger puts reject with `PayloadTooLargeError` (default: no limit). */
+  maxObjectSize?: number;
+  /** How many keys `list` takes per page (default 1000, like S3); pages are taken as iterated. */
+  pageSize?: number;
+  /** Clock for `lastModified` and signed URL expiry (default the system clock; `ManualClock` in tests). */
+  clock?: Clock;
+  /** Name used in `memory://` signed URLs and in telemetry events (default `memory`). */
+  bucket?: string;
+}
+
+/** What {@link MemoryObjectStorage.fetchSigned} sends. */
+export interface SignedFetchInit {
+  /** Must match the method the URL was signed for (default GET). */
+  method?: 'GET' | 'PUT';
+  /** The body of a PUT. */
+  body?: PutBody;
+  /** For a PUT: must equal the content type the URL was signed with, if any. */
+  contentType?: string;
+}
+
+/** What {@link MemoryObjectStorage.fetchSigned} answers, shaped like an HTTP response. */
+export interface SignedFetchResponse {
+  /** 200 OK, 403 expired / bad signature / wrong method or content type, 404 no such object (GET). */
+  status: 200 | 403 | 404;
+  headers: Readonly<Record<string, string>>;
+  body: Buffer;
+}
+
+interface StoredObject {
+  data: Buffer;
+  etag: string;
+  lastModified: Date;
+  contentType: string;
+  cacheControl: string | undefined;
+  metadata: Readonly<Record<string, string>>;
+}
+
+/**
+ * An `ObjectStorage` that keeps objects in a `Map` in this process: for tests of business code
+ * and for local development. It behaves like the S3 driver (same key rule, errors, MD5 etags,
+ * key-ordered lazy listing, integrity checks, signed URLs) but nothing survives the process.
+ *
+ * Signed URLs are `memory://<bucket>/<base64url key>?…` URLs that only this instance resolves, through
+ * {@link MemoryObjectStorage.fetchSigned}.
+ */
+export class MemoryObjectStorage implements ObjectStorage {
+  readonly capabilities: ObjectStorageCapabilities = { signedUrl: true };
+  readonly #objects = new Map<string, StoredObject>();
+  readonly #maxObjectSize: number | undefined;
+  readonly #pageSize: number;
+  readonly #clock: Clock;
+  readonly #bucket: string;
+  readonly #secret = randomBytes(32);
+
+  constructor(options: MemoryObjectStorageOptions = {}) {
+    if (options.maxObjectSize !== undefined)
+      validate.integer(options.maxObjectSize, 'maxObjectSize', PREFIX, 0);
+    if (options.pageSize !== undefined) validate.integer(options.pageSize, 'pageSize', PREFIX, 1);
+    if (options.bucket !== undefined && !/^[a-z0-9][a-z0-9.-]{0,62}$/.test(options.bucket)) {
+      throw new InvalidArgumentError(`${PREFIX} bucket must be lower-case letters, digits, '.' and '-'`);
+    }
+    this.#maxObjectSize = options.maxObjectSize;
+    this.#pageSize = options.pageSize ?? 1000;
+    this.#clock = options.clock ?? systemClock;
+    this.#bucket = options.bucket ?? 'memory';
+  }
+
+  /** How many objects are stored (for assertions in tests). */
+  get size(): number {
+    return this.#objects.size;
+  }
+
+  /** Removes every object. */
+  clear(): void {
+    this.#objects.clear();
+  }
+
+  put(key: string, body: PutBody, options: PutOptions = {}): Promise<PutResult> {
+    return this.#observe('put', async () => {
+      validateObjectKey(key, PREFIX);
+      const meta = validatePutOptions(options);
+      if (
+        options.size !== undefined &&
+        this.#maxObjectSize !== undefined &&
+        options.size > this.#maxObjectSize
+      ) {
+        throw new PayloadTooLargeError(
+          `${PREFIX} the object is larger than the limit of ${this.#maxObjectSize} bytes`,
+          this.#maxObjectSize,
+        );
+      }
+      const data = await readPutBody(body, {
+        prefix: PREFIX,
+        maxBytes: this.#maxObjectSize,
+        onProgress: options.onProgress,
+        signal: options.signal,
+      });
+      if (options.size !== undefined && data.length !== options.size) {
+        throw new IntegrityError(
+          `${PREFIX} the body has ${data.length} bytes but size says ${options.size}; nothing was stored`,
+        );
+      }
+      if (options.checksum) checkChecksum(data, options.checksum);
+      const etag = md5Hex(data);
+      this.#objects.set(key, {
+        data,
+        etag,
+        lastModified: new Date(this.#clock.now()),
+        contentType: meta.contentType,
+        cacheControl: meta.cacheControl,
+        metadata: meta.metadata,
+      });
+      return { result: { key, etag, size: data.length }, bytes: data.length };
+    });
+  }
+
+  get(key: string, options: { signal?: AbortSignal } = {}): Promise<GetResult> {
+    return this.#observe('get', async () => {
+      validateObjectKey(key, PREFIX);
+      if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
+        throw new InvalidArgumentError(`${PREFIX} signal must be an AbortSignal`);
+      }
+      if (options.signal?.aborted) {
+        throw new AbortedError(`${PREFIX} the operation was aborted`, { cause: options.signal.reason });
+      }
+      const stored = this.#require(key);
+      const body = bodyStream(stored.data, options.signal);
+      return { result: { ...info(key, stored), body }, bytes: stored.data.length };
+    });
+  }
+
+  /**
+   * Bytes `start`..`end` inclusive; an `end` past the last byte is cut to it. `size` in the
+   * result is the whole object's size. A `start` at or past the end of the object rejects with
+   * `InvalidArgumentError` (HTTP would answer 416).
+   */
+  getRange(key: string, start: number, end: number): Promise<GetResult> {
+    return this.#observe('getRange', async () => {
+      validateObjectKey(key, PREFIX);
+      validate.integer(start, 'range start', PREFIX, 0);
+      validate.integer(end, 'range end', PREFIX, 0);
+      if (start > end) throw new InvalidArgumentError(`${PREFIX} range start ${start} is after end ${end}`);
+      const stored = this.#require(key);
+      if (start >= stored.data.length) {
+        throw new InvalidArgumentError(
+          `${PREFIX} range start ${start} is not within the object's ${stored.data.length} bytes`,
+        );
+      }
+      const slice = stored.data.subarray(start, Math.min(end, stored.data.length - 1) + 1);
+      return { result: { ...info(key, stored), body: bodyStream(slice) }, bytes: slice.length };
+    });
+  }
+
+  head(key: string): Promise<ObjectInfo> {
+    return this.#observe('head', async () => {
+      validateObjectKey(key, PREFIX);
+      return { result: info(key, this.#require(key)) };
+    });
+  }
+
+  exists(key: string): Promise<boolean> {
+    return this.#observe('exists', async () => {
+      validateObjectKey(key, PREFIX);
+      return { result: this.#objects.has(key) };
+    });
+  }
+
+  delete(key: string): Promise<void> {
+    return this.#observe('delete', async () => {
+      validateObjectKey(key, PREFIX);
+      this.#objects.delete(key);
+      return { result: undefined };
+    });
+  }
+
+  deleteMany(keys: readonly string[]): Promise<void> {
+    return this.#observe('deleteMany', async () => {
+      if (!Array.isArray(keys)) throw new InvalidArgumentError(`${PREFIX} keys must be an array`);
+      // Check every key first: a bad key deletes nothing.
+      for (const key of keys) validateObjectKey(key, PREFIX);
+      for (const key of keys) this.#objects.delete(key);
+      return { result: undefined };
+    });
+  }
+
+  list(prefix?: string, options: ListOptions = {}): AsyncIterable<ListedObject> {
+    return { [Symbol.asyncIterator]: () => this.#listGenerator(prefix, options) };
+  }
+
+  async *#listGenerator(prefixArg: string | undefined, options: ListOptions): AsyncGenerator<ListedObject> {
+    const start = performance.now();
+    let listed = 0;
+    let errorCode: string | undefined;
+    try {
+      const prefix = validateObjectKeyPrefix(prefixArg, PREFIX);
+      if (options === null || typeof options !== 'object') {
+        throw new InvalidArgumentError(`${PREFIX} list options must be an object`);
+      }
+      if (options.limit !== undefined) validate.integer(options.limit, 'list limit', PREFIX, 1);
+      const limit = options.limit ?? Number.POSITIVE_INFINITY;
+      let after: Buffer | undefined;
+      while (listed < limit) {
+        // One page: the next keys after the cursor, like an S3 ListObjectsV2 continuation.
+        const page = this.#page(prefix, after, Math.min(this.#pageSize, limit - listed));
+        await Promise.resolve();
+        for (const item of page) {
+          yield item;
+          listed += 1;
+        }
+        if (page.length < this.#pageSize) return;
+        after = Buffer.from(page[page.length - 1]!.key, 'utf8');
+      }
+    } catch (error) {
+      errorCode = isInfrastructureError(error) ? error.code : 'UNKNOWN';
+      throw error;
+    } finally {
+      this.#publish('list', start, errorCode, undefined);
+    }
+  }
+
+  #page(prefix: string, after: Buffer | undefined, count: number): ListedObject[] {
+    const keys: Buffer[] = [];
+    for (const key of this.#objects.keys()) {
+      if (!key.startsWith(prefix)) continue;
+      const bytes = Buffer.from(key, 'utf8');
+      if (after === undefined || Buffer.compare(bytes, after) > 0) keys.push(bytes);
+    }
+    // S3 orders keys by their UTF-8 bytes (not by UTF-16 code units, as `<` would).
+    keys.sort(Buffer.compare);
+    const page: ListedObject[] = [];
+    for (const bytes of keys.slice(0, count)) {
+      const key = bytes.toString('utf8');
+      const stored = this.#objects.get(key);
+      if (!stored) continue;
+      page.push({
+        key,
+        size: stored.data.length,
+        etag: stored.etag,
+        lastModified: new Date(stored.lastModified),
+      });
+    }
+    return page;
+  }
+
+  copy(fromKey: string, toKey: string): Promise<ObjectInfo> {
+    return this.#observe('copy', async () => {
+      validateObjectKey(fromKey, PREFIX, 'source key');
+      validateObjectKey(toKey, PREFIX, 'destination key');
+      const source = this.#require(fromKey);
+      const copied: StoredObject = { ...source, lastModified: new Date(this.#clock.now()) };
+      this.#objects.set(toKey, copied);
+      return { result: info(toKey, copied), bytes: copied.data.length };
+    });
+  }
+
+  /**
+   * A `memory://` URL that lets {@link fetchSigned} GET or PUT `key` until it expires
+   * (`expiresInS`, default 900, capped at 7 days). Like S3, signing does not check that the
+   * object exists.
+   */
+  signedUrl(key: string, options: SignedUrlOptions = {}): Promise<string> {
+    return this.#observe('signedUrl', async () => {
+      validateObjectKey(key, PREFIX);
+      const method = options.method ?? 'GET';
+      if (method !== 'GET' && method !== 'PUT') {
+        throw new InvalidArgumentError(`${PREFIX} signed URL method must be GET or PUT`);
+      }
+      const expiresInS = options.expiresInS ?? DEFAULT_SIGNED_URL_S;
+      if (typeof expiresInS !== 'number' || !Number.isFinite(expiresInS) || expiresInS <= 0) {
+        throw new InvalidArgumentError(`${PREFIX} expiresInS must be a positive finite number of seconds`);
+      }
+      if (options.contentType !== undefined) checkHeaderValue(options.contentType, 'contentType');
+      const expires = Math.floor(this.#clock.now() / 1000 + Math.min(expiresInS, MAX_SIGNED_URL_S));
+      // The key travels base64url-encoded: URL parsing would fold '.' segments of a plain path.
+      const url = new URL(`memory://${this.#bucket}/${Buffer.from(key, 'utf8').toString('base64url')}`);
+      url.searchParams.set('x-method', method);
+      url.searchParams.set('x-expires', String(expires));
+      if (options.contentType !== undefined) url.searchParams.set('x-content-type', options.contentType);
+      url.searchParams.set('x-signature', this.#sign(key, method, expires, options.contentType));
+      return { result: url.href };
+    });
+  }
+
+  /**
+   * Does what an HTTP client would do with a URL from {@link signedUrl}: GET answers the
+   * object's bytes, PUT stores `init.body`. Expired or tampered URLs, another method, or another
+   * content type than signed answer 403 (as S3 does); a URL that is not a `memory://` URL of
+   * this bucket rejects with `InvalidArgumentError`.
+   */
+  async fetchSigned(url: string, init: SignedFetchInit = {}): Promise<SignedFetchResponse> {
+    const parsed = this.#parseSignedUrl(url);
+    const forbidden = (why: string): SignedFetchResponse => ({
+      status: 403,
+      headers: { 'content-type': 'text/plain' },
+      body: Buffer.from(why),
+    });
+    const method = init.method ?? 'GET';
+    if (!parsed) return forbidden('malformed signature');
+    const { key, signedMethod, expires, contentType, signature } = parsed;
+    const expected = Buffer.from(this.#sign(key, signedMethod, expires, contentType), 'hex');
+    const given = Buffer.from(signature, 'hex');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      return forbidden('signature does not match');
+    }
+    if (this.#clock.now() / 1000 >= expires) return forbidden('request has expired');
+    if (method !== signedMethod) return forbidden(`signed for ${signedMethod}`);
+    if (method === 'GET') {
+      const stored = this.#objects.get(key);
+      if (!stored)
+        return { status: 404, headers: { 'content-type': 'text/plain' }, body: Buffer.from('no such key') };
+      return {
+        status: 200,
+        headers: { 'content-type': stored.contentType, etag: `"${stored.etag}"` },
+        body: Buffer.from(stored.data),
+      };
+    }
+    if (contentType !== undefined && init.contentType !== contentType)
+      return forbidden('content type differs');
+    const result = await this.put(key, init.body ?? '', {
+      contentType: init.contentType ?? contentType,
+    });
+    return { status: 200, headers: { etag: `"${result.etag}"` }, body: Buffer.alloc(0) };
+  }
+
+  #parseSignedUrl(
+    url: string,
+  ):
+    | { key: string; signedMethod: 'GET' | 'PUT'; expires: number; contentType?: string; signature: string }
+    | undefined {
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch (error) {
+      throw new InvalidArgumentError(`${PREFIX} not a URL`, { cause: error });
+    }
+    if (parsed.protocol !== 'memory:' || parsed.host !== this.#bucket) {
+      throw new InvalidArgumentError(`${PREFIX} not a signed URL of memory bucket '${this.#bucket}'`);
+    }
+    const key = Buffer.from(parsed.pathname.slice(1), 'base64url').toString('utf8');
+    const signedMethod = parsed.searchParams.get('x-method');
+    const expires = Number(parsed.searchParams.get('x-expires'));
+    const signature = parsed.searchParams.get('x-signature') ?? '';
+    const contentType = parsed.searchParams.get('x-content-type') ?? undefined;
+    if ((signedMethod !== 'GET' && signedMethod !== 'PUT') || !Number.isSafeInteger(expires))
+      return undefined;
+    if (!/^[0-9a-f]{64}$/.test(signature)) return undefined;
+    return { key, signedMethod, expires, contentType, signature };
+  }
+
+  #sign(key: string, method: string, expires: number, contentType: string | undefined): string {
+    return createHmac('sha256', this.#secret)
+      .update(JSON.stringify([this.#bucket, key, method, expires, contentType ?? null]))
+      .digest('hex');
+  }
+
+  #require(key: string): StoredObject {
+    const stored = this.#objects.get(key);
+    if (!stored) throw new NotFoundError(`${PREFIX} no object with that key`);
+    return stored;
+  }
+
+  async #observe<R>(
+    operation: StorageOperationEvent['operation'],
+    run: () => Promise<{ result: R; bytes?: number }>,
+  ): Promise<R> {
+    const start = performance.now();
+    try {
+      const { result, bytes } = await run();
+      this.#publish(operation, start, undefined, bytes);
+      return result;
+    } catch (error) {
+      const wrapped = isInfrastructureError(error)
+        ? error
+        : new InfrastructureError('INTERNAL', `${PREFIX} ${operation} failed unexpectedly`, { cause: error });
+      this.#publish(operation, start, wrapped.code, undefined);
+      throw wrapped;
+    }
+  }
+
+  #publish(
+    operation: StorageOperationEvent['operation'],
+    start: number,
+    errorCode: string | undefined,
+    bytes: number | undefined,
+  ): void {
+    publisher.publishLazy(() => ({
+      operation,
+      driver: 'memory',
+      bucket: this.#bucket,
+      durationMs: performance.now() - start,
+      ...(bytes === undefined ? {} : { bytes }),
+      outcome: errorCode === undefined ? 'ok' : 'error',
+      ...(errorCode === undefined ? {} : { errorCode }),
+    }));
+  }
+}
+
+function info(key: string, stored: StoredObject): ObjectInfo {
+  return {
+    key,
+    size: stored.data.length,
+    etag: stored.etag,
+    lastModified: new Date(stored.lastModified),
+    contentType: stored.contentType,
+    ...(stored.cacheControl === undefined ? {} : { cacheControl: stored.cacheControl }),
+    metadata: { ...stored.metadata },
+  };
+}
+
+/** A stream of a copy of `data` (so a reader that writes into its chunks cannot change the store). */
+function bodyStream(data: Buffer, signal?: AbortSignal): Readable {
+  const stream = Readable.from(data.length === 0 ? [] : [Buffer.from(data)]);
+  if (signal) {
+    const onAbort = () =>
+      stream.destroy(new AbortedError(`${PREFIX} the operation was aborted`, { cause: signal.reason }));
+    signal.addEventListener('abort', onAbort, { once: true });
+    stream.once('close', () => signal.removeEventListener('abort', onAbort));
+  }
+  return stream;
+}
+
+function validatePutOptions(options: PutOptions): {
+  contentType: string;
+  cacheControl: string | undefined;
+  metadata: Readonly<Record<string, string>>;
+} {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidArgumentError(`${PREFIX} put options must be an object`);
+  }
+  if (options.size !== undefined) validate.integer(options.size, 'size', PREFIX, 0);
+  if (options.contentType !== undefined) checkHeaderValue(options.contentType, 'contentType');
+  if (options.cacheControl !== undefined) checkHeaderValue(options.cacheControl, 'cacheControl');
+  if (options.onProgress !== undefined && typeof options.onProgress !== 'function') {
+    throw new InvalidArgumentError(`${PREFIX} onProgress must be a function`);
+  }
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
+    throw new InvalidArgumentError(`${PREFIX} signal must be an AbortSignal`);
+  }
+  const metadata: Record<string, string> = {};
+  if (options.metadata !== undefined) {
+    if (options.metadata === null || typeof options.metadata !== 'object') {
+      throw new InvalidArgumentError(`${PREFIX} metadata must be an object of strings`);
+    }
+    for (const [name, value] of Object.entries(options.metadata)) {
+      const lower = name.toLowerCase();
+      if (!METADATA_KEY.test(lower)) {
+        throw new InvalidArgumentError(`${PREFIX} metadata names must be non-empty HTTP header tokens`);
+      }
+      checkHeaderValue(value, 'metadata value');
+      metadata[lower] = value;
+    }
+  }
+  if (options.checksum !== undefined) {
+    const { algorithm, value, encoding } = options.checksum ?? {};
+    if (algorithm !== 'md5' && algorithm !== 'sha256') {
+      throw new InvalidArgumentError(`${PREFIX} checksum algorithm must be md5 or sha256`);
+    }
+    if (encoding !== undefined && encoding !== 'hex' && encoding !== 'base64') {
+      throw new InvalidArgumentError(`${PREFIX} checksum encoding must be hex or base64`);
+    }
+    const bytes = algorithm === 'md5' ? 16 : 32;
+    const ok =
+      typeof value === 'string' &&
+      ((encoding ?? 'hex') === 'hex'
+        ? new RegExp(`^[0-9a-fA-F]{${bytes * 2}}$`).test(value)
+        : Buffer.from(value, 'base64').length === bytes && /^[A-Za-z0-9+/]+=*$/.test(value));
+    if (!ok)
+      throw new InvalidArgumentError(`${PREFIX} checksum value is not a ${encoding ?? 'hex'} ${algorithm}`);
+  }
+  return {
+    contentType: options.contentType ?? DEFAULT_CONTENT_TYPE,
+    cacheControl: options.cacheControl,
+    metadata: Object.freeze(metadata),
+  };
+}
+
+function checkChecksum(data: Buffer, checksum: NonNullable<PutOptions['checksum']>): void {
+  const actual = createHash(checksum.algorithm).update(data).digest();
+  const expected = Buffer.from(checksum.value, checksum.encoding ?? 'hex');
+  if (!actual.equals(expected)) {
+    throw new IntegrityError(
+      `${PREFIX} the body's ${checksum.algorithm} does not match the checksum; nothing was stored`,
+    );
+  }
+}
+
+function checkHeaderValue(value: unknown, what: string): asserts value is string {
+  if (typeof value !== 'string' || HEADER_UNSAFE.test(value)) {
+    throw new InvalidArgumentError(`${PREFIX} ${what} must be a string without control characters`);
+  }
+}
+
+function md5Hex(data: Buffer): string {
+  return createHash('md5').update(data).digest('hex');
+}
