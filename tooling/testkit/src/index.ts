@@ -1,3 +1,17 @@
+export {
+  faults,
+  type RetryAfter,
+  type SlowBodyOptions,
+  type StatusSequenceOptions,
+} from './faults.js';
+export {
+  type HttpHandler,
+  type HttpHandlerContext,
+  HttpServer,
+  type RecordedRequest,
+  startHttpServer,
+} from './http-server.js';
+export { containerRuntimeAvailable } from './minio-container.js';
 export { getFreePort, isPortFree } from './ports.js';
 export { isAlive, sleep, waitFor } from './process.js';
 export { RedisCluster, type StartRedisClusterOptions, startRedisCluster } from './redis-cluster.js';
@@ -11,3 +25,13 @@ export {
 } from './redis-server.js';
 export { liveChildPids, stateDir, stopAll, tempRoot } from './registry.js';
 export { parseInfo, type RedisCallOptions, RespError, type RespValue, redisCall } from './resp.js';
+export {
+  randomBucketName,
+  type S3Capabilities,
+  type S3ClientOptions,
+  type S3Kind,
+  S3Server,
+  type StartS3Options,
+  startS3,
+} from './s3-server.js';
+export { type SignS3RequestInput, signS3Request } from './sigv4.js';

@@ -43,19 +43,19 @@ const exited = (child: ChildProcess) =>
     : new Promise<void>((resolve) => child.once('exit', () => resolve()));
 
 describe('clean-up of what the kit started', () => {
-  it('a process that crashes after starting servers (one paused) takes them all down with it', async () => {
+  it('a process that crashes after starting servers (one paused, one s3rver) takes them all down with it', async () => {
     const { VOELGOED_TESTKIT_STATE_DIR: _perRun, ...env } = process.env;
     const { child, started } = startFixture('throw', env);
     const info = await started;
     await exited(child);
     expect(child.exitCode).not.toBe(0);
-    expect(info.pids).toHaveLength(5);
+    expect(info.pids).toHaveLength(6); // 2 redis masters, 3 cluster nodes, 1 s3rver
     expect(info.pids.filter(isAlive)).toEqual([]);
     expect(info.dirs.filter(existsSync)).toEqual([]);
     expect(existsSync(info.stateDir)).toBe(false);
   }, 60_000);
 
-  it('servers orphaned by a SIGKILLed process are found and killed by the reaper', async () => {
+  it('servers orphaned by a SIGKILLed process (s3rver too) are found and killed by the reaper', async () => {
     const runDir = mkdtempSync(path.join(os.tmpdir(), 'voelgoed-reaper-test-'));
     const { child, started } = startFixture('hang', { ...process.env, VOELGOED_TESTKIT_STATE_DIR: runDir });
     const info = await started;
