@@ -1,5 +1,5 @@
 // Shared bench helpers: closed-loop throughput with N concurrent workers, rounds interleaved
-// across contenders (so drift and noise hit all of them alike), median of rounds, a printed
+// across contenders in a rotating order (so drift, noise and a predecessor's garbage hit all of them alike), median of rounds, a printed
 // table with ratios, and a JSON file in bench/results/ for later comparison.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -58,7 +58,12 @@ export async function compare(
   for (const c of contenders) await throughput(c.op, concurrency, warmupMs);
   const samples = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
   for (let r = 0; r < rounds; r++) {
-    for (const c of contenders) samples.get(c.name)!.push(await throughput(c.op, concurrency, durationMs));
+    // Rotate who goes first each round: whoever follows a contender inherits its garbage and
+    // socket backlog, so a fixed order would bias one contender.
+    for (let k = 0; k < contenders.length; k++) {
+      const c = contenders[(r + k) % contenders.length]!;
+      samples.get(c.name)!.push(await throughput(c.op, concurrency, durationMs));
+    }
   }
   return contenders.map((c) => {
     const values = samples.get(c.name)!;
