@@ -1,0 +1,90 @@
+import { type Readable, Transform, type TransformCallback } from 'node:stream';
+import zlib from 'node:zlib';
+import { PayloadTooLargeError } from '@voelgoed/contracts';
+import { MESSAGE_PREFIX } from './errors.js';
+
+/** Wraps `body` in a decoder for its content-encoding (gzip, deflate, br); the body itself otherwise. */
+export function decodeBody(body: Readable, contentEncoding: string | undefined): Readable {
+  if (!contentEncoding) return body;
+  const encoding = contentEncoding.trim().toLowerCase();
+  let decoder: Transform | undefined;
+  if (encoding === 'gzip' || encoding === 'x-gzip') {
+    decoder = zlib.createGunzip({ finishFlush: zlib.constants.Z_SYNC_FLUSH });
+  } else if (encoding === 'deflate') {
+    decoder = zlib.createInflate({ finishFlush: zlib.constants.Z_SYNC_FLUSH });
+  } else if (encoding === 'br') {
+    decoder = zlib.createBrotliDecompress({ finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH });
+  }
+  if (!decoder) return body;
+  const d = decoder;
+  body.on('error', (error) => d.destroy(error));
+  d.on('close', () => {
+    if (!body.destroyed && !body.readableEnded) body.destroy();
+  });
+  return body.pipe(d);
+}
+
+function tooLarge(limit: number, where: string): PayloadTooLargeError {
+  return new PayloadTooLargeError(
+    `${MESSAGE_PREFIX} response from ${where} is larger than maxResponseBytes (${limit})`,
+    limit,
+  );
+}
+
+/**
+ * Reads `body` to the end, failing with `PayloadTooLargeError` (and destroying the stream) past
+ * `limit` bytes, and with the signal's reason when it aborts.
+ */
+export function readBody(body: Readable, limit: number, signal: AbortSignal, where: string): Promise<Buffer> {
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    const finish = (error: unknown, value?: Buffer) => {
+      if (done) return;
+      done = true;
+      signal.removeEventListener('abort', onAbort);
+      body.off('data', onData);
+      if (error !== undefined) {
+        body.destroy();
+        reject(error);
+      } else resolve(value ?? Buffer.alloc(0));
+    };
+    const onAbort = () => finish(signal.reason);
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        finish(tooLarge(limit, where));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    if (signal.aborted) {
+      finish(signal.reason);
+      return;
+    }
+    signal.addEventListener('abort', onAbort, { once: true });
+    body.on('data', onData);
+    body.once('end', () =>
+      finish(undefined, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks as Uint8Array[], size)),
+    );
+    body.once('error', (error) => finish(signal.aborted ? signal.reason : error));
+  });
+}
+
+/** Passes `body` through, failing it with `PayloadTooLargeError` past `limit` bytes. */
+export function limitBody(body: Readable, limit: number, where: string): Readable {
+  let size = 0;
+  const limiter = new Transform({
+    transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
+      size += chunk.length;
+      if (size > limit) callback(tooLarge(limit, where));
+      else callback(null, chunk);
+    },
+  });
+  body.on('error', (error) => limiter.destroy(error));
+  limiter.on('close', () => {
+    if (!body.destroyed && !body.readableEnded) body.destroy();
+  });
+  return body.pipe(limiter);
+}

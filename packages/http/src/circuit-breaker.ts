@@ -1,0 +1,129 @@
+import { Channels, CircuitOpenError, createPublisher } from '@voelgoed/contracts';
+import { MESSAGE_PREFIX } from './errors.js';
+import { SlidingWindow } from './sliding-window.js';
+
+export type CircuitState = 'closed' | 'open' | 'half_open';
+
+/** When a per-origin breaker opens and how it recovers. */
+export interface CircuitBreakerOptions {
+  /** Opens after this many failures in a row (default 5). */
+  consecutiveFailures?: number;
+  /** Opens when failures / calls over the window reach this ratio (default 0.5)… */
+  failureRatio?: number;
+  /** …provided at least this many calls were made in the window (default 20). */
+  minimumCalls?: number;
+  /** Window for the failure ratio, ms (default 10 000). */
+  windowMs?: number;
+  /** How long it stays open before letting probes through, ms (default 10 000). */
+  openMs?: number;
+  /** Probes let through at once while half-open; this many successes close it (default 1). */
+  halfOpenProbes?: number;
+}
+
+const circuitEvents = createPublisher(Channels.httpCircuit);
+
+const SUCCESS = 0;
+const FAILURE = 1;
+
+/** A ticket for one call through the breaker; report its outcome exactly once. */
+export interface CircuitTicket {
+  readonly probe: boolean;
+}
+
+const NORMAL: CircuitTicket = { probe: false };
+const PROBE: CircuitTicket = { probe: true };
+
+/** One origin's breaker: closed → open → half-open (limited probes) → closed. */
+export class CircuitBreaker {
+  #state: CircuitState = 'closed';
+  #consecutive = 0;
+  #openedAt = 0;
+  #probesInFlight = 0;
+  #probeSuccesses = 0;
+  readonly #window: SlidingWindow;
+
+  constructor(
+    readonly origin: string,
+    readonly options: Required<CircuitBreakerOptions>,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.#window = new SlidingWindow(options.windowMs, 2);
+  }
+
+  get state(): CircuitState {
+    if (this.#state === 'open' && this.now() - this.#openedAt >= this.options.openMs) {
+      this.#transition('half_open');
+    }
+    return this.#state;
+  }
+
+  /** Lets a call through or throws `CircuitOpenError`. */
+  enter(): CircuitTicket {
+    const state = this.state;
+    if (state === 'closed') return NORMAL;
+    if (state === 'half_open' && this.#probesInFlight < this.options.halfOpenProbes) {
+      this.#probesInFlight++;
+      return PROBE;
+    }
+    const retryAfterMs =
+      state === 'open' ? Math.max(0, this.#openedAt + this.options.openMs - this.now()) : undefined;
+    throw new CircuitOpenError(
+      `${MESSAGE_PREFIX} circuit for ${this.origin} is ${state === 'open' ? 'open' : 'half-open (probing)'}`,
+      this.origin,
+      retryAfterMs,
+    );
+  }
+
+  success(ticket: CircuitTicket): void {
+    if (ticket.probe) {
+      this.#probesInFlight--;
+      if (this.#state !== 'half_open') return;
+      if (++this.#probeSuccesses >= this.options.halfOpenProbes) this.#transition('closed');
+      return;
+    }
+    this.#consecutive = 0;
+    this.#window.add(SUCCESS, this.now());
+  }
+
+  failure(ticket: CircuitTicket): void {
+    if (ticket.probe) {
+      this.#probesInFlight--;
+      if (this.#state === 'half_open') this.#transition('open');
+      return;
+    }
+    if (this.#state !== 'closed') return;
+    const now = this.now();
+    this.#consecutive++;
+    this.#window.add(FAILURE, now);
+    if (this.#consecutive >= this.options.consecutiveFailures) {
+      this.#transition('open');
+      return;
+    }
+    const failures = this.#window.sum(FAILURE, now);
+    const calls = failures + this.#window.sum(SUCCESS, now);
+    if (calls >= this.options.minimumCalls && failures / calls >= this.options.failureRatio) {
+      this.#transition('open');
+    }
+  }
+
+  /** The call ended without telling anything about the origin (the caller aborted). */
+  release(ticket: CircuitTicket): void {
+    if (ticket.probe) this.#probesInFlight--;
+  }
+
+  #transition(to: CircuitState): void {
+    const from = this.#state;
+    if (from === to) return;
+    this.#state = to;
+    if (to === 'open') {
+      this.#openedAt = this.now();
+    } else if (to === 'half_open') {
+      this.#probeSuccesses = 0;
+      this.#probesInFlight = 0;
+    } else {
+      this.#consecutive = 0;
+      this.#window.reset();
+    }
+    circuitEvents.publish({ origin: this.origin, from, to });
+  }
+}

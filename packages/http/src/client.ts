@@ -1,0 +1,481 @@
+import { Readable } from 'node:stream';
+import {
+  AbortedError,
+  Channels,
+  ConnectionError,
+  createPublisher,
+  type HttpClient,
+  type HttpMethod,
+  type HttpResponse,
+  HttpStatusError,
+  type HttpStreamResponse,
+  isInfrastructureError,
+  PayloadTooLargeError,
+} from '@voelgoed/contracts';
+import { checkLiteralHost, filteredLookup } from './address-filter.js';
+import { fullJitterDelay, parseRetryAfter } from './backoff.js';
+import { decodeBody, limitBody, readBody } from './body.js';
+import { Bulkhead } from './bulkhead.js';
+import { CircuitBreaker, type CircuitState, type CircuitTicket } from './circuit-breaker.js';
+import { HttpTimeoutError, MESSAGE_PREFIX, safeCause, TooManyRedirectsError } from './errors.js';
+import { createGotTransport } from './got-transport.js';
+import {
+  type HttpClientOptions,
+  type HttpClientRequest,
+  type HttpClientRequestOptions,
+  type ResolvedOptions,
+  resolveOptions,
+} from './options.js';
+import { type PreparedRequest, prepareRequest } from './prepare.js';
+import { redactHeaders } from './redact.js';
+import { BufferedResponse } from './response.js';
+import { RetryBudget } from './retry-budget.js';
+import { RequestScope } from './scope.js';
+import type { Transport, TransportResponse } from './transport.js';
+import { createUndiciTransport } from './undici-transport.js';
+
+const P = MESSAGE_PREFIX;
+const requestEvents = createPublisher(Channels.httpRequest);
+const retryEvents = createPublisher(Channels.httpRetry);
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const ERROR_EXCERPT_BYTES = 4096;
+
+/** The client {@link createHttpClient} returns: the contracts' `HttpClient` and a few extras. */
+export interface ResilientHttpClient extends HttpClient {
+  request(request: HttpClientRequest): Promise<HttpResponse>;
+  stream(request: HttpClientRequest): Promise<HttpStreamResponse>;
+  get(url: string, options?: HttpClientRequestOptions): Promise<HttpResponse>;
+  post(url: string, options?: HttpClientRequestOptions): Promise<HttpResponse>;
+  put(url: string, options?: HttpClientRequestOptions): Promise<HttpResponse>;
+  patch(url: string, options?: HttpClientRequestOptions): Promise<HttpResponse>;
+  delete(url: string, options?: HttpClientRequestOptions): Promise<HttpResponse>;
+  /** The transport's name: `got`, `undici`, or a custom one. */
+  readonly transport: string;
+  /** The breaker state of an origin (`closed` when it has none yet). */
+  circuitState(origin: string): CircuitState;
+  /** Closes pooled connections; requests after it fail. */
+  close(): Promise<void>;
+}
+
+/** What one attempt produced: a response with its body read, or (stream mode) still streaming. */
+interface AttemptResult {
+  status: number;
+  headers: Record<string, string>;
+  url: URL;
+  bytes: Buffer | undefined;
+  stream: Readable | undefined;
+}
+
+/**
+ * Creates an HTTP client: got transport by default (`transport: 'undici'` for undici), with the
+ * policies outside in: bulkhead → overall deadline → retry (budgeted) → circuit breaker →
+ * per-attempt timeout → transport.
+ */
+export function createHttpClient(options: HttpClientOptions = {}): ResilientHttpClient {
+  return new Client(resolveOptions(options));
+}
+
+class Client implements ResilientHttpClient {
+  readonly #options: ResolvedOptions;
+  readonly #transport: Transport;
+  readonly #budget: RetryBudget | undefined;
+  readonly #breakers = new Map<string, CircuitBreaker>();
+  readonly #bulkheads = new Map<string, Bulkhead>();
+  #closed = false;
+
+  constructor(options: ResolvedOptions) {
+    this.#options = options;
+    const settings = {
+      connectTimeoutMs: options.connectTimeoutMs,
+      maxSocketsPerOrigin: options.maxSocketsPerOrigin,
+      keepAliveMs: options.keepAliveMs,
+      lookup: options.addressFilter ? filteredLookup(options.addressFilter) : undefined,
+    };
+    const factory =
+      options.transport === 'got'
+        ? createGotTransport
+        : options.transport === 'undici'
+          ? createUndiciTransport
+          : options.transport;
+    this.#transport = factory(settings);
+    this.#budget = options.retryBudget ? new RetryBudget(options.retryBudget) : undefined;
+  }
+
+  get transport(): string {
+    return this.#transport.name;
+  }
+
+  request(request: HttpClientRequest): Promise<HttpResponse> {
+    return this.#run(request, undefined, false) as Promise<HttpResponse>;
+  }
+
+  stream(request: HttpClientRequest): Promise<HttpStreamResponse> {
+    return this.#run(request, undefined, true) as Promise<HttpStreamResponse>;
+  }
+
+  get(url: string, options?: HttpClientRequestOptions): Promise<HttpResponse> {
+    return this.#run({ ...options, url, method: 'GET' }, 'GET', false) as Promise<HttpResponse>;
+  }
+  post(url: string, options?: HttpClientRequestOptions): Promise<HttpResponse> {
+    return this.#run({ ...options, url, method: 'POST' }, 'POST', false) as Promise<HttpResponse>;
+  }
+  put(url: string, options?: HttpClientRequestOptions): Promise<HttpResponse> {
+    return this.#run({ ...options, url, method: 'PUT' }, 'PUT', false) as Promise<HttpResponse>;
+  }
+  patch(url: string, options?: HttpClientRequestOptions): Promise<HttpResponse> {
+    return this.#run({ ...options, url, method: 'PATCH' }, 'PATCH', false) as Promise<HttpResponse>;
+  }
+  delete(url: string, options?: HttpClientRequestOptions): Promise<HttpResponse> {
+    return this.#run({ ...options, url, method: 'DELETE' }, 'DELETE', false) as Promise<HttpResponse>;
+  }
+
+  circuitState(origin: string): CircuitState {
+    return this.#breakers.get(origin)?.state ?? 'closed';
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#transport.close();
+  }
+
+  async #run(
+    request: HttpClientRequest,
+    method: HttpMethod | undefined,
+    stream: boolean,
+  ): Promise<HttpResponse | HttpStreamResponse> {
+    const p = prepareRequest(request, this.#options, method);
+    if (this.#closed)
+      throw new ConnectionError(`${P} ${p.where}: the client is closed`, { retryable: false });
+    if (p.signal?.aborted) throw aborted(p);
+
+    // Bulkhead (outermost).
+    const bulkhead = this.#bulkhead(p.origin);
+    if (bulkhead && !bulkhead.tryAcquire()) await bulkhead.acquire(p.signal, () => aborted(p));
+    // Overall deadline and the caller's signal.
+    const scope = new RequestScope(
+      p.signal,
+      p.deadlineMs,
+      () => aborted(p),
+      () => deadlineError(p),
+    );
+    let handedOver = false;
+    try {
+      const result = await this.#retrying(p, scope, stream);
+      if (!stream) return result as HttpResponse;
+      // The body is the caller's now: the slot and the abort link end when it closes.
+      handedOver = true;
+      const body = (result as HttpStreamResponse).body;
+      scope.endDeadline();
+      body.once('close', () => {
+        scope.dispose();
+        bulkhead?.release();
+      });
+      return result;
+    } finally {
+      if (!handedOver) {
+        scope.dispose();
+        bulkhead?.release();
+      }
+    }
+  }
+
+  #bulkhead(origin: string): Bulkhead | undefined {
+    const config = this.#options.bulkhead;
+    if (!config) return undefined;
+    let bulkhead = this.#bulkheads.get(origin);
+    if (!bulkhead) {
+      bulkhead = new Bulkhead(origin, config.maxConcurrent, config.maxQueued);
+      this.#bulkheads.set(origin, bulkhead);
+    }
+    return bulkhead;
+  }
+
+  #breaker(origin: string): CircuitBreaker | undefined {
+    const config = this.#options.circuitBreaker;
+    if (!config) return undefined;
+    let breaker = this.#breakers.get(origin);
+    if (!breaker) {
+      breaker = new CircuitBreaker(origin, config);
+      this.#breakers.set(origin, breaker);
+    }
+    return breaker;
+  }
+
+  /** Retry (with budget and Retry-After) around breaker + attempt. */
+  async #retrying(
+    p: PreparedRequest,
+    scope: RequestScope,
+    stream: boolean,
+  ): Promise<HttpResponse | HttpStreamResponse> {
+    const breaker = this.#breaker(p.origin);
+    this.#budget?.recordRequest();
+    for (let attempt = 1; ; attempt++) {
+      const started = performance.now();
+      let result: AttemptResult | undefined;
+      let error: unknown;
+      let ticket: CircuitTicket | undefined;
+      try {
+        ticket = breaker?.enter();
+        result = await this.#attempt(p, scope, stream);
+        if (ticket) {
+          if (result.status >= 500) breaker!.failure(ticket);
+          else breaker!.success(ticket);
+        }
+      } catch (e) {
+        error = e;
+        if (ticket) {
+          if (scope.reason === undefined && countsAsFailure(e)) breaker!.failure(ticket);
+          else breaker!.release(ticket);
+        }
+      }
+      if (requestEvents.enabled) {
+        const event = {
+          method: p.method,
+          origin: p.origin,
+          ...(result ? { status: result.status } : {}),
+          durationMs: performance.now() - started,
+          attempt,
+          outcome: result && result.status < 400 ? ('ok' as const) : ('error' as const),
+          ...(result
+            ? result.status >= 400
+              ? { errorCode: 'HTTP_STATUS' }
+              : {}
+            : { errorCode: isInfrastructureError(error) ? error.code : 'UNKNOWN' }),
+          ...(p.route ? { route: p.route } : {}),
+        };
+        requestEvents.publish(event);
+      }
+      if (scope.reason !== undefined) {
+        result?.stream?.destroy();
+        throw scope.reason;
+      }
+
+      const reason = this.#retryReason(p, result, error, attempt);
+      let delay = 0;
+      if (reason !== undefined) {
+        const retryAfter = result ? parseRetryAfter(result.headers['retry-after']) : undefined;
+        delay =
+          retryAfter !== undefined
+            ? Math.min(retryAfter, p.retry.maxDelayMs)
+            : fullJitterDelay(attempt, p.retry.baseDelayMs, p.retry.maxDelayMs);
+      }
+      const retrying =
+        reason !== undefined &&
+        (scope.deadlineAt === undefined || performance.now() + delay < scope.deadlineAt) &&
+        (this.#budget === undefined || this.#budget.tryRetry());
+      if (!retrying) {
+        if (result) return this.#finish(p, result, attempt);
+        throw error;
+      }
+      result?.stream?.destroy();
+      retryEvents.publishLazy(() => ({
+        method: p.method,
+        origin: p.origin,
+        attempt: attempt + 1,
+        delayMs: delay,
+        reason: reason as string,
+      }));
+      await scope.sleep(delay);
+    }
+  }
+
+  #retryReason(
+    p: PreparedRequest,
+    result: AttemptResult | undefined,
+    error: unknown,
+    attempt: number,
+  ): string | undefined {
+    if (!p.retryable || attempt > p.retry.limit) return undefined;
+    if (result) return p.retry.statusCodes.has(result.status) ? String(result.status) : undefined;
+    if (error instanceof HttpTimeoutError)
+      return error.phase === 'deadline' ? undefined : `TIMEOUT_${error.phase}`;
+    if (isInfrastructureError(error, 'CONNECTION') || isInfrastructureError(error, 'TIMEOUT'))
+      return error.code;
+    return undefined;
+  }
+
+  async #finish(
+    p: PreparedRequest,
+    result: AttemptResult,
+    attempts: number,
+  ): Promise<HttpResponse | HttpStreamResponse> {
+    const url = result.url.href;
+    if (p.throwHttpErrors && result.status >= 400) {
+      const body = result.bytes ?? (await readExcerpt(result.stream!));
+      throw new HttpStatusError(`${P} ${p.where} responded ${result.status}`, {
+        status: result.status,
+        headers: redactHeaders(result.headers, this.#options.sensitiveHeaders),
+        body: body.subarray(0, ERROR_EXCERPT_BYTES),
+      });
+    }
+    if (result.stream) {
+      return { status: result.status, headers: result.headers, url, attempts, body: result.stream };
+    }
+    return new BufferedResponse(result.status, result.headers, result.bytes!, url, attempts);
+  }
+
+  /** One attempt under its own timeouts: send (following redirects), then read or hand over the body. */
+  async #attempt(p: PreparedRequest, scope: RequestScope, stream: boolean): Promise<AttemptResult> {
+    const controller = scope.beginAttempt();
+    const signal = controller.signal;
+    let headersArrived = false;
+    const timer = setTimeout(() => {
+      controller.abort(
+        headersArrived
+          ? new HttpTimeoutError(
+              `${P} ${p.where} timed out after ${p.timeoutMs} ms (reading the body)`,
+              'request',
+            )
+          : new HttpTimeoutError(
+              `${P} ${p.where} timed out after ${p.timeoutMs} ms waiting for response headers`,
+              'headers',
+            ),
+      );
+    }, p.timeoutMs);
+    const headersTimer =
+      p.headersTimeoutMs < p.timeoutMs
+        ? setTimeout(() => {
+            controller.abort(
+              new HttpTimeoutError(
+                `${P} ${p.where} timed out after ${p.headersTimeoutMs} ms waiting for response headers`,
+                'headers',
+              ),
+            );
+          }, p.headersTimeoutMs)
+        : undefined;
+    try {
+      const response = await this.#sendFollowingRedirects(p, signal);
+      headersArrived = true;
+      if (headersTimer) clearTimeout(headersTimer);
+      const noBody = p.method === 'HEAD' || response.status === 204 || response.status === 304;
+      const encoding = response.headers['content-encoding'];
+      const declared = Number(response.headers['content-length']);
+      if (!noBody && encoding === undefined && declared > p.maxResponseBytes) {
+        response.body.destroy();
+        throw new PayloadTooLargeError(
+          `${P} response from ${p.where} is larger than maxResponseBytes (${p.maxResponseBytes})`,
+          p.maxResponseBytes,
+        );
+      }
+      const decoded =
+        noBody || !this.#options.decompress ? response.body : decodeBody(response.body, encoding);
+      if (stream) {
+        clearTimeout(timer);
+        const body = limitBody(decoded, p.maxResponseBytes, p.where);
+        return {
+          status: response.status,
+          headers: response.headers,
+          url: response.url,
+          bytes: undefined,
+          stream: body,
+        };
+      }
+      const bytes = await readBody(decoded, p.maxResponseBytes, signal, p.where);
+      clearTimeout(timer);
+      scope.endAttempt(controller);
+      return {
+        status: response.status,
+        headers: response.headers,
+        url: response.url,
+        bytes,
+        stream: undefined,
+      };
+    } catch (error) {
+      clearTimeout(timer);
+      if (headersTimer) clearTimeout(headersTimer);
+      scope.endAttempt(controller);
+      if (signal.aborted) throw signal.reason;
+      if (isInfrastructureError(error)) throw error;
+      throw new ConnectionError(
+        `${P} ${p.where} failed${error instanceof Error ? `: ${safeCause(error)!.message}` : ''}`,
+        {
+          cause: safeCause(error),
+        },
+      );
+    }
+  }
+
+  async #sendFollowingRedirects(
+    p: PreparedRequest,
+    signal: AbortSignal,
+  ): Promise<TransportResponse & { url: URL }> {
+    let url = p.url;
+    let method = p.method;
+    let body = p.body;
+    let headers = p.headers;
+    const filter = this.#options.addressFilter;
+    for (let hop = 0; ; hop++) {
+      if (filter) checkLiteralHost(url, filter);
+      const response = await this.#transport.send({ method, url, headers, body, signal });
+      if (!p.followRedirects || !REDIRECTS.has(response.status)) return { ...response, url };
+      const location = response.headers.location;
+      let next: URL | undefined;
+      try {
+        next = location ? new URL(location, url) : undefined;
+      } catch {
+        next = undefined;
+      }
+      if (!next || (next.protocol !== 'http:' && next.protocol !== 'https:')) return { ...response, url };
+      const keepsMethod = response.status === 307 || response.status === 308;
+      if (keepsMethod && body instanceof Readable) return { ...response, url };
+      if (hop >= this.#options.maxRedirects) {
+        response.body.destroy();
+        throw new TooManyRedirectsError(`${P} ${p.where}: more than ${this.#options.maxRedirects} redirects`);
+      }
+      response.body.resume();
+      if (!keepsMethod && (response.status === 303 ? method !== 'HEAD' : method === 'POST')) {
+        method = 'GET';
+        body = undefined;
+        const { 'content-type': _type, 'content-length': _length, ...rest } = headers;
+        headers = rest;
+      }
+      // Credentials never follow a redirect to another origin or down to plain http.
+      if (next.origin !== url.origin || (url.protocol === 'https:' && next.protocol === 'http:')) {
+        const kept: Record<string, string> = {};
+        for (const name in headers) {
+          if (!this.#options.sensitiveHeaders.has(name)) kept[name] = headers[name]!;
+        }
+        headers = kept;
+      }
+      next.username = '';
+      next.password = '';
+      url = next;
+    }
+  }
+}
+
+/** Whether an attempt's error says something about the origin's health (for the breaker). */
+function countsAsFailure(error: unknown): boolean {
+  if (error instanceof HttpTimeoutError) return error.phase !== 'deadline';
+  return isInfrastructureError(error, 'CONNECTION') || isInfrastructureError(error, 'TIMEOUT');
+}
+
+function aborted(p: PreparedRequest): AbortedError {
+  return new AbortedError(`${P} ${p.where} aborted by the caller`, { cause: safeCause(p.signal?.reason) });
+}
+
+function deadlineError(p: PreparedRequest): HttpTimeoutError {
+  return new HttpTimeoutError(`${P} ${p.where} passed its deadline of ${p.deadlineMs} ms`, 'deadline');
+}
+
+/** Reads at most a few KiB of an error response's body, then lets the rest go. */
+function readExcerpt(body: Readable): Promise<Buffer> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = () => {
+      body.off('data', onData);
+      body.destroy();
+      resolve(Buffer.concat(chunks as Uint8Array[]).subarray(0, ERROR_EXCERPT_BYTES));
+    };
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size >= ERROR_EXCERPT_BYTES) done();
+    };
+    body.on('data', onData);
+    body.once('end', done);
+    body.once('error', done);
+  });
+}

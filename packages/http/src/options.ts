@@ -1,0 +1,248 @@
+import type { HttpMethod, HttpRequest, HttpRetryOptions } from '@voelgoed/contracts';
+import { InvalidArgumentError, validate } from '@voelgoed/contracts';
+import type { BulkheadOptions } from './bulkhead.js';
+import type { CircuitBreakerOptions } from './circuit-breaker.js';
+import { MESSAGE_PREFIX } from './errors.js';
+import { DEFAULT_SENSITIVE_HEADERS } from './redact.js';
+import type { RetryBudgetOptions } from './retry-budget.js';
+import type { TransportFactory } from './transport.js';
+
+/** Client-wide retry policy: the port's options plus the backoff base. */
+export interface ClientRetryOptions extends HttpRetryOptions {
+  /** First backoff ceiling in ms; doubles per retry, full jitter (default 100). */
+  baseDelayMs?: number;
+}
+
+/** Options of {@link createHttpClient}. Every one has a default. */
+export interface HttpClientOptions {
+  /** Prefix for relative request URLs: `baseUrl + '/' + url` (default none: URLs must be absolute). */
+  baseUrl?: string;
+  /** Headers sent with every request (a request's own headers win). */
+  headers?: Readonly<Record<string, string>>;
+  /** `'got'` (default), `'undici'` (needs the optional peer dependency) or your own factory. */
+  transport?: 'got' | 'undici' | TransportFactory;
+  /** Per-attempt timeout for the whole request, body included, ms (default 30 000). */
+  timeoutMs?: number;
+  /** Per-attempt timeout until the response head arrives, ms (default: `timeoutMs`). */
+  headersTimeoutMs?: number;
+  /** Connect timeout (TCP and TLS), ms (default 10 000). */
+  connectTimeoutMs?: number;
+  /** Overall deadline across every attempt and wait, ms (default none). */
+  deadlineMs?: number;
+  /** Retry policy, or `false` for none (default: 2 retries, idempotent methods, 408/425/429/500/502/503/504). */
+  retry?: ClientRetryOptions | false;
+  /** Client-wide retry budget, or `false` for none (default: ratio 0.2, minRetries 10, window 10 s). */
+  retryBudget?: RetryBudgetOptions | false;
+  /** Per-origin circuit breaker, or `false` for none (default on, see `CircuitBreakerOptions`). */
+  circuitBreaker?: CircuitBreakerOptions | false;
+  /** Per-origin concurrency limit, or `false` for none (default 64 in flight, 1024 queued). */
+  bulkhead?: BulkheadOptions | false;
+  /** Keep-alive sockets per origin (default 64). */
+  maxSocketsPerOrigin?: number;
+  /** Idle keep-alive socket lifetime, ms (default 4 000). */
+  keepAliveMs?: number;
+  /** Largest response body, after decompression, in bytes (default 10 MiB). */
+  maxResponseBytes?: number;
+  /** Send `accept-encoding` and decompress gzip/deflate/br responses (default true). */
+  decompress?: boolean;
+  /** Follow redirects (default false). Credentials are dropped on a change of origin or a downgrade to http. */
+  followRedirects?: boolean;
+  /** Redirects followed before `TooManyRedirectsError` (default 5). */
+  maxRedirects?: number;
+  /** Extra header names to treat as secrets (added to authorization, cookie, x-api-key, …). */
+  sensitiveHeaders?: readonly string[];
+  /** Header that carries the idempotency key (default `Idempotency-Key`). */
+  idempotencyHeader?: string;
+  /**
+   * Called with every address the client is about to connect to (after DNS, so a rebinding
+   * cannot slip through); `false` refuses it with `ForbiddenTargetError`. Default: all allowed.
+   */
+  addressFilter?: (address: string, family: 4 | 6) => boolean;
+}
+
+/** The port's request plus what this client adds. */
+export interface HttpClientRequest extends HttpRequest {
+  /** A route template for telemetry (`/charges/:id`); never the real path. */
+  route?: string;
+  /** Overrides the client's `maxResponseBytes`. */
+  maxResponseBytes?: number;
+  /** Overrides the client's `followRedirects`. */
+  followRedirects?: boolean;
+}
+
+export type HttpClientRequestOptions = Omit<HttpClientRequest, 'url' | 'method'>;
+
+export interface ResolvedRetry {
+  limit: number;
+  methods: ReadonlySet<HttpMethod>;
+  statusCodes: ReadonlySet<number>;
+  maxDelayMs: number;
+  baseDelayMs: number;
+}
+
+export interface ResolvedOptions {
+  baseUrl: string | undefined;
+  headers: Record<string, string>;
+  transport: 'got' | 'undici' | TransportFactory;
+  timeoutMs: number;
+  headersTimeoutMs: number;
+  connectTimeoutMs: number;
+  deadlineMs: number | undefined;
+  retry: ResolvedRetry;
+  retryBudget: Required<RetryBudgetOptions> | undefined;
+  circuitBreaker: Required<CircuitBreakerOptions> | undefined;
+  bulkhead: Required<BulkheadOptions> | undefined;
+  maxSocketsPerOrigin: number;
+  keepAliveMs: number;
+  maxResponseBytes: number;
+  decompress: boolean;
+  followRedirects: boolean;
+  maxRedirects: number;
+  sensitiveHeaders: ReadonlySet<string>;
+  idempotencyHeader: string;
+  addressFilter: ((address: string, family: 4 | 6) => boolean) | undefined;
+}
+
+export const METHODS: ReadonlySet<HttpMethod> = new Set([
+  'GET',
+  'HEAD',
+  'OPTIONS',
+  'POST',
+  'PUT',
+  'PATCH',
+  'DELETE',
+]);
+export const DEFAULT_RETRY_METHODS: readonly HttpMethod[] = ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'];
+export const DEFAULT_RETRY_STATUSES: readonly number[] = [408, 425, 429, 500, 502, 503, 504];
+
+const P = MESSAGE_PREFIX;
+
+function ms(value: number | undefined, what: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  validate.positiveMs(value, what, P);
+  return value;
+}
+
+function int(value: number | undefined, what: string, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  validate.integer(value, what, P, min);
+  return value;
+}
+
+/** Resolves a retry policy against defaults; `base` gives the client's values. */
+export function resolveRetry(
+  retry: HttpRetryOptions | ClientRetryOptions | number | false | undefined,
+  base: ResolvedRetry | undefined,
+): ResolvedRetry {
+  const fallback: ResolvedRetry = base ?? {
+    limit: 2,
+    methods: new Set(DEFAULT_RETRY_METHODS),
+    statusCodes: new Set(DEFAULT_RETRY_STATUSES),
+    maxDelayMs: 30_000,
+    baseDelayMs: 100,
+  };
+  if (retry === undefined) return fallback;
+  if (retry === false) return { ...fallback, limit: 0 };
+  if (typeof retry === 'number') return { ...fallback, limit: int(retry, 'retry', 0, 0) };
+  if (typeof retry !== 'object' || retry === null) {
+    throw new InvalidArgumentError(`${P} retry must be an object, a number or false`);
+  }
+  for (const m of retry.methods ?? []) {
+    if (!METHODS.has(m)) throw new InvalidArgumentError(`${P} retry.methods holds an unknown method`);
+  }
+  return {
+    limit: int(retry.limit, 'retry.limit', fallback.limit, 0),
+    methods: retry.methods ? new Set(retry.methods) : fallback.methods,
+    statusCodes: retry.statusCodes ? new Set(retry.statusCodes) : fallback.statusCodes,
+    maxDelayMs: ms(retry.maxDelayMs, 'retry.maxDelayMs', fallback.maxDelayMs),
+    baseDelayMs: ms((retry as ClientRetryOptions).baseDelayMs, 'retry.baseDelayMs', fallback.baseDelayMs),
+  };
+}
+
+/** Checks every option and fills in the defaults; bad values give `InvalidArgumentError`. */
+export function resolveOptions(options: HttpClientOptions = {}): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidArgumentError(`${P} options must be an object`);
+  }
+  let baseUrl: string | undefined;
+  if (options.baseUrl !== undefined) {
+    let parsed: URL;
+    try {
+      parsed = new URL(options.baseUrl);
+    } catch {
+      throw new InvalidArgumentError(`${P} baseUrl is not a valid absolute URL`);
+    }
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+      throw new InvalidArgumentError(`${P} baseUrl must be http or https`);
+    }
+    baseUrl = options.baseUrl.replace(/\/+$/, '');
+  }
+  const transport = options.transport ?? 'got';
+  if (transport !== 'got' && transport !== 'undici' && typeof transport !== 'function') {
+    throw new InvalidArgumentError(`${P} transport must be 'got', 'undici' or a factory`);
+  }
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(options.headers ?? {})) {
+    if (typeof value === 'string') headers[name.toLowerCase()] = value;
+  }
+  const timeoutMs = ms(options.timeoutMs, 'timeoutMs', 30_000);
+  const cb = options.circuitBreaker;
+  const bh = options.bulkhead;
+  const rb = options.retryBudget;
+  return {
+    baseUrl,
+    headers,
+    transport,
+    timeoutMs,
+    headersTimeoutMs: ms(options.headersTimeoutMs, 'headersTimeoutMs', timeoutMs),
+    connectTimeoutMs: ms(options.connectTimeoutMs, 'connectTimeoutMs', 10_000),
+    deadlineMs: options.deadlineMs === undefined ? undefined : ms(options.deadlineMs, 'deadlineMs', 0),
+    retry: resolveRetry(options.retry, undefined),
+    retryBudget:
+      rb === false
+        ? undefined
+        : {
+            ratio: ratio(rb?.ratio, 'retryBudget.ratio', 0.2),
+            minRetries: int(rb?.minRetries, 'retryBudget.minRetries', 10, 0),
+            windowMs: ms(rb?.windowMs, 'retryBudget.windowMs', 10_000),
+          },
+    circuitBreaker:
+      cb === false
+        ? undefined
+        : {
+            consecutiveFailures: int(cb?.consecutiveFailures, 'circuitBreaker.consecutiveFailures', 5, 1),
+            failureRatio: ratio(cb?.failureRatio, 'circuitBreaker.failureRatio', 0.5),
+            minimumCalls: int(cb?.minimumCalls, 'circuitBreaker.minimumCalls', 20, 1),
+            windowMs: ms(cb?.windowMs, 'circuitBreaker.windowMs', 10_000),
+            openMs: ms(cb?.openMs, 'circuitBreaker.openMs', 10_000),
+            halfOpenProbes: int(cb?.halfOpenProbes, 'circuitBreaker.halfOpenProbes', 1, 1),
+          },
+    bulkhead:
+      bh === false
+        ? undefined
+        : {
+            maxConcurrent: int(bh?.maxConcurrent, 'bulkhead.maxConcurrent', 64, 1),
+            maxQueued: int(bh?.maxQueued, 'bulkhead.maxQueued', 1024, 0),
+          },
+    maxSocketsPerOrigin: int(options.maxSocketsPerOrigin, 'maxSocketsPerOrigin', 64, 1),
+    keepAliveMs: ms(options.keepAliveMs, 'keepAliveMs', 4_000),
+    maxResponseBytes: int(options.maxResponseBytes, 'maxResponseBytes', 10 * 1024 * 1024, 0),
+    decompress: options.decompress ?? true,
+    followRedirects: options.followRedirects ?? false,
+    maxRedirects: int(options.maxRedirects, 'maxRedirects', 5, 0),
+    sensitiveHeaders: new Set([
+      ...DEFAULT_SENSITIVE_HEADERS,
+      ...(options.sensitiveHeaders ?? []).map((h) => h.toLowerCase()),
+    ]),
+    idempotencyHeader: (options.idempotencyHeader ?? 'idempotency-key').toLowerCase(),
+    addressFilter: options.addressFilter,
+  };
+}
+
+function ratio(value: number | undefined, what: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 1) {
+    throw new InvalidArgumentError(`${P} ${what} must be a number between 0 and 1`);
+  }
+  return value;
+}

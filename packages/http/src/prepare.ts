@@ -1,0 +1,164 @@
+import { randomUUID } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { type HttpMethod, type HttpQuery, InvalidArgumentError, validate } from '@voelgoed/contracts';
+import { MESSAGE_PREFIX } from './errors.js';
+import {
+  type HttpClientRequest,
+  METHODS,
+  type ResolvedOptions,
+  type ResolvedRetry,
+  resolveRetry,
+} from './options.js';
+import { redactUrl } from './redact.js';
+
+const P = MESSAGE_PREFIX;
+
+/** A request checked and resolved against the client's options, ready for the policies. */
+export interface PreparedRequest {
+  method: HttpMethod;
+  url: URL;
+  origin: string;
+  /** `METHOD scheme://host/path`, for messages. */
+  where: string;
+  headers: Record<string, string>;
+  body: string | Uint8Array | Readable | undefined;
+  timeoutMs: number;
+  headersTimeoutMs: number;
+  deadlineMs: number | undefined;
+  retry: ResolvedRetry;
+  /** May be retried at all: idempotent method or an idempotency key, and no stream body. */
+  retryable: boolean;
+  signal: AbortSignal | undefined;
+  throwHttpErrors: boolean;
+  maxResponseBytes: number;
+  followRedirects: boolean;
+  route: string | undefined;
+}
+
+const ABSOLUTE = /^[a-z][a-z0-9+.-]*:/i;
+
+function resolveUrl(raw: unknown, baseUrl: string | undefined): URL {
+  if (typeof raw !== 'string' || raw.length === 0)
+    throw new InvalidArgumentError(`${P} url must be a non-empty string`);
+  const text = ABSOLUTE.test(raw) || baseUrl === undefined ? raw : `${baseUrl}/${raw.replace(/^\/+/, '')}`;
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new InvalidArgumentError(
+      `${P} url is not a valid absolute URL${baseUrl === undefined && !ABSOLUTE.test(raw) ? ' (and no baseUrl is set)' : ''}`,
+    );
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new InvalidArgumentError(`${P} url must be http or https, got ${url.protocol}`);
+  }
+  if (url.hostname === '') throw new InvalidArgumentError(`${P} url has no host`);
+  return url;
+}
+
+function appendQuery(url: URL, query: HttpQuery | undefined): void {
+  if (!query) return;
+  if (typeof query !== 'object') throw new InvalidArgumentError(`${P} query must be an object`);
+  for (const [name, value] of Object.entries(query)) {
+    if (value === undefined) continue;
+    if (Array.isArray(value)) for (const v of value) url.searchParams.append(name, String(v));
+    else url.searchParams.append(name, String(value));
+  }
+}
+
+/** Checks `request` and resolves it against the client's options. */
+export function prepareRequest(
+  request: HttpClientRequest,
+  options: ResolvedOptions,
+  defaultMethod: HttpMethod = 'GET',
+): PreparedRequest {
+  if (typeof request !== 'object' || request === null)
+    throw new InvalidArgumentError(`${P} request must be an object`);
+  const method = (request.method ?? defaultMethod).toUpperCase() as HttpMethod;
+  if (!METHODS.has(method)) throw new InvalidArgumentError(`${P} unknown method`);
+  const url = resolveUrl(request.url, options.baseUrl);
+  appendQuery(url, request.query);
+
+  const headers: Record<string, string> = { ...options.headers };
+  if (request.headers) {
+    for (const name in request.headers) {
+      const value = request.headers[name];
+      const lower = name.toLowerCase();
+      if (value === undefined) delete headers[lower];
+      else if (typeof value === 'string') headers[lower] = value;
+      else throw new InvalidArgumentError(`${P} header values must be strings`);
+    }
+  }
+  // Userinfo in the URL becomes a Basic Authorization header, so no URL carries it further.
+  if (url.username !== '' || url.password !== '') {
+    if (headers.authorization === undefined) {
+      const user = decodeURIComponent(url.username);
+      const pass = decodeURIComponent(url.password);
+      headers.authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
+    }
+    url.username = '';
+    url.password = '';
+  }
+
+  let body: PreparedRequest['body'];
+  if (request.json !== undefined) {
+    if (request.body !== undefined) throw new InvalidArgumentError(`${P} json and body are exclusive`);
+    body = JSON.stringify(request.json);
+    headers['content-type'] ??= 'application/json';
+  } else if (request.body !== undefined) {
+    const b = request.body;
+    if (typeof b !== 'string' && !(b instanceof Uint8Array) && !(b instanceof Readable)) {
+      throw new InvalidArgumentError(`${P} body must be a string, a Uint8Array or a Readable`);
+    }
+    body = b;
+  }
+  if ((method === 'GET' || method === 'HEAD') && body !== undefined) {
+    throw new InvalidArgumentError(`${P} ${method} requests cannot have a body`);
+  }
+  if (options.decompress) headers['accept-encoding'] ??= 'gzip, deflate, br';
+
+  let hasKey = headers[options.idempotencyHeader] !== undefined;
+  if (request.idempotencyKey !== undefined) {
+    const key = request.idempotencyKey === true ? randomUUID() : request.idempotencyKey;
+    validate.nonEmptyString(key, 'idempotencyKey', P);
+    headers[options.idempotencyHeader] = key;
+    hasKey = true;
+  }
+
+  const timeoutMs = request.timeoutMs ?? options.timeoutMs;
+  validate.positiveMs(timeoutMs, 'timeoutMs', P);
+  const deadlineMs = request.deadlineMs ?? options.deadlineMs;
+  if (deadlineMs !== undefined) validate.positiveMs(deadlineMs, 'deadlineMs', P);
+  const maxResponseBytes = request.maxResponseBytes ?? options.maxResponseBytes;
+  validate.integer(maxResponseBytes, 'maxResponseBytes', P, 0);
+  if (request.signal !== undefined && !(request.signal instanceof AbortSignal)) {
+    throw new InvalidArgumentError(`${P} signal must be an AbortSignal`);
+  }
+  const retry = request.retry === undefined ? options.retry : resolveRetry(request.retry, options.retry);
+
+  return {
+    method,
+    url,
+    origin: url.origin,
+    where: `${method} ${redactUrl(url)}`,
+    headers,
+    body,
+    timeoutMs,
+    headersTimeoutMs:
+      request.timeoutMs === undefined
+        ? options.headersTimeoutMs
+        : Math.min(timeoutMs, options.headersTimeoutMs),
+    deadlineMs,
+    retry,
+    // POST and PATCH are never retried without an idempotency key, whatever `retry.methods` says.
+    retryable:
+      retry.limit > 0 &&
+      !(body instanceof Readable) &&
+      (hasKey || (retry.methods.has(method) && method !== 'POST' && method !== 'PATCH')),
+    signal: request.signal,
+    throwHttpErrors: request.throwHttpErrors ?? true,
+    maxResponseBytes,
+    followRedirects: request.followRedirects ?? options.followRedirects,
+    route: request.route,
+  };
+}

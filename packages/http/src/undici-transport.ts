@@ -1,0 +1,85 @@
+import type { Readable } from 'node:stream';
+import type { Agent as UndiciAgent } from 'undici';
+import {
+  flattenHeaders,
+  type Transport,
+  type TransportRequest,
+  type TransportResponse,
+  type TransportSettings,
+} from './transport.js';
+import { mapTransportError } from './transport-errors.js';
+
+type UndiciModule = typeof import('undici');
+
+let loading: Promise<UndiciModule> | undefined;
+
+/** Loads undici on first use (it is an optional peer dependency). */
+function loadUndici(): Promise<UndiciModule> {
+  loading ??= import('undici').then(
+    (mod) =>
+      (mod as { Agent?: unknown }).Agent ? mod : (mod as unknown as { default: UndiciModule }).default,
+    (error: unknown) => {
+      loading = undefined;
+      throw error;
+    },
+  );
+  return loading;
+}
+
+/**
+ * An undici transport (undici >= 7 installed by the application): an `Agent` with a bounded
+ * pool per origin, undici's own timeouts off except connect (the policies time attempts).
+ */
+export function createUndiciTransport(settings: TransportSettings): Transport {
+  let agent: UndiciAgent | undefined;
+  let agentPromise: Promise<UndiciAgent> | undefined;
+  const getAgent = (): Promise<UndiciAgent> => {
+    agentPromise ??= loadUndici().then((undici) => {
+      agent = new undici.Agent({
+        connections: settings.maxSocketsPerOrigin,
+        keepAliveTimeout: settings.keepAliveMs,
+        headersTimeout: 0,
+        bodyTimeout: 0,
+        connect: {
+          timeout: settings.connectTimeoutMs,
+          ...(settings.lookup ? { lookup: settings.lookup } : {}),
+        },
+      });
+      return agent;
+    });
+    return agentPromise;
+  };
+
+  const send = async (request: TransportRequest, dispatcher: UndiciAgent): Promise<TransportResponse> => {
+    try {
+      const url = request.url;
+      const response = await dispatcher.request({
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
+        method: request.method,
+        headers: request.headers,
+        body: request.body as string | Uint8Array | Readable | undefined,
+        signal: request.signal,
+      });
+      return {
+        status: response.statusCode,
+        headers: flattenHeaders(response.headers as Record<string, string | string[] | undefined>),
+        body: response.body as unknown as Readable,
+      };
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      throw mapTransportError(error, request.method, request.url, code === 'UND_ERR_CONNECT_TIMEOUT');
+    }
+  };
+
+  return {
+    name: 'undici',
+    send(request: TransportRequest): Promise<TransportResponse> {
+      if (agent) return send(request, agent);
+      return getAgent().then((a) => send(request, a));
+    },
+    async close(): Promise<void> {
+      if (agentPromise) await (await agentPromise).close();
+    },
+  };
+}
