@@ -1,0 +1,136 @@
+import type { Lock } from '@voelgoed/contracts';
+import { lockLost } from './errors.js';
+import { codeOf, events } from './events.js';
+import type { ResourceKeys } from './keys.js';
+import { checkTtl } from './options.js';
+import type { Redlock } from './redlock.js';
+
+/** A held Redlock lock, as returned by `RedisLock.acquire`. */
+export class RedisLockHandle implements Lock {
+  readonly resource: string;
+  readonly fencingToken: number;
+  #validUntil: number;
+  #expiresAt: number;
+  #released = false;
+  #lost = false;
+  readonly #acquiredAt: number;
+
+  /** @internal created by RedisLock. */
+  constructor(
+    private readonly redlock: Redlock,
+    readonly keys: readonly ResourceKeys[],
+    readonly resources: readonly string[],
+    readonly value: string,
+    readonly fencingTokens: readonly number[],
+    /** performance.now() at which validity ends. */
+    validUntil: number,
+  ) {
+    this.resource = resources[0]!;
+    this.fencingToken = fencingTokens[0]!;
+    this.#acquiredAt = performance.now();
+    this.#validUntil = validUntil;
+    this.#expiresAt = Date.now() + (validUntil - this.#acquiredAt);
+  }
+
+  /** Epoch ms until which the lock is safely held (drift already taken off). */
+  get expiresAt(): number {
+    return this.#expiresAt;
+  }
+
+  /** performance.now() at which validity ends (monotonic; used by the watchdog). */
+  get validUntil(): number {
+    return this.#validUntil;
+  }
+
+  /** True until released, lost, or past its validity (checked on the monotonic clock). */
+  get held(): boolean {
+    return !this.#released && !this.#lost && performance.now() < this.#validUntil;
+  }
+
+  /** Validity left in ms (0 when no longer held). */
+  get remainingMs(): number {
+    return this.held ? this.#validUntil - performance.now() : 0;
+  }
+
+  /** Marks the lock lost (once) and reports it on `voelgoed:lock:lost`. */
+  markLost(reason: 'extend_failed' | 'expired'): void {
+    if (this.#lost || this.#released) return;
+    this.#lost = true;
+    const heldMs = performance.now() - this.#acquiredAt;
+    events.lost.publishLazy(() => ({ resourceCount: this.resources.length, heldMs, reason }));
+  }
+
+  /**
+   * Pushes the expiry to `ttlMs` from now on a majority of nodes. Rejects with `LockLostError`
+   * when the lock is no longer ours (released, expired, taken over); with the node error
+   * (`TIMEOUT`, `CONNECTION`, retryable) when too many nodes failed to tell, while the lock is
+   * still valid.
+   */
+  extend(ttlMs: number): Promise<void> {
+    return this.extendWith(ttlMs, 'manual');
+  }
+
+  /** @internal extend with the trigger reported in the event. */
+  async extendWith(ttlMs: number, trigger: 'auto' | 'manual'): Promise<void> {
+    const ttl = checkTtl(ttlMs ?? Number.NaN, 0);
+    const started = performance.now();
+    const report = (errorCode?: string) =>
+      events.extend.publishLazy(() => ({
+        resourceCount: this.resources.length,
+        durationMs: performance.now() - started,
+        trigger,
+        outcome: errorCode === undefined ? 'ok' : 'error',
+        ...(errorCode === undefined ? {} : { errorCode }),
+      }));
+    if (!this.held) {
+      const error = lockLost(this.resources, this.#released ? 'it was released' : 'its validity ran out');
+      if (!this.#released) this.markLost('expired');
+      report(error.code);
+      throw error;
+    }
+    const result = await this.redlock.extend(this.keys, this.value, ttl);
+    const validityMs = ttl - (performance.now() - started) - this.redlock.drift(ttl);
+    if (result.done >= this.redlock.quorum && validityMs > 0 && !this.#released && !this.#lost) {
+      this.#validUntil = started + validityMs;
+      this.#expiresAt = Date.now() + (this.#validUntil - performance.now());
+      report();
+      return;
+    }
+    const n = this.redlock.clients.length;
+    if (result.notOwner > n - this.redlock.quorum || this.#released || this.#lost || !this.held) {
+      const error = lockLost(this.resources, 'it is no longer held by this owner on a majority of nodes');
+      this.markLost('extend_failed');
+      report(error.code);
+      throw error;
+    }
+    // Too many nodes failed to answer: we cannot tell; the lock stays valid until validUntil.
+    const error = result.error ?? lockLost(this.resources, 'no quorum of nodes confirmed the extension');
+    report(codeOf(error));
+    throw error;
+  }
+
+  /**
+   * Releases the lock on every node (compare-and-delete). Resolves true when it was still ours
+   * on a majority, false when it was not (expired, taken over, already released) or when too
+   * many nodes failed to answer; never throws.
+   */
+  async release(): Promise<boolean> {
+    if (this.#released) return false;
+    this.#released = true;
+    const heldMs = performance.now() - this.#acquiredAt;
+    const result = await this.redlock.release(this.keys, this.value);
+    const released = result.done >= this.redlock.quorum;
+    events.release.publishLazy(() => ({
+      resourceCount: this.resources.length,
+      heldMs,
+      outcome: released ? 'released' : result.failed > 0 ? 'error' : 'not_owner',
+      ...(!released && result.failed > 0 ? { errorCode: codeOf(result.error) } : {}),
+    }));
+    return released;
+  }
+
+  /** `await using lock = await locks.acquire(...)` releases at the end of the scope. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.release();
+  }
+}

@@ -1,0 +1,113 @@
+import type { RedisClient, RedisClientOptions } from '@voelgoed/redis';
+import { invalidArgument } from './errors.js';
+
+/** Options of {@link createRedisLock}. Give either `clients` or `urls`. Defaults in brackets. */
+export interface RedisLockOptions {
+  /** Connected clients, one per independent Redis master (or one for a Cluster/Sentinel). Not closed by `close()`. */
+  clients?: readonly RedisClient[];
+  /** One URL per independent Redis master; the lock manager creates the clients and closes them in `close()`. */
+  urls?: readonly string[];
+  /** Further options for the clients created from `urls` (timeouts, TLS, reconnect). */
+  clientOptions?: Omit<RedisClientOptions, 'url' | 'cluster' | 'sentinel'>;
+  /** Clock drift allowance as a fraction of the TTL; drift = ttl × driftFactor + 2 ms [0.01]. */
+  driftFactor?: number;
+  /** Default further attempts after the first [10]; `Infinity` waits until the signal aborts. */
+  retries?: number;
+  /** Default base wait between attempts, ms [100]. A release wakes waiters earlier (fast hand-off). */
+  retryDelayMs?: number;
+  /** Default random extra wait, 0..jitterMs [50]. */
+  jitterMs?: number;
+  /** Default TTL of `acquire` and `withLock`, ms [5000]. */
+  ttlMs?: number;
+  /** Deadline of one call to one node, ms [500]; never longer than the TTL. A black-holed node costs at most this. */
+  nodeTimeoutMs?: number;
+  /** Prefix of every key [`lock:`]. Must not contain `{` or `}`. */
+  prefix?: string;
+  /** Pub/sub channel on which releases wake waiters [`voelgoed:lock:released`]. */
+  channel?: string;
+  /** Wake waiters through pub/sub when a lock is released [true]; false = polling only. */
+  fastHandoff?: boolean;
+  /** Put a `{slot}` hash tag in the keys (needed on a Redis Cluster) ['auto': when a client is a Cluster client]. */
+  hashTags?: boolean | 'auto';
+  /** `withLock` renews the lock every ttl × renewFraction ms [1/3]. Between 0.05 and 0.9. */
+  renewFraction?: number;
+}
+
+export interface ResolvedLockOptions {
+  driftFactor: number;
+  retries: number;
+  retryDelayMs: number;
+  jitterMs: number;
+  ttlMs: number;
+  nodeTimeoutMs: number;
+  prefix: string;
+  channel: string;
+  fastHandoff: boolean;
+  hashTags: boolean | 'auto';
+  renewFraction: number;
+}
+
+function finiteAtLeast(name: string, value: unknown, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
+    throw invalidArgument(`${name} must be a finite number >= ${min}, got ${describe(value)}`);
+  }
+  return value;
+}
+
+/** A retry count: an integer >= 0, or Infinity. */
+export function checkRetries(value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (value === Number.POSITIVE_INFINITY) return value;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+    throw invalidArgument(`retries must be an integer >= 0 or Infinity, got ${describe(value)}`);
+  }
+  return value;
+}
+
+export function checkDelay(name: string, value: unknown, fallback: number): number {
+  return finiteAtLeast(name, value, fallback, 0);
+}
+
+/** A TTL: a positive finite number of ms, rounded up to a whole ms (PX takes integers). */
+export function checkTtl(value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw invalidArgument(`ttlMs must be a positive finite number of ms, got ${describe(value)}`);
+  }
+  return Math.ceil(value);
+}
+
+function describe(value: unknown): string {
+  return typeof value === 'number' || typeof value === 'boolean' || value == null
+    ? String(value)
+    : `a ${typeof value}`;
+}
+
+export function resolveLockOptions(options: RedisLockOptions): ResolvedLockOptions {
+  const prefix = options.prefix ?? 'lock:';
+  if (typeof prefix !== 'string' || /[{}]/.test(prefix)) {
+    throw invalidArgument('prefix must be a string without { or }');
+  }
+  const channel = options.channel ?? 'voelgoed:lock:released';
+  if (typeof channel !== 'string' || channel === '')
+    throw invalidArgument('channel must be a non-empty string');
+  const renewFraction = finiteAtLeast('renewFraction', options.renewFraction, 1 / 3, 0.05);
+  if (renewFraction > 0.9) throw invalidArgument('renewFraction must be <= 0.9');
+  const hashTags = options.hashTags ?? 'auto';
+  if (hashTags !== 'auto' && typeof hashTags !== 'boolean')
+    throw invalidArgument("hashTags must be true, false or 'auto'");
+  return {
+    driftFactor: finiteAtLeast('driftFactor', options.driftFactor, 0.01, 0),
+    retries: checkRetries(options.retries, 10),
+    retryDelayMs: checkDelay('retryDelayMs', options.retryDelayMs, 100),
+    jitterMs: checkDelay('jitterMs', options.jitterMs, 50),
+    ttlMs: checkTtl(options.ttlMs, 5000),
+    nodeTimeoutMs: finiteAtLeast('nodeTimeoutMs', options.nodeTimeoutMs, 500, 1),
+    prefix,
+    channel,
+    fastHandoff: options.fastHandoff ?? true,
+    hashTags,
+    renewFraction,
+  };
+}

@@ -1,0 +1,286 @@
+import { randomUUID } from 'node:crypto';
+import type {
+  AcquireOptions,
+  DistributedLock,
+  Lock,
+  LockLostError,
+  WithLockOptions,
+} from '@voelgoed/contracts';
+import { createRedisClient, type RedisClient } from '@voelgoed/redis';
+import { invalidArgument, LockNotAcquiredError } from './errors.js';
+import { codeOf, events } from './events.js';
+import { type ResourceKeys, resourceKeys } from './keys.js';
+import { RedisLockHandle } from './lock-handle.js';
+import {
+  checkDelay,
+  checkRetries,
+  checkTtl,
+  type RedisLockOptions,
+  type ResolvedLockOptions,
+  resolveLockOptions,
+} from './options.js';
+import { Redlock } from './redlock.js';
+import { ReleaseNotifier } from './release-notifier.js';
+import { Watchdog } from './watchdog.js';
+
+/** Validates and copies the resource argument: one non-empty name, or a non-empty list of distinct ones. */
+function toResources(resource: unknown): string[] {
+  const list = typeof resource === 'string' ? [resource] : resource;
+  if (!Array.isArray(list) || list.length === 0) {
+    throw invalidArgument('resource must be a non-empty string or a non-empty array of them');
+  }
+  for (const r of list) {
+    if (typeof r !== 'string' || r.length === 0) throw invalidArgument('resource must be a non-empty string');
+  }
+  if (list.length > 1 && new Set(list).size !== list.length) {
+    throw invalidArgument('the resources of one lock must be distinct');
+  }
+  return list.slice() as string[];
+}
+
+function checkSignal(signal: unknown): AbortSignal | undefined {
+  if (signal === undefined) return undefined;
+  if (!(signal instanceof AbortSignal)) throw invalidArgument('signal must be an AbortSignal');
+  return signal;
+}
+
+/**
+ * Redlock over N independent Redis masters (N = 1, 3, 5, …), or over one Cluster or Sentinel
+ * deployment, implementing the contracts' `DistributedLock`. Create it with {@link createRedisLock}.
+ */
+export class RedisLock implements DistributedLock {
+  readonly #options: ResolvedLockOptions;
+  readonly #clients: readonly RedisClient[];
+  readonly #owned: boolean;
+  readonly #redlock: Redlock;
+  readonly #notifier: ReleaseNotifier;
+  readonly #hashTags: boolean;
+  #closed = false;
+  #warm: Promise<void> | undefined;
+
+  constructor(options: RedisLockOptions) {
+    if (typeof options !== 'object' || options === null) throw invalidArgument('options must be an object');
+    this.#options = resolveLockOptions(options);
+    const { clients, urls } = options;
+    if ((clients === undefined) === (urls === undefined)) {
+      throw invalidArgument('give either clients or urls (one per independent Redis master)');
+    }
+    if (clients !== undefined) {
+      if (!Array.isArray(clients) || clients.length === 0)
+        throw invalidArgument('clients must be a non-empty array');
+      this.#clients = clients.slice();
+      this.#owned = false;
+    } else {
+      if (!Array.isArray(urls) || urls.length === 0) throw invalidArgument('urls must be a non-empty array');
+      for (const url of urls) {
+        if (typeof url !== 'string' || url === '') throw invalidArgument('urls must be non-empty strings');
+      }
+      // Create them all first: a malformed URL throws before any connection is opened.
+      const created: RedisClient[] = [];
+      try {
+        for (const url of urls) created.push(createRedisClient({ ...options.clientOptions, url }));
+      } catch (error) {
+        for (const c of created) void c.close();
+        throw error;
+      }
+      this.#clients = created;
+      this.#owned = true;
+    }
+    const o = this.#options;
+    this.#hashTags =
+      o.hashTags === 'auto' ? this.#clients.some((c) => c.target.startsWith('cluster(')) : o.hashTags;
+    this.#redlock = new Redlock(this.#clients, o.nodeTimeoutMs, o.driftFactor, o.channel);
+    this.#notifier = new ReleaseNotifier(this.#clients, o.channel);
+  }
+
+  /** Number of nodes a lock must be held on: N/2+1. */
+  get quorum(): number {
+    return this.#redlock.quorum;
+  }
+
+  #keys(resources: readonly string[]): ResourceKeys[] {
+    return resources.map((r) => resourceKeys(this.#options.prefix, r, this.#hashTags));
+  }
+
+  /**
+   * Takes the lock on `resource` (or on all of `resources`, all or nothing) for `ttlMs`.
+   * Rejects with {@link LockNotAcquiredError} (a `LockTimeoutError`, code `LOCK_TIMEOUT`, with
+   * `reason` contention/quorum/validity/aborted) once the retries are spent or the signal aborts,
+   * and with `InvalidArgumentError` for bad input. The lock is never handed out already expired.
+   */
+  async acquire(
+    resource: string | readonly string[],
+    ttlMs?: number,
+    options?: AcquireOptions,
+  ): Promise<Lock> {
+    return this.acquireHandle(resource, ttlMs, options);
+  }
+
+  /** Same as {@link acquire}, typed as this package's lock handle. */
+  async acquireHandle(
+    resource: string | readonly string[],
+    ttlMs?: number,
+    options?: AcquireOptions,
+  ): Promise<RedisLockHandle> {
+    const o = this.#options;
+    const resources = toResources(resource);
+    const ttl = checkTtl(ttlMs, o.ttlMs);
+    if (options !== undefined && (typeof options !== 'object' || options === null)) {
+      throw invalidArgument('options must be an object');
+    }
+    const retries = checkRetries(options?.retries, o.retries);
+    const retryDelayMs = checkDelay('retryDelayMs', options?.retryDelayMs, o.retryDelayMs);
+    const jitterMs = checkDelay('jitterMs', options?.jitterMs, o.jitterMs);
+    const signal = checkSignal(options?.signal);
+    if (this.#closed)
+      throw new LockNotAcquiredError('aborted', resources, 0, invalidArgument('the lock manager is closed'));
+    const keys = this.#keys(resources);
+    const value = randomUUID();
+    const started = performance.now();
+    // The marker must outlive a waiter's sleep so that the release finds it.
+    const waiterTtlMs = Math.ceil(Math.max(250, 2 * (retryDelayMs + jitterMs)));
+    let attempts = 0;
+    // The TTL clock of the first attempt must not include opening the connections.
+    if (this.#warm === undefined) this.#warm = this.#warmUp();
+    await this.#warm;
+    const report = (outcome: 'acquired' | 'timeout' | 'error', errorCode?: string) =>
+      events.acquire.publishLazy(() => ({
+        resourceCount: resources.length,
+        waitMs: performance.now() - started,
+        attempts,
+        outcome,
+        ...(errorCode === undefined ? {} : { errorCode }),
+      }));
+    try {
+      for (;;) {
+        if (signal?.aborted || this.#closed) {
+          throw new LockNotAcquiredError('aborted', resources, attempts, signal?.reason);
+        }
+        attempts++;
+        const result = await this.#redlock.attempt(keys, value, ttl, waiterTtlMs);
+        if (result.ok) {
+          if (signal?.aborted || this.#closed) {
+            // The caller gave up meanwhile: do not leave the lock behind.
+            await this.#redlock.release(keys, value);
+            throw new LockNotAcquiredError('aborted', resources, attempts, signal?.reason);
+          }
+          const lock = new RedisLockHandle(
+            this.#redlock,
+            keys,
+            resources,
+            value,
+            result.tokens,
+            result.startedAt + result.validityMs,
+          );
+          report('acquired');
+          return lock;
+        }
+        if (attempts > retries)
+          throw new LockNotAcquiredError(result.reason, resources, attempts, result.error);
+        if (result.reason === 'contention' && o.fastHandoff) this.#notifier.ensureSubscribed();
+        const delay = retryDelayMs + Math.random() * jitterMs;
+        await this.#notifier.wait(
+          keys.map((k) => k.lock),
+          delay,
+          signal,
+        );
+      }
+    } catch (error) {
+      report(error instanceof LockNotAcquiredError ? 'timeout' : 'error', codeOf(error));
+      throw error;
+    }
+  }
+
+  /** Waits (once, at most nodeTimeoutMs) for the clients' first connections. */
+  async #warmUp(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled(this.#clients.map((c) => c.ready())),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, this.#options.nodeTimeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+  }
+
+  /**
+   * Releases the lock on `resource` (or `resources`) if `value` still owns it on a majority of
+   * nodes. Resolves whether it did; never releases someone else's lock.
+   */
+  async release(resource: string | readonly string[], value: string): Promise<boolean> {
+    const resources = toResources(resource);
+    if (typeof value !== 'string' || value === '') throw invalidArgument('value must be a non-empty string');
+    const result = await this.#redlock.release(this.#keys(resources), value);
+    const released = result.done >= this.#redlock.quorum;
+    events.release.publishLazy(() => ({
+      resourceCount: resources.length,
+      heldMs: 0,
+      outcome: released ? 'released' : result.failed > 0 ? 'error' : 'not_owner',
+      ...(!released && result.failed > 0 ? { errorCode: codeOf(result.error) } : {}),
+    }));
+    return released;
+  }
+
+  /**
+   * Runs `fn` while holding the lock and releases it whatever `fn` does. The lock is renewed
+   * every ttl × renewFraction ms; when it is lost (taken over, not renewable in time, validity
+   * over), the signal given to `fn` aborts with a `LockLostError` and `withLock` rejects with it
+   * once `fn` settles.
+   */
+  async withLock<T>(
+    resource: string | readonly string[],
+    fn: (signal: AbortSignal, lock: Lock) => Promise<T> | T,
+    options?: WithLockOptions,
+  ): Promise<T> {
+    if (typeof fn !== 'function') throw invalidArgument('fn must be a function');
+    const ttl = checkTtl(options?.ttlMs, this.#options.ttlMs);
+    const autoExtend = options?.autoExtend ?? true;
+    const lock = await this.acquireHandle(resource, ttl, options);
+    const controller = new AbortController();
+    let lost: LockLostError | undefined;
+    const watchdog = new Watchdog(
+      lock,
+      ttl,
+      Math.max(1, ttl * this.#options.renewFraction),
+      autoExtend,
+      (error) => {
+        lost = error;
+        controller.abort(error);
+      },
+    );
+    watchdog.start();
+    let result: T;
+    try {
+      result = await fn(controller.signal, lock);
+    } finally {
+      watchdog.stop();
+      await lock.release();
+    }
+    if (lost) throw lost;
+    return result;
+  }
+
+  /**
+   * Stops taking new acquisitions (waiting ones reject with `LOCK_TIMEOUT`, reason `aborted`),
+   * closes the pub/sub subscriptions and, when created from `urls`, the clients. Held locks are
+   * not released: they expire after their TTL. Idempotent.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#notifier.close();
+    if (this.#owned) await Promise.allSettled(this.#clients.map((c) => c.close()));
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/**
+ * Creates a Redlock lock manager:
+ * `createRedisLock({ urls: ['redis://a:6379', 'redis://b:6379', 'redis://c:6379'] })`.
+ */
+export function createRedisLock(options: RedisLockOptions): RedisLock {
+  return new RedisLock(options);
+}

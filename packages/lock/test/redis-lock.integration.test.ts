@@ -1,0 +1,225 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Channels, isInfrastructureError, subscribe } from '@voelgoed/contracts';
+import { createRedisClient } from '@voelgoed/redis';
+import { type RedisGroup, startRedisGroup, stopAll } from '@voelgoed/testkit';
+import { createRedisLock, LockNotAcquiredError, type RedisLock } from '../src/index.js';
+
+let group: RedisGroup;
+const managers: RedisLock[] = [];
+let seq = 0;
+const name = (label: string) => `${label}:${process.pid}:${++seq}`;
+
+function locks(n: number, options: Parameters<typeof createRedisLock>[0] = {}): RedisLock {
+  const m = createRedisLock({ urls: group.urls.slice(0, n), ...options });
+  managers.push(m);
+  return m;
+}
+
+beforeAll(async () => {
+  group = await startRedisGroup(3);
+});
+
+afterAll(async () => {
+  await Promise.all(managers.map((m) => m.close()));
+  await stopAll();
+});
+
+describe.each([1, 3])('RedisLock over %i node(s)', (n) => {
+  it('excludes a second owner until the first releases; a stranger cannot release', async () => {
+    const a = locks(n);
+    const b = locks(n);
+    const resource = name('basic');
+    const lock = await a.acquire(resource, 5000);
+    expect(lock.held).toBe(true);
+    expect(lock.expiresAt).toBeGreaterThan(Date.now());
+    await expect(b.acquire(resource, 5000, { retries: 1, retryDelayMs: 5 })).rejects.toMatchObject({
+      code: 'LOCK_TIMEOUT',
+      reason: 'contention',
+      attempts: 2,
+    });
+    expect(await b.release(resource, 'not-the-owner')).toBe(false);
+    await expect(b.acquire(resource, 5000, { retries: 0 })).rejects.toBeInstanceOf(LockNotAcquiredError);
+    expect(await lock.release()).toBe(true);
+    expect(lock.held).toBe(false);
+    expect(await lock.release()).toBe(false);
+    const second = await b.acquire(resource, 5000, { retries: 0 });
+    expect(second.fencingToken).toBeGreaterThan(lock.fencingToken);
+    expect(await a.release(resource, second.value)).toBe(true);
+  });
+
+  it('extends only its own lock, and a late release does not delete the next holder', async () => {
+    const a = locks(n);
+    const resource = name('extend');
+    const lock = await a.acquire(resource, 200);
+    await lock.extend(10_000);
+    expect(lock.expiresAt).toBeGreaterThan(Date.now() + 5000);
+    for (const s of group.servers.slice(0, n)) {
+      expect(Number(await s.call(['PTTL', `lock:l:${resource}`]))).toBeGreaterThan(5000);
+    }
+    // Someone deletes the key behind our back and another owner takes it.
+    for (const s of group.servers.slice(0, n)) await s.call(['DEL', `lock:l:${resource}`]);
+    const other = await a.acquire(resource, 5000, { retries: 0 });
+    await expect(lock.extend(5000)).rejects.toMatchObject({ code: 'LOCK_LOST' });
+    expect(lock.held).toBe(false);
+    expect(await lock.release()).toBe(false);
+    expect(other.held).toBe(true);
+    for (const s of group.servers.slice(0, n)) {
+      expect(await s.call(['GET', `lock:l:${resource}`])).toBe(other.value);
+    }
+    await other.release();
+  });
+
+  it('locks several resources all or nothing', async () => {
+    const a = locks(n);
+    const [r1, r2, r3] = [name('multi'), name('multi'), name('multi')];
+    const blocker = await a.acquire(r2, 5000);
+    await expect(a.acquire([r1, r2, r3], 5000, { retries: 0 })).rejects.toMatchObject({
+      code: 'LOCK_TIMEOUT',
+    });
+    // Nothing of the failed multi-lock stayed behind.
+    const alone = await a.acquire(r1, 5000, { retries: 0 });
+    await alone.release();
+    await blocker.release();
+    const all = await a.acquire([r1, r2, r3], 5000, { retries: 0 });
+    expect(all.resources).toEqual([r1, r2, r3]);
+    expect(all.fencingTokens).toHaveLength(3);
+    await expect(a.acquire(r3, 5000, { retries: 0 })).rejects.toMatchObject({ code: 'LOCK_TIMEOUT' });
+    await all.extend(5000);
+    expect(await all.release()).toBe(true);
+    const after = await a.acquire(r3, 5000, { retries: 0 });
+    expect(after.fencingToken).toBeGreaterThan(all.fencingTokens[2]!);
+    await after.release();
+  });
+
+  it('hands out strictly increasing fencing tokens', async () => {
+    const a = locks(n);
+    const resource = name('fence');
+    let last = 0;
+    for (let i = 0; i < 20; i++) {
+      const lock = await a.acquire(resource, 5000, { retries: 0 });
+      expect(lock.fencingToken).toBeGreaterThan(last);
+      last = lock.fencingToken;
+      await lock.release();
+    }
+  });
+
+  it('releases with await using', async () => {
+    const a = locks(n);
+    const resource = name('using');
+    {
+      await using lock = await a.acquire(resource, 5000);
+      expect(lock.held).toBe(true);
+      await expect(a.acquire(resource, 5000, { retries: 0 })).rejects.toMatchObject({ code: 'LOCK_TIMEOUT' });
+    }
+    const again = await a.acquire(resource, 5000, { retries: 0 });
+    await again.release();
+  });
+
+  it('withLock renews the lock while fn runs and releases it afterwards, also when fn throws', async () => {
+    const a = locks(n);
+    const b = locks(n);
+    const resource = name('with');
+    const extends_: string[] = [];
+    const off = subscribe(Channels.lockExtend, (e) => extends_.push(`${e.trigger}:${e.outcome}`));
+    try {
+      const result = await a.withLock(
+        resource,
+        async (signal) => {
+          // Run for several TTLs; the watchdog must keep the lock ours.
+          for (let i = 0; i < 6; i++) {
+            await new Promise((r) => setTimeout(r, 100));
+            await expect(b.acquire(resource, 1000, { retries: 0 })).rejects.toMatchObject({
+              code: 'LOCK_TIMEOUT',
+            });
+          }
+          expect(signal.aborted).toBe(false);
+          return 42;
+        },
+        { ttlMs: 300 },
+      );
+      expect(result).toBe(42);
+      expect(extends_.filter((e) => e === 'auto:ok').length).toBeGreaterThan(0);
+    } finally {
+      off();
+    }
+    await expect(
+      a.withLock(resource, () => {
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    const free = await b.acquire(resource, 1000, { retries: 0 });
+    await free.release();
+  });
+
+  it('wakes a waiter by pub/sub when the holder releases (fast hand-off)', async () => {
+    const a = locks(n);
+    const b = locks(n);
+    const resource = name('handoff');
+    const holder = await a.acquire(resource, 30_000);
+    // With a one-minute retry delay, only the release notification can let this through in time.
+    const waiting = b.acquire(resource, 5000, { retries: 1, retryDelayMs: 60_000, jitterMs: 0 });
+    await new Promise((r) => setTimeout(r, 100));
+    await holder.release();
+    const next = await waiting;
+    expect(next.held).toBe(true);
+    expect(next.fencingToken).toBeGreaterThan(holder.fencingToken);
+    await next.release();
+  }, 20_000);
+
+  it('gives up when the signal aborts, with LOCK_TIMEOUT and the reason as cause', async () => {
+    const a = locks(n);
+    const resource = name('abort');
+    const holder = await a.acquire(resource, 10_000);
+    const controller = new AbortController();
+    const waiting = a.acquire(resource, 5000, {
+      retries: Number.POSITIVE_INFINITY,
+      signal: controller.signal,
+    });
+    setTimeout(() => controller.abort(new Error('caller gave up')), 50);
+    const error = await waiting.catch((e: unknown) => e);
+    expect(isInfrastructureError(error, 'LOCK_TIMEOUT')).toBe(true);
+    expect(error).toMatchObject({ reason: 'aborted' });
+    expect((error as Error).cause).toMatchObject({ message: 'caller gave up' });
+    await holder.release();
+  });
+
+  it('publishes acquire and release events without resource names', async () => {
+    const a = locks(n);
+    const seen: unknown[] = [];
+    const offs = [
+      subscribe(Channels.lockAcquire, (e) => seen.push(e)),
+      subscribe(Channels.lockRelease, (e) => seen.push(e)),
+    ];
+    try {
+      const resource = name('events');
+      const lock = await a.acquire(resource, 5000);
+      await expect(a.acquire(resource, 5000, { retries: 0 })).rejects.toMatchObject({ code: 'LOCK_TIMEOUT' });
+      await lock.release();
+      expect(seen).toEqual([
+        expect.objectContaining({ resourceCount: 1, attempts: 1, outcome: 'acquired' }),
+        expect.objectContaining({
+          resourceCount: 1,
+          attempts: 1,
+          outcome: 'timeout',
+          errorCode: 'LOCK_TIMEOUT',
+        }),
+        expect.objectContaining({ resourceCount: 1, outcome: 'released' }),
+      ]);
+      expect(JSON.stringify(seen)).not.toContain(resource);
+    } finally {
+      for (const off of offs) off();
+    }
+  });
+});
+
+describe('RedisLock with clients it does not own', () => {
+  it('uses the given clients and leaves them open on close()', async () => {
+    const clients = group.urls.map((url) => createRedisClient({ url }));
+    const m = createRedisLock({ clients });
+    const lock = await m.acquire(name('owned'), 1000);
+    await lock.release();
+    await m.close();
+    expect(await clients[0]!.command(['PING'])).toBe('PONG');
+    await Promise.all(clients.map((c) => c.close()));
+  });
+});
