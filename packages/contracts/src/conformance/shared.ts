@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, it } from '@jest/globals';
+import { type InfrastructureError, isInfrastructureError } from '../errors.js';
 
 /**
  * Options every `describeX` conformance suite accepts.
@@ -70,4 +71,41 @@ export function describeChecks<T>(
     }
     options.additionalTests?.(get);
   });
+}
+
+/** Resolves after `ms` real milliseconds. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Asserts that `action` (a promise, or a function that throws or rejects) fails with an
+ * `InfrastructureError` (from any copy of contracts) with `code`; resolves with that error.
+ */
+export async function expectInfrastructureError(
+  action: Promise<unknown> | (() => unknown),
+  code?: string,
+): Promise<InfrastructureError> {
+  let outcome: { ok: true; value: unknown } | { ok: false; error: unknown };
+  try {
+    outcome = { ok: true, value: await (typeof action === 'function' ? action() : action) };
+  } catch (error) {
+    outcome = { ok: false, error };
+  }
+  const want = code === undefined ? 'an InfrastructureError' : `an InfrastructureError with code ${code}`;
+  if (outcome.ok) throw new Error(`expected ${want}, but it succeeded`);
+  if (!isInfrastructureError(outcome.error, code)) {
+    const got = outcome.error as { name?: unknown; code?: unknown; message?: unknown } | undefined;
+    throw new Error(
+      `expected ${want}, got ${String(got?.name)} (code ${String(got?.code)}): ${String(got?.message)}`,
+    );
+  }
+  return outcome.error;
+}
+
+/** The check called `name` (throws if there is none: names are part of a suite's API). */
+export function findCheck<T>(checks: readonly ConformanceCheck<T>[], name: string): ConformanceCheck<T> {
+  const check = checks.find((c) => c.name === name);
+  if (!check) throw new Error(`[voelgoed:contracts] no conformance check named ${JSON.stringify(name)}`);
+  return check;
 }

@@ -1,0 +1,11 @@
+import {
+  describeDistributedLock,
+  describeKeyValueStore,
+  describeMetrics,
+  memoryMetricsHarness,
+} from '../src/conformance.js';
+import { MemoryKeyValueStore, MemoryLock } from '../src/memory.js';
+
+describeDistributedLock('MemoryLock', () => new MemoryLock());
+describeKeyValueStore('MemoryKeyValueStore', () => new MemoryKeyValueStore());
+describeMetrics('MemoryMetrics', () => memoryMetricsHarness());
