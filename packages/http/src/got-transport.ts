@@ -34,7 +34,7 @@ export function createGotTransport(settings: TransportSettings): Transport {
     throwHttpErrors: false,
     followRedirect: false,
     decompress: false,
-    timeout: { connect: settings.connectTimeoutMs },
+    timeout: { connect: settings.connectTimeoutMs, secureConnect: settings.connectTimeoutMs },
     ...(settings.lookup ? { dnsLookup: settings.lookup } : {}),
   });
 

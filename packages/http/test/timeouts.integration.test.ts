@@ -1,0 +1,94 @@
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { isInfrastructureError } from '@voelgoed/contracts';
+import { faults, type HttpServer, startHttpServer } from '@voelgoed/testkit';
+import { createHttpClient, HttpTimeoutError } from '../src/index.js';
+import { rejectionOf, TRANSPORTS } from './helpers.js';
+
+describe.each(TRANSPORTS)('timeouts over %s', (transport) => {
+  let server: HttpServer;
+  let silent: net.Server;
+  let silentPort: number;
+  const sockets = new Set<net.Socket>();
+
+  beforeAll(async () => {
+    server = await startHttpServer();
+    // Accepts TCP but never speaks: a TLS handshake to it never completes (a slow connect).
+    silent = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    silentPort = (silent.address() as net.AddressInfo).port;
+  });
+  afterAll(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => silent.close(resolve));
+    await server.stop();
+  });
+
+  it('times out connecting (phase connect, not executed)', async () => {
+    const client = createHttpClient({ transport, connectTimeoutMs: 150, retry: false });
+    try {
+      const error = await rejectionOf(client.get(`https://127.0.0.1:${silentPort}/x`));
+      expect(error).toBeInstanceOf(HttpTimeoutError);
+      expect(error.phase).toBe('connect');
+      expect(error.maybeExecuted).toBe(false);
+      expect(error.message).toBe(
+        `[voelgoed:http] GET https://127.0.0.1:${silentPort}/x timed out connecting`,
+      );
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('times out waiting for response headers (phase headers)', async () => {
+    server.setHandler(faults.delay(2_000, faults.json(200, {})));
+    const client = createHttpClient({ transport, timeoutMs: 150, retry: false });
+    try {
+      const error = await rejectionOf(client.get(`${server.origin}/slow-head`));
+      expect(error).toBeInstanceOf(HttpTimeoutError);
+      expect(error.phase).toBe('headers');
+      expect(isInfrastructureError(error, 'TIMEOUT')).toBe(true);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('has a separate, shorter headers timeout', async () => {
+    server.setHandler(faults.delay(2_000, faults.json(200, {})));
+    const client = createHttpClient({ transport, timeoutMs: 10_000, headersTimeoutMs: 150, retry: false });
+    try {
+      const error = await rejectionOf(client.get(`${server.origin}/slow-head`));
+      expect(error.phase).toBe('headers');
+      expect(error.message).toContain('after 150 ms waiting for response headers');
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('times out a slow body (phase request)', async () => {
+    server.setHandler(faults.slowBody(['a', 'b', 'c', 'd', 'e'], 200));
+    const client = createHttpClient({ transport, timeoutMs: 300, retry: false });
+    try {
+      const error = await rejectionOf(client.get(`${server.origin}/slow-body`));
+      expect(error).toBeInstanceOf(HttpTimeoutError);
+      expect(error.phase).toBe('request');
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('retries an idempotent request that timed out, each attempt with its own timeout', async () => {
+    server.requests.length = 0;
+    server.setHandler(faults.sequence([faults.hang(), faults.json(200, { ok: 1 })]));
+    const client = createHttpClient({ transport, timeoutMs: 150, retry: { limit: 1, baseDelayMs: 1 } });
+    try {
+      const response = await client.get(`${server.origin}/t`);
+      expect(response.attempts).toBe(2);
+      expect(response.json()).toEqual({ ok: 1 });
+    } finally {
+      await client.close();
+    }
+  });
+});
