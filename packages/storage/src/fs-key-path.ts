@@ -1,0 +1,92 @@
+import path from 'node:path';
+import { InfrastructureError } from '@voelgoed/contracts';
+import { MESSAGE_PREFIX, StorageErrorCodes } from './errors.js';
+
+/**
+ * How keys become paths under the filesystem driver's root. Every '/'-separated segment is
+ * percent-encoded, '.' and '~' included, so that no path component can be '.', '..', empty,
+ * hold a separator or a NUL, or end in the suffixes used below: a key cannot leave the root
+ * whatever it holds. Segments become directories; the last one becomes `<name>.m` (metadata,
+ * the commit record) and `<name>.<version>.d` (the bytes). An empty segment is `%`. A segment
+ * whose encoding exceeds {@link PIECE} characters is split into `<piece>~` directories, so that
+ * 1,024-byte keys fit in 255-byte file names.
+ */
+export const PIECE = 200;
+
+/** Suffix of metadata files (the commit record of an object). */
+export const META_SUFFIX = '.m';
+/** Suffix of data files. */
+export const DATA_SUFFIX = '.d';
+/** Suffix of continuation directories (the first pieces of a long segment). */
+export const CONTINUATION = '~';
+
+const SPECIAL = /[.~!'()*]/g;
+
+/** Percent-encodes one key segment ('' becomes '%'). */
+export function encodeSegment(segment: string): string {
+  if (segment === '') return '%';
+  return encodeURIComponent(segment).replace(
+    SPECIAL,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
+}
+
+/** Splits an encoded segment into pieces of at most PIECE characters, never inside a `%XX`. */
+export function splitPieces(encoded: string): string[] {
+  const pieces: string[] = [];
+  let rest = encoded;
+  while (rest.length > PIECE) {
+    let cut = PIECE;
+    // Step back when the cut falls inside a %XX triplet.
+    if (rest[cut - 1] === '%') cut -= 1;
+    else if (rest[cut - 2] === '%') cut -= 2;
+    pieces.push(rest.slice(0, cut));
+    rest = rest.slice(cut);
+  }
+  pieces.push(rest);
+  return pieces;
+}
+
+/** Where an object lives: its directory and the base name of its files. */
+export interface ObjectPath {
+  dir: string;
+  base: string;
+}
+
+/** The directory and base name of `key` under `objectsRoot` (the key must be valid). */
+export function objectPath(objectsRoot: string, key: string): ObjectPath {
+  const components: string[] = [];
+  const segments = key.split('/');
+  segments.forEach((segment, i) => {
+    const pieces = splitPieces(encodeSegment(segment));
+    for (let p = 0; p < pieces.length - 1; p++) components.push(`${pieces[p]}${CONTINUATION}`);
+    const last = pieces[pieces.length - 1]!;
+    if (i < segments.length - 1) components.push(last);
+    else components.push(`\0${last}`);
+  });
+  const base = components.pop()!.slice(1);
+  const dir = path.join(objectsRoot, ...components);
+  // Defence in depth: the encoding makes this impossible, and it stays checked.
+  const relative = path.relative(objectsRoot, path.join(dir, base));
+  if (relative.startsWith('..') || path.isAbsolute(relative)) {
+    throw new InfrastructureError(
+      StorageErrorCodes.FS_ERROR,
+      `${MESSAGE_PREFIX} a key mapped outside the root`,
+    );
+  }
+  return { dir, base };
+}
+
+/** Percent-decodes pieces to bytes (pieces of one segment may split a UTF-8 sequence). */
+export function piecesToBytes(encoded: string): Buffer {
+  if (encoded === '%') return Buffer.alloc(0);
+  const bytes: number[] = [];
+  for (let i = 0; i < encoded.length; i++) {
+    const c = encoded.charCodeAt(i);
+    if (c === 0x25) {
+      bytes.push(Number.parseInt(encoded.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else bytes.push(c);
+  }
+  return Buffer.from(bytes);
+}

@@ -1,0 +1,220 @@
+import type { Agent } from 'node:http';
+import { invalidArgument } from './errors.js';
+
+const MiB = 1024 * 1024;
+
+/** Options of {@link createS3Storage}. Every field but the connection ones has a default. */
+export interface S3StorageOptions {
+  /** Host name or IP of the S3 endpoint (e.g. `s3.amazonaws.com`, `127.0.0.1`). */
+  endPoint: string;
+  /** Default 443 with TLS, 80 without. */
+  port?: number;
+  /** TLS on. Default `true`. */
+  useSSL?: boolean;
+  accessKey: string;
+  secretKey: string;
+  sessionToken?: string;
+  /** The bucket every key lives in. */
+  bucket: string;
+  /** Region used to sign requests; set, so that presigning makes no network call. Default `us-east-1`. */
+  region?: string;
+  /** Path-style requests (`host/bucket/key`). Default `true` (MinIO and most S3-compatible servers). */
+  pathStyle?: boolean;
+  /**
+   * Base URL for presigned URLs when clients reach the server by another address than this
+   * process does (e.g. `https://files.example.com` in front of an internal MinIO). The URL is
+   * signed for that host. Default: the endpoint above.
+   */
+  publicUrl?: string;
+  /** Size of each multipart part, bytes (5 MiB to 5 GiB). Bodies up to this size go in one PUT. Default 8 MiB. */
+  partSize?: number;
+  /** Parts uploaded at the same time. Memory per upload is at most `partSize × (concurrency + 1)`. Default 4. */
+  concurrency?: number;
+  /** Largest object accepted; larger bodies reject with `PayloadTooLargeError`. Default 5 TiB (the S3 limit). */
+  maxObjectSize?: number;
+  /** Cap on `signedUrl`'s `expiresInS`. Default 604800 (7 days, the SigV4 limit). */
+  maxSignedUrlExpiresInS?: number;
+  /** Retries of a failed request (connection errors, timeouts, 5xx); minio's own retries are off. Default 2. */
+  retries?: number;
+  /** First retry delay, ms; doubled each time, with jitter. Default 100. */
+  retryBaseDelayMs?: number;
+  /** A request that sends or receives nothing for this long fails with `TimeoutError` (until the response starts). Default 30000. */
+  requestTimeoutMs?: number;
+  /** HTTP(S) agent (connection pool). Default: a keep-alive agent of this storage. */
+  agent?: Agent;
+}
+
+/** The options with every default filled in. */
+export interface ResolvedS3Options {
+  endPoint: string;
+  port: number;
+  useSSL: boolean;
+  accessKey: string;
+  secretKey: string;
+  sessionToken: string | undefined;
+  bucket: string;
+  region: string;
+  pathStyle: boolean;
+  publicUrl: URL | undefined;
+  partSize: number;
+  concurrency: number;
+  maxObjectSize: number;
+  maxSignedUrlExpiresInS: number;
+  retries: number;
+  retryBaseDelayMs: number;
+  requestTimeoutMs: number;
+  agent: Agent | undefined;
+}
+
+export const S3_DEFAULTS = {
+  region: 'us-east-1',
+  partSize: 8 * MiB,
+  concurrency: 4,
+  maxObjectSize: 5 * 1024 * 1024 * MiB,
+  maxSignedUrlExpiresInS: 7 * 24 * 3600,
+  retries: 2,
+  retryBaseDelayMs: 100,
+  requestTimeoutMs: 30_000,
+} as const;
+
+const MIN_PART = 5 * MiB;
+const MAX_PART = 5 * 1024 * MiB;
+// S3 bucket names: 3-63 chars, lower case letters, digits, dots, hyphens.
+const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+/**
+ * Reads an S3 URL: `s3://ACCESS:SECRET@host[:port]/bucket?region=…&pathStyle=…&useSSL=…` or the
+ * same with `http://` (no TLS) or `https://`. Access and secret keys are URL-decoded. `s3://`
+ * uses TLS unless `useSSL=false`. Other query parameters: `publicUrl`, `partSize`,
+ * `concurrency`. Errors never echo the URL (it holds the secret key).
+ */
+export function parseS3Url(url: string): S3StorageOptions {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw invalidArgument('S3 URL is not a valid URL (expected s3://ACCESS:SECRET@host[:port]/bucket)');
+  }
+  const scheme = parsed.protocol;
+  if (scheme !== 's3:' && scheme !== 'http:' && scheme !== 'https:') {
+    throw invalidArgument('S3 URL must start with s3://, http:// or https://');
+  }
+  const q = parsed.searchParams;
+  const bucket = decodeURIComponent(parsed.pathname.replace(/^\/+|\/+$/g, ''));
+  if (!parsed.username || !parsed.password)
+    throw invalidArgument('S3 URL must carry credentials (s3://ACCESS:SECRET@host/bucket)');
+  const bool = (name: string): boolean | undefined => {
+    const v = q.get(name);
+    if (v === null) return undefined;
+    if (v === 'true' || v === '1') return true;
+    if (v === 'false' || v === '0') return false;
+    throw invalidArgument(`S3 URL parameter ${name} must be true or false`);
+  };
+  const num = (name: string): number | undefined => {
+    const v = q.get(name);
+    if (v === null) return undefined;
+    const n = Number(v);
+    if (!Number.isFinite(n)) throw invalidArgument(`S3 URL parameter ${name} must be a number`);
+    return n;
+  };
+  const useSSL = bool('useSSL') ?? scheme !== 'http:';
+  const options: S3StorageOptions = {
+    endPoint: parsed.hostname.replace(/^\[|\]$/g, ''),
+    useSSL,
+    accessKey: decodeURIComponent(parsed.username),
+    secretKey: decodeURIComponent(parsed.password),
+    bucket,
+  };
+  if (parsed.port) options.port = Number(parsed.port);
+  const region = q.get('region');
+  if (region) options.region = region;
+  const pathStyle = bool('pathStyle');
+  if (pathStyle !== undefined) options.pathStyle = pathStyle;
+  const publicUrl = q.get('publicUrl');
+  if (publicUrl) options.publicUrl = publicUrl;
+  const partSize = num('partSize');
+  if (partSize !== undefined) options.partSize = partSize;
+  const concurrency = num('concurrency');
+  if (concurrency !== undefined) options.concurrency = concurrency;
+  return options;
+}
+
+/** Validates the options and fills in the defaults; bad values are `InvalidArgumentError`. */
+export function resolveS3Options(options: S3StorageOptions): ResolvedS3Options {
+  if (options === null || typeof options !== 'object') throw invalidArgument('S3 options must be an object');
+  const str = (value: unknown, name: string): string => {
+    if (typeof value !== 'string' || value.length === 0)
+      throw invalidArgument(`${name} must be a non-empty string`);
+    return value;
+  };
+  const int = (value: unknown, name: string, min: number, max: number, fallback: number): number => {
+    if (value === undefined) return fallback;
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
+      throw invalidArgument(`${name} must be an integer from ${min} to ${max}`);
+    }
+    return value;
+  };
+  const bucket = str(options.bucket, 'bucket');
+  if (!BUCKET.test(bucket) || bucket.includes('..')) {
+    throw invalidArgument('bucket must be a valid S3 bucket name (3-63 of a-z, 0-9, ".", "-")');
+  }
+  const useSSL = options.useSSL ?? true;
+  let publicUrl: URL | undefined;
+  if (options.publicUrl !== undefined) {
+    try {
+      publicUrl = new URL(str(options.publicUrl, 'publicUrl'));
+    } catch {
+      throw invalidArgument('publicUrl must be an absolute http(s) URL');
+    }
+    if (
+      (publicUrl.protocol !== 'http:' && publicUrl.protocol !== 'https:') ||
+      publicUrl.search ||
+      publicUrl.username
+    )
+      throw invalidArgument('publicUrl must be an http(s) URL without credentials or query');
+  }
+  return {
+    endPoint: str(options.endPoint, 'endPoint'),
+    port: int(options.port, 'port', 1, 65535, useSSL ? 443 : 80),
+    useSSL,
+    accessKey: str(options.accessKey, 'accessKey'),
+    secretKey: str(options.secretKey, 'secretKey'),
+    sessionToken: options.sessionToken,
+    bucket,
+    region: options.region === undefined ? S3_DEFAULTS.region : str(options.region, 'region'),
+    pathStyle: options.pathStyle ?? true,
+    publicUrl,
+    partSize: int(options.partSize, 'partSize', MIN_PART, MAX_PART, S3_DEFAULTS.partSize),
+    concurrency: int(options.concurrency, 'concurrency', 1, 64, S3_DEFAULTS.concurrency),
+    maxObjectSize: int(
+      options.maxObjectSize,
+      'maxObjectSize',
+      0,
+      S3_DEFAULTS.maxObjectSize,
+      S3_DEFAULTS.maxObjectSize,
+    ),
+    maxSignedUrlExpiresInS: int(
+      options.maxSignedUrlExpiresInS,
+      'maxSignedUrlExpiresInS',
+      1,
+      S3_DEFAULTS.maxSignedUrlExpiresInS,
+      S3_DEFAULTS.maxSignedUrlExpiresInS,
+    ),
+    retries: int(options.retries, 'retries', 0, 10, S3_DEFAULTS.retries),
+    retryBaseDelayMs: int(
+      options.retryBaseDelayMs,
+      'retryBaseDelayMs',
+      0,
+      60_000,
+      S3_DEFAULTS.retryBaseDelayMs,
+    ),
+    requestTimeoutMs: int(
+      options.requestTimeoutMs,
+      'requestTimeoutMs',
+      0,
+      3_600_000,
+      S3_DEFAULTS.requestTimeoutMs,
+    ),
+    agent: options.agent,
+  };
+}

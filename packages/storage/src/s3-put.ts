@@ -1,0 +1,263 @@
+import { createHash } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { PayloadTooLargeError, type PutBody, type PutOptions, type PutResult } from '@voelgoed/contracts';
+import { abortedError, BodyReader, throwIfAborted } from './body-reader.js';
+import { MESSAGE_PREFIX } from './errors.js';
+import { objectHeaders } from './object-headers.js';
+import type { S3Context } from './s3-context.js';
+
+const MAX_PARTS = 10_000;
+const MiB = 1024 * 1024;
+
+/**
+ * Stores `body` under `key`: one PUT when it fits in one part, else a multipart upload driven
+ * here (not by minio's `putObject`, see the README): parts numbered 1..n in order, uploaded
+ * `concurrency` at a time from a pool of `concurrency + 1` part buffers, each retried on its
+ * own; any failure or abort aborts the upload so that no parts are left behind.
+ */
+export async function s3Put(
+  ctx: S3Context,
+  key: string,
+  body: PutBody,
+  options: PutOptions,
+): Promise<PutResult> {
+  const { signal } = options;
+  const headers = objectHeaders(options);
+  const reader = new BodyReader(body, {
+    size: options.size,
+    maxBytes: ctx.options.maxObjectSize,
+    checksum: options.checksum,
+    signal,
+  });
+  throwIfAborted(signal);
+  const declared = options.size ?? reader.inMemory?.length;
+  if (declared !== undefined && declared > ctx.options.maxObjectSize) {
+    throw new PayloadTooLargeError(
+      `${MESSAGE_PREFIX} the object is larger than the limit of ${ctx.options.maxObjectSize} bytes`,
+      ctx.options.maxObjectSize,
+    );
+  }
+  // Grow parts for a known large size so that it fits in 10,000 of them.
+  let partSize = ctx.options.partSize;
+  if (declared !== undefined && Math.ceil(declared / partSize) > MAX_PARTS) {
+    partSize = Math.ceil(declared / MAX_PARTS / MiB) * MiB;
+  }
+  return new MultipartPut(ctx, key, headers, reader, partSize, options).run();
+}
+
+interface DonePart {
+  part: number;
+  etag: string;
+}
+
+class MultipartPut {
+  readonly #pool: Buffer[] = [];
+  readonly #inflight = new Set<Promise<void>>();
+  readonly #parts: DonePart[] = [];
+  readonly #internal = new AbortController();
+  readonly #signal: AbortSignal;
+  #uploadId: string | undefined;
+  #nextPart = 1;
+  #sent = 0;
+  #failure: unknown;
+
+  constructor(
+    private readonly ctx: S3Context,
+    private readonly key: string,
+    private readonly headers: Record<string, string>,
+    private readonly reader: BodyReader,
+    private readonly partSize: number,
+    private readonly options: PutOptions,
+  ) {
+    this.#signal = options.signal
+      ? AbortSignal.any([options.signal, this.#internal.signal])
+      : this.#internal.signal;
+  }
+
+  async run(): Promise<PutResult> {
+    const { partSize } = this;
+    let buffer: Buffer | undefined;
+    let filled = 0;
+    try {
+      for await (let chunk of this.reader.chunks()) {
+        this.#throwIfFailed();
+        while (chunk.length > 0) {
+          if (filled === partSize) {
+            // A full part and more bytes to come: this is a multipart upload.
+            await this.#dispatch(buffer!, filled, true);
+            buffer = undefined;
+            filled = 0;
+          }
+          if (filled === 0 && chunk.length >= partSize && this.#uploadId !== undefined) {
+            // A chunk holding a whole part is sent as it is (no copy), never as one oversized part.
+            await this.#dispatch(chunk, partSize, false);
+            chunk = chunk.subarray(partSize);
+            continue;
+          }
+          buffer ??= this.#takeBuffer();
+          const n = chunk.copy(buffer, filled, 0, Math.min(chunk.length, partSize - filled));
+          filled += n;
+          chunk = chunk.subarray(n);
+        }
+      }
+      this.reader.finish();
+      if (this.#uploadId === undefined) {
+        // Everything fitted in one part (an empty stream included): one PUT.
+        return await this.#single(buffer ? buffer.subarray(0, filled) : Buffer.alloc(0));
+      }
+      if (filled > 0) await this.#dispatch(buffer!, filled, true);
+      await this.#drain();
+      return await this.#complete();
+    } catch (error) {
+      const cause = this.#failure ?? error;
+      await this.#abort();
+      const signal = this.options.signal;
+      if (signal?.aborted) throw abortedError(signal);
+      throw this.ctx.translate(cause, 'put', this.key);
+    }
+  }
+
+  #throwIfFailed(): void {
+    if (this.#failure !== undefined) throw this.#failure;
+  }
+
+  #takeBuffer(): Buffer {
+    return this.#pool.pop() ?? Buffer.allocUnsafe(this.partSize);
+  }
+
+  async #single(data: Buffer): Promise<PutResult> {
+    const { ctx, key } = this;
+    const headers = { ...this.headers };
+    if (ctx.options.useSSL) headers['content-md5'] = createHash('md5').update(data).digest('base64');
+    const res = await ctx.call(
+      'put',
+      key,
+      async () => {
+        const r = await ctx.client.makeRequestAsync(
+          { method: 'PUT', bucketName: ctx.bucket, objectName: key, headers: { ...headers } },
+          data,
+          [200],
+        );
+        await drain(r);
+        return r;
+      },
+      { signal: this.#signal },
+    );
+    this.options.onProgress?.(data.length);
+    return { key, etag: etagOf(res), size: data.length };
+  }
+
+  /** Starts uploading bytes [0, length) of `data` as the next part, waiting for a free slot first. */
+  async #dispatch(data: Buffer, length: number, pooled: boolean): Promise<void> {
+    const { ctx, key } = this;
+    if (this.#uploadId === undefined) {
+      this.#uploadId = await ctx.call(
+        'put',
+        key,
+        () => ctx.client.initiateNewMultipartUpload(ctx.bucket, key, { ...this.headers }),
+        { signal: this.#signal },
+      );
+    }
+    while (this.#inflight.size >= ctx.options.concurrency) {
+      await Promise.race(this.#inflight);
+      this.#throwIfFailed();
+    }
+    const part = this.#nextPart++;
+    if (part > MAX_PARTS) {
+      throw new PayloadTooLargeError(
+        `${MESSAGE_PREFIX} the object needs more than ${MAX_PARTS} parts of ${this.partSize} bytes; raise partSize or declare the size`,
+        MAX_PARTS * this.partSize,
+      );
+    }
+    const payload = data.subarray(0, length);
+    const uploadId = this.#uploadId;
+    const partHeaders: Record<string, string> = {};
+    if (ctx.options.useSSL) partHeaders['content-md5'] = createHash('md5').update(payload).digest('base64');
+    const task = ctx
+      .call(
+        'put',
+        key,
+        () =>
+          ctx.client.uploadPart(
+            {
+              bucketName: ctx.bucket,
+              objectName: key,
+              uploadID: encodeURIComponent(uploadId),
+              partNumber: part,
+              headers: { ...partHeaders },
+            },
+            payload,
+          ),
+        { signal: this.#signal },
+      )
+      .then(
+        (result) => {
+          this.#parts.push({ part, etag: result.etag });
+          this.#sent += length;
+          if (pooled) this.#pool.push(data);
+          this.options.onProgress?.(this.#sent);
+        },
+        (error: unknown) => {
+          this.#failure ??= error;
+          // Stop the other parts now: the upload is lost anyway.
+          this.#internal.abort();
+        },
+      )
+      .finally(() => this.#inflight.delete(task));
+    this.#inflight.add(task);
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#inflight.size > 0) await Promise.race(this.#inflight);
+    this.#throwIfFailed();
+  }
+
+  async #complete(): Promise<PutResult> {
+    const { ctx, key } = this;
+    const parts = [...this.#parts].sort((a, b) => a.part - b.part);
+    const result = await ctx.call(
+      'put',
+      key,
+      () => ctx.client.completeMultipartUpload(ctx.bucket, key, this.#uploadId!, parts),
+      // Completing twice is not safe to repeat blindly: no retry.
+      { signal: this.#signal, retry: false },
+    );
+    this.#uploadId = undefined;
+    return { key, etag: stripQuotes(result.etag), size: this.reader.bytes };
+  }
+
+  /** Stops every part in flight and aborts the upload (best effort: errors here change nothing). */
+  async #abort(): Promise<void> {
+    this.#internal.abort();
+    await Promise.allSettled([...this.#inflight]);
+    const uploadId = this.#uploadId;
+    if (uploadId === undefined) return;
+    this.#uploadId = undefined;
+    const { ctx, key } = this;
+    try {
+      // Without the (aborted) signal, so that the abort request itself is sent.
+      await ctx.call('put', key, () =>
+        ctx.client.abortMultipartUpload(ctx.bucket, key, encodeURIComponent(uploadId)),
+      );
+    } catch {
+      // Servers without AbortMultipartUpload (s3rver) or an unreachable server: nothing more to do here.
+    }
+  }
+}
+
+function stripQuotes(etag: string | undefined): string {
+  return (etag ?? '').replace(/^"+|"+$/g, '').replace(/&quot;/g, '');
+}
+
+function etagOf(res: IncomingMessage): string {
+  const etag = res.headers.etag;
+  return stripQuotes(typeof etag === 'string' ? etag : '');
+}
+
+function drain(res: IncomingMessage): Promise<void> {
+  return new Promise((resolve, reject) => {
+    res.on('end', resolve);
+    res.on('error', reject);
+    res.resume();
+  });
+}

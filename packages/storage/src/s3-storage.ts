@@ -1,0 +1,314 @@
+import http from 'node:http';
+import https from 'node:https';
+import {
+  type GetResult,
+  isInfrastructureError,
+  type ListedObject,
+  type ListOptions,
+  NotFoundError,
+  type ObjectInfo,
+  type ObjectStorage,
+  type ObjectStorageCapabilities,
+  type PutBody,
+  type PutOptions,
+  type PutResult,
+  type SignedUrlOptions,
+} from '@voelgoed/contracts';
+import { Client } from 'minio';
+import { throwIfAborted } from './body-reader.js';
+import { errorCodeOf } from './error-code.js';
+import { invalidArgument } from './errors.js';
+import { validateKey, validateLimit, validatePrefix } from './key.js';
+import { headerValue } from './object-headers.js';
+import { validateRange, validateSignedUrlOptions } from './options-checks.js';
+import { infoFromHeaders, wrapBody } from './s3-body.js';
+import { createS3Context, type S3Context } from './s3-context.js';
+import { listPage, readText, uriEscape } from './s3-list.js';
+import { parseS3Url, type ResolvedS3Options, resolveS3Options, type S3StorageOptions } from './s3-options.js';
+import { s3Put } from './s3-put.js';
+import { createTransport } from './s3-transport.js';
+import { type EventSource, instrument, publish, telemetryEnabled } from './telemetry.js';
+
+/**
+ * `ObjectStorage` on S3, MinIO and other S3-compatible services, built on the `minio` client
+ * with its retries off (ours apply), its multipart upload replaced by ours, and its listing
+ * parsed here. Create it with {@link createS3Storage}.
+ */
+export class S3Storage implements ObjectStorage {
+  readonly capabilities: ObjectStorageCapabilities = { signedUrl: true };
+  /** The bucket every key lives in. */
+  readonly bucket: string;
+  readonly #ctx: S3Context;
+  readonly #presigner: Client;
+  readonly #source: EventSource;
+  readonly #ownAgent: http.Agent | undefined;
+
+  constructor(options: S3StorageOptions | string) {
+    const resolved = resolveS3Options(typeof options === 'string' ? parseS3Url(options) : options);
+    this.bucket = resolved.bucket;
+    this.#ownAgent = resolved.agent
+      ? undefined
+      : new (resolved.useSSL ? https.Agent : http.Agent)({ keepAlive: true, maxSockets: 64 });
+    const client = newClient(resolved, resolved.agent ?? this.#ownAgent!);
+    this.#ctx = createS3Context(client, resolved);
+    this.#presigner = resolved.publicUrl ? newPresigner(resolved, resolved.publicUrl) : client;
+    this.#source = { driver: 's3', bucket: resolved.bucket };
+  }
+
+  /** Creates the bucket when it does not exist (in the configured region). */
+  async ensureBucket(): Promise<void> {
+    const { client, bucket, options } = this.#ctx;
+    const exists = await this.#ctx.call('ensureBucket', undefined, () => client.bucketExists(bucket));
+    if (exists) return;
+    try {
+      await this.#ctx.call('ensureBucket', undefined, () => client.makeBucket(bucket, options.region));
+    } catch (error) {
+      const cause = (error as { cause?: { code?: unknown } }).cause;
+      if (cause?.code === 'BucketAlreadyOwnedByYou' || cause?.code === 'BucketAlreadyExists') return;
+      throw error;
+    }
+  }
+
+  put(key: string, body: PutBody, options: PutOptions = {}): Promise<PutResult> {
+    return instrument(
+      this.#source,
+      'put',
+      async () => {
+        validateKey(key);
+        return s3Put(this.#ctx, key, body, options);
+      },
+      (r) => r.size,
+    );
+  }
+
+  get(key: string, options: { signal?: AbortSignal } = {}): Promise<GetResult> {
+    return instrument(
+      this.#source,
+      'get',
+      async () => {
+        validateKey(key);
+        return this.#get('get', key, undefined, options.signal);
+      },
+      (r) => r.size,
+    );
+  }
+
+  getRange(key: string, start: number, end: number): Promise<GetResult> {
+    return instrument(
+      this.#source,
+      'getRange',
+      async () => {
+        validateKey(key);
+        validateRange(start, end);
+        return this.#get('getRange', key, `bytes=${start}-${end}`, undefined);
+      },
+      (r) => r.size,
+    );
+  }
+
+  async #get(operation: string, key: string, range: string | undefined, signal: AbortSignal | undefined) {
+    throwIfAborted(signal);
+    const { client, bucket } = this.#ctx;
+    const res = await this.#ctx.call(
+      operation,
+      key,
+      () =>
+        client.makeRequestAsync(
+          { method: 'GET', bucketName: bucket, objectName: key, headers: range ? { range } : {} },
+          '',
+          range ? [200, 206] : [200],
+        ),
+      { signal },
+    );
+    const info = infoFromHeaders(key, res.headers);
+    const body = wrapBody(res, (error) => this.#ctx.translate(error, operation, key));
+    return { ...info, body };
+  }
+
+  head(key: string): Promise<ObjectInfo> {
+    return instrument(this.#source, 'head', async () => {
+      validateKey(key);
+      return this.#head('head', key);
+    });
+  }
+
+  async #head(operation: string, key: string): Promise<ObjectInfo> {
+    const { client, bucket } = this.#ctx;
+    const res = await this.#ctx.call(operation, key, () =>
+      client.makeRequestAsyncOmit({ method: 'HEAD', bucketName: bucket, objectName: key }, '', [200]),
+    );
+    return infoFromHeaders(key, res.headers);
+  }
+
+  exists(key: string): Promise<boolean> {
+    return instrument(this.#source, 'exists', async () => {
+      validateKey(key);
+      try {
+        await this.#head('exists', key);
+        return true;
+      } catch (error) {
+        if (error instanceof NotFoundError || isInfrastructureError(error, 'NOT_FOUND')) return false;
+        throw error;
+      }
+    });
+  }
+
+  delete(key: string): Promise<void> {
+    return instrument(this.#source, 'delete', async () => {
+      validateKey(key);
+      const { client, bucket } = this.#ctx;
+      await this.#ctx.call('delete', key, () => client.removeObject(bucket, key));
+    });
+  }
+
+  deleteMany(keys: readonly string[]): Promise<void> {
+    return instrument(this.#source, 'deleteMany', async () => {
+      if (!Array.isArray(keys)) throw invalidArgument('keys must be an array of keys');
+      for (const key of keys) validateKey(key);
+      const unique = [...new Set(keys)];
+      if (unique.length === 0) return;
+      const { client, bucket } = this.#ctx;
+      // minio sends DeleteObjects in batches of 1,000 (the S3 limit).
+      const errors = await this.#ctx.call('deleteMany', undefined, () =>
+        client.removeObjects(bucket, unique),
+      );
+      const failed = (errors as { Code?: string }[]).filter((e) => e.Code && e.Code !== 'NoSuchKey');
+      if (failed.length > 0) {
+        throw this.#ctx.translate(
+          Object.assign(new Error(failed[0]!.Code), { name: 'S3Error', code: failed[0]!.Code }),
+          `deleteMany (${failed.length} of ${unique.length} failed)`,
+        );
+      }
+    });
+  }
+
+  list(prefix?: string, options: ListOptions = {}): AsyncIterable<ListedObject> {
+    // Checked when iteration starts (like the memory driver): bad input rejects the first next().
+    return { [Symbol.asyncIterator]: () => this.#list(prefix, options) };
+  }
+
+  async *#list(prefixArg: string | undefined, options: ListOptions): AsyncGenerator<ListedObject> {
+    const started = telemetryEnabled() ? performance.now() : 0;
+    let outcome: 'ok' | 'error' = 'ok';
+    let errorCode: string | undefined;
+    try {
+      const prefix = validatePrefix(prefixArg);
+      if (options === null || typeof options !== 'object')
+        throw invalidArgument('list options must be an object');
+      const limit = validateLimit(options.limit);
+      let yielded = 0;
+      let token: string | undefined;
+      while (yielded < limit) {
+        const page = await listPage(this.#ctx, prefix, token, Math.min(1000, limit - yielded));
+        for (const object of page.objects) {
+          if (yielded >= limit) break;
+          yielded++;
+          yield object;
+        }
+        token = page.nextToken;
+        if (token === undefined) break;
+      }
+    } catch (error) {
+      outcome = 'error';
+      errorCode = errorCodeOf(error);
+      throw error;
+    } finally {
+      if (started) publish(this.#source, 'list', started, outcome, undefined, errorCode);
+    }
+  }
+
+  copy(fromKey: string, toKey: string): Promise<ObjectInfo> {
+    return instrument(
+      this.#source,
+      'copy',
+      async () => {
+        validateKey(fromKey, 'source key');
+        validateKey(toKey, 'target key');
+        const { client, bucket } = this.#ctx;
+        const source = `/${bucket}/${uriEscape(fromKey).replace(/%2F/g, '/')}`;
+        await this.#ctx.call('copy', fromKey, async () => {
+          const res = await client.makeRequestAsync(
+            {
+              method: 'PUT',
+              bucketName: bucket,
+              objectName: toKey,
+              headers: { 'x-amz-copy-source': source },
+            },
+            '',
+            [200],
+          );
+          // CopyObject may answer 200 with an <Error> body.
+          const body = await readText(res);
+          const code = /<Error>[\s\S]*?<Code>([^<]+)<\/Code>/.exec(body)?.[1];
+          if (code) throw Object.assign(new Error(code), { name: 'S3Error', code });
+        });
+        return this.#head('copy', toKey);
+      },
+      (r) => r.size,
+    );
+  }
+
+  signedUrl(key: string, options: SignedUrlOptions = {}): Promise<string> {
+    return instrument(this.#source, 'signedUrl', async () => {
+      validateKey(key);
+      const { method, expiresInS } = validateSignedUrlOptions(
+        options,
+        this.#ctx.options.maxSignedUrlExpiresInS,
+      );
+      const contentType = headerValue(options.contentType, 'contentType');
+      // The client has its region set: presigning is local, no network call.
+      const params: Record<string, string> = {};
+      if (method === 'GET' && contentType) params['response-content-type'] = contentType;
+      try {
+        return await this.#presigner.presignedUrl(method, this.bucket, key, expiresInS, params);
+      } catch (error) {
+        throw this.#ctx.translate(error, 'signedUrl', key);
+      }
+    });
+  }
+
+  /** Closes the keep-alive connections this storage opened (not those of an agent it was given). */
+  close(): void {
+    this.#ownAgent?.destroy();
+  }
+}
+
+function newClient(o: ResolvedS3Options, agent: http.Agent): Client {
+  return new Client({
+    endPoint: o.endPoint,
+    port: o.port,
+    useSSL: o.useSSL,
+    accessKey: o.accessKey,
+    secretKey: o.secretKey,
+    ...(o.sessionToken === undefined ? {} : { sessionToken: o.sessionToken }),
+    region: o.region,
+    pathStyle: o.pathStyle,
+    // minio's retry prints to console.warn and cannot resend a stream: ours apply instead.
+    retryOptions: { disableRetry: true },
+    transport: createTransport(o.useSSL, o.requestTimeoutMs) as unknown as typeof http,
+    transportAgent: agent,
+  });
+}
+
+function newPresigner(o: ResolvedS3Options, url: URL): Client {
+  const useSSL = url.protocol === 'https:';
+  return new Client({
+    endPoint: url.hostname.replace(/^\[|\]$/g, ''),
+    port: url.port ? Number(url.port) : useSSL ? 443 : 80,
+    useSSL,
+    accessKey: o.accessKey,
+    secretKey: o.secretKey,
+    ...(o.sessionToken === undefined ? {} : { sessionToken: o.sessionToken }),
+    region: o.region,
+    pathStyle: o.pathStyle,
+    retryOptions: { disableRetry: true },
+  });
+}
+
+/**
+ * An `ObjectStorage` on an S3-compatible service, from options or a URL
+ * (`s3://ACCESS:SECRET@host:port/bucket?region=…`, `http://…` for no TLS).
+ */
+export function createS3Storage(options: S3StorageOptions | string): S3Storage {
+  return new S3Storage(options);
+}
