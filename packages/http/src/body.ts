@@ -3,6 +3,14 @@ import zlib from 'node:zlib';
 import { PayloadTooLargeError } from '@voelgoed/contracts';
 import { MESSAGE_PREFIX } from './errors.js';
 
+const ignore = (): void => {};
+
+/** Destroys a response body nobody reads any more (undici's emit an error on destroy: swallowed). */
+export function discard(body: Readable): void {
+  body.on('error', ignore);
+  body.destroy();
+}
+
 /** Wraps `body` in a decoder for its content-encoding (gzip, deflate, br); the body itself otherwise. */
 export function decodeBody(body: Readable, contentEncoding: string | undefined): Readable {
   if (!contentEncoding) return body;
@@ -19,7 +27,7 @@ export function decodeBody(body: Readable, contentEncoding: string | undefined):
   const d = decoder;
   body.on('error', (error) => d.destroy(error));
   d.on('close', () => {
-    if (!body.destroyed && !body.readableEnded) body.destroy();
+    if (!body.destroyed && !body.readableEnded) discard(body);
   });
   return body.pipe(d);
 }
@@ -46,7 +54,7 @@ export function readBody(body: Readable, limit: number, signal: AbortSignal, whe
       signal.removeEventListener('abort', onAbort);
       body.off('data', onData);
       if (error !== undefined) {
-        body.destroy();
+        discard(body);
         reject(error);
       } else resolve(value ?? Buffer.alloc(0));
     };
@@ -84,7 +92,7 @@ export function limitBody(body: Readable, limit: number, where: string): Readabl
   });
   body.on('error', (error) => limiter.destroy(error));
   limiter.on('close', () => {
-    if (!body.destroyed && !body.readableEnded) body.destroy();
+    if (!body.destroyed && !body.readableEnded) discard(body);
   });
   return body.pipe(limiter);
 }

@@ -14,7 +14,7 @@ import {
 } from '@voelgoed/contracts';
 import { checkLiteralHost, filteredLookup } from './address-filter.js';
 import { fullJitterDelay, parseRetryAfter } from './backoff.js';
-import { decodeBody, limitBody, readBody } from './body.js';
+import { decodeBody, discard, limitBody, readBody } from './body.js';
 import { Bulkhead } from './bulkhead.js';
 import { CircuitBreaker, type CircuitState, type CircuitTicket } from './circuit-breaker.js';
 import { HttpTimeoutError, MESSAGE_PREFIX, safeCause, TooManyRedirectsError } from './errors.js';
@@ -247,7 +247,7 @@ class Client implements ResilientHttpClient {
         requestEvents.publish(event);
       }
       if (scope.reason !== undefined) {
-        result?.stream?.destroy();
+        if (result?.stream) discard(result.stream);
         throw scope.reason;
       }
 
@@ -268,7 +268,7 @@ class Client implements ResilientHttpClient {
         if (result) return this.#finish(p, result, attempt);
         throw error;
       }
-      result?.stream?.destroy();
+      if (result?.stream) discard(result.stream);
       retryEvents.publishLazy(() => ({
         method: p.method,
         origin: p.origin,
@@ -352,7 +352,7 @@ class Client implements ResilientHttpClient {
       const encoding = response.headers['content-encoding'];
       const declared = Number(response.headers['content-length']);
       if (!noBody && encoding === undefined && declared > p.maxResponseBytes) {
-        response.body.destroy();
+        discard(response.body);
         throw new PayloadTooLargeError(
           `${P} response from ${p.where} is larger than maxResponseBytes (${p.maxResponseBytes})`,
           p.maxResponseBytes,
@@ -420,7 +420,7 @@ class Client implements ResilientHttpClient {
       const keepsMethod = response.status === 307 || response.status === 308;
       if (keepsMethod && body instanceof Readable) return { ...response, url };
       if (hop >= this.#options.maxRedirects) {
-        response.body.destroy();
+        discard(response.body);
         throw new TooManyRedirectsError(`${P} ${p.where}: more than ${this.#options.maxRedirects} redirects`);
       }
       response.body.resume();
@@ -466,7 +466,7 @@ function readExcerpt(body: Readable): Promise<Buffer> {
     let size = 0;
     const done = () => {
       body.off('data', onData);
-      body.destroy();
+      discard(body);
       resolve(Buffer.concat(chunks as Uint8Array[]).subarray(0, ERROR_EXCERPT_BYTES));
     };
     const onData = (chunk: Buffer) => {
