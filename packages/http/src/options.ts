@@ -61,7 +61,9 @@ export interface HttpClientOptions {
 }
 
 /** The port's request plus what this client adds. */
-export interface HttpClientRequest extends HttpRequest {
+export interface HttpClientRequest extends Omit<HttpRequest, 'retry'> {
+  /** `false` turns retries off; a number sets the retry limit; an object overrides the client's policy. */
+  retry?: ClientRetryOptions | number | false;
   /** A route template for telemetry (`/charges/:id`); never the real path. */
   route?: string;
   /** Overrides the client's `maxResponseBytes`. */

@@ -134,7 +134,9 @@ describe.each(TRANSPORTS)('createHttpClient over %s', (transport) => {
   });
 
   it('json() on a non-JSON body throws InvalidArgumentError', async () => {
-    server.setHandler((_req, res) => res.end('<html>'));
+    server.setHandler((_req, res) => {
+      res.end('<html>');
+    });
     const response = await client.get('/html');
     expect(() => response.json()).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
   });

@@ -23,7 +23,9 @@ describe.each(TRANSPORTS)('limits, redirects and redaction over %s', (transport)
   it('fails with PayloadTooLargeError past maxResponseBytes (declared or streamed, after decompression)', async () => {
     const client = createHttpClient({ transport, maxResponseBytes: 1000 });
     try {
-      server.setHandler((_req, res) => res.end('x'.repeat(1001)));
+      server.setHandler((_req, res) => {
+        res.end('x'.repeat(1001));
+      });
       const declared = await rejectionOf(client.get(`${server.origin}/big`));
       expect(declared).toBeInstanceOf(PayloadTooLargeError);
       expect(declared.limit).toBe(1000);
@@ -35,7 +37,9 @@ describe.each(TRANSPORTS)('limits, redirects and redaction over %s', (transport)
         res.end(gzipSync('y'.repeat(50_000)));
       });
       expect(await rejectionOf(client.get(`${server.origin}/bomb`))).toBeInstanceOf(PayloadTooLargeError);
-      server.setHandler((_req, res) => res.end('x'.repeat(1000)));
+      server.setHandler((_req, res) => {
+        res.end('x'.repeat(1000));
+      });
       expect((await client.get(`${server.origin}/exact`)).body.byteLength).toBe(1000);
       server.setHandler(faults.slowBody(['x'.repeat(8), 'x'.repeat(8)], 10));
       const streamError = await rejectionOf(
@@ -67,7 +71,9 @@ describe.each(TRANSPORTS)('limits, redirects and redaction over %s', (transport)
   it('follows redirects when asked, dropping credentials on a change of origin', async () => {
     other.requests.length = 0;
     server.requests.length = 0;
-    other.setHandler((req, res) => res.end(`landed ${req.url}`));
+    other.setHandler((req, res) => {
+      res.end(`landed ${req.url}`);
+    });
     server.setHandler((req, res) => {
       if (req.url === '/start') {
         res.writeHead(301, { location: '/same-origin' });
