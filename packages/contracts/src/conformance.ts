@@ -6,6 +6,23 @@ export {
   distributedLockChecks,
 } from './conformance/distributed-lock.js';
 export {
+  describeHttpClient,
+  type HttpClientConformanceOptions,
+  type HttpConformanceContext,
+  type HttpConformanceTarget,
+  httpClientChecks,
+} from './conformance/http-client.js';
+export {
+  CONFORMANCE_JSON,
+  type ConformanceHttpHandler,
+  type ConformanceHttpRequest,
+  type ConformanceHttpResponse,
+  type ConformanceHttpServer,
+  createConformanceHttpHandler,
+  largeBody,
+  startConformanceHttpServer,
+} from './conformance/http-conformance-server.js';
+export {
   describeKeyValueStore,
   type KeyValueStoreConformanceOptions,
   keyValueStoreChecks,
@@ -18,4 +35,10 @@ export {
   memoryMetricsHarness,
   metricsChecks,
 } from './conformance/metrics.js';
+export {
+  describeObjectStorage,
+  type ObjectStorageConformanceOptions,
+  objectStorageChecks,
+  type SignedUrlFetchInit,
+} from './conformance/object-storage.js';
 export * from './conformance/shared.js';
