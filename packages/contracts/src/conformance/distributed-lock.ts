@@ -298,7 +298,7 @@ export const distributedLockChecks: readonly ConformanceCheck<DistributedLock>[]
     },
   },
   {
-    name: 'aborting the signal stops waiting with LOCK_TIMEOUT and leaves nothing held',
+    name: 'aborting the signal stops waiting with LOCK_TIMEOUT (cause: the reason) and leaves nothing held',
     async run(impl) {
       const resource = r();
       const holder = await impl.acquire(resource, 5000);
@@ -309,22 +309,29 @@ export const distributedLockChecks: readonly ConformanceCheck<DistributedLock>[]
         signal: controller.signal,
       });
       await sleep(50);
-      controller.abort(new Error('caller gave up'));
-      await expectInfrastructureError(waiting, LOCK_TIMEOUT);
+      const reason = new Error('caller gave up');
+      controller.abort(reason);
+      const error = await expectInfrastructureError(waiting, LOCK_TIMEOUT);
+      expect(error.cause).toBe(reason);
       await holder.release();
       await sleep(50);
       await expectFree(impl, resource);
     },
   },
   {
-    name: 'an already aborted signal rejects LOCK_TIMEOUT',
+    name: 'an already aborted signal rejects LOCK_TIMEOUT (cause: the reason)',
     async run(impl) {
       const resource = r();
       const holder = await impl.acquire(resource, 5000);
-      await expectInfrastructureError(
-        impl.acquire(resource, 5000, { signal: AbortSignal.abort(new Error('no')) }),
+      const reason = new Error('no');
+      const error = await expectInfrastructureError(
+        impl.acquire(resource, 5000, {
+          retries: Number.POSITIVE_INFINITY,
+          signal: AbortSignal.abort(reason),
+        }),
         LOCK_TIMEOUT,
       );
+      expect(error.cause).toBe(reason);
       await holder.release();
     },
   },
