@@ -326,7 +326,10 @@ export function objectStorageChecks<T extends ObjectStorage = ObjectStorage>(
     {
       name: 'list of a prefix with no objects yields nothing',
       async run(impl) {
+        const other = k();
+        await impl.put(other, 'not under the prefix');
         expect(await collect(impl.list(`${k()}/`))).toEqual([]);
+        expect((await collect(impl.list(other))).map((o) => o.key)).toEqual([other]);
       },
     },
     {
