@@ -24,3 +24,26 @@ export type {
   TransportResponse,
   TransportSettings,
 } from './transport.js';
+export {
+  createWebhookSender,
+  deliverWebhook,
+  STANDARD_WEBHOOK_SCHEDULE_MS,
+  type WebhookAttempt,
+  type WebhookAttemptOutcome,
+  type WebhookDeliveryResult,
+  type WebhookMessage,
+  type WebhookSender,
+  type WebhookSenderOptions,
+} from './webhooks/deliver.js';
+export { type HmacSignatureOptions, verifyHmacSignature } from './webhooks/hmac.js';
+export type { WebhookSecret } from './webhooks/secrets.js';
+export { isPublicAddress } from './webhooks/ssrf.js';
+export {
+  type SignWebhookInput,
+  signWebhook,
+  type VerifyWebhookInput,
+  verifyWebhook,
+  type WebhookHeaders,
+  WebhookVerificationError,
+  type WebhookVerificationFailure,
+} from './webhooks/standard-webhooks.js';

@@ -1,0 +1,218 @@
+import { randomUUID } from 'node:crypto';
+import { AbortedError, InvalidArgumentError, isInfrastructureError } from '@voelgoed/contracts';
+import { createHttpClient, type ResilientHttpClient } from '../client.js';
+import { MESSAGE_PREFIX } from '../errors.js';
+import { redactUrl } from '../redact.js';
+import type { WebhookSecret } from './secrets.js';
+import { isPublicAddress } from './ssrf.js';
+import { signWebhook } from './standard-webhooks.js';
+
+/** Waits before each retry on the Standard Webhooks schedule: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h. */
+export const STANDARD_WEBHOOK_SCHEDULE_MS: readonly number[] = [
+  5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000,
+];
+
+export interface WebhookSenderOptions {
+  /** Signing secret, or several during rotation (one signature each). */
+  secret: WebhookSecret | readonly WebhookSecret[];
+  /** Waits before each retry, ms (default {@link STANDARD_WEBHOOK_SCHEDULE_MS}); its length is the retry count. */
+  schedule?: readonly number[];
+  /** Each wait is scaled by a random factor in [1 - jitter, 1 + jitter] (default 0.2). */
+  jitter?: number;
+  /** Allow `http:` endpoints (default false: HTTPS only). */
+  allowHttp?: boolean;
+  /** Allow private, loopback, link-local, CGNAT and other non-public addresses (default false). */
+  allowPrivateNetworks?: boolean;
+  /** Per-attempt timeout, ms (default 15 000). */
+  timeoutMs?: number;
+  /** Largest response body read, bytes (default 64 KiB). */
+  maxResponseBytes?: number;
+  /** `got` (default) or `undici`. */
+  transport?: 'got' | 'undici';
+  /** Extra headers on every delivery (e.g. `user-agent`). */
+  headers?: Readonly<Record<string, string>>;
+  /** Called after every attempt. */
+  onAttempt?: (attempt: WebhookAttempt) => void;
+}
+
+/** What to deliver. */
+export interface WebhookMessage {
+  url: string;
+  /** An object is sent as JSON; a string or bytes as they are. */
+  payload: unknown;
+  /** Message id, kept across retries (default a random `msg_…`). */
+  id?: string;
+  headers?: Readonly<Record<string, string>>;
+  signal?: AbortSignal;
+}
+
+/**
+ * One attempt's outcome: `delivered` (2xx), `gone` (410), `retry` (429, 408, 5xx, network, timeout),
+ * `failed` (other statuses, redirects included), `refused` (the target address is not allowed).
+ */
+export type WebhookAttemptOutcome = 'delivered' | 'gone' | 'retry' | 'failed' | 'refused';
+
+export interface WebhookAttempt {
+  id: string;
+  /** 1 for the first attempt. */
+  attempt: number;
+  outcome: WebhookAttemptOutcome;
+  status?: number;
+  errorCode?: string;
+  durationMs: number;
+  /** The wait before the next attempt, when there is one. */
+  nextDelayMs?: number;
+}
+
+export interface WebhookDeliveryResult {
+  id: string;
+  /** `exhausted` when every retry ended in `retry`. */
+  outcome: 'delivered' | 'gone' | 'failed' | 'refused' | 'exhausted';
+  attempts: WebhookAttempt[];
+}
+
+/** Signs and posts webhooks, retrying on a schedule. */
+export interface WebhookSender {
+  deliver(message: WebhookMessage): Promise<WebhookDeliveryResult>;
+  close(): Promise<void>;
+}
+
+function classify(status: number): WebhookAttemptOutcome {
+  if (status >= 200 && status < 300) return 'delivered';
+  if (status === 410) return 'gone';
+  if (status === 408 || status === 429 || status >= 500) return 'retry';
+  return 'failed';
+}
+
+function body(payload: unknown): { bytes: string | Uint8Array; json: boolean } {
+  if (typeof payload === 'string' || payload instanceof Uint8Array) return { bytes: payload, json: false };
+  if (payload === undefined) throw new InvalidArgumentError(`${MESSAGE_PREFIX} webhook payload is required`);
+  return { bytes: JSON.stringify(payload), json: true };
+}
+
+function wait(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve(false);
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * Creates a webhook sender: Standard Webhooks signatures, HTTPS only unless allowed, no redirects,
+ * an SSRF guard on the address actually connected to, and retries on a schedule with jitter.
+ */
+export function createWebhookSender(options: WebhookSenderOptions): WebhookSender {
+  const schedule = options.schedule ?? STANDARD_WEBHOOK_SCHEDULE_MS;
+  for (const delay of schedule) {
+    if (!Number.isFinite(delay) || delay < 0) {
+      throw new InvalidArgumentError(`${MESSAGE_PREFIX} schedule holds a negative or non-finite delay`);
+    }
+  }
+  const jitter = options.jitter ?? 0.2;
+  if (!Number.isFinite(jitter) || jitter < 0 || jitter > 1) {
+    throw new InvalidArgumentError(`${MESSAGE_PREFIX} jitter must be between 0 and 1`);
+  }
+  // Checked once here so a bad secret fails at construction, not at the first delivery.
+  signWebhook({ payload: '', secret: options.secret, id: 'check' });
+  const client: ResilientHttpClient = createHttpClient({
+    transport: options.transport ?? 'got',
+    retry: false,
+    retryBudget: false,
+    circuitBreaker: false,
+    followRedirects: false,
+    decompress: false,
+    timeoutMs: options.timeoutMs ?? 15_000,
+    maxResponseBytes: options.maxResponseBytes ?? 64 * 1024,
+    ...(options.allowPrivateNetworks ? {} : { addressFilter: (address: string) => isPublicAddress(address) }),
+  });
+
+  return {
+    async deliver(message: WebhookMessage): Promise<WebhookDeliveryResult> {
+      let url: URL;
+      try {
+        url = new URL(message.url);
+      } catch {
+        throw new InvalidArgumentError(`${MESSAGE_PREFIX} webhook url is not a valid absolute URL`);
+      }
+      if (url.protocol !== 'https:' && !(options.allowHttp && url.protocol === 'http:')) {
+        throw new InvalidArgumentError(
+          `${MESSAGE_PREFIX} webhook url must be https (allowHttp permits http): ${redactUrl(url)}`,
+        );
+      }
+      const id = message.id ?? `msg_${randomUUID().replace(/-/g, '')}`;
+      const { bytes, json } = body(message.payload);
+      const attempts: WebhookAttempt[] = [];
+      for (let attempt = 1; ; attempt++) {
+        const started = performance.now();
+        const signature = signWebhook({ payload: bytes, secret: options.secret, id });
+        let outcome: WebhookAttemptOutcome;
+        let status: number | undefined;
+        let errorCode: string | undefined;
+        try {
+          const response = await client.post(message.url, {
+            body: bytes,
+            headers: {
+              ...(json ? { 'content-type': 'application/json' } : {}),
+              ...options.headers,
+              ...message.headers,
+              ...signature,
+            },
+            throwHttpErrors: false,
+            signal: message.signal,
+          });
+          status = response.status;
+          outcome = classify(status);
+        } catch (error) {
+          errorCode = isInfrastructureError(error) ? error.code : 'UNKNOWN';
+          if (errorCode === 'ABORTED' || errorCode === 'INVALID_ARGUMENT') throw error;
+          outcome = errorCode === 'FORBIDDEN_TARGET' ? 'refused' : 'retry';
+        }
+        const base = schedule[attempt - 1];
+        const nextDelayMs =
+          outcome === 'retry' && base !== undefined
+            ? Math.round(base * (1 - jitter + Math.random() * 2 * jitter))
+            : undefined;
+        const record: WebhookAttempt = {
+          id,
+          attempt,
+          outcome,
+          durationMs: performance.now() - started,
+          ...(status !== undefined ? { status } : {}),
+          ...(errorCode !== undefined ? { errorCode } : {}),
+          ...(nextDelayMs !== undefined ? { nextDelayMs } : {}),
+        };
+        attempts.push(record);
+        options.onAttempt?.(record);
+        if (outcome !== 'retry') return { id, outcome, attempts };
+        if (nextDelayMs === undefined) return { id, outcome: 'exhausted', attempts };
+        if (!(await wait(nextDelayMs, message.signal))) {
+          throw new AbortedError(
+            `${MESSAGE_PREFIX} webhook ${id} to ${redactUrl(url)} aborted by the caller`,
+          );
+        }
+      }
+    },
+    close: () => client.close(),
+  };
+}
+
+/** Delivers one webhook with a sender made for it (see {@link createWebhookSender}). */
+export async function deliverWebhook(
+  message: WebhookMessage,
+  options: WebhookSenderOptions,
+): Promise<WebhookDeliveryResult> {
+  const sender = createWebhookSender(options);
+  try {
+    return await sender.deliver(message);
+  } finally {
+    await sender.close();
+  }
+}

@@ -1,0 +1,117 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { isInfrastructureError } from '@voelgoed/contracts';
+import { faults, type HttpServer, startHttpServer } from '@voelgoed/testkit';
+import { createWebhookSender, deliverWebhook, verifyWebhook, type WebhookAttempt } from '../src/index.js';
+import { rejectionOf, TRANSPORTS } from './helpers.js';
+
+const SECRET = `whsec_${Buffer.from('delivery-test-signing-key-42').toString('base64')}`;
+
+describe.each(TRANSPORTS)('webhook delivery over %s', (transport) => {
+  let server: HttpServer;
+  let elsewhere: HttpServer;
+  const local = { transport, secret: SECRET, allowHttp: true, allowPrivateNetworks: true, schedule: [5, 5] };
+
+  beforeAll(async () => {
+    server = await startHttpServer();
+    elsewhere = await startHttpServer();
+  });
+  afterAll(async () => {
+    await server.stop();
+    await elsewhere.stop();
+  });
+
+  function answer(handler: Parameters<HttpServer['setHandler']>[0]): void {
+    server.requests.length = 0;
+    server.setHandler(handler);
+  }
+
+  it('signs and posts; the receiver verifies the signature on the raw body', async () => {
+    answer(faults.json(204, {}));
+    const result = await deliverWebhook(
+      { url: `${server.origin}/hooks`, payload: { type: 'ping', n: 1 } },
+      local,
+    );
+    expect(result.outcome).toBe('delivered');
+    expect(result.attempts).toHaveLength(1);
+    const seen = server.requests[0]!;
+    expect(seen.headers['content-type']).toBe('application/json');
+    const verified = verifyWebhook({ payload: seen.body, headers: seen.headers, secret: SECRET });
+    expect(verified.id).toBe(result.id);
+    expect(JSON.parse(seen.body.toString())).toEqual({ type: 'ping', n: 1 });
+  });
+
+  it('retries 429/502/503/504 and network errors on the schedule, with the same id, reporting each attempt', async () => {
+    answer(
+      faults.sequence([faults.reset(), faults.json(429, {}), faults.json(503, {}), faults.json(200, {})]),
+    );
+    const seen: WebhookAttempt[] = [];
+    const sender = createWebhookSender({ ...local, schedule: [5, 5, 5, 5], onAttempt: (a) => seen.push(a) });
+    try {
+      const result = await sender.deliver({
+        url: `${server.origin}/hooks`,
+        payload: 'raw text',
+        id: 'msg_fixed',
+      });
+      expect(result.outcome).toBe('delivered');
+      expect(seen.map((a) => [a.attempt, a.outcome, a.status ?? a.errorCode])).toEqual([
+        [1, 'retry', 'CONNECTION'],
+        [2, 'retry', 429],
+        [3, 'retry', 503],
+        [4, 'delivered', 200],
+      ]);
+      expect(seen[0]!.nextDelayMs).toBeGreaterThanOrEqual(4);
+      expect(new Set(server.requests.map((r) => r.headers['webhook-id']))).toEqual(new Set(['msg_fixed']));
+      for (const r of server.requests) {
+        expect(() => verifyWebhook({ payload: r.body, headers: r.headers, secret: SECRET })).not.toThrow();
+      }
+    } finally {
+      await sender.close();
+    }
+  });
+
+  it('classifies 410 as gone and other 4xx as failed, without retrying', async () => {
+    answer(faults.json(410, {}));
+    expect((await deliverWebhook({ url: `${server.origin}/h`, payload: {} }, local)).outcome).toBe('gone');
+    answer(faults.json(400, {}));
+    const failed = await deliverWebhook({ url: `${server.origin}/h`, payload: {} }, local);
+    expect([failed.outcome, failed.attempts.length, server.requests.length]).toEqual(['failed', 1, 1]);
+  });
+
+  it('gives up as exhausted when the schedule runs out', async () => {
+    answer(faults.json(503, {}));
+    const result = await deliverWebhook({ url: `${server.origin}/h`, payload: {} }, local);
+    expect(result.outcome).toBe('exhausted');
+    expect(server.requests).toHaveLength(3);
+  });
+
+  it('follows no redirects', async () => {
+    elsewhere.requests.length = 0;
+    answer(faults.json(307, {}, { location: `${elsewhere.origin}/steal` }));
+    const result = await deliverWebhook({ url: `${server.origin}/h`, payload: {} }, local);
+    expect(result.outcome).toBe('failed');
+    expect(result.attempts[0]!.status).toBe(307);
+    expect(elsewhere.requests).toHaveLength(0);
+  });
+
+  it('refuses http unless allowed, and loopback/private targets (literal or resolved) unless allowed', async () => {
+    answer(faults.json(200, {}));
+    const https = await rejectionOf(
+      deliverWebhook({ url: `${server.origin}/h`, payload: {} }, { transport, secret: SECRET }),
+    );
+    expect(isInfrastructureError(https, 'INVALID_ARGUMENT')).toBe(true);
+    const guarded = { transport, secret: SECRET, allowHttp: true, schedule: [5] };
+    for (const url of [
+      `${server.origin}/h`,
+      `http://localhost:${server.port}/h`,
+      `http://[::ffff:127.0.0.1]:${server.port}/h`,
+      'http://169.254.169.254/latest/meta-data/',
+      'http://10.0.0.1/h',
+    ]) {
+      const result = await deliverWebhook({ url, payload: {} }, guarded);
+      expect(result.outcome).toBe('refused');
+      expect(result.attempts).toHaveLength(1);
+      expect(result.attempts[0]!.errorCode).toBe('FORBIDDEN_TARGET');
+    }
+    expect(server.requests).toHaveLength(0);
+  });
+});
