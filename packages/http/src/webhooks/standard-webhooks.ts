@@ -4,11 +4,11 @@ import { MESSAGE_PREFIX } from '../errors.js';
 import { payloadBytes, secretKeys, type WebhookSecret } from './secrets.js';
 
 /** The three Standard Webhooks headers. */
-export interface WebhookHeaders {
+export type WebhookHeaders = {
   'webhook-id': string;
   'webhook-timestamp': string;
   'webhook-signature': string;
-}
+};
 
 export interface SignWebhookInput {
   /** The raw body exactly as sent. */
