@@ -2,5 +2,10 @@ export { BodyReader, type BodyReaderOptions } from './body-reader.js';
 export { invalidArgument, MESSAGE_PREFIX, StorageErrorCodes } from './errors.js';
 export { createFileSystemStorage, createFsStorage, FsStorage, type FsStorageOptions } from './fs-storage.js';
 export { MAX_KEY_BYTES, validateKey } from './key.js';
+export {
+  createMemoryStorage,
+  MemoryObjectStorage,
+  type MemoryObjectStorageOptions,
+} from './memory-storage.js';
 export { parseS3Url, S3_DEFAULTS, type S3StorageOptions } from './s3-options.js';
 export { createS3Storage, S3Storage } from './s3-storage.js';

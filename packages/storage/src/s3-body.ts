@@ -32,9 +32,14 @@ export function infoFromHeaders(key: string, headers: IncomingHttpHeaders): Obje
 /**
  * The response body as a Readable that ends only when every announced byte arrived: a body
  * cut short (server killed, connection dropped) errors with a typed error instead of ending
- * early, and destroying the body closes the connection.
+ * early, and destroying the body closes the connection. With `slice`, only those bytes of the
+ * body (inclusive) are passed on.
  */
-export function wrapBody(res: IncomingMessage, translate: (error: unknown) => InfrastructureError): Readable {
+export function wrapBody(
+  res: IncomingMessage,
+  translate: (error: unknown) => InfrastructureError,
+  slice?: { start: number; end: number },
+): Readable {
   const expected =
     res.headers['content-length'] === undefined ? undefined : Number(res.headers['content-length']);
   let received = 0;
@@ -50,8 +55,17 @@ export function wrapBody(res: IncomingMessage, translate: (error: unknown) => In
     },
   });
   res.on('data', (chunk: Buffer) => {
+    const offset = received;
     received += chunk.length;
-    if (!out.push(chunk)) res.pause();
+    let part = chunk;
+    if (slice) {
+      // Bytes [slice.start, slice.end] of the whole body (inclusive).
+      const from = Math.max(0, slice.start - offset);
+      const to = Math.min(chunk.length, slice.end + 1 - offset);
+      if (to <= from) return;
+      part = chunk.subarray(from, to);
+    }
+    if (!out.push(part)) res.pause();
   });
   res.on('end', () => {
     ended = true;

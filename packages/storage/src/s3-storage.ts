@@ -23,7 +23,7 @@ import { headerValue } from './object-headers.js';
 import { validateRange, validateSignedUrlOptions } from './options-checks.js';
 import { infoFromHeaders, wrapBody } from './s3-body.js';
 import { createS3Context, type S3Context } from './s3-context.js';
-import { listPage, readText, uriEscape } from './s3-list.js';
+import { listPage, readText } from './s3-list.js';
 import { parseS3Url, type ResolvedS3Options, resolveS3Options, type S3StorageOptions } from './s3-options.js';
 import { s3Put } from './s3-put.js';
 import { createTransport } from './s3-transport.js';
@@ -121,7 +121,10 @@ export class S3Storage implements ObjectStorage {
       { signal },
     );
     const info = infoFromHeaders(key, res.headers);
-    const body = wrapBody(res, (error) => this.#ctx.translate(error, operation, key));
+    // A server may ignore the Range (200, whole object) or answer another one (s3rver sends all of
+    // a 100-byte object for bytes=0-0): cut what was asked for here.
+    const slice = range ? rangeSlice(range, res.statusCode, res.headers['content-range']) : undefined;
+    const body = wrapBody(res, (error) => this.#ctx.translate(error, operation, key), slice);
     return { ...info, body };
   }
 
@@ -225,7 +228,7 @@ export class S3Storage implements ObjectStorage {
         validateKey(fromKey, 'source key');
         validateKey(toKey, 'target key');
         const { client, bucket } = this.#ctx;
-        const source = `/${bucket}/${uriEscape(fromKey).replace(/%2F/g, '/')}`;
+        const source = `/${bucket}/${copySourceEscape(fromKey)}`;
         await this.#ctx.call('copy', fromKey, async () => {
           const res = await client.makeRequestAsync(
             {
@@ -271,6 +274,44 @@ export class S3Storage implements ObjectStorage {
   close(): void {
     this.#ownAgent?.destroy();
   }
+}
+
+/** The part of a range response's body to pass on, relative to its first byte; undefined if all of it. */
+function rangeSlice(
+  range: string,
+  status: number | undefined,
+  contentRange: string | undefined,
+): { start: number; end: number } | undefined {
+  const [start, end] = range.slice('bytes='.length).split('-').map(Number) as [number, number];
+  let first = 0;
+  let last = Number.POSITIVE_INFINITY;
+  if (status === 206) {
+    const m = /bytes (\d+)-(\d+)\//.exec(contentRange ?? '');
+    if (!m) return undefined;
+    first = Number(m[1]);
+    last = Number(m[2]);
+    if (first === start && last <= end) return undefined;
+  }
+  return { start: start - first, end: Math.min(end, last) - first };
+}
+
+const KEEP_IN_COPY_SOURCE: Record<string, string> = {
+  '%2F': '/',
+  '%3A': ':',
+  '%40': '@',
+  '%2C': ',',
+  '%3B': ';',
+  '%3D': '=',
+  '%24': '$',
+};
+
+/**
+ * URL-encodes a key for `x-amz-copy-source`, leaving the reserved characters that servers read
+ * either way (s3rver decodes the header with `decodeURI`, which leaves `%3A` and the like
+ * encoded). '?', '#', '&', '+' and '%' stay encoded.
+ */
+function copySourceEscape(key: string): string {
+  return encodeURIComponent(key).replace(/%2F|%3A|%40|%2C|%3B|%3D|%24/g, (m) => KEEP_IN_COPY_SOURCE[m]!);
 }
 
 function newClient(o: ResolvedS3Options, agent: http.Agent): Client {
