@@ -4,7 +4,7 @@ import { validate } from '../validate.js';
 import { type Clock, systemClock } from './clock.js';
 
 const PREFIX = '[voelgoed:contracts]';
-const INTEGER = /^-?(0|[1-9][0-9]*)$/;
+const INTEGER = /^(0|-?[1-9][0-9]*)$/;
 
 /** Options of {@link MemoryKeyValueStore}. */
 export interface MemoryKeyValueStoreOptions {
