@@ -1,9 +1,9 @@
-import { InfrastructureError } from '@voelgoed/contracts';
+import { InvalidArgumentError } from '@voelgoed/contracts';
 
 /** Prefix of every message this package puts in an error. */
 export const MESSAGE_PREFIX = '[voelgoed:telemetry]';
 
-/** An `INVALID_ARGUMENT` error for bad input given to this package. */
-export function invalidArgument(message: string): InfrastructureError {
-  return new InfrastructureError('INVALID_ARGUMENT', `${MESSAGE_PREFIX} ${message}`);
+/** An `InvalidArgumentError` (code `INVALID_ARGUMENT`) for bad input given to this package. */
+export function invalidArgument(message: string): InvalidArgumentError {
+  return new InvalidArgumentError(`${MESSAGE_PREFIX} ${message}`);
 }

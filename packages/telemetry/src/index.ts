@@ -1,1 +1,19 @@
 export { invalidArgument, MESSAGE_PREFIX } from './errors.js';
+export { CIRCUIT_STATE_VALUES } from './http-events.js';
+export { OTHER } from './label-guard.js';
+export {
+  ATTEMPT_BUCKETS,
+  DEFAULT_DURATION_BUCKETS,
+  DEFAULT_MAX_LABEL_VALUES,
+  MetricNames,
+} from './metric-names.js';
+export { createMetricsHandler, type MetricsRequestHandler } from './metrics-handler.js';
+export type { MetricsServer, ServeOptions } from './metrics-server.js';
+export { prometheusName, unitSuffix } from './naming.js';
+export { createNoopMetrics, NoopMetrics } from './noop-metrics.js';
+export {
+  createTelemetry,
+  type DefaultMetricsOptions,
+  type Telemetry,
+  type TelemetryOptions,
+} from './telemetry.js';

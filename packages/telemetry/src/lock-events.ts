@@ -1,0 +1,92 @@
+import { Channels } from '@voelgoed/contracts';
+import { type EventContext, listen, seconds, seriesCache, text, type Unsubscribe } from './event-context.js';
+import { ATTEMPT_BUCKETS, MetricNames } from './metric-names.js';
+
+/** `voelgoed:lock:*` → acquire wait, attempts, held time, extensions, lost locks. */
+export function subscribeLock(context: EventContext): Unsubscribe[] {
+  const { factory } = context;
+  const acquire = factory.histogram(
+    context.name(MetricNames.lockAcquireDuration),
+    'Time from acquire() to holding the lock or giving up, by outcome (acquired, timeout, error).',
+    ['outcome', 'error_type'],
+    context.buckets,
+  );
+  const attempts = factory.histogram(
+    context.name(MetricNames.lockAcquireAttempts),
+    'Attempts made by one acquire() call, by outcome.',
+    ['outcome'],
+    ATTEMPT_BUCKETS,
+  );
+  const held = factory.histogram(
+    context.name(MetricNames.lockHeldDuration),
+    'How long a lock was held when it was released, by outcome (released, not_owner, error).',
+    ['outcome', 'error_type'],
+    context.buckets,
+  );
+  const extend = factory.histogram(
+    context.name(MetricNames.lockExtendDuration),
+    'Duration of lock extensions, by trigger (auto, manual) and outcome.',
+    ['trigger', 'outcome', 'error_type'],
+    context.buckets,
+  );
+  const lost = factory.counter(
+    context.name(MetricNames.lockLost),
+    'Held locks that could not be kept, by reason (extend_failed, expired).',
+    ['reason'],
+  );
+
+  const errorType = (outcome: unknown, ok: string, code: unknown) =>
+    outcome === ok ? undefined : (text(code) ?? text(outcome));
+  const acquireSeries = seriesCache(context, 2, ([outcome, code]) => {
+    const a = acquire.key([text(outcome), errorType(outcome, 'acquired', code)]);
+    const n = attempts.key([text(outcome)]);
+    return { value: { acquire: a, attempts: n }, cacheable: !a.folded && !n.folded };
+  });
+  const heldSeries = seriesCache(context, 2, ([outcome, code]) => {
+    const key = held.key([text(outcome), errorType(outcome, 'released', code)]);
+    return { value: key, cacheable: !key.folded };
+  });
+  const extendSeries = seriesCache(context, 3, ([trigger, outcome, code]) => {
+    const key = extend.key([text(trigger), text(outcome), errorType(outcome, 'ok', code)]);
+    return { value: key, cacheable: !key.folded };
+  });
+  const lostSeries = seriesCache(context, 1, ([reason]) => {
+    const key = lost.key([text(reason)]);
+    return { value: key, cacheable: !key.folded };
+  });
+
+  const two: unknown[] = [undefined, undefined];
+  const three: unknown[] = [undefined, undefined, undefined];
+  const one: unknown[] = [undefined];
+  return [
+    listen(context, Channels.lockAcquire, (event) => {
+      const s = seconds(event.waitMs);
+      if (s === undefined) throw new TypeError('waitMs');
+      two[0] = event.outcome;
+      two[1] = event.errorCode;
+      const keys = acquireSeries.get(two);
+      acquire.record(keys.acquire, s);
+      if (typeof event.attempts === 'number' && event.attempts >= 0)
+        attempts.record(keys.attempts, event.attempts);
+    }),
+    listen(context, Channels.lockRelease, (event) => {
+      const s = seconds(event.heldMs);
+      if (s === undefined) throw new TypeError('heldMs');
+      two[0] = event.outcome;
+      two[1] = event.errorCode;
+      held.record(heldSeries.get(two), s);
+    }),
+    listen(context, Channels.lockExtend, (event) => {
+      const s = seconds(event.durationMs);
+      if (s === undefined) throw new TypeError('durationMs');
+      three[0] = event.trigger;
+      three[1] = event.outcome;
+      three[2] = event.errorCode;
+      extend.record(extendSeries.get(three), s);
+    }),
+    listen(context, Channels.lockLost, (event) => {
+      one[0] = event.reason;
+      lost.add(lostSeries.get(one), 1);
+    }),
+  ];
+}

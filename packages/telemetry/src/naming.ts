@@ -1,0 +1,99 @@
+import { invalidArgument } from './errors.js';
+
+/** Names the contracts' `Metrics` port accepts (OpenTelemetry style, dots allowed). */
+export const PORT_NAME = /^[a-zA-Z_][a-zA-Z0-9_.]*$/;
+/** Label names (Prometheus and the port agree). */
+export const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+/** A Prometheus metric name prefix (may be empty). */
+export const PREFIX = /^([a-zA-Z_:][a-zA-Z0-9_:]*)?$/;
+
+// OpenTelemetry → Prometheus unit suffixes (the OTel Prometheus compatibility spec, abridged).
+const UNITS: Readonly<Record<string, string>> = {
+  d: 'days',
+  h: 'hours',
+  min: 'minutes',
+  s: 'seconds',
+  ms: 'milliseconds',
+  us: 'microseconds',
+  ns: 'nanoseconds',
+  By: 'bytes',
+  KiBy: 'kibibytes',
+  MiBy: 'mebibytes',
+  GiBy: 'gibibytes',
+  TiBy: 'tibibytes',
+  KBy: 'kilobytes',
+  MBy: 'megabytes',
+  GBy: 'gigabytes',
+  TBy: 'terabytes',
+  bit: 'bits',
+  m: 'meters',
+  V: 'volts',
+  A: 'amperes',
+  J: 'joules',
+  W: 'watts',
+  g: 'grams',
+  Cel: 'celsius',
+  Hz: 'hertz',
+  '%': 'percent',
+  '1': '',
+};
+const PER_UNITS: Readonly<Record<string, string>> = {
+  s: 'second',
+  m: 'minute',
+  min: 'minute',
+  h: 'hour',
+  d: 'day',
+  w: 'week',
+  mo: 'month',
+  y: 'year',
+};
+
+/** The Prometheus suffix for a UCUM-style unit (`s` → `seconds`, `By/s` → `bytes_per_second`). */
+export function unitSuffix(unit: string | undefined): string {
+  if (unit === undefined) return '';
+  // Annotations such as `{request}` carry no unit.
+  const bare = unit.replace(/\{[^}]*\}/g, '').trim();
+  if (bare === '') return '';
+  const known = UNITS[bare];
+  if (known !== undefined) return known;
+  const slash = bare.indexOf('/');
+  if (slash > 0) {
+    const top = bare.slice(0, slash);
+    const bottom = bare.slice(slash + 1);
+    const topName = top === '1' ? '' : (UNITS[top] ?? sanitize(top));
+    const bottomName = PER_UNITS[bottom] ?? UNITS[bottom] ?? sanitize(bottom);
+    return topName === '' ? `per_${bottomName}` : `${topName}_per_${bottomName}`;
+  }
+  return sanitize(bare);
+}
+
+function sanitize(text: string): string {
+  return text.replace(/[^a-zA-Z0-9_]/g, '_');
+}
+
+/**
+ * The Prometheus name of a port instrument: dots become underscores, the unit is appended as a
+ * suffix (`http.client.request.duration` + `s` → `http_client_request_duration_seconds`), and
+ * counters end in `_total`.
+ */
+export function prometheusName(
+  name: string,
+  options: { unit?: string | undefined; counter: boolean; prefix: string },
+): string {
+  let out = options.prefix + sanitize(name);
+  const suffix = unitSuffix(options.unit);
+  if (suffix !== '' && !out.endsWith(`_${suffix}`)) out += `_${suffix}`;
+  if (options.counter && !out.endsWith('_total')) out += '_total';
+  return out;
+}
+
+/** Throws `INVALID_ARGUMENT` unless `buckets` are finite and strictly ascending. */
+export function checkBuckets(buckets: unknown, what: string): asserts buckets is readonly number[] {
+  if (
+    !Array.isArray(buckets) ||
+    buckets.length === 0 ||
+    buckets.some((v, i) => typeof v !== 'number' || !Number.isFinite(v) || (i > 0 && v <= buckets[i - 1]))
+  ) {
+    throw invalidArgument(`${what} must be a non-empty array of finite, strictly ascending numbers`);
+  }
+}

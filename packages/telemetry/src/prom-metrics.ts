@@ -1,0 +1,298 @@
+import type {
+  BoundCounter,
+  BoundGauge,
+  BoundHistogram,
+  BoundUpDownCounter,
+  Counter,
+  Gauge,
+  Histogram,
+  HistogramOptions,
+  InstrumentOptions,
+  MetricLabels,
+  Metrics,
+  ObservableCallback,
+  ObservableResult,
+  UpDownCounter,
+} from '@voelgoed/contracts';
+import { invalidArgument } from './errors.js';
+import { checkBuckets, LABEL_NAME, PORT_NAME, prometheusName } from './naming.js';
+import type {
+  CounterInstrument,
+  GaugeInstrument,
+  HistogramInstrument,
+  InstrumentFactory,
+  LabelValues,
+  SeriesKey,
+} from './prom-instruments.js';
+
+type Kind = 'counter' | 'upDownCounter' | 'histogram' | 'gauge' | 'observableGauge';
+
+interface Declared {
+  readonly kind: Kind;
+  readonly handle: unknown;
+  readonly callbacks?: ObservableCallback[];
+}
+
+/** Resolves port label objects to series keys for one instrument, checking them as the port says. */
+class LabelResolver {
+  readonly #index: Map<string, number>;
+  readonly #none: SeriesKey;
+
+  constructor(
+    readonly metric: string,
+    readonly instrument: { labelNames: readonly string[]; key(values: LabelValues): SeriesKey },
+  ) {
+    this.#index = new Map(instrument.labelNames.map((name, i) => [name, i]));
+    this.#none = instrument.key([]);
+  }
+
+  key(labels: MetricLabels | undefined): SeriesKey {
+    if (labels === undefined) return this.#none;
+    if (typeof labels !== 'object' || labels === null) {
+      throw invalidArgument(`labels of ${this.metric} must be an object`);
+    }
+    const values: (string | undefined)[] = [];
+    for (const label in labels) {
+      const i = this.#index.get(label);
+      if (i === undefined)
+        throw invalidArgument(`label ${JSON.stringify(label)} is not declared for ${this.metric}`);
+      const value = labels[label];
+      if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
+        throw invalidArgument(`label ${label} of ${this.metric} must be a string, number or boolean`);
+      }
+      values[i] = String(value);
+    }
+    return this.instrument.key(values);
+  }
+}
+
+function checkValue(value: unknown, metric: string): asserts value is number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw invalidArgument(`${metric}: value must be a finite number`);
+  }
+}
+
+function checkIncrement(value: unknown, metric: string): asserts value is number {
+  checkValue(value, metric);
+  if (value < 0) throw invalidArgument(`counter ${metric} cannot decrease`);
+}
+
+class BoundCounterHandle implements BoundCounter {
+  constructor(
+    readonly metric: string,
+    readonly instrument: CounterInstrument,
+    readonly key: SeriesKey,
+  ) {}
+  add(value = 1): void {
+    checkIncrement(value, this.metric);
+    this.instrument.add(this.key, value);
+  }
+}
+
+class BoundUpDownHandle implements BoundUpDownCounter {
+  constructor(
+    readonly metric: string,
+    readonly instrument: GaugeInstrument,
+    readonly key: SeriesKey,
+  ) {}
+  add(value: number): void {
+    checkValue(value, this.metric);
+    this.instrument.add(this.key, value);
+  }
+}
+
+class BoundHistogramHandle implements BoundHistogram {
+  constructor(
+    readonly metric: string,
+    readonly instrument: HistogramInstrument,
+    readonly key: SeriesKey,
+  ) {}
+  record(value: number): void {
+    checkValue(value, this.metric);
+    this.instrument.record(this.key, value);
+  }
+}
+
+class BoundGaugeHandle implements BoundGauge {
+  constructor(
+    readonly metric: string,
+    readonly instrument: GaugeInstrument,
+    readonly key: SeriesKey,
+  ) {}
+  set(value: number): void {
+    checkValue(value, this.metric);
+    this.instrument.set(this.key, value);
+  }
+}
+
+/** Options of {@link PromMetrics}. */
+export interface PromMetricsOptions {
+  /** Prepended to every Prometheus name. */
+  prefix: string;
+  /** Buckets of histograms declared without a `buckets` hint. */
+  defaultBuckets: readonly number[];
+}
+
+/**
+ * The contracts' `Metrics` port on prom-client. Port names (`http.server.duration`, unit `s`)
+ * become Prometheus names (`http_server_duration_seconds`); counters end in `_total`. Every
+ * instrument has the cardinality guard of its factory.
+ */
+export class PromMetrics implements Metrics {
+  readonly #declared = new Map<string, Declared>();
+
+  constructor(
+    readonly factory: InstrumentFactory,
+    readonly options: PromMetricsOptions,
+  ) {}
+
+  counter(name: string, options: InstrumentOptions = {}): Counter {
+    return this.#declare(name, 'counter', options, (promName, help, labelNames) => {
+      const inst = this.factory.counter(promName, help, labelNames);
+      const labels = new LabelResolver(name, inst);
+      return {
+        add(value = 1, l?: MetricLabels) {
+          checkIncrement(value, name);
+          inst.add(labels.key(l), value);
+        },
+        bind: (l: MetricLabels) => new BoundCounterHandle(name, inst, labels.key(l)),
+      } satisfies Counter;
+    }) as Counter;
+  }
+
+  upDownCounter(name: string, options: InstrumentOptions = {}): UpDownCounter {
+    return this.#declare(name, 'upDownCounter', options, (promName, help, labelNames) => {
+      const inst = this.factory.gauge(promName, help, labelNames);
+      const labels = new LabelResolver(name, inst);
+      return {
+        add(value: number, l?: MetricLabels) {
+          checkValue(value, name);
+          inst.add(labels.key(l), value);
+        },
+        bind: (l: MetricLabels) => new BoundUpDownHandle(name, inst, labels.key(l)),
+      } satisfies UpDownCounter;
+    }) as UpDownCounter;
+  }
+
+  histogram(name: string, options: HistogramOptions = {}): Histogram {
+    if (options?.buckets !== undefined) checkBuckets(options.buckets, `buckets of ${name}`);
+    return this.#declare(name, 'histogram', options, (promName, help, labelNames) => {
+      const inst = this.factory.histogram(
+        promName,
+        help,
+        labelNames,
+        options.buckets ?? this.options.defaultBuckets,
+      );
+      const labels = new LabelResolver(name, inst);
+      return {
+        record(value: number, l?: MetricLabels) {
+          checkValue(value, name);
+          inst.record(labels.key(l), value);
+        },
+        bind: (l: MetricLabels) => new BoundHistogramHandle(name, inst, labels.key(l)),
+      } satisfies Histogram;
+    }) as Histogram;
+  }
+
+  gauge(name: string, options: InstrumentOptions = {}): Gauge {
+    return this.#declare(name, 'gauge', options, (promName, help, labelNames) => {
+      const inst = this.factory.gauge(promName, help, labelNames);
+      const labels = new LabelResolver(name, inst);
+      return {
+        set(value: number, l?: MetricLabels) {
+          checkValue(value, name);
+          inst.set(labels.key(l), value);
+        },
+        bind: (l: MetricLabels) => new BoundGaugeHandle(name, inst, labels.key(l)),
+      } satisfies Gauge;
+    }) as Gauge;
+  }
+
+  observableGauge(name: string, callback: ObservableCallback, options: InstrumentOptions = {}): void {
+    if (typeof callback !== 'function') {
+      throw invalidArgument(`observableGauge ${String(name)} needs a callback`);
+    }
+    const declared = this.#declareEntry(name, 'observableGauge', options, (promName, help, labelNames) => {
+      const callbacks: ObservableCallback[] = [];
+      const factory = this.factory;
+      let labels: LabelResolver | undefined;
+      const inst: GaugeInstrument = factory.gauge(promName, help, labelNames, async () => {
+        inst.clear();
+        const result: ObservableResult = {
+          observe(value: number, l?: MetricLabels) {
+            checkValue(value, name);
+            inst.set(labels!.key(l), value);
+          },
+        };
+        for (const cb of callbacks) {
+          try {
+            await cb(result);
+          } catch {
+            // A failing callback must not break the whole scrape; it is counted instead.
+            factory.reportError(promName);
+          }
+        }
+      });
+      labels = new LabelResolver(name, inst);
+      return { kind: 'observableGauge', handle: undefined, callbacks };
+    });
+    declared.callbacks!.push(callback);
+  }
+
+  #declare(
+    name: string,
+    kind: Kind,
+    options: InstrumentOptions,
+    create: (promName: string, help: string, labelNames: readonly string[]) => unknown,
+  ): unknown {
+    return this.#declareEntry(name, kind, options, (promName, help, labelNames) => ({
+      kind,
+      handle: create(promName, help, labelNames),
+    })).handle;
+  }
+
+  #declareEntry(
+    name: string,
+    kind: Kind,
+    options: InstrumentOptions,
+    create: (promName: string, help: string, labelNames: readonly string[]) => Declared,
+  ): Declared {
+    if (typeof name !== 'string' || !PORT_NAME.test(name)) {
+      throw invalidArgument(
+        `metric name must match ${PORT_NAME.source}, got ${typeof name === 'string' ? JSON.stringify(name.slice(0, 64)) : typeof name}`,
+      );
+    }
+    const existing = this.#declared.get(name);
+    if (existing) {
+      if (existing.kind !== kind)
+        throw invalidArgument(`metric ${name} is already a ${existing.kind}, not a ${kind}`);
+      return existing;
+    }
+    if (options === null || typeof options !== 'object') {
+      throw invalidArgument(`options of ${name} must be an object`);
+    }
+    const labelNames = options.labelNames ?? [];
+    if (!Array.isArray(labelNames)) throw invalidArgument(`labelNames of ${name} must be an array`);
+    for (const label of labelNames) {
+      if (typeof label !== 'string' || !LABEL_NAME.test(label)) {
+        throw invalidArgument(`label names of ${name} must match ${LABEL_NAME.source}`);
+      }
+    }
+    if (new Set(labelNames).size !== labelNames.length) {
+      throw invalidArgument(`label names of ${name} must not repeat`);
+    }
+    if (options.unit !== undefined && typeof options.unit !== 'string') {
+      throw invalidArgument(`unit of ${name} must be a string`);
+    }
+    const promName = prometheusName(name, {
+      unit: options.unit,
+      counter: kind === 'counter',
+      prefix: this.options.prefix,
+    });
+    const help =
+      typeof options.description === 'string' && options.description !== '' ? options.description : name;
+    const declared = create(promName, help, labelNames);
+    this.#declared.set(name, declared);
+    return declared;
+  }
+}
