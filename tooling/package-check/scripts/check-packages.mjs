@@ -1,0 +1,260 @@
+#!/usr/bin/env node
+// `pnpm check:packages`: every published package as a stranger meets it on the registry.
+//   1. `pnpm pack` each one (workspace: ranges become versions, only `files` ship);
+//   2. publint and @arethetypeswrong/cli on each tarball;
+//   3. for each package, an empty project that installs ONLY that tarball (plus the tarballs of
+//      the @voelgoed packages it needs, which are not on the registry) with npm, then imports it
+//      by name as ESM and as CommonJS and runs its smoke script (smoke/<name>.mjs);
+//   4. checks that no other adapter's vendor library came along (installing @voelgoed/http must
+//      not bring redis, minio or prom-client);
+//   5. a changesets dry run in a throw-away clone: a changeset that touches one package bumps
+//      that package and only what depends on it, per .changeset/config.json.
+// Prints one line per check and ends with `N passed, N failed`; exits 1 on any failure.
+// `--json FILE` also writes the results as JSON (the jest wrapper reads it).
+import { spawnSync } from 'node:child_process';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+const here = path.dirname(new URL(import.meta.url).pathname);
+const root = path.resolve(here, '..', '..', '..');
+const bin = (name) => path.join(here, '..', 'node_modules', '.bin', name);
+
+export const PUBLISHED = ['contracts', 'redis', 'lock', 'http', 'storage', 'telemetry'];
+/** Vendor libraries each adapter brings; no other adapter may bring them. */
+const VENDOR = {
+  redis: ['@redis/client', 'redis'],
+  http: ['got', 'undici'],
+  storage: ['minio'],
+  telemetry: ['prom-client'],
+};
+
+const results = [];
+function record(name, ok, detail = '') {
+  results.push({ name, ok, detail });
+  console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}${detail ? `: ${detail}` : ''}`);
+}
+function run(cmd, args, options = {}) {
+  const out = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, ...options });
+  return {
+    status: out.status,
+    stdout: out.stdout ?? '',
+    stderr: out.stderr ?? '',
+    output: `${out.stdout ?? ''}${out.stderr ?? ''}`,
+  };
+}
+const readJson = (file) => JSON.parse(readFileSync(file, 'utf8'));
+
+/** The @voelgoed packages `name` needs at install time (dependencies and peers), transitively. */
+function voelgoedClosure(name, seen = new Set()) {
+  if (seen.has(name)) return seen;
+  seen.add(name);
+  const pkg = readJson(path.join(root, 'packages', name, 'package.json'));
+  for (const dep of Object.keys({ ...pkg.dependencies, ...pkg.peerDependencies })) {
+    if (dep.startsWith('@voelgoed/')) voelgoedClosure(dep.slice('@voelgoed/'.length), seen);
+  }
+  return seen;
+}
+
+function pack(work) {
+  const tarballs = {};
+  for (const name of PUBLISHED) {
+    const dir = path.join(root, 'packages', name);
+    if (!existsSync(path.join(dir, 'dist'))) {
+      record(`${name}: built`, false, 'no dist/ (run the build first: pnpm turbo run build)');
+      continue;
+    }
+    const out = run('pnpm', ['pack', '--pack-destination', work], { cwd: dir });
+    const file = readdirSync(work).find((f) => f.startsWith(`voelgoed-${name}-`) && f.endsWith('.tgz'));
+    record(
+      `${name}: pnpm pack`,
+      out.status === 0 && file !== undefined,
+      out.status === 0 ? file : out.output.slice(-400),
+    );
+    if (file) tarballs[name] = path.join(work, file);
+  }
+  return tarballs;
+}
+
+function lintTarball(name, tarball) {
+  const publint = run(bin('publint'), ['run', '--strict', tarball], { cwd: root });
+  record(
+    `${name}: publint`,
+    publint.status === 0 && !/warning|error/i.test(publint.stdout.replace(/No issues found/i, '')),
+    publint.output.trim().split('\n').slice(-3).join(' | '),
+  );
+  // node16 profile: ESM and CJS consumers on Node; bundler-only resolution is not a target.
+  const attw = run(bin('attw'), [tarball, '--profile', 'node16', '--format', 'ascii'], { cwd: root });
+  record(
+    `${name}: @arethetypeswrong/cli`,
+    attw.status === 0,
+    attw.status === 0 ? 'no problems' : attw.output.trim().split('\n').slice(-12).join(' | '),
+  );
+}
+
+function installAlone(name, tarballs, work) {
+  const project = path.join(work, `consumer-${name}`);
+  mkdirSync(project, { recursive: true });
+  writeFileSync(
+    path.join(project, 'package.json'),
+    JSON.stringify({ name: `consumer-${name}`, private: true, type: 'module' }, null, 2),
+  );
+  const needed = [...voelgoedClosure(name)];
+  const missing = needed.filter((n) => !tarballs[n]);
+  if (missing.length) {
+    record(`${name}: installs alone`, false, `no tarball for ${missing.join(', ')}`);
+    return undefined;
+  }
+  const install = run(
+    'npm',
+    [
+      'install',
+      '--no-audit',
+      '--no-fund',
+      '--loglevel=error',
+      '--ignore-scripts',
+      ...needed.map((n) => tarballs[n]),
+    ],
+    { cwd: project, env: { ...process.env, npm_config_nodedir: '' } },
+  );
+  record(
+    `${name}: installs alone from its tarball (with ${
+      needed
+        .filter((n) => n !== name)
+        .map((n) => `@voelgoed/${n}`)
+        .join(', ') || 'nothing else'
+    })`,
+    install.status === 0,
+    install.status === 0 ? '' : install.output.slice(-600),
+  );
+  return install.status === 0 ? project : undefined;
+}
+
+function importByName(name, project) {
+  const specifier = `@voelgoed/${name}`;
+  const esm = run(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `const m = await import(${JSON.stringify(specifier)}); console.log(JSON.stringify(Object.keys(m).sort()))`,
+    ],
+    { cwd: project },
+  );
+  const cjs = run(
+    process.execPath,
+    ['-e', `console.log(JSON.stringify(Object.keys(require(${JSON.stringify(specifier)})).sort()))`],
+    { cwd: project },
+  );
+  const same = esm.status === 0 && cjs.status === 0 && esm.stdout.trim() === cjs.stdout.trim();
+  const names = esm.status === 0 ? JSON.parse(esm.stdout.trim()) : [];
+  record(
+    `${name}: import (ESM) and require (CJS) by name give the same named exports`,
+    same && names.length > 0 && !names.includes('default'),
+    same ? `${names.length} exports` : `${esm.output.slice(-300)} ${cjs.output.slice(-300)}`,
+  );
+  const smoke = path.join(here, 'smoke', `${name}.mjs`);
+  if (!existsSync(smoke)) {
+    record(`${name}: smoke script`, false, `missing ${path.relative(root, smoke)}`);
+    return;
+  }
+  cpSync(smoke, path.join(project, 'smoke.mjs'));
+  const viaEsm = run(process.execPath, ['smoke.mjs'], { cwd: project, timeout: 60_000 });
+  record(
+    `${name}: smoke script works (ESM)`,
+    viaEsm.status === 0,
+    (viaEsm.status === 0 ? viaEsm.stdout : viaEsm.output).trim().split('\n').slice(-3).join(' | '),
+  );
+}
+
+function noForeignVendors(name, project) {
+  const foreign = Object.entries(VENDOR)
+    .filter(([owner]) => owner !== name && !(name === 'lock' && owner === 'redis'))
+    .flatMap(([, libs]) => libs)
+    .filter((lib) => existsSync(path.join(project, 'node_modules', lib, 'package.json')));
+  record(
+    `${name}: brings no other adapter's vendor library`,
+    foreign.length === 0,
+    foreign.length ? `found ${foreign.join(', ')}` : '',
+  );
+}
+
+function changesetsDryRun(work) {
+  const clone = path.join(work, 'changesets-clone');
+  const cloned = run('git', ['clone', '--quiet', '--no-hardlinks', root, clone]);
+  if (cloned.status !== 0) {
+    record('changesets: dry run', false, cloned.output.slice(-300));
+    return;
+  }
+  // Only this one changeset: the repo's pending ones would blur what it bumps.
+  for (const f of readdirSync(path.join(clone, '.changeset'))) {
+    if (f.endsWith('.md') && f !== 'README.md') rmSync(path.join(clone, '.changeset', f));
+  }
+  writeFileSync(
+    path.join(clone, '.changeset', 'dry-run-http.md'),
+    '---\n"@voelgoed/http": minor\n---\n\nDry run.\n',
+  );
+  cpSync(path.join(root, 'node_modules'), path.join(clone, 'node_modules'), {
+    recursive: true,
+    verbatimSymlinks: true,
+  });
+  const before = Object.fromEntries(
+    PUBLISHED.map((n) => [n, readJson(path.join(clone, 'packages', n, 'package.json')).version]),
+  );
+  const changeset = path.join(root, 'node_modules', '.bin', 'changeset');
+  const status = run(changeset, ['status'], { cwd: clone });
+  const version = run(changeset, ['version'], { cwd: clone });
+  const after = Object.fromEntries(
+    PUBLISHED.map((n) => [n, readJson(path.join(clone, 'packages', n, 'package.json')).version]),
+  );
+  const bumped = PUBLISHED.filter((n) => before[n] !== after[n]);
+  console.log(
+    status.stdout
+      .trim()
+      .split('\n')
+      .map((l) => `     ${l}`)
+      .join('\n'),
+  );
+  record(
+    'changesets: a changeset for @voelgoed/http bumps only @voelgoed/http',
+    status.status === 0 && version.status === 0 && bumped.length === 1 && bumped[0] === 'http',
+    `bumped: ${bumped.map((n) => `@voelgoed/${n} ${before[n]} -> ${after[n]}`).join(', ') || 'nothing'}${version.status === 0 ? '' : ` ${version.output.slice(-300)}`}`,
+  );
+}
+
+function main() {
+  const jsonOut = process.argv.includes('--json')
+    ? process.argv[process.argv.indexOf('--json') + 1]
+    : undefined;
+  const work = mkdtempSync(path.join(os.tmpdir(), 'voelgoed-check-packages-'));
+  try {
+    const tarballs = pack(work);
+    for (const name of PUBLISHED) {
+      if (!tarballs[name]) continue;
+      lintTarball(name, tarballs[name]);
+      const project = installAlone(name, tarballs, work);
+      if (!project) continue;
+      importByName(name, project);
+      noForeignVendors(name, project);
+    }
+    changesetsDryRun(work);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  const passed = results.filter((r) => r.ok).length;
+  const failed = results.length - passed;
+  if (jsonOut) writeFileSync(jsonOut, JSON.stringify(results, null, 2));
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exitCode = failed ? 1 : 0;
+}
+
+main();

@@ -1,0 +1,17 @@
+// Business code against the ports, tested with the in-memory implementations.
+import { isInfrastructureError } from '@voelgoed/contracts';
+import { MemoryKeyValueStore, MemoryLock } from '@voelgoed/contracts/memory';
+
+const kv = new MemoryKeyValueStore();
+await kv.set('greeting', 'hello', { ttlMs: 1000 });
+if ((await kv.get('greeting')) !== 'hello') throw new Error('MemoryKeyValueStore lost a value');
+const locks = new MemoryLock();
+const result = await locks.withLock('resource', async () => 42);
+if (result !== 42) throw new Error('withLock did not return fn result');
+try {
+  await kv.set('', 'x');
+  throw new Error('an empty key was accepted');
+} catch (error) {
+  if (!isInfrastructureError(error, 'INVALID_ARGUMENT')) throw error;
+}
+console.log('contracts: memory kv + lock + typed errors work');
