@@ -23,6 +23,7 @@ export interface HttpRequest {
   method?: HttpMethod;
   url: string;
   headers?: Readonly<Record<string, string | undefined>>;
+  /** Added to the query already in `url`; `undefined` values are left out, arrays repeat the name. */
   query?: HttpQuery;
   /** Serialised as JSON with `content-type: application/json`. Exclusive with `body`. */
   json?: unknown;

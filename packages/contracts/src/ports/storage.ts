@@ -76,7 +76,12 @@ export interface ObjectStorage {
   readonly capabilities: ObjectStorageCapabilities;
   put(key: string, body: PutBody, options?: PutOptions): Promise<PutResult>;
   get(key: string, options?: { signal?: AbortSignal }): Promise<GetResult>;
-  /** Bytes `start` to `end`, both inclusive (like an HTTP Range). */
+  /**
+   * Bytes `start` to `end`, both inclusive (like an HTTP Range); an `end` past the last byte is
+   * cut to it, and `size` in the result is the whole object's size. Negative, non-integer or
+   * reversed bounds, and a `start` at or past the end of the object, reject with
+   * `InvalidArgumentError`.
+   */
   getRange(key: string, start: number, end: number): Promise<GetResult>;
   head(key: string): Promise<ObjectInfo>;
   exists(key: string): Promise<boolean>;
