@@ -36,6 +36,9 @@ export interface PreparedRequest {
 }
 
 const ABSOLUTE = /^[a-z][a-z0-9+.-]*:/i;
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it rejects
+const INVALID_HEADER_VALUE = /[\r\n\0]/;
 
 function resolveUrl(raw: unknown, baseUrl: string | undefined): URL {
   if (typeof raw !== 'string' || raw.length === 0)
@@ -85,8 +88,15 @@ export function prepareRequest(
       const value = request.headers[name];
       const lower = name.toLowerCase();
       if (value === undefined) delete headers[lower];
-      else if (typeof value === 'string') headers[lower] = value;
-      else throw new InvalidArgumentError(`${P} header values must be strings`);
+      else if (typeof value === 'string') {
+        if (!HEADER_NAME.test(name) || INVALID_HEADER_VALUE.test(value)) {
+          // The value is never echoed: it may be a secret.
+          throw new InvalidArgumentError(
+            `${P} header ${HEADER_NAME.test(name) ? `"${lower}" has an invalid value` : 'name is invalid'}`,
+          );
+        }
+        headers[lower] = value;
+      } else throw new InvalidArgumentError(`${P} header values must be strings`);
     }
   }
   // Userinfo in the URL becomes a Basic Authorization header, so no URL carries it further.
