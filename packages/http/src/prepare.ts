@@ -37,7 +37,6 @@ export interface PreparedRequest {
 
 const ABSOLUTE = /^[a-z][a-z0-9+.-]*:/i;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it rejects
 const INVALID_HEADER_VALUE = /[\r\n\0]/;
 
 function resolveUrl(raw: unknown, baseUrl: string | undefined): URL {
