@@ -29,6 +29,7 @@ type Kind = 'counter' | 'upDownCounter' | 'histogram' | 'gauge' | 'observableGau
 
 interface Declared {
   readonly kind: Kind;
+  readonly promName?: string;
   readonly handle: unknown;
   readonly callbacks?: ObservableCallback[];
 }
@@ -234,9 +235,17 @@ export class PromMetrics implements Metrics {
         }
       });
       labels = new LabelResolver(name, inst);
-      return { kind: 'observableGauge', handle: undefined, callbacks };
+      return { kind: 'observableGauge', promName, handle: undefined, callbacks };
     });
     declared.callbacks!.push(callback);
+  }
+
+  /**
+   * The Prometheus name of the instrument declared as `name` (`shop.orders` →
+   * `shop_orders_total`), or `undefined` when none is.
+   */
+  metricName(name: string): string | undefined {
+    return this.#declared.get(name)?.promName;
   }
 
   #declare(
@@ -247,6 +256,7 @@ export class PromMetrics implements Metrics {
   ): unknown {
     return this.#declareEntry(name, kind, options, (promName, help, labelNames) => ({
       kind,
+      promName,
       handle: create(promName, help, labelNames),
     })).handle;
   }

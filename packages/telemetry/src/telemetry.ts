@@ -48,6 +48,8 @@ export interface Telemetry extends Metrics {
   readonly registry: Registry;
   /** `Content-Type` of {@link Telemetry.scrape}'s text. */
   readonly contentType: string;
+  /** The Prometheus name of the port instrument `name` (`shop.orders` → `shop_orders_total`). */
+  metricName(name: string): string | undefined;
   /** The text exposition of the registry (what `/metrics` answers). */
   scrape(): Promise<string>;
   /** A `node:http` handler answering with the exposition (mount it at `/metrics`). */
