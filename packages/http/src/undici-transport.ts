@@ -1,5 +1,7 @@
 import type { Readable } from 'node:stream';
+import { InvalidArgumentError } from '@voelgoed/contracts';
 import type { Agent as UndiciAgent } from 'undici';
+import { MESSAGE_PREFIX, safeCause } from './errors.js';
 import {
   flattenHeaders,
   type Transport,
@@ -20,7 +22,10 @@ function loadUndici(): Promise<UndiciModule> {
       (mod as { Agent?: unknown }).Agent ? mod : (mod as unknown as { default: UndiciModule }).default,
     (error: unknown) => {
       loading = undefined;
-      throw error;
+      throw new InvalidArgumentError(
+        `${MESSAGE_PREFIX} transport 'undici' needs the undici package (>= 7): install it or use transport 'got'`,
+        { cause: safeCause(error) },
+      );
     },
   );
   return loading;
