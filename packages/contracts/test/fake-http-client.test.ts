@@ -71,6 +71,21 @@ describe('FakeHttpClient scripting', () => {
     expect(http.requests).toHaveLength(0);
   });
 
+  it('prefixes relative URLs with baseUrl, as @voelgoed/http does', async () => {
+    const http = new FakeHttpClient({
+      baseUrl: 'https://api.example.com/v1//',
+      handler: () => ({ status: 204 }),
+    });
+    await http.get('/things');
+    await http.get('things?x=1');
+    await http.get('https://other.example.com/y');
+    expect(http.requests.map((r) => r.url)).toEqual([
+      'https://api.example.com/v1/things',
+      'https://api.example.com/v1/things?x=1',
+      'https://other.example.com/y',
+    ]);
+  });
+
   it('rejects with a non-retryable CONNECTION error when nothing answers', async () => {
     const http = new FakeHttpClient();
     expect(await codeOf(() => http.get('https://example.com/'))).toBe('CONNECTION');

@@ -73,7 +73,7 @@ export type FakeHttpHandler = (
 
 /** Options of {@link FakeHttpClient}. */
 export interface FakeHttpClientOptions {
-  /** Base for relative request URLs (absolute http/https URL). */
+  /** Prefix of relative request URLs, `baseUrl + '/' + url` as in `@voelgoed/http` (absolute http/https URL). */
   baseUrl?: string;
   /** Answers every request the queue does not answer. */
   handler?: FakeHttpHandler;

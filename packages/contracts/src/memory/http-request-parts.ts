@@ -42,7 +42,8 @@ export interface PreparedRequest {
 
 /** Client-wide defaults. */
 export interface RequestDefaults {
-  baseUrl: URL | undefined;
+  /** Absolute http(s) URL without trailing slashes: a prefix of relative request URLs. */
+  baseUrl: string | undefined;
   headers: Readonly<Record<string, string>>;
   timeoutMs: number;
   retry: Required<HttpRetryOptions>;
@@ -192,12 +193,13 @@ export function resolveRetry(
   return out;
 }
 
-/** Parses a base URL (absolute http/https). */
-export function parseBaseUrl(value: unknown, prefix: string): URL {
+/** Checks a base URL (absolute http/https) and returns it without trailing slashes. */
+export function parseBaseUrl(value: unknown, prefix: string): string {
   if (typeof value !== 'string' || value.length === 0) {
     throw new InvalidArgumentError(`${prefix} baseUrl must be a non-empty string`);
   }
-  return resolveUrl(value, undefined, prefix);
+  resolveUrl(value, undefined, prefix);
+  return value.replace(/\/+$/, '');
 }
 
 function checkMethod(value: unknown, prefix: string): HttpMethod {
@@ -208,13 +210,21 @@ function checkMethod(value: unknown, prefix: string): HttpMethod {
   return upper as HttpMethod;
 }
 
-function resolveUrl(value: unknown, base: URL | undefined, prefix: string): URL {
+const ABSOLUTE = /^[a-z][a-z0-9+.-]*:/i;
+
+/**
+ * A relative URL is appended to the base URL as a prefix (`baseUrl + '/' + url`, slashes
+ * folded), as `@voelgoed/http` does: with `https://api.example.com/v1`, `/things` is
+ * `https://api.example.com/v1/things`.
+ */
+function resolveUrl(value: unknown, base: string | undefined, prefix: string): URL {
   if (typeof value !== 'string' || value.length === 0) {
     throw new InvalidArgumentError(`${prefix} url must be a non-empty string`);
   }
+  const text = ABSOLUTE.test(value) || base === undefined ? value : `${base}/${value.replace(/^\/+/, '')}`;
   let url: URL;
   try {
-    url = new URL(value, base);
+    url = new URL(text);
   } catch (error) {
     // The URL is not echoed: it may carry a token in its query string.
     throw new InvalidArgumentError(
