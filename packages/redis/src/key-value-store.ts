@@ -1,6 +1,12 @@
-import { type IncrOptions, type KeyValueStore, type SetOptions, validate } from '@voelgoed/contracts';
+import {
+  ConflictError,
+  type IncrOptions,
+  type KeyValueStore,
+  type SetOptions,
+  validate,
+} from '@voelgoed/contracts';
 import type { RedisClient } from './client.js';
-import { invalidArgument, MESSAGE_PREFIX } from './errors.js';
+import { invalidArgument, MESSAGE_PREFIX, RedisReplyError } from './errors.js';
 import { defineScript } from './script.js';
 import { keySlot } from './slots.js';
 
@@ -83,9 +89,19 @@ export class RedisKeyValueStore implements KeyValueStore {
     const full = this.#key(key);
     const by = options.by ?? 1;
     validate.integer(by, 'by', MESSAGE_PREFIX);
-    if (options.ttlMs === undefined) return Number(await this.#client.command(['INCRBY', full, by]));
-    const ttl = this.#ttl(options.ttlMs);
-    return Number(await incrWithTtl.run(this.#client, [full], [by, ttl]));
+    const ttl = options.ttlMs === undefined ? undefined : this.#ttl(options.ttlMs);
+    try {
+      if (ttl === undefined) return Number(await this.#client.command(['INCRBY', full, by]));
+      return Number(await incrWithTtl.run(this.#client, [full], [by, ttl]));
+    } catch (error) {
+      // Same code as the in-memory store, so business code can tell "not a counter" apart.
+      if (error instanceof RedisReplyError && /not an integer|overflow/.test(error.message)) {
+        throw new ConflictError(`${MESSAGE_PREFIX} incr: the value is not an integer (or would overflow)`, {
+          cause: error,
+        });
+      }
+      throw error;
+    }
   }
 
   async expire(key: string, ttlMs: number): Promise<boolean> {

@@ -61,4 +61,12 @@ describe('RedisKeyValueStore specifics', () => {
     expect(await store.incr(key, { ttlMs: 1_000 })).toBe(3);
     expect(await store.ttl(key)).toBeGreaterThan(60_000);
   });
+
+  it('incr of a value that is not an integer rejects with CONFLICT, as the in-memory store does', async () => {
+    const store = createRedisKeyValueStore(standalone);
+    const key = `text:${randomUUID()}`;
+    await store.set(key, 'abc');
+    await expect(store.incr(key)).rejects.toMatchObject({ code: 'CONFLICT' });
+    await expect(store.incr(key, { ttlMs: 1000 })).rejects.toMatchObject({ code: 'CONFLICT' });
+  });
 });
