@@ -83,6 +83,8 @@ export interface HttpRequestEvent {
   attempt: number;
   outcome: Outcome;
   errorCode?: string;
+  /** A route template the caller named (e.g. `/orders/:id`); never a raw path. Unbounded sets are folded by telemetry. */
+  route?: string;
 }
 
 /** `voelgoed:http:retry`: before a retry's wait. */
