@@ -35,8 +35,9 @@ export function subscribeLock(context: EventContext): Unsubscribe[] {
     ['reason'],
   );
 
+  // The error code when the event has one; `error` for an error outcome without one.
   const errorType = (outcome: unknown, ok: string, code: unknown) =>
-    outcome === ok ? undefined : (text(code) ?? text(outcome));
+    outcome === ok ? undefined : (text(code) ?? (outcome === 'error' ? 'error' : undefined));
   const acquireSeries = seriesCache(context, 2, ([outcome, code]) => {
     const a = acquire.key([text(outcome), errorType(outcome, 'acquired', code)]);
     const n = attempts.key([text(outcome)]);

@@ -1,0 +1,73 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { isInfrastructureError } from '@voelgoed/contracts';
+import { createRedisLock, type RedisLock } from '@voelgoed/lock';
+import { type RedisGroup, startRedisGroup } from '@voelgoed/testkit';
+import { createTelemetry, MetricNames, type Telemetry } from '../src/index.js';
+import { parseExposition, value } from './exposition.js';
+
+// The real @voelgoed/lock (Redlock over three independent redis-servers from the test kit).
+
+let group: RedisGroup;
+let locks: RedisLock;
+let telemetry: Telemetry;
+
+beforeAll(async () => {
+  group = await startRedisGroup(3);
+  telemetry = createTelemetry();
+  locks = createRedisLock({ urls: group.urls });
+});
+afterAll(async () => {
+  await locks?.close();
+  await telemetry?.close();
+  await group?.stop();
+});
+
+describe('@voelgoed/lock → lock metrics', () => {
+  it('records acquire wait and attempts, extensions, held time and lost locks', async () => {
+    const resource = `telemetry-${Date.now()}`;
+    const first = await locks.acquire(resource, 5000);
+    const contended = await locks.acquire(resource, 5000, { retries: 1, retryDelayMs: 5, jitterMs: 0 }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(isInfrastructureError(contended, 'LOCK_TIMEOUT')).toBe(true);
+    await first.extend(5000);
+    expect(await first.release()).toBe(true);
+
+    // A lock whose keys vanish (FLUSHALL on every node) is lost on its next extension.
+    const second = await locks.acquire(resource, 5000);
+    await Promise.all(group.servers.map((s) => s.call(['FLUSHALL'])));
+    await expect(second.extend(5000)).rejects.toThrow();
+    expect(await second.release()).toBe(false);
+
+    // withLock's watchdog extends on its own (trigger="auto").
+    await locks.withLock(resource, () => new Promise((resolve) => setTimeout(resolve, 250)), { ttlMs: 300 });
+
+    const s = parseExposition(await telemetry.scrape());
+    expect(value(s, `${MetricNames.lockAcquireDuration}_count`, { outcome: 'acquired' })).toBe(3);
+    expect(
+      value(s, `${MetricNames.lockAcquireDuration}_count`, {
+        outcome: 'timeout',
+        error_type: 'LOCK_TIMEOUT',
+      }),
+    ).toBe(1);
+    expect(value(s, `${MetricNames.lockAcquireAttempts}_sum`, { outcome: 'timeout' })).toBe(2);
+    expect(value(s, `${MetricNames.lockAcquireAttempts}_sum`, { outcome: 'acquired' })).toBe(3);
+    expect(value(s, `${MetricNames.lockExtendDuration}_count`, { trigger: 'manual', outcome: 'ok' })).toBe(1);
+    expect(
+      value(s, `${MetricNames.lockExtendDuration}_count`, {
+        trigger: 'manual',
+        outcome: 'error',
+        error_type: 'LOCK_LOST',
+      }),
+    ).toBe(1);
+    expect(
+      value(s, `${MetricNames.lockExtendDuration}_count`, { trigger: 'auto', outcome: 'ok' }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(value(s, MetricNames.lockLost, { reason: 'extend_failed' })).toBe(1);
+    expect(value(s, `${MetricNames.lockHeldDuration}_count`, { outcome: 'released' })).toBe(2);
+    expect(value(s, `${MetricNames.lockHeldDuration}_count`, { outcome: 'not_owner' })).toBe(1);
+    // Resource names never become labels.
+    expect(JSON.stringify(s)).not.toContain(resource);
+  });
+});
