@@ -57,10 +57,10 @@ export function unitSuffix(unit: string | undefined): string {
   const known = UNITS[bare];
   if (known !== undefined) return known;
   const slash = bare.indexOf('/');
-  if (slash > 0) {
+  if (slash >= 0) {
     const top = bare.slice(0, slash);
     const bottom = bare.slice(slash + 1);
-    const topName = top === '1' ? '' : (UNITS[top] ?? sanitize(top));
+    const topName = top === '1' || top === '' ? '' : (UNITS[top] ?? sanitize(top));
     const bottomName = PER_UNITS[bottom] ?? UNITS[bottom] ?? sanitize(bottom);
     return topName === '' ? `per_${bottomName}` : `${topName}_per_${bottomName}`;
   }

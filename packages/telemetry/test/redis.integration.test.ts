@@ -60,7 +60,9 @@ describe('@voelgoed/redis → db_client_operation_duration_seconds', () => {
     const metric = t.registry.getSingleMetric(MetricNames.redisCommandDuration)!;
     const pings = async () =>
       (await metric.get()).values.filter(
-        (v) => v.metricName?.endsWith('_count') && v.labels.db_operation_name === 'PING',
+        (v) =>
+          (v as { metricName?: string }).metricName?.endsWith('_count') &&
+          v.labels.db_operation_name === 'PING',
       )[0]?.value;
     await client.command(['PING']);
     expect(await pings()).toBe(1);
