@@ -72,7 +72,7 @@ export function toS3Error(error: unknown, ctx: ErrorContext): InfrastructureErro
     return new AbortedError(`${MESSAGE_PREFIX} ${what} was aborted`, { cause: error });
   }
   if (error instanceof RequestIdleTimeout) {
-    return new TimeoutError(`${MESSAGE_PREFIX} ${what}: the server sent nothing for ${error.timeoutMs} ms`, {
+    return new TimeoutError(`${MESSAGE_PREFIX} ${what}: no response within ${error.timeoutMs} ms`, {
       cause: error,
     });
   }

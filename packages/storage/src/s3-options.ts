@@ -38,7 +38,7 @@ export interface S3StorageOptions {
   retries?: number;
   /** First retry delay, ms; doubled each time, with jitter. Default 100. */
   retryBaseDelayMs?: number;
-  /** A request that sends or receives nothing for this long fails with `TimeoutError` (until the response starts). Default 30000. */
+  /** A request whose response has not started after this long fails with `TimeoutError` (0: none). Default 30000. */
   requestTimeoutMs?: number;
   /** HTTP(S) agent (connection pool). Default: a keep-alive agent of this storage. */
   agent?: Agent;

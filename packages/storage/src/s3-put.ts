@@ -79,6 +79,13 @@ class MultipartPut {
     let buffer: Buffer | undefined;
     let filled = 0;
     try {
+      const whole = this.reader.inMemory;
+      if (whole !== undefined && whole.length <= partSize) {
+        // A string or bytes that fit in one part: one PUT, no copy.
+        for await (const _ of this.reader.chunks()); // counts, hashes and checks the signal
+        this.reader.finish();
+        return await this.#single(whole);
+      }
       for await (let chunk of this.reader.chunks()) {
         this.#throwIfFailed();
         while (chunk.length > 0) {
@@ -94,7 +101,7 @@ class MultipartPut {
             chunk = chunk.subarray(partSize);
             continue;
           }
-          buffer ??= this.#takeBuffer();
+          buffer = this.#room(buffer, filled, chunk.length);
           const n = chunk.copy(buffer, filled, 0, Math.min(chunk.length, partSize - filled));
           filled += n;
           chunk = chunk.subarray(n);
@@ -121,8 +128,22 @@ class MultipartPut {
     if (this.#failure !== undefined) throw this.#failure;
   }
 
-  #takeBuffer(): Buffer {
-    return this.#pool.pop() ?? Buffer.allocUnsafe(this.partSize);
+  /**
+   * A buffer with room for `incoming` more bytes after `filled` (up to a part). Until the upload
+   * turns multipart, the first part's buffer starts small and doubles, so that a 1 KiB body
+   * does not cost an 8 MiB allocation; after that, full part buffers come from the pool.
+   */
+  #room(buffer: Buffer | undefined, filled: number, incoming: number): Buffer {
+    const { partSize } = this;
+    const needed = Math.min(partSize, filled + incoming);
+    if (buffer !== undefined && buffer.length >= needed) return buffer;
+    if (buffer === undefined && this.#uploadId !== undefined)
+      return this.#pool.pop() ?? Buffer.allocUnsafe(partSize);
+    const grown = Buffer.allocUnsafe(
+      Math.min(partSize, Math.max(needed, 64 * 1024, (buffer?.length ?? 0) * 2)),
+    );
+    buffer?.copy(grown, 0, 0, filled);
+    return grown;
   }
 
   async #single(data: Buffer): Promise<PutResult> {
@@ -194,7 +215,7 @@ class MultipartPut {
         (result) => {
           this.#parts.push({ part, etag: result.etag });
           this.#sent += length;
-          if (pooled) this.#pool.push(data);
+          if (pooled && data.length === this.partSize) this.#pool.push(data);
           this.options.onProgress?.(this.#sent);
         },
         (error: unknown) => {

@@ -1,0 +1,209 @@
+// @voelgoed/storage (S3 driver) against raw minio putObject/getObject on the same S3 server
+// started here (MinIO when a Docker engine answers, else s3rver): 1 KiB × 1,000 objects
+// (put, then get) and one 256 MiB object of unknown length (put, then get), ratios and peak RSS.
+// Each large-object run happens in its own child process so that one contender's memory cannot
+// hide in another's peak. @aws-sdk/lib-storage is compared when it is installed (it is not here).
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { Readable } from 'node:stream';
+import { createS3Storage } from '@voelgoed/storage';
+import { type S3Server, startS3, stopAll } from '@voelgoed/testkit';
+import { Client } from 'minio';
+import { printTable, type Row, writeResults } from './harness.ts';
+
+const MiB = 1024 * 1024;
+const SMALL = 1024;
+const COUNT = 1000;
+const CONCURRENCY = 16;
+const LARGE = Number(process.env.BENCH_LARGE_MIB ?? 256) * MiB;
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+
+type Op = (i: number) => Promise<unknown>;
+
+/** Runs op(0..COUNT-1) from CONCURRENCY loops; objects per second. */
+async function batch(op: Op): Promise<number> {
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < COUNT) await op(next++);
+    }),
+  );
+  return COUNT / ((performance.now() - started) / 1000);
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+
+/** `total` bytes in 64 KiB chunks from a ring of buffers (the source makes no garbage). */
+function generated(total: number): Readable {
+  const ring = Array.from({ length: 16 }, (_, i) => createHash('sha512').update(String(i)).digest());
+  const chunk = Buffer.alloc(64 * 1024);
+  for (let i = 0; i < chunk.length; i += 64) ring[(i / 64) % 16]!.copy(chunk, i);
+  const buffers = Array.from({ length: 16 }, () => Buffer.from(chunk));
+  let sent = 0;
+  let n = 0;
+  return new Readable({
+    read() {
+      if (sent >= total) return void this.push(null);
+      const size = Math.min(chunk.length, total - sent);
+      const b = buffers[n++ % 16]!.subarray(0, size);
+      b.writeUInt32LE(n, 0);
+      sent += size;
+      this.push(b);
+    },
+  });
+}
+
+async function drain(body: AsyncIterable<unknown>): Promise<number> {
+  let n = 0;
+  for await (const c of body) n += (c as Buffer).length;
+  return n;
+}
+
+/** Child process: one large put or get by one contender; prints JSON { mibPerSec, peakRssMiB }. */
+async function child(contender: string, op: string, clientJson: string, bucket: string, kind: string) {
+  const clientOptions = JSON.parse(clientJson);
+  const start = process.memoryUsage.rss();
+  let peak = start;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage.rss());
+  }, 20);
+  const key = `large-${contender}`;
+  const began = performance.now();
+  if (contender === 'ours') {
+    const s = createS3Storage({ ...clientOptions, bucket });
+    if (op === 'put') await s.put(key, generated(LARGE));
+    else await drain((await s.get(key)).body);
+    s.close();
+  } else {
+    if (kind === 's3rver') {
+      // minio's multipart path starts with ListMultipartUploads (to resume), which s3rver lacks
+      // (NotImplemented): the only way raw minio stores 256 MiB there is one buffered PUT, with
+      // the size declared and a part size above it.
+      const c = new Client({ ...clientOptions, partSize: 2 * LARGE });
+      if (op === 'put') await c.putObject(bucket, key, generated(LARGE), LARGE);
+      else await drain(await c.getObject(bucket, key));
+    } else {
+      const c = new Client(clientOptions);
+      if (op === 'put') await c.putObject(bucket, key, generated(LARGE));
+      else await drain(await c.getObject(bucket, key));
+    }
+  }
+  const seconds = (performance.now() - began) / 1000;
+  clearInterval(timer);
+  peak = Math.max(peak, process.memoryUsage.rss());
+  console.log(JSON.stringify({ mibPerSec: LARGE / MiB / seconds, peakRssMiB: (peak - start) / MiB }));
+}
+
+function runChild(contender: string, op: string, server: S3Server, bucket: string) {
+  const out = spawnSync(
+    process.execPath,
+    [
+      import.meta.filename,
+      '--child',
+      contender,
+      op,
+      JSON.stringify(server.clientOptions),
+      bucket,
+      server.kind,
+    ],
+    { encoding: 'utf8' },
+  );
+  const line = out.stdout.trim().split('\n').at(-1) ?? '';
+  try {
+    return JSON.parse(line) as { mibPerSec: number; peakRssMiB: number };
+  } catch {
+    throw new Error(`child ${contender} ${op} failed: ${out.stderr.slice(-2000)}`);
+  }
+}
+
+async function main() {
+  const server = await startS3();
+  const bucket = await server.createBucket();
+  const ours = createS3Storage({ ...server.clientOptions, bucket });
+  const raw = new Client(server.clientOptions);
+  const body = Buffer.alloc(SMALL, 7);
+  const hasLibStorage = (() => {
+    try {
+      createRequire(import.meta.url).resolve('@aws-sdk/lib-storage');
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+
+  const small: Record<string, Record<string, number[]>> = {
+    put: { ours: [], minio: [] },
+    get: { ours: [], minio: [] },
+  };
+  const contenders: Record<string, { put: Op; get: Op }> = {
+    ours: {
+      put: (i) => ours.put(`small-ours/${i}`, body),
+      get: async (i) => drain((await ours.get(`small-ours/${i}`)).body),
+    },
+    minio: {
+      put: (i) => raw.putObject(bucket, `small-minio/${i}`, body),
+      get: async (i) => drain(await raw.getObject(bucket, `small-minio/${i}`)),
+    },
+  };
+  // Warm-up, then rounds with the order rotated (so neither always runs first).
+  for (const c of Object.values(contenders)) await batch(c.put);
+  const names = Object.keys(contenders);
+  for (let r = 0; r < rounds; r++) {
+    const order = r % 2 ? [...names].reverse() : names;
+    for (const op of ['put', 'get'] as const)
+      for (const name of order) small[op]![name]!.push(await batch(contenders[name]![op]));
+  }
+
+  const rows: Row[] = [];
+  for (const op of ['put', 'get'] as const) {
+    const base = median(small[op]!.minio!);
+    for (const name of names) {
+      const value = median(small[op]![name]!);
+      rows.push({
+        scenario: `${op} 1 KiB × ${COUNT} (c=${CONCURRENCY})`,
+        contender: name === 'ours' ? '@voelgoed/storage' : 'minio',
+        value: Math.round(value),
+        unit: 'obj/s',
+        ratio: Number((value / base).toFixed(3)),
+        baseline: 'minio',
+      });
+    }
+  }
+
+  const large: Record<string, { mibPerSec: number; peakRssMiB: number }> = {};
+  for (const op of ['put', 'get']) {
+    for (const name of names) large[`${op}:${name}`] = runChild(name, op, server, bucket);
+    const base = large[`${op}:minio`]!.mibPerSec;
+    for (const name of names) {
+      const r = large[`${op}:${name}`]!;
+      rows.push({
+        scenario: `${op} ${LARGE / MiB} MiB${op === 'put' && name === 'minio' && server.kind === 's3rver' ? ' (size declared, 1 buffered PUT)' : op === 'put' ? ', unknown length' : ''} (peak RSS +${r.peakRssMiB.toFixed(0)} MiB)`,
+        contender: name === 'ours' ? '@voelgoed/storage' : 'minio',
+        value: Number(r.mibPerSec.toFixed(1)),
+        unit: 'MiB/s',
+        ratio: Number((r.mibPerSec / base).toFixed(3)),
+        baseline: 'minio',
+      });
+    }
+  }
+
+  printTable(`@voelgoed/storage vs minio 8.0.7 on ${server.kind} (one run, same server)`, rows);
+  if (!hasLibStorage) console.log('\n@aws-sdk/lib-storage is not installed here: not compared.');
+  const file = writeResults('storage', rows, {
+    server: server.kind,
+    large: Object.fromEntries(Object.entries(large)),
+    awsLibStorage: hasLibStorage ? 'installed but not wired' : 'not installed',
+  });
+  console.log(`\nresults: ${file}`);
+  ours.close();
+  await server.stop();
+  await stopAll();
+}
+
+if (process.argv[2] === '--child') {
+  await child(process.argv[3]!, process.argv[4]!, process.argv[5]!, process.argv[6]!, process.argv[7]!);
+} else {
+  await main();
+}
