@@ -24,6 +24,7 @@ import type {
   LabelValues,
   SeriesKey,
 } from './prom-instruments.js';
+import { SeriesCache } from './series-cache.js';
 
 type Kind = 'counter' | 'upDownCounter' | 'histogram' | 'gauge' | 'observableGauge';
 
@@ -34,17 +35,35 @@ interface Declared {
   readonly callbacks?: ObservableCallback[];
 }
 
-/** Resolves port label objects to series keys for one instrument, checking them as the port says. */
+/**
+ * Resolves port label objects to series keys for one instrument, checking them as the port
+ * says. Label values seen before are found through nested Maps (no string building, no guard
+ * lookups); the first sighting goes through the guard and prom-client's key.
+ */
 class LabelResolver {
   readonly #index: Map<string, number>;
+  readonly #names: readonly string[];
   readonly #none: SeriesKey;
+  readonly #scratch: unknown[];
+  readonly #cache: SeriesCache<SeriesKey>;
 
   constructor(
     readonly metric: string,
     readonly instrument: { labelNames: readonly string[]; key(values: LabelValues): SeriesKey },
+    maxLabelValues: number,
   ) {
-    this.#index = new Map(instrument.labelNames.map((name, i) => [name, i]));
+    this.#names = instrument.labelNames;
+    this.#index = new Map(this.#names.map((name, i) => [name, i]));
     this.#none = instrument.key([]);
+    this.#scratch = this.#names.map(() => undefined);
+    this.#cache = new SeriesCache(
+      Math.max(1, this.#names.length),
+      (values) => {
+        const key = instrument.key(values.map((v) => (v === undefined ? undefined : String(v))));
+        return { value: key, cacheable: !key.folded };
+      },
+      Number.isFinite(maxLabelValues) ? Math.max(4 * maxLabelValues, 64) : 10_000,
+    );
   }
 
   key(labels: MetricLabels | undefined): SeriesKey {
@@ -52,18 +71,32 @@ class LabelResolver {
     if (typeof labels !== 'object' || labels === null) {
       throw invalidArgument(`labels of ${this.metric} must be an object`);
     }
-    const values: (string | undefined)[] = [];
-    for (const label in labels) {
-      const i = this.#index.get(label);
-      if (i === undefined)
-        throw invalidArgument(`label ${JSON.stringify(label)} is not declared for ${this.metric}`);
-      const value = labels[label];
-      if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
-        throw invalidArgument(`label ${label} of ${this.metric} must be a string, number or boolean`);
+    const names = this.#names;
+    const scratch = this.#scratch;
+    let defined = 0;
+    for (let i = 0; i < names.length; i++) {
+      const value = labels[names[i]!];
+      if (value !== undefined) {
+        if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
+          throw invalidArgument(`label ${names[i]} of ${this.metric} must be a string, number or boolean`);
+        }
+        defined++;
       }
-      values[i] = String(value);
+      scratch[i] = value;
     }
-    return this.instrument.key(values);
+    let total = 0;
+    for (const _ in labels) total++;
+    if (total !== defined) this.#checkNames(labels);
+    return names.length === 0 ? this.#none : this.#cache.get(scratch);
+  }
+
+  /** Throws for a label name that was not declared (the fast path only counted them). */
+  #checkNames(labels: MetricLabels): void {
+    for (const label in labels) {
+      if (!this.#index.has(label)) {
+        throw invalidArgument(`label ${JSON.stringify(label)} is not declared for ${this.metric}`);
+      }
+    }
   }
 }
 
@@ -150,7 +183,7 @@ export class PromMetrics implements Metrics {
   counter(name: string, options: InstrumentOptions = {}): Counter {
     return this.#declare(name, 'counter', options, (promName, help, labelNames) => {
       const inst = this.factory.counter(promName, help, labelNames);
-      const labels = new LabelResolver(name, inst);
+      const labels = new LabelResolver(name, inst, this.factory.maxLabelValues);
       return {
         add(value = 1, l?: MetricLabels) {
           checkIncrement(value, name);
@@ -164,7 +197,7 @@ export class PromMetrics implements Metrics {
   upDownCounter(name: string, options: InstrumentOptions = {}): UpDownCounter {
     return this.#declare(name, 'upDownCounter', options, (promName, help, labelNames) => {
       const inst = this.factory.gauge(promName, help, labelNames);
-      const labels = new LabelResolver(name, inst);
+      const labels = new LabelResolver(name, inst, this.factory.maxLabelValues);
       return {
         add(value: number, l?: MetricLabels) {
           checkValue(value, name);
@@ -184,7 +217,7 @@ export class PromMetrics implements Metrics {
         labelNames,
         options.buckets ?? this.options.defaultBuckets,
       );
-      const labels = new LabelResolver(name, inst);
+      const labels = new LabelResolver(name, inst, this.factory.maxLabelValues);
       return {
         record(value: number, l?: MetricLabels) {
           checkValue(value, name);
@@ -198,7 +231,7 @@ export class PromMetrics implements Metrics {
   gauge(name: string, options: InstrumentOptions = {}): Gauge {
     return this.#declare(name, 'gauge', options, (promName, help, labelNames) => {
       const inst = this.factory.gauge(promName, help, labelNames);
-      const labels = new LabelResolver(name, inst);
+      const labels = new LabelResolver(name, inst, this.factory.maxLabelValues);
       return {
         set(value: number, l?: MetricLabels) {
           checkValue(value, name);
@@ -234,7 +267,7 @@ export class PromMetrics implements Metrics {
           }
         }
       });
-      labels = new LabelResolver(name, inst);
+      labels = new LabelResolver(name, inst, this.factory.maxLabelValues);
       return { kind: 'observableGauge', promName, handle: undefined, callbacks };
     });
     declared.callbacks!.push(callback);
