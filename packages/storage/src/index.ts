@@ -1,4 +1,3 @@
-export { BodyReader, type BodyReaderOptions } from './body-reader.js';
 export { invalidArgument, MESSAGE_PREFIX, StorageErrorCodes } from './errors.js';
 export { createFileSystemStorage, createFsStorage, FsStorage, type FsStorageOptions } from './fs-storage.js';
 export { MAX_KEY_BYTES, validateKey } from './key.js';

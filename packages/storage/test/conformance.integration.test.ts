@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, it } from '@jest/globals';
-import * as conformance from '@voelgoed/contracts/conformance';
+import { afterAll, beforeAll, describe } from '@jest/globals';
+import { describeObjectStorage } from '@voelgoed/contracts/conformance';
 import { type S3Server, startS3 } from '@voelgoed/testkit';
 import {
   createFsStorage,
@@ -13,49 +13,40 @@ import {
   type S3Storage,
 } from '../src/index.js';
 
-// The suite lands in @voelgoed/contracts/conformance in parallel with this package.
-const { describeObjectStorage } = conformance as Partial<typeof import('@voelgoed/contracts/conformance')> & {
-  describeObjectStorage?: (name: string, factory: () => unknown, options?: Record<string, unknown>) => void;
-};
+let server: S3Server;
+let bucket: string;
+const roots: string[] = [];
+const opened: S3Storage[] = [];
+beforeAll(async () => {
+  server = await startS3();
+  bucket = await server.createBucket();
+});
+afterAll(async () => {
+  for (const s of opened) s.close();
+  await server?.stop();
+  for (const root of roots) rmSync(root, { recursive: true, force: true });
+});
 
-if (!describeObjectStorage) {
-  it.skip('SKIPPED: describeObjectStorage is not in this build of @voelgoed/contracts/conformance yet', () => {});
-} else {
-  let server: S3Server;
-  let bucket: string;
-  const roots: string[] = [];
-  const opened: S3Storage[] = [];
-  beforeAll(async () => {
-    server = await startS3();
-    bucket = await server.createBucket();
+describe('conformance', () => {
+  describeObjectStorage('S3Storage (test kit S3 server)', () => {
+    const s = createS3Storage({ ...server.clientOptions, bucket });
+    opened.push(s);
+    return s;
   });
-  afterAll(async () => {
-    for (const s of opened) s.close();
-    await server?.stop();
-    for (const root of roots) rmSync(root, { recursive: true, force: true });
+  describeObjectStorage(
+    'FsStorage',
+    (): FsStorage => {
+      const root = mkdtempSync(path.join(os.tmpdir(), 'voelgoed-fs-storage-'));
+      roots.push(root);
+      return createFsStorage({ root });
+    },
+    { signedUrl: false },
+  );
+  describeObjectStorage('MemoryObjectStorage (re-exported)', () => createMemoryStorage(), {
+    fetchSignedUrl: (
+      impl: MemoryObjectStorage,
+      url: string,
+      init: Parameters<MemoryObjectStorage['fetchSigned']>[1],
+    ) => impl.fetchSigned(url, init),
   });
-
-  describe('conformance', () => {
-    describeObjectStorage('S3Storage (test kit S3 server)', () => {
-      const s = createS3Storage({ ...server.clientOptions, bucket });
-      opened.push(s);
-      return s;
-    });
-    describeObjectStorage(
-      'FsStorage',
-      (): FsStorage => {
-        const root = mkdtempSync(path.join(os.tmpdir(), 'voelgoed-fs-storage-'));
-        roots.push(root);
-        return createFsStorage({ root });
-      },
-      { signedUrl: false },
-    );
-    describeObjectStorage('MemoryObjectStorage (re-exported)', () => createMemoryStorage(), {
-      fetchSignedUrl: (
-        impl: MemoryObjectStorage,
-        url: string,
-        init: Parameters<MemoryObjectStorage['fetchSigned']>[1],
-      ) => impl.fetchSigned(url, init),
-    });
-  });
-}
+});
