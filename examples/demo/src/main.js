@@ -1,22 +1,137 @@
-// Placeholder for the demo (issue "The demo, independent releases, and one-command benchmarks").
-// It already runs through the same path the real demo will take: bootstrap, workspace install,
-// the built packages imported by name.
-import { InfrastructureError, isInfrastructureError } from '@voelgoed/contracts';
+// The Voelgoed demo: a small ticket sale that uses every package the way an application would.
+//   ./dev demo            three local redis-server masters (Redlock), files for tickets, a local
+//                         payment gateway over HTTP; REDIS_URLS / REDIS_URL / S3_URL point it at
+//                         external servers instead
+//   ./dev demo --memory   the same shop code on the in-memory implementations from contracts
+// Options: --buyers N (200), --seats N (50), --metrics-port N (0 = any free port).
+import { parseArgs } from 'node:util';
+import { Channels, subscribe } from '@voelgoed/contracts';
+import { createTelemetry } from '@voelgoed/telemetry';
+import { createGateway, serveGateway } from './gateway.js';
+import { createInfrastructure } from './infrastructure.js';
+import { createShop } from './shop.js';
 
-const plan = `
-Voelgoed infrastructure demo (placeholder)
+const { values: args } = parseArgs({
+  options: {
+    memory: { type: 'boolean', default: false },
+    buyers: { type: 'string', default: '200' },
+    seats: { type: 'string', default: '50' },
+    'metrics-port': { type: 'string', default: '0' },
+  },
+});
+const buyers = Number(args.buyers);
+const seats = Number(args.seats);
+const say = (line) => process.stdout.write(`${line}\n`);
+const WEBHOOK_SECRET = 'whsec_ZGVtby1zZWNyZXQtbm90LWZvci1wcm9kdWN0aW9u';
 
-When the adapters land, this command will run a small ticket-sale service on real servers that
-it starts itself (redis-server processes, an S3-compatible server, a local payment gateway):
-  - 200 simulated buyers race for 50 seats; each reservation runs under withLock on the seat
-    (@voelgoed/lock: Redlock over several Redis masters, fencing tokens);
-  - a hold with a TTL per seat (@voelgoed/redis ExpiringSet), a tiered cache and a rate limiter;
-  - payment through a local gateway that fails some calls with 503 + Retry-After
-    (@voelgoed/http: retries, idempotency keys, circuit breaker, signed webhooks);
-  - tickets stored as objects (@voelgoed/storage) and Prometheus metrics (@voelgoed/telemetry);
-  - at the end: no seat sold twice, and a metrics summary.
-`;
+// What the adapters publish on diagnostics_channel, counted for the report.
+const seen = { attempts: 0, retries: 0, breaker: [] };
+const unsubscribe = [
+  subscribe(Channels.httpRequest, () => seen.attempts++),
+  subscribe(Channels.httpRetry, () => seen.retries++),
+  subscribe(Channels.httpCircuit, (e) => seen.breaker.push(`${e.from}→${e.to}`)),
+];
 
-process.stdout.write(plan);
-const check = new InfrastructureError('DEMO_PLACEHOLDER', '[voelgoed:demo] packages load');
-process.stdout.write(`\n@voelgoed/contracts loaded: ${isInfrastructureError(check) ? 'yes' : 'no'}\n`);
+const telemetry = createTelemetry();
+const metricsServer = await telemetry.serve({ port: Number(args['metrics-port']) });
+say(`Voelgoed demo: ${buyers} buyers race for ${seats} seats${args.memory ? ' (in memory)' : ''}`);
+say(`metrics: ${metricsServer.url}`);
+
+let shop;
+const gateway = createGateway({
+  webhookSecret: WEBHOOK_SECRET,
+  deliverWebhook: async (payload, headers) => {
+    if (webhooks) {
+      const response = await fetch(webhooks.url, { method: 'POST', body: payload, headers });
+      if (!response.ok) throw new Error(`webhook answered ${response.status}`);
+    } else {
+      shop.onWebhook(payload, headers);
+    }
+  },
+});
+const gatewayServer = args.memory ? undefined : await serveGateway(gateway);
+const infra = await createInfrastructure({
+  memory: args.memory,
+  gateway,
+  gatewayUrl: gatewayServer?.url,
+  rateLimit: { limit: 5, periodMs: 1000 },
+  log: say,
+});
+shop = createShop({ ...infra, metrics: telemetry, seats, price: 4500, webhookSecret: WEBHOOK_SECRET });
+const webhooks = infra.serveWebhooks ? await infra.serveWebhooks(shop.onWebhook) : undefined;
+
+let done = 0;
+const started = performance.now();
+const progress = setInterval(
+  () => {
+    const line = `  sold ${shop.tickets.length}/${seats} · buyers finished ${done}/${buyers} · http attempts ${seen.attempts} · retries ${seen.retries}`;
+    if (process.stdout.isTTY) process.stdout.write(`\r${line}`);
+    else say(line);
+  },
+  process.stdout.isTTY ? 200 : 1000,
+);
+
+let failure;
+try {
+  await Promise.all(
+    Array.from({ length: buyers }, (_, i) =>
+      shop.buyer(`b${i}`).finally(() => {
+        done++;
+      }),
+    ),
+  );
+} catch (error) {
+  failure = error;
+} finally {
+  clearInterval(progress);
+  if (process.stdout.isTTY) process.stdout.write('\n');
+}
+const seconds = (performance.now() - started) / 1000;
+
+const listed = [];
+if (!failure) for await (const o of infra.storage.list('tickets/')) listed.push(o.key);
+const waits = [...shop.stats.lockWaitsMs].sort((a, b) => a - b);
+const pct = (p) =>
+  waits.length ? waits[Math.min(waits.length - 1, Math.floor((p / 100) * waits.length))].toFixed(1) : 'n/a';
+const doubleBookings = shop.doubleBookedSeats() + shop.stats.doubleBookings;
+const metricsText = await telemetry.scrape();
+
+say('');
+say(
+  `report (${seconds.toFixed(1)} s, ${infra.kind === 'memory' ? 'in-memory implementations' : 'Redis + HTTP + storage'})`,
+);
+say(`  seats sold            ${shop.tickets.length} of ${seats} (ticket objects stored: ${listed.length})`);
+say(`  double bookings       ${doubleBookings}`);
+say(`  lock wait p50 / p99   ${pct(50)} ms / ${pct(99)} ms over ${waits.length} acquisitions`);
+say(`  seat already sold     ${shop.stats.taken} times found under the lock`);
+say(
+  `  http attempts         ${seen.attempts} (retries ${seen.retries}); gateway: ${gateway.stats.charged} charged, ${gateway.stats.replayed} replayed by idempotency key, ${gateway.stats.failed} failed with 503`,
+);
+say(
+  `  circuit breaker       ${seen.breaker.length ? seen.breaker.join(', ') : args.memory ? 'none (FakeHttpClient has no breaker)' : 'never changed state'}`,
+);
+say(
+  `  payment unavailable   ${shop.stats.paymentUnavailable} times (buyer tried the same order again later)`,
+);
+say(
+  `  charged, no ticket    ${Math.max(0, gateway.stats.charged - shop.tickets.length)} (seat went to someone else meanwhile: to refund)`,
+);
+say(`  rate-limited waits    ${shop.stats.rateLimited}`);
+say(
+  `  webhooks              rejected ${shop.stats.webhooksRejected}, late ${shop.stats.webhooksLate}, redelivered ${gateway.stats.webhookRetries}`,
+);
+say(
+  `  metrics series        ${metricsText.split('\n').filter((l) => l && !l.startsWith('#')).length} (served at ${metricsServer.url} while running)`,
+);
+
+for (const u of unsubscribe) u();
+await webhooks?.close();
+await gatewayServer?.close();
+await infra.close();
+await telemetry.close();
+
+const expected = Math.min(seats, buyers);
+const ok = !failure && doubleBookings === 0 && shop.tickets.length === expected && listed.length === expected;
+if (failure) say(`failed: ${failure instanceof Error ? failure.stack : String(failure)}`);
+say(ok ? 'ok: every seat sold exactly once' : 'FAILED: see the report above');
+process.exitCode = ok ? 0 : 1;

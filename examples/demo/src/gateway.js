@@ -1,0 +1,98 @@
+// A local stand-in for a card payment gateway (the demo's external service). It charges once
+// per Idempotency-Key (a retried charge returns the first result), fails now and then with
+// 503 + Retry-After, goes through a short outage so the client's circuit breaker opens and
+// recovers, and confirms each charge with a signed webhook to the shop.
+import { randomUUID } from 'node:crypto';
+import http from 'node:http';
+import { signWebhook } from '@voelgoed/http';
+
+/**
+ * @param {{ webhookSecret: string, deliverWebhook: (payload: string, headers: Record<string, string>) => Promise<void>,
+ *           flakyEvery?: number, lostEvery?: number, outage?: { from: number, to: number } }} options
+ * `flakyEvery`: every Nth call fails with 503 before charging; `lostEvery`: every Nth charge is
+ * made but its response is a 503 (as if lost), so only the idempotency key prevents a double charge.
+ */
+export function createGateway({
+  webhookSecret,
+  deliverWebhook,
+  flakyEvery = 9,
+  lostEvery = 7,
+  outage = { from: 25, to: 40 },
+}) {
+  const charges = new Map(); // idempotency key -> charge
+  let calls = 0;
+  const stats = { calls: 0, charged: 0, replayed: 0, failed: 0, webhookRetries: 0 };
+
+  /** @param {{ method: string, path: string, headers: Record<string, string | undefined>, body: string }} req */
+  async function handle(req) {
+    stats.calls = ++calls;
+    if (req.method !== 'POST' || req.path !== '/v1/charges')
+      return { status: 404, body: '{"error":"not found"}' };
+    const key = req.headers['idempotency-key'];
+    if (!key) return { status: 400, body: '{"error":"Idempotency-Key required"}' };
+    if ((calls >= outage.from && calls < outage.to) || calls % flakyEvery === 0) {
+      stats.failed++;
+      return { status: 503, headers: { 'retry-after': '0' }, body: '{"error":"try again"}' };
+    }
+    const earlier = charges.get(key);
+    if (earlier) {
+      stats.replayed++;
+      return { status: 200, body: JSON.stringify(earlier) };
+    }
+    const { amount, buyer, seat } = JSON.parse(req.body);
+    const charge = { id: `ch_${randomUUID().slice(0, 8)}`, amount, buyer, seat, status: 'succeeded' };
+    charges.set(key, charge);
+    stats.charged++;
+    const payload = JSON.stringify({ type: 'charge.succeeded', data: charge });
+    // The webhook goes out after the response, as real gateways do, retried until it lands.
+    setImmediate(async () => {
+      const headers = signWebhook({ payload, secret: webhookSecret });
+      for (let attempt = 1; attempt <= 10; attempt++) {
+        try {
+          await deliverWebhook(payload, headers);
+          return;
+        } catch {
+          stats.webhookRetries++;
+          await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
+        }
+      }
+    });
+    if (stats.charged % lostEvery === 0) {
+      stats.failed++;
+      return { status: 503, headers: { 'retry-after': '0' }, body: '{"error":"response lost"}' };
+    }
+    return { status: 200, body: JSON.stringify(charge) };
+  }
+
+  return { handle, stats };
+}
+
+/** Serves a gateway's `handle` over node:http on a free port. */
+export async function serveGateway(gateway) {
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', async () => {
+      const url = new URL(req.url ?? '/', 'http://gateway');
+      const answer = await gateway.handle({
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        headers: /** @type {Record<string, string>} */ (req.headers),
+        body: Buffer.concat(chunks).toString('utf8'),
+      });
+      res
+        .writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers })
+        .end(answer.body);
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(undefined)));
+  const { port } = /** @type {import('node:net').AddressInfo} */ (server.address());
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve(undefined));
+      }),
+  };
+}

@@ -1,0 +1,159 @@
+// Wires the ports to real adapters (Redis, HTTP, files or S3) or to the in-memory
+// implementations from @voelgoed/contracts (--memory). The shop never knows which.
+import { mkdtemp, rm } from 'node:fs/promises';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import {
+  FakeHttpClient,
+  MemoryKeyValueStore,
+  MemoryLock,
+  MemoryObjectStorage,
+} from '@voelgoed/contracts/memory';
+import { createHttpClient } from '@voelgoed/http';
+import { createRedisLock } from '@voelgoed/lock';
+import { createRedisClient, createRedisKeyValueStore } from '@voelgoed/redis';
+import { ExpiringSet } from '@voelgoed/redis/expiring-set';
+import { RateLimiter } from '@voelgoed/redis/rate-limiter';
+import { createFsStorage, createS3Storage } from '@voelgoed/storage';
+
+const HTTP_POLICIES = {
+  timeoutMs: 2000,
+  retry: { limit: 3, baseDelayMs: 5, maxDelayMs: 50 },
+  // Short windows so that the gateway's outage opens the breaker and the demo sees it recover.
+  circuitBreaker: { consecutiveFailures: 5, openMs: 150, halfOpenProbes: 1 },
+  // The demo's burst of retries is the point; don't let the budget hide them.
+  retryBudget: false,
+};
+
+/** Holds and a rate limiter on the KeyValueStore port, for the in-memory run. */
+function kvHolds(kv) {
+  return {
+    tryAdd: (member, ttlMs) => kv.set(`hold:${member}`, '1', { ttlMs, mode: 'NX' }),
+    remove: async (member) => (await kv.delete(`hold:${member}`)) > 0,
+  };
+}
+function kvLimiter(kv, limit, periodMs) {
+  return {
+    async consume(subject) {
+      const window = Math.floor(Date.now() / periodMs);
+      const count = await kv.incr(`rate:${subject}:${window}`, { ttlMs: periodMs });
+      return {
+        allowed: count <= limit,
+        retryAfterMs: count <= limit ? 0 : periodMs - (Date.now() % periodMs),
+      };
+    },
+  };
+}
+
+/** A node:http server in front of the shop's webhook handler. */
+async function serveWebhooks(onWebhook) {
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => res.writeHead(onWebhook(Buffer.concat(chunks).toString('utf8'), req.headers)).end());
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(undefined)));
+  const { port } = /** @type {import('node:net').AddressInfo} */ (server.address());
+  return {
+    url: `http://127.0.0.1:${port}/webhooks`,
+    close: () => new Promise((resolve) => server.close(() => resolve(undefined))),
+  };
+}
+
+/**
+ * @param {{ memory: boolean, gateway: { handle: Function }, gatewayUrl?: string,
+ *           rateLimit: { limit: number, periodMs: number }, log: (line: string) => void }} options
+ */
+export async function createInfrastructure({ memory, gateway, gatewayUrl, rateLimit, log }) {
+  const closers = [];
+  if (memory) {
+    const kv = new MemoryKeyValueStore();
+    const http = new FakeHttpClient({
+      baseUrl: 'https://gateway.invalid',
+      retry: { limit: HTTP_POLICIES.retry.limit },
+      handler: async (req) => {
+        const answer = await gateway.handle({
+          method: req.method,
+          path: req.path,
+          headers: req.headers,
+          body: req.body.toString('utf8'),
+        });
+        return { status: answer.status, headers: answer.headers ?? {}, body: answer.body };
+      },
+    });
+    log('infrastructure: in memory (MemoryLock, MemoryKeyValueStore, MemoryObjectStorage, FakeHttpClient)');
+    return {
+      kind: 'memory',
+      locks: new MemoryLock(),
+      kv,
+      http,
+      storage: new MemoryObjectStorage(),
+      holds: kvHolds(kv),
+      limiter: kvLimiter(kv, rateLimit.limit, rateLimit.periodMs),
+      webhookTarget: undefined,
+      close: async () => {},
+    };
+  }
+
+  // Redis: external servers when REDIS_URLS / REDIS_URL say so, else three of our own.
+  let urls = (process.env.REDIS_URLS ?? process.env.REDIS_URL ?? '')
+    .split(',')
+    .map((u) => u.trim())
+    .filter(Boolean);
+  if (urls.length === 0) {
+    const { startRedisGroup, stopAll } = await import('@voelgoed/testkit');
+    const group = await startRedisGroup(3);
+    urls = group.servers.map((s) => s.url);
+    closers.push(() => stopAll());
+    log(
+      `redis: started 3 local redis-server masters for Redlock (ports ${group.servers.map((s) => s.port).join(', ')})`,
+    );
+  } else {
+    log(
+      `redis: ${urls.length} external server(s) from ${process.env.REDIS_URLS ? 'REDIS_URLS' : 'REDIS_URL'}`,
+    );
+  }
+  const clients = urls.map((url) => createRedisClient({ url }));
+  closers.unshift(() => Promise.all(clients.map((c) => c.close())));
+  await Promise.all(clients.map((c) => c.ready()));
+  const [main] = clients;
+  const run = `demo:${Date.now().toString(36)}`;
+  const kv = createRedisKeyValueStore(main, { keyPrefix: `${run}:` });
+  const locks = createRedisLock({ clients, prefix: `${run}:lock:` });
+  closers.unshift(() => locks.close());
+
+  // Storage: S3 when S3_URL is set, else the filesystem driver in a temp dir.
+  let storage;
+  if (process.env.S3_URL) {
+    storage = createS3Storage(process.env.S3_URL);
+    await storage.ensureBucket();
+    closers.unshift(() => storage.close());
+    log('storage: S3 from S3_URL');
+  } else {
+    const root = await mkdtemp(path.join(os.tmpdir(), 'voelgoed-demo-'));
+    storage = createFsStorage({ root });
+    closers.push(() => rm(root, { recursive: true, force: true }));
+    log(`storage: filesystem driver in ${root}`);
+  }
+
+  const httpClient = createHttpClient({ baseUrl: gatewayUrl, ...HTTP_POLICIES });
+  closers.unshift(() => httpClient.close());
+  return {
+    kind: 'real',
+    locks,
+    kv,
+    http: httpClient,
+    storage,
+    holds: new ExpiringSet(main, `${run}:holds`, { defaultTtlMs: 10_000 }),
+    limiter: new RateLimiter(main, {
+      limit: rateLimit.limit,
+      periodMs: rateLimit.periodMs,
+      keyPrefix: `${run}:rate:`,
+    }),
+    serveWebhooks,
+    close: async () => {
+      for (const close of closers) await close();
+    },
+  };
+}

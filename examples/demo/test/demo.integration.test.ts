@@ -1,0 +1,40 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { describe, expect, it } from '@jest/globals';
+
+// Runs the demo as ./dev demo does (a child process) and reads its report.
+const main = path.join(__dirname, '..', 'src', 'main.js');
+
+function runDemo(args: string[]) {
+  const out = spawnSync(process.execPath, [main, ...args], { encoding: 'utf8', timeout: 120_000 });
+  return { status: out.status, output: `${out.stdout}${out.stderr}` };
+}
+
+const field = (output: string, name: string) => new RegExp(`${name}\\s+(\\d+)`).exec(output)?.[1];
+
+describe('the demo', () => {
+  it.each([
+    ['on real Redis (3 masters), HTTP and the filesystem driver', []],
+    ['on the in-memory implementations (--memory)', ['--memory']],
+  ])(
+    '%s sells every seat exactly once and exits 0',
+    (_, args) => {
+      const { status, output } = runDemo(args);
+      expect(output).toContain('ok: every seat sold exactly once');
+      expect(status).toBe(0);
+      expect(field(output, 'double bookings')).toBe('0');
+      expect(output).toMatch(/seats sold\s+50 of 50 \(ticket objects stored: 50\)/);
+      expect(output).toMatch(/metrics: http:\/\/127\.0\.0\.1:\d+\/metrics/);
+      expect(Number(/http attempts\s+(\d+)/.exec(output)?.[1])).toBeGreaterThanOrEqual(50);
+    },
+    150_000,
+  );
+
+  it('shows the retries, the idempotency key and the breaker at work on the real HTTP client', () => {
+    const { status, output } = runDemo(['--buyers', '120', '--seats', '30']);
+    expect(status).toBe(0);
+    expect(Number(/retries (\d+)/.exec(output)?.[1])).toBeGreaterThan(0);
+    expect(Number(/(\d+) replayed by idempotency key/.exec(output)?.[1])).toBeGreaterThan(0);
+    expect(output).toMatch(/circuit breaker\s+closed→open/);
+  }, 150_000);
+});
