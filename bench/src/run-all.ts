@@ -102,6 +102,8 @@ for (const b of results) {
   md.push('');
 }
 writeFileSync(path.join(resultsDir, 'latest.md'), `${md.join('\n')}\n`);
+// The whole ratio table once more, in one place, at the end.
+console.log(`\n${md.join('\n')}`);
 console.log(`\nwrote ${path.join('bench', 'results', 'latest.json')} and latest.md (${latest.seconds} s)`);
 const failed = results.filter((r) => !r.ok).map((r) => r.name);
 if (failed.length) {
