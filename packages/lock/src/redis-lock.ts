@@ -23,6 +23,9 @@ import { Redlock } from './redlock.js';
 import { ReleaseNotifier } from './release-notifier.js';
 import { Watchdog } from './watchdog.js';
 
+/** How long `close()` waits for the clients it owns to close, ms. */
+const CLOSE_TIMEOUT_MS = 2000;
+
 /** Validates and copies the resource argument: one non-empty name, or a non-empty list of distinct ones. */
 function toResources(resource: unknown): string[] {
   const list = typeof resource === 'string' ? [resource] : resource;
@@ -178,7 +181,11 @@ export class RedisLock implements DistributedLock {
         if (attempts > retries)
           throw new LockNotAcquiredError(result.reason, resources, attempts, result.error);
         if (result.reason === 'contention' && o.fastHandoff) this.#notifier.ensureSubscribed();
-        const delay = retryDelayMs + Math.random() * jitterMs;
+        // After a split vote nobody holds the lock: retry soon, at a random moment so that the
+        // contenders fall out of step (they were woken together).
+        const delay = result.split
+          ? Math.random() * Math.min(retryDelayMs, 10)
+          : retryDelayMs + Math.random() * jitterMs;
         await this.#notifier.wait(
           keys.map((k) => k.lock),
           delay,
@@ -269,7 +276,17 @@ export class RedisLock implements DistributedLock {
     if (this.#closed) return;
     this.#closed = true;
     await this.#notifier.close();
-    if (this.#owned) await Promise.allSettled(this.#clients.map((c) => c.close()));
+    if (!this.#owned) return;
+    // RedisClient.close() waits for a graceful QUIT, which a paused (SIGSTOPped) server never
+    // answers: do not let one such node hang close().
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled(this.#clients.map((c) => c.close({ timeoutMs: this.#options.nodeTimeoutMs }))),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, CLOSE_TIMEOUT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -20,6 +20,8 @@ export interface Granted {
 export interface Refused {
   ok: false;
   reason: Exclude<LockNotAcquiredReason, 'aborted'>;
+  /** Some nodes granted the lock (a split vote): retry after a short random delay, not a wake-up. */
+  split: boolean;
   /** The last node error, if any. */
   error: unknown;
 }
@@ -40,6 +42,33 @@ function settle<T>(promise: Promise<T>): Promise<NodeReply<T>> {
     (value) => ({ ok: true as const, value }),
     (error: unknown) => ({ ok: false as const, error }),
   );
+}
+
+/**
+ * Sends one call per node and resolves as soon as `decided` says the outcome is known (a
+ * majority agreed, or a majority can no longer agree) or every node answered, so that a paused
+ * node costs nothing once the others have decided. Replies of nodes still pending are
+ * `undefined` in the (copied) result.
+ */
+function gather<T>(
+  calls: Promise<T>[],
+  decided: (replies: readonly (NodeReply<T> | undefined)[]) => boolean,
+): Promise<(NodeReply<T> | undefined)[]> {
+  return new Promise((resolve) => {
+    const replies: (NodeReply<T> | undefined)[] = new Array(calls.length).fill(undefined);
+    let settled = 0;
+    let done = false;
+    calls.forEach((call, i) => {
+      void settle(call).then((reply) => {
+        replies[i] = reply;
+        settled++;
+        if (!done && (settled === calls.length || decided(replies))) {
+          done = true;
+          resolve(replies.slice());
+        }
+      });
+    });
+  });
 }
 
 /** A CROSSSLOT reply means the resources of one lock are in different Cluster slots. */
@@ -95,15 +124,28 @@ export class Redlock {
     const args = [value, ttlMs, waiterTtlMs];
     const timeout = this.#timeout(ttlMs);
     const startedAt = performance.now();
-    const replies = await Promise.all(
-      this.clients.map((c) => settle(acquireScript.run<number | number[]>(c, scriptKeys, args, timeout))),
+    const quorum = this.quorum;
+    const allowed = this.clients.length - quorum;
+    const replies = await gather(
+      this.clients.map((c) => acquireScript.run<number | number[]>(c, scriptKeys, args, timeout)),
+      (rs) => {
+        let yes = 0;
+        let no = 0;
+        for (const r of rs) {
+          if (r === undefined) continue;
+          if (r.ok && Array.isArray(r.value)) yes++;
+          else no++;
+        }
+        return yes >= quorum || no > allowed;
+      },
     );
     const granted: number[][] = [];
     const grantedAt: number[] = [];
     let failed = 0;
     let error: unknown;
     for (let i = 0; i < replies.length; i++) {
-      const reply = replies[i]!;
+      const reply = replies[i];
+      if (reply === undefined) continue;
       if (!reply.ok) {
         rethrowUsageError(reply.error);
         failed++;
@@ -114,16 +156,19 @@ export class Redlock {
       }
     }
     const refuse = async (reason: Refused['reason']): Promise<Refused> => {
-      // Release wherever the lock may be ours: granted nodes and nodes that failed (a timed-out
-      // SET may have landed). Nodes that refused hold someone else's lock: leave them alone.
-      await Promise.all(
-        this.clients.map((c, i) => {
-          const reply = replies[i]!;
-          if (reply.ok && !Array.isArray(reply.value)) return undefined;
-          return settle(this.#releaseOn(c, keys, value, ttlMs));
-        }),
-      );
-      return { ok: false, reason, error };
+      // Release wherever the lock may be ours: granted nodes (waited for) and nodes that failed
+      // or have not answered yet (a late SET may land; the release is queued behind it on the
+      // same connection, not waited for). Nodes that refused hold someone else's lock.
+      const waits: Promise<unknown>[] = [];
+      this.clients.forEach((c, i) => {
+        const reply = replies[i];
+        if (reply?.ok && !Array.isArray(reply.value)) return;
+        // Silently: waking waiters for a lock that nobody held would only re-synchronise them.
+        const release = settle(this.#releaseOn(c, keys, value, ttlMs, false));
+        if (reply?.ok) waits.push(release);
+      });
+      await Promise.all(waits);
+      return { ok: false, reason, error, split: granted.length > 0 };
     };
     if (granted.length < this.quorum) {
       return refuse(failed > this.clients.length - this.quorum ? 'quorum' : 'contention');
@@ -140,13 +185,14 @@ export class Redlock {
       const current = granted.length - behind.length;
       if (current < this.quorum) {
         const fences = keys.map((k) => k.fence);
-        const raised = await Promise.all(
-          behind.map((i) => settle(raiseFenceScript.run(this.clients[i]!, fences, tokens, timeout))),
+        const raised = await gather(
+          behind.map((i) => raiseFenceScript.run(this.clients[i]!, fences, tokens, timeout)),
+          (rs) => current + rs.filter((r) => r?.ok).length >= quorum,
         );
         let acked = 0;
         for (const r of raised) {
-          if (r.ok) acked++;
-          else error = r.error;
+          if (r?.ok) acked++;
+          else if (r) error = r.error;
         }
         if (current + acked < this.quorum) return refuse('quorum');
       }
@@ -156,38 +202,65 @@ export class Redlock {
     return { ok: true, tokens, validityMs, startedAt };
   }
 
-  #releaseOn(client: RedisClient, keys: readonly ResourceKeys[], value: string, ttlMs: number) {
+  #releaseOn(
+    client: RedisClient,
+    keys: readonly ResourceKeys[],
+    value: string,
+    ttlMs: number,
+    notify = true,
+  ) {
     const n = keys.length;
     const scriptKeys: string[] = new Array(n * 2);
     for (let i = 0; i < n; i++) {
       scriptKeys[i] = keys[i]!.lock;
       scriptKeys[n + i] = keys[i]!.waiter;
     }
-    return releaseScript.run<number>(client, scriptKeys, [value, this.channel], this.#timeout(ttlMs));
+    return releaseScript.run<number>(
+      client,
+      scriptKeys,
+      [value, notify ? this.channel : ''],
+      this.#timeout(ttlMs),
+    );
   }
 
   /** Compare-and-delete on every node. A node counts as done when every key there was ours. */
   async release(keys: readonly ResourceKeys[], value: string): Promise<QuorumCount> {
-    const replies = await Promise.all(
-      this.clients.map((c) => settle(this.#releaseOn(c, keys, value, this.nodeTimeoutMs))),
+    const isDone = (released: number) => released === keys.length;
+    const replies = await gather(
+      this.clients.map((c) => this.#releaseOn(c, keys, value, this.nodeTimeoutMs)),
+      (rs) => this.#decided(rs, isDone),
     );
-    return count(replies, (released) => released === keys.length);
+    return count(replies, isDone);
   }
 
   /** Compare-and-pexpire (all keys or none) on every node. */
   async extend(keys: readonly ResourceKeys[], value: string, ttlMs: number): Promise<QuorumCount> {
     const lockKeys = keys.map((k) => k.lock);
     const timeout = this.#timeout(ttlMs);
-    const replies = await Promise.all(
-      this.clients.map((c) => settle(extendScript.run<number>(c, lockKeys, [value, ttlMs], timeout))),
+    const isDone = (extended: number) => extended === 1;
+    const replies = await gather(
+      this.clients.map((c) => extendScript.run<number>(c, lockKeys, [value, ttlMs], timeout)),
+      (rs) => this.#decided(rs, isDone),
     );
-    return count(replies, (extended) => extended === 1);
+    return count(replies, isDone);
+  }
+
+  #decided(replies: readonly (NodeReply<number> | undefined)[], isDone: (reply: number) => boolean): boolean {
+    let yes = 0;
+    let no = 0;
+    for (const r of replies) {
+      if (r === undefined) continue;
+      if (r.ok && isDone(Number(r.value))) yes++;
+      else no++;
+    }
+    return yes >= this.quorum || no > this.clients.length - this.quorum;
   }
 }
 
-function count(replies: NodeReply<number>[], isDone: (reply: number) => boolean): QuorumCount {
+function count(replies: (NodeReply<number> | undefined)[], isDone: (reply: number) => boolean): QuorumCount {
   const result: QuorumCount = { done: 0, notOwner: 0, failed: 0, error: undefined };
   for (const reply of replies) {
+    if (reply === undefined) continue;
     if (!reply.ok) {
       result.failed++;
       result.error = reply.error;

@@ -39,7 +39,7 @@ return 1
 
 /**
  * Compare-and-delete over n lock keys (KEYS: lock keys, then waiter markers). ARGV: owner
- * value, pub/sub channel. Publishes `<lock key>\n<value>` on the channel when someone waits for it.
+ * value, pub/sub channel ('' = do not publish). Publishes `<lock key>\n<value>` on the channel when someone waits for it.
  * Returns how many keys were ours and are now deleted.
  */
 export const releaseScript = defineScript(`
@@ -49,7 +49,7 @@ for i = 1, n do
   if redis.call('GET', KEYS[i]) == ARGV[1] then
     redis.call('DEL', KEYS[i])
     released = released + 1
-    if redis.call('EXISTS', KEYS[n + i]) == 1 then
+    if ARGV[2] ~= '' and redis.call('EXISTS', KEYS[n + i]) == 1 then
       redis.call('PUBLISH', ARGV[2], KEYS[i] .. '\\n' .. ARGV[1])
     end
   end

@@ -1,0 +1,71 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { isInfrastructureError } from '@voelgoed/contracts';
+import { type RedisServer, startRedis, stopAll } from '@voelgoed/testkit';
+import { createRedisLock, type RedisLock } from '../src/index.js';
+
+let server: RedisServer;
+let locks: RedisLock;
+
+beforeAll(async () => {
+  server = await startRedis();
+  locks = createRedisLock({ urls: [server.url] });
+});
+
+afterAll(async () => {
+  await locks?.close();
+  await stopAll();
+});
+
+const invalid = { code: 'INVALID_ARGUMENT' };
+
+describe('bad input gives INVALID_ARGUMENT, never a hang', () => {
+  it.each([
+    ['an empty resource', () => locks.acquire('')],
+    ['an empty resource list', () => locks.acquire([])],
+    ['an empty name in a list', () => locks.acquire(['a', ''])],
+    ['duplicate resources', () => locks.acquire(['a', 'a'])],
+    ['a non-string resource', () => locks.acquire(42 as unknown as string)],
+    ['ttl 0', () => locks.acquire('r', 0)],
+    ['a negative ttl', () => locks.acquire('r', -5)],
+    ['ttl Infinity', () => locks.acquire('r', Number.POSITIVE_INFINITY)],
+    ['ttl NaN', () => locks.acquire('r', Number.NaN)],
+    ['retries < 0', () => locks.acquire('r', 1000, { retries: -1 })],
+    ['fractional retries', () => locks.acquire('r', 1000, { retries: 1.5 })],
+    ['a negative retryDelayMs', () => locks.acquire('r', 1000, { retryDelayMs: -1 })],
+    ['jitterMs NaN', () => locks.acquire('r', 1000, { jitterMs: Number.NaN })],
+    ['a signal that is not an AbortSignal', () => locks.acquire('r', 1000, { signal: {} as AbortSignal })],
+    ['release with an empty value', () => locks.release('r', '')],
+    ['release of an empty resource', () => locks.release('', 'v')],
+    ['withLock without a function', () => locks.withLock('r', 1 as never)],
+    ['withLock with ttlMs 0', () => locks.withLock('r', () => 1, { ttlMs: 0 })],
+  ])('%s', async (_label, call) => {
+    const error = await call().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isInfrastructureError(error, 'INVALID_ARGUMENT')).toBe(true);
+    expect((error as Error).message).toMatch(/^\[voelgoed:lock\] /);
+  });
+
+  it('extend with a bad ttl', async () => {
+    const lock = await locks.acquire('bad-extend', 1000);
+    await expect(lock.extend(0)).rejects.toMatchObject(invalid);
+    await expect(lock.extend(Number.NaN)).rejects.toMatchObject(invalid);
+    expect(lock.held).toBe(true);
+    await lock.release();
+  });
+
+  it.each([
+    ['neither clients nor urls', {}],
+    ['both clients and urls', { urls: ['redis://127.0.0.1:1'], clients: [] }],
+    ['an empty url list', { urls: [] }],
+    ['a malformed url', { urls: ['http://nope'] }],
+    ['driftFactor < 0', { urls: ['redis://127.0.0.1:1'], driftFactor: -0.1 }],
+    ['a prefix with a brace', { urls: ['redis://127.0.0.1:1'], prefix: 'x{' }],
+    ['retries < 0', { urls: ['redis://127.0.0.1:1'], retries: -1 }],
+    ['nodeTimeoutMs 0', { urls: ['redis://127.0.0.1:1'], nodeTimeoutMs: 0 }],
+    ['renewFraction 1', { urls: ['redis://127.0.0.1:1'], renewFraction: 1 }],
+  ])('createRedisLock with %s', (_label, options) => {
+    expect(() => createRedisLock(options as never)).toThrow(expect.objectContaining(invalid));
+  });
+});

@@ -1,0 +1,136 @@
+import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
+import { type RedisGroup, startRedisGroup, stopAll } from '@voelgoed/testkit';
+import { createRedisLock, type RedisLock } from '../src/index.js';
+
+const managers: RedisLock[] = [];
+const groups: RedisGroup[] = [];
+
+function locks(urls: string[], nodeTimeoutMs = 200): RedisLock {
+  const m = createRedisLock({ urls, nodeTimeoutMs });
+  managers.push(m);
+  return m;
+}
+
+async function group(n: number, appendOnly = false): Promise<RedisGroup> {
+  const g = await startRedisGroup(n, { appendOnly });
+  groups.push(g);
+  return g;
+}
+
+afterEach(async () => {
+  for (const g of groups) for (const s of g.servers) if (s.isPaused) s.resume();
+  await Promise.all(managers.splice(0).map((m) => m.close()));
+  for (const g of groups.splice(0)) await g.stop();
+});
+
+afterAll(async () => {
+  await stopAll();
+});
+
+/** Blocks this process's event loop, like a GC pause or a stopped VM. */
+function stall(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+describe('node failures (N = 5)', () => {
+  it('works with a majority left, and fails clearly (no hang) when 3 of 5 are down', async () => {
+    const g = await group(5);
+    const a = locks(g.urls);
+    const b = locks(g.urls);
+    await g.servers[0]!.kill();
+    g.servers[1]!.pause();
+    const lock = await a.acquire('five', 5000);
+    await expect(b.acquire('five', 5000, { retries: 1, retryDelayMs: 10 })).rejects.toMatchObject({
+      code: 'LOCK_TIMEOUT',
+      reason: 'contention',
+    });
+    await lock.extend(5000);
+    expect(await lock.release()).toBe(true);
+    await g.servers[2]!.kill();
+    const error = await b.acquire('five', 5000, { retries: 2, retryDelayMs: 10 }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'LOCK_TIMEOUT', reason: 'quorum', attempts: 3 });
+    expect((error as Error).message).toContain('no quorum');
+    expect((error as Error).cause).toMatchObject({ code: expect.stringMatching(/^(CONNECTION|TIMEOUT)$/) });
+  });
+});
+
+describe('a holder paused past its TTL', () => {
+  it.each([1, 3])(
+    'N=%i: loses the lock, its signal aborts, and its late release spares the next holder',
+    async (n) => {
+      const g = await group(n);
+      const a = locks(g.urls);
+      const b = locks(g.urls);
+      let next: Awaited<ReturnType<RedisLock['acquire']>> | undefined;
+      let sawAbort: unknown;
+      const run = a.withLock(
+        'paused',
+        async (signal) => {
+          stall(600); // the TTL is 300 ms: the lock expires in Redis meanwhile
+          next = await b.acquire('paused', 10_000, { retries: 20, retryDelayMs: 20 });
+          if (!signal.aborted) await new Promise((r) => signal.addEventListener('abort', r, { once: true }));
+          sawAbort = signal.reason;
+          return 'done';
+        },
+        { ttlMs: 300 },
+      );
+      await expect(run).rejects.toMatchObject({ code: 'LOCK_LOST' });
+      expect(sawAbort).toMatchObject({ code: 'LOCK_LOST' });
+      // withLock's release ran after the loss: the next holder's key is intact everywhere.
+      expect(next?.held).toBe(true);
+      for (const s of g.servers) expect(await s.call(['GET', 'lock:l:paused'])).toBe(next!.value);
+      expect(await next!.release()).toBe(true);
+    },
+  );
+});
+
+describe('a node restarted empty (N = 3)', () => {
+  /** A holds the lock on exactly nodes 0 and 1 (node 2 was down), then node 0 restarts. */
+  async function scenario(appendOnly: boolean) {
+    const g = await group(3, appendOnly);
+    const a = locks(g.urls);
+    // Node 2 is down while A acquires (a SIGSTOPped node would still run the queued SET later).
+    await g.servers[2]!.kill();
+    const first = await a.acquire('restart', 30_000);
+    await g.servers[2]!.restart();
+    await g.servers[0]!.restart();
+    const b = locks(g.urls); // fresh connections to the restarted nodes
+    const second = await b.acquire('restart', 30_000, { retries: 0 }).catch((e: unknown) => e);
+    return { first, second };
+  }
+
+  it('without persistence: a second owner gets the lock while the first still holds it (the hazard)', async () => {
+    const { first, second } = await scenario(false);
+    expect(first.held).toBe(true);
+    expect(second).toMatchObject({ held: true }); // two owners at once: the documented limit
+    // And its fencing token need not be higher: the counter on node 0 started again from 0.
+    expect((second as typeof first).fencingToken).toBeLessThanOrEqual(first.fencingToken);
+  });
+
+  it('with persistence (appendfsync always): the lock and its fencing counter survive, no second owner', async () => {
+    const { first, second } = await scenario(true);
+    expect(first.held).toBe(true);
+    expect(second).toMatchObject({ code: 'LOCK_TIMEOUT', reason: 'contention' });
+    await first.release();
+    const third = await locks(groups[0]!.urls).acquire('restart', 5000, { retries: 0 });
+    expect(third.fencingToken).toBeGreaterThan(first.fencingToken);
+  });
+
+  it('with delayed rejoin (restarted node kept out for one max TTL): no second owner while the first holds', async () => {
+    const g = await group(3);
+    const a = locks(g.urls);
+    const ttl = 400;
+    await g.servers[2]!.kill();
+    const first = await a.acquire('rejoin', ttl);
+    await g.servers[2]!.restart();
+    await g.servers[0]!.kill();
+    // The operator keeps node 0 down for one max TTL before it rejoins empty.
+    await new Promise((r) => setTimeout(r, ttl + 50));
+    expect(first.held).toBe(false);
+    await g.servers[0]!.restart();
+    const b = locks(g.urls);
+    const second = await b.acquire('rejoin', 5000, { retries: 0 });
+    expect(second.held).toBe(true);
+    expect(first.held).toBe(false);
+  });
+});
