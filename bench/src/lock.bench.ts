@@ -1,8 +1,8 @@
 // @voelgoed/lock against `redlock` 5.0.0-beta.2 (on ioredis 6: it does not run on node-redis)
 // on the same redis-server group, one process run:
 //   (a) uncontended: 50 distinct resources, concurrency 50: acquire+release pairs/s, p50/p99;
-//   (b) contended: 20 workers on one resource: pairs/s, acquire wait p50/p99 and hand-off
-//       latency (a release finishing → the next holder getting the lock) p50/p99;
+//   (b) contended: 20 workers on one resource, each pausing 1 ms after its release: pairs/s and
+//       hand-off latency (a release finishing → another, already waiting worker holding it);
 // for N = 1 and N = 5 masters. redlock runs with its default retry settings (retryDelay 200 ms,
 // jitter 100 ms, retryCount 10); ours with its defaults (retryDelayMs 100, jitterMs 50, pub/sub
 // hand-off). Prints ratios and writes JSON to bench/results/.
@@ -52,6 +52,7 @@ async function run(
   workers: number,
   resourceOf: (i: number) => string,
   ms: number,
+  thinkMs = 0,
 ): Promise<Sample> {
   let pairs = 0;
   let failures = 0;
@@ -59,6 +60,7 @@ async function run(
   const acquireMs: number[] = [];
   const handoffMs: number[] = [];
   let releasedAt = 0; // when the latest release finished (for the one-resource hand-off)
+  let releasedBy = -1; // which worker released last
   const started = performance.now();
   const timer = setTimeout(() => {
     stop = true;
@@ -75,10 +77,14 @@ async function run(
       }
       const t1 = performance.now();
       acquireMs.push(t1 - t0);
-      if (releasedAt > t0) handoffMs.push(Math.max(0, t1 - releasedAt));
+      // A hand-off: another worker, already waiting when the release finished, got the lock.
+      if (releasedAt > t0 && releasedBy !== i) handoffMs.push(Math.max(0, t1 - releasedAt));
       await release();
       releasedAt = performance.now();
+      releasedBy = i;
       pairs++;
+      // Contended: give the others a turn instead of re-taking the lock at once.
+      if (thinkMs > 0) await new Promise((r) => setTimeout(r, thinkMs));
     }
   };
   await Promise.all(Array.from({ length: workers }, (_, i) => loop(i)));
@@ -117,14 +123,21 @@ async function main() {
         workers: 50,
         resourceOf: (i: number) => `bench:u:${i}`,
       },
-      { name: `contended N=${n} (20 workers, 1 resource)`, workers: 20, resourceOf: () => 'bench:c' },
+      {
+        name: `contended N=${n} (20 workers, 1 resource)`,
+        workers: 20,
+        resourceOf: () => 'bench:c',
+        thinkMs: 1,
+      },
     ];
     for (const scenario of scenarios) {
-      for (const c of contenders) await run(c, scenario.workers, scenario.resourceOf, 300); // warm-up
+      for (const c of contenders) await run(c, scenario.workers, scenario.resourceOf, 300, scenario.thinkMs); // warm-up
       const samples = new Map<string, Sample[]>(contenders.map((c) => [c.name, []]));
       for (let r = 0; r < rounds; r++) {
         for (const c of contenders) {
-          samples.get(c.name)!.push(await run(c, scenario.workers, scenario.resourceOf, durationMs));
+          samples
+            .get(c.name)!
+            .push(await run(c, scenario.workers, scenario.resourceOf, durationMs, scenario.thinkMs));
         }
       }
       const stats = contenders.map((c) => {
