@@ -24,6 +24,8 @@ export class RedisLockHandle implements Lock {
     readonly fencingTokens: readonly number[],
     /** performance.now() at which validity ends. */
     validUntil: number,
+    /** Called once when the handle is released (the manager stops tracking it). */
+    private readonly onReleased?: (handle: RedisLockHandle) => void,
   ) {
     this.resource = resources[0]!;
     this.fencingToken = fencingTokens[0]!;
@@ -50,6 +52,16 @@ export class RedisLockHandle implements Lock {
   /** Validity left in ms (0 when no longer held). */
   get remainingMs(): number {
     return this.held ? this.#validUntil - performance.now() : 0;
+  }
+
+  /**
+   * @internal Marks the handle released without a round trip (its owner value was released
+   * through `RedisLock.release(resource, value)`): `held` turns false, `release()` resolves false.
+   */
+  markReleased(): void {
+    if (this.#released) return;
+    this.#released = true;
+    this.onReleased?.(this);
   }
 
   /** Marks the lock lost (once) and reports it on `voelgoed:lock:lost`. */
@@ -116,7 +128,7 @@ export class RedisLockHandle implements Lock {
    */
   async release(): Promise<boolean> {
     if (this.#released) return false;
-    this.#released = true;
+    this.markReleased();
     const heldMs = performance.now() - this.#acquiredAt;
     const result = await this.redlock.release(this.keys, this.value);
     const released = result.done >= this.redlock.quorum;

@@ -58,6 +58,11 @@ export class RedisLock implements DistributedLock {
   readonly #redlock: Redlock;
   readonly #notifier: ReleaseNotifier;
   readonly #hashTags: boolean;
+  /** Handles handed out and not yet released, by owner value (so release(resource, value) can mark them). */
+  readonly #live = new Map<string, RedisLockHandle>();
+  readonly #untrack = (handle: RedisLockHandle): void => {
+    if (this.#live.get(handle.value) === handle) this.#live.delete(handle.value);
+  };
   #closed = false;
   #warm: Promise<void> | undefined;
 
@@ -174,7 +179,9 @@ export class RedisLock implements DistributedLock {
             value,
             result.tokens,
             result.startedAt + result.validityMs,
+            this.#untrack,
           );
+          this.#track(lock);
           report('acquired');
           return lock;
         }
@@ -198,6 +205,17 @@ export class RedisLock implements DistributedLock {
     }
   }
 
+  #track(lock: RedisLockHandle): void {
+    const live = this.#live;
+    // Handles dropped without a release would pile up: past their validity they are not held
+    // anyway, so forget them now and then.
+    if (live.size >= 10_000) {
+      const now = performance.now();
+      for (const [value, handle] of live) if (handle.validUntil <= now) live.delete(value);
+    }
+    live.set(lock.value, lock);
+  }
+
   /** Waits (once, at most nodeTimeoutMs) for the clients' first connections. */
   async #warmUp(): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
@@ -219,6 +237,9 @@ export class RedisLock implements DistributedLock {
     if (typeof value !== 'string' || value === '') throw invalidArgument('value must be a non-empty string');
     const result = await this.#redlock.release(this.#keys(resources), value);
     const released = result.done >= this.#redlock.quorum;
+    // A handle of this manager with that value is no longer held once all its resources are released.
+    const handle = released ? this.#live.get(value) : undefined;
+    if (handle?.resources.every((r) => resources.includes(r))) handle.markReleased();
     events.release.publishLazy(() => ({
       resourceCount: resources.length,
       heldMs: 0,
