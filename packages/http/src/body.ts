@@ -1,7 +1,5 @@
 import { type Readable, Transform, type TransformCallback } from 'node:stream';
 import zlib from 'node:zlib';
-import { PayloadTooLargeError } from '@voelgoed/contracts';
-import { MESSAGE_PREFIX } from './errors.js';
 
 const ignore = (): void => {};
 
@@ -32,18 +30,21 @@ export function decodeBody(body: Readable, contentEncoding: string | undefined):
   return body.pipe(d);
 }
 
-function tooLarge(limit: number, where: string): PayloadTooLargeError {
-  return new PayloadTooLargeError(
-    `${MESSAGE_PREFIX} response from ${where} is larger than maxResponseBytes (${limit})`,
-    limit,
-  );
+/** What aborts a body being read: the attempt (see `Attempt`). */
+export interface ReadAbort {
+  /** Why it was aborted, once it was. */
+  readonly reason: unknown;
+  /** Registers the reader to call on abort; `undefined` unregisters. */
+  setReader(reader: ((reason: unknown) => void) | undefined): void;
+  /** The error for a body past its limit. */
+  tooLarge(): Error;
 }
 
 /**
  * Reads `body` to the end, failing with `PayloadTooLargeError` (and destroying the stream) past
- * `limit` bytes, and with the signal's reason when it aborts.
+ * `limit` bytes, and with the abort's reason when `abort` fires.
  */
-export function readBody(body: Readable, limit: number, signal: AbortSignal, where: string): Promise<Buffer> {
+export function readBody(body: Readable, limit: number, abort: ReadAbort): Promise<Buffer> {
   return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -51,42 +52,41 @@ export function readBody(body: Readable, limit: number, signal: AbortSignal, whe
     const finish = (error: unknown, value?: Buffer) => {
       if (done) return;
       done = true;
-      signal.removeEventListener('abort', onAbort);
+      abort.setReader(undefined);
       body.off('data', onData);
       if (error !== undefined) {
         discard(body);
         reject(error);
       } else resolve(value ?? Buffer.alloc(0));
     };
-    const onAbort = () => finish(signal.reason);
     const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) {
-        finish(tooLarge(limit, where));
+        finish(abort.tooLarge());
         return;
       }
       chunks.push(chunk);
     };
-    if (signal.aborted) {
-      finish(signal.reason);
+    if (abort.reason !== undefined) {
+      finish(abort.reason);
       return;
     }
-    signal.addEventListener('abort', onAbort, { once: true });
+    abort.setReader(finish);
     body.on('data', onData);
     body.once('end', () =>
       finish(undefined, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks as Uint8Array[], size)),
     );
-    body.once('error', (error) => finish(signal.aborted ? signal.reason : error));
+    body.once('error', (error) => finish(abort.reason !== undefined ? abort.reason : error));
   });
 }
 
 /** Passes `body` through, failing it with `PayloadTooLargeError` past `limit` bytes. */
-export function limitBody(body: Readable, limit: number, where: string): Readable {
+export function limitBody(body: Readable, limit: number, tooLarge: () => Error): Readable {
   let size = 0;
   const limiter = new Transform({
     transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
       size += chunk.length;
-      if (size > limit) callback(tooLarge(limit, where));
+      if (size > limit) callback(tooLarge());
       else callback(null, chunk);
     },
   });

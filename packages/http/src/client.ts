@@ -10,9 +10,9 @@ import {
   HttpStatusError,
   type HttpStreamResponse,
   isInfrastructureError,
-  PayloadTooLargeError,
 } from '@voelgoed/contracts';
 import { checkLiteralHost, filteredLookup } from './address-filter.js';
+import { Attempt } from './attempt.js';
 import { fullJitterDelay, parseRetryAfter } from './backoff.js';
 import { decodeBody, discard, limitBody, readBody } from './body.js';
 import { Bulkhead } from './bulkhead.js';
@@ -26,7 +26,7 @@ import {
   type ResolvedOptions,
   resolveOptions,
 } from './options.js';
-import { type PreparedRequest, prepareRequest } from './prepare.js';
+import { describeRequest, type PreparedRequest, prepareRequest } from './prepare.js';
 import { redactHeaders } from './redact.js';
 import { BufferedResponse } from './response.js';
 import { RetryBudget } from './retry-budget.js';
@@ -58,6 +58,12 @@ export interface ResilientHttpClient extends HttpClient {
   close(): Promise<void>;
 }
 
+/** One origin's bulkhead and circuit breaker (each `undefined` when turned off). */
+interface OriginPolicies {
+  bulkhead: Bulkhead | undefined;
+  breaker: CircuitBreaker | undefined;
+}
+
 /** What one attempt produced: a response with its body read, or (stream mode) still streaming. */
 interface AttemptResult {
   status: number;
@@ -80,8 +86,10 @@ class Client implements ResilientHttpClient {
   readonly #options: ResolvedOptions;
   readonly #transport: Transport;
   readonly #budget: RetryBudget | undefined;
-  readonly #breakers = new Map<string, CircuitBreaker>();
-  readonly #bulkheads = new Map<string, Bulkhead>();
+  /** Per-origin bulkhead and breaker, made on first use. */
+  readonly #origins = new Map<string, OriginPolicies>();
+  /** The transport reads whole responses itself (see `Transport.read`). */
+  readonly #canRead: boolean;
   #closed = false;
 
   constructor(options: ResolvedOptions) {
@@ -99,6 +107,7 @@ class Client implements ResilientHttpClient {
           ? createUndiciTransport
           : options.transport;
     this.#transport = factory(settings);
+    this.#canRead = typeof this.#transport.read === 'function';
     this.#budget = options.retryBudget ? new RetryBudget(options.retryBudget) : undefined;
   }
 
@@ -131,7 +140,7 @@ class Client implements ResilientHttpClient {
   }
 
   circuitState(origin: string): CircuitState {
-    return this.#breakers.get(origin)?.state ?? 'closed';
+    return this.#origins.get(origin)?.breaker?.state ?? 'closed';
   }
 
   async close(): Promise<void> {
@@ -146,22 +155,19 @@ class Client implements ResilientHttpClient {
   ): Promise<HttpResponse | HttpStreamResponse> {
     const p = prepareRequest(request, this.#options, method);
     if (this.#closed)
-      throw new ConnectionError(`${P} ${p.where}: the client is closed`, { retryable: false });
+      throw new ConnectionError(`${P} ${describeRequest(p)}: the client is closed`, { retryable: false });
     if (p.signal?.aborted) throw aborted(p);
 
+    const policies = this.#policies(p.origin);
     // Bulkhead (outermost).
-    const bulkhead = this.#bulkhead(p.origin);
+    const bulkhead = policies.bulkhead;
     if (bulkhead && !bulkhead.tryAcquire()) await bulkhead.acquire(p.signal, () => aborted(p));
-    // Overall deadline and the caller's signal.
-    const scope = new RequestScope(
-      p.signal,
-      p.deadlineMs,
-      () => aborted(p),
-      () => deadlineError(p),
-    );
+    // Overall deadline and the caller's signal (each attempt times the deadline; a stream's
+    // deadline also runs on past its last attempt, until the head is handed over).
+    const scope = new RequestScope(p, aborted, deadlineError, stream);
     let handedOver = false;
     try {
-      const result = await this.#retrying(p, scope, stream);
+      const result = await this.#retrying(p, scope, stream, policies.breaker);
       if (!stream) return result as HttpResponse;
       // The body is the caller's now: the slot and the abort link end when it closes.
       handedOver = true;
@@ -180,35 +186,26 @@ class Client implements ResilientHttpClient {
     }
   }
 
-  #bulkhead(origin: string): Bulkhead | undefined {
-    const config = this.#options.bulkhead;
-    if (!config) return undefined;
-    let bulkhead = this.#bulkheads.get(origin);
-    if (!bulkhead) {
-      bulkhead = new Bulkhead(origin, config.maxConcurrent, config.maxQueued);
-      this.#bulkheads.set(origin, bulkhead);
+  #policies(origin: string): OriginPolicies {
+    let policies = this.#origins.get(origin);
+    if (!policies) {
+      const { bulkhead, circuitBreaker } = this.#options;
+      policies = {
+        bulkhead: bulkhead && new Bulkhead(origin, bulkhead.maxConcurrent, bulkhead.maxQueued),
+        breaker: circuitBreaker && new CircuitBreaker(origin, circuitBreaker),
+      };
+      this.#origins.set(origin, policies);
     }
-    return bulkhead;
-  }
-
-  #breaker(origin: string): CircuitBreaker | undefined {
-    const config = this.#options.circuitBreaker;
-    if (!config) return undefined;
-    let breaker = this.#breakers.get(origin);
-    if (!breaker) {
-      breaker = new CircuitBreaker(origin, config);
-      this.#breakers.set(origin, breaker);
-    }
-    return breaker;
+    return policies;
   }
 
   /** Retry (with budget and Retry-After) around breaker + attempt. */
   async #retrying(
     p: PreparedRequest,
-    scope: RequestScope,
+    scope: RequestScope<PreparedRequest>,
     stream: boolean,
+    breaker: CircuitBreaker | undefined,
   ): Promise<HttpResponse | HttpStreamResponse> {
-    const breaker = this.#breaker(p.origin);
     this.#budget?.recordRequest();
     for (let attempt = 1; ; attempt++) {
       const started = performance.now();
@@ -217,7 +214,7 @@ class Client implements ResilientHttpClient {
       let ticket: CircuitTicket | undefined;
       try {
         ticket = breaker?.enter();
-        result = await this.#attempt(p, scope, stream);
+        result = await this.#attempt(p, scope, stream, started);
         if (ticket) {
           if (result.status >= 500) breaker!.failure(ticket);
           else breaker!.success(ticket);
@@ -303,7 +300,7 @@ class Client implements ResilientHttpClient {
     const url = result.url.href;
     if (p.throwHttpErrors && result.status >= 400) {
       const body = result.bytes ?? (await readExcerpt(result.stream!));
-      throw new HttpStatusError(`${P} ${p.where} responded ${result.status}`, {
+      throw new HttpStatusError(`${P} ${describeRequest(p)} responded ${result.status}`, {
         status: result.status,
         headers: redactHeaders(result.headers, this.#options.sensitiveHeaders),
         body: body.subarray(0, ERROR_EXCERPT_BYTES),
@@ -316,64 +313,59 @@ class Client implements ResilientHttpClient {
   }
 
   /** One attempt under its own timeouts: send (following redirects), then read or hand over the body. */
-  async #attempt(p: PreparedRequest, scope: RequestScope, stream: boolean): Promise<AttemptResult> {
-    const controller = scope.beginAttempt();
-    const signal = controller.signal;
-    let headersArrived = false;
-    const timer = setTimeout(() => {
-      controller.abort(
-        headersArrived
-          ? new HttpTimeoutError(
-              `${P} ${p.where} timed out after ${p.timeoutMs} ms (reading the body)`,
-              'request',
-            )
-          : new HttpTimeoutError(
-              `${P} ${p.where} timed out after ${p.timeoutMs} ms waiting for response headers`,
-              'headers',
-            ),
-      );
-    }, p.timeoutMs);
-    const headersTimer =
-      p.headersTimeoutMs < p.timeoutMs
-        ? setTimeout(() => {
-            controller.abort(
-              new HttpTimeoutError(
-                `${P} ${p.where} timed out after ${p.headersTimeoutMs} ms waiting for response headers`,
-                'headers',
-              ),
-            );
-          }, p.headersTimeoutMs)
-        : undefined;
+  async #attempt(
+    p: PreparedRequest,
+    scope: RequestScope<PreparedRequest>,
+    stream: boolean,
+    now: number,
+  ): Promise<AttemptResult> {
+    const attempt = new Attempt(p, scope, this.#options.decompress, now);
     try {
-      const response = await this.#sendFollowingRedirects(p, signal);
-      headersArrived = true;
-      if (headersTimer) clearTimeout(headersTimer);
-      const noBody = p.method === 'HEAD' || response.status === 204 || response.status === 304;
-      const encoding = response.headers['content-encoding'];
-      const declared = Number(response.headers['content-length']);
-      if (!noBody && encoding === undefined && declared > p.maxResponseBytes) {
+      if (this.#canRead && !stream && !p.followRedirects) {
+        // Fast path: the transport reads the body into memory itself (no stream, no signal).
+        if (this.#options.addressFilter) checkLiteralHost(p.url, this.#options.addressFilter);
+        const response = await this.#transport.read!({
+          method: p.method,
+          url: p.url,
+          headers: p.headers,
+          body: p.body,
+          control: attempt,
+        });
+        const bytes =
+          'bytes' in response
+            ? response.bytes
+            : await readBody(
+                decodeBody(response.body, response.headers['content-encoding']),
+                p.maxResponseBytes,
+                attempt,
+              );
+        attempt.clearTimers();
+        scope.endAttempt(attempt);
+        return { status: response.status, headers: response.headers, url: p.url, bytes, stream: undefined };
+      }
+      const response = await this.#sendFollowingRedirects(p, attempt.signal);
+      let mode: number;
+      try {
+        mode = attempt.onHead(response.status, response.headers);
+      } catch (error) {
         discard(response.body);
-        throw new PayloadTooLargeError(
-          `${P} response from ${p.where} is larger than maxResponseBytes (${p.maxResponseBytes})`,
-          p.maxResponseBytes,
-        );
+        throw error;
       }
       const decoded =
-        noBody || !this.#options.decompress ? response.body : decodeBody(response.body, encoding);
+        mode < 0 ? decodeBody(response.body, response.headers['content-encoding']) : response.body;
       if (stream) {
-        clearTimeout(timer);
-        const body = limitBody(decoded, p.maxResponseBytes, p.where);
+        attempt.clearTimers();
         return {
           status: response.status,
           headers: response.headers,
           url: response.url,
           bytes: undefined,
-          stream: body,
+          stream: limitBody(decoded, p.maxResponseBytes, () => attempt.tooLarge()),
         };
       }
-      const bytes = await readBody(decoded, p.maxResponseBytes, signal, p.where);
-      clearTimeout(timer);
-      scope.endAttempt(controller);
+      const bytes = await readBody(decoded, p.maxResponseBytes, attempt);
+      attempt.clearTimers();
+      scope.endAttempt(attempt);
       return {
         status: response.status,
         headers: response.headers,
@@ -382,13 +374,12 @@ class Client implements ResilientHttpClient {
         stream: undefined,
       };
     } catch (error) {
-      clearTimeout(timer);
-      if (headersTimer) clearTimeout(headersTimer);
-      scope.endAttempt(controller);
-      if (signal.aborted) throw signal.reason;
+      attempt.clearTimers();
+      scope.endAttempt(attempt);
+      if (attempt.reason !== undefined) throw attempt.reason;
       if (isInfrastructureError(error)) throw error;
       throw new ConnectionError(
-        `${P} ${p.where} failed${error instanceof Error ? `: ${safeCause(error)!.message}` : ''}`,
+        `${P} ${describeRequest(p)} failed${error instanceof Error ? `: ${safeCause(error)!.message}` : ''}`,
         {
           cause: safeCause(error),
         },
@@ -421,7 +412,9 @@ class Client implements ResilientHttpClient {
       if (keepsMethod && body instanceof Readable) return { ...response, url };
       if (hop >= this.#options.maxRedirects) {
         discard(response.body);
-        throw new TooManyRedirectsError(`${P} ${p.where}: more than ${this.#options.maxRedirects} redirects`);
+        throw new TooManyRedirectsError(
+          `${P} ${describeRequest(p)}: more than ${this.#options.maxRedirects} redirects`,
+        );
       }
       response.body.resume();
       if (!keepsMethod && (response.status === 303 ? method !== 'HEAD' : method === 'POST')) {
@@ -452,11 +445,16 @@ function countsAsFailure(error: unknown): boolean {
 }
 
 function aborted(p: PreparedRequest): AbortedError {
-  return new AbortedError(`${P} ${p.where} aborted by the caller`, { cause: safeCause(p.signal?.reason) });
+  return new AbortedError(`${P} ${describeRequest(p)} aborted by the caller`, {
+    cause: safeCause(p.signal?.reason),
+  });
 }
 
 function deadlineError(p: PreparedRequest): HttpTimeoutError {
-  return new HttpTimeoutError(`${P} ${p.where} passed its deadline of ${p.deadlineMs} ms`, 'deadline');
+  return new HttpTimeoutError(
+    `${P} ${describeRequest(p)} passed its deadline of ${p.deadlineMs} ms`,
+    'deadline',
+  );
 }
 
 /** Reads at most a few KiB of an error response's body, then lets the rest go. */

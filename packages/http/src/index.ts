@@ -18,6 +18,10 @@ export type {
 export { redactUrl } from './redact.js';
 export type { RetryBudgetOptions } from './retry-budget.js';
 export type {
+  Abortable,
+  BufferedTransportResponse,
+  ReadControl,
+  ReadRequest,
   Transport,
   TransportFactory,
   TransportRequest,

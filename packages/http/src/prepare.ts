@@ -18,8 +18,6 @@ export interface PreparedRequest {
   method: HttpMethod;
   url: URL;
   origin: string;
-  /** `METHOD scheme://host/path`, for messages. */
-  where: string;
   headers: Record<string, string>;
   body: string | Uint8Array | Readable | undefined;
   timeoutMs: number;
@@ -66,6 +64,11 @@ function appendQuery(url: URL, query: HttpQuery | undefined): void {
     if (Array.isArray(value)) for (const v of value) url.searchParams.append(name, String(v));
     else url.searchParams.append(name, String(value));
   }
+}
+
+/** `METHOD scheme://host/path` of a request, for messages (no userinfo, no query). */
+export function describeRequest(p: PreparedRequest): string {
+  return `${p.method} ${redactUrl(p.url)}`;
 }
 
 /** Checks `request` and resolves it against the client's options. */
@@ -149,7 +152,6 @@ export function prepareRequest(
     method,
     url,
     origin: url.origin,
-    where: `${method} ${redactUrl(url)}`,
     headers,
     body,
     timeoutMs,

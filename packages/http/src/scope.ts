@@ -1,31 +1,40 @@
+import type { Abortable } from './transport.js';
+
+/** What a scope needs to know of its request. */
+export interface ScopedRequest {
+  signal: AbortSignal | undefined;
+  deadlineMs: number | undefined;
+}
+
 /**
  * One request's life across its attempts: the caller's signal and the overall deadline abort
- * whichever attempt (or retry wait) is current, with the right reason.
+ * whichever attempt (or retry wait) is current, with the right reason. Each attempt times the
+ * deadline itself (see `Attempt`); the scope arms a timer of its own only when asked to (a
+ * streamed request, whose deadline runs until the caller has the response head).
  */
-export class RequestScope {
+export class RequestScope<R extends ScopedRequest = ScopedRequest> {
   /** Why the whole request is over (caller abort or deadline), once it is. */
   reason: unknown;
   /** `performance.now()` value at which the deadline passes. */
   readonly deadlineAt: number | undefined;
-  #current: AbortController | undefined;
+  #current: Abortable | undefined;
   #deadlineTimer: NodeJS.Timeout | undefined;
   #wake: ((error: unknown) => void) | undefined;
-  readonly #signal: AbortSignal | undefined;
-  readonly #onAbort: (() => void) | undefined;
+  #onAbort: (() => void) | undefined;
 
   constructor(
-    signal: AbortSignal | undefined,
-    deadlineMs: number | undefined,
-    abortReason: () => unknown,
-    deadlineReason: () => unknown,
+    readonly request: R,
+    private readonly abortReason: (request: R) => unknown,
+    private readonly deadlineReason: (request: R) => unknown,
+    armDeadline: boolean,
   ) {
+    const { deadlineMs, signal } = request;
     if (deadlineMs !== undefined) {
       this.deadlineAt = performance.now() + deadlineMs;
-      this.#deadlineTimer = setTimeout(() => this.fail(deadlineReason()), deadlineMs);
+      if (armDeadline) this.#deadlineTimer = setTimeout(failDeadline, deadlineMs, this);
     }
     if (signal) {
-      this.#signal = signal;
-      this.#onAbort = () => this.fail(abortReason());
+      this.#onAbort = () => this.fail(this.abortReason(this.request));
       if (signal.aborted) this.#onAbort();
       else signal.addEventListener('abort', this.#onAbort, { once: true });
     }
@@ -39,15 +48,18 @@ export class RequestScope {
     this.#wake?.(reason);
   }
 
-  beginAttempt(): AbortController {
-    const controller = new AbortController();
-    this.#current = controller;
-    if (this.reason !== undefined) controller.abort(this.reason);
-    return controller;
+  /** Ends the request with the deadline's reason. */
+  failDeadline(): void {
+    if (this.reason === undefined) this.fail(this.deadlineReason(this.request));
   }
 
-  endAttempt(controller: AbortController): void {
-    if (this.#current === controller) this.#current = undefined;
+  beginAttempt(attempt: Abortable): void {
+    this.#current = attempt;
+    if (this.reason !== undefined) attempt.abort(this.reason);
+  }
+
+  endAttempt(attempt: Abortable): void {
+    if (this.#current === attempt) this.#current = undefined;
   }
 
   /** Waits `ms`, or rejects with the reason when the request ends first. */
@@ -75,7 +87,11 @@ export class RequestScope {
 
   dispose(): void {
     this.endDeadline();
-    if (this.#signal && this.#onAbort) this.#signal.removeEventListener('abort', this.#onAbort);
+    if (this.#onAbort) this.request.signal?.removeEventListener('abort', this.#onAbort);
     this.#current = undefined;
   }
+}
+
+function failDeadline(scope: { failDeadline(): void }): void {
+  scope.failDeadline();
 }

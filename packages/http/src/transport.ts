@@ -21,6 +21,42 @@ export interface TransportResponse {
   body: Readable;
 }
 
+/** A response whose body the transport read into memory itself (see {@link Transport.read}). */
+export interface BufferedTransportResponse {
+  status: number;
+  /** Lower-case names; repeated headers joined with ", ". */
+  headers: Record<string, string>;
+  /** The body as received (not decompressed: `onHead` asks for a stream when it must be). */
+  bytes: Buffer;
+}
+
+/** Something a request in flight can be aborted through. */
+export interface Abortable {
+  abort(reason: unknown): void;
+}
+
+/** How a transport's {@link Transport.read} reports to, and is aborted by, the attempt it serves. */
+export interface ReadControl {
+  /**
+   * The transport registers how to abort the request, synchronously from `read`. An abort
+   * that came earlier is delivered at once. On abort, `read` rejects with the reason given.
+   */
+  setAbort(target: Abortable): void;
+  /**
+   * Called with the response head (final status, not 1xx). Returns the most body bytes to read
+   * into memory, or `-1` to hand the body over as a stream instead; throws to fail the request
+   * (the transport aborts it and rejects with what was thrown).
+   */
+  onHead(status: number, headers: Record<string, string>): number;
+  /** The error to abort and reject with when the body passes the limit `onHead` returned. */
+  tooLarge(): Error;
+}
+
+/** One request for {@link Transport.read}: like `TransportRequest`, aborted through `control`. */
+export interface ReadRequest extends Omit<TransportRequest, 'signal'> {
+  control: ReadControl;
+}
+
 /**
  * What the policies wrap: sends one request, follows no redirects, retries nothing, throws on
  * no status. Errors are `InfrastructureError`s (`ConnectionError`, `HttpTimeoutError` with
@@ -29,6 +65,12 @@ export interface TransportResponse {
 export interface Transport {
   readonly name: string;
   send(request: TransportRequest): Promise<TransportResponse>;
+  /**
+   * Optional fast path for responses read whole (no redirects to follow): sends the request and
+   * reads the body into memory without a stream or an `AbortSignal`, under the limits `control`
+   * gives; resolves with a stream instead when `onHead` asks for one. Same errors as `send`.
+   */
+  read?(request: ReadRequest): Promise<TransportResponse | BufferedTransportResponse>;
   /** Closes pooled connections. */
   close(): Promise<void>;
 }

@@ -3,13 +3,16 @@ import { InvalidArgumentError } from '@voelgoed/contracts';
 import type { Agent as UndiciAgent } from 'undici';
 import { MESSAGE_PREFIX, safeCause } from './errors.js';
 import {
+  type BufferedTransportResponse,
   flattenHeaders,
+  type ReadRequest,
   type Transport,
   type TransportRequest,
   type TransportResponse,
   type TransportSettings,
 } from './transport.js';
 import { mapTransportError } from './transport-errors.js';
+import { ReadHandler } from './undici-read.js';
 
 type UndiciModule = typeof import('undici');
 
@@ -77,11 +80,39 @@ export function createUndiciTransport(settings: TransportSettings): Transport {
     }
   };
 
+  const read = (
+    request: ReadRequest,
+    dispatcher: UndiciAgent,
+  ): Promise<TransportResponse | BufferedTransportResponse> =>
+    new Promise((resolve, reject) => {
+      const handler = new ReadHandler(request, resolve, reject);
+      request.control.setAbort(handler);
+      const url = request.url;
+      try {
+        dispatcher.dispatch(
+          {
+            origin: url.origin,
+            path: `${url.pathname}${url.search}`,
+            method: request.method,
+            headers: request.headers,
+            body: request.body as string | Uint8Array | Readable | undefined,
+          },
+          handler,
+        );
+      } catch (error) {
+        handler.onResponseError(undefined as never, error as Error);
+      }
+    });
+
   return {
     name: 'undici',
     send(request: TransportRequest): Promise<TransportResponse> {
       if (agent) return send(request, agent);
       return getAgent().then((a) => send(request, a));
+    },
+    read(request: ReadRequest): Promise<TransportResponse | BufferedTransportResponse> {
+      if (agent) return read(request, agent);
+      return getAgent().then((a) => read(request, a));
     },
     async close(): Promise<void> {
       if (agentPromise) await (await agentPromise).close();

@@ -79,6 +79,36 @@ describe.each(TRANSPORTS)('timeouts over %s', (transport) => {
     }
   });
 
+  it('times out a request still waiting for a pooled connection, and never sends it', async () => {
+    server.requests.length = 0;
+    server.setHandler((req, res) => {
+      const answer = () => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ url: req.url }));
+      };
+      if (req.url === '/busy') setTimeout(answer, 400);
+      else answer();
+    });
+    const client = createHttpClient({
+      transport,
+      maxSocketsPerOrigin: 1,
+      bulkhead: false,
+      retry: false,
+    });
+    try {
+      const busy = client.get(`${server.origin}/busy`);
+      const error = await rejectionOf(client.get(`${server.origin}/queued`, { timeoutMs: 100 }));
+      expect(error).toBeInstanceOf(HttpTimeoutError);
+      expect(error.phase).toBe('headers');
+      expect((await busy).json()).toEqual({ url: '/busy' });
+      // The one connection serves requests in order: a late /queued would come before /after.
+      expect((await client.get(`${server.origin}/after`)).json()).toEqual({ url: '/after' });
+      expect(server.requests.map((r) => r.url)).toEqual(['/busy', '/after']);
+    } finally {
+      await client.close();
+    }
+  });
+
   it('retries an idempotent request that timed out, each attempt with its own timeout', async () => {
     server.requests.length = 0;
     server.setHandler(faults.sequence([faults.hang(), faults.json(200, { ok: 1 })]));

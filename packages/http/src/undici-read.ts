@@ -1,0 +1,134 @@
+import { Readable } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import {
+  type BufferedTransportResponse,
+  flattenHeaders,
+  type ReadRequest,
+  type TransportResponse,
+} from './transport.js';
+import { mapTransportError } from './transport-errors.js';
+
+type Resolve = (response: TransportResponse | BufferedTransportResponse) => void;
+type Reject = (error: unknown) => void;
+
+/**
+ * An undici dispatch handler that reads a response into memory: no `Readable`, no
+ * `AbortSignal`, one object per request. It settles its promise once, at the first of: body
+ * read, failure, or abort (an abort while the request still waits for a connection settles at
+ * once; the request is dropped unsent when it reaches the connection).
+ */
+export class ReadHandler implements Dispatcher.DispatchHandler {
+  #controller: Dispatcher.DispatchController | undefined;
+  #reason: unknown;
+  #settled = false;
+  #status = 0;
+  #headers: Record<string, string> | undefined;
+  #chunks: Buffer[] = [];
+  #size = 0;
+  #limit = 0;
+  #stream: Readable | undefined;
+
+  constructor(
+    private readonly request: ReadRequest,
+    private readonly resolve: Resolve,
+    private readonly reject: Reject,
+  ) {}
+
+  /** Aborts the request with `reason`; the promise rejects with it unless it settled already. */
+  abort(reason: unknown): void {
+    if (this.#reason !== undefined) return;
+    this.#reason = reason;
+    this.#controller?.abort(reason as Error);
+    if (this.#stream) this.#stream.destroy(reason as Error);
+    this.#fail(reason);
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller;
+    if (this.#reason !== undefined) controller.abort(this.#reason as Error);
+  }
+
+  onResponseStart(
+    controller: Dispatcher.DispatchController,
+    statusCode: number,
+    rawHeaders: Record<string, string | string[] | undefined>,
+  ): void {
+    if (statusCode < 200 || this.#reason !== undefined) return;
+    const headers = flattenHeaders(rawHeaders);
+    let limit: number;
+    try {
+      limit = this.request.control.onHead(statusCode, headers);
+    } catch (error) {
+      this.abort(error);
+      return;
+    }
+    if (limit < 0) {
+      // The caller wants a stream (a body to decode): hand one over, with backpressure.
+      const stream = new Readable({
+        read: () => controller.resume(),
+        destroy: (error, callback) => {
+          if (!stream.readableEnded) controller.abort(error ?? new Error('response body discarded'));
+          callback(error);
+        },
+      });
+      this.#stream = stream;
+      this.#settled = true;
+      this.resolve({ status: statusCode, headers, body: stream });
+      return;
+    }
+    this.#status = statusCode;
+    this.#headers = headers;
+    this.#limit = limit;
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.#reason !== undefined) return;
+    if (this.#stream) {
+      if (!this.#stream.push(chunk)) controller.pause();
+      return;
+    }
+    this.#size += chunk.length;
+    if (this.#size > this.#limit) {
+      this.abort(this.request.control.tooLarge());
+      return;
+    }
+    this.#chunks.push(chunk);
+  }
+
+  onResponseEnd(): void {
+    if (this.#reason !== undefined) return;
+    if (this.#stream) {
+      this.#stream.push(null);
+      return;
+    }
+    if (this.#settled) return;
+    this.#settled = true;
+    const chunks = this.#chunks;
+    const bytes =
+      chunks.length === 1
+        ? chunks[0]!
+        : chunks.length === 0
+          ? Buffer.alloc(0)
+          : Buffer.concat(chunks as Uint8Array[], this.#size);
+    this.resolve({ status: this.#status, headers: this.#headers ?? {}, bytes });
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    if (this.#reason !== undefined) return;
+    if (this.#stream) {
+      if (!this.#stream.destroyed) this.#stream.destroy(error);
+      return;
+    }
+    const code = (error as { code?: unknown }).code;
+    this.#fail(
+      mapTransportError(error, this.request.method, this.request.url, code === 'UND_ERR_CONNECT_TIMEOUT'),
+    );
+  }
+
+  #fail(error: unknown): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#chunks = [];
+    this.reject(error);
+  }
+}
