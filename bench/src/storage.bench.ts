@@ -1,11 +1,18 @@
 // @voelgoed/storage (S3 driver) against raw minio putObject/getObject on the same S3 server
-// started here (MinIO when a Docker engine answers, else s3rver): 1 KiB × 1,000 objects
-// (put, then get) and one 256 MiB object of unknown length (put, then get), ratios and peak RSS.
+// started here (MinIO when a Docker engine answers, else s3rver), in one run: 1 KiB × 1,000
+// objects (put, then get) and one 256 MiB object (put, then get), ratios and peak RSS. Rounds
+// are interleaved and their order rotated (whoever runs after a contender inherits its garbage,
+// sockets and the server's disk work); the median round counts.
 // Each large-object run happens in its own child process so that one contender's memory cannot
-// hide in another's peak. @aws-sdk/lib-storage is compared when it is installed (it is not here).
+// hide in another's peak. The large put is compared like for like: both told the size, both
+// configured to send it in one PUT (raw minio with a part size above it, which makes it buffer
+// the whole object first; ours with multipartThreshold above it, which streams it). Ours with
+// its defaults (multipart) and with a stream of unknown length are printed too, against the
+// same baseline. @aws-sdk/lib-storage is compared when it is installed (it is not here).
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import { Readable } from 'node:stream';
 import { createS3Storage } from '@voelgoed/storage';
 import { type S3Server, startS3, stopAll } from '@voelgoed/testkit';
@@ -18,6 +25,8 @@ const COUNT = 1000;
 const CONCURRENCY = 16;
 const LARGE = Number(process.env.BENCH_LARGE_MIB ?? 256) * MiB;
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+// Small-object rounds are short (a second or two each): more of them steady the median.
+const smallRounds = Number(process.env.BENCH_SMALL_ROUNDS ?? 7);
 
 type Op = (i: number) => Promise<unknown>;
 
@@ -71,9 +80,16 @@ async function child(contender: string, op: string, clientJson: string, bucket: 
   }, 20);
   const key = `large-${contender}`;
   const began = performance.now();
-  if (contender === 'ours') {
-    const s = createS3Storage({ ...clientOptions, bucket });
-    if (op === 'put') await s.put(key, generated(LARGE));
+  if (contender !== 'minio') {
+    // ours: size declared, one streamed PUT (multipartThreshold above the size);
+    // ours-default: size declared, default options (a multipart upload of 8 MiB parts × 4);
+    // ours-unknown: a stream of unknown length (the same multipart upload).
+    const s = createS3Storage({
+      ...clientOptions,
+      bucket,
+      ...(contender === 'ours' ? { multipartThreshold: 2 * LARGE } : {}),
+    });
+    if (op === 'put') await s.put(key, generated(LARGE), contender === 'ours-unknown' ? {} : { size: LARGE });
     else await drain((await s.get(key)).body);
     s.close();
   } else {
@@ -119,6 +135,7 @@ function runChild(contender: string, op: string, server: S3Server, bucket: strin
 }
 
 async function main() {
+  const loadBefore = os.loadavg().map((n) => n.toFixed(2));
   const server = await startS3();
   const bucket = await server.createBucket();
   const ours = createS3Storage({ ...server.clientOptions, bucket });
@@ -150,7 +167,7 @@ async function main() {
   // Warm-up, then rounds with the order rotated (so neither always runs first).
   for (const c of Object.values(contenders)) await batch(c.put);
   const names = Object.keys(contenders);
-  for (let r = 0; r < rounds; r++) {
+  for (let r = 0; r < smallRounds; r++) {
     const order = r % 2 ? [...names].reverse() : names;
     for (const op of ['put', 'get'] as const)
       for (const name of order) small[op]![name]!.push(await batch(contenders[name]![op]));
@@ -162,7 +179,7 @@ async function main() {
     for (const name of names) {
       const value = median(small[op]![name]!);
       rows.push({
-        scenario: `${op} 1 KiB × ${COUNT} (c=${CONCURRENCY})`,
+        scenario: `${op} 1 KiB × ${COUNT} (c=${CONCURRENCY}) on ${server.kind}`,
         contender: name === 'ours' ? '@voelgoed/storage' : 'minio',
         value: Math.round(value),
         unit: 'obj/s',
@@ -172,28 +189,61 @@ async function main() {
     }
   }
 
-  const large: Record<string, { mibPerSec: number; peakRssMiB: number }> = {};
-  for (const op of ['put', 'get']) {
-    for (const name of names) large[`${op}:${name}`] = runChild(name, op, server, bucket);
-    const base = large[`${op}:minio`]!.mibPerSec;
-    for (const name of names) {
+  // Large objects: every contender once per round, in a rotated order; median of the rounds.
+  const largeNames: Record<'put' | 'get', string[]> = {
+    put: ['ours', 'minio', 'ours-default', 'ours-unknown'],
+    get: ['ours', 'minio'],
+  };
+  const large: Record<string, { mibPerSec: number[]; peakRssMiB: number[] }> = {};
+  for (let r = 0; r < rounds; r++) {
+    for (const op of ['put', 'get'] as const) {
+      const list = largeNames[op];
+      for (let k = 0; k < list.length; k++) {
+        const name = list[(r + k) % list.length]!;
+        const result = runChild(name, op, server, bucket);
+        large[`${op}:${name}`] ??= { mibPerSec: [], peakRssMiB: [] };
+        const slot = large[`${op}:${name}`]!;
+        slot.mibPerSec.push(result.mibPerSec);
+        slot.peakRssMiB.push(result.peakRssMiB);
+      }
+    }
+  }
+  const largeLabel: Record<string, string> = {
+    'put:ours': 'size declared, 1 streamed PUT (multipartThreshold 512 MiB)',
+    'put:minio': 'size declared, 1 buffered PUT (partSize 512 MiB)',
+    'put:ours-default': 'size declared, default options: multipart 8 MiB × 4',
+    'put:ours-unknown': 'unknown length: multipart 8 MiB × 4',
+  };
+  for (const op of ['put', 'get'] as const) {
+    const base = median(large[`${op}:minio`]!.mibPerSec);
+    for (const name of largeNames[op]) {
       const r = large[`${op}:${name}`]!;
+      const value = median(r.mibPerSec);
+      const label = largeLabel[`${op}:${name}`];
       rows.push({
-        scenario: `${op} ${LARGE / MiB} MiB${op === 'put' && name === 'minio' && server.kind === 's3rver' ? ' (size declared, 1 buffered PUT)' : op === 'put' ? ', unknown length' : ''} (peak RSS +${r.peakRssMiB.toFixed(0)} MiB)`,
-        contender: name === 'ours' ? '@voelgoed/storage' : 'minio',
-        value: Number(r.mibPerSec.toFixed(1)),
+        scenario: `${op} ${LARGE / MiB} MiB on ${server.kind}${label ? `, ${label}` : ''} (peak RSS +${Math.max(...r.peakRssMiB).toFixed(0)} MiB)`,
+        contender: name === 'minio' ? 'minio' : '@voelgoed/storage',
+        value: Number(value.toFixed(1)),
         unit: 'MiB/s',
-        ratio: Number((r.mibPerSec / base).toFixed(3)),
+        ratio: Number((value / base).toFixed(3)),
         baseline: 'minio',
       });
     }
   }
+  const loadAfter = os.loadavg().map((n) => n.toFixed(2));
 
-  printTable(`@voelgoed/storage vs minio 8.0.7 on ${server.kind} (one run, same server)`, rows);
+  printTable(
+    `@voelgoed/storage vs minio 8.0.7 on ${server.kind} (one run, same server, rounds interleaved (small ${smallRounds}, large ${rounds}), median; ` +
+      `load average ${loadBefore.join(' ')} before, ${loadAfter.join(' ')} after, ${os.cpus().length} cores)`,
+    rows,
+  );
   if (!hasLibStorage) console.log('\n@aws-sdk/lib-storage is not installed here: not compared.');
   const file = writeResults('storage', rows, {
     server: server.kind,
-    large: Object.fromEntries(Object.entries(large)),
+    rounds,
+    loadavgBefore: loadBefore,
+    loadavgAfter: loadAfter,
+    large,
     awsLibStorage: hasLibStorage ? 'installed but not wired' : 'not installed',
   });
   console.log(`\nresults: ${file}`);

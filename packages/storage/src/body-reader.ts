@@ -34,6 +34,8 @@ export class BodyReader {
   readonly #body: PutBody;
   readonly #options: BodyReaderOptions;
   readonly #hash: Hash | undefined;
+  readonly #whole: Buffer | undefined;
+  #finished = false;
 
   constructor(body: PutBody, options: BodyReaderOptions) {
     validateBodyOptions(options);
@@ -47,14 +49,27 @@ export class BodyReader {
     this.#body = body;
     this.#options = options;
     this.#hash = options.checksum ? createHash(options.checksum.algorithm) : undefined;
+    if (typeof body === 'string') this.#whole = Buffer.from(body, 'utf8');
+    else if (body instanceof Uint8Array)
+      this.#whole = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   }
 
   /** The whole body when it is already in memory (string or bytes), else undefined. */
   get inMemory(): Buffer | undefined {
-    const body = this.#body;
-    if (typeof body === 'string') return Buffer.from(body, 'utf8');
-    if (body instanceof Uint8Array) return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-    return undefined;
+    return this.#whole;
+  }
+
+  /**
+   * For a body in memory: counts, hashes and checks it in one step (no async iteration) and
+   * returns it; {@link finish} has then run. Undefined for a stream.
+   */
+  readWhole(): Buffer | undefined {
+    const whole = this.#whole;
+    if (whole === undefined) return undefined;
+    throwIfAborted(this.#options.signal);
+    this.#count(whole);
+    this.finish();
+    return whole;
   }
 
   /** The body's chunks. Throws typed errors; destroys the source stream when it stops early. */
@@ -98,8 +113,10 @@ export class BodyReader {
     throwIfAborted(signal);
   }
 
-  /** Checks the declared size and the checksum once every chunk was read. */
+  /** Checks the declared size and the checksum once every chunk was read (once; later calls do nothing). */
   finish(): void {
+    if (this.#finished) return;
+    this.#finished = true;
     const { size, checksum } = this.#options;
     if (size !== undefined && this.bytes !== size) {
       throw new IntegrityError(

@@ -8,6 +8,11 @@ import { requestScope } from './s3-transport.js';
 /** What the S3 driver's parts share: the minio client, the options, and a guarded way to call. */
 export interface S3Context {
   readonly client: Client;
+  /**
+   * The same client but sending `UNSIGNED-PAYLOAD` (for a body streamed in one PUT, whose
+   * SHA-256 cannot be known before it is sent). Over TLS, `client` itself already does.
+   */
+  readonly unsignedClient: Client;
   readonly options: ResolvedS3Options;
   readonly bucket: string;
   /**
@@ -18,23 +23,28 @@ export interface S3Context {
     operation: string,
     key: string | undefined,
     fn: () => Promise<T>,
-    opts?: { signal?: AbortSignal | undefined; retry?: boolean },
+    opts?: { signal?: AbortSignal | undefined; retry?: boolean; activity?: { at: number } },
   ): Promise<T>;
   translate(error: unknown, operation: string, key?: string): InfrastructureError;
 }
 
-export function createS3Context(client: Client, options: ResolvedS3Options): S3Context {
+export function createS3Context(
+  client: Client,
+  unsignedClient: Client,
+  options: ResolvedS3Options,
+): S3Context {
   const bucket = options.bucket;
   const translate = (error: unknown, operation: string, key?: string) =>
     toS3Error(error, { operation, key, bucket });
   return {
     client,
+    unsignedClient,
     options,
     bucket,
     translate,
     call(operation, key, fn, opts = {}) {
-      const { signal, retry = true } = opts;
-      return requestScope.run({ signal }, () =>
+      const { signal, retry = true, activity } = opts;
+      return requestScope.run({ signal, activity }, () =>
         withRetry(fn, (error) => translate(error, operation, key), {
           retries: retry ? options.retries : 0,
           baseDelayMs: options.retryBaseDelayMs,

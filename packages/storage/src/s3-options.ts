@@ -28,6 +28,14 @@ export interface S3StorageOptions {
   publicUrl?: string;
   /** Size of each multipart part, bytes (5 MiB to 5 GiB). Bodies up to this size go in one PUT. Default 8 MiB. */
   partSize?: number;
+  /**
+   * Bodies whose size is known (a string, bytes, or a stream with `size` declared) up to this
+   * many bytes go in one PUT; larger ones, and streams of unknown length that outgrow one part,
+   * go as a multipart upload. A stream above `partSize` sent in one PUT is streamed, not
+   * buffered (so it is not retried, and on plain HTTP its payload is sent unsigned unless a
+   * `sha256` checksum is given). From `partSize` to 5 GiB (the S3 limit of one PUT). Default: `partSize`.
+   */
+  multipartThreshold?: number;
   /** Parts uploaded at the same time. Memory per upload is at most `partSize × (concurrency + 1)`. Default 4. */
   concurrency?: number;
   /** Largest object accepted; larger bodies reject with `PayloadTooLargeError`. Default 5 TiB (the S3 limit). */
@@ -57,6 +65,7 @@ export interface ResolvedS3Options {
   pathStyle: boolean;
   publicUrl: URL | undefined;
   partSize: number;
+  multipartThreshold: number;
   concurrency: number;
   maxObjectSize: number;
   maxSignedUrlExpiresInS: number;
@@ -79,6 +88,8 @@ export const S3_DEFAULTS = {
 
 const MIN_PART = 5 * MiB;
 const MAX_PART = 5 * 1024 * MiB;
+/** The largest object S3 accepts in one PUT. */
+const MAX_SINGLE_PUT = 5 * 1024 * MiB;
 // S3 bucket names: 3-63 chars, lower case letters, digits, dots, hyphens.
 const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
@@ -86,7 +97,7 @@ const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
  * Reads an S3 URL: `s3://ACCESS:SECRET@host[:port]/bucket?region=…&pathStyle=…&useSSL=…` or the
  * same with `http://` (no TLS) or `https://`. Access and secret keys are URL-decoded. `s3://`
  * uses TLS unless `useSSL=false`. Other query parameters: `publicUrl`, `partSize`,
- * `concurrency`. Errors never echo the URL (it holds the secret key).
+ * `multipartThreshold`, `concurrency`. Errors never echo the URL (it holds the secret key).
  */
 export function parseS3Url(url: string): S3StorageOptions {
   let parsed: URL;
@@ -134,6 +145,8 @@ export function parseS3Url(url: string): S3StorageOptions {
   if (publicUrl) options.publicUrl = publicUrl;
   const partSize = num('partSize');
   if (partSize !== undefined) options.partSize = partSize;
+  const multipartThreshold = num('multipartThreshold');
+  if (multipartThreshold !== undefined) options.multipartThreshold = multipartThreshold;
   const concurrency = num('concurrency');
   if (concurrency !== undefined) options.concurrency = concurrency;
   return options;
@@ -173,6 +186,7 @@ export function resolveS3Options(options: S3StorageOptions): ResolvedS3Options {
     )
       throw invalidArgument('publicUrl must be an http(s) URL without credentials or query');
   }
+  const partSize = int(options.partSize, 'partSize', MIN_PART, MAX_PART, S3_DEFAULTS.partSize);
   return {
     endPoint: str(options.endPoint, 'endPoint'),
     port: int(options.port, 'port', 1, 65535, useSSL ? 443 : 80),
@@ -184,7 +198,14 @@ export function resolveS3Options(options: S3StorageOptions): ResolvedS3Options {
     region: options.region === undefined ? S3_DEFAULTS.region : str(options.region, 'region'),
     pathStyle: options.pathStyle ?? true,
     publicUrl,
-    partSize: int(options.partSize, 'partSize', MIN_PART, MAX_PART, S3_DEFAULTS.partSize),
+    partSize,
+    multipartThreshold: int(
+      options.multipartThreshold,
+      'multipartThreshold (at least partSize)',
+      partSize,
+      MAX_SINGLE_PUT,
+      partSize,
+    ),
     concurrency: int(options.concurrency, 'concurrency', 1, 64, S3_DEFAULTS.concurrency),
     maxObjectSize: int(
       options.maxObjectSize,

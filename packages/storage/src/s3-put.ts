@@ -1,19 +1,23 @@
 import { createHash } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
 import { PayloadTooLargeError, type PutBody, type PutOptions, type PutResult } from '@voelgoed/contracts';
 import { abortedError, BodyReader, throwIfAborted } from './body-reader.js';
 import { MESSAGE_PREFIX } from './errors.js';
 import { objectHeaders } from './object-headers.js';
 import type { S3Context } from './s3-context.js';
+import { stripQuotes } from './s3-response.js';
+import { putBuffer, putStream } from './s3-single-put.js';
 
 const MAX_PARTS = 10_000;
 const MiB = 1024 * 1024;
 
 /**
- * Stores `body` under `key`: one PUT when it fits in one part, else a multipart upload driven
- * here (not by minio's `putObject`, see the README): parts numbered 1..n in order, uploaded
- * `concurrency` at a time from a pool of `concurrency + 1` part buffers, each retried on its
- * own; any failure or abort aborts the upload so that no parts are left behind.
+ * Stores `body` under `key`. A body of known size (bytes, a string, or a stream with `size`
+ * declared) up to `multipartThreshold` goes in one PUT: from memory, buffered in one part
+ * buffer (a stream up to `partSize`), or streamed (a larger stream). Anything else is a
+ * multipart upload driven here (not by minio's `putObject`, see the README): parts numbered
+ * 1..n in order, uploaded `concurrency` at a time from a pool of `concurrency + 1` part
+ * buffers, each retried on its own; any failure or abort aborts the upload so that no parts
+ * are left behind. A stream of unknown length that ends within one part also goes in one PUT.
  */
 export async function s3Put(
   ctx: S3Context,
@@ -30,19 +34,39 @@ export async function s3Put(
     signal,
   });
   throwIfAborted(signal);
-  const declared = options.size ?? reader.inMemory?.length;
+  const whole = reader.inMemory;
+  const declared = options.size ?? whole?.length;
   if (declared !== undefined && declared > ctx.options.maxObjectSize) {
     throw new PayloadTooLargeError(
       `${MESSAGE_PREFIX} the object is larger than the limit of ${ctx.options.maxObjectSize} bytes`,
       ctx.options.maxObjectSize,
     );
   }
-  // Grow parts for a known large size so that it fits in 10,000 of them.
+  const { multipartThreshold } = ctx.options;
   let partSize = ctx.options.partSize;
+  if (whole !== undefined && whole.length <= multipartThreshold) {
+    // Counted, hashed and checked (declared size, checksum) before anything is sent.
+    reader.readWhole();
+    try {
+      return await putBuffer(ctx, key, headers, whole, options);
+    } catch (error) {
+      if (signal?.aborted) throw abortedError(signal);
+      throw error;
+    }
+  }
+  if (
+    whole === undefined &&
+    declared !== undefined &&
+    declared > partSize &&
+    declared <= multipartThreshold
+  ) {
+    return putStream(ctx, key, headers, reader, declared, options);
+  }
+  // Grow parts for a known large size so that it fits in 10,000 of them.
   if (declared !== undefined && Math.ceil(declared / partSize) > MAX_PARTS) {
     partSize = Math.ceil(declared / MAX_PARTS / MiB) * MiB;
   }
-  return new MultipartPut(ctx, key, headers, reader, partSize, options).run();
+  return new MultipartPut(ctx, key, headers, reader, partSize, declared, options).run();
 }
 
 interface DonePart {
@@ -67,6 +91,7 @@ class MultipartPut {
     private readonly headers: Record<string, string>,
     private readonly reader: BodyReader,
     private readonly partSize: number,
+    private readonly declared: number | undefined,
     private readonly options: PutOptions,
   ) {
     this.#signal = options.signal
@@ -79,13 +104,6 @@ class MultipartPut {
     let buffer: Buffer | undefined;
     let filled = 0;
     try {
-      const whole = this.reader.inMemory;
-      if (whole !== undefined && whole.length <= partSize) {
-        // A string or bytes that fit in one part: one PUT, no copy.
-        for await (const _ of this.reader.chunks()); // counts, hashes and checks the signal
-        this.reader.finish();
-        return await this.#single(whole);
-      }
       for await (let chunk of this.reader.chunks()) {
         this.#throwIfFailed();
         while (chunk.length > 0) {
@@ -110,7 +128,8 @@ class MultipartPut {
       this.reader.finish();
       if (this.#uploadId === undefined) {
         // Everything fitted in one part (an empty stream included): one PUT.
-        return await this.#single(buffer ? buffer.subarray(0, filled) : Buffer.alloc(0));
+        const data = buffer ? buffer.subarray(0, filled) : Buffer.alloc(0);
+        return await putBuffer(this.ctx, this.key, { ...this.headers }, data, this.options);
       }
       if (filled > 0) await this.#dispatch(buffer!, filled, true);
       await this.#drain();
@@ -139,33 +158,12 @@ class MultipartPut {
     if (buffer !== undefined && buffer.length >= needed) return buffer;
     if (buffer === undefined && this.#uploadId !== undefined)
       return this.#pool.pop() ?? Buffer.allocUnsafe(partSize);
+    // A declared size is allocated at once (a part at most); else 64 KiB, doubling.
     const grown = Buffer.allocUnsafe(
-      Math.min(partSize, Math.max(needed, 64 * 1024, (buffer?.length ?? 0) * 2)),
+      Math.min(partSize, Math.max(needed, this.declared ?? 64 * 1024, (buffer?.length ?? 0) * 2)),
     );
     buffer?.copy(grown, 0, 0, filled);
     return grown;
-  }
-
-  async #single(data: Buffer): Promise<PutResult> {
-    const { ctx, key } = this;
-    const headers = { ...this.headers };
-    if (ctx.options.useSSL) headers['content-md5'] = createHash('md5').update(data).digest('base64');
-    const res = await ctx.call(
-      'put',
-      key,
-      async () => {
-        const r = await ctx.client.makeRequestAsync(
-          { method: 'PUT', bucketName: ctx.bucket, objectName: key, headers: { ...headers } },
-          data,
-          [200],
-        );
-        await drain(r);
-        return r;
-      },
-      { signal: this.#signal },
-    );
-    this.options.onProgress?.(data.length);
-    return { key, etag: etagOf(res), size: data.length };
   }
 
   /** Starts uploading bytes [0, length) of `data` as the next part, waiting for a free slot first. */
@@ -264,21 +262,4 @@ class MultipartPut {
       // Servers without AbortMultipartUpload (s3rver) or an unreachable server: nothing more to do here.
     }
   }
-}
-
-function stripQuotes(etag: string | undefined): string {
-  return (etag ?? '').replace(/^"+|"+$/g, '').replace(/&quot;/g, '');
-}
-
-function etagOf(res: IncomingMessage): string {
-  const etag = res.headers.etag;
-  return stripQuotes(typeof etag === 'string' ? etag : '');
-}
-
-function drain(res: IncomingMessage): Promise<void> {
-  return new Promise((resolve, reject) => {
-    res.on('end', resolve);
-    res.on('error', reject);
-    res.resume();
-  });
 }

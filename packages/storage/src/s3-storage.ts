@@ -49,8 +49,16 @@ export class S3Storage implements ObjectStorage {
     this.#ownAgent = resolved.agent
       ? undefined
       : new (resolved.useSSL ? https.Agent : http.Agent)({ keepAlive: true, maxSockets: 64 });
-    const client = newClient(resolved, resolved.agent ?? this.#ownAgent!);
-    this.#ctx = createS3Context(client, resolved);
+    const agent = resolved.agent ?? this.#ownAgent!;
+    const client = newClient(resolved, agent);
+    let unsignedClient = client;
+    if (!resolved.useSSL) {
+      // minio signs the payload's SHA-256 on plain HTTP (a field it reads per request): this
+      // one sends UNSIGNED-PAYLOAD instead, for bodies streamed in one PUT.
+      unsignedClient = newClient(resolved, agent);
+      unsignedClient.enableSHA256 = false;
+    }
+    this.#ctx = createS3Context(client, unsignedClient, resolved);
     this.#presigner = resolved.publicUrl ? newPresigner(resolved, resolved.publicUrl) : client;
     this.#source = { driver: 's3', bucket: resolved.bucket };
   }

@@ -5,6 +5,12 @@ import https from 'node:https';
 /** Per-operation settings the transport applies to every request minio makes inside it. */
 export interface RequestScope {
   signal?: AbortSignal | undefined;
+  /**
+   * Set by a request whose body is a stream: the time (Date.now()) its body last moved. Its
+   * deadline then runs from the later of the request's start and this, so that a long streamed
+   * upload is cut only when it stalls.
+   */
+  activity?: { at: number } | undefined;
 }
 
 /**
@@ -30,12 +36,12 @@ export function createTransport(useSSL: boolean, timeoutMs: number): Transport {
   const mod = useSSL ? https : http;
   // One swept timer for all requests, not a socket timeout per request: a socket timeout is
   // re-armed on every read and write, which cost ~10% of small-object throughput.
-  const pending = new Map<ClientRequest, number>();
+  const pending = new Map<ClientRequest, { deadline: number; activity: { at: number } | undefined }>();
   let sweeper: NodeJS.Timeout | undefined;
   const sweep = () => {
     const now = Date.now();
-    for (const [req, deadline] of pending) {
-      if (now >= deadline) {
+    for (const [req, { deadline, activity }] of pending) {
+      if (now >= (activity ? Math.max(deadline, activity.at + timeoutMs) : deadline)) {
         pending.delete(req);
         req.destroy(new RequestIdleTimeout(timeoutMs));
       }
@@ -47,10 +53,11 @@ export function createTransport(useSSL: boolean, timeoutMs: number): Transport {
   };
   return {
     request(options, callback) {
-      const signal = requestScope.getStore()?.signal;
+      const scope = requestScope.getStore();
+      const signal = scope?.signal;
       const req = mod.request(signal ? { ...options, signal } : options, callback);
       if (timeoutMs > 0) {
-        pending.set(req, Date.now() + timeoutMs);
+        pending.set(req, { deadline: Date.now() + timeoutMs, activity: scope?.activity });
         sweeper ??= setInterval(sweep, Math.max(25, Math.min(1000, timeoutMs / 4))).unref();
         // A body being read may pause under back-pressure: the deadline holds only until it starts.
         const done = () => pending.delete(req);

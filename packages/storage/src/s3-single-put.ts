@@ -1,0 +1,145 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import {
+  type InfrastructureError,
+  isInfrastructureError,
+  type PutOptions,
+  type PutResult,
+} from '@voelgoed/contracts';
+import { abortedError, type BodyReader } from './body-reader.js';
+import type { S3Context } from './s3-context.js';
+import { drain, etagOf } from './s3-response.js';
+
+/**
+ * Stores bytes already in memory with one PUT (retried per the options: the bytes can be sent
+ * again). minio signs their SHA-256 on plain HTTP; over TLS a Content-MD5 lets the server check them.
+ */
+export async function putBuffer(
+  ctx: S3Context,
+  key: string,
+  headers: Record<string, string>,
+  data: Buffer,
+  options: PutOptions,
+): Promise<PutResult> {
+  if (ctx.options.useSSL) headers['content-md5'] = createHash('md5').update(data).digest('base64');
+  const res = await ctx.call(
+    'put',
+    key,
+    async () => {
+      const r = await ctx.client.makeRequestAsync(
+        // minio adds to the headers it is given: a copy per attempt.
+        { method: 'PUT', bucketName: ctx.bucket, objectName: key, headers: { ...headers } },
+        data,
+        [200],
+      );
+      await drain(r);
+      return r;
+    },
+    { signal: options.signal },
+  );
+  options.onProgress?.(data.length);
+  return { key, etag: etagOf(res), size: data.length };
+}
+
+/**
+ * Stores a stream of declared `size` with one PUT, sent as it is read: memory stays at a chunk
+ * or two whatever the size. The server stores the object once `size` bytes arrived, so the last
+ * chunk is held back until the source has ended (more bytes than declared is an error) and the
+ * checksum matched; a source that fails or ends early cuts the request, and the server keeps
+ * nothing. Not retried (the stream cannot be read twice). Its SHA-256 cannot be signed before it
+ * is sent: the payload goes `UNSIGNED-PAYLOAD` (as minio does over TLS), except that a given
+ * `sha256` checksum is signed (the server verifies it) and a given `md5` goes as Content-MD5.
+ */
+export async function putStream(
+  ctx: S3Context,
+  key: string,
+  headers: Record<string, string>,
+  reader: BodyReader,
+  size: number,
+  options: PutOptions,
+): Promise<PutResult> {
+  const { signal, onProgress } = options;
+  const activity = { at: Date.now() };
+  const progressStep = ctx.options.partSize;
+  let readError: unknown;
+  async function* exact(): AsyncGenerator<Buffer> {
+    const it = reader.chunks();
+    try {
+      let reported = 0;
+      for (;;) {
+        const next = await it.next();
+        activity.at = Date.now();
+        if (next.done) {
+          reader.finish(); // fewer bytes than declared: throws
+          return;
+        }
+        if (reader.bytes < size) {
+          yield next.value;
+          if (onProgress && reader.bytes - reported >= progressStep) {
+            reported = reader.bytes;
+            onProgress(reported);
+          }
+          continue;
+        }
+        // The last declared byte: the source must end here (a further byte throws) and the
+        // checksum must match before the server gets the chunk that completes the object.
+        for (let rest = await it.next(); !rest.done; rest = await it.next());
+        reader.finish();
+        yield next.value;
+        return;
+      }
+    } catch (error) {
+      readError = error;
+      throw error;
+    } finally {
+      // Stopped early (the request failed): stop reading the source too.
+      await it.return(undefined);
+    }
+  }
+  const body = Readable.from(exact(), { objectMode: false, highWaterMark: 64 * 1024 });
+  const { md5, sha256 } = checksumHeaders(options.checksum);
+  const signed = sha256 !== undefined && ctx.client.enableSHA256;
+  const client = signed ? ctx.client : ctx.unsignedClient;
+  const requestHeaders: Record<string, string> = { ...headers, 'content-length': String(size) };
+  if (md5 !== undefined) requestHeaders['content-md5'] = md5;
+  try {
+    const res = await ctx.call(
+      'put',
+      key,
+      async () => {
+        const r = await client.makeRequestStreamAsync(
+          { method: 'PUT', bucketName: ctx.bucket, objectName: key, headers: requestHeaders },
+          body,
+          signed ? sha256 : '',
+          [200],
+          '',
+        );
+        await drain(r);
+        return r;
+      },
+      { signal, retry: false, activity },
+    );
+    onProgress?.(size);
+    return { key, etag: etagOf(res), size };
+  } catch (error) {
+    body.destroy();
+    if (signal?.aborted) throw abortedError(signal);
+    if (readError !== undefined && isInfrastructureError(readError)) throw readError;
+    throw error as InfrastructureError;
+  }
+}
+
+/** The expected checksum as S3 request headers, when it is well formed (else the reader alone checks it). */
+function checksumHeaders(checksum: PutOptions['checksum']): { md5?: string; sha256?: string } {
+  if (checksum === undefined) return {};
+  const { algorithm, value, encoding } = checksum;
+  const bytes =
+    encoding === 'base64'
+      ? Buffer.from(value, 'base64')
+      : /^(?:[0-9a-f]{2})+$/i.test(value)
+        ? Buffer.from(value, 'hex')
+        : undefined;
+  if (algorithm === 'md5' && bytes?.length === 16) return { md5: bytes.toString('base64') };
+  if (algorithm === 'sha256' && bytes?.length === 32) return { sha256: bytes.toString('hex') };
+  return {};
+}
