@@ -1,22 +1,33 @@
 import { keySlot } from '@voelgoed/redis';
 
-/** The Redis keys behind one resource. */
-export interface ResourceKeys {
-  /** Holds the owner value while locked (SET NX PX). */
-  readonly lock: string;
-  /** Fencing counter (INCR); never expires. */
-  readonly fence: string;
-  /** Set briefly by a waiter so that a release publishes a wake-up. */
-  readonly waiter: string;
-}
+/**
+ * The Redis keys behind a lock on n resources, in the layout every script takes as KEYS: the n
+ * lock keys (owner value, SET NX PX), then the n fencing counters (INCR, never expire), then the
+ * n waiter markers (set briefly by a waiter so that a release publishes a wake-up). One array
+ * per lock serves acquire, extend, release and the fencing write-back.
+ */
+export type LockKeys = readonly string[];
 
 /**
- * Builds key names. With `hashTags` (for Redis Cluster), every key of a resource gets the
- * tag `{<slot of the resource name>}`, so a resource's keys share a slot, and resources whose
- * names are in one slot (use a `{tag}` in the names) can be locked together.
+ * Builds the keys of `resources`. With `hashTags` (for Redis Cluster), every key of a resource
+ * gets the tag `{<slot of the resource name>}`, so a resource's keys share a slot, and resources
+ * whose names are in one slot (use a `{tag}` in the names) can be locked together.
  */
-export function resourceKeys(prefix: string, resource: string, hashTags: boolean): ResourceKeys {
-  // One letter right after the prefix keeps the three namespaces apart whatever the name holds.
-  const head = hashTags ? `${prefix}{${keySlot(resource)}}` : prefix;
-  return { lock: `${head}l:${resource}`, fence: `${head}f:${resource}`, waiter: `${head}w:${resource}` };
+export function lockKeys(prefix: string, resources: readonly string[], hashTags: boolean): LockKeys {
+  const n = resources.length;
+  const keys: string[] = new Array(3 * n);
+  for (let i = 0; i < n; i++) {
+    const resource = resources[i]!;
+    // One letter right after the prefix keeps the three namespaces apart whatever the name holds.
+    const head = hashTags ? `${prefix}{${keySlot(resource)}}` : prefix;
+    keys[i] = `${head}l:${resource}`;
+    keys[n + i] = `${head}f:${resource}`;
+    keys[2 * n + i] = `${head}w:${resource}`;
+  }
+  return keys;
+}
+
+/** The lock keys (the first third), e.g. to wait for a release of them. */
+export function lockKeysOnly(keys: LockKeys): string[] {
+  return keys.slice(0, keys.length / 3);
 }

@@ -1,7 +1,7 @@
 import type { Lock } from '@voelgoed/contracts';
 import { lockLost } from './errors.js';
 import { codeOf, events } from './events.js';
-import type { ResourceKeys } from './keys.js';
+import type { LockKeys } from './keys.js';
 import { checkTtl } from './options.js';
 import type { Redlock } from './redlock.js';
 
@@ -18,7 +18,8 @@ export class RedisLockHandle implements Lock {
   /** @internal created by RedisLock. */
   constructor(
     private readonly redlock: Redlock,
-    readonly keys: readonly ResourceKeys[],
+    /** @internal the Redis keys of the lock (see keys.ts). */
+    readonly keys: LockKeys,
     readonly resources: readonly string[],
     readonly value: string,
     readonly fencingTokens: readonly number[],
@@ -129,15 +130,17 @@ export class RedisLockHandle implements Lock {
   async release(): Promise<boolean> {
     if (this.#released) return false;
     this.markReleased();
-    const heldMs = performance.now() - this.#acquiredAt;
+    const heldMs = events.release.enabled ? performance.now() - this.#acquiredAt : 0;
     const result = await this.redlock.release(this.keys, this.value);
     const released = result.done >= this.redlock.quorum;
-    events.release.publishLazy(() => ({
-      resourceCount: this.resources.length,
-      heldMs,
-      outcome: released ? 'released' : result.failed > 0 ? 'error' : 'not_owner',
-      ...(!released && result.failed > 0 ? { errorCode: codeOf(result.error) } : {}),
-    }));
+    if (events.release.enabled) {
+      events.release.publish({
+        resourceCount: this.resources.length,
+        heldMs,
+        outcome: released ? 'released' : result.failed > 0 ? 'error' : 'not_owner',
+        ...(!released && result.failed > 0 ? { errorCode: codeOf(result.error) } : {}),
+      });
+    }
     return released;
   }
 

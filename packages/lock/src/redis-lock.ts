@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type {
   AcquireOptions,
   DistributedLock,
@@ -9,7 +9,7 @@ import type {
 import { createRedisClient, type RedisClient } from '@voelgoed/redis';
 import { invalidArgument, LockNotAcquiredError } from './errors.js';
 import { codeOf, events } from './events.js';
-import { type ResourceKeys, resourceKeys } from './keys.js';
+import { lockKeys, lockKeysOnly } from './keys.js';
 import { RedisLockHandle } from './lock-handle.js';
 import {
   checkDelay,
@@ -23,12 +23,35 @@ import { Redlock } from './redlock.js';
 import { ReleaseNotifier } from './release-notifier.js';
 import { Watchdog } from './watchdog.js';
 
+/** Size of the map of live handles at which handles past their validity are forgotten. */
+const SWEEP_LIVE_AT = 10_000;
+
+function reportAcquire(
+  resources: readonly string[],
+  started: number,
+  attempts: number,
+  outcome: 'acquired' | 'timeout' | 'error',
+  errorCode?: string,
+): void {
+  events.acquire.publish({
+    resourceCount: resources.length,
+    waitMs: performance.now() - started,
+    attempts,
+    outcome,
+    ...(errorCode === undefined ? {} : { errorCode }),
+  });
+}
+
 /** How long `close()` waits for the clients it owns to close, ms. */
 const CLOSE_TIMEOUT_MS = 2000;
 
 /** Validates and copies the resource argument: one non-empty name, or a non-empty list of distinct ones. */
 function toResources(resource: unknown): string[] {
-  const list = typeof resource === 'string' ? [resource] : resource;
+  if (typeof resource === 'string') {
+    if (resource.length === 0) throw invalidArgument('resource must be a non-empty string');
+    return [resource];
+  }
+  const list = resource;
   if (!Array.isArray(list) || list.length === 0) {
     throw invalidArgument('resource must be a non-empty string or a non-empty array of them');
   }
@@ -63,8 +86,12 @@ export class RedisLock implements DistributedLock {
   readonly #untrack = (handle: RedisLockHandle): void => {
     if (this.#live.get(handle.value) === handle) this.#live.delete(handle.value);
   };
+  #sweepAt = SWEEP_LIVE_AT;
+  readonly #valuePrefix = `${randomBytes(12).toString('base64url')}:`;
+  #counter = 0;
   #closed = false;
   #warm: Promise<void> | undefined;
+  #isWarm = false;
 
   constructor(options: RedisLockOptions) {
     if (typeof options !== 'object' || options === null) throw invalidArgument('options must be an object');
@@ -106,8 +133,8 @@ export class RedisLock implements DistributedLock {
     return this.#redlock.quorum;
   }
 
-  #keys(resources: readonly string[]): ResourceKeys[] {
-    return resources.map((r) => resourceKeys(this.#options.prefix, r, this.#hashTags));
+  #keys(resources: readonly string[]) {
+    return lockKeys(this.#options.prefix, resources, this.#hashTags);
   }
 
   /**
@@ -116,11 +143,7 @@ export class RedisLock implements DistributedLock {
    * `reason` contention/quorum/validity/aborted) once the retries are spent or the signal aborts,
    * and with `InvalidArgumentError` for bad input. The lock is never handed out already expired.
    */
-  async acquire(
-    resource: string | readonly string[],
-    ttlMs?: number,
-    options?: AcquireOptions,
-  ): Promise<Lock> {
+  acquire(resource: string | readonly string[], ttlMs?: number, options?: AcquireOptions): Promise<Lock> {
     return this.acquireHandle(resource, ttlMs, options);
   }
 
@@ -133,39 +156,38 @@ export class RedisLock implements DistributedLock {
     const o = this.#options;
     const resources = toResources(resource);
     const ttl = checkTtl(ttlMs, o.ttlMs);
-    if (options !== undefined && (typeof options !== 'object' || options === null)) {
-      throw invalidArgument('options must be an object');
+    let retries = o.retries;
+    let retryDelayMs = o.retryDelayMs;
+    let jitterMs = o.jitterMs;
+    let signal: AbortSignal | undefined;
+    if (options !== undefined) {
+      if (typeof options !== 'object' || options === null) throw invalidArgument('options must be an object');
+      retries = checkRetries(options.retries, retries);
+      retryDelayMs = checkDelay('retryDelayMs', options.retryDelayMs, retryDelayMs);
+      jitterMs = checkDelay('jitterMs', options.jitterMs, jitterMs);
+      signal = checkSignal(options.signal);
     }
-    const retries = checkRetries(options?.retries, o.retries);
-    const retryDelayMs = checkDelay('retryDelayMs', options?.retryDelayMs, o.retryDelayMs);
-    const jitterMs = checkDelay('jitterMs', options?.jitterMs, o.jitterMs);
-    const signal = checkSignal(options?.signal);
     if (this.#closed)
       throw new LockNotAcquiredError('aborted', resources, 0, invalidArgument('the lock manager is closed'));
-    const keys = this.#keys(resources);
-    const value = randomUUID();
+    const keys = lockKeys(o.prefix, resources, this.#hashTags);
+    const value = this.#nextValue();
     const started = performance.now();
     // The marker must outlive a waiter's sleep so that the release finds it.
     const waiterTtlMs = Math.ceil(Math.max(250, 2 * (retryDelayMs + jitterMs)));
+    const request = this.#redlock.request(keys, value, ttl, waiterTtlMs);
     let attempts = 0;
     // The TTL clock of the first attempt must not include opening the connections.
-    if (this.#warm === undefined) this.#warm = this.#warmUp();
-    await this.#warm;
-    const report = (outcome: 'acquired' | 'timeout' | 'error', errorCode?: string) =>
-      events.acquire.publishLazy(() => ({
-        resourceCount: resources.length,
-        waitMs: performance.now() - started,
-        attempts,
-        outcome,
-        ...(errorCode === undefined ? {} : { errorCode }),
-      }));
+    if (!this.#isWarm) {
+      if (this.#warm === undefined) this.#warm = this.#warmUp();
+      await this.#warm;
+    }
     try {
       for (;;) {
         if (signal?.aborted || this.#closed) {
           throw new LockNotAcquiredError('aborted', resources, attempts, signal?.reason);
         }
         attempts++;
-        const result = await this.#redlock.attempt(keys, value, ttl, waiterTtlMs);
+        const result = await this.#redlock.attempt(request);
         if (result.ok) {
           if (signal?.aborted || this.#closed) {
             // The caller gave up meanwhile: do not leave the lock behind.
@@ -182,7 +204,7 @@ export class RedisLock implements DistributedLock {
             this.#untrack,
           );
           this.#track(lock);
-          report('acquired');
+          if (events.acquire.enabled) reportAcquire(resources, started, attempts, 'acquired');
           return lock;
         }
         if (attempts > retries)
@@ -193,31 +215,42 @@ export class RedisLock implements DistributedLock {
         const delay = result.split
           ? Math.random() * Math.min(retryDelayMs, 10)
           : retryDelayMs + Math.random() * jitterMs;
-        await this.#notifier.wait(
-          keys.map((k) => k.lock),
-          delay,
-          signal,
-        );
+        await this.#notifier.wait(lockKeysOnly(keys), delay, signal);
       }
     } catch (error) {
-      report(error instanceof LockNotAcquiredError ? 'timeout' : 'error', codeOf(error));
+      if (events.acquire.enabled) {
+        const outcome = error instanceof LockNotAcquiredError ? 'timeout' : 'error';
+        reportAcquire(resources, started, attempts, outcome, codeOf(error));
+      }
       throw error;
     }
+  }
+
+  /**
+   * A fresh owner value: a random 96-bit prefix per manager and a counter, unique across
+   * processes without drawing random bytes per acquisition.
+   */
+  #nextValue(): string {
+    this.#counter++;
+    return this.#valuePrefix + this.#counter.toString(36);
   }
 
   #track(lock: RedisLockHandle): void {
     const live = this.#live;
     // Handles dropped without a release would pile up: past their validity they are not held
-    // anyway, so forget them now and then.
-    if (live.size >= 10_000) {
+    // anyway, so forget them now and then (after the map doubled, so the sweeps stay O(1) amortised).
+    if (live.size >= this.#sweepAt) {
       const now = performance.now();
       for (const [value, handle] of live) if (handle.validUntil <= now) live.delete(value);
+      this.#sweepAt = Math.max(SWEEP_LIVE_AT, 2 * live.size);
     }
     live.set(lock.value, lock);
   }
 
   /** Waits (once, at most nodeTimeoutMs) for the clients' first connections. */
   async #warmUp(): Promise<void> {
+    this.#isWarm = this.#clients.every((c) => c.state === 'ready');
+    if (this.#isWarm) return;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.allSettled(this.#clients.map((c) => c.ready())),
@@ -226,6 +259,7 @@ export class RedisLock implements DistributedLock {
       }),
     ]);
     clearTimeout(timer);
+    this.#isWarm = true;
   }
 
   /**

@@ -1,8 +1,8 @@
 import { isInfrastructureError } from '@voelgoed/contracts';
 import type { RedisClient } from '@voelgoed/redis';
 import { invalidArgument, type LockNotAcquiredReason } from './errors.js';
-import type { ResourceKeys } from './keys.js';
-import { acquireScript, extendScript, raiseFenceScript, releaseScript } from './scripts.js';
+import type { LockKeys } from './keys.js';
+import { acquireScript, type CallOptions, extendScript, raiseFenceScript, releaseScript } from './scripts.js';
 
 /** What one node answered. */
 type NodeReply<T> = { ok: true; value: T } | { ok: false; error: unknown };
@@ -37,12 +37,8 @@ export interface QuorumCount {
   error: unknown;
 }
 
-function settle<T>(promise: Promise<T>): Promise<NodeReply<T>> {
-  return promise.then(
-    (value) => ({ ok: true as const, value }),
-    (error: unknown) => ({ ok: false as const, error }),
-  );
-}
+/** The everyday refusal (held by someone else, nothing taken), shared: contention is a hot path. */
+const CONTENDED: Refused = Object.freeze({ ok: false, reason: 'contention', split: false, error: undefined });
 
 /**
  * Sends one call per node and resolves as soon as `decided` says the outcome is known (a
@@ -58,16 +54,20 @@ function gather<T>(
     const replies: (NodeReply<T> | undefined)[] = new Array(calls.length).fill(undefined);
     let settled = 0;
     let done = false;
-    calls.forEach((call, i) => {
-      void settle(call).then((reply) => {
-        replies[i] = reply;
-        settled++;
-        if (!done && (settled === calls.length || decided(replies))) {
-          done = true;
-          resolve(replies.slice());
-        }
-      });
-    });
+    const record = (i: number, reply: NodeReply<T>) => {
+      replies[i] = reply;
+      settled++;
+      if (!done && (settled === calls.length || decided(replies))) {
+        done = true;
+        resolve(replies.slice());
+      }
+    };
+    for (let i = 0; i < calls.length; i++) {
+      calls[i]!.then(
+        (value) => record(i, { ok: true, value }),
+        (error: unknown) => record(i, { ok: false, error }),
+      );
+    }
   });
 }
 
@@ -81,12 +81,29 @@ function rethrowUsageError(error: unknown): void {
   if (isInfrastructureError(error, 'INVALID_ARGUMENT')) throw error;
 }
 
+/** Fencing tokens from an acquire reply (RESP integers arrive as numbers). */
+function tokensOf(reply: unknown[]): number[] {
+  for (let i = 0; i < reply.length; i++) if (typeof reply[i] !== 'number') return reply.map(Number);
+  return reply as number[];
+}
+
+/** A per-lock acquisition request, built once per `acquire` and reused by its retries. */
+export interface AcquireRequest {
+  readonly keys: LockKeys;
+  readonly value: string;
+  readonly ttlMs: number;
+  /** ARGV of the acquire script: value, ttl, waiter-marker ttl (strings). */
+  readonly argv: readonly string[];
+}
+
 /**
  * The Redlock algorithm over N independent nodes: one Lua script per node per step, a
  * majority (N/2+1) for success, validity measured on the monotonic clock.
  */
 export class Redlock {
   readonly quorum: number;
+  readonly #single: RedisClient | undefined;
+  readonly #defaultCall: CallOptions;
 
   constructor(
     readonly clients: readonly RedisClient[],
@@ -95,6 +112,8 @@ export class Redlock {
     private readonly channel: string,
   ) {
     this.quorum = Math.floor(clients.length / 2) + 1;
+    this.#single = clients.length === 1 ? clients[0] : undefined;
+    this.#defaultCall = { timeoutMs: Math.max(1, nodeTimeoutMs) };
   }
 
   /** The drift allowance for a TTL: ttl × driftFactor + 2 ms. */
@@ -102,32 +121,52 @@ export class Redlock {
     return ttlMs * this.driftFactor + 2;
   }
 
-  #timeout(ttlMs: number): { timeoutMs: number } {
-    return { timeoutMs: Math.max(1, Math.min(this.nodeTimeoutMs, ttlMs)) };
+  /** A node call's deadline: nodeTimeoutMs, never more than the TTL. */
+  #call(ttlMs: number): CallOptions {
+    return ttlMs >= this.nodeTimeoutMs ? this.#defaultCall : { timeoutMs: Math.max(1, ttlMs) };
+  }
+
+  /** The request for one `acquire` (all its attempts share the owner value and the keys). */
+  request(keys: LockKeys, value: string, ttlMs: number, waiterTtlMs: number): AcquireRequest {
+    return { keys, value, ttlMs, argv: [value, String(ttlMs), String(waiterTtlMs)] };
   }
 
   /** One acquisition attempt. On failure it has already released what it took. */
-  async attempt(
-    keys: readonly ResourceKeys[],
-    value: string,
-    ttlMs: number,
-    waiterTtlMs: number,
-  ): Promise<Granted | Refused> {
-    const n = keys.length;
-    const scriptKeys: string[] = new Array(n * 3);
-    for (let i = 0; i < n; i++) {
-      const k = keys[i]!;
-      scriptKeys[i] = k.lock;
-      scriptKeys[n + i] = k.fence;
-      scriptKeys[2 * n + i] = k.waiter;
+  attempt(request: AcquireRequest): Promise<Granted | Refused> {
+    return this.#single ? this.#attemptOne(this.#single, request) : this.#attemptMany(request);
+  }
+
+  /** N = 1: one call, no quorum bookkeeping. */
+  async #attemptOne(client: RedisClient, request: AcquireRequest): Promise<Granted | Refused> {
+    const { keys, ttlMs } = request;
+    const startedAt = performance.now();
+    let reply: number | unknown[];
+    try {
+      reply = await acquireScript.run<number | unknown[]>(client, keys, request.argv, this.#call(ttlMs));
+    } catch (error) {
+      rethrowUsageError(error);
+      // A late SET may still land: queue a silent release behind it, do not wait for it.
+      this.#releaseOn(client, keys, request.value, ttlMs, false).catch(() => {});
+      return { ok: false, reason: 'quorum', split: false, error };
     }
-    const args = [value, ttlMs, waiterTtlMs];
-    const timeout = this.#timeout(ttlMs);
+    if (!Array.isArray(reply)) return CONTENDED;
+    const validityMs = ttlMs - (performance.now() - startedAt) - this.drift(ttlMs);
+    if (validityMs <= 0) {
+      await this.#releaseOn(client, keys, request.value, ttlMs, false).catch(() => {});
+      return { ok: false, reason: 'validity', split: false, error: undefined };
+    }
+    return { ok: true, tokens: tokensOf(reply), validityMs, startedAt };
+  }
+
+  async #attemptMany(request: AcquireRequest): Promise<Granted | Refused> {
+    const { keys, ttlMs } = request;
+    const n = keys.length / 3;
+    const call = this.#call(ttlMs);
     const startedAt = performance.now();
     const quorum = this.quorum;
     const allowed = this.clients.length - quorum;
     const replies = await gather(
-      this.clients.map((c) => acquireScript.run<number | number[]>(c, scriptKeys, args, timeout)),
+      this.clients.map((c) => acquireScript.run<number | unknown[]>(c, keys, request.argv, call)),
       (rs) => {
         let yes = 0;
         let no = 0;
@@ -151,81 +190,105 @@ export class Redlock {
         failed++;
         error = reply.error;
       } else if (Array.isArray(reply.value)) {
-        granted.push(reply.value.map(Number));
+        granted.push(tokensOf(reply.value));
         grantedAt.push(i);
       }
     }
-    const refuse = async (reason: Refused['reason']): Promise<Refused> => {
-      // Release wherever the lock may be ours: granted nodes (waited for) and nodes that failed
-      // or have not answered yet (a late SET may land; the release is queued behind it on the
-      // same connection, not waited for). Nodes that refused hold someone else's lock.
-      const waits: Promise<unknown>[] = [];
-      this.clients.forEach((c, i) => {
-        const reply = replies[i];
-        if (reply?.ok && !Array.isArray(reply.value)) return;
-        // Silently: waking waiters for a lock that nobody held would only re-synchronise them.
-        const release = settle(this.#releaseOn(c, keys, value, ttlMs, false));
-        if (reply?.ok) waits.push(release);
-      });
-      await Promise.all(waits);
-      return { ok: false, reason, error, split: granted.length > 0 };
-    };
-    if (granted.length < this.quorum) {
-      return refuse(failed > this.clients.length - this.quorum ? 'quorum' : 'contention');
+    if (granted.length < quorum) {
+      if (granted.length === 0 && failed === 0 && replies.every((r) => r !== undefined)) {
+        return CONTENDED; // every node refused: nothing of ours anywhere
+      }
+      return this.#refuse(
+        request,
+        replies,
+        failed > allowed ? 'quorum' : 'contention',
+        error,
+        granted.length > 0,
+      );
     }
     const tokens = granted[0]!.slice();
     for (const t of granted) for (let r = 0; r < n; r++) if (t[r]! > tokens[r]!) tokens[r] = t[r]!;
-    if (granted.length > 1) {
-      // Make the highest token known to a majority before handing it out, so that any later
-      // majority (which overlaps this one) counts past it.
-      const behind: number[] = [];
-      for (let g = 0; g < granted.length; g++) {
-        if (granted[g]!.some((t, r) => t < tokens[r]!)) behind.push(grantedAt[g]!);
+    // Make the highest token known to a majority before handing it out, so that any later
+    // majority (which overlaps this one) counts past it. Usually all counters agree already and
+    // no extra round trip is made.
+    const behind: number[] = [];
+    for (let g = 0; g < granted.length; g++) {
+      if (granted[g]!.some((t, r) => t < tokens[r]!)) behind.push(grantedAt[g]!);
+    }
+    const current = granted.length - behind.length;
+    if (current < quorum) {
+      const argv = tokens.map(String);
+      const raised = await gather(
+        behind.map((i) => raiseFenceScript.run(this.clients[i]!, keys, argv, call)),
+        (rs) => current + rs.filter((r) => r?.ok).length >= quorum,
+      );
+      let acked = 0;
+      for (const r of raised) {
+        if (r?.ok) acked++;
+        else if (r) error = r.error;
       }
-      const current = granted.length - behind.length;
-      if (current < this.quorum) {
-        const fences = keys.map((k) => k.fence);
-        const raised = await gather(
-          behind.map((i) => raiseFenceScript.run(this.clients[i]!, fences, tokens, timeout)),
-          (rs) => current + rs.filter((r) => r?.ok).length >= quorum,
-        );
-        let acked = 0;
-        for (const r of raised) {
-          if (r?.ok) acked++;
-          else if (r) error = r.error;
-        }
-        if (current + acked < this.quorum) return refuse('quorum');
-      }
+      if (current + acked < quorum) return this.#refuse(request, replies, 'quorum', error, true);
     }
     const validityMs = ttlMs - (performance.now() - startedAt) - this.drift(ttlMs);
-    if (validityMs <= 0) return refuse('validity');
+    if (validityMs <= 0) return this.#refuse(request, replies, 'validity', error, true);
     return { ok: true, tokens, validityMs, startedAt };
+  }
+
+  /**
+   * Releases wherever the lock may be ours: granted nodes (waited for) and nodes that failed or
+   * have not answered yet (a late SET may land; the release is queued behind it on the same
+   * connection, not waited for). Nodes that refused hold someone else's lock.
+   */
+  async #refuse(
+    request: AcquireRequest,
+    replies: readonly (NodeReply<number | unknown[]> | undefined)[],
+    reason: Refused['reason'],
+    error: unknown,
+    split: boolean,
+  ): Promise<Refused> {
+    const waits: Promise<unknown>[] = [];
+    for (let i = 0; i < this.clients.length; i++) {
+      const reply = replies[i];
+      if (reply?.ok && !Array.isArray(reply.value)) continue;
+      // Silently: waking waiters for a lock that nobody held would only re-synchronise them.
+      const release = this.#releaseOn(
+        this.clients[i]!,
+        request.keys,
+        request.value,
+        request.ttlMs,
+        false,
+      ).catch(() => {});
+      if (reply?.ok) waits.push(release);
+    }
+    await Promise.all(waits);
+    return { ok: false, reason, error, split };
   }
 
   #releaseOn(
     client: RedisClient,
-    keys: readonly ResourceKeys[],
+    keys: LockKeys,
     value: string,
     ttlMs: number,
     notify = true,
-  ) {
-    const n = keys.length;
-    const scriptKeys: string[] = new Array(n * 2);
-    for (let i = 0; i < n; i++) {
-      scriptKeys[i] = keys[i]!.lock;
-      scriptKeys[n + i] = keys[i]!.waiter;
-    }
-    return releaseScript.run<number>(
-      client,
-      scriptKeys,
-      [value, notify ? this.channel : ''],
-      this.#timeout(ttlMs),
-    );
+  ): Promise<number> {
+    return releaseScript.run<number>(client, keys, [value, notify ? this.channel : ''], this.#call(ttlMs));
   }
 
   /** Compare-and-delete on every node. A node counts as done when every key there was ours. */
-  async release(keys: readonly ResourceKeys[], value: string): Promise<QuorumCount> {
-    const isDone = (released: number) => released === keys.length;
+  async release(keys: LockKeys, value: string): Promise<QuorumCount> {
+    const n = keys.length / 3;
+    const single = this.#single;
+    if (single) {
+      try {
+        const released = await this.#releaseOn(single, keys, value, this.nodeTimeoutMs);
+        return released === n
+          ? { done: 1, notOwner: 0, failed: 0, error: undefined }
+          : { done: 0, notOwner: 1, failed: 0, error: undefined };
+      } catch (error) {
+        return { done: 0, notOwner: 0, failed: 1, error };
+      }
+    }
+    const isDone = (released: number) => released === n;
     const replies = await gather(
       this.clients.map((c) => this.#releaseOn(c, keys, value, this.nodeTimeoutMs)),
       (rs) => this.#decided(rs, isDone),
@@ -234,12 +297,12 @@ export class Redlock {
   }
 
   /** Compare-and-pexpire (all keys or none) on every node. */
-  async extend(keys: readonly ResourceKeys[], value: string, ttlMs: number): Promise<QuorumCount> {
-    const lockKeys = keys.map((k) => k.lock);
-    const timeout = this.#timeout(ttlMs);
+  async extend(keys: LockKeys, value: string, ttlMs: number): Promise<QuorumCount> {
+    const call = this.#call(ttlMs);
+    const argv = [value, String(ttlMs)];
     const isDone = (extended: number) => extended === 1;
     const replies = await gather(
-      this.clients.map((c) => extendScript.run<number>(c, lockKeys, [value, ttlMs], timeout)),
+      this.clients.map((c) => extendScript.run<number>(c, keys, argv, call)),
       (rs) => this.#decided(rs, isDone),
     );
     return count(replies, isDone);

@@ -1,4 +1,54 @@
-import { defineScript } from '@voelgoed/redis';
+import { createHash } from 'node:crypto';
+import type { RedisClient } from '@voelgoed/redis';
+
+/** Per-call options handed to `RedisClient.command` (one shared object per deadline). */
+export interface CallOptions {
+  readonly timeoutMs: number;
+}
+
+/**
+ * A Lua script run with EVALSHA (EVAL once when the server answers NOSCRIPT: after a restart or
+ * on a new node, which also loads it). Unlike `defineScript` of `@voelgoed/redis`, the caller
+ * hands over the finished argument list (strings only), so a call allocates one array and
+ * nothing is converted or spread on the hot path.
+ */
+export class LockScript {
+  readonly sha1: string;
+
+  constructor(readonly source: string) {
+    this.sha1 = createHash('sha1').update(source).digest('hex');
+  }
+
+  /**
+   * Runs the script: `keys` then `argv` (all strings). `keys` is not kept; the command array is
+   * built here in one allocation.
+   */
+  run<T>(
+    client: RedisClient,
+    keys: readonly string[],
+    argv: readonly string[],
+    options: CallOptions,
+  ): Promise<T> {
+    const nk = keys.length;
+    const command: string[] = new Array(3 + nk + argv.length);
+    command[0] = 'EVALSHA';
+    command[1] = this.sha1;
+    command[2] = String(nk);
+    for (let i = 0; i < nk; i++) command[3 + i] = keys[i]!;
+    for (let i = 0; i < argv.length; i++) command[3 + nk + i] = argv[i]!;
+    return client.command<T>(command, options).catch((error: unknown) => {
+      // Checked by shape, not instanceof: another copy of @voelgoed/redis may be loaded.
+      if ((error as { reply?: unknown })?.reply !== 'NOSCRIPT') throw error;
+      command[0] = 'EVAL';
+      command[1] = this.source;
+      return client.command<T>(command, options);
+    });
+  }
+}
+
+function defineScript(source: string): LockScript {
+  return new LockScript(source);
+}
 
 // KEYS are laid out in groups of n (n = number of resources): lock keys, then fencing counters,
 // then waiter markers. All of one resource's keys share a Cluster slot (see keys.ts).
@@ -10,6 +60,17 @@ import { defineScript } from '@voelgoed/redis';
  */
 export const acquireScript = defineScript(`
 local n = #KEYS / 3
+if n == 1 then
+  -- One resource (the usual case): SET NX decides in one call.
+  if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+    if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+      redis.call('SET', KEYS[3], '1', 'PX', ARGV[3])
+      return 0
+    end
+    redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  end
+  return { redis.call('INCR', KEYS[2]) }
+end
 for i = 1, n do
   local cur = redis.call('GET', KEYS[i])
   if cur and cur ~= ARGV[1] then
@@ -26,30 +87,31 @@ return tokens
 `);
 
 /**
- * Raises each fencing counter to at least the given token (never lowers it). ARGV: one token
- * per key. Returns 1.
+ * Raises each fencing counter (KEYS[n+1..2n]) to at least the given token (never lowers it).
+ * ARGV: one token per resource. Returns 1.
  */
 export const raiseFenceScript = defineScript(`
-for i = 1, #KEYS do
-  local cur = tonumber(redis.call('GET', KEYS[i]) or '0')
-  if cur < tonumber(ARGV[i]) then redis.call('SET', KEYS[i], ARGV[i]) end
+local n = #KEYS / 3
+for i = 1, n do
+  local cur = tonumber(redis.call('GET', KEYS[n + i]) or '0')
+  if cur < tonumber(ARGV[i]) then redis.call('SET', KEYS[n + i], ARGV[i]) end
 end
 return 1
 `);
 
 /**
- * Compare-and-delete over n lock keys (KEYS: lock keys, then waiter markers). ARGV: owner
- * value, pub/sub channel ('' = do not publish). Publishes `<lock key>\n<value>` on the channel when someone waits for it.
+ * Compare-and-delete over the n lock keys. ARGV: owner value, pub/sub channel ('' = do not
+ * publish). Publishes `<lock key>\n<value>` on the channel when a waiter left its marker.
  * Returns how many keys were ours and are now deleted.
  */
 export const releaseScript = defineScript(`
-local n = #KEYS / 2
+local n = #KEYS / 3
 local released = 0
 for i = 1, n do
   if redis.call('GET', KEYS[i]) == ARGV[1] then
     redis.call('DEL', KEYS[i])
     released = released + 1
-    if ARGV[2] ~= '' and redis.call('EXISTS', KEYS[n + i]) == 1 then
+    if ARGV[2] ~= '' and redis.call('EXISTS', KEYS[2 * n + i]) == 1 then
       redis.call('PUBLISH', ARGV[2], KEYS[i] .. '\\n' .. ARGV[1])
     end
   end
@@ -58,14 +120,15 @@ return released
 `);
 
 /**
- * Compare-and-pexpire, all or nothing. ARGV: owner value, ttl ms. Returns 1 when every key was
- * ours and is extended, 0 (and extends nothing) otherwise.
+ * Compare-and-pexpire over the n lock keys, all or nothing. ARGV: owner value, ttl ms. Returns 1
+ * when every key was ours and is extended, 0 (and extends nothing) otherwise.
  */
 export const extendScript = defineScript(`
-for i = 1, #KEYS do
+local n = #KEYS / 3
+for i = 1, n do
   if redis.call('GET', KEYS[i]) ~= ARGV[1] then return 0 end
 end
-for i = 1, #KEYS do
+for i = 1, n do
   redis.call('PEXPIRE', KEYS[i], ARGV[2])
 end
 return 1
