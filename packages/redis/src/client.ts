@@ -543,8 +543,16 @@ export class RedisClient {
     await this.ready();
     const subscriber = backend.client.duplicate() as StandaloneClient;
     subscriber.on('error', (e: unknown) => this.#onError(e));
-    await subscriber.connect();
+    // Tracked before it connects, so close() also stops one that is still connecting.
     this.#subscribers.push(subscriber);
+    try {
+      await this.#withinDeadline(subscriber.connect(), this.#options.connectTimeoutMs, 'SUBSCRIBE');
+    } catch (error) {
+      const at = this.#subscribers.indexOf(subscriber);
+      if (at >= 0) this.#subscribers.splice(at, 1);
+      destroyQuietly(subscriber);
+      throw mapError(error, 'SUBSCRIBE');
+    }
     await subscriber.subscribe(channelName, (message: string | Buffer, ch: string | Buffer) =>
       handler(String(message), String(ch)),
     );
@@ -624,23 +632,22 @@ export class RedisClient {
     if (this.#topologyTimer) clearInterval(this.#topologyTimer);
     const until = performance.now() + timeoutMs;
     while (this.#inFlight > 0 && performance.now() < until) await new Promise((r) => setTimeout(r, 5));
+    // A graceful close waits for the server's replies; a paused or black-holed server never
+    // sends them, so whatever has not closed when the deadline passes is destroyed.
+    const left = Math.max(100, until - performance.now());
     const closers: Promise<unknown>[] = [];
-    for (const s of this.#subscribers.splice(0))
-      if (s.isOpen) closers.push(s.close().catch(() => s.destroy()));
-    if (this.#pool) closers.push(this.#pool.close().catch(() => this.#pool?.destroy()));
-    const client = this.#backend.client;
-    if (client.isOpen) {
+    for (const s of this.#subscribers.splice(0)) {
       closers.push(
-        (this.#inFlight > 0 ? Promise.resolve(client.destroy()) : client.close()).catch(() =>
-          client.destroy(),
-        ),
+        s.isOpen ? this.#closeOrDestroy(() => s.close(), s, left) : Promise.resolve(destroyQuietly(s)),
       );
+    }
+    const pool = this.#pool;
+    if (pool) closers.push(this.#closeOrDestroy(() => pool.close(), pool, left));
+    const client = this.#backend.client;
+    if (client.isOpen && this.#inFlight === 0) {
+      closers.push(this.#closeOrDestroy(() => client.close(), client, left));
     } else {
-      try {
-        client.destroy();
-      } catch {
-        // not open: nothing to destroy
-      }
+      destroyQuietly(client);
     }
     await Promise.allSettled(closers);
     this.#sweeper.dispose();
@@ -649,6 +656,42 @@ export class RedisClient {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
+  }
+
+  /** Closes gracefully, or destroys once `ms` have passed or the close failed. */
+  async #closeOrDestroy(
+    close: () => Promise<unknown>,
+    target: { destroy(): unknown },
+    ms: number,
+  ): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), ms);
+    });
+    try {
+      const outcome = await Promise.race([close().then(() => 'closed' as const), timedOut]);
+      if (outcome === 'timeout') destroyQuietly(target);
+    } catch {
+      destroyQuietly(target);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Rejects with a TimeoutError when `promise` has not settled within `ms`. */
+  async #withinDeadline<T>(promise: Promise<T>, ms: number, name: string): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new RedisTimeoutError(`${name} timed out after ${ms} ms connecting`, false)),
+        ms,
+      );
+    });
+    try {
+      return await Promise.race([promise, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** @internal for the primitives: the resolved command timeout. */
@@ -701,6 +744,16 @@ class PendingCommand implements Deadline {
     );
     this.owner.finished(this, error.code);
     this.reject(error);
+  }
+}
+
+/** Destroys a node-redis client or pool, ignoring "not open" and similar errors. */
+function destroyQuietly(target: { destroy(): unknown }): void {
+  try {
+    const result = target.destroy();
+    if (result instanceof Promise) result.catch(() => {});
+  } catch {
+    // already closed or never opened
   }
 }
 

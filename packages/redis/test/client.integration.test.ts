@@ -108,4 +108,37 @@ describe('faults', () => {
     expect(reply).toBe('PONG');
     expect((await client.health()).state).toBe('ready');
   });
+
+  it('close() finishes within its deadline on a paused server (pending replies never come), with a subscriber open', async () => {
+    const own = await startRedis();
+    const paused = createRedisClient({ url: own.url, commandTimeoutMs: 500 });
+    await paused.ready();
+    const unsubscribe = await paused.subscribe('news', () => {});
+    expect(typeof unsubscribe).toBe('function');
+    own.pause();
+    try {
+      const stuck = paused.command(['GET', 'k']).catch((e: unknown) => e);
+      const closing = paused.close({ timeoutMs: 300 }).then(() => 'closed');
+      // Without the deadline close() waits forever; the 10 s guard only turns a hang into a failure.
+      const guard = new Promise((r) => setTimeout(() => r('hung'), 10_000).unref());
+      expect(await Promise.race([closing, guard])).toBe('closed');
+      expect(paused.state).toBe('closed');
+      expect(await stuck).toMatchObject({ code: expect.stringMatching(/^(TIMEOUT|CONNECTION)$/) });
+    } finally {
+      own.resume();
+      await own.stop();
+    }
+  });
+
+  it('subscribe() to a server that is gone fails with a typed error instead of hanging, and close() stops it', async () => {
+    const own = await startRedis();
+    const gone = createRedisClient({ url: own.url, commandTimeoutMs: 300, connectTimeoutMs: 300 });
+    await gone.ready();
+    await own.kill();
+    const error = await gone.subscribe('news', () => {}).catch((e: unknown) => e);
+    expect(isInfrastructureError(error)).toBe(true);
+    expect(['CONNECTION', 'TIMEOUT']).toContain((error as { code: string }).code);
+    const guard = new Promise((r) => setTimeout(() => r('hung'), 10_000).unref());
+    expect(await Promise.race([gone.close({ timeoutMs: 300 }).then(() => 'closed'), guard])).toBe('closed');
+  });
 });
