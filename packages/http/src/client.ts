@@ -60,6 +60,7 @@ export interface ResilientHttpClient extends HttpClient {
 
 /** One origin's bulkhead and circuit breaker (each `undefined` when turned off). */
 interface OriginPolicies {
+  origin: string;
   bulkhead: Bulkhead | undefined;
   breaker: CircuitBreaker | undefined;
 }
@@ -88,6 +89,7 @@ class Client implements ResilientHttpClient {
   readonly #budget: RetryBudget | undefined;
   /** Per-origin bulkhead and breaker, made on first use. */
   readonly #origins = new Map<string, OriginPolicies>();
+  #lastPolicies: OriginPolicies | undefined;
   /** The transport reads whole responses itself (see `Transport.read`). */
   readonly #canRead: boolean;
   #closed = false;
@@ -187,15 +189,20 @@ class Client implements ResilientHttpClient {
   }
 
   #policies(origin: string): OriginPolicies {
+    // Most clients talk to one origin: a string compare is cheaper than hashing a fresh string.
+    const last = this.#lastPolicies;
+    if (last !== undefined && last.origin === origin) return last;
     let policies = this.#origins.get(origin);
     if (!policies) {
       const { bulkhead, circuitBreaker } = this.#options;
       policies = {
+        origin,
         bulkhead: bulkhead && new Bulkhead(origin, bulkhead.maxConcurrent, bulkhead.maxQueued),
         breaker: circuitBreaker && new CircuitBreaker(origin, circuitBreaker),
       };
       this.#origins.set(origin, policies);
     }
+    this.#lastPolicies = policies;
     return policies;
   }
 
@@ -321,6 +328,7 @@ class Client implements ResilientHttpClient {
   ): Promise<AttemptResult> {
     const attempt = new Attempt(p, scope, this.#options.decompress, now);
     try {
+      if (attempt.reason !== undefined) throw attempt.reason;
       if (this.#canRead && !stream && !p.followRedirects) {
         // Fast path: the transport reads the body into memory itself (no stream, no signal).
         if (this.#options.addressFilter) checkLiteralHost(p.url, this.#options.addressFilter);
