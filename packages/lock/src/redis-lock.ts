@@ -20,7 +20,7 @@ import {
   resolveLockOptions,
 } from './options.js';
 import { Redlock } from './redlock.js';
-import { ReleaseNotifier } from './release-notifier.js';
+import { ReleaseNotifier, type WaitTicket } from './release-notifier.js';
 import { Watchdog } from './watchdog.js';
 
 /** Size of the map of live handles at which handles past their validity are forgotten. */
@@ -176,6 +176,7 @@ export class RedisLock implements DistributedLock {
     const waiterTtlMs = Math.ceil(Math.max(250, 2 * (retryDelayMs + jitterMs)));
     const request = this.#redlock.request(keys, value, ttl, waiterTtlMs);
     let attempts = 0;
+    let ticket: WaitTicket | undefined;
     // The TTL clock of the first attempt must not include opening the connections.
     if (!this.#isWarm) {
       if (this.#warm === undefined) this.#warm = this.#warmUp();
@@ -215,7 +216,8 @@ export class RedisLock implements DistributedLock {
         const delay = result.split
           ? Math.random() * Math.min(retryDelayMs, 10)
           : retryDelayMs + Math.random() * jitterMs;
-        await this.#notifier.wait(lockKeysOnly(keys), delay, signal);
+        ticket ??= this.#notifier.enter(lockKeysOnly(keys));
+        await this.#notifier.wait(ticket, delay, signal);
       }
     } catch (error) {
       if (events.acquire.enabled) {
@@ -223,6 +225,8 @@ export class RedisLock implements DistributedLock {
         reportAcquire(resources, started, attempts, outcome, codeOf(error));
       }
       throw error;
+    } finally {
+      if (ticket) this.#notifier.leave(ticket);
     }
   }
 

@@ -1,6 +1,11 @@
 import type { RedisClient } from '@voelgoed/redis';
 
-type Wake = () => void;
+/** A waiter's place in line for some lock keys (see {@link ReleaseNotifier.enter}). */
+export interface WaitTicket {
+  readonly keys: readonly string[];
+  /** Set while the waiter sleeps: ends the sleep (true = woken by a release). */
+  resume: ((woken: boolean) => void) | undefined;
+}
 
 /** How long a subscription that failed is left alone before it is tried again, ms. */
 const RESUBSCRIBE_AFTER_MS = 1000;
@@ -14,7 +19,7 @@ const CLOSE_WAIT_MS = 1000;
  * wait for it (they still poll), so a node that is down costs nothing.
  */
 export class ReleaseNotifier {
-  readonly #waiters = new Map<string, Set<Wake>>();
+  readonly #waiters = new Map<string, Set<WaitTicket>>();
   readonly #subscriptions: (Promise<(() => Promise<void>) | undefined> | undefined)[];
   readonly #failedAt: number[];
   readonly #lastRelease = new Map<string, string>();
@@ -61,46 +66,64 @@ export class ReleaseNotifier {
   }
 
   /**
-   * Wakes the longest-waiting waiter of `key` in this process, not all of them: the others would
-   * only lose the race and add load (a thundering herd). The next release wakes the next one;
+   * Wakes the longest-waiting waiter of `key` in this process that is sleeping now (one in the
+   * middle of an attempt will see the release itself), not all of them: the others would only
+   * lose the race and add load (a thundering herd). The next release wakes the next one;
    * everyone still polls at their retry delay.
    */
   #wakeOne(key: string): void {
-    const waiters = this.#waiters.get(key);
-    if (!waiters) return;
-    for (const wake of waiters) {
-      wake();
-      return;
+    const tickets = this.#waiters.get(key);
+    if (!tickets) return;
+    for (const ticket of tickets) {
+      if (ticket.resume) {
+        ticket.resume(true);
+        return;
+      }
     }
   }
 
   /**
-   * Waits until one of `keys` is released, `ms` pass, or `signal` aborts, whichever comes
-   * first. Resolves true when woken by a release.
+   * Takes a place in line for `keys` (lock keys) and keeps it across attempts, so a waiter whose
+   * poll found the lock held again is not sent to the back. Call {@link leave} when done.
    */
-  wait(keys: readonly string[], ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+  enter(keys: readonly string[]): WaitTicket {
+    const ticket: WaitTicket = { keys, resume: undefined };
+    for (const key of keys) {
+      let tickets = this.#waiters.get(key);
+      if (!tickets) {
+        tickets = new Set();
+        this.#waiters.set(key, tickets);
+      }
+      tickets.add(ticket);
+    }
+    return ticket;
+  }
+
+  /** Gives up the place in line. */
+  leave(ticket: WaitTicket): void {
+    ticket.resume?.(false);
+    for (const key of ticket.keys) {
+      const tickets = this.#waiters.get(key);
+      if (tickets?.delete(ticket) && tickets.size === 0) this.#waiters.delete(key);
+    }
+  }
+
+  /**
+   * Sleeps until a release of one of the ticket's keys wakes it, `ms` pass, or `signal` aborts,
+   * whichever comes first. Resolves true when woken by a release.
+   */
+  wait(ticket: WaitTicket, ms: number, signal: AbortSignal | undefined): Promise<boolean> {
     return new Promise<boolean>((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
       const finish = (woken: boolean) => {
+        if (ticket.resume !== finish) return;
+        ticket.resume = undefined;
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
-        for (const key of keys) {
-          const set = this.#waiters.get(key);
-          if (set?.delete(wake) && set.size === 0) this.#waiters.delete(key);
-        }
         resolve(woken);
       };
-      const wake = () => finish(true);
       const onAbort = () => finish(false);
-      for (const key of keys) {
-        let set = this.#waiters.get(key);
-        if (!set) {
-          set = new Set();
-          this.#waiters.set(key, set);
-        }
-        set.add(wake);
-      }
-      timer = setTimeout(() => finish(false), ms);
+      ticket.resume = finish;
+      const timer = setTimeout(() => finish(false), ms);
       signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
@@ -108,7 +131,8 @@ export class ReleaseNotifier {
   /** Wakes every waiter and closes the subscriptions. */
   async close(): Promise<void> {
     this.#closed = true;
-    for (const set of [...this.#waiters.values()]) for (const wake of [...set]) wake();
+    for (const tickets of [...this.#waiters.values()])
+      for (const ticket of [...tickets]) ticket.resume?.(false);
     // A subscription still connecting to a paused node may never settle: wait for it a little only.
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<undefined>((resolve) => {
