@@ -114,6 +114,11 @@ function installAlone(name, tarballs, work) {
     record(`${name}: installs alone`, false, `no tarball for ${missing.join(', ')}`);
     return undefined;
   }
+  // npm on a bootstrapped Node trusts only Node's bundled CAs: pass the machine's bundle on
+  // (turbo forwards NODE_EXTRA_CA_CERTS), and bound the install so a stalled registry fails loudly.
+  const caFile = ['/etc/ssl/certs/ca-certificates.crt', '/etc/pki/tls/certs/ca-bundle.crt'].find((f) =>
+    existsSync(f),
+  );
   const install = run(
     'npm',
     [
@@ -122,10 +127,22 @@ function installAlone(name, tarballs, work) {
       '--no-fund',
       '--loglevel=error',
       '--ignore-scripts',
+      '--prefer-offline',
       ...needed.map((n) => tarballs[n]),
     ],
-    { cwd: project, env: { ...process.env, npm_config_nodedir: '' } },
+    {
+      cwd: project,
+      timeout: 300_000,
+      env: {
+        ...process.env,
+        npm_config_nodedir: '',
+        ...(process.env.NODE_EXTRA_CA_CERTS || !caFile ? {} : { NODE_EXTRA_CA_CERTS: caFile }),
+      },
+    },
   );
+  if (install.status === null) {
+    install.output += ' (npm install did not finish within 300 s: is the npm registry reachable?)';
+  }
   record(
     `${name}: installs alone from its tarball (with ${
       needed
