@@ -30,16 +30,23 @@ const smallRounds = Number(process.env.BENCH_SMALL_ROUNDS ?? 7);
 
 type Op = (i: number) => Promise<unknown>;
 
-/** Runs op(0..COUNT-1) from CONCURRENCY loops; objects per second. */
+/** Client CPU (user + system, µs) per object of the last {@link batch}. */
+let lastCpuUsPerOp = 0;
+
+/** Runs op(0..COUNT-1) from CONCURRENCY loops; objects per second (and sets lastCpuUsPerOp). */
 async function batch(op: Op): Promise<number> {
   let next = 0;
+  const cpu = process.cpuUsage();
   const started = performance.now();
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
       while (next < COUNT) await op(next++);
     }),
   );
-  return COUNT / ((performance.now() - started) / 1000);
+  const elapsed = performance.now() - started;
+  const used = process.cpuUsage(cpu);
+  lastCpuUsPerOp = (used.user + used.system) / COUNT;
+  return COUNT / (elapsed / 1000);
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
@@ -154,6 +161,10 @@ async function main() {
     put: { ours: [], minio: [] },
     get: { ours: [], minio: [] },
   };
+  const smallCpu: Record<string, Record<string, number[]>> = {
+    put: { ours: [], minio: [] },
+    get: { ours: [], minio: [] },
+  };
   const contenders: Record<string, { put: Op; get: Op }> = {
     ours: {
       put: (i) => ours.put(`small-ours/${i}`, body),
@@ -169,9 +180,27 @@ async function main() {
   const names = Object.keys(contenders);
   for (let r = 0; r < smallRounds; r++) {
     const order = r % 2 ? [...names].reverse() : names;
-    for (const op of ['put', 'get'] as const)
-      for (const name of order) small[op]![name]!.push(await batch(contenders[name]![op]));
+    for (const op of ['put', 'get'] as const) {
+      for (const name of order) {
+        small[op]![name]!.push(await batch(contenders[name]![op]));
+        smallCpu[op]![name]!.push(lastCpuUsPerOp);
+      }
+    }
   }
+  // The same comparison two more ways, less sensitive to load from other processes: the ratio
+  // within each round (both contenders ran back to back), and the client's CPU time per object.
+  const smallDetail = (['put', 'get'] as const).map((op) => {
+    const pairs = small[op]!.ours!.map((v, i) => v / small[op]!.minio![i]!);
+    return {
+      op,
+      perRoundRatios: pairs.map((x) => Number(x.toFixed(3))),
+      medianRoundRatio: Number(median(pairs).toFixed(3)),
+      cpuUsPerOp: {
+        ours: Math.round(median(smallCpu[op]!.ours!)),
+        minio: Math.round(median(smallCpu[op]!.minio!)),
+      },
+    };
+  });
 
   const rows: Row[] = [];
   for (const op of ['put', 'get'] as const) {
@@ -237,10 +266,18 @@ async function main() {
       `load average ${loadBefore.join(' ')} before, ${loadAfter.join(' ')} after, ${os.cpus().length} cores)`,
     rows,
   );
+  for (const d of smallDetail) {
+    console.log(
+      `${d.op} 1 KiB: ours/minio per round ${d.perRoundRatios.join(' ')} (median ${d.medianRoundRatio}); ` +
+        `client CPU per object: ours ${d.cpuUsPerOp.ours} µs, minio ${d.cpuUsPerOp.minio} µs`,
+    );
+  }
   if (!hasLibStorage) console.log('\n@aws-sdk/lib-storage is not installed here: not compared.');
   const file = writeResults('storage', rows, {
     server: server.kind,
     rounds,
+    smallRounds,
+    small: smallDetail,
     loadavgBefore: loadBefore,
     loadavgAfter: loadAfter,
     large,
