@@ -19,7 +19,7 @@ import { compare, printTable, type Row, rowsWithRatios, throughput, writeResults
 const durationMs = Number(process.env.BENCH_DURATION_MS ?? 1000);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 const warmupMs = Number(process.env.BENCH_WARMUP_MS ?? 1000);
-const pairs = Number(process.env.BENCH_PAIRS ?? 10);
+const pairs = Number(process.env.BENCH_PAIRS ?? 12);
 const pairMs = Number(process.env.BENCH_PAIR_MS ?? 500);
 const loadavg = () =>
   os
@@ -81,33 +81,50 @@ async function profile(
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 
+/** Throughput and client CPU per request (µs, this process) of one closed-loop run. */
+async function measure(
+  op: () => Promise<unknown>,
+  concurrency: number,
+  ms: number,
+): Promise<{ rps: number; cpuUs: number }> {
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  const rps = await throughput(op, concurrency, ms);
+  const used = process.cpuUsage(cpu);
+  const requests = Math.max(1, rps * ((performance.now() - started) / 1000));
+  return { rps, cpuUs: (used.user + used.system) / requests };
+}
+
 /**
  * The target check, measured apart: `ours` and `base` alone, back to back in alternating order
- * (ABBA), `pairs` times; the median of the per-pair ratios. Other processes on the machine swing
- * throughput 2x within seconds, so a ratio of two medians taken seconds apart is noise; a pair
- * run within one second shares the machine's state.
+ * (ABBA), `pairs` times; the medians of the per-pair throughput ratios and CPU ratios. Other
+ * processes on the machine swing throughput 2x within seconds, so a ratio of two medians taken
+ * seconds apart is mostly noise; a pair run within one second shares the machine's state, and
+ * client CPU per request hardly depends on it.
  */
 async function pairedRatio(
   ours: () => Promise<unknown>,
   base: () => Promise<unknown>,
   concurrency: number,
-): Promise<{ median: number; ratios: number[] }> {
+): Promise<{ median: number; ratios: number[]; cpuRatio: number }> {
   await throughput(ours, concurrency, pairMs);
   await throughput(base, concurrency, pairMs);
   const ratios: number[] = [];
+  const cpuRatios: number[] = [];
   for (let i = 0; i < pairs; i++) {
-    let a: number;
-    let b: number;
+    let a: { rps: number; cpuUs: number };
+    let b: { rps: number; cpuUs: number };
     if (i % 2 === 0) {
-      a = await throughput(ours, concurrency, pairMs);
-      b = await throughput(base, concurrency, pairMs);
+      a = await measure(ours, concurrency, pairMs);
+      b = await measure(base, concurrency, pairMs);
     } else {
-      b = await throughput(base, concurrency, pairMs);
-      a = await throughput(ours, concurrency, pairMs);
+      b = await measure(base, concurrency, pairMs);
+      a = await measure(ours, concurrency, pairMs);
     }
-    ratios.push(Number((a / b).toFixed(3)));
+    ratios.push(Number((a.rps / b.rps).toFixed(3)));
+    cpuRatios.push(b.cpuUs / a.cpuUs);
   }
-  return { median: median(ratios), ratios };
+  return { median: median(ratios), ratios, cpuRatio: Number(median(cpuRatios).toFixed(3)) };
 }
 
 async function main() {
@@ -211,7 +228,7 @@ async function main() {
   };
   const checks: Record<string, { table: number; paired: number; pairs: number[]; cpuRatio: number }> = {};
   console.log(
-    `\ntarget checks (table: ratio of medians above; paired: median of ${pairs} ABBA pairs of ${pairMs} ms; cpu: base µs/req ÷ ours)`,
+    `\ntarget checks (table: ratio of medians above; paired: median of ${pairs} ABBA pairs of ${pairMs} ms; cpu: median over the pairs of base µs/req ÷ ours)`,
   );
   for (const scenario of scenarios) {
     for (const concurrency of [1, 64]) {
@@ -222,12 +239,11 @@ async function main() {
         ['@voelgoed/http (undici)', 'undici.request', 0.8],
       ] as const) {
         const paired = await pairedRatio(op(ours), op(base), concurrency);
-        const cpu = profiles[label]!;
         const check = {
           table: ratio(label, ours, base),
           paired: paired.median,
           pairs: paired.ratios,
-          cpuRatio: Number((cpu[base]!.cpuUsPerRequest / cpu[ours]!.cpuUsPerRequest).toFixed(3)),
+          cpuRatio: paired.cpuRatio,
         };
         const name = `${label}: ${ours} / ${base} (target >= ${target})`;
         checks[name] = check;
