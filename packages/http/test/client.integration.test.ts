@@ -88,6 +88,46 @@ describe.each(TRANSPORTS)('createHttpClient over %s', (transport) => {
     expect((await client.get('/gz')).json()).toEqual({ zipped: true });
   });
 
+  it('with decompress off, asks for no encoding and returns the bytes as sent', async () => {
+    const zipped = gzipSync('raw');
+    server.setHandler((req, res) => {
+      res.writeHead(200, {
+        'content-encoding': 'gzip',
+        'x-asked': String(req.headers['accept-encoding'] ?? 'none'),
+      });
+      res.end(zipped);
+    });
+    const raw = createHttpClient({ transport, decompress: false });
+    try {
+      const response = await raw.get(`${server.origin}/gz`);
+      expect(response.headers['x-asked']).toBe('none');
+      expect(Buffer.from(response.body).equals(zipped)).toBe(true);
+    } finally {
+      await raw.close();
+    }
+  });
+
+  it('reads no body for HEAD, whatever length the head declares', async () => {
+    server.setHandler((_req, res) => {
+      res.writeHead(200, { 'content-length': '5000000' });
+      res.end();
+    });
+    const response = await client.request({ method: 'HEAD', url: '/big', maxResponseBytes: 100 });
+    expect(response.status).toBe(200);
+    expect(response.body).toHaveLength(0);
+  });
+
+  it('fails with ConnectionError when the body is cut off', async () => {
+    server.setHandler((_req, res) => {
+      res.writeHead(200, { 'content-length': '100' });
+      res.write('only ten..');
+      setTimeout(() => res.socket?.destroy(), 20);
+    });
+    const error = await rejectionOf(client.get('/cut', { retry: false }));
+    expect(isInfrastructureError(error, 'CONNECTION')).toBe(true);
+    expect(error.message).toContain(`[voelgoed:http] GET ${server.origin}/api/cut failed`);
+  });
+
   it('rejects 4xx/5xx with HttpStatusError holding status and a body excerpt, unless told not to', async () => {
     server.setHandler(faults.json(404, { error: 'missing' }));
     const error = await rejectionOf(client.get('/missing'));
