@@ -51,10 +51,16 @@ export class ReadHandler implements Dispatcher.DispatchHandler {
   onResponseStart(
     controller: Dispatcher.DispatchController,
     statusCode: number,
-    rawHeaders: Record<string, string | string[] | undefined>,
+    rawHeaders: Record<string, string | string[] | undefined> | string,
+    statusMessage?: unknown,
   ): void {
     if (statusCode < 200 || this.#reason !== undefined) return;
-    const headers = flattenHeaders(rawHeaders);
+    // Early undici 7 releases passed the status message before the headers.
+    const headers = flattenHeaders(
+      typeof rawHeaders === 'string'
+        ? ((statusMessage ?? {}) as Record<string, string | string[] | undefined>)
+        : rawHeaders,
+    );
     let limit: number;
     try {
       limit = this.request.control.onHead(statusCode, headers);
