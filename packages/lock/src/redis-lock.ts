@@ -217,6 +217,9 @@ export class RedisLock implements DistributedLock {
           ? Math.random() * Math.min(retryDelayMs, 10)
           : retryDelayMs + Math.random() * jitterMs;
         ticket ??= this.#notifier.enter(lockKeysOnly(keys));
+        // A release missed during the attempt means "try again at once", except after a split
+        // vote: then the random delay is what gets the contenders out of step.
+        if (result.split) ticket.missed = false;
         await this.#notifier.wait(ticket, delay, signal);
       }
     } catch (error) {

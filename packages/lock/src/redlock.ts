@@ -165,19 +165,17 @@ export class Redlock {
     const startedAt = performance.now();
     const quorum = this.quorum;
     const allowed = this.clients.length - quorum;
-    const replies = await gather(
-      this.clients.map((c) => acquireScript.run<number | unknown[]>(c, keys, request.argv, call)),
-      (rs) => {
-        let yes = 0;
-        let no = 0;
-        for (const r of rs) {
-          if (r === undefined) continue;
-          if (r.ok && Array.isArray(r.value)) yes++;
-          else no++;
-        }
-        return yes >= quorum || no > allowed;
-      },
-    );
+    const calls = this.clients.map((c) => acquireScript.run<number | unknown[]>(c, keys, request.argv, call));
+    const replies = await gather(calls, (rs) => {
+      let yes = 0;
+      let no = 0;
+      for (const r of rs) {
+        if (r === undefined) continue;
+        if (r.ok && Array.isArray(r.value)) yes++;
+        else no++;
+      }
+      return yes >= quorum || no > allowed;
+    });
     const granted: number[][] = [];
     const grantedAt: number[] = [];
     let failed = 0;
@@ -235,9 +233,11 @@ export class Redlock {
   }
 
   /**
-   * Releases wherever the lock may be ours: granted nodes (waited for) and nodes that failed or
-   * have not answered yet (a late SET may land; the release is queued behind it on the same
-   * connection, not waited for). Nodes that refused hold someone else's lock.
+   * Releases wherever the lock may be ours: on granted nodes (waited for), and on nodes that
+   * failed or have not answered yet (a late SET may still land). Those releases are sent now,
+   * not when the late reply comes: on each connection they must come before the next attempt,
+   * which reuses the owner value, or a stale release could delete the next attempt's lock.
+   * Nodes that refused hold someone else's lock.
    */
   async #refuse(
     request: AcquireRequest,
@@ -246,19 +246,16 @@ export class Redlock {
     error: unknown,
     split: boolean,
   ): Promise<Refused> {
+    const { keys, value, ttlMs } = request;
+    // Silently: waking waiters for a lock that nobody held would only re-synchronise them.
+    const releaseOn = (client: RedisClient) =>
+      this.#releaseOn(client, keys, value, ttlMs, false).catch(() => 0);
     const waits: Promise<unknown>[] = [];
     for (let i = 0; i < this.clients.length; i++) {
+      const client = this.clients[i]!;
       const reply = replies[i];
-      if (reply?.ok && !Array.isArray(reply.value)) continue;
-      // Silently: waking waiters for a lock that nobody held would only re-synchronise them.
-      const release = this.#releaseOn(
-        this.clients[i]!,
-        request.keys,
-        request.value,
-        request.ttlMs,
-        false,
-      ).catch(() => {});
-      if (reply?.ok) waits.push(release);
+      if (reply === undefined || !reply.ok) void releaseOn(client);
+      else if (Array.isArray(reply.value)) waits.push(releaseOn(client));
     }
     await Promise.all(waits);
     return { ok: false, reason, error, split };

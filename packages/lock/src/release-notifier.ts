@@ -5,6 +5,8 @@ export interface WaitTicket {
   readonly keys: readonly string[];
   /** Set while the waiter sleeps: ends the sleep (true = woken by a release). */
   resume: ((woken: boolean) => void) | undefined;
+  /** A release came while this (first in line) waiter was busy with an attempt: try again at once. */
+  missed: boolean;
 }
 
 /** How long a subscription that failed is left alone before it is tried again, ms. */
@@ -66,19 +68,18 @@ export class ReleaseNotifier {
   }
 
   /**
-   * Wakes the longest-waiting waiter of `key` in this process that is sleeping now (one in the
-   * middle of an attempt will see the release itself), not all of them: the others would only
-   * lose the race and add load (a thundering herd). The next release wakes the next one;
-   * everyone still polls at their retry delay.
+   * Hands a release of `key` to the first waiter in line in this process, and only to it: waking
+   * more would only make them race each other (and burn their retries). When that waiter is busy
+   * with an attempt (which may have reached a node before the release), it is told to try again
+   * at once should the attempt fail. Waiters further back still poll at their retry delay.
    */
   #wakeOne(key: string): void {
     const tickets = this.#waiters.get(key);
     if (!tickets) return;
-    for (const ticket of tickets) {
-      if (ticket.resume) {
-        ticket.resume(true);
-        return;
-      }
+    for (const first of tickets) {
+      if (first.resume) first.resume(true);
+      else first.missed = true;
+      return;
     }
   }
 
@@ -87,7 +88,7 @@ export class ReleaseNotifier {
    * poll found the lock held again is not sent to the back. Call {@link leave} when done.
    */
   enter(keys: readonly string[]): WaitTicket {
-    const ticket: WaitTicket = { keys, resume: undefined };
+    const ticket: WaitTicket = { keys, resume: undefined, missed: false };
     for (const key of keys) {
       let tickets = this.#waiters.get(key);
       if (!tickets) {
@@ -113,6 +114,10 @@ export class ReleaseNotifier {
    * whichever comes first. Resolves true when woken by a release.
    */
   wait(ticket: WaitTicket, ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+    if (ticket.missed) {
+      ticket.missed = false;
+      return Promise.resolve(true);
+    }
     return new Promise<boolean>((resolve) => {
       const finish = (woken: boolean) => {
         if (ticket.resume !== finish) return;

@@ -60,7 +60,10 @@ describe('a holder paused past its TTL', () => {
     async (n) => {
       const g = await group(n);
       const a = locks(g.urls);
-      const b = locks(g.urls);
+      // B connects before A stalls the event loop (and gets a generous node deadline), so that on
+      // a loaded machine B still takes the lock on every node, which the end of the test checks.
+      const b = locks(g.urls, 2000);
+      await (await b.acquire('warm-up', 1000)).release();
       let next: Awaited<ReturnType<RedisLock['acquire']>> | undefined;
       let sawAbort: unknown;
       const run = a.withLock(
@@ -89,12 +92,17 @@ describe('a node restarted empty (N = 3)', () => {
   async function scenario(appendOnly: boolean) {
     const g = await group(3, appendOnly);
     const a = locks(g.urls);
+    // A is connected everywhere first: a command still waiting for a first connection to node 2
+    // would be sent once node 2 is back, and put A's lock there after all.
+    await (await a.acquire('warm-up', 1000)).release();
     // Node 2 is down while A acquires (a SIGSTOPped node would still run the queued SET later).
     await g.servers[2]!.kill();
     const first = await a.acquire('restart', 30_000);
     await g.servers[2]!.restart();
     await g.servers[0]!.restart();
-    const b = locks(g.urls); // fresh connections to the restarted nodes
+    // Fresh connections to the restarted nodes; a generous node deadline so that a slow first
+    // connect on a loaded machine cannot hide the outcome this test is about.
+    const b = locks(g.urls, 2000);
     const second = await b.acquire('restart', 30_000, { retries: 0 }).catch((e: unknown) => e);
     return { first, second };
   }
@@ -120,6 +128,7 @@ describe('a node restarted empty (N = 3)', () => {
     const g = await group(3);
     const a = locks(g.urls);
     const ttl = 400;
+    await (await a.acquire('warm-up', 1000)).release(); // connected everywhere (see above)
     await g.servers[2]!.kill();
     const first = await a.acquire('rejoin', ttl);
     await g.servers[2]!.restart();
