@@ -91,6 +91,37 @@ describe.each([1, 3])('RedisLock over %i node(s)', (n) => {
     await after.release();
   });
 
+  it('release(resource, value) marks the handle released only when it covers all of its resources', async () => {
+    const a = locks(n);
+    const [r1, r2] = [name('byvalue'), name('byvalue')];
+    const single = await a.acquire(r1, 5000);
+    const multi = await a.acquire([r2, name('byvalue')], 5000);
+    // Someone else's value, or another resource: the handles stay held.
+    expect(await a.release(r1, multi.value)).toBe(false);
+    expect(single.held).toBe(true);
+    // Part of a multi-resource lock: released there, but the handle still owns the rest.
+    expect(await a.release(r2, multi.value)).toBe(true);
+    expect(multi.held).toBe(true);
+    expect(await a.release(r1, single.value)).toBe(true);
+    expect(single.held).toBe(false);
+    expect(await single.release()).toBe(false);
+    await multi.release();
+  });
+
+  it('release(resource, value) through another manager frees the lock; the holder's handle learns it on release', async () => {
+    const a = locks(n);
+    const b = locks(n);
+    const resource = name('byvalue');
+    const lock = await a.acquire(resource, 5000);
+    expect(await b.release(resource, lock.value)).toBe(true);
+    // b cannot know a's handle: it still believes it holds the lock until it finds out.
+    expect(lock.held).toBe(true);
+    expect(await lock.release()).toBe(false);
+    const again = await b.acquire(resource, 5000, { retries: 0 });
+    expect(again.value).not.toBe(lock.value);
+    await again.release();
+  });
+
   it('hands out strictly increasing fencing tokens', async () => {
     const a = locks(n);
     const resource = name('fence');
