@@ -1,4 +1,5 @@
 import type { Lock } from '@voelgoed/contracts';
+import type { RedisClient } from '@voelgoed/redis';
 import { lockLost } from './errors.js';
 import { codeOf, events } from './events.js';
 import type { LockKeys } from './keys.js';
@@ -27,6 +28,8 @@ export class RedisLockHandle implements Lock {
     validUntil: number,
     /** Called once when the handle is released (the manager stops tracking it). */
     private readonly onReleased?: (handle: RedisLockHandle) => void,
+    /** The connections (one per node) this lock's commands go through. */
+    private readonly nodes: readonly RedisClient[] = redlock.clients,
   ) {
     this.resource = resources[0]!;
     this.fencingToken = fencingTokens[0]!;
@@ -101,7 +104,7 @@ export class RedisLockHandle implements Lock {
       report(error.code);
       throw error;
     }
-    const result = await this.redlock.extend(this.keys, this.value, ttl);
+    const result = await this.redlock.extend(this.keys, this.value, ttl, this.nodes);
     const validityMs = ttl - (performance.now() - started) - this.redlock.drift(ttl);
     if (result.done >= this.redlock.quorum && validityMs > 0 && !this.#released && !this.#lost) {
       this.#validUntil = started + validityMs;
@@ -131,7 +134,7 @@ export class RedisLockHandle implements Lock {
     if (this.#released) return false;
     this.markReleased();
     const heldMs = events.release.enabled ? performance.now() - this.#acquiredAt : 0;
-    const result = await this.redlock.release(this.keys, this.value);
+    const result = await this.redlock.release(this.keys, this.value, this.nodes);
     const released = result.done >= this.redlock.quorum;
     if (events.release.enabled) {
       events.release.publish({

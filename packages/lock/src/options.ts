@@ -31,6 +31,12 @@ export interface RedisLockOptions {
   hashTags?: boolean | 'auto';
   /** `withLock` renews the lock every ttl × renewFraction ms [1/3]. Between 0.05 and 0.9. */
   renewFraction?: number;
+  /**
+   * With `urls`: connections per node [2], an integer from 1 to 16. Locks are spread over them
+   * (all commands of one lock use one), so that replies on one connection are handled while the
+   * server works on the next batch from another.
+   */
+  connectionsPerNode?: number;
 }
 
 export interface ResolvedLockOptions {
@@ -45,6 +51,7 @@ export interface ResolvedLockOptions {
   fastHandoff: boolean;
   hashTags: boolean | 'auto';
   renewFraction: number;
+  connectionsPerNode: number;
 }
 
 function finiteAtLeast(name: string, value: unknown, fallback: number, min: number): number {
@@ -97,7 +104,14 @@ export function resolveLockOptions(options: RedisLockOptions): ResolvedLockOptio
   const hashTags = options.hashTags ?? 'auto';
   if (hashTags !== 'auto' && typeof hashTags !== 'boolean')
     throw invalidArgument("hashTags must be true, false or 'auto'");
+  const connectionsPerNode = options.connectionsPerNode ?? 2;
+  if (!Number.isInteger(connectionsPerNode) || connectionsPerNode < 1 || connectionsPerNode > 16) {
+    throw invalidArgument(
+      `connectionsPerNode must be an integer from 1 to 16, got ${describe(connectionsPerNode)}`,
+    );
+  }
   return {
+    connectionsPerNode,
     driftFactor: finiteAtLeast('driftFactor', options.driftFactor, 0.01, 0),
     retries: checkRetries(options.retries, 10),
     retryDelayMs: checkDelay('retryDelayMs', options.retryDelayMs, 100),

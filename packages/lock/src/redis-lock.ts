@@ -100,10 +100,12 @@ export class RedisLock implements DistributedLock {
     if ((clients === undefined) === (urls === undefined)) {
       throw invalidArgument('give either clients or urls (one per independent Redis master)');
     }
+    let lanes: RedisClient[][];
     if (clients !== undefined) {
       if (!Array.isArray(clients) || clients.length === 0)
         throw invalidArgument('clients must be a non-empty array');
       this.#clients = clients.slice();
+      lanes = [this.#clients.slice()];
       this.#owned = false;
     } else {
       if (!Array.isArray(urls) || urls.length === 0) throw invalidArgument('urls must be a non-empty array');
@@ -112,8 +114,14 @@ export class RedisLock implements DistributedLock {
       }
       // Create them all first: a malformed URL throws before any connection is opened.
       const created: RedisClient[] = [];
+      lanes = [];
       try {
-        for (const url of urls) created.push(createRedisClient({ ...options.clientOptions, url }));
+        for (let l = 0; l < this.#options.connectionsPerNode; l++) {
+          const lane: RedisClient[] = [];
+          for (const url of urls) lane.push(createRedisClient({ ...options.clientOptions, url }));
+          created.push(...lane);
+          lanes.push(lane);
+        }
       } catch (error) {
         for (const c of created) void c.close();
         throw error;
@@ -124,8 +132,8 @@ export class RedisLock implements DistributedLock {
     const o = this.#options;
     this.#hashTags =
       o.hashTags === 'auto' ? this.#clients.some((c) => c.target.startsWith('cluster(')) : o.hashTags;
-    this.#redlock = new Redlock(this.#clients, o.nodeTimeoutMs, o.driftFactor, o.channel);
-    this.#notifier = new ReleaseNotifier(this.#clients, o.channel);
+    this.#redlock = new Redlock(lanes, o.nodeTimeoutMs, o.driftFactor, o.channel);
+    this.#notifier = new ReleaseNotifier(lanes[0]!, o.channel);
   }
 
   /** Number of nodes a lock must be held on: N/2+1. */
@@ -192,7 +200,7 @@ export class RedisLock implements DistributedLock {
         if (result.ok) {
           if (signal?.aborted || this.#closed) {
             // The caller gave up meanwhile: do not leave the lock behind.
-            await this.#redlock.release(keys, value);
+            await this.#redlock.release(keys, value, request.nodes);
             throw new LockNotAcquiredError('aborted', resources, attempts, signal?.reason);
           }
           const lock = new RedisLockHandle(
@@ -203,6 +211,7 @@ export class RedisLock implements DistributedLock {
             result.tokens,
             result.startedAt + result.validityMs,
             this.#untrack,
+            request.nodes,
           );
           this.#track(lock);
           if (events.acquire.enabled) reportAcquire(resources, started, attempts, 'acquired');

@@ -89,6 +89,8 @@ function tokensOf(reply: unknown[]): number[] {
 
 /** A per-lock acquisition request, built once per `acquire` and reused by its retries. */
 export interface AcquireRequest {
+  /** The connections (one per node) every command of this lock goes through, in order. */
+  readonly nodes: readonly RedisClient[];
   readonly keys: LockKeys;
   readonly value: string;
   readonly ttlMs: number;
@@ -102,18 +104,37 @@ export interface AcquireRequest {
  */
 export class Redlock {
   readonly quorum: number;
-  readonly #single: RedisClient | undefined;
+  /** The first lane: one connection per node. */
+  readonly clients: readonly RedisClient[];
+  readonly #lanes: readonly (readonly RedisClient[])[];
+  #nextLane = 0;
   readonly #defaultCall: CallOptions;
 
+  /**
+   * @param lanes one or more sets of connections, each with one connection per node (the same
+   *   nodes in the same order). Locks are spread over the lanes round robin, and every command of
+   *   one lock (its attempts, the releases after a refusal, extend, release) goes through its
+   *   lane: on each connection a release then always follows the SET it must undo, even though
+   *   the owner value is reused across attempts.
+   */
   constructor(
-    readonly clients: readonly RedisClient[],
+    lanes: readonly (readonly RedisClient[])[],
     private readonly nodeTimeoutMs: number,
     private readonly driftFactor: number,
     private readonly channel: string,
   ) {
-    this.quorum = Math.floor(clients.length / 2) + 1;
-    this.#single = clients.length === 1 ? clients[0] : undefined;
+    this.#lanes = lanes;
+    this.clients = lanes[0]!;
+    this.quorum = Math.floor(this.clients.length / 2) + 1;
     this.#defaultCall = { timeoutMs: Math.max(1, nodeTimeoutMs) };
+  }
+
+  /** The lane for a new lock (round robin). */
+  lane(): readonly RedisClient[] {
+    const lanes = this.#lanes;
+    if (lanes.length === 1) return lanes[0]!;
+    this.#nextLane = (this.#nextLane + 1) % lanes.length;
+    return lanes[this.#nextLane]!;
   }
 
   /** The drift allowance for a TTL: ttl × driftFactor + 2 ms. */
@@ -128,12 +149,13 @@ export class Redlock {
 
   /** The request for one `acquire` (all its attempts share the owner value and the keys). */
   request(keys: LockKeys, value: string, ttlMs: number, waiterTtlMs: number): AcquireRequest {
-    return { keys, value, ttlMs, argv: [value, String(ttlMs), String(waiterTtlMs)] };
+    return { nodes: this.lane(), keys, value, ttlMs, argv: [value, String(ttlMs), String(waiterTtlMs)] };
   }
 
   /** One acquisition attempt. On failure it has already released what it took. */
   attempt(request: AcquireRequest): Promise<Granted | Refused> {
-    return this.#single ? this.#attemptOne(this.#single, request) : this.#attemptMany(request);
+    const { nodes } = request;
+    return nodes.length === 1 ? this.#attemptOne(nodes[0]!, request) : this.#attemptMany(request);
   }
 
   /** N = 1: one call, no quorum bookkeeping. */
@@ -159,13 +181,13 @@ export class Redlock {
   }
 
   async #attemptMany(request: AcquireRequest): Promise<Granted | Refused> {
-    const { keys, ttlMs } = request;
+    const { keys, ttlMs, nodes } = request;
     const n = keys.length / 3;
     const call = this.#call(ttlMs);
     const startedAt = performance.now();
     const quorum = this.quorum;
-    const allowed = this.clients.length - quorum;
-    const calls = this.clients.map((c) => acquireScript.run<number | unknown[]>(c, keys, request.argv, call));
+    const allowed = nodes.length - quorum;
+    const calls = nodes.map((c) => acquireScript.run<number | unknown[]>(c, keys, request.argv, call));
     const replies = await gather(calls, (rs) => {
       let yes = 0;
       let no = 0;
@@ -217,7 +239,7 @@ export class Redlock {
     if (current < quorum) {
       const argv = tokens.map(String);
       const raised = await gather(
-        behind.map((i) => raiseFenceScript.run(this.clients[i]!, keys, argv, call)),
+        behind.map((i) => raiseFenceScript.run(nodes[i]!, keys, argv, call)),
         (rs) => current + rs.filter((r) => r?.ok).length >= quorum,
       );
       let acked = 0;
@@ -251,8 +273,8 @@ export class Redlock {
     const releaseOn = (client: RedisClient) =>
       this.#releaseOn(client, keys, value, ttlMs, false).catch(() => 0);
     const waits: Promise<unknown>[] = [];
-    for (let i = 0; i < this.clients.length; i++) {
-      const client = this.clients[i]!;
+    for (let i = 0; i < request.nodes.length; i++) {
+      const client = request.nodes[i]!;
       const reply = replies[i];
       if (reply === undefined || !reply.ok) void releaseOn(client);
       else if (Array.isArray(reply.value)) waits.push(releaseOn(client));
@@ -272,9 +294,13 @@ export class Redlock {
   }
 
   /** Compare-and-delete on every node. A node counts as done when every key there was ours. */
-  async release(keys: LockKeys, value: string): Promise<QuorumCount> {
+  async release(
+    keys: LockKeys,
+    value: string,
+    nodes: readonly RedisClient[] = this.clients,
+  ): Promise<QuorumCount> {
     const n = keys.length / 3;
-    const single = this.#single;
+    const single = nodes.length === 1 ? nodes[0] : undefined;
     if (single) {
       try {
         const released = await this.#releaseOn(single, keys, value, this.nodeTimeoutMs);
@@ -287,19 +313,24 @@ export class Redlock {
     }
     const isDone = (released: number) => released === n;
     const replies = await gather(
-      this.clients.map((c) => this.#releaseOn(c, keys, value, this.nodeTimeoutMs)),
+      nodes.map((c) => this.#releaseOn(c, keys, value, this.nodeTimeoutMs)),
       (rs) => this.#decided(rs, isDone),
     );
     return count(replies, isDone);
   }
 
   /** Compare-and-pexpire (all keys or none) on every node. */
-  async extend(keys: LockKeys, value: string, ttlMs: number): Promise<QuorumCount> {
+  async extend(
+    keys: LockKeys,
+    value: string,
+    ttlMs: number,
+    nodes: readonly RedisClient[] = this.clients,
+  ): Promise<QuorumCount> {
     const call = this.#call(ttlMs);
     const argv = [value, String(ttlMs)];
     const isDone = (extended: number) => extended === 1;
     const replies = await gather(
-      this.clients.map((c) => extendScript.run<number>(c, keys, argv, call)),
+      nodes.map((c) => extendScript.run<number>(c, keys, argv, call)),
       (rs) => this.#decided(rs, isDone),
     );
     return count(replies, isDone);

@@ -65,6 +65,9 @@ describe('bad input gives INVALID_ARGUMENT, never a hang', () => {
     ['retries < 0', { urls: ['redis://127.0.0.1:1'], retries: -1 }],
     ['nodeTimeoutMs 0', { urls: ['redis://127.0.0.1:1'], nodeTimeoutMs: 0 }],
     ['renewFraction 1', { urls: ['redis://127.0.0.1:1'], renewFraction: 1 }],
+    ['connectionsPerNode 0', { urls: ['redis://127.0.0.1:1'], connectionsPerNode: 0 }],
+    ['connectionsPerNode 1.5', { urls: ['redis://127.0.0.1:1'], connectionsPerNode: 1.5 }],
+    ['connectionsPerNode 17', { urls: ['redis://127.0.0.1:1'], connectionsPerNode: 17 }],
   ])('createRedisLock with %s', (_label, options) => {
     expect(() => createRedisLock(options as never)).toThrow(expect.objectContaining(invalid));
   });

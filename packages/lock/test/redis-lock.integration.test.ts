@@ -108,7 +108,7 @@ describe.each([1, 3])('RedisLock over %i node(s)', (n) => {
     await multi.release();
   });
 
-  it('release(resource, value) through another manager frees the lock; the holder's handle learns it on release', async () => {
+  it('release(resource, value) through another manager frees the lock; the holder handle learns it on release', async () => {
     const a = locks(n);
     const b = locks(n);
     const resource = name('byvalue');
@@ -120,6 +120,31 @@ describe.each([1, 3])('RedisLock over %i node(s)', (n) => {
     const again = await b.acquire(resource, 5000, { retries: 0 });
     expect(again.value).not.toBe(lock.value);
     await again.release();
+  });
+
+  it('runs on clients it does not own (one connection per node) and leaves them open on close', async () => {
+    const clients = group.urls.slice(0, n).map((url) => createRedisClient({ url }));
+    try {
+      const a = createRedisLock({ clients });
+      const b = createRedisLock({ urls: group.urls.slice(0, n), connectionsPerNode: 3 });
+      const resource = name('owned');
+      let last = 0;
+      for (let i = 0; i < 6; i++) {
+        const lock = await (i % 2 ? a : b).acquire(resource, 5000, { retries: 0 });
+        expect(lock.fencingToken).toBeGreaterThan(last);
+        last = lock.fencingToken;
+        await expect((i % 2 ? b : a).acquire(resource, 5000, { retries: 0 })).rejects.toMatchObject({
+          code: 'LOCK_TIMEOUT',
+        });
+        await lock.extend(5000);
+        expect(await lock.release()).toBe(true);
+      }
+      await a.close();
+      await b.close();
+      for (const c of clients) expect(await c.command(['PING'])).toBe('PONG');
+    } finally {
+      await Promise.all(clients.map((c) => c.close()));
+    }
   });
 
   it('hands out strictly increasing fencing tokens', async () => {
