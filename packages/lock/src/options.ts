@@ -33,8 +33,8 @@ export interface RedisLockOptions {
   renewFraction?: number;
   /**
    * With `urls`: connections per node [2], an integer from 1 to 16. Locks are spread over them
-   * (all commands of one lock use one), so that replies on one connection are handled while the
-   * server works on the next batch from another.
+   * by a hash of their first key (all commands of one lock use one), so that replies on one
+   * connection are handled while the server works on the next batch from another.
    */
   connectionsPerNode?: number;
 }

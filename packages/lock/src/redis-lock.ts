@@ -285,7 +285,8 @@ export class RedisLock implements DistributedLock {
   async release(resource: string | readonly string[], value: string): Promise<boolean> {
     const resources = toResources(resource);
     if (typeof value !== 'string' || value === '') throw invalidArgument('value must be a non-empty string');
-    const result = await this.#redlock.release(this.#keys(resources), value);
+    const keys = this.#keys(resources);
+    const result = await this.#redlock.release(keys, value, this.#redlock.lane(keys[0]!));
     const released = result.done >= this.#redlock.quorum;
     // A handle of this manager with that value is no longer held once all its resources are released.
     const handle = released ? this.#live.get(value) : undefined;

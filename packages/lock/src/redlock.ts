@@ -107,15 +107,16 @@ export class Redlock {
   /** The first lane: one connection per node. */
   readonly clients: readonly RedisClient[];
   readonly #lanes: readonly (readonly RedisClient[])[];
-  #nextLane = 0;
   readonly #defaultCall: CallOptions;
 
   /**
    * @param lanes one or more sets of connections, each with one connection per node (the same
-   *   nodes in the same order). Locks are spread over the lanes round robin, and every command of
-   *   one lock (its attempts, the releases after a refusal, extend, release) goes through its
-   *   lane: on each connection a release then always follows the SET it must undo, even though
-   *   the owner value is reused across attempts.
+   *   nodes in the same order). Locks are spread over the lanes by a hash of their first key, and
+   *   every command of one lock (its attempts, the releases after a refusal, extend, release)
+   *   goes through its lane: on each connection a release then always follows the SET it must
+   *   undo, even though the owner value is reused across attempts. Contenders for one resource
+   *   in this process share a lane, so every node sees their attempts in the same order (no
+   *   split votes among them).
    */
   constructor(
     lanes: readonly (readonly RedisClient[])[],
@@ -129,12 +130,14 @@ export class Redlock {
     this.#defaultCall = { timeoutMs: Math.max(1, nodeTimeoutMs) };
   }
 
-  /** The lane for a new lock (round robin). */
-  lane(): readonly RedisClient[] {
+  /** The lane of a lock whose first key is `key`. */
+  lane(key: string): readonly RedisClient[] {
     const lanes = this.#lanes;
     if (lanes.length === 1) return lanes[0]!;
-    this.#nextLane = (this.#nextLane + 1) % lanes.length;
-    return lanes[this.#nextLane]!;
+    // FNV-1a over the UTF-16 code units: cheap, and spreads similar names.
+    let h = 0x811c9dc5;
+    for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
+    return lanes[(h >>> 0) % lanes.length]!;
   }
 
   /** The drift allowance for a TTL: ttl × driftFactor + 2 ms. */
@@ -149,7 +152,13 @@ export class Redlock {
 
   /** The request for one `acquire` (all its attempts share the owner value and the keys). */
   request(keys: LockKeys, value: string, ttlMs: number, waiterTtlMs: number): AcquireRequest {
-    return { nodes: this.lane(), keys, value, ttlMs, argv: [value, String(ttlMs), String(waiterTtlMs)] };
+    return {
+      nodes: this.lane(keys[0]!),
+      keys,
+      value,
+      ttlMs,
+      argv: [value, String(ttlMs), String(waiterTtlMs)],
+    };
   }
 
   /** One acquisition attempt. On failure it has already released what it took. */
