@@ -130,3 +130,32 @@ export function writeResults(name: string, rows: Row[], extra: Record<string, un
   );
   return file;
 }
+
+/**
+ * A target ratio measured apart: `ours` and `base` alone, back to back in alternating order
+ * (ABBA), `pairs` times; the median of the per-pair throughput ratios. Other processes on a
+ * 2-core machine swing throughput 2x within seconds, so a ratio of two medians taken seconds
+ * apart is mostly noise; a pair run within one second shares the machine's state.
+ */
+export async function pairedRatio(
+  ours: () => Promise<unknown>,
+  base: () => Promise<unknown>,
+  { concurrency, pairs = 12, pairMs = 500 }: { concurrency: number; pairs?: number; pairMs?: number },
+): Promise<{ median: number; ratios: number[] }> {
+  await throughput(ours, concurrency, pairMs);
+  await throughput(base, concurrency, pairMs);
+  const ratios: number[] = [];
+  for (let i = 0; i < pairs; i++) {
+    let a: number;
+    let b: number;
+    if (i % 2 === 0) {
+      a = await throughput(ours, concurrency, pairMs);
+      b = await throughput(base, concurrency, pairMs);
+    } else {
+      b = await throughput(base, concurrency, pairMs);
+      a = await throughput(ours, concurrency, pairMs);
+    }
+    ratios.push(Number((a / b).toFixed(3)));
+  }
+  return { median: median(ratios), ratios };
+}

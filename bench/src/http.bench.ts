@@ -17,9 +17,9 @@ import { Agent, request as undiciRequest } from 'undici';
 import { compare, printTable, type Row, rowsWithRatios, throughput, writeResults } from './harness.ts';
 
 const durationMs = Number(process.env.BENCH_DURATION_MS ?? 1000);
-const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const warmupMs = Number(process.env.BENCH_WARMUP_MS ?? 1000);
-const pairs = Number(process.env.BENCH_PAIRS ?? 12);
+const pairs = Number(process.env.BENCH_PAIRS ?? 10);
 const pairMs = Number(process.env.BENCH_PAIR_MS ?? 500);
 const loadavg = () =>
   os

@@ -41,7 +41,7 @@ const Redlock = (createRequire(import.meta.url)('redlock') as { default: PeerRed
 // Contended scenarios: few long rounds (a redlock wave takes ~0.5 s). Uncontended: many short
 // rounds, so that the load other processes put on this shared 2-core machine (it comes in
 // bursts) hits every contender alike; the ratio is also given as the median of per-round ratios.
-const durationMs = Number(process.env.BENCH_DURATION_MS ?? 2000);
+const durationMs = Number(process.env.BENCH_DURATION_MS ?? 1500);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const shortDurationMs = Number(process.env.BENCH_SHORT_DURATION_MS ?? 700);
 const shortRounds = Number(process.env.BENCH_SHORT_ROUNDS ?? 9);

@@ -96,7 +96,7 @@ for (const b of results) {
   );
   for (const r of b.rows) {
     md.push(
-      `| ${r.scenario} | ${r.contender} | ${r.value.toLocaleString('en-US')} ${r.unit} | ${r.ratio === undefined ? '' : `${r.ratio.toFixed(2)}× vs ${r.baseline}`} |`,
+      `| ${r.scenario} | ${r.contender} | ${typeof r.value === 'number' ? r.value.toLocaleString('en-US') : String(r.value ?? '')} ${r.unit ?? ''} | ${typeof r.ratio === 'number' ? `${r.ratio.toFixed(2)}× vs ${r.baseline}` : ''} |`,
     );
   }
   md.push('');
