@@ -3,8 +3,8 @@
 // 503 + Retry-After, goes through a short outage so the client's circuit breaker opens and
 // recovers, and confirms each charge with a signed webhook to the shop.
 import { randomUUID } from 'node:crypto';
-import http from 'node:http';
 import { signWebhook } from '@voelgoed/http';
+import { serveLocally } from './local-server.js';
 
 /**
  * @param {{ webhookSecret: string, deliverWebhook: (payload: string, headers: Record<string, string>) => Promise<void>,
@@ -69,30 +69,9 @@ export function createGateway({
 
 /** Serves a gateway's `handle` over node:http on a free port. */
 export async function serveGateway(gateway) {
-  const server = http.createServer((req, res) => {
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', async () => {
-      const url = new URL(req.url ?? '/', 'http://gateway');
-      const answer = await gateway.handle({
-        method: req.method ?? 'GET',
-        path: url.pathname,
-        headers: /** @type {Record<string, string>} */ (req.headers),
-        body: Buffer.concat(chunks).toString('utf8'),
-      });
-      res
-        .writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers })
-        .end(answer.body);
-    });
+  const server = await serveLocally(async (req) => {
+    const answer = await gateway.handle(req);
+    return { ...answer, headers: { 'content-type': 'application/json', ...answer.headers } };
   });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(undefined)));
-  const { port } = /** @type {import('node:net').AddressInfo} */ (server.address());
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve(undefined));
-      }),
-  };
+  return { url: server.origin, close: server.close };
 }

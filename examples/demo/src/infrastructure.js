@@ -1,7 +1,6 @@
 // Wires the ports to real adapters (Redis, HTTP, files or S3) or to the in-memory
 // implementations from @voelgoed/contracts (--memory). The shop never knows which.
 import { mkdtemp, rm } from 'node:fs/promises';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -16,6 +15,7 @@ import { createRedisClient, createRedisKeyValueStore } from '@voelgoed/redis';
 import { ExpiringSet } from '@voelgoed/redis/expiring-set';
 import { RateLimiter } from '@voelgoed/redis/rate-limiter';
 import { createFsStorage, createS3Storage } from '@voelgoed/storage';
+import { serveLocally } from './local-server.js';
 
 const HTTP_POLICIES = {
   timeoutMs: 2000,
@@ -48,17 +48,8 @@ function kvLimiter(kv, limit, periodMs) {
 
 /** A node:http server in front of the shop's webhook handler. */
 async function serveWebhooks(onWebhook) {
-  const server = http.createServer((req, res) => {
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => res.writeHead(onWebhook(Buffer.concat(chunks).toString('utf8'), req.headers)).end());
-  });
-  await new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(undefined)));
-  const { port } = /** @type {import('node:net').AddressInfo} */ (server.address());
-  return {
-    url: `http://127.0.0.1:${port}/webhooks`,
-    close: () => new Promise((resolve) => server.close(() => resolve(undefined))),
-  };
+  const server = await serveLocally((req) => ({ status: onWebhook(req.body, req.headers) }));
+  return { url: `${server.origin}/webhooks`, close: server.close };
 }
 
 /**
