@@ -31,7 +31,6 @@ import {
   type SignedUrlOptions,
 } from '@voelgoed/contracts';
 import { BodyReader, throwIfAborted } from './body-reader.js';
-import { errorCodeOf } from './error-code.js';
 import { invalidArgument, MESSAGE_PREFIX, StorageErrorCodes } from './errors.js';
 import {
   CONTINUATION,
@@ -41,10 +40,11 @@ import {
   objectPath,
   piecesToBytes,
 } from './fs-key-path.js';
-import { validateKey, validateLimit, validatePrefix } from './key.js';
+import { validateKey } from './key.js';
+import { listObjects } from './list.js';
 import { headerValue, normalizeMetadata } from './object-headers.js';
 import { validateRange } from './options-checks.js';
-import { type EventSource, instrument, publish, telemetryEnabled } from './telemetry.js';
+import { type EventSource, instrument } from './telemetry.js';
 
 /** Options of {@link createFsStorage}. */
 export interface FsStorageOptions {
@@ -339,32 +339,13 @@ export class FsStorage implements ObjectStorage {
   }
 
   list(prefix?: string, options: ListOptions = {}): AsyncIterable<ListedObject> {
-    // Checked when iteration starts (like the memory driver): bad input rejects the first next().
-    return { [Symbol.asyncIterator]: () => this.#list(prefix, options) };
-  }
-
-  async *#list(prefixArg: string | undefined, options: ListOptions): AsyncGenerator<ListedObject> {
-    const started = telemetryEnabled() ? performance.now() : 0;
-    let outcome: 'ok' | 'error' = 'ok';
-    let errorCode: string | undefined;
-    try {
-      const prefix = validatePrefix(prefixArg);
-      if (options === null || typeof options !== 'object')
-        throw invalidArgument('list options must be an object');
-      const limit = validateLimit(options.limit);
-      let count = 0;
-      const wanted = Buffer.from(prefix, 'utf8');
-      for await (const item of this.#walk(this.#objects, Buffer.alloc(0), '', wanted)) {
-        yield item;
-        if (++count >= limit) return;
-      }
-    } catch (error) {
-      outcome = 'error';
-      errorCode = errorCodeOf(error);
-      throw isInfrastructureError(error) ? error : fsError(error, 'list');
-    } finally {
-      if (started) publish(this.#source, 'list', started, outcome, undefined, errorCode);
-    }
+    return listObjects(
+      this.#source,
+      prefix,
+      options,
+      (wanted) => this.#walk(this.#objects, Buffer.alloc(0), '', Buffer.from(wanted, 'utf8')),
+      (error) => fsError(error, 'list'),
+    );
   }
 
   /**

@@ -16,9 +16,9 @@ import {
 } from '@voelgoed/contracts';
 import { Client } from 'minio';
 import { throwIfAborted } from './body-reader.js';
-import { errorCodeOf } from './error-code.js';
 import { invalidArgument } from './errors.js';
-import { validateKey, validateLimit, validatePrefix } from './key.js';
+import { validateKey } from './key.js';
+import { listObjects } from './list.js';
 import { headerValue } from './object-headers.js';
 import { validateRange, validateSignedUrlOptions } from './options-checks.js';
 import { infoFromHeaders, wrapBody } from './s3-body.js';
@@ -27,7 +27,7 @@ import { listPage, readText } from './s3-list.js';
 import { parseS3Url, type ResolvedS3Options, resolveS3Options, type S3StorageOptions } from './s3-options.js';
 import { s3Put } from './s3-put.js';
 import { createTransport } from './s3-transport.js';
-import { type EventSource, instrument, publish, telemetryEnabled } from './telemetry.js';
+import { type EventSource, instrument } from './telemetry.js';
 
 /**
  * `ObjectStorage` on S3, MinIO and other S3-compatible services, built on the `minio` client
@@ -194,37 +194,19 @@ export class S3Storage implements ObjectStorage {
   }
 
   list(prefix?: string, options: ListOptions = {}): AsyncIterable<ListedObject> {
-    // Checked when iteration starts (like the memory driver): bad input rejects the first next().
-    return { [Symbol.asyncIterator]: () => this.#list(prefix, options) };
+    return listObjects(this.#source, prefix, options, (wanted, limit) => this.#pages(wanted, limit));
   }
 
-  async *#list(prefixArg: string | undefined, options: ListOptions): AsyncGenerator<ListedObject> {
-    const started = telemetryEnabled() ? performance.now() : 0;
-    let outcome: 'ok' | 'error' = 'ok';
-    let errorCode: string | undefined;
-    try {
-      const prefix = validatePrefix(prefixArg);
-      if (options === null || typeof options !== 'object')
-        throw invalidArgument('list options must be an object');
-      const limit = validateLimit(options.limit);
-      let yielded = 0;
-      let token: string | undefined;
-      while (yielded < limit) {
-        const page = await listPage(this.#ctx, prefix, token, Math.min(1000, limit - yielded));
-        for (const object of page.objects) {
-          if (yielded >= limit) break;
-          yielded++;
-          yield object;
-        }
-        token = page.nextToken;
-        if (token === undefined) break;
-      }
-    } catch (error) {
-      outcome = 'error';
-      errorCode = errorCodeOf(error);
-      throw error;
-    } finally {
-      if (started) publish(this.#source, 'list', started, outcome, undefined, errorCode);
+  /** The objects under `prefix`, a page at a time, asking for no more than `limit` in all. */
+  async *#pages(prefix: string, limit: number): AsyncGenerator<ListedObject> {
+    let asked = 0;
+    let token: string | undefined;
+    while (asked < limit) {
+      const page = await listPage(this.#ctx, prefix, token, Math.min(1000, limit - asked));
+      asked += page.objects.length;
+      yield* page.objects;
+      token = page.nextToken;
+      if (token === undefined) break;
     }
   }
 
