@@ -1,5 +1,6 @@
 export * from './errors.js';
 export * from './events.js';
+export { DEFAULT_RETRY_METHODS, DEFAULT_RETRY_STATUSES, HTTP_METHODS } from './http-defaults.js';
 export type * from './ports/http.js';
 export type * from './ports/key-value.js';
 export type * from './ports/lock.js';

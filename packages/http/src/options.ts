@@ -1,5 +1,11 @@
 import type { HttpMethod, HttpRequest, HttpRetryOptions } from '@voelgoed/contracts';
-import { InvalidArgumentError, validate } from '@voelgoed/contracts';
+import {
+  DEFAULT_RETRY_METHODS,
+  DEFAULT_RETRY_STATUSES,
+  HTTP_METHODS,
+  InvalidArgumentError,
+  validate,
+} from '@voelgoed/contracts';
 import type { BulkheadOptions } from './bulkhead.js';
 import type { CircuitBreakerOptions } from './circuit-breaker.js';
 import { MESSAGE_PREFIX } from './errors.js';
@@ -105,17 +111,7 @@ export interface ResolvedOptions {
   addressFilter: ((address: string, family: 4 | 6) => boolean) | undefined;
 }
 
-export const METHODS: ReadonlySet<HttpMethod> = new Set([
-  'GET',
-  'HEAD',
-  'OPTIONS',
-  'POST',
-  'PUT',
-  'PATCH',
-  'DELETE',
-]);
-export const DEFAULT_RETRY_METHODS: readonly HttpMethod[] = ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'];
-export const DEFAULT_RETRY_STATUSES: readonly number[] = [408, 425, 429, 500, 502, 503, 504];
+export const METHODS: ReadonlySet<HttpMethod> = new Set(HTTP_METHODS);
 
 const P = MESSAGE_PREFIX;
 

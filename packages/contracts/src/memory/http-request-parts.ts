@@ -1,22 +1,10 @@
 import { Readable } from 'node:stream';
 import { ConnectionError, InvalidArgumentError } from '../errors.js';
+import { HTTP_METHODS } from '../http-defaults.js';
 import type { HttpMethod, HttpQuery, HttpRequest, HttpRetryOptions } from '../ports/http.js';
 import { validate } from '../validate.js';
 
-/** Methods of the `HttpClient` port. */
-export const HTTP_METHODS: readonly HttpMethod[] = [
-  'GET',
-  'HEAD',
-  'OPTIONS',
-  'POST',
-  'PUT',
-  'PATCH',
-  'DELETE',
-];
-/** Methods retried without an idempotency key, by default. */
-export const DEFAULT_RETRY_METHODS: readonly HttpMethod[] = ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE'];
-/** Statuses retried by default. */
-export const DEFAULT_RETRY_STATUSES: readonly number[] = [408, 425, 429, 500, 502, 503, 504];
+export { DEFAULT_RETRY_METHODS, DEFAULT_RETRY_STATUSES, HTTP_METHODS } from '../http-defaults.js';
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: CR, LF and NUL would split or end a header
