@@ -22,7 +22,8 @@ const PATIENT = { retries: 200, retryDelayMs: 20, jitterMs: 10 } as const;
 
 const { INVALID_ARGUMENT, LOCK_LOST, LOCK_TIMEOUT } = ErrorCodes;
 
-const r = () => randomKey('lock');
+// One {hash tag} for every name: a Cluster-backed lock can then lock several of them together.
+const r = () => randomKey('{conformance}:lock');
 
 /** Asserts that nobody can take `resource` right now (a single attempt fails with LOCK_TIMEOUT). */
 async function expectLocked(impl: DistributedLock, resource: string): Promise<void> {
