@@ -13,13 +13,16 @@ import { Channels, type InfrastructureError, type RedisCommandEvent } from '@voe
 import {
   commandName,
   isReadonlyCommand,
+  notOnSharedConnection,
   type RedisArgument,
   type RedisReply,
   routingKey,
 } from './commands.js';
+import { RespConnection } from './connection.js';
 import { type Deadline, DeadlineSweeper } from './deadline.js';
 import { connectionError, invalidArgument, mapError, RedisTimeoutError } from './errors.js';
 import { describeTarget, type RedisClientOptions, type ResolvedOptions, resolveOptions } from './options.js';
+import { ErrorReply } from './resp.js';
 import { keySlot } from './slots.js';
 
 export type { RedisArgument, RedisReply } from './commands.js';
@@ -57,20 +60,32 @@ export type { RedisCommandEvent };
 
 const commandChannel = channel(Channels.redisCommand);
 
+/** node-redis client: the pool's connections and pub/sub subscribers of a standalone client. */
 type StandaloneClient = RedisClientType;
 type Backend =
-  | { kind: 'standalone'; client: StandaloneClient }
+  | { kind: 'standalone'; client: RespConnection }
   | { kind: 'cluster'; client: RedisClusterType }
   | { kind: 'sentinel'; client: RedisSentinelType };
 
-/** Throws INVALID_ARGUMENT for a malformed command; returns whether it holds numbers to convert. */
-function validateCommand(args: unknown, what = 'command'): boolean {
+/**
+ * Throws INVALID_ARGUMENT for a malformed command, or (when `shared`) for one that would change
+ * the shared connection for every caller on it; returns whether it holds numbers to convert.
+ */
+function validateCommand(args: unknown, what = 'command', shared = true): boolean {
   if (!Array.isArray(args) || args.length === 0) {
     throw invalidArgument(`${what} must be a non-empty array such as ["GET", "key"]`);
   }
   const first = args[0];
   if (typeof first !== 'string' || first === '')
     throw invalidArgument(`${what} name must be a non-empty string`);
+  if (shared) {
+    const why = notOnSharedConnection(first, args as RedisArgument[]);
+    if (why !== undefined) {
+      throw invalidArgument(
+        `${what}: ${commandName(args as RedisArgument[])} cannot run on the shared connection: ${why}`,
+      );
+    }
+  }
   let numbers = false;
   for (let i = 1; i < args.length; i++) {
     const arg: unknown = args[i];
@@ -192,21 +207,30 @@ export class RedisClient {
       client.on('error', (e: unknown) => this.#onError(e));
       return { kind: 'sentinel', client };
     }
-    const client = createClient({
-      ...common,
-      database: o.db,
-      socket: { host: o.host, port: o.port, ...this.#socketOptions() },
-    }) as unknown as StandaloneClient;
-    client.on('error', (e: unknown) => this.#onError(e));
-    client.on('ready', () => {
-      this.#state = 'ready';
-      this.#everReady = true;
-    });
-    client.on('reconnecting', () => {
-      if (this.#state === 'ready') this.#state = 'reconnecting';
-    });
-    client.on('end', () => {
-      if (this.#state !== 'closing') this.#state = 'closed';
+    // Built now, at start-up, rather than at the first subscribe() mid-run.
+    nodeRedisTemplate();
+    // The shared connection of a standalone client is our own RESP pipeline (see connection.ts).
+    const client = new RespConnection({
+      host: o.host,
+      port: o.port,
+      tls: o.tls,
+      username: o.username,
+      password: o.password,
+      db: o.db,
+      clientName: o.clientName,
+      connectTimeoutMs: o.connectTimeoutMs,
+      reconnectStrategy: this.#socketOptions().reconnectStrategy,
+      onError: (e) => this.#onError(e),
+      onReady: () => {
+        this.#state = 'ready';
+        this.#everReady = true;
+      },
+      onReconnecting: () => {
+        if (this.#state === 'ready') this.#state = 'reconnecting';
+      },
+      onEnd: () => {
+        if (this.#state !== 'closing') this.#state = 'closed';
+      },
     });
     return { kind: 'standalone', client };
   }
@@ -268,7 +292,7 @@ export class RedisClient {
       return Promise.reject(error);
     }
     if (!this.#backend.client.isReady) return this.#whenReady(args, timeoutMs) as Promise<T>;
-    return this.#send<T>(args, numbers ? toArgs(args) : (args as (string | Buffer)[]), timeoutMs);
+    return this.#send<T>(args, timeoutMs, numbers);
   }
 
   #validateTimeout(timeoutMs: number): void {
@@ -309,22 +333,23 @@ export class RedisClient {
       if (fail) this.#connectWaiters.delete(fail);
     }
     const left = Math.max(1, timeoutMs - (performance.now() - started));
-    return this.#send(args, toArgs(args), left);
+    return this.#send(args, left, true);
   }
 
-  #dispatch(args: (string | Buffer)[], original: RedisCommand): Promise<unknown> {
-    const backend = this.#backend;
-    switch (backend.kind) {
-      case 'standalone':
-        return backend.client.sendCommand(args);
-      case 'cluster':
-        return backend.client.sendCommand(keyArg(routingKey(original)), isReadonlyCommand(original), args);
-      case 'sentinel':
-        return backend.client.sendCommand(isReadonlyCommand(original), args);
-    }
+  /** Sends through node-redis (Cluster, Sentinel), which takes strings and Buffers only. */
+  #viaNodeRedis(
+    backend: Exclude<Backend, { kind: 'standalone' }>,
+    args: RedisCommand,
+    numbers: boolean,
+  ): Promise<unknown> {
+    const wire = numbers ? toArgs(args) : (args as (string | Buffer)[]);
+    return backend.kind === 'cluster'
+      ? backend.client.sendCommand(keyArg(routingKey(args)), isReadonlyCommand(args), wire)
+      : backend.client.sendCommand(isReadonlyCommand(args), wire);
   }
 
-  #send<T>(args: RedisCommand, wire: (string | Buffer)[], timeoutMs: number): Promise<T> {
+  /** `numbers`: whether `args` holds numbers (node-redis needs them as strings). */
+  #send<T>(args: RedisCommand, timeoutMs: number, numbers: boolean): Promise<T> {
     const pending = new PendingCommand(
       this,
       args,
@@ -337,10 +362,16 @@ export class RedisClient {
     });
     this.#inFlight++;
     this.#sweeper.track(pending, timeoutMs);
-    this.#dispatch(wire, args).then(
-      (reply) => pending.settle(reply),
-      (error: unknown) => pending.fail(error),
-    );
+    const backend = this.#backend;
+    if (backend.kind === 'standalone') {
+      // Settles `pending` directly: no second promise per command. The encoder takes numbers.
+      backend.client.write(args, pending);
+    } else {
+      this.#viaNodeRedis(backend, args, numbers).then(
+        (reply) => pending.settle(reply),
+        (error: unknown) => pending.fail(error),
+      );
+    }
     return promise;
   }
 
@@ -348,6 +379,14 @@ export class RedisClient {
   finished(pending: PendingCommand, errorCode: string | undefined): void {
     this.#inFlight--;
     if (pending.started) this.#publish(pending.args, pending.started, errorCode);
+  }
+
+  /** @internal called by PendingCommand when its deadline passed. */
+  expired(pending: PendingCommand): void {
+    const backend = this.#backend;
+    // `at` is the deadline on the sweeper's clock, read at or before the command was written.
+    if (backend.kind === 'standalone')
+      backend.client.suspectDead(pending.at - pending.timeoutMs, pending.timeoutMs);
   }
 
   #publish(args: RedisCommand, started: number, errorCode: string | undefined): void {
@@ -405,9 +444,8 @@ export class RedisClient {
       for (const c of commands) multi.addCommand(isReadonlyCommand(c), toArgs(c));
       exec = () => multi.exec();
     } else {
-      const multi = backend.client.multi();
-      for (const c of commands) multi.addCommand(toArgs(c));
-      exec = () => multi.exec();
+      const connection = backend.client;
+      exec = () => runTransaction(connection, commands);
     }
     return this.#withDeadline('EXEC', timeoutMs, exec) as Promise<T>;
   }
@@ -486,21 +524,29 @@ export class RedisClient {
   async #getPool(): Promise<RedisClientPoolType> {
     if (this.#pool) return this.#pool;
     const o = this.#options;
-    const pool = createClientPool(
-      {
-        ...(o.username === undefined ? {} : { username: o.username }),
-        ...(o.password === undefined ? {} : { password: o.password }),
-        database: o.db,
-        disableOfflineQueue: true,
-        commandOptions: { timeout: 0 },
-        socket: { host: o.host, port: o.port, ...this.#socketOptions() },
-      },
-      { minimum: 1, maximum: o.poolSize, acquireTimeout: o.commandTimeoutMs },
-    ) as unknown as RedisClientPoolType;
+    const pool = createClientPool(this.#nodeRedisStandaloneOptions(), {
+      minimum: 1,
+      maximum: o.poolSize,
+      acquireTimeout: o.commandTimeoutMs,
+    }) as unknown as RedisClientPoolType;
     pool.on('error', (e: unknown) => this.#onError(e));
     this.#pool = pool;
     await pool.connect();
     return pool;
+  }
+
+  /** node-redis options for the pool's connections and subscribers of a standalone client. */
+  #nodeRedisStandaloneOptions() {
+    const o = this.#options;
+    return {
+      ...(o.username === undefined ? {} : { username: o.username }),
+      ...(o.password === undefined ? {} : { password: o.password }),
+      ...(o.clientName === undefined ? {} : { name: o.clientName }),
+      database: o.db,
+      disableOfflineQueue: true,
+      commandOptions: { timeout: 0 },
+      socket: { host: o.host, port: o.port, ...this.#socketOptions() },
+    };
   }
 
   /** @internal deadline wrapper shared with isolated connections. */
@@ -541,7 +587,9 @@ export class RedisClient {
       };
     }
     await this.ready();
-    const subscriber = backend.client.duplicate() as StandaloneClient;
+    const subscriber = nodeRedisTemplate().duplicate(
+      this.#nodeRedisStandaloneOptions(),
+    ) as unknown as StandaloneClient;
     subscriber.on('error', (e: unknown) => this.#onError(e));
     // Tracked before it connects, so close() also stops one that is still connecting.
     this.#subscribers.push(subscriber);
@@ -743,8 +791,60 @@ class PendingCommand implements Deadline {
       true,
     );
     this.owner.finished(this, error.code);
+    this.owner.expired(this);
     this.reject(error);
   }
+}
+
+let template: StandaloneClient | undefined;
+
+/**
+ * A node-redis client that is never connected, only duplicated. `createClient` builds a class
+ * with every command on it (about 20 ms, far more on a busy machine) whenever its options differ
+ * from the previous call's; `duplicate()` reuses the class. Without this, the first `subscribe()`
+ * of each client (a lock manager subscribes on every node) stalled the event loop mid-run.
+ */
+function nodeRedisTemplate(): StandaloneClient {
+  template ??= createClient({
+    disableOfflineQueue: true,
+    commandOptions: { timeout: 0 },
+  }) as unknown as StandaloneClient;
+  return template;
+}
+
+/**
+ * MULTI, the commands and EXEC, queued back to back on the shared connection (nothing else can
+ * come between them: they are written in one synchronous run). A command the server refused to
+ * queue aborts the whole transaction (EXECABORT, reported with that command's error); errors of
+ * commands that ran are reported with the first of them (the others did run: Redis has no
+ * rollback).
+ */
+async function runTransaction(
+  connection: RespConnection,
+  commands: readonly RedisCommand[],
+): Promise<unknown> {
+  const queued = [connection.sendCommand(['MULTI']), ...commands.map((c) => connection.sendCommand(c))];
+  for (const q of queued) q.catch(() => {});
+  const exec = connection.sendCommand(['EXEC']);
+  let replies: unknown;
+  try {
+    replies = await exec;
+  } catch (error) {
+    if (!(error instanceof ErrorReply)) throw error;
+    const results = await Promise.allSettled(queued);
+    const at = results.findIndex((r) => r.status === 'rejected');
+    if (at < 1) throw error;
+    const cause = (results[at] as PromiseRejectedResult).reason as Error;
+    throw new ErrorReply(`${error.message} (transaction command ${at - 1}: ${cause.message})`);
+  }
+  if (Array.isArray(replies)) {
+    const at = replies.findIndex((r) => r instanceof ErrorReply);
+    if (at >= 0) {
+      const first = replies[at] as ErrorReply;
+      throw new ErrorReply(`${first.message} (transaction command ${at}; the others ran)`);
+    }
+  }
+  return replies;
 }
 
 /** Destroys a node-redis client or pool, ignoring "not open" and similar errors. */
@@ -766,7 +866,8 @@ export class IsolatedConnection {
 
   /** Sends one command on this connection (BLPOP, WATCH, …) with the same deadline rules. */
   command<T = RedisReply>(args: RedisCommand, options?: CommandOptions): Promise<T> {
-    validateCommand(args);
+    // A connection of its own: SELECT, CLIENT REPLY and the like are the caller's business here.
+    validateCommand(args, 'command', false);
     return this.owner.runWithDeadline(
       commandName(args),
       options?.timeoutMs,

@@ -92,3 +92,40 @@ export function commandName(args: readonly RedisArgument[]): string {
   const name = String(args[0] ?? '').toUpperCase();
   return /^[A-Z_.|-]{1,32}$/.test(name) ? name : 'UNKNOWN';
 }
+
+/**
+ * Commands that would change or take over the shared connection for every caller on it, with
+ * what to do instead. (CLIENT REPLY is checked by its sub-command below.)
+ */
+const NOT_ON_SHARED = new Map<string, string>([
+  ['SUBSCRIBE', 'use client.subscribe(), which has a connection of its own'],
+  ['PSUBSCRIBE', 'pattern subscriptions need a connection of their own'],
+  ['SSUBSCRIBE', 'shard subscriptions need a connection of their own'],
+  ['UNSUBSCRIBE', 'call the function client.subscribe() resolved with'],
+  ['PUNSUBSCRIBE', 'pattern subscriptions need a connection of their own'],
+  ['SUNSUBSCRIBE', 'shard subscriptions need a connection of their own'],
+  ['MONITOR', 'it takes the connection over'],
+  ['SYNC', 'it takes the connection over'],
+  ['PSYNC', 'it takes the connection over'],
+  ['QUIT', 'use client.close()'],
+  ['RESET', 'it would reset the connection under every other caller'],
+  ['HELLO', 'the client sets the protocol up itself'],
+  ['SELECT', 'set the db option (or use withConnection())'],
+  ['AUTH', 'set username and password in the options'],
+]);
+const NOT_ON_SHARED_LENGTHS = new Set([...NOT_ON_SHARED.keys(), 'CLIENT'].map((k) => k.length));
+
+/**
+ * Why `args` must not run on the shared, multiplexed connection, or undefined when it may.
+ * Cheap for the usual commands: only names of a listed length are upper-cased.
+ */
+export function notOnSharedConnection(name: string, args: readonly RedisArgument[]): string | undefined {
+  if (!NOT_ON_SHARED_LENGTHS.has(name.length)) return undefined;
+  const upper = name.toUpperCase();
+  const why = NOT_ON_SHARED.get(upper);
+  if (why !== undefined) return why;
+  if (upper === 'CLIENT' && String(args[1] ?? '').toUpperCase() === 'REPLY') {
+    return 'replies would no longer match their commands';
+  }
+  return undefined;
+}

@@ -36,18 +36,33 @@ export class RedisReplyError extends InfrastructureError {
 
   constructor(command: string, message: string, cause: unknown) {
     const reply = /^[A-Z]+/.exec(message)?.[0] ?? 'ERR';
-    super('REDIS_REPLY', `${MESSAGE_PREFIX} ${command} failed: ${message}`, {
+    const safe = withoutArguments(message);
+    super('REDIS_REPLY', `${MESSAGE_PREFIX} ${command} failed: ${safe}`, {
       retryable: reply === 'LOADING' || reply === 'BUSY' || reply === 'TRYAGAIN' || reply === 'CLUSTERDOWN',
-      cause,
+      // The original holds the server's text as it was: dropped when that echoed arguments.
+      ...(safe === message ? { cause } : {}),
     });
     this.reply = reply;
   }
+}
+
+/**
+ * Redis echoes the first arguments of an unknown command ("ERR unknown command 'SETT', with args
+ * beginning with: 'user:1:token' 'secret' "): keys and values that must not reach logs.
+ */
+function withoutArguments(message: string): string {
+  const at = message.indexOf(', with args beginning with:');
+  return at < 0 ? message : `${message.slice(0, at)} (arguments not shown)`;
 }
 
 const CONNECTION_ERRORS = new Set([
   'ClientOfflineError',
   'ClientClosedError',
   'SocketClosedUnexpectedlyError',
+  // connection.ts (the standalone shared connection)
+  'ConnectionLostError',
+  'ProtocolError',
+  'WriteBufferFullError',
   'ConnectionTimeoutError',
   'SocketTimeoutError',
   'DisconnectsClientError',

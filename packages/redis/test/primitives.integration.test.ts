@@ -34,10 +34,12 @@ describe('ExpiringSet', () => {
   it('adds members with a TTL, lists and counts only live ones, and purges expired ones', async () => {
     const set = new ExpiringSet(client, 'holds:a');
     expect(await set.add('seat-1', 60_000)).toBe(true);
-    expect(await set.add('seat-2', 50)).toBe(true);
+    expect(await set.add('seat-2', 60_000)).toBe(true);
     expect(await set.add('seat-1', 60_000)).toBe(false); // renewed, was live already
     expect(await set.count()).toBe(2);
-    await sleep(80);
+    // Shortened only now, so a slow machine cannot expire it before the count above.
+    expect(await set.refresh('seat-2', 1)).toBe(true);
+    await sleep(20);
     expect(await set.has('seat-2')).toBe(false);
     expect(await set.members()).toEqual(['seat-1']);
     expect(await set.count()).toBe(1);
@@ -95,7 +97,8 @@ describe('RateLimiter', () => {
   });
 
   it('refills at limit/period and allows again after retry-after', async () => {
-    const limiter = new RateLimiter(client, { limit: 2, periodMs: 200, keyPrefix: 'rl2:' });
+    // An emission interval of 1 s: a stall of a busy machine between the calls cannot refill it.
+    const limiter = new RateLimiter(client, { limit: 2, periodMs: 2000, keyPrefix: 'rl2:' });
     await limiter.consume('s');
     await limiter.consume('s');
     const denied = await limiter.consume('s');

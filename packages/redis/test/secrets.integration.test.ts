@@ -72,6 +72,19 @@ describe('secrets stay secret', () => {
     }
   });
 
+  it('an unknown command does not echo its key or value (Redis quotes the first arguments back)', async () => {
+    const client = createRedisClient({ port: server.port, password: PASSWORD });
+    try {
+      const error = await client.command(['SETT', 'secret-key-9', 'secret-value-9']).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'REDIS_REPLY', reply: 'ERR' });
+      expect((error as Error).message).toContain("unknown command 'SETT'");
+      const text = everything(error);
+      for (const secret of ['secret-key-9', 'secret-value-9']) expect(text).not.toContain(secret);
+    } finally {
+      await client.close();
+    }
+  });
+
   it('a malformed URL gives INVALID_ARGUMENT without echoing the URL', () => {
     for (const url of [
       `redis://user:${PASSWORD}@:99999`,

@@ -1,0 +1,462 @@
+/**
+ * The shared, multiplexed connection of a standalone client: RESP2 over one socket, replies
+ * matched to commands in order.
+ *
+ * Why not node-redis here: node-redis writes everything queued in a tick as one batch and then
+ * waits, so at high concurrency client and server take turns (one works while the other idles).
+ * This connection writes a batch as soon as it holds {@link FLUSH_COMMANDS} commands (and the
+ * rest at the end of the tick), so the server starts on the head of a burst while the client is
+ * still producing its tail. Order is kept: one socket, written in call order. It also settles
+ * each command's own entry directly, without a promise and a queue node of node-redis's own
+ * under ours. Cluster, Sentinel, the pool and pub/sub stay on node-redis.
+ */
+import net from 'node:net';
+import tls, { type ConnectionOptions as TlsOptions } from 'node:tls';
+import type { RedisArgument } from './commands.js';
+import { CommandEncoder, ErrorReply, ProtocolError, ReplyParser } from './resp.js';
+
+/** A batch is written once it holds this many commands, without waiting for the tick to end. */
+export const FLUSH_COMMANDS = 32;
+/** …or this many characters/bytes. */
+export const FLUSH_BYTES = 64 * 1024;
+/**
+ * Commands are refused (CONNECTION) while more than this much is written but not taken by the
+ * server (a paused or stuck server): they would only time out, and memory would grow with them.
+ */
+export const MAX_UNSENT_BYTES = 32 * 1024 * 1024;
+/**
+ * A command with at least this deadline that times out with nothing at all read from the socket
+ * since it was sent marks the connection as dead (half-open: a dropped NAT entry, a failover
+ * without a reset), and it is replaced at once instead of after minutes of TCP keep-alive.
+ * Shorter deadlines say too little to drop a connection shared by everyone.
+ */
+export const DEAD_AFTER_MS = 1000;
+
+/** Whoever waits for a reply: settled exactly once by the connection. */
+export interface ReplyHandler {
+  settle(reply: unknown): void;
+  fail(error: unknown): void;
+}
+
+/** Named so that `mapError` files them under CONNECTION. */
+export class ConnectionLostError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ConnectionLostError';
+  }
+}
+
+export class ClientOfflineError extends Error {
+  constructor(message = 'not connected') {
+    super(message);
+    this.name = 'ClientOfflineError';
+  }
+}
+
+export class ClientClosedError extends Error {
+  constructor(message = 'the client is closed') {
+    super(message);
+    this.name = 'ClientClosedError';
+  }
+}
+
+export class WriteBufferFullError extends Error {
+  constructor(bytes: number) {
+    super(`the server is not reading: ${Math.round(bytes / 1024)} KiB written and not yet sent`);
+    this.name = 'WriteBufferFullError';
+  }
+}
+
+export class ConnectionTimeoutError extends Error {
+  constructor(ms: number) {
+    super(`connecting took longer than ${ms} ms`);
+    this.name = 'ConnectionTimeoutError';
+  }
+}
+
+export interface RespConnectionOptions {
+  host: string;
+  port: number;
+  tls: TlsOptions | undefined;
+  username: string | undefined;
+  password: string | undefined;
+  db: number;
+  clientName: string | undefined;
+  connectTimeoutMs: number;
+  /** Delay before reconnect attempt `retries` (0-based), or false to give up. */
+  reconnectStrategy(retries: number): number | false;
+  onError(error: Error): void;
+  onReady(): void;
+  onReconnecting(): void;
+  onEnd(): void;
+}
+
+type State = 'idle' | 'connecting' | 'ready' | 'reconnecting' | 'closing' | 'closed';
+
+/** A handler that resolves or rejects a promise (handshake, transactions). */
+class PromiseHandler implements ReplyHandler {
+  constructor(
+    readonly resolve: (value: unknown) => void,
+    readonly reject: (error: unknown) => void,
+  ) {}
+  settle(reply: unknown): void {
+    this.resolve(reply);
+  }
+  fail(error: unknown): void {
+    this.reject(error);
+  }
+}
+
+/** FIFO of handlers waiting for replies, in the order their commands were written. */
+class HandlerQueue {
+  #items: ReplyHandler[] = [];
+  #head = 0;
+
+  get size(): number {
+    return this.#items.length - this.#head;
+  }
+
+  push(handler: ReplyHandler): void {
+    this.#items.push(handler);
+  }
+
+  shift(): ReplyHandler | undefined {
+    const items = this.#items;
+    if (this.#head >= items.length) return undefined;
+    const handler = items[this.#head]!;
+    items[this.#head++] = undefined as unknown as ReplyHandler;
+    if (this.#head === items.length) {
+      this.#items = [];
+      this.#head = 0;
+    } else if (this.#head > 4096 && this.#head * 2 > items.length) {
+      this.#items = items.slice(this.#head);
+      this.#head = 0;
+    }
+    return handler;
+  }
+
+  drain(): ReplyHandler[] {
+    const rest = this.#items.slice(this.#head);
+    this.#items = [];
+    this.#head = 0;
+    return rest;
+  }
+}
+
+export class RespConnection {
+  readonly #o: RespConnectionOptions;
+  #state: State = 'idle';
+  #socket: net.Socket | undefined;
+  readonly #encoder = new CommandEncoder();
+  #batched = 0;
+  #flushScheduled = false;
+  readonly #queue = new HandlerQueue();
+  readonly #parser: ReplyParser;
+  #retries = 0;
+  /** performance.now() of the last read from the socket. */
+  #lastReadAt = 0;
+  #deadCheck = false;
+  #reconnectTimer: NodeJS.Timeout | undefined;
+  #connected: { resolve(): void; reject(error: unknown): void; promise: Promise<void> } | undefined;
+  #closed: Promise<void> | undefined;
+  readonly #flush = () => this.flush();
+
+  constructor(options: RespConnectionOptions) {
+    this.#o = options;
+    this.#parser = new ReplyParser((reply) => this.#onReply(reply));
+  }
+
+  /** Connected and past the handshake: commands may be written. */
+  get isReady(): boolean {
+    return this.#state === 'ready';
+  }
+
+  /** Connected, connecting or reconnecting: not closed. */
+  get isOpen(): boolean {
+    return this.#state !== 'idle' && this.#state !== 'closed';
+  }
+
+  /**
+   * Connects, retrying as the reconnect strategy says (each failed attempt is reported through
+   * `onError`); resolves once the first connection is ready.
+   */
+  connect(): Promise<void> {
+    if (this.#connected) return this.#connected.promise;
+    let resolve!: () => void;
+    let reject!: (error: unknown) => void;
+    const promise = new Promise<void>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    this.#connected = { resolve, reject, promise };
+    this.#state = 'connecting';
+    this.#attempt();
+    return promise;
+  }
+
+  /** Queues one command; `handler` gets its reply. Only while `isReady`. */
+  write(args: readonly RedisArgument[], handler: ReplyHandler): void {
+    if (this.#state !== 'ready') {
+      handler.fail(
+        this.#state === 'closed' || this.#state === 'closing'
+          ? new ClientClosedError()
+          : new ClientOfflineError(),
+      );
+      return;
+    }
+    const unsent = this.#socket!.writableLength;
+    if (unsent > MAX_UNSENT_BYTES) {
+      handler.fail(new WriteBufferFullError(unsent));
+      return;
+    }
+    this.#enqueue(args, handler);
+  }
+
+  /**
+   * Told when a command's deadline passed; `sentAfter` is a performance.now() from before it was
+   * written. When nothing was read since then (and the deadline was long enough to mean
+   * something), the connection is presumed dead and replaced: what is in flight fails with
+   * CONNECTION. Checked again after the next poll phase, so a client whose own event loop
+   * stalled (its replies waiting, unread, in the socket) does not drop a healthy connection.
+   */
+  suspectDead(sentAfter: number, timeoutMs: number): void {
+    if (this.#state !== 'ready' || timeoutMs < DEAD_AFTER_MS || this.#deadCheck) return;
+    if (this.#lastReadAt > sentAfter) return;
+    const socket = this.#socket;
+    this.#deadCheck = true;
+    setImmediate(() => {
+      this.#deadCheck = false;
+      if (this.#socket !== socket || this.#state !== 'ready' || this.#lastReadAt > sentAfter) return;
+      this.#lose(
+        new ConnectionLostError(
+          `nothing read for ${Math.round(timeoutMs)} ms while a command waited: connection presumed dead, reconnecting`,
+        ),
+      );
+    });
+  }
+
+  /** Sends one command and resolves with its reply (rejects with ErrorReply for an error reply). */
+  sendCommand(args: readonly RedisArgument[]): Promise<unknown> {
+    return new Promise((resolve, reject) => this.write(args, new PromiseHandler(resolve, reject)));
+  }
+
+  #enqueue(args: readonly RedisArgument[], handler: ReplyHandler): void {
+    this.#encoder.append(args);
+    this.#queue.push(handler);
+    if (++this.#batched >= FLUSH_COMMANDS || this.#encoder.size >= FLUSH_BYTES) {
+      this.flush();
+    } else if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      process.nextTick(this.#flush);
+    }
+  }
+
+  /** Writes whatever is queued. */
+  flush(): void {
+    this.#flushScheduled = false;
+    this.#batched = 0;
+    if (this.#encoder.empty) return;
+    const data = this.#encoder.take();
+    const socket = this.#socket;
+    if (!socket || socket.destroyed) return;
+    if (typeof data === 'string') {
+      socket.write(data);
+      return;
+    }
+    socket.cork();
+    for (const chunk of data) socket.write(chunk);
+    socket.uncork();
+  }
+
+  #onReply(reply: unknown): void {
+    const handler = this.#queue.shift();
+    // Thrown out of the parser's loop: the data handler then drops the connection once.
+    if (!handler) throw new ProtocolError('the server sent a reply nobody asked for');
+    if (reply instanceof ErrorReply) handler.fail(reply);
+    else handler.settle(reply);
+  }
+
+  #attempt(): void {
+    const o = this.#o;
+    let socket: net.Socket;
+    const options = {
+      host: o.host,
+      port: o.port,
+      noDelay: true,
+      keepAlive: true,
+      keepAliveInitialDelay: 5000,
+    };
+    try {
+      socket = o.tls
+        ? tls.connect({ ...options, ...(net.isIP(o.host) ? {} : { servername: o.host }), ...o.tls })
+        : net.connect(options);
+    } catch (error) {
+      this.#failedAttempt(error as Error);
+      return;
+    }
+    this.#socket = socket;
+    this.#parser.reset();
+    let settled = false;
+    const timer = setTimeout(() => {
+      if (settled) return;
+      settled = true;
+      socket.destroy();
+      this.#failedAttempt(new ConnectionTimeoutError(o.connectTimeoutMs));
+    }, o.connectTimeoutMs);
+    const fail = (error: Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      this.#failQueued(new ConnectionLostError(error.message, { cause: error }));
+      this.#failedAttempt(error);
+    };
+    socket.on('data', (chunk: Buffer) => {
+      if (this.#socket !== socket) return;
+      this.#lastReadAt = performance.now();
+      try {
+        this.#parser.feed(chunk);
+      } catch (error) {
+        this.#lose(error as Error);
+      }
+    });
+    socket.on('error', (error) => {
+      if (!settled) fail(error);
+      else if (this.#socket === socket) this.#lose(error);
+    });
+    socket.on('close', () => {
+      if (!settled) fail(new ConnectionLostError('connection closed while connecting'));
+      else if (this.#socket === socket)
+        this.#lose(new ConnectionLostError('connection closed by the server'));
+    });
+    socket.once(o.tls ? 'secureConnect' : 'connect', () => {
+      void this.#handshake(socket).then(
+        () => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          if (this.#state === 'closing' || this.#state === 'closed') {
+            socket.destroy();
+            return;
+          }
+          this.#retries = 0;
+          this.#state = 'ready';
+          this.#connected?.resolve();
+          o.onReady();
+        },
+        (error: unknown) => fail(error as Error),
+      );
+    });
+  }
+
+  /** AUTH, SELECT and CLIENT SETNAME, pipelined, before anyone else may write. */
+  async #handshake(socket: net.Socket): Promise<void> {
+    const o = this.#o;
+    const steps: Promise<unknown>[] = [];
+    const send = (args: RedisArgument[]) =>
+      steps.push(new Promise((resolve, reject) => this.#enqueue(args, new PromiseHandler(resolve, reject))));
+    if (o.password !== undefined)
+      send(o.username === undefined ? ['AUTH', o.password] : ['AUTH', o.username, o.password]);
+    if (o.db !== 0) send(['SELECT', o.db]);
+    if (o.clientName !== undefined) send(['CLIENT', 'SETNAME', o.clientName]);
+    if (steps.length === 0) return;
+    this.flush();
+    if (this.#socket !== socket) return;
+    const results = await Promise.allSettled(steps);
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw (failed as PromiseRejectedResult).reason;
+  }
+
+  /** A connection attempt failed: report it, then retry or give up. */
+  #failedAttempt(error: Error): void {
+    this.#socket = undefined;
+    if (this.#state === 'closing' || this.#state === 'closed') return;
+    this.#o.onError(error);
+    this.#scheduleReconnect();
+  }
+
+  #scheduleReconnect(): void {
+    const delay = this.#o.reconnectStrategy(this.#retries++);
+    if (delay === false) {
+      this.#end(new ClientClosedError('gave up reconnecting'));
+      return;
+    }
+    if (this.#state === 'ready') this.#state = 'reconnecting';
+    this.#reconnectTimer = setTimeout(() => {
+      this.#reconnectTimer = undefined;
+      if (this.#state === 'closing' || this.#state === 'closed') return;
+      this.#o.onReconnecting();
+      this.#attempt();
+    }, delay);
+  }
+
+  /** An established connection broke: fail what is in flight and reconnect. */
+  #lose(error: Error): void {
+    const socket = this.#socket;
+    this.#socket = undefined;
+    socket?.destroy();
+    const lost =
+      error instanceof ConnectionLostError ? error : new ConnectionLostError(error.message, { cause: error });
+    this.#failQueued(lost);
+    if (this.#state === 'closing' || this.#state === 'closed') return;
+    this.#state = 'reconnecting';
+    this.#o.onError(error);
+    this.#o.onReconnecting();
+    this.#scheduleReconnect();
+  }
+
+  #failQueued(error: Error): void {
+    this.#batched = 0;
+    if (!this.#encoder.empty) this.#encoder.take();
+    this.#parser.reset();
+    for (const handler of this.#queue.drain()) handler.fail(error);
+  }
+
+  #end(error: Error): void {
+    if (this.#reconnectTimer) clearTimeout(this.#reconnectTimer);
+    this.#reconnectTimer = undefined;
+    const socket = this.#socket;
+    this.#socket = undefined;
+    socket?.destroy();
+    this.#failQueued(error);
+    const wasOpen = this.#state !== 'closed';
+    this.#state = 'closed';
+    this.#connected?.reject(error);
+    this.#connected?.promise.catch(() => {});
+    if (wasOpen) this.#o.onEnd();
+  }
+
+  /** Waits for the replies in flight, then closes the socket. */
+  close(): Promise<void> {
+    this.#closed ??= this.#closeGracefully();
+    return this.#closed;
+  }
+
+  async #closeGracefully(): Promise<void> {
+    const socket = this.#socket;
+    if (this.#state !== 'ready' || !socket) {
+      this.#end(new ClientClosedError());
+      return;
+    }
+    this.#state = 'closing';
+    if (this.#queue.size > 0) {
+      // Replies come in order: once this PING is answered, everything before it is.
+      await new Promise<void>((resolve) => {
+        this.#enqueue(['PING'], { settle: () => resolve(), fail: () => resolve() });
+        this.flush();
+      });
+    }
+    if (!socket.destroyed) {
+      await new Promise<void>((resolve) => {
+        socket.once('close', () => resolve());
+        socket.end();
+      });
+    }
+    this.#end(new ClientClosedError());
+  }
+
+  /** Closes at once; what is in flight fails with ClientClosedError. */
+  destroy(): void {
+    this.#end(new ClientClosedError());
+  }
+}

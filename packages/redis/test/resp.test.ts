@@ -1,0 +1,160 @@
+import { describe, expect, it } from '@jest/globals';
+import { CommandEncoder, ErrorReply, ProtocolError, ReplyParser } from '../src/resp.js';
+
+/** Parses `wire` fed in the given pieces; returns every reply. */
+function parse(pieces: Buffer[]): unknown[] {
+  const replies: unknown[] = [];
+  const parser = new ReplyParser((r) => replies.push(r));
+  for (const p of pieces) parser.feed(p);
+  expect(parser.buffered).toBe(0);
+  return replies;
+}
+
+/** Every way of cutting `wire` in two, plus one byte at a time. */
+function cuts(wire: Buffer): Buffer[][] {
+  const out: Buffer[][] = [[wire]];
+  for (let i = 1; i < wire.length; i++) out.push([wire.subarray(0, i), wire.subarray(i)]);
+  out.push(Array.from({ length: wire.length }, (_, i) => wire.subarray(i, i + 1)));
+  return out;
+}
+
+const wire = Buffer.from(
+  [
+    '+OK\r\n',
+    '+PONG\r\n',
+    ':42\r\n',
+    ':-7\r\n',
+    '$5\r\nhello\r\n',
+    '$0\r\n\r\n',
+    '$-1\r\n',
+    '*-1\r\n',
+    '*0\r\n',
+    '$4\r\na\r\nb\r\n',
+    '*3\r\n:1\r\n*2\r\n$1\r\nx\r\n$-1\r\n-WRONGTYPE inner\r\n',
+    '-ERR unknown command\r\n',
+    `$${Buffer.byteLength('ünï€😀')}\r\nünï€😀\r\n`,
+  ].join(''),
+);
+const expected = [
+  'OK',
+  'PONG',
+  42,
+  -7,
+  'hello',
+  '',
+  null,
+  null,
+  [],
+  'a\r\nb',
+  [1, ['x', null], new ErrorReply('WRONGTYPE inner')],
+  new ErrorReply('ERR unknown command'),
+  'ünï€😀',
+];
+
+describe('ReplyParser', () => {
+  it('parses every reply type, whichever way the bytes are cut across reads', () => {
+    for (const pieces of cuts(wire)) {
+      const replies = parse(pieces);
+      expect(replies).toEqual(expected);
+      expect(replies[11]).toBeInstanceOf(ErrorReply);
+      expect((replies[10] as unknown[])[2]).toBeInstanceOf(ErrorReply);
+    }
+  });
+
+  it('puts a large bulk string together from many small reads', () => {
+    const value = 'v'.repeat(3 * 1024 * 1024);
+    const big = Buffer.from(`$${value.length}\r\n${value}\r\n:1\r\n`);
+    const pieces: Buffer[] = [];
+    for (let i = 0; i < big.length; i += 1000) pieces.push(big.subarray(i, i + 1000));
+    const replies = parse(pieces);
+    expect(replies).toHaveLength(2);
+    expect(replies[0]).toBe(value);
+    expect(replies[1]).toBe(1);
+  });
+
+  it('rejects bytes that are not RESP2 with a ProtocolError', () => {
+    const parser = new ReplyParser(() => {});
+    expect(() => parser.feed(Buffer.from('HTTP/1.1 400 Bad Request\r\n'))).toThrow(ProtocolError);
+    expect(() => new ReplyParser(() => {}).feed(Buffer.from(':12x\r\n'))).toThrow(ProtocolError);
+  });
+});
+
+/** A small seeded generator (mulberry32): the same replies and cuts on every run. */
+function random(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('ReplyParser on generated replies', () => {
+  it('parses 2,000 random replies (nested arrays, text with CR/LF and multi-byte characters) fed in random cuts', () => {
+    const next = random(20261125);
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
+    const text = () =>
+      Array.from({ length: Math.floor(next() * 40) }, () =>
+        pick(['a', 'Z', '0', ' ', '\r', '\n', 'ü', '€', '😀', '$', '*', ':']),
+      ).join('');
+    // Returns [wire, expected value].
+    const reply = (depth: number): [string, unknown] => {
+      switch (Math.floor(next() * (depth < 3 ? 7 : 6))) {
+        case 0:
+          return ['+OK\r\n', 'OK'];
+        case 1: {
+          const n = Math.floor((next() - 0.5) * 2 ** 40);
+          return [`:${n}\r\n`, n];
+        }
+        case 2: {
+          const t = text();
+          return [`$${Buffer.byteLength(t)}\r\n${t}\r\n`, t];
+        }
+        case 3:
+          return ['$-1\r\n', null];
+        case 4: {
+          const t = text().replace(/[\r\n]/g, '');
+          return [`-ERR ${t}\r\n`, new ErrorReply(`ERR ${t}`)];
+        }
+        case 5: {
+          const t = text().replace(/[\r\n]/g, '');
+          return [`+${t}\r\n`, t];
+        }
+        default: {
+          const items = Array.from({ length: Math.floor(next() * 5) }, () => reply(depth + 1));
+          return [`*${items.length}\r\n${items.map((i) => i[0]).join('')}`, items.map((i) => i[1])];
+        }
+      }
+    };
+    const generated = Array.from({ length: 2000 }, () => reply(0));
+    const wire = Buffer.from(generated.map((g) => g[0]).join(''));
+    const pieces: Buffer[] = [];
+    for (let at = 0; at < wire.length; ) {
+      const size = 1 + Math.floor(next() * (next() < 0.5 ? 8 : 600));
+      pieces.push(wire.subarray(at, at + size));
+      at += size;
+    }
+    expect(parse(pieces)).toEqual(generated.map((g) => g[1]));
+  });
+});
+
+describe('CommandEncoder', () => {
+  it('encodes strings by their UTF-8 length, numbers as text and Buffers as they are', () => {
+    const encoder = new CommandEncoder();
+    encoder.append(['SET', 'k€', 12]);
+    expect(encoder.take()).toBe('*3\r\n$3\r\nSET\r\n$4\r\nk€\r\n$2\r\n12\r\n');
+    const binary = Buffer.from([0, 13, 10, 255]);
+    encoder.append(['SET', binary, 'x']);
+    encoder.append(['GET', 'k']);
+    const chunks = encoder.take() as (string | Buffer)[];
+    expect(Buffer.concat(chunks.map((c) => (typeof c === 'string' ? Buffer.from(c) : c)))).toEqual(
+      Buffer.concat([
+        Buffer.from('*3\r\n$3\r\nSET\r\n$4\r\n'),
+        binary,
+        Buffer.from('\r\n$1\r\nx\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n'),
+      ]),
+    );
+    expect(encoder.empty).toBe(true);
+  });
+});
