@@ -17,6 +17,13 @@ export interface WorkerReport {
   overlaps: number;
   staleTokens: number;
   expiredOnReturn: number;
+  /** Sections that ended after their lock's validity (the holder stalled past its TTL). */
+  outlivedLock: number;
+  /** Longest event-loop delay in the worker process (diagnostic). */
+  maxStallMs: number;
+  /** Longest acquire call, and the least validity a returned lock had left (diagnostics). */
+  maxAcquireMs: number;
+  minRemainingMs: number;
   errors: number;
   errorCodes: string[];
 }
@@ -68,6 +75,13 @@ export function runWorkerProcess(config: WorkerConfig): Promise<WorkerReport> {
 }
 
 /** Merges reports; counts interval-log overlaps and token order violations across all of them. */
+/** One line of diagnostics: how starved the worker processes were. Not asserted. */
+export function diagnostics(reports: WorkerReport[]): string {
+  const max = (f: (r: WorkerReport) => number) => Math.max(...reports.map(f));
+  const min = (f: (r: WorkerReport) => number) => Math.min(...reports.map(f));
+  return `workers: longest event-loop stall ${max((r) => r.maxStallMs).toFixed(0)} ms, longest acquire ${max((r) => r.maxAcquireMs).toFixed(0)} ms, least validity left on return ${min((r) => r.minRemainingMs).toFixed(0)} ms`;
+}
+
 export function analyse(reports: WorkerReport[]) {
   const intervals = reports
     .flatMap((r) => r.intervals)
@@ -87,6 +101,7 @@ export function analyse(reports: WorkerReport[]) {
     overlaps: sum((r) => r.overlaps),
     staleTokens: sum((r) => r.staleTokens),
     expiredOnReturn: sum((r) => r.expiredOnReturn),
+    outlivedLock: sum((r) => r.outlivedLock),
     errors: sum((r) => r.errors),
   };
 }
