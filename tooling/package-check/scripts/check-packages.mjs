@@ -212,39 +212,66 @@ function changesetsDryRun(work) {
     record('changesets: dry run', false, cloned.output.slice(-300));
     return;
   }
-  // Only this one changeset: the repo's pending ones would blur what it bumps.
-  for (const f of readdirSync(path.join(clone, '.changeset'))) {
-    if (f.endsWith('.md') && f !== 'README.md') rmSync(path.join(clone, '.changeset', f));
-  }
-  writeFileSync(
-    path.join(clone, '.changeset', 'dry-run-http.md'),
-    '---\n"@voelgoed/http": minor\n---\n\nDry run.\n',
-  );
   cpSync(path.join(root, 'node_modules'), path.join(clone, 'node_modules'), {
     recursive: true,
     verbatimSymlinks: true,
   });
-  const before = Object.fromEntries(
-    PUBLISHED.map((n) => [n, readJson(path.join(clone, 'packages', n, 'package.json')).version]),
-  );
   const changeset = path.join(root, 'node_modules', '.bin', 'changeset');
-  const status = run(changeset, ['status'], { cwd: clone });
-  const version = run(changeset, ['version'], { cwd: clone });
-  const after = Object.fromEntries(
-    PUBLISHED.map((n) => [n, readJson(path.join(clone, 'packages', n, 'package.json')).version]),
-  );
-  const bumped = PUBLISHED.filter((n) => before[n] !== after[n]);
-  console.log(
-    status.stdout
-      .trim()
-      .split('\n')
-      .map((l) => `     ${l}`)
-      .join('\n'),
-  );
+  const versions = () =>
+    Object.fromEntries(
+      PUBLISHED.map((n) => [n, readJson(path.join(clone, 'packages', n, 'package.json')).version]),
+    );
+  /** Versions before and after `changeset version` with only the given changeset, then reset. */
+  const dryRun = (pkg, bump) => {
+    // Only this one changeset: the repo's pending ones would blur what it bumps.
+    for (const f of readdirSync(path.join(clone, '.changeset'))) {
+      if (f.endsWith('.md') && f !== 'README.md') rmSync(path.join(clone, '.changeset', f));
+    }
+    writeFileSync(
+      path.join(clone, '.changeset', 'dry-run.md'),
+      `---\n"@voelgoed/${pkg}": ${bump}\n---\n\nDry run.\n`,
+    );
+    const before = versions();
+    const status = run(changeset, ['status'], { cwd: clone });
+    const version = run(changeset, ['version'], { cwd: clone });
+    const after = versions();
+    console.log(
+      status.stdout
+        .trim()
+        .split('\n')
+        .map((l) => `     ${l}`)
+        .join('\n'),
+    );
+    run('git', ['checkout', '--quiet', '--', '.'], { cwd: clone });
+    run('git', ['clean', '--quiet', '-fd', '--', 'packages', '.changeset'], { cwd: clone });
+    const ok = status.status === 0 && version.status === 0;
+    const bumped = PUBLISHED.filter((n) => before[n] !== after[n]);
+    const detail = `bumped: ${bumped.map((n) => `@voelgoed/${n} ${before[n]} -> ${after[n]}`).join(', ') || 'nothing'}${version.status === 0 ? '' : ` ${version.output.slice(-300)}`}`;
+    return { ok, before, after, bumped, detail };
+  };
+
+  const http = dryRun('http', 'minor');
   record(
     'changesets: a changeset for @voelgoed/http bumps only @voelgoed/http',
-    status.status === 0 && version.status === 0 && bumped.length === 1 && bumped[0] === 'http',
-    `bumped: ${bumped.map((n) => `@voelgoed/${n} ${before[n]} -> ${after[n]}`).join(', ') || 'nothing'}${version.status === 0 ? '' : ` ${version.output.slice(-300)}`}`,
+    http.ok && http.bumped.length === 1 && http.bumped[0] === 'http',
+    http.detail,
+  );
+  // The adapters peer on contracts with workspace:^ (published as ^<version>): a contracts
+  // release must re-release them with the new range (a patch), never force a major on them.
+  const contracts = dryRun('contracts', 'minor');
+  const major = (v) => v.split('.')[0];
+  const patch = (from, to) => {
+    const [a, b, c] = from.split('.').map(Number);
+    return to === `${a}.${b}.${c + 1}`;
+  };
+  const adapters = PUBLISHED.filter((n) => n !== 'contracts');
+  record(
+    'changesets: a minor for @voelgoed/contracts gives each adapter a patch, not a major',
+    contracts.ok &&
+      contracts.before.contracts !== contracts.after.contracts &&
+      major(contracts.before.contracts) === major(contracts.after.contracts) &&
+      adapters.every((n) => patch(contracts.before[n], contracts.after[n])),
+    contracts.detail,
   );
 }
 
