@@ -4,7 +4,97 @@
 // The flag matters: s3rver encrypts ListObjectsV2 continuation tokens with DES, which OpenSSL 3
 // offers only in its legacy provider; without it, listing past the first 1,000 keys fails.
 'use strict';
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const path = require('node:path');
+const { Transform } = require('node:stream');
+const { pipeline } = require('node:stream/promises');
 const S3rver = require('s3rver');
+const FilesystemStore = require('s3rver/lib/stores/filesystem');
+const S3Object = require('s3rver/lib/models/object');
+
+// s3rver writes an object straight into its final file and answers once the body has been
+// read, not written. Two concurrent PUTs of one key then interleave in that file, and a GET right
+// after a PUT can see a short file. S3 (and MinIO) replace an object atomically, so the test kit
+// does too: write to a temp file beside it, wait until it is on disk, then rename it into place
+// (with the object's md5 and metadata, one key at a time). A GET opens the file and reads its
+// metadata in that key's turn, so its size, etag and bytes all belong to one PUT.
+const keyTurns = new Map();
+function inTurn(objectPath, fn) {
+  const previous = keyTurns.get(objectPath) ?? Promise.resolve();
+  const next = previous.then(fn, fn);
+  const settled = next.catch(() => undefined);
+  keyTurns.set(objectPath, settled);
+  settled.then(() => {
+    if (keyTurns.get(objectPath) === settled) keyTurns.delete(objectPath);
+  });
+  return next;
+}
+FilesystemStore.prototype.putObject = async function putObject(object) {
+  const objectPath = this.getResourcePath(object.bucket, object.key, 'object');
+  await fs.promises.mkdir(path.dirname(objectPath), { recursive: true });
+  // Not the `._S3rver_object` suffix, so listing never shows it.
+  const tempPath = `${objectPath}.${process.pid}-${crypto.randomBytes(6).toString('hex')}.partial`;
+  const md5Context = crypto.createHash('md5');
+  let size = 0;
+  try {
+    if (Buffer.isBuffer(object.content)) {
+      md5Context.update(object.content);
+      size = object.content.length;
+      await fs.promises.writeFile(tempPath, object.content);
+    } else {
+      const count = new Transform({
+        transform(chunk, encoding, callback) {
+          md5Context.update(chunk, encoding);
+          size += chunk.length;
+          callback(null, chunk);
+        },
+      });
+      await pipeline(object.content, count, fs.createWriteStream(tempPath));
+    }
+  } catch (error) {
+    await fs.promises.rm(tempPath, { force: true });
+    throw error;
+  }
+  const md5 = md5Context.digest('hex');
+  await inTurn(objectPath, async () => {
+    await fs.promises.rename(tempPath, objectPath);
+    await this.putMetadata(object.bucket, object.key, object.metadata, md5);
+  });
+  return { size, md5 };
+};
+FilesystemStore.prototype.getObject = async function getObject(bucket, key, options) {
+  const objectPath = this.getResourcePath(bucket, key, 'object');
+  return inTurn(objectPath, async () => {
+    let handle;
+    try {
+      handle = await fs.promises.open(objectPath, 'r');
+    } catch (error) {
+      if (error.code === 'ENOENT') return null;
+      throw error;
+    }
+    try {
+      const metadata = await this.getMetadata(bucket, key);
+      // As s3rver's own getObject from here on, but reading the file opened above.
+      const lastByte = Math.max(0, Number(metadata['content-length']) - 1);
+      const range = {
+        start: options?.start || 0,
+        end: Math.min(options?.end || Number.POSITIVE_INFINITY, lastByte),
+      };
+      const ranged = options && (options.start !== undefined || options.end);
+      let content = null;
+      if (range.start < 0 || Math.min(range.end, lastByte) < range.start) await handle.close();
+      else content = handle.createReadStream(range);
+      const result = new S3Object(bucket, key, content, metadata);
+      if (ranged) result.range = range;
+      return result;
+    } catch (error) {
+      await handle.close();
+      if (error.code === 'ENOENT') return null;
+      throw error;
+    }
+  });
+};
 
 const [port, directory, ...buckets] = process.argv.slice(2);
 

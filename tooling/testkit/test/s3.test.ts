@@ -104,6 +104,28 @@ describe('startS3 (whichever kind this machine gets)', () => {
     expect(await response.text()).toBe('hello, presigned');
   });
 
+  it('replaces an object atomically: concurrent PUTs of one key leave one whole value, a GET after a PUT sees all of it', async () => {
+    const bucket = await s3.createBucket();
+    const values = Array.from({ length: 10 }, (_, i) => Buffer.alloc(1024 * 1024 + i, 65 + i));
+    for (let round = 0; round < 3; round++) {
+      const key = `same-${round}`;
+      await Promise.all(
+        values.map(async (value) => {
+          await client.putObject(bucket, key, value);
+          // Whatever a GET sees now is a whole value: this PUT's or a later one's.
+          const seen = await readAll(await client.getObject(bucket, key));
+          expect(values.some((v) => v.equals(seen))).toBe(true);
+        }),
+      );
+      const stored = await readAll(await client.getObject(bucket, key));
+      expect(values.some((v) => v.equals(stored))).toBe(true);
+      expect((await client.statObject(bucket, key)).size).toBe(stored.length);
+    }
+    const listed: string[] = [];
+    for await (const item of client.listObjectsV2(bucket, '', true)) listed.push(item.name as string);
+    expect(listed.sort()).toEqual(['same-0', 'same-1', 'same-2']);
+  });
+
   it('capabilities say truly what the server does', async () => {
     const bucket = await s3.createBucket();
     const wrongSecret = new Client({ ...s3.clientOptions, secretKey: 'not-the-secret' });
