@@ -814,7 +814,7 @@ function nodeRedisTemplate(): StandaloneClient {
 
 /**
  * MULTI, the commands and EXEC, queued back to back on the shared connection (nothing else can
- * come between them: they are written in one synchronous run). A command the server refused to
+ * come between them: they are written in one synchronous run, all or none). A command the server refused to
  * queue aborts the whole transaction (EXECABORT, reported with that command's error); errors of
  * commands that ran are reported with the first of them (the others did run: Redis has no
  * rollback).
@@ -823,9 +823,10 @@ async function runTransaction(
   connection: RespConnection,
   commands: readonly RedisCommand[],
 ): Promise<unknown> {
-  const queued = [connection.sendCommand(['MULTI']), ...commands.map((c) => connection.sendCommand(c))];
+  // Admitted as one: a MULTI is never written without its EXEC.
+  const queued = connection.sendAll([['MULTI'], ...commands, ['EXEC']]);
+  const exec = queued.pop()!;
   for (const q of queued) q.catch(() => {});
-  const exec = connection.sendCommand(['EXEC']);
   let replies: unknown;
   try {
     replies = await exec;

@@ -93,20 +93,6 @@ export interface RespConnectionOptions {
 
 type State = 'idle' | 'connecting' | 'ready' | 'reconnecting' | 'closing' | 'closed';
 
-/** A handler that resolves or rejects a promise (handshake, transactions). */
-class PromiseHandler implements ReplyHandler {
-  constructor(
-    readonly resolve: (value: unknown) => void,
-    readonly reject: (error: unknown) => void,
-  ) {}
-  settle(reply: unknown): void {
-    this.resolve(reply);
-  }
-  fail(error: unknown): void {
-    this.reject(error);
-  }
-}
-
 /** FIFO of handlers waiting for replies, in the order their commands were written. */
 class HandlerQueue {
   #items: ReplyHandler[] = [];
@@ -196,20 +182,31 @@ export class RespConnection {
 
   /** Queues one command; `handler` gets its reply. Only while `isReady`. */
   write(args: readonly RedisArgument[], handler: ReplyHandler): void {
+    const refusal = this.#refusal();
+    if (refusal) handler.fail(refusal);
+    else this.#enqueue(args, handler);
+  }
+
+  /**
+   * Queues several commands back to back, admitted as one: all are written, or all fail (offline,
+   * unsent bytes past the bound), so a MULTI is never left open without its EXEC. One promise
+   * per command, each rejecting with ErrorReply for an error reply.
+   */
+  sendAll(commands: readonly (readonly RedisArgument[])[]): Promise<unknown>[] {
+    const refusal = this.#refusal();
+    if (refusal) return commands.map(() => Promise.reject(refusal));
+    return commands.map((args) => this.#request(args));
+  }
+
+  /** Why a command cannot be written now, or undefined when it can. */
+  #refusal(): Error | undefined {
     if (this.#state !== 'ready') {
-      handler.fail(
-        this.#state === 'closed' || this.#state === 'closing'
-          ? new ClientClosedError()
-          : new ClientOfflineError(),
-      );
-      return;
+      return this.#state === 'closed' || this.#state === 'closing'
+        ? new ClientClosedError()
+        : new ClientOfflineError();
     }
     const unsent = this.#socket!.writableLength;
-    if (unsent > MAX_UNSENT_BYTES) {
-      handler.fail(new WriteBufferFullError(unsent));
-      return;
-    }
-    this.#enqueue(args, handler);
+    return unsent > MAX_UNSENT_BYTES ? new WriteBufferFullError(unsent) : undefined;
   }
 
   /**
@@ -237,7 +234,12 @@ export class RespConnection {
 
   /** Sends one command and resolves with its reply (rejects with ErrorReply for an error reply). */
   sendCommand(args: readonly RedisArgument[]): Promise<unknown> {
-    return new Promise((resolve, reject) => this.write(args, new PromiseHandler(resolve, reject)));
+    return new Promise((resolve, reject) => this.write(args, { settle: resolve, fail: reject }));
+  }
+
+  /** Queues one command without the admission check (handshake, sendAll). */
+  #request(args: readonly RedisArgument[]): Promise<unknown> {
+    return new Promise((resolve, reject) => this.#enqueue(args, { settle: resolve, fail: reject }));
   }
 
   #enqueue(args: readonly RedisArgument[], handler: ReplyHandler): void {
@@ -252,7 +254,7 @@ export class RespConnection {
   }
 
   /** Writes whatever is queued. */
-  flush(): void {
+  private flush(): void {
     this.#flushScheduled = false;
     this.#batched = 0;
     if (this.#encoder.empty) return;
@@ -297,12 +299,8 @@ export class RespConnection {
     this.#socket = socket;
     this.#parser.reset();
     let settled = false;
-    const timer = setTimeout(() => {
-      if (settled) return;
-      settled = true;
-      socket.destroy();
-      this.#failedAttempt(new ConnectionTimeoutError(o.connectTimeoutMs));
-    }, o.connectTimeoutMs);
+    const timer = setTimeout(() => fail(new ConnectionTimeoutError(o.connectTimeoutMs)), o.connectTimeoutMs);
+    /** This attempt failed before it was ready: what the handshake queued goes with it. */
     const fail = (error: Error) => {
       if (settled) return;
       settled = true;
@@ -311,26 +309,30 @@ export class RespConnection {
       this.#failQueued(new ConnectionLostError(error.message, { cause: error }));
       this.#failedAttempt(error);
     };
+    /** This socket broke: before it was ready, the attempt failed; after, the connection is lost. */
+    const drop = (error: Error) => {
+      if (!settled) fail(error);
+      else if (this.#socket === socket) this.#lose(error);
+    };
     socket.on('data', (chunk: Buffer) => {
       if (this.#socket !== socket) return;
       this.#lastReadAt = performance.now();
       try {
         this.#parser.feed(chunk);
       } catch (error) {
-        this.#lose(error as Error);
+        drop(error as Error);
       }
     });
-    socket.on('error', (error) => {
-      if (!settled) fail(error);
-      else if (this.#socket === socket) this.#lose(error);
-    });
-    socket.on('close', () => {
-      if (!settled) fail(new ConnectionLostError('connection closed while connecting'));
-      else if (this.#socket === socket)
-        this.#lose(new ConnectionLostError('connection closed by the server'));
-    });
+    socket.on('error', drop);
+    socket.on('close', () =>
+      drop(
+        new ConnectionLostError(
+          settled ? 'connection closed by the server' : 'connection closed while connecting',
+        ),
+      ),
+    );
     socket.once(o.tls ? 'secureConnect' : 'connect', () => {
-      void this.#handshake(socket).then(
+      void this.#handshake().then(
         () => {
           if (settled) return;
           settled = true;
@@ -350,18 +352,16 @@ export class RespConnection {
   }
 
   /** AUTH, SELECT and CLIENT SETNAME, pipelined, before anyone else may write. */
-  async #handshake(socket: net.Socket): Promise<void> {
+  async #handshake(): Promise<void> {
     const o = this.#o;
     const steps: Promise<unknown>[] = [];
-    const send = (args: RedisArgument[]) =>
-      steps.push(new Promise((resolve, reject) => this.#enqueue(args, new PromiseHandler(resolve, reject))));
+    const send = (args: RedisArgument[]) => steps.push(this.#request(args));
     if (o.password !== undefined)
       send(o.username === undefined ? ['AUTH', o.password] : ['AUTH', o.username, o.password]);
     if (o.db !== 0) send(['SELECT', o.db]);
     if (o.clientName !== undefined) send(['CLIENT', 'SETNAME', o.clientName]);
     if (steps.length === 0) return;
     this.flush();
-    if (this.#socket !== socket) return;
     const results = await Promise.allSettled(steps);
     const failed = results.find((r) => r.status === 'rejected');
     if (failed) throw (failed as PromiseRejectedResult).reason;
@@ -381,7 +381,6 @@ export class RespConnection {
       this.#end(new ClientClosedError('gave up reconnecting'));
       return;
     }
-    if (this.#state === 'ready') this.#state = 'reconnecting';
     this.#reconnectTimer = setTimeout(() => {
       this.#reconnectTimer = undefined;
       if (this.#state === 'closing' || this.#state === 'closed') return;

@@ -270,6 +270,89 @@ describe('protocol faults', () => {
   });
 });
 
+/** Forwards to `port`, except that its first connection gets `first` instead. */
+async function firstConnectionMisbehaves(port: number, first: (data: Buffer, socket: net.Socket) => void) {
+  let connections = 0;
+  const sockets = new Set<net.Socket>();
+  const srv = net.createServer((socket) => {
+    connections++;
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => {});
+    if (connections === 1) {
+      socket.on('data', (data) => first(data, socket));
+      return;
+    }
+    const upstream = net.connect({ host: '127.0.0.1', port });
+    sockets.add(upstream);
+    upstream.on('close', () => sockets.delete(upstream));
+    upstream.on('error', () => socket.destroy());
+    socket.on('close', () => upstream.destroy());
+    upstream.on('close', () => socket.destroy());
+    socket.pipe(upstream).pipe(socket);
+  });
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (srv.address() as net.AddressInfo).port,
+    get connections() {
+      return connections;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        srv.close(() => resolve());
+      }),
+  };
+}
+
+describe('connect attempts', () => {
+  let secured: RedisServer;
+  beforeAll(async () => {
+    secured = await startRedis({ args: ['--requirepass', 'handshake-secret'] });
+  });
+  afterAll(async () => {
+    await secured?.stop();
+  });
+
+  async function connectsAfter(first: (data: Buffer, socket: net.Socket) => void) {
+    const proxy = await firstConnectionMisbehaves(secured.port, first);
+    const own = createRedisClient({
+      port: proxy.port,
+      password: 'handshake-secret',
+      connectTimeoutMs: 300,
+      commandTimeoutMs: 2000,
+      reconnect: { minDelayMs: 10, maxDelayMs: 20 },
+    });
+    let bound: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        own.ready(),
+        new Promise((_, reject) => {
+          bound = setTimeout(() => reject(new Error('the client was not ready within 10 s')), 10_000);
+        }),
+      ]);
+      expect(await own.command(['SET', 'handshake:k', 'v'])).toBe('OK');
+      expect(await own.command(['GET', 'handshake:k'])).toBe('v');
+      // The failed attempt was retried once, not twice; nothing else is pending.
+      await new Promise((r) => setTimeout(r, 100));
+      expect(proxy.connections).toBe(2);
+      expect(own.state).toBe('ready');
+    } finally {
+      clearTimeout(bound);
+      await own.close({ timeoutMs: 500 });
+      await proxy.close();
+    }
+  }
+
+  it('an attempt whose AUTH is never answered times out, and the next attempt gets its own replies', async () => {
+    await connectsAfter(() => {});
+  });
+
+  it('a greeting that is not RESP during the handshake fails that attempt only, and the next one connects', async () => {
+    await connectsAfter((_data, socket) => socket.write('SSH-2.0-OpenSSH_9.2\r\n'));
+  });
+});
+
 describe('a server that stops reading', () => {
   it('refuses commands with CONNECTION once the unsent bytes pass the bound, instead of growing without end', async () => {
     const own = await startRedis();
@@ -299,6 +382,34 @@ describe('a server that stops reading', () => {
       if (reply !== 'PONG') await new Promise((r) => setTimeout(r, 50));
     }
     expect(reply).toBe('PONG');
+    await stuck.close();
+    await own.stop();
+  });
+
+  it('admits a transaction whole: never a MULTI without its EXEC, whether it fits or is refused', async () => {
+    const own = await startRedis();
+    const stuck = createRedisClient({ url: own.url, commandTimeoutMs: 20_000 });
+    await stuck.ready();
+    const value = 'v'.repeat(1024 * 1024);
+    const sets = Math.ceil((MAX_UNSENT_BYTES * 1.25) / value.length);
+    own.pause();
+    let refused: unknown;
+    let fits: Promise<unknown>;
+    try {
+      // Passes the bound while it is being written: admitted at its start, so written whole.
+      fits = stuck.transaction(Array.from({ length: sets }, (_, i) => ['SET', `tx:big:${i}`, value]));
+      fits.catch(() => {});
+      await new Promise((r) => setTimeout(r, 50));
+      // Arrives with the bound already passed: refused whole.
+      refused = await stuck.transaction([['SET', 'tx:refused', '1']]).catch((e: unknown) => e);
+    } finally {
+      own.resume();
+    }
+    expect(refused).toMatchObject({ code: 'CONNECTION', retryable: true });
+    expect(await fits).toHaveLength(sets);
+    // The connection is not left inside a MULTI: a plain command gets its own reply, not QUEUED.
+    expect(await stuck.command(['GET', 'tx:refused'])).toBeNull();
+    expect(await stuck.command(['STRLEN', `tx:big:${sets - 1}`])).toBe(value.length);
     await stuck.close();
     await own.stop();
   });
