@@ -1,8 +1,8 @@
 import { isInfrastructureError } from '@voelgoed/contracts';
-import type { RedisClient } from '@voelgoed/redis';
+import type { CommandOptions, RedisClient } from '@voelgoed/redis';
 import { invalidArgument, type LockNotAcquiredReason } from './errors.js';
 import type { LockKeys } from './keys.js';
-import { acquireScript, type CallOptions, extendScript, raiseFenceScript, releaseScript } from './scripts.js';
+import { acquireScript, extendScript, raiseFenceScript, releaseScript } from './scripts.js';
 
 /** What one node answered. */
 type NodeReply<T> = { ok: true; value: T } | { ok: false; error: unknown };
@@ -50,6 +50,13 @@ function gather<T>(
   calls: Promise<T>[],
   decided: (replies: readonly (NodeReply<T> | undefined)[]) => boolean,
 ): Promise<(NodeReply<T> | undefined)[]> {
+  // One node (the common N = 1): its reply is the outcome, no bookkeeping.
+  if (calls.length === 1) {
+    return calls[0]!.then(
+      (value) => [{ ok: true, value }],
+      (error: unknown) => [{ ok: false, error }],
+    );
+  }
   return new Promise((resolve) => {
     const replies: (NodeReply<T> | undefined)[] = new Array(calls.length).fill(undefined);
     let settled = 0;
@@ -107,7 +114,7 @@ export class Redlock {
   /** The first lane: one connection per node. */
   readonly clients: readonly RedisClient[];
   readonly #lanes: readonly (readonly RedisClient[])[];
-  readonly #defaultCall: CallOptions;
+  readonly #defaultCall: CommandOptions;
 
   /**
    * @param lanes one or more sets of connections, each with one connection per node (the same
@@ -146,7 +153,7 @@ export class Redlock {
   }
 
   /** A node call's deadline: nodeTimeoutMs, never more than the TTL. */
-  #call(ttlMs: number): CallOptions {
+  #call(ttlMs: number): CommandOptions {
     return ttlMs >= this.nodeTimeoutMs ? this.#defaultCall : { timeoutMs: Math.max(1, ttlMs) };
   }
 
@@ -303,23 +310,8 @@ export class Redlock {
   }
 
   /** Compare-and-delete on every node. A node counts as done when every key there was ours. */
-  async release(
-    keys: LockKeys,
-    value: string,
-    nodes: readonly RedisClient[] = this.clients,
-  ): Promise<QuorumCount> {
+  async release(keys: LockKeys, value: string, nodes: readonly RedisClient[]): Promise<QuorumCount> {
     const n = keys.length / 3;
-    const single = nodes.length === 1 ? nodes[0] : undefined;
-    if (single) {
-      try {
-        const released = await this.#releaseOn(single, keys, value, this.nodeTimeoutMs);
-        return released === n
-          ? { done: 1, notOwner: 0, failed: 0, error: undefined }
-          : { done: 0, notOwner: 1, failed: 0, error: undefined };
-      } catch (error) {
-        return { done: 0, notOwner: 0, failed: 1, error };
-      }
-    }
     const isDone = (released: number) => released === n;
     const replies = await gather(
       nodes.map((c) => this.#releaseOn(c, keys, value, this.nodeTimeoutMs)),
@@ -333,7 +325,7 @@ export class Redlock {
     keys: LockKeys,
     value: string,
     ttlMs: number,
-    nodes: readonly RedisClient[] = this.clients,
+    nodes: readonly RedisClient[],
   ): Promise<QuorumCount> {
     const call = this.#call(ttlMs);
     const argv = [value, String(ttlMs)];

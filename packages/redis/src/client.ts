@@ -167,9 +167,10 @@ export class RedisClient {
     };
   }
 
-  #createBackend(): Backend {
+  /** node-redis options every node-redis client of ours shares (Cluster, Sentinel, pool, subscribers). */
+  #nodeRedisCommon() {
     const o = this.#options;
-    const common = {
+    return {
       ...(o.username === undefined ? {} : { username: o.username }),
       ...(o.password === undefined ? {} : { password: o.password }),
       ...(o.clientName === undefined ? {} : { name: o.clientName }),
@@ -179,6 +180,11 @@ export class RedisClient {
       // stops counting once the command is written; our swept deadline replaces it.
       commandOptions: { timeout: 0 },
     };
+  }
+
+  #createBackend(): Backend {
+    const o = this.#options;
+    const common = this.#nodeRedisCommon();
     if (o.cluster) {
       const client = createCluster({
         rootNodes: o.cluster.nodes.map((n) => ({
@@ -539,12 +545,8 @@ export class RedisClient {
   #nodeRedisStandaloneOptions() {
     const o = this.#options;
     return {
-      ...(o.username === undefined ? {} : { username: o.username }),
-      ...(o.password === undefined ? {} : { password: o.password }),
-      ...(o.clientName === undefined ? {} : { name: o.clientName }),
+      ...this.#nodeRedisCommon(),
       database: o.db,
-      disableOfflineQueue: true,
-      commandOptions: { timeout: 0 },
       socket: { host: o.host, port: o.port, ...this.#socketOptions() },
     };
   }
@@ -712,18 +714,9 @@ export class RedisClient {
     target: { destroy(): unknown },
     ms: number,
   ): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), ms);
-    });
-    try {
-      const outcome = await Promise.race([close().then(() => 'closed' as const), timedOut]);
-      if (outcome === 'timeout') destroyQuietly(target);
-    } catch {
-      destroyQuietly(target);
-    } finally {
-      clearTimeout(timer);
-    }
+    await this.#withinDeadline(Promise.resolve().then(close), ms, 'CLOSE').catch(() =>
+      destroyQuietly(target),
+    );
   }
 
   /** Rejects with a TimeoutError when `promise` has not settled within `ms`. */
