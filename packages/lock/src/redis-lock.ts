@@ -141,10 +141,6 @@ export class RedisLock implements DistributedLock {
     return this.#redlock.quorum;
   }
 
-  #keys(resources: readonly string[]) {
-    return lockKeys(this.#options.prefix, resources, this.#hashTags);
-  }
-
   /**
    * Takes the lock on `resource` (or on all of `resources`, all or nothing) for `ttlMs`.
    * Rejects with {@link LockNotAcquiredError} (a `LockTimeoutError`, code `LOCK_TIMEOUT`, with
@@ -285,7 +281,7 @@ export class RedisLock implements DistributedLock {
   async release(resource: string | readonly string[], value: string): Promise<boolean> {
     const resources = toResources(resource);
     if (typeof value !== 'string' || value === '') throw invalidArgument('value must be a non-empty string');
-    const keys = this.#keys(resources);
+    const keys = lockKeys(this.#options.prefix, resources, this.#hashTags);
     const result = await this.#redlock.release(keys, value, this.#redlock.lane(keys[0]!));
     const released = result.done >= this.#redlock.quorum;
     // A handle of this manager with that value is no longer held once all its resources are released.

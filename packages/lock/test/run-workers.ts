@@ -74,7 +74,6 @@ export function runWorkerProcess(config: WorkerConfig): Promise<WorkerReport> {
   });
 }
 
-/** Merges reports; counts interval-log overlaps and token order violations across all of them. */
 /** One line of diagnostics: how starved the worker processes were. Not asserted. */
 export function diagnostics(reports: WorkerReport[]): string {
   const max = (f: (r: WorkerReport) => number) => Math.max(...reports.map(f));
@@ -82,6 +81,7 @@ export function diagnostics(reports: WorkerReport[]): string {
   return `workers: longest event-loop stall ${max((r) => r.maxStallMs).toFixed(0)} ms, longest acquire ${max((r) => r.maxAcquireMs).toFixed(0)} ms, least validity left on return ${min((r) => r.minRemainingMs).toFixed(0)} ms`;
 }
 
+/** Merges reports; counts interval-log overlaps and token order violations across all of them. */
 export function analyse(reports: WorkerReport[]) {
   const intervals = reports
     .flatMap((r) => r.intervals)

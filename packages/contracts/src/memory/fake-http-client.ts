@@ -9,6 +9,7 @@ import {
   TimeoutError,
 } from '../errors.js';
 import { Channels, createPublisher } from '../events.js';
+import { DEFAULT_RETRY_METHODS, DEFAULT_RETRY_STATUSES } from '../http-defaults.js';
 import type {
   HttpClient,
   HttpMethod,
@@ -20,8 +21,6 @@ import type {
 } from '../ports/http.js';
 import { validate } from '../validate.js';
 import {
-  DEFAULT_RETRY_METHODS,
-  DEFAULT_RETRY_STATUSES,
   type PreparedRequest,
   parseBaseUrl,
   prepareRequest,

@@ -4,8 +4,6 @@ import { HTTP_METHODS } from '../http-defaults.js';
 import type { HttpMethod, HttpQuery, HttpRequest, HttpRetryOptions } from '../ports/http.js';
 import { validate } from '../validate.js';
 
-export { DEFAULT_RETRY_METHODS, DEFAULT_RETRY_STATUSES, HTTP_METHODS } from '../http-defaults.js';
-
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: CR, LF and NUL would split or end a header
 const UNSAFE_HEADER_VALUE = /[\r\n\u0000]/;
