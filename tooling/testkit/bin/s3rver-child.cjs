@@ -11,7 +11,6 @@ const { Transform } = require('node:stream');
 const { pipeline } = require('node:stream/promises');
 const S3rver = require('s3rver');
 const FilesystemStore = require('s3rver/lib/stores/filesystem');
-const S3Object = require('s3rver/lib/models/object');
 
 // s3rver writes an object straight into its final file and answers once the body has been
 // read, not written. Two concurrent PUTs of one key then interleave in that file, and a GET right
@@ -38,20 +37,15 @@ FilesystemStore.prototype.putObject = async function putObject(object) {
   const md5Context = crypto.createHash('md5');
   let size = 0;
   try {
-    if (Buffer.isBuffer(object.content)) {
-      md5Context.update(object.content);
-      size = object.content.length;
-      await fs.promises.writeFile(tempPath, object.content);
-    } else {
-      const count = new Transform({
-        transform(chunk, encoding, callback) {
-          md5Context.update(chunk, encoding);
-          size += chunk.length;
-          callback(null, chunk);
-        },
-      });
-      await pipeline(object.content, count, fs.createWriteStream(tempPath));
-    }
+    // s3rver hands every PUT over as a stream (the request, a form upload, joined parts).
+    const count = new Transform({
+      transform(chunk, encoding, callback) {
+        md5Context.update(chunk, encoding);
+        size += chunk.length;
+        callback(null, chunk);
+      },
+    });
+    await pipeline(object.content, count, fs.createWriteStream(tempPath));
   } catch (error) {
     await fs.promises.rm(tempPath, { force: true });
     throw error;
@@ -63,37 +57,13 @@ FilesystemStore.prototype.putObject = async function putObject(object) {
   });
   return { size, md5 };
 };
-FilesystemStore.prototype.getObject = async function getObject(bucket, key, options) {
-  const objectPath = this.getResourcePath(bucket, key, 'object');
-  return inTurn(objectPath, async () => {
-    let handle;
-    try {
-      handle = await fs.promises.open(objectPath, 'r');
-    } catch (error) {
-      if (error.code === 'ENOENT') return null;
-      throw error;
-    }
-    try {
-      const metadata = await this.getMetadata(bucket, key);
-      // As s3rver's own getObject from here on, but reading the file opened above.
-      const lastByte = Math.max(0, Number(metadata['content-length']) - 1);
-      const range = {
-        start: options?.start || 0,
-        end: Math.min(options?.end || Number.POSITIVE_INFINITY, lastByte),
-      };
-      const ranged = options && (options.start !== undefined || options.end);
-      let content = null;
-      if (range.start < 0 || Math.min(range.end, lastByte) < range.start) await handle.close();
-      else content = handle.createReadStream(range);
-      const result = new S3Object(bucket, key, content, metadata);
-      if (ranged) result.range = range;
-      return result;
-    } catch (error) {
-      await handle.close();
-      if (error.code === 'ENOENT') return null;
-      throw error;
-    }
-  });
+const originalGetObject = FilesystemStore.prototype.getObject;
+FilesystemStore.prototype.getObject = function getObject(bucket, key, options) {
+  // s3rver's own reads the metadata, then waits until the file is open: in the key's turn, both
+  // are of one PUT (an open file keeps its bytes when a later PUT renames another over it).
+  return inTurn(this.getResourcePath(bucket, key, 'object'), () =>
+    originalGetObject.call(this, bucket, key, options),
+  );
 };
 
 const [port, directory, ...buckets] = process.argv.slice(2);
