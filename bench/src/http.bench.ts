@@ -4,9 +4,9 @@
 // concurrency 1 and 64: requests/s (median of interleaved rounds), then one more pass per
 // contender for p99 latency and client CPU per request; then the targets (ours on got
 // >= 0.9x raw got, ours on undici >= 0.8x undici.request) checked again in ABBA pairs.
-// Five rounds after a 1 s warm-up per contender by default: on a shared 2-core machine the first
-// second of each contender and single rounds swing by 2x, so three short rounds gave ratios that
-// moved 0.6x-1.2x between runs.
+// Three rounds (BENCH_ROUNDS) after a 1 s warm-up per contender by default. On a shared 2-core
+// machine the first second of each contender and single rounds swing by 2x, so round medians
+// moved 0.6x-1.2x between runs: the targets are judged on the ABBA pairs instead.
 import { spawn } from 'node:child_process';
 import http from 'node:http';
 import os from 'node:os';
