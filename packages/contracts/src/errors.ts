@@ -23,6 +23,7 @@ export const ErrorCodes = {
   ABORTED: 'ABORTED',
   HTTP_STATUS: 'HTTP_STATUS',
   INTEGRITY: 'INTEGRITY',
+  AUTH: 'AUTH',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -86,10 +87,36 @@ export class TimeoutError extends InfrastructureError {
   }
 }
 
-/** The server is unreachable, the connection dropped, or the client is closed. Retryable by default. */
+export interface ConnectionErrorOptions extends InfrastructureErrorOptions {
+  /**
+   * True when the request may have reached the server before the connection was lost (bytes of
+   * it were written and no reply came). Such an error is not retryable unless `retryable` says
+   * so (a read-only command).
+   */
+  maybeExecuted?: boolean;
+}
+
+/**
+ * The server is unreachable, the connection dropped, or the client is closed. Retryable by
+ * default, except when `maybeExecuted` (a retry could apply the effect twice).
+ */
 export class ConnectionError extends InfrastructureError {
-  constructor(message: string, options: InfrastructureErrorOptions = {}) {
-    super(ErrorCodes.CONNECTION, message, { retryable: true, ...options });
+  readonly maybeExecuted: boolean;
+
+  constructor(message: string, options: ConnectionErrorOptions = {}) {
+    const { maybeExecuted = false, ...rest } = options;
+    super(ErrorCodes.CONNECTION, message, { retryable: !maybeExecuted, ...rest });
+    this.maybeExecuted = maybeExecuted;
+  }
+}
+
+/**
+ * The server refused the credentials (wrong password, unknown user, no password given where one
+ * is required). Never retryable: the same credentials are refused again.
+ */
+export class AuthenticationError extends InfrastructureError {
+  constructor(message: string, options: Omit<InfrastructureErrorOptions, 'retryable'> = {}) {
+    super(ErrorCodes.AUTH, message, { ...options, retryable: false });
   }
 }
 

@@ -1,5 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
-import { InfrastructureError, isInfrastructureError } from '../src/index.js';
+import {
+  AuthenticationError,
+  ConnectionError,
+  InfrastructureError,
+  isInfrastructureError,
+} from '../src/index.js';
 
 describe('InfrastructureError', () => {
   it('carries a stable code, retryable flag and cause', () => {
@@ -30,5 +35,25 @@ describe('InfrastructureError', () => {
     expect(isInfrastructureError(new Error('plain'))).toBe(false);
     expect(isInfrastructureError({ code: 'TIMEOUT' })).toBe(false);
     expect(isInfrastructureError(null)).toBe(false);
+  });
+
+  it('a ConnectionError is retryable unless the request may have reached the server', () => {
+    const before = new ConnectionError('refused');
+    expect(before.retryable).toBe(true);
+    expect(before.maybeExecuted).toBe(false);
+    const after = new ConnectionError('lost mid-command', { maybeExecuted: true });
+    expect(after.retryable).toBe(false);
+    expect(after.maybeExecuted).toBe(true);
+    // A read-only request may say so itself: running it twice changes nothing.
+    expect(new ConnectionError('lost mid-GET', { maybeExecuted: true, retryable: true }).retryable).toBe(
+      true,
+    );
+  });
+
+  it('an AuthenticationError has code AUTH and is never retryable', () => {
+    const error = new AuthenticationError('[voelgoed:redis] WRONGPASS');
+    expect(error.code).toBe('AUTH');
+    expect(error.retryable).toBe(false);
+    expect(isInfrastructureError(error, 'AUTH')).toBe(true);
   });
 });
