@@ -4,6 +4,7 @@ import {
   createClientPool,
   createCluster,
   createSentinel,
+  RESP_TYPES,
   type RedisClientPoolType,
   type RedisClientType,
   type RedisClusterType,
@@ -20,7 +21,7 @@ import {
 } from './commands.js';
 import { RespConnection } from './connection.js';
 import { type Deadline, DeadlineSweeper } from './deadline.js';
-import { connectionError, invalidArgument, mapError, RedisTimeoutError } from './errors.js';
+import { connectFailure, connectionError, invalidArgument, mapError, RedisTimeoutError } from './errors.js';
 import { describeTarget, type RedisClientOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { ErrorReply } from './resp.js';
 import { keySlot } from './slots.js';
@@ -38,7 +39,15 @@ export type PipelineResult<T = RedisReply> =
 export interface CommandOptions {
   /** Overrides the client's `commandTimeoutMs` for this call. */
   timeoutMs?: number;
+  /**
+   * Read bulk strings of the reply as Buffers, byte-exact (binary values). Simple-string replies
+   * (`OK`), integers and nil are unchanged. [false: UTF-8 strings]
+   */
+  returnBuffers?: boolean;
 }
+
+/** node-redis's type mapping that reads bulk strings as Buffers. */
+const BUFFERS = { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer } } as const;
 
 export type ConnectionState = 'connecting' | 'ready' | 'reconnecting' | 'closing' | 'closed';
 
@@ -125,6 +134,8 @@ export class RedisClient {
   #ready: Promise<void>;
   #inFlight = 0;
   readonly #connectWaiters = new Set<(error: unknown) => void>();
+  /** Callers of ready() waiting for the next ready connection or failed attempt. */
+  readonly #readyWaiters = new Set<{ ready(): void; fail(error: unknown): void }>();
   #lastError: string | undefined;
   #topologyTimer: NodeJS.Timeout | undefined;
   readonly #subscribers: StandaloneClient[] = [];
@@ -227,10 +238,7 @@ export class RedisClient {
       connectTimeoutMs: o.connectTimeoutMs,
       reconnectStrategy: this.#socketOptions().reconnectStrategy,
       onError: (e) => this.#onError(e),
-      onReady: () => {
-        this.#state = 'ready';
-        this.#everReady = true;
-      },
+      onReady: () => this.#markReady(),
       onReconnecting: () => {
         if (this.#state === 'ready') this.#state = 'reconnecting';
       },
@@ -247,7 +255,14 @@ export class RedisClient {
     // Before the first connection, a connection error fails the waiting commands at once
     // (wrong password, nothing listening) instead of letting them run into their deadline.
     if (!this.#everReady) for (const fail of this.#connectWaiters) fail(error);
+    if (!this.#isBackendReady()) for (const waiter of this.#readyWaiters) waiter.fail(error);
     if (this.#state === 'ready' && !this.#isBackendReady()) this.#state = 'reconnecting';
+  }
+
+  #markReady(): void {
+    if (this.#state !== 'closing' && this.#state !== 'closed') this.#state = 'ready';
+    this.#everReady = true;
+    for (const waiter of this.#readyWaiters) waiter.ready();
   }
 
   async #connect(): Promise<void> {
@@ -256,10 +271,10 @@ export class RedisClient {
       await this.#backend.client.connect();
     } catch (error) {
       this.#lastError = (error as Error)?.message;
+      for (const waiter of this.#readyWaiters) waiter.fail(error);
       throw connectionError(`cannot connect to ${this.#target} within ${deadline} ms`, error);
     }
-    this.#state = 'ready';
-    this.#everReady = true;
+    this.#markReady();
     if (this.#backend.kind === 'cluster' && this.#options.cluster!.topologyRefreshMs > 0) {
       this.#topologyTimer = setInterval(
         () => void this.refreshTopology(),
@@ -273,9 +288,40 @@ export class RedisClient {
     return this.#backend.client.isReady;
   }
 
-  /** Resolves once connected; rejects with ConnectionError when the first connect failed. */
-  async ready(): Promise<void> {
-    await this.#ready;
+  /**
+   * Resolves once connected. While not connected, waits for the next connection attempt: rejects
+   * with `AuthenticationError` (code `AUTH`) when the server refuses the credentials, and with
+   * `ConnectionError` (code `CONNECTION`) when the attempt fails or `connectTimeoutMs` passes.
+   * The client keeps reconnecting in the background either way.
+   */
+  ready(): Promise<void> {
+    if (this.#state === 'closing' || this.#state === 'closed') {
+      return Promise.reject(connectionError('the client is closed'));
+    }
+    if (this.#isBackendReady()) return Promise.resolve();
+    const ms = this.#options.connectTimeoutMs;
+    return new Promise<void>((resolve, reject) => {
+      const waiter = {
+        ready: () => {
+          done();
+          resolve();
+        },
+        fail: (error: unknown) => {
+          done();
+          reject(connectFailure(`cannot connect to ${this.#target}`, error));
+        },
+      };
+      const timer = setTimeout(() => {
+        done();
+        const detail = this.#lastError ? ` (last error: ${this.#lastError})` : '';
+        reject(connectionError(`cannot connect to ${this.#target} within ${ms} ms${detail}`));
+      }, ms);
+      const done = () => {
+        clearTimeout(timer);
+        this.#readyWaiters.delete(waiter);
+      };
+      this.#readyWaiters.add(waiter);
+    });
   }
 
   /**
@@ -297,8 +343,9 @@ export class RedisClient {
       // Bad input rejects like every other failure, so `.catch()` sees it.
       return Promise.reject(error);
     }
-    if (!this.#backend.client.isReady) return this.#whenReady(args, timeoutMs) as Promise<T>;
-    return this.#send<T>(args, timeoutMs, numbers);
+    const buffers = options?.returnBuffers === true;
+    if (!this.#backend.client.isReady) return this.#whenReady(args, timeoutMs, buffers) as Promise<T>;
+    return this.#send<T>(args, timeoutMs, numbers, buffers);
   }
 
   #validateTimeout(timeoutMs: number): void {
@@ -308,7 +355,7 @@ export class RedisClient {
   }
 
   /** Not connected: wait for the first connection (within the deadline), or fail fast after an outage. */
-  async #whenReady(args: RedisCommand, timeoutMs: number): Promise<RedisReply> {
+  async #whenReady(args: RedisCommand, timeoutMs: number, buffers: boolean): Promise<RedisReply> {
     const name = commandName(args);
     if (this.#state === 'closing' || this.#state === 'closed') {
       throw connectionError(`${name} failed: the client is closed`);
@@ -326,10 +373,7 @@ export class RedisClient {
           reject(new RedisTimeoutError(`${name} timed out after ${timeoutMs} ms waiting to connect`, false)),
         timeoutMs,
       );
-      fail = (error) =>
-        reject(
-          connectionError(`${name} failed: cannot connect to ${this.#target}: ${this.#lastError}`, error),
-        );
+      fail = (error) => reject(connectFailure(`${name} failed: cannot connect to ${this.#target}`, error));
       this.#connectWaiters.add(fail);
     });
     try {
@@ -339,7 +383,7 @@ export class RedisClient {
       if (fail) this.#connectWaiters.delete(fail);
     }
     const left = Math.max(1, timeoutMs - (performance.now() - started));
-    return this.#send(args, left, true);
+    return this.#send(args, left, true, buffers);
   }
 
   /** Sends through node-redis (Cluster, Sentinel), which takes strings and Buffers only. */
@@ -347,20 +391,23 @@ export class RedisClient {
     backend: Exclude<Backend, { kind: 'standalone' }>,
     args: RedisCommand,
     numbers: boolean,
+    buffers: boolean,
   ): Promise<unknown> {
     const wire = numbers ? toArgs(args) : (args as (string | Buffer)[]);
+    const options = buffers ? BUFFERS : undefined;
     return backend.kind === 'cluster'
-      ? backend.client.sendCommand(keyArg(routingKey(args)), isReadonlyCommand(args), wire)
-      : backend.client.sendCommand(isReadonlyCommand(args), wire);
+      ? backend.client.sendCommand(keyArg(routingKey(args)), isReadonlyCommand(args), wire, options)
+      : backend.client.sendCommand(isReadonlyCommand(args), wire, options);
   }
 
   /** `numbers`: whether `args` holds numbers (node-redis needs them as strings). */
-  #send<T>(args: RedisCommand, timeoutMs: number, numbers: boolean): Promise<T> {
+  #send<T>(args: RedisCommand, timeoutMs: number, numbers: boolean, buffers: boolean): Promise<T> {
     const pending = new PendingCommand(
       this,
       args,
       timeoutMs,
       commandChannel.hasSubscribers ? performance.now() : 0,
+      buffers,
     );
     const promise = new Promise<T>((resolve, reject) => {
       pending.resolve = resolve as (value: unknown) => void;
@@ -373,7 +420,7 @@ export class RedisClient {
       // Settles `pending` directly: no second promise per command. The encoder takes numbers.
       backend.client.write(args, pending);
     } else {
-      this.#viaNodeRedis(backend, args, numbers).then(
+      this.#viaNodeRedis(backend, args, numbers, buffers).then(
         (reply) => pending.settle(reply),
         (error: unknown) => pending.fail(error),
       );
@@ -439,6 +486,13 @@ export class RedisClient {
     for (const [i, c] of commands.entries()) validateCommand(c, `transaction command ${i}`);
     const backend = this.#backend;
     const timeoutMs = options?.timeoutMs ?? this.#options.commandTimeoutMs;
+    const buffers = options?.returnBuffers === true;
+    if (buffers && backend.kind !== 'standalone') {
+      // node-redis decodes EXEC's reply without the command's type mapping: bytes would be lost.
+      throw invalidArgument(
+        `returnBuffers in a transaction needs a standalone server (node-redis decodes a ${backend.kind} EXEC reply as text); read binary values with command() or pipeline()`,
+      );
+    }
     let exec: () => Promise<unknown>;
     if (backend.kind === 'cluster') {
       const routing = keyArg(this.assertSameSlot(commands));
@@ -451,7 +505,7 @@ export class RedisClient {
       exec = () => multi.exec();
     } else {
       const connection = backend.client;
-      exec = () => runTransaction(connection, commands);
+      exec = () => runTransaction(connection, commands, buffers);
     }
     return this.#withDeadline('EXEC', timeoutMs, exec) as Promise<T>;
   }
@@ -761,6 +815,8 @@ class PendingCommand implements Deadline {
     readonly timeoutMs: number,
     /** performance.now() at the start when someone listens to events, else 0. */
     readonly started: number,
+    /** Read bulk strings as Buffers (the connection's parser asks). */
+    readonly buffers: boolean,
   ) {}
 
   settle(reply: unknown): void {
@@ -773,7 +829,7 @@ class PendingCommand implements Deadline {
   fail(error: unknown): void {
     if (this.done) return;
     this.done = true;
-    const mapped = mapError(error, commandName(this.args));
+    const mapped = mapError(error, commandName(this.args), isReadonlyCommand(this.args));
     this.owner.finished(this, mapped.code);
     this.reject(mapped);
   }
@@ -782,6 +838,7 @@ class PendingCommand implements Deadline {
     const error = new RedisTimeoutError(
       `${commandName(this.args)} timed out after ${this.timeoutMs} ms`,
       true,
+      isReadonlyCommand(this.args),
     );
     this.owner.finished(this, error.code);
     this.owner.expired(this);
@@ -815,9 +872,10 @@ function nodeRedisTemplate(): StandaloneClient {
 async function runTransaction(
   connection: RespConnection,
   commands: readonly RedisCommand[],
+  buffers: boolean,
 ): Promise<unknown> {
   // Admitted as one: a MULTI is never written without its EXEC.
-  const queued = connection.sendAll([['MULTI'], ...commands, ['EXEC']]);
+  const queued = connection.sendAll([['MULTI'], ...commands, ['EXEC']], buffers);
   const exec = queued.pop()!;
   for (const q of queued) q.catch(() => {});
   let replies: unknown;
@@ -865,7 +923,7 @@ export class IsolatedConnection {
     return this.owner.runWithDeadline(
       commandName(args),
       options?.timeoutMs,
-      () => this.client.sendCommand(toArgs(args)) as Promise<T>,
+      () => this.client.sendCommand(toArgs(args), options?.returnBuffers ? BUFFERS : undefined) as Promise<T>,
     );
   }
 }

@@ -13,7 +13,8 @@
 import net from 'node:net';
 import tls, { type ConnectionOptions as TlsOptions } from 'node:tls';
 import type { RedisArgument } from './commands.js';
-import { CommandEncoder, ErrorReply, ProtocolError, ReplyParser } from './resp.js';
+import { ReplyParser } from './reply-parser.js';
+import { CommandEncoder, ErrorReply, ProtocolError } from './resp.js';
 
 /** A batch is written once it holds this many commands, without waiting for the tick to end. */
 export const FLUSH_COMMANDS = 32;
@@ -34,19 +35,30 @@ export const DEAD_AFTER_MS = 1000;
 
 /** Whoever waits for a reply: settled exactly once by the connection. */
 export interface ReplyHandler {
+  /** Read the reply's bulk strings as Buffers (default: UTF-8 strings). */
+  readonly buffers?: boolean;
   settle(reply: unknown): void;
   fail(error: unknown): void;
 }
 
-/** Named so that `mapError` files them under CONNECTION. */
+/**
+ * The connection broke (or was closed) before a command's reply came. `maybeExecuted` is true
+ * for a command whose bytes were handed to the socket: the server may have run it.
+ */
 export class ConnectionLostError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  readonly maybeExecuted: boolean;
+
+  constructor(message: string, options?: { cause?: unknown; maybeExecuted?: boolean }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'ConnectionLostError';
+    this.maybeExecuted = options?.maybeExecuted ?? false;
   }
 }
 
 export class ClientOfflineError extends Error {
+  /** Refused before anything was written. */
+  readonly maybeExecuted = false;
+
   constructor(message = 'not connected') {
     super(message);
     this.name = 'ClientOfflineError';
@@ -54,6 +66,9 @@ export class ClientOfflineError extends Error {
 }
 
 export class ClientClosedError extends Error {
+  /** Refused before anything was written. */
+  readonly maybeExecuted = false;
+
   constructor(message = 'the client is closed') {
     super(message);
     this.name = 'ClientClosedError';
@@ -61,6 +76,9 @@ export class ClientClosedError extends Error {
 }
 
 export class WriteBufferFullError extends Error {
+  /** Refused before anything was written. */
+  readonly maybeExecuted = false;
+
   constructor(bytes: number) {
     super(`the server is not reading: ${Math.round(bytes / 1024)} KiB written and not yet sent`);
     this.name = 'WriteBufferFullError';
@@ -68,6 +86,9 @@ export class WriteBufferFullError extends Error {
 }
 
 export class ConnectionTimeoutError extends Error {
+  /** Refused before anything was written. */
+  readonly maybeExecuted = false;
+
   constructor(ms: number) {
     super(`connecting took longer than ${ms} ms`);
     this.name = 'ConnectionTimeoutError';
@@ -106,6 +127,10 @@ class HandlerQueue {
     this.#items.push(handler);
   }
 
+  peek(): ReplyHandler | undefined {
+    return this.#items[this.#head];
+  }
+
   shift(): ReplyHandler | undefined {
     const items = this.#items;
     if (this.#head >= items.length) return undefined;
@@ -134,6 +159,7 @@ export class RespConnection {
   #state: State = 'idle';
   #socket: net.Socket | undefined;
   readonly #encoder = new CommandEncoder();
+  /** Commands in the encoder, not yet handed to the socket (the newest entries of the queue). */
   #batched = 0;
   #flushScheduled = false;
   readonly #queue = new HandlerQueue();
@@ -149,7 +175,10 @@ export class RespConnection {
 
   constructor(options: RespConnectionOptions) {
     this.#o = options;
-    this.#parser = new ReplyParser((reply) => this.#onReply(reply));
+    this.#parser = new ReplyParser(
+      (reply) => this.#onReply(reply),
+      () => this.#queue.peek()?.buffers === true,
+    );
   }
 
   /** Connected and past the handshake: commands may be written. */
@@ -192,10 +221,10 @@ export class RespConnection {
    * unsent bytes past the bound), so a MULTI is never left open without its EXEC. One promise
    * per command, each rejecting with ErrorReply for an error reply.
    */
-  sendAll(commands: readonly (readonly RedisArgument[])[]): Promise<unknown>[] {
+  sendAll(commands: readonly (readonly RedisArgument[])[], buffers = false): Promise<unknown>[] {
     const refusal = this.#refusal();
     if (refusal) return commands.map(() => Promise.reject(refusal));
-    return commands.map((args) => this.#request(args));
+    return commands.map((args) => this.#request(args, buffers));
   }
 
   /** Why a command cannot be written now, or undefined when it can. */
@@ -238,8 +267,8 @@ export class RespConnection {
   }
 
   /** Queues one command without the admission check (handshake, sendAll). */
-  #request(args: readonly RedisArgument[]): Promise<unknown> {
-    return new Promise((resolve, reject) => this.#enqueue(args, { settle: resolve, fail: reject }));
+  #request(args: readonly RedisArgument[], buffers = false): Promise<unknown> {
+    return new Promise((resolve, reject) => this.#enqueue(args, { buffers, settle: resolve, fail: reject }));
   }
 
   #enqueue(args: readonly RedisArgument[], handler: ReplyHandler): void {
@@ -404,11 +433,25 @@ export class RespConnection {
     this.#scheduleReconnect();
   }
 
+  /**
+   * Fails every command waiting for a reply. Those already handed to the socket may have run on
+   * the server and get a `maybeExecuted` error; those still in the encoder were never sent.
+   */
   #failQueued(error: Error): void {
+    const unsent = this.#batched;
     this.#batched = 0;
     if (!this.#encoder.empty) this.#encoder.take();
     this.#parser.reset();
-    for (const handler of this.#queue.drain()) handler.fail(error);
+    const handlers = this.#queue.drain();
+    const sent = handlers.length - unsent;
+    if (sent > 0) {
+      const lost = new ConnectionLostError(`${error.message}; the server may have run the command`, {
+        cause: error,
+        maybeExecuted: true,
+      });
+      for (let i = 0; i < sent; i++) handlers[i]!.fail(lost);
+    }
+    for (let i = Math.max(0, sent); i < handlers.length; i++) handlers[i]!.fail(error);
   }
 
   #end(error: Error): void {

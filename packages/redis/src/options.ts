@@ -91,8 +91,18 @@ interface ParsedUrl {
   tls: boolean;
 }
 
+/** Percent-decodes a user name or password; a malformed escape is INVALID_ARGUMENT (never echoed). */
+function decodeCredential(text: string, what: string, part: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    throw invalidArgument(`${what} has a malformed %-escape in its ${part} (write a literal % as %25)`);
+  }
+}
+
 /** Parses a redis:// or rediss:// URL. Errors never echo the URL: it may hold a password. */
 export function parseRedisUrl(input: string, what = 'url'): ParsedUrl {
+  if (typeof input !== 'string' || input === '') throw invalidArgument(`${what} must be a non-empty string`);
   let url: URL;
   try {
     url = new URL(input.includes('://') ? input : `redis://${input}`);
@@ -115,25 +125,62 @@ export function parseRedisUrl(input: string, what = 'url'): ParsedUrl {
   return {
     host: url.hostname.replace(/^\[|\]$/g, ''),
     port,
-    username: url.username === '' ? undefined : decodeURIComponent(url.username),
-    password: url.password === '' ? undefined : decodeURIComponent(url.password),
+    username: url.username === '' ? undefined : decodeCredential(url.username, what, 'user name'),
+    password: url.password === '' ? undefined : decodeCredential(url.password, what, 'password'),
     db,
     tls: url.protocol === 'rediss:',
   };
 }
 
+/** What a value is, for an error message: its type, never its content (it may be a secret). */
+function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value;
+}
+
+function optionalString(name: string, value: unknown, allowEmpty = true): void {
+  if (value === undefined) return;
+  if (typeof value !== 'string' || (!allowEmpty && value === '')) {
+    throw invalidArgument(`${name} must be a${allowEmpty ? '' : ' non-empty'} string, got ${kindOf(value)}`);
+  }
+}
+
 export function resolveOptions(input: string | RedisClientOptions = {}): ResolvedOptions {
+  if (typeof input !== 'string' && (typeof input !== 'object' || input === null || Array.isArray(input))) {
+    throw invalidArgument(
+      `createRedisClient takes a redis:// URL or an options object, got ${kindOf(input)}`,
+    );
+  }
   const options: RedisClientOptions = typeof input === 'string' ? { url: input } : { ...input };
-  if (typeof options !== 'object' || options === null)
-    throw invalidArgument('options must be an object or a URL');
+  optionalString('url', options.url, false);
+  optionalString('host', options.host, false);
+  optionalString('username', options.username);
+  optionalString('password', options.password);
+  optionalString('clientName', options.clientName);
+  if (
+    options.tls !== undefined &&
+    typeof options.tls !== 'boolean' &&
+    (typeof options.tls !== 'object' || options.tls === null)
+  ) {
+    throw invalidArgument(`tls must be true, false or Node TLS options, got ${kindOf(options.tls)}`);
+  }
   const fromUrl = options.url === undefined ? undefined : parseRedisUrl(options.url);
   const tlsOption = options.tls ?? fromUrl?.tls ?? false;
   const cluster = options.cluster;
-  if (cluster !== undefined && (!Array.isArray(cluster.nodes) || cluster.nodes.length === 0)) {
+  if (
+    cluster !== undefined &&
+    (typeof cluster !== 'object' ||
+      cluster === null ||
+      !Array.isArray(cluster.nodes) ||
+      cluster.nodes.length === 0)
+  ) {
     throw invalidArgument('cluster.nodes must list at least one seed node');
   }
   const sentinel = options.sentinel;
   if (sentinel !== undefined) {
+    if (typeof sentinel !== 'object' || sentinel === null)
+      throw invalidArgument(`sentinel must be an object, got ${kindOf(sentinel)}`);
     if (typeof sentinel.name !== 'string' || sentinel.name === '')
       throw invalidArgument('sentinel.name is required');
     if (!Array.isArray(sentinel.sentinels) || sentinel.sentinels.length === 0) {

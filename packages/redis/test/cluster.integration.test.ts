@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type RedisCluster, startRedisCluster, stopAll } from '@voelgoed/testkit';
 import { createRedisClient, hashTag, keySlot, type RedisClient } from '../src/index.js';
+import { expectBinaryRoundTrips } from './support/binary.js';
 
 let cluster: RedisCluster;
 let client: RedisClient;
@@ -28,6 +29,10 @@ async function ownerPort(key: string): Promise<number> {
 }
 
 describe('Redis Cluster', () => {
+  it('round-trips binary values byte-exact through command and pipeline (a buffered transaction is refused)', async () => {
+    await expectBinaryRoundTrips(client, (name) => `{bin}:${name}`, { transactions: false });
+  }, 30_000);
+
   it('spreads keys over the slots of all three masters from one seed node', async () => {
     const keys = Array.from({ length: 60 }, (_, i) => `user:${i}`);
     for (const key of keys) expect(await client.command(['SET', key, key])).toBe('OK');

@@ -1,13 +1,74 @@
 import { describe, expect, it } from '@jest/globals';
-import { CommandEncoder, ErrorReply, ProtocolError, ReplyParser } from '../src/resp.js';
+import { ReplyParser } from '../src/reply-parser.js';
+import { CommandEncoder, ErrorReply, ProtocolError } from '../src/resp.js';
 
 /** Parses `wire` fed in the given pieces; returns every reply. */
-function parse(pieces: Buffer[]): unknown[] {
+function parse(pieces: Buffer[], buffers = false): unknown[] {
   const replies: unknown[] = [];
-  const parser = new ReplyParser((r) => replies.push(r));
+  const parser = new ReplyParser(
+    (r) => replies.push(r),
+    () => buffers,
+  );
   for (const p of pieces) parser.feed(p);
-  expect(parser.buffered).toBe(0);
+  expect(parser.idle).toBe(true);
   return replies;
+}
+
+/** `wire` cut into pieces of `size` bytes. */
+function chunks(wire: Buffer, size: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (let at = 0; at < wire.length; at += size) out.push(wire.subarray(at, at + size));
+  return out;
+}
+
+/**
+ * Bytes the Buffer operations a parser can use (indexOf, toString, copy, concat, from, subarray
+ * copies) went over while `run` ran: a count of work that does not depend on the machine's speed
+ * or load, measured from outside the parser.
+ */
+function bytesTouched(run: () => void): number {
+  const proto = Buffer.prototype as unknown as Record<string, (...a: unknown[]) => unknown>;
+  const saved = { indexOf: proto.indexOf!, toString: proto.toString!, copy: proto.copy! };
+  const concat = Buffer.concat;
+  const from = Buffer.from;
+  let touched = 0;
+  proto.indexOf = function (this: Buffer, ...a: unknown[]) {
+    const start = typeof a[1] === 'number' ? a[1] : 0;
+    const at = saved.indexOf.apply(this, a) as number;
+    touched += (at < 0 ? this.length : at + 1) - start;
+    return at;
+  };
+  proto.toString = function (this: Buffer, ...a: unknown[]) {
+    const start = typeof a[1] === 'number' ? a[1] : 0;
+    const end = typeof a[2] === 'number' ? a[2] : this.length;
+    touched += end - start;
+    return (saved.toString as (...x: unknown[]) => string).apply(this, a);
+  };
+  proto.copy = function (this: Buffer, ...a: unknown[]) {
+    const n = saved.copy.apply(this, a) as number;
+    touched += n;
+    return n;
+  };
+  Buffer.concat = ((list: readonly Uint8Array[], length?: number) => {
+    const out = concat(list, length);
+    touched += out.length;
+    return out;
+  }) as typeof Buffer.concat;
+  Buffer.from = ((...a: unknown[]) => {
+    const out = (from as (...x: unknown[]) => Buffer)(...a);
+    touched += out.length;
+    return out;
+  }) as typeof Buffer.from;
+  try {
+    run();
+  } finally {
+    proto.indexOf = saved.indexOf;
+    proto.toString = saved.toString;
+    proto.copy = saved.copy;
+    Buffer.concat = concat;
+    Buffer.from = from;
+  }
+  return touched;
 }
 
 /** Every way of cutting `wire` in two, plus one byte at a time. */
@@ -70,6 +131,75 @@ describe('ReplyParser', () => {
     expect(replies).toHaveLength(2);
     expect(replies[0]).toBe(value);
     expect(replies[1]).toBe(1);
+  });
+
+  it('reads bulk strings as Buffers for a reply that asks for them, byte-exact, whatever the cuts', () => {
+    const all = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+    const invalid = Buffer.from([
+      0xc3, 0x28, 0xa0, 0xa1, 0xe2, 0x28, 0xa1, 0xf0, 0x28, 0x8c, 0xbc, 0xff, 0xfe,
+    ]);
+    const wire = Buffer.concat([
+      Buffer.from(`$${all.length}\r\n`),
+      all,
+      Buffer.from(`\r\n*3\r\n$${invalid.length}\r\n`),
+      invalid,
+      Buffer.from('\r\n+OK\r\n$-1\r\n:5\r\n'),
+    ]);
+    for (const pieces of cuts(wire)) {
+      const replies = parse(pieces, true);
+      expect(replies).toEqual([all, [invalid, 'OK', null], 5]);
+      expect(Buffer.isBuffer(replies[0])).toBe(true);
+    }
+    // The same bytes as strings lose what is not UTF-8: why Buffers exist.
+    expect(parse([wire])[0]).not.toEqual(all.toString('latin1'));
+  });
+
+  it('asks at the start of each reply whether to read it as Buffers', () => {
+    const wanted = [true, false, true];
+    const replies: unknown[] = [];
+    const parser = new ReplyParser(
+      (r) => replies.push(r),
+      () => wanted[replies.length]!,
+    );
+    for (const piece of chunks(Buffer.from('$1\r\na\r\n*1\r\n$1\r\nb\r\n*1\r\n$1\r\nc\r\n'), 3))
+      parser.feed(piece);
+    expect(replies).toEqual([Buffer.from('a'), ['b'], [Buffer.from('c')]]);
+  });
+
+  it('costs the same work for a 200,000-element reply fed in 64 KiB reads as fed whole (never re-parses)', () => {
+    const items = Array.from({ length: 200_000 }, (_, i) => `item:${String(i).padStart(6, '0')}`);
+    const wire = Buffer.from(`*${items.length}\r\n${items.map((t) => `$${t.length}\r\n${t}\r\n`).join('')}`);
+    let fromWhole: unknown[] = [];
+    let fromCut: unknown[] = [];
+    const whole = bytesTouched(() => {
+      fromWhole = parse([wire]);
+    });
+    const pieces = chunks(wire, 64 * 1024);
+    const cut = bytesTouched(() => {
+      fromCut = parse(pieces);
+    });
+    expect(fromWhole).toEqual([items]);
+    expect(fromCut).toEqual([items]);
+    // Whole, each header byte is scanned and each body byte decoded once (the probe sees that
+    // work); cut, only the lines that straddle a read are copied once more. A parser that
+    // started again at each read did 64x the work here.
+    expect(whole).toBeGreaterThan(wire.length / 2);
+    expect(cut).toBeLessThan(2 * whole);
+  });
+
+  it('assembles an 8 MiB bulk string read in 64 KiB pieces with one copy of each byte', () => {
+    const value = Buffer.alloc(8 * 1024 * 1024, 0xab);
+    const wire = Buffer.concat([Buffer.from(`$${value.length}\r\n`), value, Buffer.from('\r\n')]);
+    let reply: unknown;
+    const touched = bytesTouched(() => {
+      reply = parse(chunks(wire, 64 * 1024), true)[0];
+    });
+    expect(Buffer.isBuffer(reply) && reply.equals(value)).toBe(true);
+    expect(touched).toBeLessThan(2 * wire.length);
+  });
+
+  it("rejects a bulk length past Redis's 512 MiB limit instead of allocating it", () => {
+    expect(() => new ReplyParser(() => {}).feed(Buffer.from('$99999999999\r\n'))).toThrow(ProtocolError);
   });
 
   it('rejects bytes that are not RESP2 with a ProtocolError', () => {

@@ -55,7 +55,7 @@ describe('secrets stay secret', () => {
     }
   });
 
-  it('a wrong password fails with a ConnectionError that does not contain it', async () => {
+  it('a wrong password fails with an AuthenticationError (AUTH, not retryable) that does not contain it', async () => {
     const wrong = 'wrong-pw-Kp55-do-not-leak';
     const client = createRedisClient({
       url: `redis://:${wrong}@127.0.0.1:${server.port}`,
@@ -63,8 +63,11 @@ describe('secrets stay secret', () => {
     });
     try {
       const error = await client.command(['PING']).catch((e: unknown) => e);
-      expect(error).toMatchObject({ code: 'CONNECTION' });
+      expect(error).toMatchObject({ code: 'AUTH', retryable: false });
       expect(everything(error)).not.toContain(wrong);
+      const notReady = await client.ready().catch((e: unknown) => e);
+      expect(notReady).toMatchObject({ code: 'AUTH', retryable: false });
+      expect(everything(notReady)).not.toContain(wrong);
       const health = await client.health();
       expect(JSON.stringify(health)).not.toContain(wrong);
     } finally {

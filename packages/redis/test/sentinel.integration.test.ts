@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type RedisSentinelGroup, startRedisSentinel, stopAll } from '@voelgoed/testkit';
 import { createRedisClient, type RedisClient } from '../src/index.js';
+import { expectBinaryRoundTrips } from './support/binary.js';
 
 let group: RedisSentinelGroup;
 let client: RedisClient;
@@ -20,6 +21,10 @@ afterAll(async () => {
 });
 
 describe('Sentinel', () => {
+  it('round-trips binary values byte-exact through command and pipeline (a buffered transaction is refused)', async () => {
+    await expectBinaryRoundTrips(client, (name) => name, { transactions: false });
+  }, 30_000);
+
   it('finds the master through the sentinels and writes to it', async () => {
     expect(await client.command(['SET', 'before-failover', '1'])).toBe('OK');
     expect(await group.master.call(['GET', 'before-failover'])).toBe('1');

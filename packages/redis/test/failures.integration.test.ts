@@ -1,0 +1,234 @@
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { type RedisServer, startRedis, stopAll } from '@voelgoed/testkit';
+import { createRedisClient, type RedisClientOptions } from '../src/index.js';
+
+let server: RedisServer;
+let plain: RedisServer;
+
+beforeAll(async () => {
+  server = await startRedis({ args: ['--requirepass', 'failures-secret'] });
+  plain = await startRedis();
+});
+
+afterAll(async () => {
+  await stopAll();
+});
+
+/**
+ * A proxy to `port` that passes the client's bytes through and cuts both connections once
+ * `limit` bytes of replies have come back: commands the server ran lose their replies.
+ */
+async function cuttingProxy(port: number, limit: number) {
+  const sockets = new Set<net.Socket>();
+  const srv = net.createServer((socket) => {
+    const upstream = net.connect({ host: '127.0.0.1', port });
+    for (const s of [socket, upstream]) {
+      sockets.add(s);
+      s.on('error', () => {});
+      s.on('close', () => sockets.delete(s));
+    }
+    let passed = 0;
+    socket.pipe(upstream);
+    upstream.on('data', (data: Buffer) => {
+      if (passed + data.length >= limit) {
+        socket.write(data.subarray(0, Math.max(0, limit - passed)));
+        socket.destroy();
+        upstream.destroy();
+        return;
+      }
+      passed += data.length;
+      socket.write(data);
+    });
+    socket.on('close', () => upstream.destroy());
+  });
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (srv.address() as net.AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        srv.close(() => resolve());
+      }),
+  };
+}
+
+/** Rejects (with a plain Error) when `promise` has not settled within `ms`: a hang detector. */
+function settlesWithin<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`did not settle within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+describe('a connection cut after the server ran commands', () => {
+  it('never reports an INCR the server ran as retryable: each one comes back maybeExecuted', async () => {
+    const proxy = await cuttingProxy(plain.port, 3000);
+    const client = createRedisClient({
+      port: proxy.port,
+      commandTimeoutMs: 10_000,
+      reconnect: { minDelayMs: 5_000 },
+    });
+    try {
+      await client.ready();
+      const total = 5000;
+      const outcomes = await Promise.all(
+        Array.from({ length: total }, () =>
+          client.command(['INCR', 'cut:counter']).then(
+            () => ({ ok: true as const }),
+            (error: { code: string; retryable: boolean; maybeExecuted?: boolean }) => ({
+              ok: false as const,
+              error,
+            }),
+          ),
+        ),
+      );
+      const ran = Number(await plain.call(['GET', 'cut:counter']));
+      const ok = outcomes.filter((o) => o.ok).length;
+      const errors = outcomes.flatMap((o) => (o.ok ? [] : [o.error]));
+      const maybe = errors.filter((e) => e.maybeExecuted === true);
+      const retryable = errors.filter((e) => e.retryable);
+      // The cut happened mid-run: some replies arrived, some commands ran without one.
+      expect(ok).toBeGreaterThan(0);
+      expect(ran).toBeGreaterThan(ok);
+      for (const e of errors) expect(e.code).toBe('CONNECTION');
+      // Every INCR that ran and got no reply is among those reported maybeExecuted...
+      expect(ok + maybe.length).toBeGreaterThanOrEqual(ran);
+      // ...and no error a caller would retry belongs to a command that may have run.
+      for (const e of retryable) expect(e.maybeExecuted).toBe(false);
+      for (const e of maybe) expect(e.retryable).toBe(false);
+    } finally {
+      await client.close({ timeoutMs: 500 });
+      await proxy.close();
+    }
+  });
+
+  it('leaves a read-only command retryable even when it may have reached the server', async () => {
+    const proxy = await cuttingProxy(plain.port, 200);
+    const client = createRedisClient({
+      port: proxy.port,
+      commandTimeoutMs: 10_000,
+      reconnect: { minDelayMs: 5_000 },
+    });
+    try {
+      await client.ready();
+      const outcomes = await Promise.all(
+        Array.from({ length: 200 }, () => client.command(['GET', 'cut:counter']).catch((e: unknown) => e)),
+      );
+      const lost = outcomes.filter(
+        (o): o is { code: string; maybeExecuted: boolean; retryable: boolean } =>
+          typeof o === 'object' && o !== null && 'code' in o,
+      );
+      expect(lost.length).toBeGreaterThan(0);
+      for (const e of lost) expect(e).toMatchObject({ code: 'CONNECTION', retryable: true });
+      expect(lost.some((e) => e.maybeExecuted)).toBe(true);
+    } finally {
+      await client.close({ timeoutMs: 500 });
+      await proxy.close();
+    }
+  });
+});
+
+describe('ready() when the first connection fails', () => {
+  it('rejects with CONNECTION for a closed port, within connectTimeoutMs + 500 ms', async () => {
+    const closed = net.createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as net.AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const client = createRedisClient({ port, connectTimeoutMs: 1000, reconnect: { minDelayMs: 50 } });
+    try {
+      const error = await settlesWithin(client.ready(), 1500).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'CONNECTION', retryable: true });
+      // It keeps trying, as documented, and says so.
+      expect(client.state).toBe('connecting');
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('rejects with CONNECTION by connectTimeoutMs for a server that accepts and never answers', async () => {
+    const sockets = new Set<net.Socket>();
+    const silent = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as net.AddressInfo).port;
+    const client = createRedisClient({ port, password: 'x', connectTimeoutMs: 300 });
+    try {
+      const error = await settlesWithin(client.ready(), 800).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'CONNECTION' });
+    } finally {
+      await client.close();
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    }
+  });
+
+  it('rejects with AUTH (not retryable) for a wrong password, and for none where one is required', async () => {
+    for (const options of [
+      { password: 'wrong-secret-Zq1' },
+      { username: 'nobody', password: 'failures-secret' },
+    ]) {
+      const client = createRedisClient({ port: server.port, connectTimeoutMs: 1000, ...options });
+      try {
+        const error = await settlesWithin(client.ready(), 1500).catch((e: unknown) => e);
+        expect(error).toMatchObject({ code: 'AUTH', retryable: false });
+        expect(String((error as Error).message)).not.toContain('wrong-secret-Zq1');
+        expect(String((error as Error).message)).not.toContain('failures-secret');
+      } finally {
+        await client.close();
+      }
+    }
+    // No password at all: the server says NOAUTH to the first command.
+    const client = createRedisClient({ port: server.port });
+    try {
+      await client.ready();
+      await expect(client.command(['GET', 'k'])).rejects.toMatchObject({ code: 'AUTH', retryable: false });
+    } finally {
+      await client.close();
+    }
+  });
+});
+
+describe('createRedisClient arguments', () => {
+  it.each([
+    ['null', null],
+    ['a number', 5],
+    ['an array', ['redis://127.0.0.1']],
+    ['a function', () => 'redis://127.0.0.1'],
+  ])('refuses %s with INVALID_ARGUMENT instead of connecting to 127.0.0.1:6379', (_what, input) => {
+    expect(() => createRedisClient(input as unknown as RedisClientOptions)).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
+  });
+
+  it.each([
+    ['an empty URL', { url: '' }],
+    ['a host that is not a string', { host: 5 }],
+    ['a password that is not a string', { password: 12345 }],
+    ['tls that is neither boolean nor options', { tls: 'yes' }],
+    ['cluster that is not an object', { cluster: 'a,b' }],
+    ['sentinel that is not an object', { sentinel: 'mymaster' }],
+  ])('refuses %s with INVALID_ARGUMENT', (_what, options) => {
+    expect(() => createRedisClient(options as unknown as RedisClientOptions)).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
+  });
+
+  it('refuses a malformed %-escape in the URL password with INVALID_ARGUMENT that does not show it', () => {
+    let error: unknown;
+    try {
+      createRedisClient('redis://user:pa%zzss-Secret77@127.0.0.1:6390');
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(String((error as Error).message)).toContain('%-escape');
+    expect(String((error as Error).message)).not.toContain('Secret77');
+    expect(JSON.stringify(error)).not.toContain('Secret77');
+  });
+});
