@@ -1,15 +1,36 @@
 // @voelgoed/redis command()/pipeline() against raw node-redis (default settings, and with its
 // per-command timeout off) and ioredis, on one redis-server started here, plus redis-benchmark
-// on the same server as the ceiling.
+// on the same server as the ceiling; then large replies (LRANGE/HGETALL of 10k-200k items, GET
+// of 1/8 MiB text and binary values): time per call, the longest event-loop stall, byte-exact
+// binary replies. BENCH_ONLY=small or BENCH_ONLY=large runs one of the two parts.
 import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createRedisClient } from '@voelgoed/redis';
 import { startRedis, stopAll } from '@voelgoed/testkit';
 import { Redis as IORedis } from 'ioredis';
-import { createClient } from 'redis';
+import { createClient, RESP_TYPES } from 'redis';
 import { compare, pairedRatio, printTable, type Row, rowsWithRatios, writeResults } from './harness.ts';
 
 const durationMs = Number(process.env.BENCH_DURATION_MS ?? 1500);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+/** Timed calls per contender and large-reply workload; unset: fitted to BENCH_LARGE_BUDGET_MS. */
+const largeCalls = process.env.BENCH_LARGE_CALLS ? Number(process.env.BENCH_LARGE_CALLS) : undefined;
+/** Time the timed calls of one large-reply workload should take, all contenders together. */
+const largeBudgetMs = Number(process.env.BENCH_LARGE_BUDGET_MS ?? 2500);
+
+const SECTIONS = ['small', 'large'] as const;
+type Section = (typeof SECTIONS)[number];
+const only = (process.env.BENCH_ONLY ?? '')
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
+for (const s of only) {
+  if (!(SECTIONS as readonly string[]).includes(s))
+    throw new Error(`BENCH_ONLY=${s}: unknown section (known: ${SECTIONS.join(', ')})`);
+}
+const runs = (section: Section) => only.length === 0 || only.includes(section);
 
 function redisBenchmark(port: number, concurrency: number, pipeline: number): number {
   const out = spawnSync(
@@ -39,17 +60,25 @@ function redisBenchmark(port: number, concurrency: number, pipeline: number): nu
   return rates.length ? rates.reduce((a, b) => a + b, 0) / rates.length : 0;
 }
 
-async function main() {
-  const server = await startRedis();
-  const ours = createRedisClient({ url: server.url, commandTimeoutMs: 5000 });
+async function connect(url: string, port: number) {
+  const ours = createRedisClient({ url, commandTimeoutMs: 5000 });
   await ours.ready();
-  const nodeRedisDefault = await createClient({ url: server.url }).connect();
+  const nodeRedisDefault = await createClient({ url }).connect();
   const nodeRedisNoTimeout = await createClient({
-    url: server.url,
+    url,
     commandOptions: { timeout: 0 },
   }).connect();
-  const ioredis = new IORedis({ port: server.port, host: '127.0.0.1', lazyConnect: true });
+  const ioredis = new IORedis({ port, host: '127.0.0.1', lazyConnect: true });
   await ioredis.connect();
+  return { ours, nodeRedisDefault, nodeRedisNoTimeout, ioredis };
+}
+type Clients = Awaited<ReturnType<typeof connect>>;
+
+/** GET/SET at c=1 and c=100, pipelines, the redis-benchmark ceiling and the paired targets. */
+async function smallReplies(
+  port: number,
+  { ours, nodeRedisDefault, nodeRedisNoTimeout, ioredis }: Clients,
+): Promise<{ rows: Row[]; checks: Record<string, unknown> }> {
   await ours.command(['SET', 'bench:key', 'x'.repeat(64)]);
 
   let i = 0;
@@ -110,13 +139,13 @@ async function main() {
   // ceiling for one multiplexed connection with 100 callers. -c 1 -P 100 (one connection, 100
   // commands per round trip) is the closer one for c=100.
   const ceiling = [
-    { scenario: 'GET/SET c=1', flags: '-c 1 -P 1', value: redisBenchmark(server.port, 1, 1) },
-    { scenario: 'GET/SET c=100', flags: '-c 100 -P 1', value: redisBenchmark(server.port, 100, 1) },
-    { scenario: 'GET/SET c=100', flags: '-c 1 -P 100', value: redisBenchmark(server.port, 1, 100) },
+    { scenario: 'GET/SET c=1', flags: '-c 1 -P 1', value: redisBenchmark(port, 1, 1) },
+    { scenario: 'GET/SET c=100', flags: '-c 100 -P 1', value: redisBenchmark(port, 100, 1) },
+    { scenario: 'GET/SET c=100', flags: '-c 1 -P 100', value: redisBenchmark(port, 1, 100) },
     {
       scenario: `pipeline of ${batch}, c=10 (commands/s)`,
       flags: `-c 10 -P ${batch}`,
-      value: redisBenchmark(server.port, 10, batch),
+      value: redisBenchmark(port, 10, batch),
     },
   ];
   for (const c of ceiling) {
@@ -157,12 +186,386 @@ async function main() {
       `ours / node-redis (default) = paired ${vsDefault.median.toFixed(2)} [${Math.min(...vsDefault.ratios).toFixed(2)}..${Math.max(...vsDefault.ratios).toFixed(2)}], table ${(oursRow / dflt).toFixed(2)} (target >= 2.5)`,
   );
   printTable('Redis: @voelgoed/redis vs node-redis vs ioredis (one redis-server, same run)', rows);
-  console.log(`results: ${writeResults('redis', rows, { checks, durationMs, rounds })}`);
+  return { rows, checks };
+}
 
-  await ours.close();
-  await nodeRedisDefault.close();
-  await nodeRedisNoTimeout.close();
-  ioredis.disconnect();
+// ---------------------------------------------------------------------------------------------
+// Large replies: one call at a time (c=1), so a call's time is the reply's transfer plus its
+// decoding, and the event-loop stall is what that decoding does to everything else in the
+// process (a 1 s stall delays every timer, socket and request of the application by 1 s).
+
+/** Our `command()` options with `returnBuffers` (being added to the client's CommandOptions). */
+type OursCommandOptions = { timeoutMs?: number; returnBuffers?: boolean };
+/** Per call: the old decoder needs seconds for the largest replies; the bench must not time out. */
+const LARGE_TIMEOUT_MS = 120_000;
+
+const OURS = '@voelgoed/redis command()';
+const NODE_REDIS = 'node-redis sendCommand() (timeout off)';
+const IOREDIS = 'ioredis';
+const LARGE_BASELINE = 'node-redis (its ms / this ms)';
+
+interface LargeWorkload {
+  scenario: string;
+  /** LRANGE/HGETALL workloads, for the 200k/100k scaling figure. */
+  family?: 'LRANGE' | 'HGETALL';
+  size?: number;
+  binary?: boolean;
+  contenders: { name: string; op: () => Promise<unknown> }[];
+  /** Whether a reply is the expected one (byte for byte, for the binary workloads). */
+  check: (reply: unknown) => boolean;
+}
+
+interface LargeResult {
+  name: string;
+  /** Median time per call. */
+  ms: number;
+  msPerCall: number[];
+  /** Longest event-loop stall seen during the timed calls, and its median over them. */
+  stallMs: number;
+  medianStallMs: number;
+  stallPerCall: number[];
+  /** The warm-up call's stall (first use: JIT, buffers growing); not in `stallMs`. */
+  warmupStallMs: number;
+  /** Every reply (warm-up included) was the expected one: byte-exact for the binary workloads. */
+  ok: boolean;
+  errors: string[];
+}
+
+/**
+ * Event-loop stall probe: perf_hooks' monitorEventLoopDelay at a 1 ms resolution. It is a libuv
+ * timer whose ticks are recorded in C++, so the probe runs no JavaScript and makes no garbage in
+ * the loop it measures: a setInterval(…, 1) probe would run a JS callback 1,000 times a second
+ * between the contender's parsing and GC, and a setImmediate chain would keep one of the two
+ * cores busy that redis-server needs. Its `max` is the longest gap between two ticks (1 ms when
+ * nothing blocks), i.e. the longest time the loop could not turn.
+ */
+const stallProbe = monitorEventLoopDelay({ resolution: 1 });
+
+async function timedCall(
+  op: () => Promise<unknown>,
+): Promise<{ ms: number; stallMs: number; value?: unknown; error?: string }> {
+  stallProbe.reset();
+  stallProbe.enable();
+  // Gaps are measured from the probe's first tick: let it tick before the call starts.
+  await sleep(2);
+  const started = performance.now();
+  let value: unknown;
+  let error: string | undefined;
+  try {
+    value = await op();
+  } catch (e) {
+    error = e instanceof Error ? e.message : String(e);
+  }
+  const ms = performance.now() - started;
+  // The probe records a gap when its next tick runs, and a reply decoded in one synchronous
+  // block resolves (and this code continues) before the timers phase comes round: wait for a
+  // tick, or the stall that ended with the reply would go unrecorded.
+  await sleep(2);
+  stallProbe.disable();
+  return { ms, stallMs: stallProbe.max / 1e6, value, ...(error ? { error } : {}) };
+}
+
+/** A row with what the table does not print, kept in the JSON. */
+interface LargeRow extends Row {
+  name: string;
+  stallMs: number;
+  medianStallMs: number;
+  warmupStallMs: number;
+  msPerCall: number[];
+  stallPerCall: number[];
+  binaryOk?: boolean;
+  replyOk?: boolean;
+  errors?: string[];
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] ?? Number.NaN;
+};
+
+/**
+ * One warm-up call per contender, then `calls` rounds of one call per contender, round-robin with
+ * the first contender rotating every round (whoever follows a contender inherits its garbage,
+ * and a 200k-element reply leaves a lot). Unless BENCH_LARGE_CALLS says, `calls` is fitted to
+ * the warm-up: as many as fit BENCH_LARGE_BUDGET_MS, odd, 3 to 15.
+ */
+async function measureLarge(w: LargeWorkload): Promise<LargeResult[]> {
+  const acc = w.contenders.map((c) => ({
+    ...c,
+    msPerCall: [] as number[],
+    stallPerCall: [] as number[],
+    warmupMs: 0,
+    warmupStallMs: 0,
+    ok: true,
+    errors: [] as string[],
+  }));
+  const round = async (r: number, warmup: boolean) => {
+    for (let k = 0; k < acc.length; k++) {
+      const a = acc[(r + k) % acc.length]!;
+      const call = await timedCall(a.op);
+      const stallMs = Number(call.stallMs.toFixed(1));
+      if (warmup) a.warmupStallMs = stallMs;
+      else a.stallPerCall.push(stallMs);
+      if (call.error !== undefined) {
+        a.ok = false;
+        a.errors.push(call.error);
+        continue;
+      }
+      if (!w.check(call.value)) a.ok = false;
+      if (warmup) a.warmupMs = call.ms;
+      else a.msPerCall.push(Number(call.ms.toFixed(2)));
+    }
+  };
+  await round(0, true);
+  const warmupTotal = acc.reduce((t, a) => t + a.warmupMs, 0);
+  let calls = largeCalls ?? Math.max(3, Math.min(15, Math.floor(largeBudgetMs / Math.max(warmupTotal, 1))));
+  if (largeCalls === undefined && calls % 2 === 0) calls--;
+  for (let r = 1; r <= calls; r++) await round(r, false);
+  return acc.map((a) => ({
+    name: a.name,
+    ms: median(a.msPerCall),
+    msPerCall: a.msPerCall,
+    stallMs: Math.max(...a.stallPerCall),
+    medianStallMs: median(a.stallPerCall),
+    stallPerCall: a.stallPerCall,
+    warmupStallMs: a.warmupStallMs,
+    ok: a.ok,
+    errors: a.errors,
+  }));
+}
+
+const pad6 = (i: number) => String(i).padStart(6, '0');
+
+/**
+ * 8 MiB (or any size) that no UTF-8 round trip survives: random bytes, and every 64 KiB + 1
+ * (so TCP reads and the parser's chunks cut them at every offset somewhere) all 256 byte values,
+ * invalid UTF-8 (a lone continuation byte, an overlong encoding, a cut-off sequence, a surrogate,
+ * a code point above U+10FFFF, 0xFE/0xFF) and bytes that look like RESP; it ends in the middle of
+ * a sequence.
+ */
+function binaryValue(size: number): Buffer {
+  const value = randomBytes(size);
+  const stamp = Buffer.concat([
+    Buffer.from(Array.from({ length: 256 }, (_, b) => b)),
+    Buffer.from([0x80, 0xc0, 0xaf, 0xe2, 0x82, 0x41, 0xed, 0xa0, 0x80, 0xf4, 0x90, 0x80, 0x80, 0xfe, 0xff]),
+    Buffer.from('\r\n$5\r\nhello\r\n*2\r\n:1\r\n-ERR no\r\n'),
+  ]);
+  for (let at = 0; at + stamp.length <= size; at += 65_537) stamp.copy(value, at);
+  value[size - 2] = 0xe2;
+  value[size - 1] = 0x82;
+  return value;
+}
+
+/** Large-reply workloads, their data written to the server first. */
+async function largeWorkloads({ ours, nodeRedisNoTimeout, ioredis }: Clients): Promise<LargeWorkload[]> {
+  const text: OursCommandOptions = { timeoutMs: LARGE_TIMEOUT_MS };
+  const buffers: OursCommandOptions = { timeoutMs: LARGE_TIMEOUT_MS, returnBuffers: true };
+  // Widened, not cast: until `returnBuffers` is in CommandOptions, ours ignores it (and returns
+  // a string, which the binary check reports); once it is, nothing here changes.
+  const oursText: Parameters<typeof ours.command>[1] = text;
+  const oursBuffers: Parameters<typeof ours.command>[1] = buffers;
+  // node-redis 6 speaks RESP3 by default, where HGETALL is a map it turns into an object; mapped
+  // to Array it returns the flat [field, value, …] list ours (RESP2) and ioredis return.
+  const nodeRedisFlatMaps = nodeRedisNoTimeout.withTypeMapping({ [RESP_TYPES.MAP]: Array });
+  const nodeRedisBuffers = nodeRedisNoTimeout.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer });
+  const batch = 10_000;
+  const workloads: LargeWorkload[] = [];
+
+  for (const n of [10_000, 100_000, 200_000]) {
+    const key = `bench:large:list:${n}`;
+    await ours.command(['DEL', key]);
+    for (let i = 0; i < n; i += batch) {
+      const items = Array.from({ length: Math.min(batch, n - i) }, (_, j) => `item:${pad6(i + j)}`);
+      await ours.command(['RPUSH', key, ...items], oursText);
+    }
+    const last = `item:${pad6(n - 1)}`;
+    workloads.push({
+      scenario: `large: LRANGE 0 -1, ${n.toLocaleString('en-US')} elements`,
+      family: 'LRANGE',
+      size: n,
+      contenders: [
+        { name: OURS, op: () => ours.command(['LRANGE', key, 0, -1], oursText) },
+        { name: NODE_REDIS, op: () => nodeRedisNoTimeout.sendCommand(['LRANGE', key, '0', '-1']) },
+        { name: IOREDIS, op: () => ioredis.lrange(key, 0, -1) },
+      ],
+      check: (r) => Array.isArray(r) && r.length === n && r[0] === 'item:000000' && r[n - 1] === last,
+    });
+  }
+
+  for (const n of [10_000, 100_000, 200_000]) {
+    const key = `bench:large:hash:${n}`;
+    await ours.command(['DEL', key]);
+    for (let i = 0; i < n; i += batch) {
+      const pairs = Array.from({ length: Math.min(batch, n - i) }, (_, j) => [
+        `field:${pad6(i + j)}`,
+        `value:${pad6(i + j)}`,
+      ]).flat();
+      await ours.command(['HSET', key, ...pairs], oursText);
+    }
+    workloads.push({
+      scenario: `large: HGETALL, ${n.toLocaleString('en-US')} fields`,
+      family: 'HGETALL',
+      size: n,
+      contenders: [
+        { name: OURS, op: () => ours.command(['HGETALL', key], oursText) },
+        { name: NODE_REDIS, op: () => nodeRedisFlatMaps.sendCommand(['HGETALL', key]) },
+        // Upper case: ioredis keys its HGETALL-to-object reply transformer by the lower-case
+        // name, so call('HGETALL') returns the same flat list as the other two.
+        { name: IOREDIS, op: () => ioredis.call('HGETALL', key) },
+      ],
+      check: (r) =>
+        Array.isArray(r) &&
+        r.length === 2 * n &&
+        typeof r[0] === 'string' &&
+        r[0].startsWith('field:') &&
+        typeof r[1] === 'string' &&
+        r[1] === `value:${r[0].slice('field:'.length)}`,
+    });
+  }
+
+  for (const mib of [1, 8]) {
+    const key = `bench:large:text:${mib}`;
+    const line = `${'the quick brown fox jumps over the lazy dog 0123456789'.padEnd(63, '.')}\n`;
+    const expected = line.repeat((mib * 2 ** 20) / line.length);
+    await ours.command(['SET', key, expected], oursText);
+    workloads.push({
+      scenario: `large: GET ${mib} MiB text`,
+      contenders: [
+        { name: OURS, op: () => ours.command(['GET', key], oursText) },
+        { name: NODE_REDIS, op: () => nodeRedisNoTimeout.sendCommand(['GET', key]) },
+        { name: IOREDIS, op: () => ioredis.get(key) },
+      ],
+      check: (r) => r === expected,
+    });
+  }
+
+  for (const mib of [1, 8]) {
+    const key = `bench:large:binary:${mib}`;
+    const expected = binaryValue(mib * 2 ** 20);
+    await ours.command(['SET', key, expected], oursText);
+    workloads.push({
+      // ours: command(…, { returnBuffers: true }); node-redis: BLOB_STRING mapped to Buffer;
+      // ioredis: getBuffer().
+      scenario: `large: GET ${mib} MiB binary, as Buffer`,
+      binary: true,
+      contenders: [
+        { name: OURS, op: () => ours.command(['GET', key], oursBuffers) },
+        { name: NODE_REDIS, op: () => nodeRedisBuffers.sendCommand(['GET', key]) },
+        { name: IOREDIS, op: () => ioredis.getBuffer(key) },
+      ],
+      check: (r) => Buffer.isBuffer(r) && r.equals(expected),
+    });
+  }
+  return workloads;
+}
+
+async function largeReplies(clients: Clients): Promise<{ rows: Row[]; summary: Record<string, unknown> }> {
+  const started = performance.now();
+  const workloads = await largeWorkloads(clients);
+  const filledSeconds = (performance.now() - started) / 1000;
+  const rows: Row[] = [];
+  const measured: { workload: LargeWorkload; results: LargeResult[] }[] = [];
+  for (const workload of workloads) {
+    const results = await measureLarge(workload);
+    measured.push({ workload, results });
+    const base = results.find((r) => r.name === NODE_REDIS)?.ms;
+    const line = results.map(
+      (r) => `${r.name} ${r.ms.toFixed(1)} ms (stall ${r.stallMs.toFixed(0)} ms${r.ok ? '' : ', WRONG'})`,
+    );
+    console.log(`${workload.scenario}: ${line.join('; ')}`);
+    for (const r of results) {
+      const flags = [
+        `stall max ${r.stallMs.toFixed(1)} ms, median ${r.medianStallMs.toFixed(1)} ms`,
+        `${r.msPerCall.length} calls`,
+        ...(workload.binary ? [`binaryOk ${r.ok}`] : r.ok ? [] : ['WRONG REPLY']),
+        ...(r.errors.length ? [`${r.errors.length} failed: ${r.errors[0]}`] : []),
+      ];
+      const row: LargeRow = {
+        scenario: workload.scenario,
+        contender: `${r.name} [${flags.join(', ')}]`,
+        value: Number(r.ms.toFixed(r.ms < 10 ? 2 : 1)),
+        unit: 'ms/call',
+        ...(base && r.ms ? { ratio: Number((base / r.ms).toFixed(3)), baseline: LARGE_BASELINE } : {}),
+        name: r.name,
+        stallMs: r.stallMs,
+        medianStallMs: r.medianStallMs,
+        warmupStallMs: r.warmupStallMs,
+        msPerCall: r.msPerCall,
+        stallPerCall: r.stallPerCall,
+        ...(workload.binary ? { binaryOk: r.ok } : { replyOk: r.ok }),
+        ...(r.errors.length ? { errors: r.errors } : {}),
+      };
+      rows.push(row);
+    }
+  }
+
+  // time(200k)/time(100k): 2.0 is linear; more means each element costs more as the reply grows.
+  const scaling: Record<string, Record<string, number>> = {};
+  for (const family of ['LRANGE', 'HGETALL'] as const) {
+    const at = (size: number) =>
+      measured.find((m) => m.workload.family === family && m.workload.size === size);
+    const [m100, m200] = [at(100_000), at(200_000)];
+    if (!m100 || !m200) continue;
+    scaling[family] = {};
+    for (const r of m200.results) {
+      const r100 = m100.results.find((x) => x.name === r.name);
+      if (!r100) continue;
+      const factor = Number((r.ms / r100.ms).toFixed(2));
+      scaling[family][r.name] = factor;
+      rows.push({
+        scenario: `large: ${family} time(200k) / time(100k) (2.00 = linear)`,
+        contender: r.name,
+        value: factor,
+        unit: 'x',
+      });
+    }
+  }
+  const seconds = (performance.now() - started) / 1000;
+  printTable(
+    `Redis large replies: median ms per call (c=1), longest event-loop stall, ratio = node-redis ms / this ms (> 1: faster than node-redis); ${seconds.toFixed(0)} s`,
+    rows,
+  );
+  const binaryOk = Object.fromEntries(
+    measured
+      .filter((m) => m.workload.binary)
+      .map((m) => [m.workload.scenario, Object.fromEntries(m.results.map((r) => [r.name, r.ok]))]),
+  );
+  console.log(`\nlarge replies: binaryOk ${JSON.stringify(binaryOk)}; scaling ${JSON.stringify(scaling)}`);
+  return {
+    rows,
+    summary: {
+      seconds: Number(seconds.toFixed(1)),
+      fillSeconds: Number(filledSeconds.toFixed(1)),
+      calls: largeCalls ?? `fitted to ${largeBudgetMs} ms per workload (3..15)`,
+      stallProbe: 'perf_hooks.monitorEventLoopDelay, resolution 1 ms, max gap between ticks',
+      scaling,
+      binaryOk,
+    },
+  };
+}
+
+async function main() {
+  const server = await startRedis();
+  const clients = await connect(server.url, server.port);
+  const rows: Row[] = [];
+  const extra: Record<string, unknown> = { durationMs, rounds };
+  if (only.length) extra.only = only;
+  if (runs('small')) {
+    const small = await smallReplies(server.port, clients);
+    rows.push(...small.rows);
+    extra.checks = small.checks;
+  }
+  if (runs('large')) {
+    const large = await largeReplies(clients);
+    rows.push(...large.rows);
+    extra.large = large.summary;
+  }
+  console.log(`results: ${writeResults('redis', rows, extra)}`);
+
+  await clients.ours.close();
+  await clients.nodeRedisDefault.close();
+  await clients.nodeRedisNoTimeout.close();
+  clients.ioredis.disconnect();
   await stopAll();
 }
 
