@@ -25,6 +25,17 @@ import { connectFailure, connectionError, invalidArgument, mapError, RedisTimeou
 import { describeTarget, type RedisClientOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { ErrorReply } from './resp.js';
 import { keySlot } from './slots.js';
+import {
+  attachCommands,
+  checkTypeMapping,
+  type NoTypeMapping,
+  type RedisCommandMethods,
+  type RedisMulti,
+  runTyped,
+  type TypeMapping,
+  typedView,
+} from './typed-commands.js';
+import { createMulti } from './typed-multi.js';
 
 export type { RedisArgument, RedisReply } from './commands.js';
 
@@ -119,10 +130,17 @@ function keyArg(key: RedisArgument | undefined): string | Buffer | undefined {
 }
 
 /**
+ * Every Redis command as a typed method with node-redis's names, arguments and RESP2 reply
+ * types (`get`, `hSet`, `zRangeWithScores`, …), attached below from node-redis's definitions.
+ */
+export interface RedisClient extends RedisCommandMethods {}
+
+/**
  * A Redis client on node-redis for standalone servers, Cluster and Sentinel, with a real
  * deadline per command, fast failure during outages, per-command pipeline results and
  * telemetry. Create it with {@link createRedisClient}.
  */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the typed methods are attached to the prototype at load time
 export class RedisClient {
   readonly #options: ResolvedOptions;
   readonly #backend: Backend;
@@ -190,6 +208,9 @@ export class RedisClient {
       // node-redis's own 5 s default timeout arms an AbortSignal timer per command (costly) and
       // stops counting once the command is written; our swept deadline replaces it.
       commandOptions: { timeout: 0 },
+      // RESP2, as the standalone connection speaks: the same reply shapes (HGETALL a flat list,
+      // not a map) on every deployment, for command() and for the typed methods' transformers.
+      RESP: 2 as const,
     };
   }
 
@@ -203,15 +224,17 @@ export class RedisClient {
         })),
         defaults: { ...common, socket: this.#socketOptions() },
         commandOptions: { timeout: 0 },
+        RESP: 2,
       }) as unknown as RedisClusterType;
       client.on('error', (e: unknown) => this.#onError(e));
       return { kind: 'cluster', client };
     }
     if (o.sentinel) {
-      const { commandOptions, ...nodeCommon } = common;
+      const { commandOptions, RESP, ...nodeCommon } = common;
       const client = createSentinel({
         name: o.sentinel.name,
         commandOptions,
+        RESP,
         sentinelRootNodes: o.sentinel.sentinels.map((s) => ({ host: s.host, port: s.port })),
         nodeClientOptions: { ...nodeCommon, database: o.db, socket: this.#socketOptions() },
         sentinelClientOptions: {
@@ -348,6 +371,40 @@ export class RedisClient {
     return this.#send<T>(args, timeoutMs, numbers, buffers);
   }
 
+  /**
+   * @internal A command parsed by node-redis's parser (the typed methods): routed in a Cluster
+   * by the key the parser found, not by position.
+   */
+  sendParsed(args: RedisCommand, firstKey: RedisArgument | undefined, buffers: boolean): Promise<unknown> {
+    const timeoutMs = this.#options.commandTimeoutMs;
+    let numbers: boolean;
+    try {
+      numbers = validateCommand(args);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (!this.#backend.client.isReady) return this.#whenReady(args, timeoutMs, buffers, firstKey);
+    return this.#send(args, timeoutMs, numbers, buffers, firstKey);
+  }
+
+  /**
+   * The typed methods under a node-redis type mapping, e.g.
+   * `client.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer }).get(key)` → `Buffer | null`.
+   * Bulk strings map to Buffer; mappings node-redis's reply transformers apply (MAP → Map, …)
+   * pass through to them.
+   */
+  withTypeMapping<TM extends TypeMapping>(mapping: TM): RedisCommandMethods<TM> {
+    return typedView(this, mapping);
+  }
+
+  /**
+   * A typed batch with node-redis's method names: `client.multi().set(k, v).get(k).exec()`
+   * runs a MULTI/EXEC transaction, `.execAsPipeline()` a pipeline; both resolve a typed tuple.
+   */
+  multi<TM extends TypeMapping = NoTypeMapping>(typeMapping?: TM): RedisMulti<[], TM> {
+    return createMulti(this, typeMapping === undefined ? undefined : (checkTypeMapping(typeMapping) as TM));
+  }
+
   #validateTimeout(timeoutMs: number): void {
     if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0) {
       throw invalidArgument('timeoutMs must be a finite number > 0');
@@ -355,7 +412,12 @@ export class RedisClient {
   }
 
   /** Not connected: wait for the first connection (within the deadline), or fail fast after an outage. */
-  async #whenReady(args: RedisCommand, timeoutMs: number, buffers: boolean): Promise<RedisReply> {
+  async #whenReady(
+    args: RedisCommand,
+    timeoutMs: number,
+    buffers: boolean,
+    routing?: RedisArgument,
+  ): Promise<RedisReply> {
     const name = commandName(args);
     if (this.#state === 'closing' || this.#state === 'closed') {
       throw connectionError(`${name} failed: the client is closed`);
@@ -383,7 +445,7 @@ export class RedisClient {
       if (fail) this.#connectWaiters.delete(fail);
     }
     const left = Math.max(1, timeoutMs - (performance.now() - started));
-    return this.#send(args, left, true, buffers);
+    return this.#send(args, left, true, buffers, routing);
   }
 
   /** Sends through node-redis (Cluster, Sentinel), which takes strings and Buffers only. */
@@ -392,16 +454,28 @@ export class RedisClient {
     args: RedisCommand,
     numbers: boolean,
     buffers: boolean,
+    routing: RedisArgument | undefined,
   ): Promise<unknown> {
     const wire = numbers ? toArgs(args) : (args as (string | Buffer)[]);
     const options = buffers ? BUFFERS : undefined;
     return backend.kind === 'cluster'
-      ? backend.client.sendCommand(keyArg(routingKey(args)), isReadonlyCommand(args), wire, options)
+      ? backend.client.sendCommand(
+          keyArg(routing ?? routingKey(args)),
+          isReadonlyCommand(args),
+          wire,
+          options,
+        )
       : backend.client.sendCommand(isReadonlyCommand(args), wire, options);
   }
 
   /** `numbers`: whether `args` holds numbers (node-redis needs them as strings). */
-  #send<T>(args: RedisCommand, timeoutMs: number, numbers: boolean, buffers: boolean): Promise<T> {
+  #send<T>(
+    args: RedisCommand,
+    timeoutMs: number,
+    numbers: boolean,
+    buffers: boolean,
+    routing?: RedisArgument,
+  ): Promise<T> {
     const pending = new PendingCommand(
       this,
       args,
@@ -420,7 +494,7 @@ export class RedisClient {
       // Settles `pending` directly: no second promise per command. The encoder takes numbers.
       backend.client.write(args, pending);
     } else {
-      this.#viaNodeRedis(backend, args, numbers, buffers).then(
+      this.#viaNodeRedis(backend, args, numbers, buffers, routing).then(
         (reply) => pending.settle(reply),
         (error: unknown) => pending.fail(error),
       );
@@ -846,6 +920,10 @@ class PendingCommand implements Deadline {
   }
 }
 
+attachCommands(RedisClient.prototype, (client, name, command, args) =>
+  runTyped(client as RedisClient, name, command, args, undefined),
+);
+
 let template: StandaloneClient | undefined;
 
 /**
@@ -856,6 +934,7 @@ let template: StandaloneClient | undefined;
  */
 function nodeRedisTemplate(): StandaloneClient {
   template ??= createClient({
+    RESP: 2,
     disableOfflineQueue: true,
     commandOptions: { timeout: 0 },
   }) as unknown as StandaloneClient;

@@ -25,3 +25,10 @@ export {
 export { parseRedisUrl, type RedisClientOptions, type RedisNodeAddress } from './options.js';
 export { defineScript, RedisScript } from './script.js';
 export { hashTag, hashTagOf, keySlot } from './slots.js';
+export {
+  BUFFER_REPLIES,
+  RESP_TYPES,
+  type RedisCommandMethods,
+  type RedisMulti,
+  type TypeMapping,
+} from './typed-commands.js';

@@ -29,6 +29,20 @@ async function ownerPort(key: string): Promise<number> {
 }
 
 describe('Redis Cluster', () => {
+  it('runs typed commands (node-redis names and reply shapes), alone and in multi()', async () => {
+    expect(await client.hSet('{typed}:h', { a: '1', b: 2 })).toBe(2);
+    expect(await client.hGetAll('{typed}:h')).toEqual({ a: '1', b: '2' });
+    const [ok, value] = await client.multi().set('{typed}:m', 'x').get('{typed}:m').exec();
+    expect([ok, value]).toEqual(['OK', 'x']);
+    expect(await client.multi().get('{typed}:m').hGetAll('{typed}:h').execAsPipeline()).toEqual([
+      'x',
+      { a: '1', b: '2' },
+    ]);
+    // Routed by the key node-redis's parser found: keys on different nodes each reach their own.
+    for (const k of ['a', 'b', 'c', 'd', 'e', 'f']) expect(await client.set(`typed:${k}`, k)).toBe('OK');
+    for (const k of ['a', 'b', 'c', 'd', 'e', 'f']) expect(await client.get(`typed:${k}`)).toBe(k);
+  });
+
   it('round-trips binary values byte-exact through command and pipeline (a buffered transaction is refused)', async () => {
     await expectBinaryRoundTrips(client, (name) => `{bin}:${name}`, { transactions: false });
   }, 30_000);

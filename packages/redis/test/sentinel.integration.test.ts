@@ -21,6 +21,17 @@ afterAll(async () => {
 });
 
 describe('Sentinel', () => {
+  it('runs typed commands (node-redis names and reply shapes), alone and in multi()', async () => {
+    expect(await client.hSet('typed:h', { a: '1', b: 2 })).toBe(2);
+    expect(await client.hGetAll('typed:h')).toEqual({ a: '1', b: '2' });
+    const [ok, value] = await client.multi().set('typed:m', 'x').get('typed:m').exec();
+    expect([ok, value]).toEqual(['OK', 'x']);
+    expect(await client.multi().get('typed:m').hGetAll('typed:h').execAsPipeline()).toEqual([
+      'x',
+      { a: '1', b: '2' },
+    ]);
+  });
+
   it('round-trips binary values byte-exact through command and pipeline (a buffered transaction is refused)', async () => {
     await expectBinaryRoundTrips(client, (name) => name, { transactions: false });
   }, 30_000);

@@ -1,0 +1,202 @@
+/**
+ * The full Redis command set, typed, without writing it by hand: node-redis carries for every
+ * command an argument parser (`parseCommand`) and a reply transformer with types. Each becomes a
+ * method (`get`, `GET`, `hSet`, `zRangeWithScores`, …) with node-redis's names, arguments and
+ * RESP2 reply types, sent through this client's own path (deadlines, errors, telemetry, the
+ * shared connection) and its replies transformed as node-redis would.
+ */
+import { RESP_TYPES, type TypeMapping } from '@redis/client';
+import type { WithCommands } from '@redis/client/dist/lib/client/index.js';
+import { BasicCommandParser } from '@redis/client/dist/lib/client/parser.js';
+import type { Tail } from '@redis/client/dist/lib/commands/generic-transformers.js';
+import * as commandsModule from '@redis/client/dist/lib/commands/index.js';
+import type {
+  Command,
+  CommandReply,
+  ReplyWithTypeMapping,
+  TransformReply,
+} from '@redis/client/dist/lib/RESP/types.js';
+import type { RedisArgument } from './commands.js';
+import { invalidArgument } from './errors.js';
+
+export type { TypeMapping } from '@redis/client';
+export { RESP_TYPES } from '@redis/client';
+
+type NodeRedisCommands = typeof import('@redis/client/dist/lib/commands/index.js').default;
+
+/** No type mapping: node-redis's default reply types. (`{}` in node-redis's own signatures.) */
+export type NoTypeMapping = Record<never, never>;
+
+/** Methods the client defines itself, with a meaning of its own: node-redis's are not attached. */
+type OwnMethods = 'command' | 'publish';
+
+/** Every node-redis command as a method with RESP2 reply types, under `typeMapping`. */
+export type RedisCommandMethods<TM extends TypeMapping = NoTypeMapping> = Omit<
+  WithCommands<2, TM>,
+  OwnMethods
+>;
+
+/** The mapping that reads bulk strings as Buffers: `client.withTypeMapping(BUFFER_REPLIES)`. */
+export const BUFFER_REPLIES = { [RESP_TYPES.BLOB_STRING]: Buffer } as const;
+
+// node-redis's commands module is CommonJS with `exports.default`: an ESM namespace holds it
+// under default.default, a CommonJS build's interop under default.
+const COMMANDS = (() => {
+  const ns = commandsModule as unknown as { default?: { default?: unknown } };
+  return (ns.default?.default ?? ns.default) as unknown as Record<string, Command>;
+})();
+
+/** What the typed methods need of the client: a command sent with its routing key. */
+export interface TypedCommandSender {
+  /** @internal */
+  sendParsed(
+    args: readonly RedisArgument[],
+    firstKey: RedisArgument | undefined,
+    buffers: boolean,
+  ): Promise<unknown>;
+}
+
+/** A command parsed by node-redis's parser: its arguments, and how to read its reply. */
+export interface ParsedCommand {
+  args: readonly RedisArgument[];
+  firstKey: RedisArgument | undefined;
+  transform: ((reply: unknown) => unknown) | undefined;
+}
+
+/** Reply types a RESP2 decoder makes itself, which a mapping could only change in the decoder. */
+const DECODER_TYPES = [RESP_TYPES.SIMPLE_STRING, RESP_TYPES.NUMBER, RESP_TYPES.NULL, RESP_TYPES.ARRAY];
+
+/**
+ * Checks a type mapping: bulk strings may map to Buffer (or String); mappings node-redis's reply
+ * transformers apply (MAP, SET, DOUBLE, …) pass through; what only a decoder could change is refused.
+ */
+export function checkTypeMapping(mapping: unknown): TypeMapping {
+  if (typeof mapping !== 'object' || mapping === null || Array.isArray(mapping)) {
+    throw invalidArgument('withTypeMapping takes an object such as { [RESP_TYPES.BLOB_STRING]: Buffer }');
+  }
+  const m = mapping as Record<number, unknown>;
+  const blob = m[RESP_TYPES.BLOB_STRING];
+  if (blob !== undefined && blob !== Buffer && blob !== String) {
+    throw invalidArgument('withTypeMapping: bulk strings map to Buffer or String only');
+  }
+  for (const type of DECODER_TYPES) {
+    if (m[type] !== undefined) {
+      throw invalidArgument(
+        `withTypeMapping: RESP type ${type} cannot be remapped here (only BLOB_STRING, and what reply transformers apply)`,
+      );
+    }
+  }
+  return mapping as TypeMapping;
+}
+
+/** Parses one typed call with node-redis's parser; bad arguments are INVALID_ARGUMENT. */
+export function parseCommand(
+  name: string,
+  command: Command,
+  args: unknown[],
+  typeMapping: TypeMapping | undefined,
+): ParsedCommand {
+  const parser = new BasicCommandParser();
+  try {
+    (command.parseCommand as (p: BasicCommandParser, ...a: unknown[]) => void)(parser, ...args);
+  } catch (error) {
+    throw invalidArgument(`${name}: bad arguments (${(error as Error)?.message ?? String(error)})`);
+  }
+  const transformReply = transformOf(command);
+  return {
+    args: parser.redisArgs,
+    firstKey: parser.firstKey,
+    transform:
+      transformReply === undefined
+        ? undefined
+        : (reply: unknown) => transformReply(reply, parser.preserve, typeMapping),
+  };
+}
+
+function transformOf(command: Command): TransformReply | undefined {
+  const t = command.transformReply as unknown;
+  if (typeof t === 'function') return t as TransformReply;
+  if (typeof t === 'object' && t !== null) return (t as Record<number, TransformReply>)[2];
+  return undefined;
+}
+
+/** Whether a mapping reads bulk strings as Buffers. */
+export function readsBuffers(typeMapping: TypeMapping | undefined): boolean {
+  return typeMapping?.[RESP_TYPES.BLOB_STRING] === Buffer;
+}
+
+/**
+ * Puts a method per node-redis command on `prototype` (skipping names it already has), each
+ * running through `invoke(receiver, name, command, args)`.
+ */
+export function attachCommands(
+  prototype: object,
+  invoke: (receiver: unknown, name: string, command: Command, args: unknown[]) => unknown,
+): void {
+  for (const [name, command] of Object.entries(COMMANDS)) {
+    if (name in prototype) continue;
+    Object.defineProperty(prototype, name, {
+      configurable: true,
+      writable: true,
+      value: function (this: unknown, ...args: unknown[]) {
+        return invoke(this, name, command, args);
+      },
+    });
+  }
+}
+
+/** One typed call on a client: parse, send, transform. Rejects (never throws) on bad input. */
+export function runTyped(
+  sender: TypedCommandSender,
+  name: string,
+  command: Command,
+  args: unknown[],
+  typeMapping: TypeMapping | undefined,
+): Promise<unknown> {
+  let parsed: ParsedCommand;
+  try {
+    parsed = parseCommand(name, command, args, typeMapping);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  const reply = sender.sendParsed(parsed.args, parsed.firstKey, readsBuffers(typeMapping));
+  return parsed.transform ? reply.then(parsed.transform) : reply;
+}
+
+/** A view of a client whose typed methods read replies under a type mapping. */
+class TypedView {
+  constructor(
+    readonly client: TypedCommandSender,
+    readonly typeMapping: TypeMapping,
+  ) {}
+}
+attachCommands(TypedView.prototype, (view, name, command, args) => {
+  const v = view as TypedView;
+  return runTyped(v.client, name, command, args, v.typeMapping);
+});
+
+export function typedView<TM extends TypeMapping>(
+  client: TypedCommandSender,
+  mapping: TM,
+): RedisCommandMethods<TM> {
+  return new TypedView(client, checkTypeMapping(mapping)) as unknown as RedisCommandMethods<TM>;
+}
+
+type MultiSignature<R extends unknown[], C extends Command, TM extends TypeMapping> = (
+  ...args: Tail<Parameters<C['parseCommand']>>
+) => RedisMulti<[...R, ReplyWithTypeMapping<CommandReply<C, 2>, TM>], TM>;
+
+/**
+ * A typed batch: queue commands with node-redis's method names, then run them as a MULTI/EXEC
+ * transaction (`exec()`) or as a pipeline (`execAsPipeline()`); replies come back as a typed tuple.
+ */
+export type RedisMulti<R extends unknown[] = [], TM extends TypeMapping = NoTypeMapping> = {
+  [P in keyof NodeRedisCommands]: MultiSignature<R, NodeRedisCommands[P], TM>;
+} & {
+  /** Commands queued so far. */
+  readonly length: number;
+  /** Runs the commands in MULTI/EXEC (see `transaction()`); rejects with the first error. */
+  exec(options?: { timeoutMs?: number }): Promise<R>;
+  /** Sends the commands as a pipeline (not atomic); rejects with the first failed command's error. */
+  execAsPipeline(options?: { timeoutMs?: number }): Promise<R>;
+};

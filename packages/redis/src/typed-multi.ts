@@ -1,0 +1,98 @@
+/**
+ * The runtime of {@link RedisMulti}: commands queued through node-redis's parsers, run as one
+ * transaction or pipeline of the client, replies transformed per command.
+ */
+import type { TypeMapping } from '@redis/client';
+import type { InfrastructureError } from '@voelgoed/contracts';
+import type { RedisArgument, RedisReply } from './commands.js';
+import {
+  attachCommands,
+  type NoTypeMapping,
+  type ParsedCommand,
+  parseCommand,
+  type RedisMulti,
+  readsBuffers,
+} from './typed-commands.js';
+
+/** What a typed batch needs of the client. */
+export interface BatchRunner {
+  transaction(
+    commands: readonly (readonly RedisArgument[])[],
+    options?: { timeoutMs?: number; returnBuffers?: boolean },
+  ): Promise<RedisReply[]>;
+  pipeline(
+    commands: readonly (readonly RedisArgument[])[],
+    options?: { timeoutMs?: number; returnBuffers?: boolean },
+  ): Promise<({ ok: true; value: unknown } | { ok: false; error: InfrastructureError })[]>;
+}
+
+class Multi {
+  readonly #queue: ParsedCommand[] = [];
+  /** The first bad call: exec() rejects with it before anything is sent. */
+  #error: unknown;
+
+  constructor(
+    readonly client: BatchRunner,
+    readonly typeMapping: TypeMapping | undefined,
+  ) {}
+
+  get length(): number {
+    return this.#queue.length;
+  }
+
+  /** @internal */
+  queue(parsed: ParsedCommand): void {
+    this.#queue.push(parsed);
+  }
+
+  /** @internal */
+  refuse(error: unknown): void {
+    this.#error ??= error;
+  }
+
+  #transform(replies: readonly unknown[]): unknown[] {
+    return replies.map((reply, i) => {
+      const transform = this.#queue[i]!.transform;
+      return transform ? transform(reply) : reply;
+    });
+  }
+
+  async exec(options?: { timeoutMs?: number }): Promise<unknown[]> {
+    if (this.#error !== undefined) throw this.#error;
+    if (this.#queue.length === 0) return [];
+    const replies = await this.client.transaction(
+      this.#queue.map((c) => c.args),
+      { ...options, returnBuffers: readsBuffers(this.typeMapping) },
+    );
+    return this.#transform(replies);
+  }
+
+  async execAsPipeline(options?: { timeoutMs?: number }): Promise<unknown[]> {
+    if (this.#error !== undefined) throw this.#error;
+    if (this.#queue.length === 0) return [];
+    const results = await this.client.pipeline(
+      this.#queue.map((c) => c.args),
+      { ...options, returnBuffers: readsBuffers(this.typeMapping) },
+    );
+    const failed = results.find((r) => !r.ok);
+    if (failed && !failed.ok) throw failed.error;
+    return this.#transform(results.map((r) => (r.ok ? r.value : undefined)));
+  }
+}
+
+attachCommands(Multi.prototype, (receiver, name, command, args) => {
+  const multi = receiver as Multi;
+  try {
+    multi.queue(parseCommand(name, command, args, multi.typeMapping));
+  } catch (error) {
+    multi.refuse(error);
+  }
+  return multi;
+});
+
+export function createMulti<TM extends TypeMapping = NoTypeMapping>(
+  client: BatchRunner,
+  typeMapping?: TM,
+): RedisMulti<[], TM> {
+  return new Multi(client, typeMapping) as unknown as RedisMulti<[], TM>;
+}
