@@ -1,3 +1,5 @@
+import { invalidArgument } from './errors.js';
+
 /** Argument of a Redis command. */
 export type RedisArgument = string | number | Buffer;
 
@@ -128,4 +130,46 @@ export function notOnSharedConnection(name: string, args: readonly RedisArgument
     return 'replies would no longer match their commands';
   }
   return undefined;
+}
+
+/**
+ * Throws INVALID_ARGUMENT for a malformed command, or (when `shared`) for one that would change
+ * the shared connection for every caller on it; returns whether it holds numbers to convert.
+ */
+export function validateCommand(args: unknown, what = 'command', shared = true): boolean {
+  if (!Array.isArray(args) || args.length === 0) {
+    throw invalidArgument(`${what} must be a non-empty array such as ["GET", "key"]`);
+  }
+  const first = args[0];
+  if (typeof first !== 'string' || first === '')
+    throw invalidArgument(`${what} name must be a non-empty string`);
+  if (shared) {
+    const why = notOnSharedConnection(first, args as RedisArgument[]);
+    if (why !== undefined) {
+      throw invalidArgument(
+        `${what}: ${commandName(args as RedisArgument[])} cannot run on the shared connection: ${why}`,
+      );
+    }
+  }
+  let numbers = false;
+  for (let i = 1; i < args.length; i++) {
+    const arg: unknown = args[i];
+    if (typeof arg === 'string') continue;
+    if (typeof arg === 'number' && Number.isFinite(arg)) {
+      numbers = true;
+      continue;
+    }
+    if (Buffer.isBuffer(arg)) continue;
+    throw invalidArgument(`${what} arguments must be strings, Buffers or finite numbers`);
+  }
+  return numbers;
+}
+
+/** The arguments as node-redis takes them: strings and Buffers only. */
+export function toArgs(args: readonly RedisArgument[]): (string | Buffer)[] {
+  return args.map((a) => (typeof a === 'number' ? String(a) : a));
+}
+
+export function keyArg(key: RedisArgument | undefined): string | Buffer | undefined {
+  return typeof key === 'number' ? String(key) : key;
 }

@@ -13,6 +13,14 @@
 import net from 'node:net';
 import tls, { type ConnectionOptions as TlsOptions } from 'node:tls';
 import type { RedisArgument } from './commands.js';
+import {
+  ClientClosedError,
+  ClientOfflineError,
+  ConnectionLostError,
+  ConnectionTimeoutError,
+  WriteBufferFullError,
+} from './connection-errors.js';
+import { HandlerQueue } from './handler-queue.js';
 import { ReplyParser } from './reply-parser.js';
 import { CommandEncoder, ErrorReply, ProtocolError } from './resp.js';
 
@@ -41,60 +49,6 @@ export interface ReplyHandler {
   fail(error: unknown): void;
 }
 
-/**
- * The connection broke (or was closed) before a command's reply came. `maybeExecuted` is true
- * for a command whose bytes were handed to the socket: the server may have run it.
- */
-export class ConnectionLostError extends Error {
-  readonly maybeExecuted: boolean;
-
-  constructor(message: string, options?: { cause?: unknown; maybeExecuted?: boolean }) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.name = 'ConnectionLostError';
-    this.maybeExecuted = options?.maybeExecuted ?? false;
-  }
-}
-
-export class ClientOfflineError extends Error {
-  /** Refused before anything was written. */
-  readonly maybeExecuted = false;
-
-  constructor(message = 'not connected') {
-    super(message);
-    this.name = 'ClientOfflineError';
-  }
-}
-
-export class ClientClosedError extends Error {
-  /** Refused before anything was written. */
-  readonly maybeExecuted = false;
-
-  constructor(message = 'the client is closed') {
-    super(message);
-    this.name = 'ClientClosedError';
-  }
-}
-
-export class WriteBufferFullError extends Error {
-  /** Refused before anything was written. */
-  readonly maybeExecuted = false;
-
-  constructor(bytes: number) {
-    super(`the server is not reading: ${Math.round(bytes / 1024)} KiB written and not yet sent`);
-    this.name = 'WriteBufferFullError';
-  }
-}
-
-export class ConnectionTimeoutError extends Error {
-  /** Refused before anything was written. */
-  readonly maybeExecuted = false;
-
-  constructor(ms: number) {
-    super(`connecting took longer than ${ms} ms`);
-    this.name = 'ConnectionTimeoutError';
-  }
-}
-
 export interface RespConnectionOptions {
   host: string;
   port: number;
@@ -113,46 +67,6 @@ export interface RespConnectionOptions {
 }
 
 type State = 'idle' | 'connecting' | 'ready' | 'reconnecting' | 'closing' | 'closed';
-
-/** FIFO of handlers waiting for replies, in the order their commands were written. */
-class HandlerQueue {
-  #items: ReplyHandler[] = [];
-  #head = 0;
-
-  get size(): number {
-    return this.#items.length - this.#head;
-  }
-
-  push(handler: ReplyHandler): void {
-    this.#items.push(handler);
-  }
-
-  peek(): ReplyHandler | undefined {
-    return this.#items[this.#head];
-  }
-
-  shift(): ReplyHandler | undefined {
-    const items = this.#items;
-    if (this.#head >= items.length) return undefined;
-    const handler = items[this.#head]!;
-    items[this.#head++] = undefined as unknown as ReplyHandler;
-    if (this.#head === items.length) {
-      this.#items = [];
-      this.#head = 0;
-    } else if (this.#head > 4096 && this.#head * 2 > items.length) {
-      this.#items = items.slice(this.#head);
-      this.#head = 0;
-    }
-    return handler;
-  }
-
-  drain(): ReplyHandler[] {
-    const rest = this.#items.slice(this.#head);
-    this.#items = [];
-    this.#head = 0;
-    return rest;
-  }
-}
 
 export class RespConnection {
   readonly #o: RespConnectionOptions;

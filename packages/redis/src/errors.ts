@@ -1,3 +1,4 @@
+import * as NodeRedis from '@redis/client';
 import {
   AuthenticationError,
   ConnectionError,
@@ -5,6 +6,8 @@ import {
   InvalidArgumentError,
   TimeoutError,
 } from '@voelgoed/contracts';
+import { ConnectionFault } from './connection-errors.js';
+import { ErrorReply } from './resp.js';
 
 /** Prefix of every message this package puts in an error. */
 export const MESSAGE_PREFIX = '[voelgoed:redis]';
@@ -69,18 +72,22 @@ function withoutArguments(message: string): string {
   return at < 0 ? message : `${message.slice(0, at)} (arguments not shown)`;
 }
 
-/** Errors (ours in connection.ts, and node-redis's) of a command never handed to a socket: it cannot have run. */
-const NOT_SENT = new Set([
-  'ClientOfflineError',
-  'WriteBufferFullError',
-  'ConnectionTimeoutError',
-  'ReconnectStrategyError',
-  'RootNodesUnavailableError',
-  'MaxCommandRedirectionsError',
-]);
+/** node-redis's errors for a command it never wrote: it cannot have run. */
+const NODE_REDIS_NOT_SENT = [
+  NodeRedis.ClientOfflineError,
+  NodeRedis.ConnectionTimeoutError,
+  NodeRedis.ReconnectStrategyError,
+  NodeRedis.RootNodesUnavailableError,
+  NodeRedis.MaxCommandRedirectionsError,
+];
 
 /** Error replies that mean the credentials were refused. */
 const AUTH_REPLIES = /^(WRONGPASS|NOAUTH)\b/;
+
+/** An error reply of the server, from our connection or from node-redis. */
+export function isErrorReply(error: unknown): error is Error {
+  return error instanceof ErrorReply || error instanceof NodeRedis.ErrorReply;
+}
 
 /**
  * Turns whatever a connection rejected with into an InfrastructureError. Never echoes arguments.
@@ -89,26 +96,21 @@ const AUTH_REPLIES = /^(WRONGPASS|NOAUTH)\b/;
  */
 export function mapError(error: unknown, command: string, readonly = false): InfrastructureError {
   if (error instanceof InfrastructureError) return error;
-  const err = error as {
-    name?: string;
-    message?: string;
-    code?: string;
-    maybeExecuted?: boolean;
-    constructor?: { name?: string };
-  };
-  const name = err?.constructor?.name ?? err?.name ?? '';
-  const message = String(err?.message ?? error);
-  if (name === 'ErrorReply' || name === 'SimpleError' || name === 'BlobError' || name === 'MultiErrorReply') {
+  const message = String((error as { message?: unknown })?.message ?? error);
+  if (isErrorReply(error)) {
     if (AUTH_REPLIES.test(message)) {
       return new AuthenticationError(`${MESSAGE_PREFIX} ${command} failed: ${message}`);
     }
     return new RedisReplyError(command, message, error);
   }
-  if (name === 'TimeoutError' || name === 'AbortError')
+  if (error instanceof NodeRedis.TimeoutError || error instanceof NodeRedis.AbortError)
     return new RedisTimeoutError(`${command} timed out`, true, readonly);
-  // Our own connection says whether the command was written; for node-redis's errors, only
-  // those raised before writing are known not to have run.
-  const maybeExecuted = typeof err?.maybeExecuted === 'boolean' ? err.maybeExecuted : !NOT_SENT.has(name);
+  // Our own connection says whether the command was written; of node-redis's errors, only those
+  // raised before writing are known not to have run.
+  const maybeExecuted =
+    error instanceof ConnectionFault
+      ? error.maybeExecuted
+      : !NODE_REDIS_NOT_SENT.some((type) => error instanceof type);
   return connectionError(`${command} failed: ${message}`, error, { maybeExecuted, readonly });
 }
 

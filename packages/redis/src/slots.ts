@@ -1,4 +1,7 @@
 // Redis Cluster key slots: CRC16 (XMODEM) of the key or of its {hash tag}, mod 16384.
+import { type RedisArgument, routingKey } from './commands.js';
+import { invalidArgument } from './errors.js';
+
 const TABLE = new Uint16Array(256);
 for (let i = 0; i < 256; i++) {
   let crc = i << 8;
@@ -34,4 +37,27 @@ export function hashTag(tag: string): string {
     throw new RangeError('a hash tag must be non-empty and contain no braces');
   }
   return `{${tag}}`;
+}
+
+/**
+ * Throws `INVALID_ARGUMENT` (reply `CROSSSLOT`) when the commands' keys are not all in one
+ * Cluster slot; returns a key to route by. Only the routing key of each command is checked.
+ */
+export function sameSlotKey(commands: readonly (readonly RedisArgument[])[]): RedisArgument | undefined {
+  let first: RedisArgument | undefined;
+  let slot: number | undefined;
+  for (const c of commands) {
+    const key = routingKey(c);
+    if (key === undefined) continue;
+    const s = keySlot(typeof key === 'number' ? String(key) : key);
+    if (slot === undefined) {
+      slot = s;
+      first = key;
+    } else if (s !== slot) {
+      throw invalidArgument(
+        'CROSSSLOT: the commands touch keys in different cluster slots; put a shared {hash tag} in the keys',
+      );
+    }
+  }
+  return first;
 }

@@ -1,0 +1,57 @@
+import type { RedisArgument } from './commands.js';
+import { commandName, isReadonlyCommand } from './commands.js';
+import type { Deadline } from './deadline.js';
+import { mapError, RedisTimeoutError } from './errors.js';
+
+/** What a pending command reports to the client that sent it. */
+export interface PendingOwner {
+  finished(pending: PendingCommand, errorCode: string | undefined): void;
+  expired(pending: PendingCommand): void;
+}
+
+/**
+ * One command in flight: its own deadline entry (no closure per command for the timer), the
+ * reply handler the backend settles, and the resolvers of the promise handed to the caller.
+ */
+export class PendingCommand implements Deadline {
+  done = false;
+  at = 0;
+  resolve!: (value: unknown) => void;
+  reject!: (error: unknown) => void;
+
+  constructor(
+    readonly owner: PendingOwner,
+    readonly args: readonly RedisArgument[],
+    readonly timeoutMs: number,
+    /** performance.now() at the start when someone listens to events, else 0. */
+    readonly started: number,
+    /** Read bulk strings as Buffers (the connection's parser asks). */
+    readonly buffers: boolean,
+  ) {}
+
+  settle(reply: unknown): void {
+    if (this.done) return;
+    this.done = true;
+    this.owner.finished(this, undefined);
+    this.resolve(reply);
+  }
+
+  fail(error: unknown): void {
+    if (this.done) return;
+    this.done = true;
+    const mapped = mapError(error, commandName(this.args), isReadonlyCommand(this.args));
+    this.owner.finished(this, mapped.code);
+    this.reject(mapped);
+  }
+
+  expire(): void {
+    const error = new RedisTimeoutError(
+      `${commandName(this.args)} timed out after ${this.timeoutMs} ms`,
+      true,
+      isReadonlyCommand(this.args),
+    );
+    this.owner.finished(this, error.code);
+    this.owner.expired(this);
+    this.reject(error);
+  }
+}

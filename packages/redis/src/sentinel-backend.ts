@@ -1,0 +1,111 @@
+/** A master found through Sentinel, on node-redis (which follows failovers). */
+import { createSentinel, type RedisSentinelType } from '@redis/client';
+import type { Backend, BackendEvents, MessageHandler, ReplyHandler } from './backend.js';
+import { isReadonlyCommand, type RedisArgument, toArgs } from './commands.js';
+import { invalidArgument, mapError, RedisTimeoutError } from './errors.js';
+import {
+  BUFFERS,
+  closeOrDestroy,
+  destroyQuietly,
+  nodeRedisCommon,
+  refuseBufferedTransaction,
+  socketOptions,
+  within,
+} from './node-redis-options.js';
+import type { ResolvedOptions } from './options.js';
+
+export class SentinelBackend implements Backend {
+  readonly kind = 'sentinel';
+  readonly #o: ResolvedOptions;
+  readonly #client: RedisSentinelType;
+
+  constructor(
+    options: ResolvedOptions,
+    sentinel: NonNullable<ResolvedOptions['sentinel']>,
+    events: BackendEvents,
+  ) {
+    this.#o = options;
+    const { commandOptions, RESP, ...nodeCommon } = nodeRedisCommon(options);
+    const socket = socketOptions(options, events.closing);
+    this.#client = createSentinel({
+      name: sentinel.name,
+      commandOptions,
+      RESP,
+      sentinelRootNodes: sentinel.sentinels.map((s) => ({ host: s.host, port: s.port })),
+      nodeClientOptions: { ...nodeCommon, database: options.db, socket },
+      sentinelClientOptions: {
+        ...(sentinel.sentinelPassword === undefined ? {} : { password: sentinel.sentinelPassword }),
+        socket,
+      },
+      masterPoolSize: 1,
+      reserveClient: false,
+    }) as unknown as RedisSentinelType;
+    this.#client.on('error', (e: unknown) => events.onError(e));
+  }
+
+  get isReady(): boolean {
+    return this.#client.isReady;
+  }
+
+  get isOpen(): boolean {
+    return this.#client.isOpen;
+  }
+
+  async connect(): Promise<void> {
+    await this.#client.connect();
+  }
+
+  send(
+    args: readonly RedisArgument[],
+    handler: ReplyHandler,
+    _routing: RedisArgument | undefined,
+    numbers: boolean,
+  ): void {
+    const wire = numbers ? toArgs(args) : (args as (string | Buffer)[]);
+    this.#client.sendCommand(isReadonlyCommand(args), wire, handler.buffers ? BUFFERS : undefined).then(
+      (reply) => handler.settle(reply),
+      (error: unknown) => handler.fail(error),
+    );
+  }
+
+  checkTransaction(_commands: readonly (readonly RedisArgument[])[], buffers: boolean): undefined {
+    if (buffers) refuseBufferedTransaction(this.kind);
+  }
+
+  transaction(commands: readonly (readonly RedisArgument[])[]): Promise<unknown> {
+    const multi = this.#client.multi();
+    for (const c of commands) multi.addCommand(isReadonlyCommand(c), toArgs(c));
+    return multi.exec();
+  }
+
+  async subscribe(channel: string, handler: MessageHandler): Promise<() => Promise<void>> {
+    const listener = (message: string | Buffer, ch: string | Buffer) => handler(String(message), String(ch));
+    const ms = this.#o.commandTimeoutMs;
+    try {
+      await within(
+        this.#client.subscribe(channel, listener),
+        ms,
+        () => new RedisTimeoutError(`SUBSCRIBE timed out after ${ms} ms`, true, true),
+      );
+    } catch (error) {
+      throw mapError(error, 'SUBSCRIBE');
+    }
+    return async () => {
+      await this.#client.unsubscribe(channel, listener);
+    };
+  }
+
+  withConnection<T>(): Promise<T> {
+    return Promise.reject(invalidArgument('withConnection is available on a standalone connection only'));
+  }
+
+  expired(): void {}
+
+  async refreshTopology(): Promise<void> {}
+
+  async close(ms: number, graceful: boolean): Promise<void> {
+    const client = this.#client;
+    if (client.isOpen && graceful) await closeOrDestroy(() => client.close(), client, ms);
+    else destroyQuietly(client);
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * A standalone server: commands, pipelines and transactions on this package's own multiplexed
+ * connection (connection.ts); the pool (`withConnection`) and pub/sub subscribers on node-redis.
+ */
+import { createClientPool, type RedisClientPoolType } from '@redis/client';
+import type { Backend, BackendEvents, MessageHandler } from './backend.js';
+import type { RedisArgument } from './commands.js';
+import { type ReplyHandler, RespConnection } from './connection.js';
+import { mapError, RedisTimeoutError } from './errors.js';
+import {
+  closeOrDestroy,
+  destroyQuietly,
+  type NodeRedisClient,
+  nodeRedisTemplate,
+  reconnectStrategy,
+  standaloneOptions,
+  within,
+} from './node-redis-options.js';
+import type { ResolvedOptions } from './options.js';
+import { ErrorReply } from './resp.js';
+
+export class StandaloneBackend implements Backend {
+  readonly kind = 'standalone';
+  readonly #o: ResolvedOptions;
+  readonly #events: BackendEvents;
+  readonly #connection: RespConnection;
+  #pool: RedisClientPoolType | undefined;
+  readonly #subscribers: NodeRedisClient[] = [];
+
+  constructor(options: ResolvedOptions, events: BackendEvents) {
+    this.#o = options;
+    this.#events = events;
+    // Built now, at start-up, rather than at the first subscribe() mid-run.
+    nodeRedisTemplate();
+    this.#connection = new RespConnection({
+      host: options.host,
+      port: options.port,
+      tls: options.tls,
+      username: options.username,
+      password: options.password,
+      db: options.db,
+      clientName: options.clientName,
+      connectTimeoutMs: options.connectTimeoutMs,
+      reconnectStrategy: reconnectStrategy(options, events.closing),
+      onError: (e) => events.onError(e),
+      onReady: () => events.onReady(),
+      onReconnecting: () => events.onReconnecting(),
+      onEnd: () => events.onEnd(),
+    });
+  }
+
+  get isReady(): boolean {
+    return this.#connection.isReady;
+  }
+
+  get isOpen(): boolean {
+    return this.#connection.isOpen;
+  }
+
+  connect(): Promise<void> {
+    return this.#connection.connect();
+  }
+
+  send(args: readonly RedisArgument[], handler: ReplyHandler): void {
+    // Settles `handler` directly: no second promise per command. The encoder takes numbers.
+    this.#connection.write(args, handler);
+  }
+
+  checkTransaction(): undefined {}
+
+  /**
+   * MULTI, the commands and EXEC, queued back to back on the shared connection (written in one
+   * synchronous run, all or none, so nothing comes between them). A command the server refused
+   * to queue aborts the whole transaction (EXECABORT, reported with that command's error);
+   * errors of commands that ran are reported with the first of them (the others did run: Redis
+   * has no rollback).
+   */
+  async transaction(commands: readonly (readonly RedisArgument[])[], buffers: boolean): Promise<unknown> {
+    const queued = this.#connection.sendAll([['MULTI'], ...commands, ['EXEC']], buffers);
+    const exec = queued.pop()!;
+    for (const q of queued) q.catch(() => {});
+    let replies: unknown;
+    try {
+      replies = await exec;
+    } catch (error) {
+      if (!(error instanceof ErrorReply)) throw error;
+      const results = await Promise.allSettled(queued);
+      const at = results.findIndex((r) => r.status === 'rejected');
+      if (at < 1) throw error;
+      const cause = (results[at] as PromiseRejectedResult).reason as Error;
+      throw new ErrorReply(`${error.message} (transaction command ${at - 1}: ${cause.message})`);
+    }
+    if (Array.isArray(replies)) {
+      const at = replies.findIndex((r) => r instanceof ErrorReply);
+      if (at >= 0) {
+        const first = replies[at] as ErrorReply;
+        throw new ErrorReply(`${first.message} (transaction command ${at}; the others ran)`);
+      }
+    }
+    return replies;
+  }
+
+  async subscribe(channel: string, handler: MessageHandler): Promise<() => Promise<void>> {
+    const subscriber = nodeRedisTemplate().duplicate(
+      standaloneOptions(this.#o, this.#events.closing),
+    ) as unknown as NodeRedisClient;
+    subscriber.on('error', (e: unknown) => this.#events.onError(e));
+    // Tracked before it connects, so close() also stops one that is still connecting.
+    this.#subscribers.push(subscriber);
+    const untrack = () => {
+      const at = this.#subscribers.indexOf(subscriber);
+      if (at >= 0) this.#subscribers.splice(at, 1);
+    };
+    try {
+      const ms = this.#o.connectTimeoutMs;
+      await within(
+        subscriber.connect(),
+        ms,
+        () => new RedisTimeoutError(`SUBSCRIBE timed out after ${ms} ms connecting`, false),
+      );
+    } catch (error) {
+      untrack();
+      destroyQuietly(subscriber);
+      throw mapError(error, 'SUBSCRIBE');
+    }
+    await subscriber.subscribe(channel, (message: string | Buffer, ch: string | Buffer) =>
+      handler(String(message), String(ch)),
+    );
+    return async () => {
+      untrack();
+      if (subscriber.isOpen) {
+        await subscriber.unsubscribe(channel);
+        await subscriber.close();
+      }
+    };
+  }
+
+  async withConnection<T>(fn: (client: NodeRedisClient) => Promise<T>): Promise<T> {
+    const pool = await this.#getPool();
+    return pool.execute(async (client) => fn(client as unknown as NodeRedisClient));
+  }
+
+  async #getPool(): Promise<RedisClientPoolType> {
+    if (this.#pool) return this.#pool;
+    const o = this.#o;
+    const pool = createClientPool(standaloneOptions(o, this.#events.closing), {
+      minimum: 1,
+      maximum: o.poolSize,
+      acquireTimeout: o.commandTimeoutMs,
+    }) as unknown as RedisClientPoolType;
+    pool.on('error', (e: unknown) => this.#events.onError(e));
+    this.#pool = pool;
+    await pool.connect();
+    return pool;
+  }
+
+  expired(sentAfter: number, timeoutMs: number): void {
+    this.#connection.suspectDead(sentAfter, timeoutMs);
+  }
+
+  async refreshTopology(): Promise<void> {}
+
+  async close(ms: number, graceful: boolean): Promise<void> {
+    const closers: Promise<unknown>[] = [];
+    for (const s of this.#subscribers.splice(0)) {
+      closers.push(s.isOpen ? closeOrDestroy(() => s.close(), s, ms) : Promise.resolve(destroyQuietly(s)));
+    }
+    const pool = this.#pool;
+    if (pool) closers.push(closeOrDestroy(() => pool.close(), pool, ms));
+    const connection = this.#connection;
+    if (connection.isOpen && graceful) closers.push(closeOrDestroy(() => connection.close(), connection, ms));
+    else connection.destroy();
+    await Promise.allSettled(closers);
+  }
+}
