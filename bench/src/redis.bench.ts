@@ -2,16 +2,32 @@
 // per-command timeout off) and ioredis, on one redis-server started here, plus redis-benchmark
 // on the same server as the ceiling; then large replies (LRANGE/HGETALL of 10k-200k items, GET
 // of 1/8 MiB text and binary values): time per call, the longest event-loop stall, byte-exact
-// binary replies. BENCH_ONLY=small or BENCH_ONLY=large runs one of the two parts.
+// binary replies; then deployments: command() GET/SET at c=100 on a standalone server, a Redis
+// Cluster and Sentinel, each beside raw node-redis on the same servers. BENCH_ONLY=small, large
+// or deployments (comma-separated for several) runs only those parts.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createRedisClient } from '@voelgoed/redis';
-import { startRedis, stopAll } from '@voelgoed/testkit';
+import { createRedisClient, keySlot, type RedisClient } from '@voelgoed/redis';
+import {
+  type RedisServer,
+  startRedis,
+  startRedisCluster,
+  startRedisSentinel,
+  stopAll,
+} from '@voelgoed/testkit';
 import { Redis as IORedis } from 'ioredis';
-import { createClient, RESP_TYPES } from 'redis';
-import { compare, pairedRatio, printTable, type Row, rowsWithRatios, writeResults } from './harness.ts';
+import { createClient, createCluster, createSentinel, RESP_TYPES } from 'redis';
+import {
+  compare,
+  pairedRatio,
+  printTable,
+  type Row,
+  rowsWithRatios,
+  type ThroughputResult,
+  writeResults,
+} from './harness.ts';
 
 const durationMs = Number(process.env.BENCH_DURATION_MS ?? 1500);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -20,7 +36,7 @@ const largeCalls = process.env.BENCH_LARGE_CALLS ? Number(process.env.BENCH_LARG
 /** Time the timed calls of one large-reply workload should take, all contenders together. */
 const largeBudgetMs = Number(process.env.BENCH_LARGE_BUDGET_MS ?? 2500);
 
-const SECTIONS = ['small', 'large'] as const;
+const SECTIONS = ['small', 'large', 'deployments'] as const;
 type Section = (typeof SECTIONS)[number];
 const only = (process.env.BENCH_ONLY ?? '')
   .split(',')
@@ -544,28 +560,301 @@ async function largeReplies(clients: Clients): Promise<{ rows: Row[]; summary: R
   };
 }
 
+// ---------------------------------------------------------------------------------------------
+// Deployments: command() GET/SET at c=100 (the op of the "GET/SET c=100" rows) on the three
+// deployments a client can be given. Standalone runs on our own RESP connection; Cluster and
+// Sentinel run on node-redis underneath (RESP2, its per-command timeout off, our swept deadline
+// on top), so beside each is raw node-redis with the same settings on the same servers: what
+// our layer costs there. Interleaved as everywhere: one warm-up each, rotated rounds.
+
+const STANDALONE = '@voelgoed/redis standalone';
+const CLUSTER_TAG = '@voelgoed/redis cluster, one hash tag';
+const CLUSTER_SPREAD = '@voelgoed/redis cluster, keys over all masters';
+const SENTINEL = '@voelgoed/redis sentinel';
+const RAW_CLUSTER_TAG = 'node-redis createCluster, one hash tag (timeout off, RESP2)';
+const RAW_CLUSTER_SPREAD = 'node-redis createCluster, keys over all masters (timeout off, RESP2)';
+const RAW_MASTER = 'node-redis createClient on the master (timeout off, RESP2)';
+const RAW_SENTINEL =
+  'node-redis createSentinel pool 1, reserveClient false (timeout off, RESP2), + one .then()';
+const RAW_SENTINEL_BARE = 'node-redis createSentinel reserveClient false, bare sendCommand() loop';
+const RAW_SENTINEL_RESERVED = 'node-redis createSentinel reserveClient: true (timeout off, RESP2)';
+
+/** One hash tag: every command goes to the one master that owns the tag's slot. */
+const TAG_KEY = '{bench}:key';
+/** Keys without a tag, spread over the slots (and so the masters) of the cluster. */
+const SPREAD_KEYS = Array.from({ length: 48 }, (_, k) => `bench:spread:${k}`);
+
+/** Alternating SET and GET, as in the "GET/SET c=100" rows; `keys` cycled, one key per SET+GET. */
+function getSetOp(
+  keys: readonly string[],
+  send: (args: string[], key: string, readonly: boolean) => Promise<unknown>,
+): () => Promise<unknown> {
+  let i = 0;
+  return () => {
+    const n = i++;
+    const key = keys[(n >> 1) % keys.length]!;
+    return n & 1 ? send(['GET', key], key, true) : send(['SET', key, 'value'], key, false);
+  };
+}
+
+/** The per-round ratios a/b (the two ran within seconds of each other) and their median. */
+function roundRatios(
+  results: ThroughputResult[],
+  a: string,
+  b: string,
+): { median: number; ratios: number[] } {
+  const ra = results.find((r) => r.name === a)?.rounds ?? [];
+  const rb = results.find((r) => r.name === b)?.rounds ?? [];
+  const ratios = ra.map((x, k) => Number((x / (rb[k] ?? Number.NaN)).toFixed(3)));
+  return { median: median(ratios), ratios };
+}
+
+/** Port of the master serving each key, from the cluster's own CLUSTER SLOTS. */
+async function slotOwners(node: RedisServer, keys: readonly string[]): Promise<number[]> {
+  const reply = await node.call(['CLUSTER', 'SLOTS']);
+  const ranges = (Array.isArray(reply) ? reply : []).map((r) => {
+    const [start, end, master] = r as [number, number, [string, number]];
+    return { start: Number(start), end: Number(end), port: Number(master[1]) };
+  });
+  return keys.map((key) => {
+    const slot = keySlot(key);
+    return ranges.find((r) => slot >= r.start && slot <= r.end)?.port ?? -1;
+  });
+}
+
+async function deployments(
+  standalone: RedisServer,
+): Promise<{ rows: Row[]; summary: Record<string, unknown> }> {
+  const started = performance.now();
+  const [cluster, group] = await Promise.all([startRedisCluster(), startRedisSentinel()]);
+  const startSeconds = (performance.now() - started) / 1000;
+  const master = await group.currentMasterServer();
+  const errors: string[] = [];
+  const onError = (who: string) => (e: unknown) => {
+    if (errors.length < 20) errors.push(`${who}: ${e instanceof Error ? e.message : String(e)}`);
+  };
+
+  const oursStandalone = createRedisClient({ url: standalone.url });
+  const oursCluster = createRedisClient({ cluster: { nodes: cluster.seeds.slice(0, 1) } });
+  const oursSentinel = createRedisClient({
+    sentinel: { name: group.masterName, sentinels: group.sentinelAddresses },
+  });
+  const rawCluster = createCluster({
+    rootNodes: [{ url: cluster.urls[0]! }],
+    commandOptions: { timeout: 0 },
+    RESP: 2,
+  });
+  rawCluster.on('error', onError('createCluster'));
+  const rawMaster = createClient({ url: master.url, commandOptions: { timeout: 0 }, RESP: 2 });
+  rawMaster.on('error', onError('createClient (master)'));
+  // As ours is configured underneath (one master connection, no reserved client), and with the
+  // master connection reserved, which skips the per-command lease.
+  const sentinelOptions = (reserveClient: boolean) => ({
+    name: group.masterName,
+    sentinelRootNodes: group.sentinelAddresses,
+    commandOptions: { timeout: 0 },
+    RESP: 2 as const,
+    masterPoolSize: 1,
+    reserveClient,
+  });
+  const rawSentinel = createSentinel(sentinelOptions(false));
+  rawSentinel.on('error', onError('createSentinel'));
+  const rawSentinelReserved = createSentinel(sentinelOptions(true));
+  rawSentinelReserved.on('error', onError('createSentinel reserveClient'));
+
+  try {
+    await Promise.all([
+      oursStandalone.ready(),
+      oursCluster.ready(),
+      oursSentinel.ready(),
+      rawCluster.connect(),
+      rawMaster.connect(),
+      rawSentinel.connect(),
+      rawSentinelReserved.connect(),
+    ]);
+
+    // The same data everywhere; the checks make sure every contender reaches the server meant.
+    const value = 'x'.repeat(64);
+    for (const c of [oursStandalone, oursCluster, oursSentinel]) await c.command(['SET', TAG_KEY, value]);
+    for (const key of SPREAD_KEYS) await oursCluster.command(['SET', key, value]);
+    if ((await master.call(['GET', TAG_KEY])) !== value)
+      throw new Error('ours (sentinel) did not write to the master the sentinels name');
+    if ((await rawCluster.sendCommand<string>(TAG_KEY, true, ['GET', TAG_KEY])) !== value)
+      throw new Error('node-redis createCluster does not read what ours (cluster) wrote');
+    const tagOwner = (await slotOwners(cluster.nodes[0]!, [TAG_KEY]))[0];
+    const spreadOwners = await slotOwners(cluster.nodes[0]!, SPREAD_KEYS);
+    const spreadMasters = new Set(spreadOwners).size;
+
+    const ours = (c: RedisClient) => (args: string[]) => c.command(args);
+    const op = {
+      standalone: getSetOp([TAG_KEY], ours(oursStandalone)),
+      clusterTag: getSetOp([TAG_KEY], ours(oursCluster)),
+      clusterSpread: getSetOp(SPREAD_KEYS, ours(oursCluster)),
+      sentinel: getSetOp([TAG_KEY], ours(oursSentinel)),
+      rawClusterTag: getSetOp([TAG_KEY], (args, key, ro) => rawCluster.sendCommand(key, ro, args)),
+      rawClusterSpread: getSetOp(SPREAD_KEYS, (args, key, ro) => rawCluster.sendCommand(key, ro, args)),
+      rawMaster: getSetOp([TAG_KEY], (args) => rawMaster.sendCommand(args)),
+      // Without the reserved client, createSentinel leases its master connection to the commands
+      // in flight and hands it back when none is left. A loop that sends its next command in the
+      // microtask that settles the last one (the bare loop) finds the lease just handed to a
+      // waiting caller and queues behind it: one command in flight at a time. One .then() (or any
+      // work after the await) lets it join the commands in flight; ours has such a step.
+      rawSentinel: getSetOp([TAG_KEY], (args, _key, ro) => rawSentinel.sendCommand(ro, args).then((r) => r)),
+      rawSentinelBare: getSetOp([TAG_KEY], (args, _key, ro) => rawSentinel.sendCommand(ro, args)),
+      rawSentinelReserved: getSetOp([TAG_KEY], (args, _key, ro) => rawSentinelReserved.sendCommand(ro, args)),
+    };
+
+    const concurrency = 100;
+    const rows: Row[] = [];
+    const byDeployment = await compare(
+      [
+        { name: STANDALONE, op: op.standalone },
+        { name: CLUSTER_TAG, op: op.clusterTag },
+        { name: CLUSTER_SPREAD, op: op.clusterSpread },
+        { name: SENTINEL, op: op.sentinel },
+      ],
+      { concurrency, durationMs, rounds },
+    );
+    rows.push(...rowsWithRatios('deployments: GET/SET c=100, ours by deployment', byDeployment, STANDALONE));
+    const clusterTag = await compare(
+      [
+        { name: CLUSTER_TAG, op: op.clusterTag },
+        { name: RAW_CLUSTER_TAG, op: op.rawClusterTag },
+      ],
+      { concurrency, durationMs, rounds },
+    );
+    rows.push(
+      ...rowsWithRatios('deployments: cluster, GET/SET c=100, one hash tag', clusterTag, RAW_CLUSTER_TAG),
+    );
+    const clusterSpread = await compare(
+      [
+        { name: CLUSTER_SPREAD, op: op.clusterSpread },
+        { name: RAW_CLUSTER_SPREAD, op: op.rawClusterSpread },
+      ],
+      { concurrency, durationMs, rounds },
+    );
+    rows.push(
+      ...rowsWithRatios(
+        `deployments: cluster, GET/SET c=100, ${SPREAD_KEYS.length} keys over ${spreadMasters} masters`,
+        clusterSpread,
+        RAW_CLUSTER_SPREAD,
+      ),
+    );
+    const sentinel = await compare(
+      [
+        { name: SENTINEL, op: op.sentinel },
+        { name: RAW_SENTINEL, op: op.rawSentinel },
+        { name: RAW_SENTINEL_BARE, op: op.rawSentinelBare },
+        { name: RAW_SENTINEL_RESERVED, op: op.rawSentinelReserved },
+        { name: RAW_MASTER, op: op.rawMaster },
+      ],
+      { concurrency, durationMs, rounds },
+    );
+    rows.push(
+      ...rowsWithRatios('deployments: sentinel, GET/SET c=100 (master has a replica)', sentinel, RAW_MASTER),
+    );
+
+    // Ratios of runs made within the same round (seconds apart), median over the rounds: less
+    // exposed to this machine's load swings than the ratio of the medians above.
+    const ratios = {
+      clusterTagVsStandalone: roundRatios(byDeployment, CLUSTER_TAG, STANDALONE),
+      clusterSpreadVsStandalone: roundRatios(byDeployment, CLUSTER_SPREAD, STANDALONE),
+      sentinelVsStandalone: roundRatios(byDeployment, SENTINEL, STANDALONE),
+      clusterTagVsNodeRedis: roundRatios(clusterTag, CLUSTER_TAG, RAW_CLUSTER_TAG),
+      clusterSpreadVsNodeRedis: roundRatios(clusterSpread, CLUSTER_SPREAD, RAW_CLUSTER_SPREAD),
+      sentinelVsCreateSentinel: roundRatios(sentinel, SENTINEL, RAW_SENTINEL),
+      sentinelVsReserved: roundRatios(sentinel, SENTINEL, RAW_SENTINEL_RESERVED),
+      sentinelVsMasterClient: roundRatios(sentinel, SENTINEL, RAW_MASTER),
+    };
+    const labels: Record<keyof typeof ratios, string> = {
+      clusterTagVsStandalone: 'ours cluster (one hash tag) / ours standalone',
+      clusterSpreadVsStandalone: 'ours cluster (keys over all masters) / ours standalone',
+      sentinelVsStandalone: 'ours sentinel / ours standalone',
+      clusterTagVsNodeRedis: 'ours cluster / node-redis createCluster, one hash tag',
+      clusterSpreadVsNodeRedis: 'ours cluster / node-redis createCluster, keys over all masters',
+      sentinelVsCreateSentinel:
+        'ours sentinel / node-redis createSentinel reserveClient false, + one .then()',
+      sentinelVsReserved: 'ours sentinel / node-redis createSentinel reserveClient: true',
+      sentinelVsMasterClient: 'ours sentinel / node-redis createClient on the master',
+    };
+    for (const [k, r] of Object.entries(ratios) as [
+      keyof typeof ratios,
+      (typeof ratios)[keyof typeof ratios],
+    ][]) {
+      rows.push({
+        scenario: 'deployments: paired, median of per-round ratios',
+        contender: labels[k],
+        value: r.median,
+        unit: 'x',
+      });
+    }
+    const seconds = (performance.now() - started) / 1000;
+    printTable(
+      `Redis deployments: command() GET/SET c=100, ours vs raw node-redis on the same servers; ${seconds.toFixed(0)} s (${startSeconds.toFixed(1)} s to start the servers)`,
+      rows,
+    );
+    console.log(
+      `\ndeployments: ${Object.entries(ratios)
+        .map(
+          ([k, r]) => `${labels[k as keyof typeof ratios]} ${r.median.toFixed(2)}x [${r.ratios.join(', ')}]`,
+        )
+        .join('; ')}${errors.length ? `\nerrors: ${errors.join(' | ')}` : ''}`,
+    );
+    return {
+      rows,
+      summary: {
+        seconds: Number(seconds.toFixed(1)),
+        startSeconds: Number(startSeconds.toFixed(1)),
+        concurrency,
+        cluster: { masters: cluster.nodes.length, replicas: 0, tagKey: TAG_KEY, tagMasterPort: tagOwner },
+        spread: { keys: SPREAD_KEYS.length, masters: spreadMasters },
+        sentinel: { masterPort: master.port, replicas: 1, sentinels: group.sentinels.length },
+        ratios,
+        errors,
+      },
+    };
+  } finally {
+    await Promise.allSettled([oursStandalone.close(), oursCluster.close(), oursSentinel.close()]);
+    await Promise.allSettled([
+      rawCluster.close(),
+      rawMaster.close(),
+      rawSentinel.close(),
+      rawSentinelReserved.close(),
+    ]);
+    await Promise.allSettled([cluster.stop(), group.stop()]);
+  }
+}
+
 async function main() {
   const server = await startRedis();
-  const clients = await connect(server.url, server.port);
+  const clients = runs('small') || runs('large') ? await connect(server.url, server.port) : undefined;
   const rows: Row[] = [];
   const extra: Record<string, unknown> = { durationMs, rounds };
   if (only.length) extra.only = only;
-  if (runs('small')) {
+  if (clients && runs('small')) {
     const small = await smallReplies(server.port, clients);
     rows.push(...small.rows);
     extra.checks = small.checks;
   }
-  if (runs('large')) {
+  // Before the large replies, which leave this process's heap and the server full.
+  if (runs('deployments')) {
+    const deployed = await deployments(server);
+    rows.push(...deployed.rows);
+    extra.deployments = deployed.summary;
+  }
+  if (clients && runs('large')) {
     const large = await largeReplies(clients);
     rows.push(...large.rows);
     extra.large = large.summary;
   }
   console.log(`results: ${writeResults('redis', rows, extra)}`);
 
-  await clients.ours.close();
-  await clients.nodeRedisDefault.close();
-  await clients.nodeRedisNoTimeout.close();
-  clients.ioredis.disconnect();
+  if (clients) {
+    await clients.ours.close();
+    await clients.nodeRedisDefault.close();
+    await clients.nodeRedisNoTimeout.close();
+    clients.ioredis.disconnect();
+  }
   await stopAll();
 }
 
