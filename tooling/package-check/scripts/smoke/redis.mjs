@@ -1,7 +1,7 @@
 // A real round trip on a redis-server of its own (redis-server must be installed).
 import { spawn } from 'node:child_process';
 import net from 'node:net';
-import { createRedisClient, createRedisKeyValueStore } from '@voelgoed/redis';
+import { BUFFER_REPLIES, createRedisClient, createRedisKeyValueStore } from '@voelgoed/redis';
 
 const port = await new Promise((resolve) => {
   const s = net.createServer().listen(0, '127.0.0.1', () => {
@@ -28,8 +28,16 @@ try {
   const kv = createRedisKeyValueStore(client);
   await kv.set('k', 'v', { ttlMs: 10_000 });
   if ((await kv.get('k')) !== 'v') throw new Error('round trip failed');
+  // The typed methods come from node-redis's command definitions, loaded from the installed package.
+  await client.hSet('h', { a: '1', b: 2 });
+  const h = await client.hGetAll('h');
+  if (h.a !== '1' || h.b !== '2') throw new Error(`typed hGetAll gave ${JSON.stringify(h)}`);
+  const bytes = Buffer.from([0, 255, 128, 13, 10, 0xc3]);
+  await client.set('bin', bytes);
+  const back = await client.withTypeMapping(BUFFER_REPLIES).get('bin');
+  if (!Buffer.isBuffer(back) || !back.equals(bytes)) throw new Error('binary round trip failed');
   await client.close();
-  console.log('redis: round trip through RedisKeyValueStore works');
+  console.log('redis: round trip through RedisKeyValueStore, typed methods and a binary value work');
 } finally {
   server.kill('SIGKILL');
 }
