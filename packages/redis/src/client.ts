@@ -1,5 +1,3 @@
-import { channel } from 'node:diagnostics_channel';
-import { Channels, type RedisCommandEvent } from '@voelgoed/contracts';
 import { type Backend, createBackend, type DeploymentKind } from './backend.js';
 import type {
   CommandOptions,
@@ -8,6 +6,7 @@ import type {
   RedisCommand,
   RedisHealth,
 } from './client-types.js';
+import { commandChannel, publishCommand } from './command-events.js';
 import { commandName, type RedisArgument, type RedisReply, validateCommand } from './commands.js';
 import { ConnectionWaiters } from './connection-waiters.js';
 import { type Deadline, DeadlineSweeper } from './deadline.js';
@@ -27,21 +26,6 @@ import {
   typedView,
 } from './typed-commands.js';
 import { createMulti } from './typed-multi.js';
-
-export type {
-  CommandOptions,
-  ConnectionState,
-  PipelineResult,
-  RedisCommand,
-  RedisHealth,
-} from './client-types.js';
-export type { RedisArgument, RedisReply } from './commands.js';
-export { IsolatedConnection } from './isolated-connection.js';
-
-/** Payload published on `voelgoed:redis:command` for every command (name only, never keys or values). */
-export type { RedisCommandEvent };
-
-const commandChannel = channel(Channels.redisCommand);
 
 /**
  * Every Redis command as a typed method with node-redis's names, arguments and RESP2 reply
@@ -261,24 +245,13 @@ export class RedisClient {
   /** @internal called by PendingCommand when it settles or expires. */
   finished(pending: PendingCommand, errorCode: string | undefined): void {
     this.#inFlight--;
-    if (pending.started) this.#publish(pending.args, pending.started, errorCode);
+    if (pending.started) publishCommand(pending.args, this.#target, pending.started, errorCode);
   }
 
   /** @internal called by PendingCommand when its deadline passed. */
   expired(pending: PendingCommand): void {
     // `at` is the deadline on the sweeper's clock, read at or before the command was written.
     this.#backend.expired(pending.at - pending.timeoutMs, pending.timeoutMs);
-  }
-
-  #publish(args: RedisCommand, started: number, errorCode: string | undefined): void {
-    const event: RedisCommandEvent = {
-      command: commandName(args),
-      target: this.#target,
-      durationMs: performance.now() - started,
-      outcome: errorCode === undefined ? 'ok' : 'error',
-      ...(errorCode === undefined ? {} : { errorCode }),
-    };
-    commandChannel.publish(event);
   }
 
   /**

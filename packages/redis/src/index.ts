@@ -1,14 +1,12 @@
-export {
-  type CommandOptions,
-  type ConnectionState,
-  createRedisClient,
-  IsolatedConnection,
-  type PipelineResult,
-  RedisClient,
-  type RedisCommand,
-  type RedisCommandEvent,
-  type RedisHealth,
-} from './client.js';
+export type { RedisCommandEvent } from '@voelgoed/contracts';
+export { createRedisClient, RedisClient } from './client.js';
+export type {
+  CommandOptions,
+  ConnectionState,
+  PipelineResult,
+  RedisCommand,
+  RedisHealth,
+} from './client-types.js';
 export type { RedisArgument, RedisReply } from './commands.js';
 export {
   connectionError,
@@ -17,6 +15,7 @@ export {
   RedisReplyError,
   RedisTimeoutError,
 } from './errors.js';
+export { IsolatedConnection } from './isolated-connection.js';
 export {
   createRedisKeyValueStore,
   RedisKeyValueStore,

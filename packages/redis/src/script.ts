@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { CommandOptions, RedisArgument, RedisClient, RedisReply } from './client.js';
+import type { RedisClient } from './client.js';
+import type { CommandOptions } from './client-types.js';
+import type { RedisArgument, RedisReply } from './commands.js';
 import { invalidArgument } from './errors.js';
 
 /**
