@@ -35,6 +35,11 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const largeCalls = process.env.BENCH_LARGE_CALLS ? Number(process.env.BENCH_LARGE_CALLS) : undefined;
 /** Time the timed calls of one large-reply workload should take, all contenders together. */
 const largeBudgetMs = Number(process.env.BENCH_LARGE_BUDGET_MS ?? 2500);
+/**
+ * At least this many timed calls: with 3, one garbage collection landing in a call moved the
+ * 200k/100k scaling figure from about 2.0 to nearly 3 for every contender alike.
+ */
+const LARGE_MIN_CALLS = 7;
 
 const SECTIONS = ['small', 'large', 'deployments'] as const;
 type Section = (typeof SECTIONS)[number];
@@ -303,7 +308,7 @@ const median = (xs: number[]) => {
  * One warm-up call per contender, then `calls` rounds of one call per contender, round-robin with
  * the first contender rotating every round (whoever follows a contender inherits its garbage,
  * and a 200k-element reply leaves a lot). Unless BENCH_LARGE_CALLS says, `calls` is fitted to
- * the warm-up: as many as fit BENCH_LARGE_BUDGET_MS, odd, 3 to 15.
+ * the warm-up: as many as fit BENCH_LARGE_BUDGET_MS, odd, 7 to 15.
  */
 async function measureLarge(w: LargeWorkload): Promise<LargeResult[]> {
   const acc = w.contenders.map((c) => ({
@@ -334,7 +339,9 @@ async function measureLarge(w: LargeWorkload): Promise<LargeResult[]> {
   };
   await round(0, true);
   const warmupTotal = acc.reduce((t, a) => t + a.warmupMs, 0);
-  let calls = largeCalls ?? Math.max(3, Math.min(15, Math.floor(largeBudgetMs / Math.max(warmupTotal, 1))));
+  let calls =
+    largeCalls ??
+    Math.max(LARGE_MIN_CALLS, Math.min(15, Math.floor(largeBudgetMs / Math.max(warmupTotal, 1))));
   if (largeCalls === undefined && calls % 2 === 0) calls--;
   for (let r = 1; r <= calls; r++) await round(r, false);
   return acc.map((a) => ({
@@ -552,7 +559,7 @@ async function largeReplies(clients: Clients): Promise<{ rows: Row[]; summary: R
     summary: {
       seconds: Number(seconds.toFixed(1)),
       fillSeconds: Number(filledSeconds.toFixed(1)),
-      calls: largeCalls ?? `fitted to ${largeBudgetMs} ms per workload (3..15)`,
+      calls: largeCalls ?? `fitted to ${largeBudgetMs} ms per workload (${LARGE_MIN_CALLS}..15)`,
       stallProbe: 'perf_hooks.monitorEventLoopDelay, resolution 1 ms, max gap between ticks',
       scaling,
       binaryOk,
