@@ -57,7 +57,10 @@ export function routingKey(args: readonly RedisArgument[]): RedisArgument | unde
   return args[1];
 }
 
-/** Commands that only read: in a Cluster they may go to a replica when the client allows it. */
+/**
+ * Commands that only read: running one twice changes nothing, so an error after it may have
+ * reached the server stays retryable. (In a Cluster they may also go to a replica.)
+ */
 const READONLY = new Set([
   'GET',
   'MGET',
@@ -83,6 +86,41 @@ const READONLY = new Set([
   'LRANGE',
   'LLEN',
   'LINDEX',
+  'LPOS',
+  'GETBIT',
+  'BITCOUNT',
+  'BITPOS',
+  'HKEYS',
+  'HVALS',
+  'HSTRLEN',
+  'HRANDFIELD',
+  'HSCAN',
+  'SMISMEMBER',
+  'SRANDMEMBER',
+  'SUNION',
+  'SINTER',
+  'SDIFF',
+  'SSCAN',
+  'ZRANK',
+  'ZREVRANK',
+  'ZREVRANGE',
+  'ZRANGEBYLEX',
+  'ZREVRANGEBYSCORE',
+  'ZLEXCOUNT',
+  'ZMSCORE',
+  'ZRANDMEMBER',
+  'ZSCAN',
+  'XRANGE',
+  'XREVRANGE',
+  'XLEN',
+  'PFCOUNT',
+  'SCAN',
+  'KEYS',
+  'DBSIZE',
+  'PING',
+  'ECHO',
+  'TIME',
+  'INFO',
 ]);
 
 export function isReadonlyCommand(args: readonly RedisArgument[]): boolean {
