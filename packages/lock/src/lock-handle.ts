@@ -105,12 +105,23 @@ export class RedisLockHandle implements Lock {
       throw error;
     }
     const result = await this.redlock.extend(this.keys, this.value, ttl, this.nodes);
-    const validityMs = ttl - (performance.now() - started) - this.redlock.drift(ttl);
-    if (result.done >= this.redlock.quorum && validityMs > 0 && !this.#released && !this.#lost) {
-      this.#validUntil = started + validityMs;
-      this.#expiresAt = Date.now() + (this.#validUntil - performance.now());
+    // The new TTL started counting on each node no earlier than `started`: the round trip is
+    // inside it, not to be subtracted again.
+    const validUntil = this.redlock.validUntil(started, ttl);
+    const now = performance.now();
+    if (result.done >= this.redlock.quorum && validUntil > now && !this.#released && !this.#lost) {
+      this.#validUntil = validUntil;
+      this.#expiresAt = Date.now() + (this.#validUntil - now);
       report();
       return;
+    }
+    if (result.done >= this.redlock.quorum && !this.#released && !this.#lost) {
+      // Extended, but the answer came after the new validity ended (a stalled event loop, paused
+      // nodes): the keys expire by the new TTL, so resolving would leave a lock not held.
+      const error = lockLost(this.resources, 'the extension arrived after its validity ended');
+      this.markLost('expired');
+      report(error.code);
+      throw error;
     }
     const n = this.redlock.clients.length;
     if (result.notOwner > n - this.redlock.quorum || this.#released || this.#lost || !this.held) {
@@ -119,7 +130,10 @@ export class RedisLockHandle implements Lock {
       report(error.code);
       throw error;
     }
-    // Too many nodes failed to answer: we cannot tell; the lock stays valid until validUntil.
+    // Too many nodes failed to answer: we cannot tell. The new TTL may have been applied where
+    // they did not answer, so the lock stays valid until the earlier of the two ends (a shorter
+    // TTL than what was left may have shortened it).
+    this.#validUntil = Math.min(this.#validUntil, validUntil);
     const error = result.error ?? lockLost(this.resources, 'no quorum of nodes confirmed the extension');
     report(codeOf(error));
     throw error;

@@ -7,7 +7,7 @@ import type {
   WithLockOptions,
 } from '@voelgoed/contracts';
 import { createRedisClient, type RedisClient } from '@voelgoed/redis';
-import { invalidArgument, LockNotAcquiredError } from './errors.js';
+import { invalidArgument, LockNotAcquiredError, lockLost } from './errors.js';
 import { codeOf, events } from './events.js';
 import { lockKeys, lockKeysOnly } from './keys.js';
 import { RedisLockHandle } from './lock-handle.js';
@@ -192,7 +192,13 @@ export class RedisLock implements DistributedLock {
           throw new LockNotAcquiredError('aborted', resources, attempts, signal?.reason);
         }
         attempts++;
-        const result = await this.#redlock.attempt(request);
+        let result = await this.#redlock.attempt(request);
+        if (result.ok && result.validUntil <= performance.now()) {
+          // Its validity ran out on the way back (a stalled event loop): never hand out a lock
+          // that is not held. Release it and try again like any refusal.
+          await this.#redlock.release(keys, value, request.nodes);
+          result = { ok: false, reason: 'validity', split: false, error: undefined };
+        }
         if (result.ok) {
           if (signal?.aborted || this.#closed) {
             // The caller gave up meanwhile: do not leave the lock behind.
@@ -205,7 +211,7 @@ export class RedisLock implements DistributedLock {
             resources,
             value,
             result.tokens,
-            result.startedAt + result.validityMs,
+            result.validUntil,
             this.#untrack,
             request.nodes,
           );
@@ -311,6 +317,11 @@ export class RedisLock implements DistributedLock {
     const ttl = checkTtl(options?.ttlMs, this.#options.ttlMs);
     const autoExtend = options?.autoExtend ?? true;
     const lock = await this.acquireHandle(resource, ttl, options);
+    // Checked again here, not only when the lock was granted: fn never starts without the lock.
+    if (!lock.held) {
+      await lock.release();
+      throw lockLost(lock.resources, 'its validity ran out before fn could start');
+    }
     const controller = new AbortController();
     let lost: LockLostError | undefined;
     const watchdog = new Watchdog(

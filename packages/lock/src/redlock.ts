@@ -7,14 +7,17 @@ import { acquireScript, extendScript, raiseFenceScript, releaseScript } from './
 /** What one node answered. */
 type NodeReply<T> = { ok: true; value: T } | { ok: false; error: unknown };
 
-/** A successful attempt: the lock is held on a majority with `validityMs` left. */
+/** A successful attempt: the lock is held on a majority until `validUntil`. */
 export interface Granted {
   ok: true;
   /** Fencing token per resource: the highest counter of the majority, written back to one. */
   tokens: number[];
-  validityMs: number;
-  /** performance.now() when the attempt started (the TTL counts from here). */
-  startedAt: number;
+  /**
+   * performance.now() until which the lock is ours: the attempt's start + TTL − drift. The TTL
+   * started counting on each node no earlier than the attempt's start, so the round trip is
+   * already inside it (subtracting it again would hand out less, or no, validity).
+   */
+  validUntil: number;
 }
 
 export interface Refused {
@@ -152,6 +155,11 @@ export class Redlock {
     return ttlMs * this.driftFactor + 2;
   }
 
+  /** Until when a lock (or an extension) whose commands were sent at `startedAt` is valid. */
+  validUntil(startedAt: number, ttlMs: number): number {
+    return startedAt + ttlMs - this.drift(ttlMs);
+  }
+
   /** A node call's deadline: nodeTimeoutMs, never more than the TTL. */
   #call(ttlMs: number): CommandOptions {
     return ttlMs >= this.nodeTimeoutMs ? this.#defaultCall : { timeoutMs: Math.max(1, ttlMs) };
@@ -188,12 +196,12 @@ export class Redlock {
       return { ok: false, reason: 'quorum', split: false, error };
     }
     if (!Array.isArray(reply)) return CONTENDED;
-    const validityMs = ttlMs - (performance.now() - startedAt) - this.drift(ttlMs);
-    if (validityMs <= 0) {
+    const validUntil = this.validUntil(startedAt, ttlMs);
+    if (validUntil <= performance.now()) {
       await this.#releaseOn(client, keys, request.value, ttlMs, false).catch(() => {});
       return { ok: false, reason: 'validity', split: false, error: undefined };
     }
-    return { ok: true, tokens: tokensOf(reply), validityMs, startedAt };
+    return { ok: true, tokens: tokensOf(reply), validUntil };
   }
 
   async #attemptMany(request: AcquireRequest): Promise<Granted | Refused> {
@@ -204,7 +212,7 @@ export class Redlock {
     const quorum = this.quorum;
     const allowed = nodes.length - quorum;
     const calls = nodes.map((c) => acquireScript.run<number | unknown[]>(c, keys, request.argv, call));
-    const replies = await gather(calls, (rs) => {
+    let replies = await gather(calls, (rs) => {
       let yes = 0;
       let no = 0;
       for (const r of rs) {
@@ -214,30 +222,26 @@ export class Redlock {
       }
       return yes >= quorum || no > allowed;
     });
-    const granted: number[][] = [];
-    const grantedAt: number[] = [];
-    let failed = 0;
-    let error: unknown;
-    for (let i = 0; i < replies.length; i++) {
-      const reply = replies[i];
-      if (reply === undefined) continue;
-      if (!reply.ok) {
-        rethrowUsageError(reply.error);
-        failed++;
-        error = reply.error;
-      } else if (Array.isArray(reply.value)) {
-        granted.push(tokensOf(reply.value));
-        grantedAt.push(i);
-      }
+    let tally = tallyAcquire(replies);
+    if (tally.granted.length < quorum && tally.refused < quorum && replies.includes(undefined)) {
+      // Decided without a quorum of refusals: whether the rest answer tells an outage (`quorum`)
+      // from contention. They are bounded by the node deadline.
+      await Promise.allSettled(calls);
+      replies = await gather(calls, () => false);
+      tally = tallyAcquire(replies);
     }
+    const { granted, grantedAt } = tally;
+    let error = tally.error;
     if (granted.length < quorum) {
-      if (granted.length === 0 && failed === 0 && replies.every((r) => r !== undefined)) {
+      if (granted.length === 0 && tally.failed === 0 && replies.every((r) => r !== undefined)) {
         return CONTENDED; // every node refused: nothing of ours anywhere
       }
+      // Contention only when a quorum answered: fewer answering is an outage, whatever they said.
+      const answered = granted.length + tally.refused;
       return this.#refuse(
         request,
         replies,
-        failed > allowed ? 'quorum' : 'contention',
+        answered >= quorum ? 'contention' : 'quorum',
         error,
         granted.length > 0,
       );
@@ -265,9 +269,9 @@ export class Redlock {
       }
       if (current + acked < quorum) return this.#refuse(request, replies, 'quorum', error, true);
     }
-    const validityMs = ttlMs - (performance.now() - startedAt) - this.drift(ttlMs);
-    if (validityMs <= 0) return this.#refuse(request, replies, 'validity', error, true);
-    return { ok: true, tokens, validityMs, startedAt };
+    const validUntil = this.validUntil(startedAt, ttlMs);
+    if (validUntil <= performance.now()) return this.#refuse(request, replies, 'validity', error, true);
+    return { ok: true, tokens, validUntil };
   }
 
   /**
@@ -347,6 +351,28 @@ export class Redlock {
     }
     return yes >= this.quorum || no > this.clients.length - this.quorum;
   }
+}
+
+/** What the nodes said to an acquire: who granted (with tokens), who refused, who failed. */
+function tallyAcquire(replies: readonly (NodeReply<number | unknown[]> | undefined)[]) {
+  const granted: number[][] = [];
+  const grantedAt: number[] = [];
+  let refused = 0;
+  let failed = 0;
+  let error: unknown;
+  for (let i = 0; i < replies.length; i++) {
+    const reply = replies[i];
+    if (reply === undefined) continue;
+    if (!reply.ok) {
+      rethrowUsageError(reply.error);
+      failed++;
+      error = reply.error;
+    } else if (Array.isArray(reply.value)) {
+      granted.push(tokensOf(reply.value));
+      grantedAt.push(i);
+    } else refused++;
+  }
+  return { granted, grantedAt, refused, failed, error };
 }
 
 function count(replies: (NodeReply<number> | undefined)[], isDone: (reply: number) => boolean): QuorumCount {

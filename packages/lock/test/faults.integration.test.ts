@@ -54,6 +54,122 @@ describe('node failures (N = 5)', () => {
   });
 });
 
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('validity counted once (N = 5, 3 masters paused while a call is in flight)', () => {
+  const ttl = 1000;
+  // driftFactor 0.01 (the default) + 2 ms, and a few ms of slack for the test's own clock reads.
+  const drift = ttl * 0.01 + 2;
+  const slack = 5;
+
+  it.each([450, 600])(
+    'acquire resumed after %i ms: the handle is held, with at least ttl - elapsed - drift left',
+    async (pauseMs) => {
+      const g = await group(5);
+      const a = locks(g.urls, 2000); // node deadline past the pause: the paused nodes do answer
+      await (await a.acquire('warm-up', 1000)).release(); // connected everywhere
+      const started = performance.now();
+      const pending = a.acquireHandle('paused-acquire', ttl, { retries: 0 });
+      for (const s of g.servers.slice(0, 3)) s.pause();
+      await sleep(pauseMs);
+      for (const s of g.servers.slice(0, 3)) s.resume();
+      const lock = await pending;
+      const now = performance.now();
+      expect(lock.held).toBe(true);
+      expect(lock.validUntil - now).toBeGreaterThanOrEqual(ttl - (now - started) - drift - slack);
+      // The nodes agree: the keys live on, on every node.
+      for (const s of g.servers)
+        expect(Number(await s.call(['PTTL', 'lock:l:paused-acquire']))).toBeGreaterThan(0);
+      expect(await lock.release()).toBe(true);
+    },
+  );
+
+  it.each([450, 600])(
+    'extend resumed after %i ms: resolves only with the lock held, with at least ttl - elapsed - drift left',
+    async (pauseMs) => {
+      const g = await group(5);
+      const a = locks(g.urls, 2000);
+      const lock = await a.acquireHandle('paused-extend', ttl);
+      const started = performance.now();
+      const pending = lock.extend(ttl).then(
+        () => 'resolved',
+        (e: unknown) => e,
+      );
+      for (const s of g.servers.slice(0, 3)) s.pause();
+      await sleep(pauseMs);
+      for (const s of g.servers.slice(0, 3)) s.resume();
+      const outcome = await pending;
+      const now = performance.now();
+      expect(outcome).toBe('resolved');
+      expect(lock.held).toBe(true);
+      expect(lock.validUntil - now).toBeGreaterThanOrEqual(ttl - (now - started) - drift - slack);
+      expect(await lock.release()).toBe(true);
+    },
+  );
+
+  it('extend whose answer comes after its validity ended rejects instead of resolving, and the lock is not held', async () => {
+    const g = await group(5);
+    const a = locks(g.urls, 2000);
+    const lock = await a.acquireHandle('late-extend', 1000);
+    const pending = lock.extend(300).then(
+      () => 'resolved',
+      (e: unknown) => e,
+    );
+    // The event loop is blocked past the new TTL while the replies wait in the socket.
+    stall(400);
+    const outcome = await pending;
+    // Which the client reads first after the stall, the replies or its own node deadlines, is
+    // the machine's choice: LOCK_LOST (answered too late) or TIMEOUT (not answered in time).
+    expect(outcome).toMatchObject({ code: expect.stringMatching(/^(LOCK_LOST|TIMEOUT)$/) });
+    // Either way the shorter TTL may be in force on the nodes: the old validity no longer holds.
+    expect(lock.held).toBe(false);
+  });
+});
+
+describe('failure reasons match the outage (N = 5)', () => {
+  it('3 of 5 paused: quorum, even where the two live nodes refuse because another owner holds it', async () => {
+    const g = await group(5);
+    const a = locks(g.urls);
+    const b = locks(g.urls);
+    await (await b.acquire('warm-up', 1000)).release();
+    const held = await a.acquire('reasons-paused', 10_000);
+    for (const s of g.servers.slice(0, 3)) s.pause();
+    const error = await b
+      .acquire('reasons-paused', 5000, { retries: 1, retryDelayMs: 10 })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'LOCK_TIMEOUT', reason: 'quorum' });
+    for (const s of g.servers.slice(0, 3)) s.resume();
+    expect(await held.release()).toBe(true);
+  });
+
+  it('3 of 5 killed: quorum, held by another or not', async () => {
+    const g = await group(5);
+    const a = locks(g.urls);
+    const b = locks(g.urls);
+    await (await b.acquire('warm-up', 1000)).release();
+    await a.acquire('reasons-killed', 10_000);
+    for (const s of g.servers.slice(0, 3)) await s.kill();
+    for (const resource of ['reasons-killed', 'reasons-free']) {
+      const error = await b
+        .acquire(resource, 5000, { retries: 1, retryDelayMs: 10 })
+        .catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'LOCK_TIMEOUT', reason: 'quorum' });
+    }
+  });
+
+  it('all nodes up and the resource held by another owner: contention', async () => {
+    const g = await group(5);
+    const a = locks(g.urls);
+    const b = locks(g.urls);
+    const held = await a.acquire('reasons-held', 10_000);
+    const error = await b
+      .acquire('reasons-held', 5000, { retries: 1, retryDelayMs: 10 })
+      .catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'LOCK_TIMEOUT', reason: 'contention' });
+    expect(await held.release()).toBe(true);
+  });
+});
+
 describe('a holder paused past its TTL', () => {
   it.each([1, 3])(
     'N=%i: loses the lock, its signal aborts, and its late release spares the next holder',
