@@ -109,13 +109,13 @@ export class RedisLockHandle implements Lock {
     // inside it, not to be subtracted again.
     const validUntil = this.redlock.validUntil(started, ttl);
     const now = performance.now();
-    if (result.done >= this.redlock.quorum && validUntil > now && !this.#released && !this.#lost) {
-      this.#validUntil = validUntil;
-      this.#expiresAt = Date.now() + (this.#validUntil - now);
-      report();
-      return;
-    }
     if (result.done >= this.redlock.quorum && !this.#released && !this.#lost) {
+      if (validUntil > now) {
+        this.#validUntil = validUntil;
+        this.#expiresAt = Date.now() + (validUntil - now);
+        report();
+        return;
+      }
       // Extended, but the answer came after the new validity ended (a stalled event loop, paused
       // nodes): the keys expire by the new TTL, so resolving would leave a lock not held.
       const error = lockLost(this.resources, 'the extension arrived after its validity ended');

@@ -226,8 +226,9 @@ export class Redlock {
     if (tally.granted.length < quorum && tally.refused < quorum && replies.includes(undefined)) {
       // Decided without a quorum of refusals: whether the rest answer tells an outage (`quorum`)
       // from contention. They are bounded by the node deadline.
-      await Promise.allSettled(calls);
-      replies = await gather(calls, () => false);
+      replies = (await Promise.allSettled(calls)).map((r) =>
+        r.status === 'fulfilled' ? { ok: true, value: r.value } : { ok: false, error: r.reason },
+      );
       tally = tallyAcquire(replies);
     }
     const { granted, grantedAt } = tally;

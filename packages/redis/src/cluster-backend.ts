@@ -2,15 +2,14 @@
 import { createCluster, type RedisClusterType } from '@redis/client';
 import type { Backend, BackendEvents, MessageHandler, ReplyHandler } from './backend.js';
 import { isReadonlyCommand, keyArg, type RedisArgument, routingKey, toArgs } from './commands.js';
-import { invalidArgument, mapError, RedisTimeoutError } from './errors.js';
 import {
   BUFFERS,
-  closeOrDestroy,
-  destroyQuietly,
+  closeClient,
   nodeRedisCommon,
+  noPool,
   refuseBufferedTransaction,
   socketOptions,
-  within,
+  subscribeWithin,
 } from './node-redis-options.js';
 import type { ResolvedOptions } from './options.js';
 import { sameSlotKey } from './slots.js';
@@ -93,26 +92,11 @@ export class ClusterBackend implements Backend {
     return multi.exec();
   }
 
-  async subscribe(channel: string, handler: MessageHandler): Promise<() => Promise<void>> {
-    const listener = (message: string | Buffer, ch: string | Buffer) => handler(String(message), String(ch));
-    const ms = this.#o.commandTimeoutMs;
-    try {
-      await within(
-        this.#client.subscribe(channel, listener),
-        ms,
-        () => new RedisTimeoutError(`SUBSCRIBE timed out after ${ms} ms`, true, true),
-      );
-    } catch (error) {
-      throw mapError(error, 'SUBSCRIBE');
-    }
-    return async () => {
-      await this.#client.unsubscribe(channel, listener);
-    };
+  subscribe(channel: string, handler: MessageHandler): Promise<() => Promise<void>> {
+    return subscribeWithin(this.#client, channel, handler, this.#o.commandTimeoutMs);
   }
 
-  withConnection<T>(): Promise<T> {
-    return Promise.reject(invalidArgument('withConnection is available on a standalone connection only'));
-  }
+  withConnection = noPool;
 
   expired(): void {}
 
@@ -126,8 +110,6 @@ export class ClusterBackend implements Backend {
 
   async close(ms: number, graceful: boolean): Promise<void> {
     if (this.#topologyTimer) clearInterval(this.#topologyTimer);
-    const client = this.#client;
-    if (client.isOpen && graceful) await closeOrDestroy(() => client.close(), client, ms);
-    else destroyQuietly(client);
+    await closeClient(this.#client, ms, graceful);
   }
 }

@@ -85,7 +85,7 @@ const NODE_REDIS_NOT_SENT = [
 const AUTH_REPLIES = /^(WRONGPASS|NOAUTH)\b/;
 
 /** An error reply of the server, from our connection or from node-redis. */
-export function isErrorReply(error: unknown): error is Error {
+function isErrorReply(error: unknown): error is Error {
   return error instanceof ErrorReply || error instanceof NodeRedis.ErrorReply;
 }
 

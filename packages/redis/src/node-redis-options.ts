@@ -3,7 +3,7 @@
  * pub/sub subscribers of a standalone client), and small helpers around its clients.
  */
 import { createClient, RESP_TYPES, type RedisClientType } from '@redis/client';
-import { invalidArgument } from './errors.js';
+import { invalidArgument, mapError, RedisTimeoutError } from './errors.js';
 import type { ResolvedOptions } from './options.js';
 
 /** A standalone node-redis client (pool connections, subscribers). */
@@ -111,4 +111,56 @@ export function refuseBufferedTransaction(kind: string): never {
   throw invalidArgument(
     `returnBuffers in a transaction needs a standalone server (node-redis decodes a ${kind} EXEC reply as text); read binary values with command() or pipeline()`,
   );
+}
+
+/** The listener and unsubscribe of a Cluster or Sentinel client (node-redis's pub/sub). */
+interface NodeRedisPubSub {
+  subscribe(
+    channel: string,
+    listener: (message: string | Buffer, channel: string | Buffer) => void,
+  ): Promise<unknown>;
+  unsubscribe(
+    channel: string,
+    listener: (message: string | Buffer, channel: string | Buffer) => void,
+  ): Promise<unknown>;
+}
+
+/**
+ * Subscribes through a node-redis Cluster or Sentinel client within `ms`; resolves with the
+ * function that unsubscribes.
+ */
+export async function subscribeWithin(
+  client: NodeRedisPubSub,
+  channel: string,
+  handler: (message: string, channel: string) => void,
+  ms: number,
+): Promise<() => Promise<void>> {
+  const listener = (message: string | Buffer, ch: string | Buffer) => handler(String(message), String(ch));
+  try {
+    await within(
+      client.subscribe(channel, listener),
+      ms,
+      () => new RedisTimeoutError(`SUBSCRIBE timed out after ${ms} ms`, true, true),
+    );
+  } catch (error) {
+    throw mapError(error, 'SUBSCRIBE');
+  }
+  return async () => {
+    await client.unsubscribe(channel, listener);
+  };
+}
+
+/** Closes a node-redis client: gracefully within `ms` when it is open and `graceful`, else destroys it. */
+export async function closeClient(
+  client: { isOpen: boolean; close(): Promise<unknown>; destroy(): unknown },
+  ms: number,
+  graceful: boolean,
+): Promise<void> {
+  if (client.isOpen && graceful) await closeOrDestroy(() => client.close(), client, ms);
+  else destroyQuietly(client);
+}
+
+/** `withConnection` of a deployment without a pool. */
+export function noPool<T>(): Promise<T> {
+  return Promise.reject(invalidArgument('withConnection is available on a standalone connection only'));
 }

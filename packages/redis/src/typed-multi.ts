@@ -3,8 +3,8 @@
  * transaction or pipeline of the client, replies transformed per command.
  */
 import type { TypeMapping } from '@redis/client';
-import type { InfrastructureError } from '@voelgoed/contracts';
-import type { RedisArgument, RedisReply } from './commands.js';
+import type { CommandOptions, PipelineResult, RedisCommand } from './client-types.js';
+import type { RedisReply } from './commands.js';
 import {
   attachCommands,
   type NoTypeMapping,
@@ -16,14 +16,8 @@ import {
 
 /** What a typed batch needs of the client. */
 export interface BatchRunner {
-  transaction(
-    commands: readonly (readonly RedisArgument[])[],
-    options?: { timeoutMs?: number; returnBuffers?: boolean },
-  ): Promise<RedisReply[]>;
-  pipeline(
-    commands: readonly (readonly RedisArgument[])[],
-    options?: { timeoutMs?: number; returnBuffers?: boolean },
-  ): Promise<({ ok: true; value: unknown } | { ok: false; error: InfrastructureError })[]>;
+  transaction(commands: readonly RedisCommand[], options?: CommandOptions): Promise<RedisReply[]>;
+  pipeline(commands: readonly RedisCommand[], options?: CommandOptions): Promise<PipelineResult[]>;
 }
 
 class Multi {

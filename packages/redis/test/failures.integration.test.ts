@@ -64,14 +64,20 @@ function settlesWithin<T>(promise: Promise<T>, ms: number): Promise<T> {
   ]).finally(() => clearTimeout(timer));
 }
 
+/** A client whose connection goes through a proxy that cuts after `limit` bytes of replies (no quick reconnect). */
+async function throughCuttingProxy(limit: number) {
+  const proxy = await cuttingProxy(plain.port, limit);
+  const client = createRedisClient({
+    port: proxy.port,
+    commandTimeoutMs: 10_000,
+    reconnect: { minDelayMs: 5_000 },
+  });
+  return { proxy, client };
+}
+
 describe('a connection cut after the server ran commands', () => {
   it('never reports an INCR the server ran as retryable: each one comes back maybeExecuted', async () => {
-    const proxy = await cuttingProxy(plain.port, 3000);
-    const client = createRedisClient({
-      port: proxy.port,
-      commandTimeoutMs: 10_000,
-      reconnect: { minDelayMs: 5_000 },
-    });
+    const { proxy, client } = await throughCuttingProxy(3000);
     try {
       await client.ready();
       const total = 5000;
@@ -107,12 +113,7 @@ describe('a connection cut after the server ran commands', () => {
   });
 
   it('leaves a read-only command retryable even when it may have reached the server', async () => {
-    const proxy = await cuttingProxy(plain.port, 200);
-    const client = createRedisClient({
-      port: proxy.port,
-      commandTimeoutMs: 10_000,
-      reconnect: { minDelayMs: 5_000 },
-    });
+    const { proxy, client } = await throughCuttingProxy(200);
     try {
       await client.ready();
       const outcomes = await Promise.all(
