@@ -8,21 +8,13 @@
 import { RESP_TYPES, type TypeMapping } from '@redis/client';
 import type { WithCommands } from '@redis/client/dist/lib/client/index.js';
 import { BasicCommandParser } from '@redis/client/dist/lib/client/parser.js';
-import type { Tail } from '@redis/client/dist/lib/commands/generic-transformers.js';
 import * as commandsModule from '@redis/client/dist/lib/commands/index.js';
-import type {
-  Command,
-  CommandReply,
-  ReplyWithTypeMapping,
-  TransformReply,
-} from '@redis/client/dist/lib/RESP/types.js';
+import type { Command, TransformReply } from '@redis/client/dist/lib/RESP/types.js';
 import type { RedisArgument } from './commands.js';
 import { invalidArgument } from './errors.js';
 
 export type { TypeMapping } from '@redis/client';
 export { RESP_TYPES } from '@redis/client';
-
-type NodeRedisCommands = typeof import('@redis/client/dist/lib/commands/index.js').default;
 
 /** No type mapping: node-redis's default reply types. (`{}` in node-redis's own signatures.) */
 export type NoTypeMapping = Record<never, never>;
@@ -182,16 +174,23 @@ export function typedView<TM extends TypeMapping>(
   return new TypedView(client, checkTypeMapping(mapping)) as unknown as RedisCommandMethods<TM>;
 }
 
-type MultiSignature<R extends unknown[], C extends Command, TM extends TypeMapping> = (
-  ...args: Tail<Parameters<C['parseCommand']>>
-) => RedisMulti<[...R, ReplyWithTypeMapping<CommandReply<C, 2>, TM>], TM>;
+/**
+ * The batch method for one command: its arguments, and the batch with its reply appended.
+ * Derived from the client's methods (not from node-redis's commands module, a CommonJS default
+ * export whose type an ESM consumer reads as the whole module: methods vanished there).
+ */
+type MultiSignature<R extends unknown[], M, TM extends TypeMapping> = M extends (
+  ...args: infer A
+) => Promise<infer T>
+  ? (...args: A) => RedisMulti<[...R, T], TM>
+  : never;
 
 /**
  * A typed batch: queue commands with node-redis's method names, then run them as a MULTI/EXEC
  * transaction (`exec()`) or as a pipeline (`execAsPipeline()`); replies come back as a typed tuple.
  */
 export type RedisMulti<R extends unknown[] = [], TM extends TypeMapping = NoTypeMapping> = {
-  [P in keyof NodeRedisCommands]: MultiSignature<R, NodeRedisCommands[P], TM>;
+  [P in keyof WithCommands<2, TM>]: MultiSignature<R, WithCommands<2, TM>[P], TM>;
 } & {
   /** Commands queued so far. */
   readonly length: number;

@@ -34,11 +34,20 @@ const getIsStringOrNull: Equal<Reply<'get'>, string | null> = true;
 const hGetAllIsRecord: Equal<Reply<'hGetAll'>, Record<string, string>> = true;
 const incrIsNumber: Equal<Reply<'incr'>, number> = true;
 type BufferView = RedisCommandMethods<typeof BUFFER_REPLIES>;
+type Batch = ReturnType<ReturnType<ReturnType<RedisClient['multi']>['get']>['incr']>;
+type BatchReplies = Awaited<ReturnType<Batch['exec']>>;
+const multiIsTuple: Equal<BatchReplies, [string | null, number]> = true;
 const bufferGet: Equal<Awaited<ReturnType<BufferView['get']>>, Buffer | null> = true;
 
 describe('typed commands (node-redis names, arguments and reply types)', () => {
   it('has the type tests above compiled as true', () => {
-    expect([getIsStringOrNull, hGetAllIsRecord, incrIsNumber, bufferGet]).toEqual([true, true, true, true]);
+    expect([getIsStringOrNull, hGetAllIsRecord, incrIsNumber, bufferGet, multiIsTuple]).toEqual([
+      true,
+      true,
+      true,
+      true,
+      true,
+    ]);
   });
 
   it('get/set/incr/hSet/hGetAll/zAdd/zRangeWithScores work and return node-redis shapes', async () => {

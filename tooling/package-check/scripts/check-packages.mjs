@@ -191,6 +191,43 @@ function importByName(name, project) {
     viaEsm.status === 0,
     (viaEsm.status === 0 ? viaEsm.stdout : viaEsm.output).trim().split('\n').slice(-3).join(' | '),
   );
+  typeCheckAsConsumer(name, project);
+}
+
+/**
+ * Type-checks `smoke/<name>.types.mts` (where there is one) inside the installed project, strict
+ * and without skipLibCheck: the bundled declarations are what a TypeScript user compiles against,
+ * and a fault in them (a type that resolves differently once bundled) shows only here.
+ */
+function typeCheckAsConsumer(name, project) {
+  const source = path.join(here, 'smoke', `${name}.types.mts`);
+  if (!existsSync(source)) return;
+  cpSync(source, path.join(project, 'types.mts'));
+  const tsc = path.join(here, '..', 'node_modules', '.bin', 'tsc');
+  const checked = run(
+    tsc,
+    [
+      '--noEmit',
+      '--strict',
+      '--skipLibCheck',
+      'false',
+      '--module',
+      'nodenext',
+      '--target',
+      'es2022',
+      '--types',
+      'node',
+      '--typeRoots',
+      path.join(here, '..', 'node_modules', '@types'),
+      'types.mts',
+    ],
+    { cwd: project, timeout: 120_000 },
+  );
+  record(
+    `${name}: its declarations type-check in a consumer (strict, nodenext, no skipLibCheck)`,
+    checked.status === 0,
+    checked.status === 0 ? '' : checked.output.slice(-800),
+  );
 }
 
 function noForeignVendors(name, project) {
