@@ -82,7 +82,8 @@ const NODE_REDIS_NOT_SENT = [
 ];
 
 /** Error replies that mean the credentials were refused. */
-const AUTH_REPLIES = /^(WRONGPASS|NOAUTH)\b/;
+// ERR AUTH …: a password given to a server that has none ("called without any password configured").
+const AUTH_REPLIES = /^(WRONGPASS|NOAUTH)\b|^ERR AUTH\b/;
 
 /** An error reply of the server, from our connection or from node-redis. */
 function isErrorReply(error: unknown): error is Error {
@@ -125,6 +126,14 @@ export function connectFailure(message: string, cause: unknown): InfrastructureE
     return new AuthenticationError(
       `${MESSAGE_PREFIX} ${message}: the server refused the credentials (${text.split(' ')[0]})`,
     );
+  }
+  // Any other error reply to the handshake (SELECT of a database the server lacks, …) is a
+  // setting that the next attempt sends again: not retryable.
+  if (isErrorReply(cause)) {
+    return new ConnectionError(`${MESSAGE_PREFIX} ${message}: ${withoutArguments(text)}`, {
+      cause,
+      retryable: false,
+    });
   }
   return connectionError(`${message}${text ? `: ${text}` : ''}`, cause);
 }

@@ -195,6 +195,30 @@ describe('ready() when the first connection fails', () => {
   });
 });
 
+describe('ready() when the server refuses the settings', () => {
+  it('a password for a server that has none: AUTH, not retryable, the password not shown', async () => {
+    const client = createRedisClient({ port: plain.port, password: 'unneeded-Pw42', connectTimeoutMs: 1000 });
+    try {
+      const error = await settlesWithin(client.ready(), 1500).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'AUTH', retryable: false });
+      expect(String((error as Error).message)).not.toContain('unneeded-Pw42');
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('a database the server does not have: CONNECTION, not retryable (every attempt would fail the same way)', async () => {
+    const client = createRedisClient({ port: plain.port, db: 999, connectTimeoutMs: 1000 });
+    try {
+      const error = await settlesWithin(client.ready(), 1500).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'CONNECTION', retryable: false });
+      expect(String((error as Error).message)).toContain('DB index');
+    } finally {
+      await client.close();
+    }
+  });
+});
+
 describe('createRedisClient arguments', () => {
   it.each([
     ['null', null],
