@@ -177,7 +177,10 @@ export class RedisClient {
    * runs a MULTI/EXEC transaction, `.execAsPipeline()` a pipeline; both resolve a typed tuple.
    */
   multi<TM extends TypeMapping = NoTypeMapping>(typeMapping?: TM): RedisMulti<[], TM> {
-    return createMulti(this, typeMapping === undefined ? undefined : (checkTypeMapping(typeMapping) as TM));
+    // Cast, not inferred: relating two generic RedisMulti types makes TypeScript expand all 817
+    // methods recursively (it ran out of memory).
+    const mapping = typeMapping === undefined ? undefined : checkTypeMapping(typeMapping);
+    return createMulti(this, mapping) as RedisMulti<[], TM>;
   }
 
   #validateTimeout(timeoutMs: number): void {

@@ -7,7 +7,6 @@ import type { CommandOptions, PipelineResult, RedisCommand } from './client-type
 import type { RedisReply } from './commands.js';
 import {
   attachCommands,
-  type NoTypeMapping,
   type ParsedCommand,
   parseCommand,
   type RedisMulti,
@@ -84,9 +83,7 @@ attachCommands(Multi.prototype, (receiver, name, command, args) => {
   return multi;
 });
 
-export function createMulti<TM extends TypeMapping = NoTypeMapping>(
-  client: BatchRunner,
-  typeMapping?: TM,
-): RedisMulti<[], TM> {
-  return new Multi(client, typeMapping) as unknown as RedisMulti<[], TM>;
+/** The batch object; `RedisClient.multi()` gives it its type (see {@link RedisMulti}). */
+export function createMulti(client: BatchRunner, typeMapping?: TypeMapping): object {
+  return new Multi(client, typeMapping);
 }

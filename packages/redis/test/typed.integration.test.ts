@@ -34,8 +34,10 @@ const getIsStringOrNull: Equal<Reply<'get'>, string | null> = true;
 const hGetAllIsRecord: Equal<Reply<'hGetAll'>, Record<string, string>> = true;
 const incrIsNumber: Equal<Reply<'incr'>, number> = true;
 type BufferView = RedisCommandMethods<typeof BUFFER_REPLIES>;
-type Batch = ReturnType<ReturnType<ReturnType<RedisClient['multi']>['get']>['incr']>;
-type BatchReplies = Awaited<ReturnType<Batch['exec']>>;
+// Through a call, as users write it (ReturnType of the generic multi() would instantiate it
+// with every possible type mapping).
+const batchOf = (client: RedisClient) => client.multi().get('k').incr('n');
+type BatchReplies = Awaited<ReturnType<ReturnType<typeof batchOf>['exec']>>;
 const multiIsTuple: Equal<BatchReplies, [string | null, number]> = true;
 const bufferGet: Equal<Awaited<ReturnType<BufferView['get']>>, Buffer | null> = true;
 
