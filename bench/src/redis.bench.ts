@@ -231,6 +231,8 @@ interface LargeWorkload {
   family?: 'LRANGE' | 'HGETALL';
   size?: number;
   binary?: boolean;
+  /** The command every contender sends, as INFO commandstats names it (`lrange`). */
+  command: string;
   contenders: { name: string; op: () => Promise<unknown> }[];
   /** Whether a reply is the expected one (byte for byte, for the binary workloads). */
   check: (reply: unknown) => boolean;
@@ -310,7 +312,21 @@ const median = (xs: number[]) => {
  * and a 200k-element reply leaves a lot). Unless BENCH_LARGE_CALLS says, `calls` is fitted to
  * the warm-up: as many as fit BENCH_LARGE_BUDGET_MS, odd, 7 to 15.
  */
-async function measureLarge(w: LargeWorkload): Promise<LargeResult[]> {
+/**
+ * The server's own time per call of one command over the timed rounds (INFO commandstats'
+ * usec_per_call after a CONFIG RESETSTAT): the part of every contender's time that no client
+ * can change. HGETALL of a 200k-field hash costs redis-server itself more than twice its 100k
+ * time, so the scaling rows also give the client's share, with this subtracted.
+ */
+interface ServerClock {
+  reset(): Promise<void>;
+  msPerCall(command: string): Promise<number>;
+}
+
+async function measureLarge(
+  w: LargeWorkload,
+  server: ServerClock,
+): Promise<{ results: LargeResult[]; serverMs: number }> {
   const acc = w.contenders.map((c) => ({
     ...c,
     msPerCall: [] as number[],
@@ -338,13 +354,15 @@ async function measureLarge(w: LargeWorkload): Promise<LargeResult[]> {
     }
   };
   await round(0, true);
+  await server.reset();
   const warmupTotal = acc.reduce((t, a) => t + a.warmupMs, 0);
   let calls =
     largeCalls ??
     Math.max(LARGE_MIN_CALLS, Math.min(15, Math.floor(largeBudgetMs / Math.max(warmupTotal, 1))));
   if (largeCalls === undefined && calls % 2 === 0) calls--;
   for (let r = 1; r <= calls; r++) await round(r, false);
-  return acc.map((a) => ({
+  const serverMs = await server.msPerCall(w.command);
+  const results = acc.map((a) => ({
     name: a.name,
     ms: median(a.msPerCall),
     msPerCall: a.msPerCall,
@@ -355,6 +373,7 @@ async function measureLarge(w: LargeWorkload): Promise<LargeResult[]> {
     ok: a.ok,
     errors: a.errors,
   }));
+  return { results, serverMs };
 }
 
 const pad6 = (i: number) => String(i).padStart(6, '0');
@@ -406,6 +425,7 @@ async function largeWorkloads({ ours, nodeRedisNoTimeout, ioredis }: Clients): P
       scenario: `large: LRANGE 0 -1, ${n.toLocaleString('en-US')} elements`,
       family: 'LRANGE',
       size: n,
+      command: 'lrange',
       contenders: [
         { name: OURS, op: () => ours.command(['LRANGE', key, 0, -1], oursText) },
         { name: NODE_REDIS, op: () => nodeRedisNoTimeout.sendCommand(['LRANGE', key, '0', '-1']) },
@@ -429,6 +449,7 @@ async function largeWorkloads({ ours, nodeRedisNoTimeout, ioredis }: Clients): P
       scenario: `large: HGETALL, ${n.toLocaleString('en-US')} fields`,
       family: 'HGETALL',
       size: n,
+      command: 'hgetall',
       contenders: [
         { name: OURS, op: () => ours.command(['HGETALL', key], oursText) },
         { name: NODE_REDIS, op: () => nodeRedisFlatMaps.sendCommand(['HGETALL', key]) },
@@ -453,6 +474,7 @@ async function largeWorkloads({ ours, nodeRedisNoTimeout, ioredis }: Clients): P
     await ours.command(['SET', key, expected], oursText);
     workloads.push({
       scenario: `large: GET ${mib} MiB text`,
+      command: 'get',
       contenders: [
         { name: OURS, op: () => ours.command(['GET', key], oursText) },
         { name: NODE_REDIS, op: () => nodeRedisNoTimeout.sendCommand(['GET', key]) },
@@ -471,6 +493,7 @@ async function largeWorkloads({ ours, nodeRedisNoTimeout, ioredis }: Clients): P
       // ioredis: getBuffer().
       scenario: `large: GET ${mib} MiB binary, as Buffer`,
       binary: true,
+      command: 'get',
       contenders: [
         { name: OURS, op: () => ours.command(['GET', key], oursBuffers) },
         { name: NODE_REDIS, op: () => nodeRedisBuffers.sendCommand(['GET', key]) },
@@ -487,10 +510,26 @@ async function largeReplies(clients: Clients): Promise<{ rows: Row[]; summary: R
   const workloads = await largeWorkloads(clients);
   const filledSeconds = (performance.now() - started) / 1000;
   const rows: Row[] = [];
-  const measured: { workload: LargeWorkload; results: LargeResult[] }[] = [];
+  const measured: { workload: LargeWorkload; results: LargeResult[]; serverMs: number }[] = [];
+  const server: ServerClock = {
+    reset: async () => {
+      await clients.ours.command(['CONFIG', 'RESETSTAT']);
+    },
+    msPerCall: async (command) => {
+      const info = String(await clients.ours.command(['INFO', 'commandstats']));
+      const usec = new RegExp(`^cmdstat_${command}:.*usec_per_call=([0-9.]+)`, 'm').exec(info)?.[1];
+      return usec === undefined ? Number.NaN : Number(usec) / 1000;
+    },
+  };
   for (const workload of workloads) {
-    const results = await measureLarge(workload);
-    measured.push({ workload, results });
+    const { results, serverMs } = await measureLarge(workload, server);
+    measured.push({ workload, results, serverMs });
+    rows.push({
+      scenario: workload.scenario,
+      contender: `redis-server's own time per call (INFO commandstats; in every contender's time)`,
+      value: Number(serverMs.toFixed(serverMs < 10 ? 2 : 1)),
+      unit: 'ms/call',
+    });
     const base = results.find((r) => r.name === NODE_REDIS)?.ms;
     const line = results.map(
       (r) => `${r.name} ${r.ms.toFixed(1)} ms (stall ${r.stallMs.toFixed(0)} ms${r.ok ? '' : ', WRONG'})`,
@@ -530,17 +569,36 @@ async function largeReplies(clients: Clients): Promise<{ rows: Row[]; summary: R
     const [m100, m200] = [at(100_000), at(200_000)];
     if (!m100 || !m200) continue;
     scaling[family] = {};
+    const serverFactor = Number((m200.serverMs / m100.serverMs).toFixed(2));
+    scaling[family]['redis-server'] = serverFactor;
+    rows.push({
+      scenario: `large: ${family} time(200k) / time(100k) (2.00 = linear)`,
+      contender: `redis-server's own time (${m100.serverMs.toFixed(1)} → ${m200.serverMs.toFixed(1)} ms)`,
+      value: serverFactor,
+      unit: 'x',
+    });
     for (const r of m200.results) {
       const r100 = m100.results.find((x) => x.name === r.name);
       if (!r100) continue;
       const factor = Number((r.ms / r100.ms).toFixed(2));
+      // The client's share: its time less the server's own, at both sizes.
+      const clientFactor = Number(((r.ms - m200.serverMs) / (r100.ms - m100.serverMs)).toFixed(2));
       scaling[family][r.name] = factor;
-      rows.push({
-        scenario: `large: ${family} time(200k) / time(100k) (2.00 = linear)`,
-        contender: r.name,
-        value: factor,
-        unit: 'x',
-      });
+      scaling[family][`${r.name}, less server time`] = clientFactor;
+      rows.push(
+        {
+          scenario: `large: ${family} time(200k) / time(100k) (2.00 = linear)`,
+          contender: r.name,
+          value: factor,
+          unit: 'x',
+        },
+        {
+          scenario: `large: ${family} time(200k) / time(100k) (2.00 = linear)`,
+          contender: `${r.name}, less redis-server's own time`,
+          value: clientFactor,
+          unit: 'x',
+        },
+      );
     }
   }
   const seconds = (performance.now() - started) / 1000;
