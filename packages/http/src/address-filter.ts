@@ -10,6 +10,18 @@ function refused(host: string, address: string): ForbiddenTargetError {
   );
 }
 
+/**
+ * Asks the filter; a filter that throws refuses (fail closed). It runs inside a DNS callback,
+ * where an exception would crash the process.
+ */
+function allowed(filter: AddressFilter, address: string, family: 4 | 6): boolean {
+  try {
+    return filter(address, family) === true;
+  } catch {
+    return false;
+  }
+}
+
 /** A DNS lookup that fails with `ForbiddenTargetError` when any resolved address is refused. */
 export function filteredLookup(filter: AddressFilter): LookupFunction {
   const lookup = (
@@ -28,7 +40,7 @@ export function filteredLookup(filter: AddressFilter): LookupFunction {
       }
       const list: LookupAddress[] = Array.isArray(address) ? address : [{ address, family: family ?? 4 }];
       for (const entry of list) {
-        if (!filter(entry.address, entry.family === 6 ? 6 : 4)) {
+        if (!allowed(filter, entry.address, entry.family === 6 ? 6 : 4)) {
           callback(refused(hostname, entry.address) as NodeJS.ErrnoException, address, family);
           return;
         }
@@ -44,5 +56,5 @@ export function checkLiteralHost(url: URL, filter: AddressFilter): void {
   const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
   const family = isIP(host);
   if (family === 0) return;
-  if (!filter(host, family === 6 ? 6 : 4)) throw refused(url.host, host);
+  if (!allowed(filter, host, family === 6 ? 6 : 4)) throw refused(url.host, host);
 }

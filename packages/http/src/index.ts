@@ -9,6 +9,7 @@ export {
   type TimeoutPhase,
   TooManyRedirectsError,
 } from './errors.js';
+export type { HeaderValue } from './headers.js';
 export type {
   ClientRetryOptions,
   HttpClientOptions,
@@ -41,6 +42,7 @@ export {
 } from './webhooks/deliver.js';
 export { type HmacSignatureOptions, verifyHmacSignature } from './webhooks/hmac.js';
 export type { WebhookSecret } from './webhooks/secrets.js';
+export type { SignatureEncoding } from './webhooks/signature-encoding.js';
 export { isPublicAddress } from './webhooks/ssrf.js';
 export {
   type SignWebhookInput,

@@ -9,6 +9,7 @@ import {
 import type { BulkheadOptions } from './bulkhead.js';
 import type { CircuitBreakerOptions } from './circuit-breaker.js';
 import { MESSAGE_PREFIX } from './errors.js';
+import { HEADER_NAME, type HeaderValue, headerName, mergeHeaders } from './headers.js';
 import { DEFAULT_SENSITIVE_HEADERS } from './redact.js';
 import type { RetryBudgetOptions } from './retry-budget.js';
 import type { TransportFactory } from './transport.js';
@@ -23,8 +24,11 @@ export interface ClientRetryOptions extends HttpRetryOptions {
 export interface HttpClientOptions {
   /** Prefix for relative request URLs: `baseUrl + '/' + url` (default none: URLs must be absolute). */
   baseUrl?: string;
-  /** Headers sent with every request (a request's own headers win). */
-  headers?: Readonly<Record<string, string>>;
+  /**
+   * Headers sent with every request (a request's own headers win). Numbers and booleans are sent
+   * as text; values Node or undici would refuse are `INVALID_ARGUMENT` here, at creation.
+   */
+  headers?: Readonly<Record<string, HeaderValue | undefined>>;
   /** `'got'` (default), `'undici'` (needs the optional peer dependency) or your own factory. */
   transport?: 'got' | 'undici' | TransportFactory;
   /** Per-attempt timeout for the whole request, body included, ms (default 30 000). */
@@ -67,7 +71,9 @@ export interface HttpClientOptions {
 }
 
 /** The port's request plus what this client adds. */
-export interface HttpClientRequest extends Omit<HttpRequest, 'retry'> {
+export interface HttpClientRequest extends Omit<HttpRequest, 'retry' | 'headers'> {
+  /** Request headers (they win over the client's); numbers and booleans are sent as text, `undefined` removes one. */
+  headers?: Readonly<Record<string, HeaderValue | undefined>>;
   /** `false` turns retries off; a number sets the retry limit; an object overrides the client's policy. */
   retry?: ClientRetryOptions | number | false;
   /** A route template for telemetry (`/charges/:id`); never the real path. */
@@ -127,6 +133,26 @@ function int(value: number | undefined, what: string, fallback: number, min: num
   return value;
 }
 
+function bool(value: unknown, what: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new InvalidArgumentError(`${P} ${what} must be a boolean`);
+  return value;
+}
+
+/** A policy's options: an object, `false` (off) or `undefined` (defaults). */
+function policy<T extends object>(value: T | false | undefined, what: string): T | false | undefined {
+  if (value === undefined || value === false) return value;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new InvalidArgumentError(`${P} ${what} must be an object or false`);
+  }
+  return value;
+}
+
+function list<T>(value: readonly T[] | undefined, what: string, check: (item: unknown) => boolean): void {
+  if (value === undefined) return;
+  if (!Array.isArray(value) || !value.every(check)) throw new InvalidArgumentError(`${P} ${what}`);
+}
+
 /** Resolves a retry policy against defaults; `base` gives the client's values. */
 export function resolveRetry(
   retry: HttpRetryOptions | ClientRetryOptions | number | false | undefined,
@@ -145,9 +171,13 @@ export function resolveRetry(
   if (typeof retry !== 'object' || retry === null) {
     throw new InvalidArgumentError(`${P} retry must be an object, a number or false`);
   }
-  for (const m of retry.methods ?? []) {
-    if (!METHODS.has(m)) throw new InvalidArgumentError(`${P} retry.methods holds an unknown method`);
-  }
+  if (Array.isArray(retry)) throw new InvalidArgumentError(`${P} retry must be an object, a number or false`);
+  list(retry.methods, 'retry.methods must be an array of known methods', (m) => METHODS.has(m as HttpMethod));
+  list(
+    retry.statusCodes,
+    'retry.statusCodes must be an array of statuses (integers 100-599)',
+    (code) => Number.isInteger(code) && (code as number) >= 100 && (code as number) <= 599,
+  );
   return {
     limit: int(retry.limit, 'retry.limit', fallback.limit, 0),
     methods: retry.methods ? new Set(retry.methods) : fallback.methods,
@@ -164,6 +194,7 @@ export function resolveOptions(options: HttpClientOptions = {}): ResolvedOptions
   }
   let baseUrl: string | undefined;
   if (options.baseUrl !== undefined) {
+    if (typeof options.baseUrl !== 'string') throw new InvalidArgumentError(`${P} baseUrl must be a string`);
     let parsed: URL;
     try {
       parsed = new URL(options.baseUrl);
@@ -180,13 +211,17 @@ export function resolveOptions(options: HttpClientOptions = {}): ResolvedOptions
     throw new InvalidArgumentError(`${P} transport must be 'got', 'undici' or a factory`);
   }
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(options.headers ?? {})) {
-    if (typeof value === 'string') headers[name.toLowerCase()] = value;
+  mergeHeaders(headers, options.headers, 'headers');
+  if (options.addressFilter !== undefined && typeof options.addressFilter !== 'function') {
+    throw new InvalidArgumentError(`${P} addressFilter must be a function (address, family) => boolean`);
   }
+  list(options.sensitiveHeaders, 'sensitiveHeaders must be an array of header names', (name) => {
+    return typeof name === 'string' && HEADER_NAME.test(name);
+  });
   const timeoutMs = ms(options.timeoutMs, 'timeoutMs', 30_000);
-  const cb = options.circuitBreaker;
-  const bh = options.bulkhead;
-  const rb = options.retryBudget;
+  const cb = policy(options.circuitBreaker, 'circuitBreaker');
+  const bh = policy(options.bulkhead, 'bulkhead');
+  const rb = policy(options.retryBudget, 'retryBudget');
   return {
     baseUrl,
     headers,
@@ -225,14 +260,17 @@ export function resolveOptions(options: HttpClientOptions = {}): ResolvedOptions
     maxSocketsPerOrigin: int(options.maxSocketsPerOrigin, 'maxSocketsPerOrigin', 64, 1),
     keepAliveMs: ms(options.keepAliveMs, 'keepAliveMs', 4_000),
     maxResponseBytes: int(options.maxResponseBytes, 'maxResponseBytes', 10 * 1024 * 1024, 0),
-    decompress: options.decompress ?? true,
-    followRedirects: options.followRedirects ?? false,
+    decompress: bool(options.decompress, 'decompress', true),
+    followRedirects: bool(options.followRedirects, 'followRedirects', false),
     maxRedirects: int(options.maxRedirects, 'maxRedirects', 5, 0),
     sensitiveHeaders: new Set([
       ...DEFAULT_SENSITIVE_HEADERS,
       ...(options.sensitiveHeaders ?? []).map((h) => h.toLowerCase()),
     ]),
-    idempotencyHeader: (options.idempotencyHeader ?? 'idempotency-key').toLowerCase(),
+    idempotencyHeader:
+      options.idempotencyHeader === undefined
+        ? 'idempotency-key'
+        : headerName(options.idempotencyHeader, 'idempotencyHeader'),
     addressFilter: options.addressFilter,
   };
 }

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { type HttpMethod, type HttpQuery, InvalidArgumentError, validate } from '@voelgoed/contracts';
-import { MESSAGE_PREFIX } from './errors.js';
+import { MESSAGE_PREFIX, safeCause } from './errors.js';
+import { headerValue, mergeHeaders } from './headers.js';
 import {
   type HttpClientRequest,
   METHODS,
@@ -34,8 +35,6 @@ export interface PreparedRequest {
 }
 
 const ABSOLUTE = /^[a-z][a-z0-9+.-]*:/i;
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-const INVALID_HEADER_VALUE = /[\r\n\0]/;
 
 function resolveUrl(raw: unknown, baseUrl: string | undefined): URL {
   if (typeof raw !== 'string' || raw.length === 0)
@@ -56,13 +55,46 @@ function resolveUrl(raw: unknown, baseUrl: string | undefined): URL {
   return url;
 }
 
+function queryValue(value: unknown): string {
+  const type = typeof value;
+  if (type === 'string' || type === 'number' || type === 'boolean' || type === 'bigint') return String(value);
+  throw new InvalidArgumentError(`${P} query values must be strings, numbers, booleans or arrays of them`);
+}
+
 function appendQuery(url: URL, query: HttpQuery | undefined): void {
-  if (!query) return;
-  if (typeof query !== 'object') throw new InvalidArgumentError(`${P} query must be an object`);
+  if (query === undefined) return;
+  if (typeof query !== 'object' || query === null || Array.isArray(query)) {
+    throw new InvalidArgumentError(`${P} query must be an object`);
+  }
   for (const [name, value] of Object.entries(query)) {
     if (value === undefined) continue;
-    if (Array.isArray(value)) for (const v of value) url.searchParams.append(name, String(v));
-    else url.searchParams.append(name, String(value));
+    if (Array.isArray(value)) for (const v of value) url.searchParams.append(name, queryValue(v));
+    else url.searchParams.append(name, queryValue(value));
+  }
+}
+
+/** The JSON text of a `json` body; a value JSON cannot carry is the caller's mistake. */
+function serialise(json: unknown): string {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(json);
+  } catch (error) {
+    throw new InvalidArgumentError(
+      `${P} json cannot be serialised (a circular reference, a BigInt or a throwing toJSON)`,
+      { cause: safeCause(error) },
+    );
+  }
+  if (text === undefined) throw new InvalidArgumentError(`${P} json must be a value JSON can carry`);
+  return text;
+}
+
+/** The `user:password` of a URL's userinfo, percent-decoded. */
+function credentials(url: URL): string {
+  try {
+    return `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+  } catch {
+    // The userinfo is never echoed: it holds a password.
+    throw new InvalidArgumentError(`${P} url has malformed percent-encoding in its credentials`);
   }
 }
 
@@ -79,35 +111,18 @@ export function prepareRequest(
 ): PreparedRequest {
   if (typeof request !== 'object' || request === null)
     throw new InvalidArgumentError(`${P} request must be an object`);
-  const method = (request.method ?? defaultMethod).toUpperCase() as HttpMethod;
+  const raw = request.method ?? defaultMethod;
+  const method = (typeof raw === 'string' ? raw.toUpperCase() : raw) as HttpMethod;
   if (!METHODS.has(method)) throw new InvalidArgumentError(`${P} unknown method`);
   const url = resolveUrl(request.url, options.baseUrl);
   appendQuery(url, request.query);
 
   const headers: Record<string, string> = { ...options.headers };
-  if (request.headers) {
-    for (const name in request.headers) {
-      const value = request.headers[name];
-      const lower = name.toLowerCase();
-      if (value === undefined) delete headers[lower];
-      else if (typeof value === 'string') {
-        if (!HEADER_NAME.test(name) || INVALID_HEADER_VALUE.test(value)) {
-          // The value is never echoed: it may be a secret.
-          throw new InvalidArgumentError(
-            `${P} header ${HEADER_NAME.test(name) ? `"${lower}" has an invalid value` : 'name is invalid'}`,
-          );
-        }
-        headers[lower] = value;
-      } else throw new InvalidArgumentError(`${P} header values must be strings`);
-    }
-  }
+  mergeHeaders(headers, request.headers, 'request headers');
   // Userinfo in the URL becomes a Basic Authorization header, so no URL carries it further.
   if (url.username !== '' || url.password !== '') {
-    if (headers.authorization === undefined) {
-      const user = decodeURIComponent(url.username);
-      const pass = decodeURIComponent(url.password);
-      headers.authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
-    }
+    const pair = credentials(url);
+    headers.authorization ??= `Basic ${Buffer.from(pair).toString('base64')}`;
     url.username = '';
     url.password = '';
   }
@@ -115,7 +130,7 @@ export function prepareRequest(
   let body: PreparedRequest['body'];
   if (request.json !== undefined) {
     if (request.body !== undefined) throw new InvalidArgumentError(`${P} json and body are exclusive`);
-    body = JSON.stringify(request.json);
+    body = serialise(request.json);
     headers['content-type'] ??= 'application/json';
   } else if (request.body !== undefined) {
     const b = request.body;
@@ -133,7 +148,7 @@ export function prepareRequest(
   if (request.idempotencyKey !== undefined) {
     const key = request.idempotencyKey === true ? randomUUID() : request.idempotencyKey;
     validate.nonEmptyString(key, 'idempotencyKey', P);
-    headers[options.idempotencyHeader] = key;
+    headers[options.idempotencyHeader] = headerValue(options.idempotencyHeader, key, 'idempotencyKey');
     hasKey = true;
   }
 
@@ -147,6 +162,15 @@ export function prepareRequest(
     throw new InvalidArgumentError(`${P} signal must be an AbortSignal`);
   }
   const retry = request.retry === undefined ? options.retry : resolveRetry(request.retry, options.retry);
+  for (const name of ['throwHttpErrors', 'followRedirects'] as const) {
+    const flag = request[name];
+    if (flag !== undefined && typeof flag !== 'boolean') {
+      throw new InvalidArgumentError(`${P} ${name} must be a boolean`);
+    }
+  }
+  if (request.route !== undefined && typeof request.route !== 'string') {
+    throw new InvalidArgumentError(`${P} route must be a string`);
+  }
 
   return {
     method,

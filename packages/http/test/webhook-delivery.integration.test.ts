@@ -114,4 +114,27 @@ describe.each(TRANSPORTS)('webhook delivery over %s', (transport) => {
     }
     expect(server.requests).toHaveLength(0);
   });
+
+  it('refuses malformed headers and payloads before any request', async () => {
+    answer(faults.json(204, {}));
+    expect(() => createWebhookSender({ ...local, headers: { 'x-name': 'Zoë Ω' } })).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
+    const sender = createWebhookSender(local);
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    try {
+      for (const message of [
+        { url: `${server.origin}/h`, payload: {}, headers: 'abc' as never },
+        { url: `${server.origin}/h`, payload: circular },
+        { url: `${server.origin}/h`, payload: { amount: 10n } },
+      ]) {
+        const error = await rejectionOf(sender.deliver(message));
+        expect(isInfrastructureError(error, 'INVALID_ARGUMENT')).toBe(true);
+      }
+      expect(server.requests).toHaveLength(0);
+    } finally {
+      await sender.close();
+    }
+  });
 });

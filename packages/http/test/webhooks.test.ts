@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
 import { isInfrastructureError } from '@voelgoed/contracts';
 import {
+  createWebhookSender,
   isPublicAddress,
   signWebhook,
   verifyHmacSignature,
@@ -178,6 +179,36 @@ describe('isPublicAddress (SSRF guard)', () => {
     'not-an-ip',
   ])('refuses %s', (address) => {
     expect(isPublicAddress(address)).toBe(false);
+  });
+
+  // Transition addresses can carry a private IPv4 address: refused outright as special-purpose,
+  // whatever IPv4 address they carry (a public one included), not decoded.
+  it.each([
+    ['6to4 of 127.0.0.1', '2002:7f00:1::1'],
+    ['6to4 of 169.254.169.254', '2002:a9fe:a9fe::'],
+    ['6to4 of a public address', '2002:808:808::1'],
+    ['Teredo', '2001:0:4136:e378:8000:63bf:3fff:fdd2'],
+    ['Teredo, short form', '2001::1'],
+    ['IPv4-translated 127.0.0.1 (RFC 2765)', '::ffff:0:7f00:1'],
+    ['IPv4-translated 10.0.0.1, dotted', '::ffff:0:10.0.0.1'],
+    ['the 6to4 relay anycast', '192.88.99.1'],
+    ['the end of the 6to4 relay range', '192.88.99.255'],
+  ])('refuses %s (%s), while its neighbours stay public', (_name, address) => {
+    expect(isPublicAddress(address)).toBe(false);
+    for (const neighbour of ['2001:4860:4860::8888', '2003::1', '192.88.98.255', '192.88.100.1']) {
+      expect(isPublicAddress(neighbour)).toBe(true);
+    }
+  });
+
+  it('refuses to deliver a webhook to a 6to4 address before connecting', async () => {
+    const sender = createWebhookSender({ secret: SECRET, schedule: [], timeoutMs: 2_000 });
+    try {
+      const result = await sender.deliver({ url: 'https://[2002:7f00:1::1]/hook', payload: { a: 1 } });
+      expect(result.outcome).toBe('refused');
+      expect(result.attempts[0]!.errorCode).toBe('FORBIDDEN_TARGET');
+    } finally {
+      await sender.close();
+    }
   });
 
   it.each(['8.8.8.8', '1.1.1.1', '172.32.0.1', '100.128.0.1', '2606:4700:4700::1111', '2a00:1450::1'])(

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { AbortedError, InvalidArgumentError, isInfrastructureError } from '@voelgoed/contracts';
 import { createHttpClient, type ResilientHttpClient } from '../client.js';
 import { MESSAGE_PREFIX } from '../errors.js';
+import { mergeHeaders } from '../headers.js';
 import { redactUrl } from '../redact.js';
 import type { WebhookSecret } from './secrets.js';
 import { isPublicAddress } from './ssrf.js';
@@ -87,7 +88,16 @@ function classify(status: number): WebhookAttemptOutcome {
 function body(payload: unknown): { bytes: string | Uint8Array; json: boolean } {
   if (typeof payload === 'string' || payload instanceof Uint8Array) return { bytes: payload, json: false };
   if (payload === undefined) throw new InvalidArgumentError(`${MESSAGE_PREFIX} webhook payload is required`);
-  return { bytes: JSON.stringify(payload), json: true };
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(payload);
+  } catch {
+    throw new InvalidArgumentError(
+      `${MESSAGE_PREFIX} webhook payload cannot be serialised (circular or BigInt)`,
+    );
+  }
+  if (text === undefined) throw new InvalidArgumentError(`${MESSAGE_PREFIX} webhook payload must be JSON`);
+  return { bytes: text, json: true };
 }
 
 function wait(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
@@ -110,7 +120,11 @@ function wait(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
  * an SSRF guard on the address actually connected to, and retries on a schedule with jitter.
  */
 export function createWebhookSender(options: WebhookSenderOptions): WebhookSender {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidArgumentError(`${MESSAGE_PREFIX} webhook sender options must be an object`);
+  }
   const schedule = options.schedule ?? STANDARD_WEBHOOK_SCHEDULE_MS;
+  if (!Array.isArray(schedule)) throw new InvalidArgumentError(`${MESSAGE_PREFIX} schedule must be an array`);
   for (const delay of schedule) {
     if (!Number.isFinite(delay) || delay < 0) {
       throw new InvalidArgumentError(`${MESSAGE_PREFIX} schedule holds a negative or non-finite delay`);
@@ -122,6 +136,7 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
   }
   // Checked once here so a bad secret fails at construction, not at the first delivery.
   signWebhook({ payload: '', secret: options.secret, id: 'check' });
+  mergeHeaders({}, options.headers, 'headers');
   const client: ResilientHttpClient = createHttpClient({
     transport: options.transport ?? 'got',
     retry: false,
@@ -136,6 +151,11 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
 
   return {
     async deliver(message: WebhookMessage): Promise<WebhookDeliveryResult> {
+      if (typeof message !== 'object' || message === null) {
+        throw new InvalidArgumentError(`${MESSAGE_PREFIX} webhook message must be an object`);
+      }
+      // Checked here: spread below, a string would turn into headers named 0, 1, 2.
+      mergeHeaders({}, message.headers, 'message headers');
       let url: URL;
       try {
         url = new URL(message.url);

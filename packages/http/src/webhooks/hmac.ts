@@ -2,19 +2,25 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { InvalidArgumentError } from '@voelgoed/contracts';
 import { MESSAGE_PREFIX } from '../errors.js';
 import { payloadBytes } from './secrets.js';
+import { decodeSignature, SIGNATURE_ENCODINGS, type SignatureEncoding } from './signature-encoding.js';
+
+const P = MESSAGE_PREFIX;
+const ALGORITHMS: ReadonlySet<string> = new Set(['sha1', 'sha256', 'sha384', 'sha512']);
 
 export interface HmacSignatureOptions {
   /** Hash algorithm (default `sha256`; e.g. `sha512`, `sha1`). */
   algorithm?: 'sha1' | 'sha256' | 'sha384' | 'sha512';
   /** How the signature is encoded (default `hex`). */
-  encoding?: 'hex' | 'base64' | 'base64url';
+  encoding?: SignatureEncoding;
   /** A prefix to strip first, such as `sha256=` (default none). */
   prefix?: string;
 }
 
 /**
  * Verifies a plain HMAC over the raw body (the scheme many providers use: e.g. SHA-512 hex in a
- * header), against one secret or several (rotation), in constant time. Returns true on a match.
+ * header), against one secret or several (rotation), in constant time. Returns true on a match;
+ * false for a missing signature or one that is not the canonical encoding of a digest (exact
+ * length, no trailing characters). Bad arguments of the caller's own are `INVALID_ARGUMENT`.
  */
 export function verifyHmacSignature(
   rawBody: string | Uint8Array,
@@ -22,28 +28,38 @@ export function verifyHmacSignature(
   secret: string | Uint8Array | readonly (string | Uint8Array)[],
   options: HmacSignatureOptions = {},
 ): boolean {
-  const algorithm = options.algorithm ?? 'sha256';
-  if (!['sha1', 'sha256', 'sha384', 'sha512'].includes(algorithm)) {
-    throw new InvalidArgumentError(`${MESSAGE_PREFIX} unsupported HMAC algorithm`);
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidArgumentError(`${P} HMAC options must be an object`);
   }
+  const algorithm = options.algorithm ?? 'sha256';
+  if (!ALGORITHMS.has(algorithm)) throw new InvalidArgumentError(`${P} unsupported HMAC algorithm`);
   const encoding = options.encoding ?? 'hex';
+  if (!SIGNATURE_ENCODINGS.has(encoding)) {
+    throw new InvalidArgumentError(`${P} HMAC encoding must be 'hex', 'base64' or 'base64url'`);
+  }
+  if (options.prefix !== undefined && typeof options.prefix !== 'string') {
+    throw new InvalidArgumentError(`${P} HMAC prefix must be a string`);
+  }
+  const body = payloadBytes(rawBody);
+  const secrets = Array.isArray(secret) ? secret : [secret as string | Uint8Array];
+  if (secrets.length === 0) throw new InvalidArgumentError(`${P} at least one secret is needed`);
+  const expected = secrets.map((s) => {
+    if ((typeof s !== 'string' && !(s instanceof Uint8Array)) || s.length === 0) {
+      throw new InvalidArgumentError(`${P} HMAC secret must be a non-empty string or bytes`);
+    }
+    return createHmac(algorithm, s).update(body).digest();
+  });
+
   if (typeof signature !== 'string' || signature.length === 0) return false;
   let text = signature.trim();
   if (options.prefix) {
     if (!text.startsWith(options.prefix)) return false;
     text = text.slice(options.prefix.length);
   }
-  const given = Buffer.from(encoding === 'hex' ? text.toLowerCase() : text, encoding);
-  const body = payloadBytes(rawBody);
-  const secrets = Array.isArray(secret) ? secret : [secret as string | Uint8Array];
-  if (secrets.length === 0) throw new InvalidArgumentError(`${MESSAGE_PREFIX} at least one secret is needed`);
+  const given = decodeSignature(text, encoding, expected[0]!.length);
+  if (given === undefined) return false;
   let matched = false;
-  for (const s of secrets) {
-    if ((typeof s !== 'string' && !(s instanceof Uint8Array)) || s.length === 0) {
-      throw new InvalidArgumentError(`${MESSAGE_PREFIX} HMAC secret must be a non-empty string or bytes`);
-    }
-    const expected = createHmac(algorithm, s).update(body).digest();
-    if (given.length === expected.length && timingSafeEqual(given, expected)) matched = true;
-  }
+  // Every comparison runs, so timing does not tell which secret matched.
+  for (const digest of expected) if (timingSafeEqual(given, digest)) matched = true;
   return matched;
 }

@@ -3,7 +3,10 @@ import { BlockList, isIP } from 'node:net';
 /**
  * Addresses a webhook must not reach unless allowed: this host, private networks, link-local
  * (cloud metadata 169.254.169.254), CGNAT, multicast and reserved ranges, IPv6 loopback, ULA,
- * link-local, and every IPv4-mapped or NAT64 address (they can smuggle the above).
+ * link-local, and every address that carries an IPv4 address inside it (IPv4-mapped,
+ * IPv4-translated, NAT64, 6to4, Teredo) or relays to one (the 6to4 anycast 192.88.99.0/24): they
+ * can smuggle the above. Those are refused outright as special-purpose, whatever IPv4 address
+ * they carry, rather than decoded: a webhook endpoint has no business on a transition address.
  */
 // Two lists: a BlockList matches an IPv4 address against IPv4-mapped IPv6 subnets too.
 const blockedV4 = new BlockList();
@@ -17,6 +20,7 @@ for (const [network, prefix] of [
   ['172.16.0.0', 12],
   ['192.0.0.0', 24],
   ['192.0.2.0', 24],
+  ['192.88.99.0', 24],
   ['192.168.0.0', 16],
   ['198.18.0.0', 15],
   ['198.51.100.0', 24],
@@ -30,10 +34,13 @@ for (const [network, prefix] of [
   ['::', 96],
   ['::1', 128],
   ['::ffff:0:0', 96],
+  ['::ffff:0:0:0', 96],
   ['64:ff9b::', 96],
   ['64:ff9b:1::', 48],
   ['100::', 64],
+  ['2001::', 32],
   ['2001:db8::', 32],
+  ['2002::', 16],
   ['fc00::', 7],
   ['fe80::', 10],
   ['fec0::', 10],

@@ -2,6 +2,37 @@ import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { IntegrityError, InvalidArgumentError } from '@voelgoed/contracts';
 import { MESSAGE_PREFIX } from '../errors.js';
 import { payloadBytes, secretKeys, type WebhookSecret } from './secrets.js';
+import { decodeSignature } from './signature-encoding.js';
+
+const P = MESSAGE_PREFIX;
+/** Bytes of an HMAC-SHA256 signature. */
+const SIGNATURE_BYTES = 32;
+/**
+ * The one webhook-id rule, for signing and verifying: visible ASCII without a dot. The signed
+ * content is `id.timestamp.body`; a dot in the id would let (id `a.T`, timestamp T, body) and
+ * (id `a`, timestamp T, body `T.body`) share a signature.
+ */
+const WEBHOOK_ID = /^[\x21-\x2d\x2f-\x7e]+$/;
+
+/** Whether `id` may be a webhook id (see {@link WEBHOOK_ID}). */
+function isWebhookId(id: unknown): id is string {
+  return typeof id === 'string' && WEBHOOK_ID.test(id);
+}
+
+function object(value: unknown, what: string): void {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new InvalidArgumentError(`${P} ${what} must be an object`);
+  }
+}
+
+/** A `Date` option's time in whole seconds; anything but a valid `Date` is `INVALID_ARGUMENT`. */
+function seconds(value: unknown, what: string): number {
+  if (value === undefined) return Math.floor(Date.now() / 1000);
+  const ms = value instanceof Date ? value.getTime() : Number.NaN;
+  // An Invalid Date would turn every timestamp comparison false and the check off.
+  if (!Number.isFinite(ms)) throw new InvalidArgumentError(`${P} ${what} must be a valid Date`);
+  return Math.floor(ms / 1000);
+}
 
 /** The three Standard Webhooks headers. */
 export type WebhookHeaders = {
@@ -30,20 +61,23 @@ function sign(key: Uint8Array, id: string, seconds: number, body: Buffer): Buffe
  * `webhook-signature: v1,<base64>` (space-separated, one per secret).
  */
 export function signWebhook(input: SignWebhookInput): WebhookHeaders {
+  object(input, 'signWebhook input');
   const id = input.id ?? `msg_${randomUUID().replace(/-/g, '')}`;
-  if (typeof id !== 'string' || id.length === 0 || /[\s.]/.test(id)) {
-    throw new InvalidArgumentError(`${MESSAGE_PREFIX} webhook id must be non-empty, without spaces or dots`);
+  if (!isWebhookId(id)) {
+    throw new InvalidArgumentError(`${P} webhook id must be non-empty visible ASCII, without spaces or dots`);
   }
-  const seconds = Math.floor((input.timestamp ?? new Date()).getTime() / 1000);
-  if (!Number.isFinite(seconds))
-    throw new InvalidArgumentError(`${MESSAGE_PREFIX} webhook timestamp is invalid`);
+  const time = seconds(input.timestamp, 'webhook timestamp');
+  // What verifyWebhook accepts: 1 to 12 digits.
+  if (time < 0 || time > 999_999_999_999) {
+    throw new InvalidArgumentError(`${P} webhook timestamp must be between 1970 and year 33658`);
+  }
   const body = payloadBytes(input.payload);
   const signatures = secretKeys(input.secret).map(
-    (key) => `v1,${sign(key, id, seconds, body).toString('base64')}`,
+    (key) => `v1,${sign(key, id, time, body).toString('base64')}`,
   );
   return {
     'webhook-id': id,
-    'webhook-timestamp': String(seconds),
+    'webhook-timestamp': String(time),
     'webhook-signature': signatures.join(' '),
   };
 }
@@ -51,6 +85,7 @@ export function signWebhook(input: SignWebhookInput): WebhookHeaders {
 /** Why a webhook failed verification. */
 export type WebhookVerificationFailure =
   | 'missing_headers'
+  | 'bad_id'
   | 'bad_timestamp'
   | 'timestamp_too_old'
   | 'timestamp_too_new'
@@ -61,7 +96,7 @@ export class WebhookVerificationError extends IntegrityError {
   readonly reason: WebhookVerificationFailure;
 
   constructor(reason: WebhookVerificationFailure, message: string) {
-    super(`${MESSAGE_PREFIX} webhook verification failed: ${message}`);
+    super(`${P} webhook verification failed: ${message}`);
     this.reason = reason;
   }
 }
@@ -81,9 +116,11 @@ export interface VerifyWebhookInput {
 
 function header(headers: VerifyWebhookInput['headers'], name: string): string | undefined {
   const direct = headers[name];
-  const value = direct ?? Object.entries(headers).find(([key]) => key.toLowerCase() === name)?.[1];
+  const value: unknown = direct ?? Object.entries(headers).find(([key]) => key.toLowerCase() === name)?.[1];
   if (value === undefined) return undefined;
-  return typeof value === 'string' ? value : value.join(' ');
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value) && value.every((part) => typeof part === 'string')) return value.join(' ');
+  throw new InvalidArgumentError(`${P} headers["${name}"] must be a string or an array of strings`);
 }
 
 /**
@@ -92,6 +129,17 @@ function header(headers: VerifyWebhookInput['headers'], name: string): string | 
  * time. Resolves to the message id and time; throws `WebhookVerificationError` otherwise.
  */
 export function verifyWebhook(input: VerifyWebhookInput): { id: string; timestamp: Date } {
+  // The caller's own arguments first: a mistake there is INVALID_ARGUMENT, whatever was received.
+  object(input, 'verifyWebhook input');
+  object(input.headers, 'headers');
+  const now = seconds(input.now, 'now');
+  const tolerance = input.toleranceS ?? 300;
+  if (typeof tolerance !== 'number' || !Number.isFinite(tolerance) || tolerance < 0) {
+    throw new InvalidArgumentError(`${P} toleranceS must be a non-negative number`);
+  }
+  const keys = secretKeys(input.secret);
+  const body = payloadBytes(input.payload);
+
   const id = header(input.headers, 'webhook-id');
   const timestamp = header(input.headers, 'webhook-timestamp');
   const signature = header(input.headers, 'webhook-signature');
@@ -101,32 +149,29 @@ export function verifyWebhook(input: VerifyWebhookInput): { id: string; timestam
       'webhook-id, webhook-timestamp and webhook-signature are required',
     );
   }
+  if (!isWebhookId(id)) {
+    throw new WebhookVerificationError('bad_id', 'webhook-id must be visible ASCII without spaces or dots');
+  }
   if (!/^\d{1,12}$/.test(timestamp))
     throw new WebhookVerificationError('bad_timestamp', 'webhook-timestamp is not a number');
-  const seconds = Number(timestamp);
-  const tolerance = input.toleranceS ?? 300;
-  if (!Number.isFinite(tolerance) || tolerance < 0) {
-    throw new InvalidArgumentError(`${MESSAGE_PREFIX} toleranceS must be a non-negative number`);
-  }
-  const now = Math.floor((input.now ?? new Date()).getTime() / 1000);
-  if (now - seconds > tolerance)
-    throw new WebhookVerificationError('timestamp_too_old', 'timestamp is too old');
-  if (seconds - now > tolerance)
+  const time = Number(timestamp);
+  if (now - time > tolerance) throw new WebhookVerificationError('timestamp_too_old', 'timestamp is too old');
+  if (time - now > tolerance)
     throw new WebhookVerificationError('timestamp_too_new', 'timestamp is in the future');
 
-  const body = payloadBytes(input.payload);
-  const candidates = signature
-    .split(' ')
-    .filter((part) => part.startsWith('v1,'))
-    .map((part) => Buffer.from(part.slice(3), 'base64'));
+  // Only canonical base64 of exactly 32 bytes counts: trailing junk makes a signature no match.
+  const candidates: Buffer[] = [];
+  for (const part of signature.split(' ')) {
+    if (!part.startsWith('v1,')) continue;
+    const decoded = decodeSignature(part.slice(3), 'base64', SIGNATURE_BYTES);
+    if (decoded !== undefined) candidates.push(decoded);
+  }
   let matched = false;
-  for (const key of secretKeys(input.secret)) {
-    const expected = sign(key, id, seconds, body);
-    for (const candidate of candidates) {
-      // Every comparison runs, so timing does not tell which secret or signature matched.
-      if (candidate.length === expected.length && timingSafeEqual(candidate, expected)) matched = true;
-    }
+  for (const key of keys) {
+    const expected = sign(key, id, time, body);
+    // Every comparison runs, so timing does not tell which secret or signature matched.
+    for (const candidate of candidates) if (timingSafeEqual(candidate, expected)) matched = true;
   }
   if (!matched) throw new WebhookVerificationError('no_matching_signature', 'no signature matches');
-  return { id, timestamp: new Date(seconds * 1000) };
+  return { id, timestamp: new Date(time * 1000) };
 }

@@ -1,0 +1,157 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { Channels, isInfrastructureError } from '@voelgoed/contracts';
+import { faults, type HttpServer, startHttpServer } from '@voelgoed/testkit';
+import { createHttpClient, type HttpClientOptions } from '../src/index.js';
+import { recordEvents, rejectionOf, TRANSPORTS } from './helpers.js';
+
+const SECRET = 'Bearer s3cr3t-t0ken';
+
+describe.each(TRANSPORTS)('caller mistakes over %s', (transport) => {
+  let server: HttpServer;
+
+  beforeAll(async () => {
+    server = await startHttpServer();
+  });
+  afterAll(async () => {
+    await server.stop();
+  });
+  beforeEach(() => {
+    server.requests.length = 0;
+    server.setHandler(faults.json(200, { ok: true }));
+  });
+
+  it.each<[string, HttpClientOptions]>([
+    ['headers as a string', { headers: 'abc' as never }],
+    ['headers as an array', { headers: ['x-a'] as never }],
+    ['a non-latin1 header value', { headers: { 'x-name': 'Zoë Ω' } }],
+    ['CR/LF in a header value', { headers: { authorization: `${SECRET}\r\nx-injected: 1` } }],
+    ['NUL in a header value', { headers: { 'x-a': 'a\0b' } }],
+    ['an invalid header name', { headers: { 'bad name': 'v' } }],
+    ['an object header value', { headers: { 'x-a': {} as never } }],
+    ['a null header value', { headers: { 'x-a': null as never } }],
+    ['a NaN header value', { headers: { 'x-a': Number.NaN } }],
+    ['a transfer-encoding header', { headers: { 'transfer-encoding': 'chunked' } }],
+    ['a non-numeric content-length', { headers: { 'content-length': 'ten' } }],
+    ['addressFilter: 5', { addressFilter: 5 as never }],
+    ["sensitiveHeaders: 'x'", { sensitiveHeaders: 'x' as never }],
+    ['sensitiveHeaders with a non-string', { sensitiveHeaders: [5] as never }],
+    ['an invalid idempotencyHeader', { idempotencyHeader: 'bad name' }],
+    ['idempotencyHeader: content-length', { idempotencyHeader: 'Content-Length' }],
+    ["circuitBreaker: 'x'", { circuitBreaker: 'x' as never }],
+    ['retry.methods: 5', { retry: { methods: 5 as never } }],
+    ["retry.statusCodes: 'abc'", { retry: { statusCodes: 'abc' as never } }],
+    ["decompress: 'yes'", { decompress: 'yes' as never }],
+    ['baseUrl as a URL object', { baseUrl: new URL('http://example.com') as never }],
+  ])('refuses %s at creation with INVALID_ARGUMENT', (_name, options) => {
+    let error: unknown;
+    try {
+      createHttpClient({ transport, ...options });
+    } catch (e) {
+      error = e;
+    }
+    expect(isInfrastructureError(error, 'INVALID_ARGUMENT')).toBe(true);
+    const message = (error as Error).message;
+    expect(message.startsWith('[voelgoed:http] ')).toBe(true);
+    expect(message).not.toContain('s3cr3t');
+    expect(message).not.toContain('Zoë');
+  });
+
+  it('sends numbers and booleans in client-wide headers as text, and leaves out undefined ones', async () => {
+    const client = createHttpClient({
+      transport,
+      headers: { 'X-Count': 3, 'x-flag': true, 'x-latin1': 'Zoë', 'x-skip': undefined },
+    });
+    try {
+      await client.get(`${server.origin}/h`, { headers: { 'x-per-request': 7 } });
+      const seen = server.requests[0]!.headers;
+      expect(seen['x-count']).toBe('3');
+      expect(seen['x-flag']).toBe('true');
+      expect(seen['x-per-request']).toBe('7');
+      expect(seen['x-latin1']).toBe('Zoë');
+      expect(seen['x-skip']).toBeUndefined();
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('after 1,000 refused calls a valid request goes through: breaker closed, retry budget untouched, server saw none', async () => {
+    const client = createHttpClient({
+      transport,
+      retry: { limit: 2, baseDelayMs: 1, maxDelayMs: 1 },
+      // Exactly two retries in the window: a refused call that spent one would show below.
+      retryBudget: { minRetries: 2, ratio: 0, windowMs: 600_000 },
+      circuitBreaker: { consecutiveFailures: 3, openMs: 600_000 },
+    });
+    const requests = recordEvents(Channels.httpRequest);
+    const retries = recordEvents(Channels.httpRetry);
+    const url = `${server.origin}/mistakes`;
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    const mistakes: (() => Promise<unknown>)[] = [
+      () => client.get(url, { headers: { 'x-name': 'Zoë Ω' } }),
+      () => client.get(url, { headers: { authorization: `${SECRET}\r\nx-injected: 1` } }),
+      () => client.get(url, { headers: { 'bad name': 'v' } }),
+      () => client.get(url, { headers: { 'x-a': 'a\0b' } }),
+      () => client.get(url, { headers: 'abc' as never }),
+      () => client.get(url, { headers: { 'x-a': {} as never } }),
+      () => client.put(url, { headers: { 'transfer-encoding': 'chunked' }, body: 'x' }),
+      () => client.put(url, { headers: { expect: '100-continue' }, body: 'x' }),
+      () => client.post(url, { idempotencyKey: 'key\r\nx-injected: 1', body: 'x' }),
+      () => client.post(url, { idempotencyKey: 'ключ', body: 'x' }),
+      () => client.post(url, { json: circular }),
+      () => client.post(url, { json: { amount: 10n } }),
+      () => client.post(url, { json: () => 1 }),
+      () => client.get(url, { query: { s: Symbol('s') as never } }),
+      () => client.get('http://user:%zz@127.0.0.1/x'),
+      () => client.request({ method: 5 as never, url }),
+      () => client.stream({ url, headers: { 'x-name': 'Zoë Ω' } }),
+    ];
+    try {
+      for (let i = 0; i < 1000; i++) {
+        const error = await rejectionOf(mistakes[i % mistakes.length]!());
+        expect({ call: i % mistakes.length, code: error.code, retryable: error.retryable }).toEqual({
+          call: i % mistakes.length,
+          code: 'INVALID_ARGUMENT',
+          retryable: false,
+        });
+        expect(error.message).not.toContain('s3cr3t');
+      }
+      expect(server.requests).toHaveLength(0);
+      expect(client.circuitState(server.origin)).toBe('closed');
+      expect(requests.events.filter((e) => e.origin === server.origin)).toHaveLength(0);
+      expect(retries.events.filter((e) => e.origin === server.origin)).toHaveLength(0);
+
+      // Both budgeted retries are still there, and two failures do not open the breaker.
+      server.setHandler(faults.statusSequence([503, 503, 200]));
+      const response = await client.get(url);
+      expect(response.status).toBe(200);
+      expect(response.attempts).toBe(3);
+      expect(server.requests).toHaveLength(3);
+      expect(client.circuitState(server.origin)).toBe('closed');
+    } finally {
+      requests.stop();
+      retries.stop();
+      await client.close();
+    }
+  });
+
+  it('treats an address filter that throws as a refusal, not a crash or a connection failure', async () => {
+    const client = createHttpClient({
+      transport,
+      retry: { limit: 2, baseDelayMs: 1 },
+      addressFilter: () => {
+        throw new Error('filter bug');
+      },
+    });
+    try {
+      const port = new URL(server.origin).port;
+      for (const url of [`http://127.0.0.1:${port}/f`, `http://localhost:${port}/f`]) {
+        const error = await rejectionOf(client.get(url));
+        expect(isInfrastructureError(error, 'FORBIDDEN_TARGET')).toBe(true);
+      }
+      expect(server.requests).toHaveLength(0);
+    } finally {
+      await client.close();
+    }
+  });
+});
