@@ -143,7 +143,11 @@ async function main() {
 
   // Scrape time: the same series in ours (port histogram, bound handles) and in plain prom-client.
   for (const series of [5_000, 10_000]) {
-    const ours = createTelemetry({ events: false, maxLabelValues: Number.POSITIVE_INFINITY });
+    const ours = createTelemetry({
+      events: false,
+      maxLabelValues: Number.POSITIVE_INFINITY,
+      maxSeriesPerMetric: Number.POSITIVE_INFINITY,
+    });
     const oursH = ours.histogram('scrape.duration', {
       unit: 's',
       labelNames: ['route'],

@@ -33,14 +33,13 @@ export function listen<N extends ChannelName>(
   });
 }
 
-/** A {@link SeriesCache} sized for the context's guard. */
+/** A {@link SeriesCache} sized for the context's guards. */
 export function seriesCache<T>(
   context: EventContext,
   depth: number,
   create: (values: readonly unknown[]) => CacheEntry<T>,
 ): SeriesCache<T> {
-  const limit = context.factory.maxLabelValues;
-  return new SeriesCache(depth, create, Number.isFinite(limit) ? Math.max(limit * 4, 64) : 10_000);
+  return new SeriesCache(depth, create, context.factory.cacheLimit);
 }
 
 /** A label value from an event field: text, or undefined when absent. */

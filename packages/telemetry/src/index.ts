@@ -3,11 +3,19 @@ export { CIRCUIT_STATE_VALUES } from './http-events.js';
 export { OTHER } from './label-guard.js';
 export {
   ATTEMPT_BUCKETS,
+  DEFAULT_CALLBACK_TIMEOUT_MS,
   DEFAULT_DURATION_BUCKETS,
+  DEFAULT_MAX_LABEL_VALUE_LENGTH,
   DEFAULT_MAX_LABEL_VALUES,
+  DEFAULT_MAX_SERIES_PER_METRIC,
+  DEFAULT_SCRAPE_TIMEOUT_MS,
   MetricNames,
 } from './metric-names.js';
-export { createMetricsHandler, type MetricsRequestHandler } from './metrics-handler.js';
+export {
+  createMetricsHandler,
+  type MetricsHandlerOptions,
+  type MetricsRequestHandler,
+} from './metrics-handler.js';
 export type { MetricsServer, ServeOptions } from './metrics-server.js';
 export { prometheusName, unitSuffix } from './naming.js';
 export { createNoopMetrics, NoopMetrics } from './noop-metrics.js';

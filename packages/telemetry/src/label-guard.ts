@@ -1,13 +1,35 @@
-/** The value a label takes once its limit of distinct values is reached. */
-export const OTHER = 'other';
+/**
+ * The value a label takes once it is folded: past its limit of distinct values, too long, or
+ * (all labels at once) in a metric's overflow series. No real value is ever exposed as this:
+ * see {@link escapeLabelValue}.
+ */
+export const OTHER = '__other__';
+
+// Real values of the marker's shape (two or more `_`, then `other__`) get one more leading `_`:
+// the escaped ones then have three or more, so none equals OTHER and no two real values merge.
+const MARKER_SHAPE = /^_{2,}other__$/;
+
+/** A real label value as it is exposed: unchanged unless it has the shape of {@link OTHER}. */
+export function escapeLabelValue(value: string): string {
+  return value.endsWith('other__') && MARKER_SHAPE.test(value) ? `_${value}` : value;
+}
 
 /** Called once per folded value: which metric and label overflowed. */
 export type OverflowListener = (metric: string, label: string) => void;
 
+/** Limits of one {@link LabelGuard}. */
+export interface LabelLimits {
+  /** Distinct values each label admits (`Infinity`: no limit). */
+  readonly maxValues: number;
+  /** Longest value (UTF-16 code units) kept as it is; longer ones fold (`Infinity`: no limit). */
+  readonly maxValueLength: number;
+}
+
 /**
- * The cardinality guard of one metric: each label admits at most `limit` distinct values; later
- * new values are folded into {@link OTHER} and reported to `onOverflow`, so no label can grow
- * the series count without bound.
+ * The cardinality guard of one metric's labels: a value longer than `maxValueLength` folds into
+ * {@link OTHER}; each label admits at most `maxValues` distinct values, later new values fold
+ * too. Every fold is reported to `onOverflow`. Real values are escaped so that they never read
+ * as the marker.
  */
 export class LabelGuard {
   readonly #seen: Set<string>[];
@@ -15,19 +37,25 @@ export class LabelGuard {
   constructor(
     readonly metric: string,
     readonly labelNames: readonly string[],
-    readonly limit: number,
+    readonly limits: LabelLimits,
     readonly onOverflow: OverflowListener,
   ) {
     this.#seen = labelNames.map(() => new Set<string>());
   }
 
-  /** `value` if the label at `index` admits it, otherwise {@link OTHER} (and counts the overflow). */
+  /** The exposed value of `value` for the label at `index`: escaped, or {@link OTHER} (counted). */
   fold(index: number, value: string): string {
+    if (value.length > this.limits.maxValueLength) {
+      this.onOverflow(this.metric, this.labelNames[index]!);
+      return OTHER;
+    }
+    const escaped = escapeLabelValue(value);
+    if (this.limits.maxValues === Number.POSITIVE_INFINITY) return escaped;
     const seen = this.#seen[index]!;
-    if (seen.has(value)) return value;
-    if (seen.size < this.limit) {
-      seen.add(value);
-      return value;
+    if (seen.has(escaped)) return escaped;
+    if (seen.size < this.limits.maxValues) {
+      seen.add(escaped);
+      return escaped;
     }
     this.onOverflow(this.metric, this.labelNames[index]!);
     return OTHER;

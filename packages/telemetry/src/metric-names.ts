@@ -34,10 +34,14 @@ export const MetricNames = {
   storageOperationDuration: 'voelgoed_storage_operation_duration_seconds',
   /** Counter (bytes): bytes moved by storage operations that report them. */
   storageBytes: 'voelgoed_storage_transferred_bytes_total',
-  /** Counter: label values folded into `other` by the cardinality guard. */
+  /** Counter: label values folded into `__other__` (too many distinct values, or too long). */
   labelOverflow: 'voelgoed_telemetry_label_overflow_total',
+  /** Counter: new label sets sent to a metric's overflow series (the metric reached its cap). */
+  seriesOverflow: 'voelgoed_telemetry_series_overflow_total',
   /** Counter: event handlers or observable callbacks that failed. */
   errors: 'voelgoed_telemetry_errors_total',
+  /** Counter: observable callbacks that had not settled within their time box. */
+  callbackTimeouts: 'voelgoed_telemetry_callback_timeouts_total',
 } as const;
 
 /** Default histogram buckets for durations, in seconds (0.5 ms to 60 s). */
@@ -48,5 +52,23 @@ export const DEFAULT_DURATION_BUCKETS: readonly number[] = [
 /** Buckets of {@link MetricNames.lockAcquireAttempts}. */
 export const ATTEMPT_BUCKETS: readonly number[] = [1, 2, 3, 5, 10, 20, 50, 100];
 
-/** Default per-label limit of distinct values before the guard folds new ones into `other`. */
+/** Default per-label limit of distinct values before the guard folds new ones into `__other__`. */
 export const DEFAULT_MAX_LABEL_VALUES = 100;
+
+/** Default limit of distinct label sets per metric before new ones go to its overflow series. */
+export const DEFAULT_MAX_SERIES_PER_METRIC = 2000;
+
+/** Default longest label value (UTF-16 code units) kept; longer values fold into `__other__`. */
+export const DEFAULT_MAX_LABEL_VALUE_LENGTH = 256;
+
+/** Default time box (ms) of each observable callback at a collection. */
+export const DEFAULT_CALLBACK_TIMEOUT_MS = 1000;
+
+/**
+ * Default deadline (ms) of a whole scrape: the backstop for collectors registered by others
+ * (Prometheus's own default scrape timeout is 10 s).
+ */
+export const DEFAULT_SCRAPE_TIMEOUT_MS = 10_000;
+
+/** The longest delay `setTimeout` honours (longer ones fire at once). */
+export const MAX_TIMER_MS = 2_147_483_647;

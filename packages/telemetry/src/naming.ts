@@ -87,6 +87,42 @@ export function prometheusName(
   return out;
 }
 
+/** A short, quoted rendering of a caller's name for an error message. */
+export function shown(name: unknown): string {
+  return typeof name === 'string'
+    ? JSON.stringify(name.length > 64 ? `${name.slice(0, 64)}…` : name)
+    : typeof name;
+}
+
+/**
+ * Throws `INVALID_ARGUMENT` unless `labelNames` is an array of distinct names Prometheus accepts
+ * for a metric of this kind: `[a-zA-Z_][a-zA-Z0-9_]*`, not starting with `__` (reserved for
+ * Prometheus's own labels, `__name__` among them), and no `le` on a histogram (its bucket label).
+ */
+export function checkLabelNames(
+  labelNames: unknown,
+  metric: string,
+  kind: string,
+): asserts labelNames is readonly string[] {
+  if (!Array.isArray(labelNames)) throw invalidArgument(`labelNames of ${metric} must be an array`);
+  for (const label of labelNames) {
+    if (typeof label !== 'string' || !LABEL_NAME.test(label)) {
+      throw invalidArgument(`label names of ${metric} must match ${LABEL_NAME.source}, got ${shown(label)}`);
+    }
+    if (label.startsWith('__')) {
+      throw invalidArgument(
+        `label name ${shown(label)} of ${metric} is reserved (names starting with "__" are Prometheus's own)`,
+      );
+    }
+    if (label === 'le' && kind === 'histogram') {
+      throw invalidArgument(`label name "le" of ${metric} is reserved for a histogram's buckets`);
+    }
+  }
+  if (new Set(labelNames).size !== labelNames.length) {
+    throw invalidArgument(`label names of ${metric} must not repeat`);
+  }
+}
+
 /** Throws `INVALID_ARGUMENT` unless `buckets` are finite and strictly ascending. */
 export function checkBuckets(buckets: unknown, what: string): asserts buckets is readonly number[] {
   if (

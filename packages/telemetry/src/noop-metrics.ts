@@ -10,7 +10,7 @@ import type {
   UpDownCounter,
 } from '@voelgoed/contracts';
 import { invalidArgument } from './errors.js';
-import { checkBuckets, LABEL_NAME, PORT_NAME } from './naming.js';
+import { checkBuckets, checkLabelNames, PORT_NAME, shown } from './naming.js';
 
 type Kind = 'counter' | 'upDownCounter' | 'histogram' | 'gauge' | 'observableGauge';
 
@@ -110,21 +110,18 @@ export class NoopMetrics implements Metrics {
         throw invalidArgument(`metric ${name} is already a ${existing.kind}, not a ${kind}`);
       return existing.handle;
     }
-    const labelNames = options?.labelNames ?? [];
-    if (!Array.isArray(labelNames) || labelNames.some((l) => typeof l !== 'string' || !LABEL_NAME.test(l))) {
-      throw invalidArgument(`label names of ${name} must match ${LABEL_NAME.source}`);
+    if (options === null || typeof options !== 'object') {
+      throw invalidArgument(`options of ${name} must be an object`);
     }
-    if (new Set(labelNames).size !== labelNames.length) {
-      throw invalidArgument(`label names of ${name} must not repeat`);
-    }
+    const labelNames = options.labelNames ?? [];
+    checkLabelNames(labelNames, name, kind);
     const declared = new Set<string>(labelNames);
     const check = (labels: MetricLabels | undefined) => {
       if (labels === undefined) return;
       if (typeof labels !== 'object' || labels === null)
         throw invalidArgument(`labels of ${name} must be an object`);
       for (const label in labels) {
-        if (!declared.has(label))
-          throw invalidArgument(`label ${JSON.stringify(label)} is not declared for ${name}`);
+        if (!declared.has(label)) throw invalidArgument(`label ${shown(label)} is not declared for ${name}`);
         const value = labels[label];
         if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
           throw invalidArgument(`label ${label} of ${name} must be a string, number or boolean`);

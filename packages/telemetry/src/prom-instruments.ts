@@ -1,14 +1,21 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { invalidArgument } from './errors.js';
-import { LabelGuard } from './label-guard.js';
+import { LabelGuard, OTHER } from './label-guard.js';
 import { type HistogramEntry, seriesHash, type ValueEntry, type WithHashMap } from './prom-internals.js';
+import { SeriesGuard } from './series-guard.js';
 
-/** One series of an instrument: its label values (after the guard) and prom-client's key. */
+/** One series of an instrument: its label values (after the guards) and prom-client's key. */
 export interface SeriesKey {
   readonly labels: Readonly<Record<string, string>>;
   readonly hash: string;
-  /** True when the guard folded a value into `other` (such keys are not worth caching). */
+  /** True when a guard folded a value into {@link OTHER} (such keys are not worth caching). */
   readonly folded: boolean;
+}
+
+/** The guards of one instrument (none for an unlabelled one or the package's own counters). */
+export interface InstrumentGuards {
+  readonly labels: LabelGuard;
+  readonly series: SeriesGuard | undefined;
 }
 
 /** Label values in the instrument's label order; `undefined` or `''` leaves the label out. */
@@ -16,28 +23,39 @@ export type LabelValues = readonly (string | undefined)[];
 
 abstract class Instrument {
   readonly #sorted: readonly string[];
+  /** The overflow series: every label {@link OTHER}. */
+  readonly #overflow: SeriesKey;
 
   constructor(
     readonly name: string,
     readonly labelNames: readonly string[],
-    readonly guard: LabelGuard | undefined,
+    readonly guards: InstrumentGuards | undefined,
   ) {
     this.#sorted = [...labelNames].sort();
+    const labels = Object.fromEntries(labelNames.map((label) => [label, OTHER]));
+    this.#overflow = { labels, hash: seriesHash(this.#sorted, labels), folded: true };
   }
 
-  /** The series for these label values, with every value passed through the guard. */
+  /**
+   * The series for these label values: every value passed through the label guard, and the
+   * label set through the series guard (past the metric's series cap, the overflow series).
+   */
   key(values: LabelValues): SeriesKey {
     const labels: Record<string, string> = {};
     let folded = false;
     const names = this.labelNames;
+    const guards = this.guards;
     for (let i = 0; i < names.length; i++) {
       const raw = values[i];
       if (raw === undefined || raw === '') continue;
-      const value = this.guard ? this.guard.fold(i, raw) : raw;
-      if (value !== raw) folded = true;
+      const value = guards ? guards.labels.fold(i, raw) : raw;
+      if (value === OTHER && guards) folded = true;
       labels[names[i]!] = value;
     }
-    return { labels, hash: seriesHash(this.#sorted, labels), folded };
+    const hash = seriesHash(this.#sorted, labels);
+    if (hash === this.#overflow.hash) return this.#overflow;
+    if (guards?.series && !guards.series.admit(hash)) return this.#overflow;
+    return { labels, hash, folded };
   }
 }
 
@@ -52,9 +70,9 @@ export class HistogramInstrument extends Instrument {
     readonly metric: Histogram<string>,
     labelNames: readonly string[],
     buckets: readonly number[],
-    guard: LabelGuard | undefined,
+    guards: InstrumentGuards | undefined,
   ) {
-    super(name, labelNames, guard);
+    super(name, labelNames, guards);
     this.#bounds = [...buckets];
     this.#bucketKeys = buckets.map(String);
     this.#map = metric as unknown as WithHashMap<HistogramEntry>;
@@ -90,9 +108,9 @@ export class CounterInstrument extends Instrument {
     name: string,
     readonly metric: Counter<string>,
     labelNames: readonly string[],
-    guard: LabelGuard | undefined,
+    guards: InstrumentGuards | undefined,
   ) {
-    super(name, labelNames, guard);
+    super(name, labelNames, guards);
     this.#map = metric as unknown as WithHashMap<ValueEntry>;
   }
 
@@ -118,9 +136,9 @@ export class GaugeInstrument extends Instrument {
     name: string,
     readonly metric: Gauge<string>,
     labelNames: readonly string[],
-    guard: LabelGuard | undefined,
+    guards: InstrumentGuards | undefined,
   ) {
-    super(name, labelNames, guard);
+    super(name, labelNames, guards);
     this.#map = metric as unknown as WithHashMap<ValueEntry>;
   }
 
@@ -145,48 +163,100 @@ export class GaugeInstrument extends Instrument {
 /** Settings shared by every instrument of one telemetry instance. */
 export interface InstrumentFactoryOptions {
   registry: Registry;
-  /** Per-label limit of distinct values; `Infinity` turns the guard off. */
+  /** Per-label limit of distinct values; `Infinity` turns that limit off. */
   maxLabelValues: number;
+  /** Longest label value kept; longer ones fold. `Infinity` turns that limit off. */
+  maxLabelValueLength: number;
+  /** Distinct label sets per metric before new ones go to its overflow series; `Infinity`: none. */
+  maxSeriesPerMetric: number;
+}
+
+/** Names (prefixed) of the counters the factory keeps about itself. */
+export interface InstrumentFactoryNames {
+  overflow: string;
+  seriesOverflow: string;
+  errors: string;
+  timeouts: string;
+}
+
+/** One of the package's own counters, with its series keys kept by label value. */
+class OwnCounter {
+  readonly #keys = new Map<string, SeriesKey>();
+
+  constructor(readonly instrument: CounterInstrument) {}
+
+  add(values: readonly string[]): void {
+    const id = values.join('\u0000');
+    let key = this.#keys.get(id);
+    if (key === undefined) {
+      key = this.instrument.key(values);
+      this.#keys.set(id, key);
+    }
+    this.instrument.add(key, 1);
+  }
 }
 
 /**
- * Creates prom-client metrics on one registry, each with its own cardinality guard, and holds
- * the guard's own overflow counter.
+ * Creates prom-client metrics on one registry, each with its own cardinality guards, and holds
+ * the guards' overflow counters, the errors counter and the callback timeouts counter.
  */
 export class InstrumentFactory {
   readonly registry: Registry;
   readonly maxLabelValues: number;
-  readonly #overflow: CounterInstrument;
-  readonly #overflowKeys = new Map<string, SeriesKey>();
-  readonly #errors: CounterInstrument;
-  readonly #errorKeys = new Map<string, SeriesKey>();
+  readonly maxLabelValueLength: number;
+  readonly maxSeriesPerMetric: number;
+  readonly #overflow: OwnCounter;
+  readonly #seriesOverflow: OwnCounter;
+  readonly #errors: OwnCounter;
+  readonly #timeouts: OwnCounter;
   readonly #names: string[] = [];
 
-  constructor(options: InstrumentFactoryOptions, names: { overflow: string; errors: string }) {
+  constructor(options: InstrumentFactoryOptions, names: InstrumentFactoryNames) {
     this.registry = options.registry;
     this.maxLabelValues = options.maxLabelValues;
-    this.#overflow = this.counter(
+    this.maxLabelValueLength = options.maxLabelValueLength;
+    this.maxSeriesPerMetric = options.maxSeriesPerMetric;
+    const own = (name: string, help: string, labelNames: readonly string[]) =>
+      new OwnCounter(this.counter(name, help, labelNames, false));
+    this.#overflow = own(
       names.overflow,
-      'Label values folded into "other" by the cardinality guard, by metric and label.',
+      `Label values folded into "${OTHER}" (past the label's limit of distinct values, or too long), by metric and label.`,
       ['metric', 'label'],
-      false,
     );
-    this.#errors = this.counter(
+    this.#seriesOverflow = own(
+      names.seriesOverflow,
+      "New label sets recorded in a metric's overflow series because it reached its series cap, by metric.",
+      ['metric'],
+    );
+    this.#errors = own(
       names.errors,
       'Event handlers and observable callbacks that threw, by channel or metric name.',
       ['source'],
-      false,
     );
+    this.#timeouts = own(
+      names.timeouts,
+      'Observable callbacks that had not settled within their time box at a collection, by metric.',
+      ['metric'],
+    );
+  }
+
+  /**
+   * Map entries a series cache of one metric may hold: a few per admitted series (several raw
+   * values may normalise to one series), bounded even when the caps are off.
+   */
+  get cacheLimit(): number {
+    const cap = Math.min(this.maxSeriesPerMetric, 25_000);
+    return Math.max(4 * cap, 64);
   }
 
   /** Counts a failure of an event handler or observable callback (never throws). */
   reportError(source: string): void {
-    let key = this.#errorKeys.get(source);
-    if (key === undefined) {
-      key = this.#errors.key([source]);
-      this.#errorKeys.set(source, key);
-    }
-    this.#errors.add(key, 1);
+    this.#errors.add([source]);
+  }
+
+  /** Counts an observable callback of `metric` that outlived its time box (never throws). */
+  reportTimeout(metric: string): void {
+    this.#timeouts.add([metric]);
   }
 
   histogram(name: string, help: string, labelNames: readonly string[], buckets: readonly number[]) {
@@ -194,7 +264,7 @@ export class InstrumentFactory {
       name,
       () => new Histogram({ name, help, labelNames: [...labelNames], buckets: [...buckets], registers: [] }),
     );
-    return new HistogramInstrument(name, metric, labelNames, buckets, this.#guard(name, labelNames));
+    return new HistogramInstrument(name, metric, labelNames, buckets, this.#guards(name, labelNames));
   }
 
   counter(name: string, help: string, labelNames: readonly string[], guarded = true) {
@@ -206,7 +276,7 @@ export class InstrumentFactory {
       name,
       metric,
       labelNames,
-      guarded ? this.#guard(name, labelNames) : undefined,
+      guarded ? this.#guards(name, labelNames) : undefined,
     );
   }
 
@@ -216,7 +286,7 @@ export class InstrumentFactory {
         ? new Gauge({ name, help, labelNames: [...labelNames], registers: [], collect })
         : new Gauge({ name, help, labelNames: [...labelNames], registers: [] }),
     );
-    return new GaugeInstrument(name, metric, labelNames, this.#guard(name, labelNames));
+    return new GaugeInstrument(name, metric, labelNames, this.#guards(name, labelNames));
   }
 
   #register<M extends Counter<string> | Gauge<string> | Histogram<string>>(name: string, create: () => M): M {
@@ -240,16 +310,18 @@ export class InstrumentFactory {
     this.#names.length = 0;
   }
 
-  #guard(name: string, labelNames: readonly string[]): LabelGuard | undefined {
-    if (labelNames.length === 0 || this.maxLabelValues === Number.POSITIVE_INFINITY) return undefined;
-    return new LabelGuard(name, labelNames, this.maxLabelValues, (metric, label) => {
-      const id = `${metric}\u0000${label}`;
-      let key = this.#overflowKeys.get(id);
-      if (key === undefined) {
-        key = this.#overflow.key([metric, label]);
-        this.#overflowKeys.set(id, key);
-      }
-      this.#overflow.add(key, 1);
-    });
+  #guards(name: string, labelNames: readonly string[]): InstrumentGuards | undefined {
+    if (labelNames.length === 0) return undefined;
+    const labels = new LabelGuard(
+      name,
+      labelNames,
+      { maxValues: this.maxLabelValues, maxValueLength: this.maxLabelValueLength },
+      (metric, label) => this.#overflow.add([metric, label]),
+    );
+    const series =
+      this.maxSeriesPerMetric === Number.POSITIVE_INFINITY
+        ? undefined
+        : new SeriesGuard(name, this.maxSeriesPerMetric, (metric) => this.#seriesOverflow.add([metric]));
+    return { labels, series };
   }
 }

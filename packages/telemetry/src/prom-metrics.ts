@@ -11,11 +11,11 @@ import type {
   MetricLabels,
   Metrics,
   ObservableCallback,
-  ObservableResult,
   UpDownCounter,
 } from '@voelgoed/contracts';
 import { invalidArgument } from './errors.js';
-import { checkBuckets, LABEL_NAME, PORT_NAME, prometheusName } from './naming.js';
+import { checkBuckets, checkLabelNames, PORT_NAME, prometheusName, shown } from './naming.js';
+import { ObservableCallbacks } from './observable-callbacks.js';
 import type {
   CounterInstrument,
   GaugeInstrument,
@@ -32,7 +32,7 @@ interface Declared {
   readonly kind: Kind;
   readonly promName?: string;
   readonly handle: unknown;
-  readonly callbacks?: ObservableCallback[];
+  readonly callbacks?: ObservableCallbacks;
 }
 
 /**
@@ -43,18 +43,17 @@ interface Declared {
 class LabelResolver {
   readonly #index: Map<string, number>;
   readonly #names: readonly string[];
-  readonly #none: SeriesKey;
+  #none: SeriesKey | undefined;
   readonly #scratch: unknown[];
   readonly #cache: SeriesCache<SeriesKey>;
 
   constructor(
     readonly metric: string,
     readonly instrument: { labelNames: readonly string[]; key(values: LabelValues): SeriesKey },
-    maxLabelValues: number,
+    cacheLimit: number,
   ) {
     this.#names = instrument.labelNames;
     this.#index = new Map(this.#names.map((name, i) => [name, i]));
-    this.#none = instrument.key([]);
     this.#scratch = this.#names.map(() => undefined);
     this.#cache = new SeriesCache(
       Math.max(1, this.#names.length),
@@ -62,12 +61,12 @@ class LabelResolver {
         const key = instrument.key(values.map((v) => (v === undefined ? undefined : String(v))));
         return { value: key, cacheable: !key.folded };
       },
-      Number.isFinite(maxLabelValues) ? Math.max(4 * maxLabelValues, 64) : 10_000,
+      cacheLimit,
     );
   }
 
   key(labels: MetricLabels | undefined): SeriesKey {
-    if (labels === undefined) return this.#none;
+    if (labels === undefined) return this.#noLabels();
     if (typeof labels !== 'object' || labels === null) {
       throw invalidArgument(`labels of ${this.metric} must be an object`);
     }
@@ -87,14 +86,22 @@ class LabelResolver {
     let total = 0;
     for (const _ in labels) total++;
     if (total !== defined) this.#checkNames(labels);
-    return names.length === 0 ? this.#none : this.#cache.get(scratch);
+    return names.length === 0 ? this.#noLabels() : this.#cache.get(scratch);
+  }
+
+  /** The series without labels, resolved on first use (it counts against the series cap). */
+  #noLabels(): SeriesKey {
+    if (this.#none !== undefined) return this.#none;
+    const key = this.instrument.key([]);
+    if (!key.folded) this.#none = key;
+    return key;
   }
 
   /** Throws for a label name that was not declared (the fast path only counted them). */
   #checkNames(labels: MetricLabels): void {
     for (const label in labels) {
       if (!this.#index.has(label)) {
-        throw invalidArgument(`label ${JSON.stringify(label)} is not declared for ${this.metric}`);
+        throw invalidArgument(`label ${shown(label)} is not declared for ${this.metric}`);
       }
     }
   }
@@ -165,6 +172,8 @@ export interface PromMetricsOptions {
   prefix: string;
   /** Buckets of histograms declared without a `buckets` hint. */
   defaultBuckets: readonly number[];
+  /** Time box (ms) of each observable callback at a collection. */
+  callbackTimeoutMs: number;
 }
 
 /**
@@ -183,7 +192,7 @@ export class PromMetrics implements Metrics {
   counter(name: string, options: InstrumentOptions = {}): Counter {
     return this.#declare(name, 'counter', options, (promName, help, labelNames) => {
       const inst = this.factory.counter(promName, help, labelNames);
-      const labels = new LabelResolver(name, inst, this.factory.maxLabelValues);
+      const labels = new LabelResolver(name, inst, this.factory.cacheLimit);
       return {
         add(value = 1, l?: MetricLabels) {
           checkIncrement(value, name);
@@ -197,7 +206,7 @@ export class PromMetrics implements Metrics {
   upDownCounter(name: string, options: InstrumentOptions = {}): UpDownCounter {
     return this.#declare(name, 'upDownCounter', options, (promName, help, labelNames) => {
       const inst = this.factory.gauge(promName, help, labelNames);
-      const labels = new LabelResolver(name, inst, this.factory.maxLabelValues);
+      const labels = new LabelResolver(name, inst, this.factory.cacheLimit);
       return {
         add(value: number, l?: MetricLabels) {
           checkValue(value, name);
@@ -217,7 +226,7 @@ export class PromMetrics implements Metrics {
         labelNames,
         options.buckets ?? this.options.defaultBuckets,
       );
-      const labels = new LabelResolver(name, inst, this.factory.maxLabelValues);
+      const labels = new LabelResolver(name, inst, this.factory.cacheLimit);
       return {
         record(value: number, l?: MetricLabels) {
           checkValue(value, name);
@@ -231,7 +240,7 @@ export class PromMetrics implements Metrics {
   gauge(name: string, options: InstrumentOptions = {}): Gauge {
     return this.#declare(name, 'gauge', options, (promName, help, labelNames) => {
       const inst = this.factory.gauge(promName, help, labelNames);
-      const labels = new LabelResolver(name, inst, this.factory.maxLabelValues);
+      const labels = new LabelResolver(name, inst, this.factory.cacheLimit);
       return {
         set(value: number, l?: MetricLabels) {
           checkValue(value, name);
@@ -247,30 +256,23 @@ export class PromMetrics implements Metrics {
       throw invalidArgument(`observableGauge ${String(name)} needs a callback`);
     }
     const declared = this.#declareEntry(name, 'observableGauge', options, (promName, help, labelNames) => {
-      const callbacks: ObservableCallback[] = [];
       const factory = this.factory;
+      const callbacks = new ObservableCallbacks(this.options.callbackTimeoutMs, {
+        onError: () => factory.reportError(promName),
+        onTimeout: () => factory.reportTimeout(promName),
+      });
       let labels: LabelResolver | undefined;
       const inst: GaugeInstrument = factory.gauge(promName, help, labelNames, async () => {
         inst.clear();
-        const result: ObservableResult = {
-          observe(value: number, l?: MetricLabels) {
-            checkValue(value, name);
-            inst.set(labels!.key(l), value);
-          },
-        };
-        for (const cb of callbacks) {
-          try {
-            await cb(result);
-          } catch {
-            // A failing callback must not break the whole scrape; it is counted instead.
-            factory.reportError(promName);
-          }
-        }
+        await callbacks.collect((value, l) => {
+          checkValue(value, name);
+          inst.set(labels!.key(l), value);
+        });
       });
-      labels = new LabelResolver(name, inst, this.factory.maxLabelValues);
+      labels = new LabelResolver(name, inst, factory.cacheLimit);
       return { kind: 'observableGauge', promName, handle: undefined, callbacks };
     });
-    declared.callbacks!.push(callback);
+    declared.callbacks!.add(callback);
   }
 
   /**
@@ -301,9 +303,7 @@ export class PromMetrics implements Metrics {
     create: (promName: string, help: string, labelNames: readonly string[]) => Declared,
   ): Declared {
     if (typeof name !== 'string' || !PORT_NAME.test(name)) {
-      throw invalidArgument(
-        `metric name must match ${PORT_NAME.source}, got ${typeof name === 'string' ? JSON.stringify(name.slice(0, 64)) : typeof name}`,
-      );
+      throw invalidArgument(`metric name must match ${PORT_NAME.source}, got ${shown(name)}`);
     }
     const existing = this.#declared.get(name);
     if (existing) {
@@ -315,15 +315,7 @@ export class PromMetrics implements Metrics {
       throw invalidArgument(`options of ${name} must be an object`);
     }
     const labelNames = options.labelNames ?? [];
-    if (!Array.isArray(labelNames)) throw invalidArgument(`labelNames of ${name} must be an array`);
-    for (const label of labelNames) {
-      if (typeof label !== 'string' || !LABEL_NAME.test(label)) {
-        throw invalidArgument(`label names of ${name} must match ${LABEL_NAME.source}`);
-      }
-    }
-    if (new Set(labelNames).size !== labelNames.length) {
-      throw invalidArgument(`label names of ${name} must not repeat`);
-    }
+    checkLabelNames(labelNames, name, kind);
     if (options.unit !== undefined && typeof options.unit !== 'string') {
       throw invalidArgument(`unit of ${name} must be a string`);
     }

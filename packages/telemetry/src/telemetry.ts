@@ -1,11 +1,21 @@
 import type { Metrics } from '@voelgoed/contracts';
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import { collectExposition } from './collect-exposition.js';
 import { invalidArgument } from './errors.js';
 import type { EventContext, Unsubscribe } from './event-context.js';
 import { subscribeHttp } from './http-events.js';
 import { subscribeLock } from './lock-events.js';
-import { DEFAULT_DURATION_BUCKETS, DEFAULT_MAX_LABEL_VALUES, MetricNames } from './metric-names.js';
-import { createMetricsHandler, type MetricsRequestHandler } from './metrics-handler.js';
+import {
+  DEFAULT_CALLBACK_TIMEOUT_MS,
+  DEFAULT_DURATION_BUCKETS,
+  DEFAULT_MAX_LABEL_VALUE_LENGTH,
+  DEFAULT_MAX_LABEL_VALUES,
+  DEFAULT_MAX_SERIES_PER_METRIC,
+  DEFAULT_SCRAPE_TIMEOUT_MS,
+  MAX_TIMER_MS,
+  MetricNames,
+} from './metric-names.js';
+import { createMetricsHandler, type MetricsRequestHandler, timeoutOption } from './metrics-handler.js';
 import { type MetricsServer, type ServeOptions, startMetricsServer } from './metrics-server.js';
 import { checkBuckets, PREFIX } from './naming.js';
 import { InstrumentFactory } from './prom-instruments.js';
@@ -33,8 +43,23 @@ export interface TelemetryOptions {
   buckets?: readonly number[];
   /** Also collect prom-client's default process metrics (CPU, memory, event loop, GC). Default `false`. */
   defaultMetrics?: boolean | DefaultMetricsOptions;
-  /** Distinct values each label may take before new ones fold into `other`. Default 100. */
+  /** Distinct values each label may take before new ones fold into `__other__`. Default 100. */
   maxLabelValues?: number;
+  /**
+   * Distinct label sets (series) each metric may have; past it, new label sets are recorded in
+   * the metric's one overflow series (every label `__other__`). Default 2000.
+   */
+  maxSeriesPerMetric?: number;
+  /** Longest label value (UTF-16 code units) kept; longer ones fold into `__other__`. Default 256. */
+  maxLabelValueLength?: number;
+  /** Time box (ms) of each observable callback at a scrape. Default 1000. */
+  callbackTimeoutMs?: number;
+  /**
+   * Deadline (ms) of a whole scrape, for collectors registered on the registry by others:
+   * `scrape()` rejects with `TIMEOUT` and `/metrics` answers 503 past it. Must be greater than
+   * `callbackTimeoutMs`. Default 10,000 (or twice `callbackTimeoutMs` if that is more).
+   */
+  scrapeTimeoutMs?: number;
   /** Subscribe to the adapters' diagnostics_channel events. Default `true`. */
   events?: boolean;
 }
@@ -50,7 +75,10 @@ export interface Telemetry extends Metrics {
   readonly contentType: string;
   /** The Prometheus name of the port instrument `name` (`shop.orders` → `shop_orders_total`). */
   metricName(name: string): string | undefined;
-  /** The text exposition of the registry (what `/metrics` answers). */
+  /**
+   * The text exposition of the registry (what `/metrics` answers). Rejects with `TimeoutError`
+   * past `scrapeTimeoutMs` (only a collector registered by others can take that long).
+   */
   scrape(): Promise<string>;
   /** A `node:http` handler answering with the exposition (mount it at `/metrics`). */
   metricsHandler(): MetricsRequestHandler;
@@ -63,8 +91,21 @@ export interface Telemetry extends Metrics {
   close(): Promise<void>;
 }
 
+/** `value` (or `fallback` when undefined) if it is an integer >= 1 or Infinity; else INVALID_ARGUMENT. */
+function limit(value: unknown, fallback: number, name: string): number {
+  const chosen = value ?? fallback;
+  if (
+    typeof chosen !== 'number' ||
+    !(chosen === Number.POSITIVE_INFINITY || (Number.isInteger(chosen) && chosen >= 1))
+  ) {
+    throw invalidArgument(`${name} must be an integer >= 1 (or Infinity)`);
+  }
+  return chosen;
+}
+
 class PromTelemetry extends PromMetrics implements Telemetry {
   readonly registry: Registry;
+  readonly #scrapeTimeoutMs: number;
   readonly #unsubscribes: Unsubscribe[] = [];
   readonly #servers = new Set<MetricsServer>();
   readonly #defaultMetricNames: string[] = [];
@@ -78,15 +119,29 @@ class PromTelemetry extends PromMetrics implements Telemetry {
     }
     const buckets = options.buckets ?? DEFAULT_DURATION_BUCKETS;
     checkBuckets(buckets, 'buckets');
-    const maxLabelValues = options.maxLabelValues ?? DEFAULT_MAX_LABEL_VALUES;
-    if (
-      typeof maxLabelValues !== 'number' ||
-      !(
-        maxLabelValues === Number.POSITIVE_INFINITY ||
-        (Number.isInteger(maxLabelValues) && maxLabelValues >= 1)
-      )
-    ) {
-      throw invalidArgument('maxLabelValues must be an integer >= 1 (or Infinity)');
+    const maxLabelValues = limit(options.maxLabelValues, DEFAULT_MAX_LABEL_VALUES, 'maxLabelValues');
+    const maxSeriesPerMetric = limit(
+      options.maxSeriesPerMetric,
+      DEFAULT_MAX_SERIES_PER_METRIC,
+      'maxSeriesPerMetric',
+    );
+    const maxLabelValueLength = limit(
+      options.maxLabelValueLength,
+      DEFAULT_MAX_LABEL_VALUE_LENGTH,
+      'maxLabelValueLength',
+    );
+    const callbackTimeoutMs = timeoutOption(
+      options.callbackTimeoutMs,
+      DEFAULT_CALLBACK_TIMEOUT_MS,
+      'callbackTimeoutMs',
+    );
+    const scrapeTimeoutMs = timeoutOption(
+      options.scrapeTimeoutMs,
+      Math.min(MAX_TIMER_MS, Math.max(DEFAULT_SCRAPE_TIMEOUT_MS, 2 * callbackTimeoutMs)),
+      'scrapeTimeoutMs',
+    );
+    if (options.scrapeTimeoutMs !== undefined && scrapeTimeoutMs <= callbackTimeoutMs) {
+      throw invalidArgument('scrapeTimeoutMs must be greater than callbackTimeoutMs');
     }
     const registry = options.registry ?? new Registry();
     if (
@@ -96,11 +151,17 @@ class PromTelemetry extends PromMetrics implements Telemetry {
       throw invalidArgument('registry must be a prom-client Registry');
     }
     const factory = new InstrumentFactory(
-      { registry, maxLabelValues },
-      { overflow: prefix + MetricNames.labelOverflow, errors: prefix + MetricNames.errors },
+      { registry, maxLabelValues, maxSeriesPerMetric, maxLabelValueLength },
+      {
+        overflow: prefix + MetricNames.labelOverflow,
+        seriesOverflow: prefix + MetricNames.seriesOverflow,
+        errors: prefix + MetricNames.errors,
+        timeouts: prefix + MetricNames.callbackTimeouts,
+      },
     );
-    super(factory, { prefix, defaultBuckets: buckets });
+    super(factory, { prefix, defaultBuckets: buckets, callbackTimeoutMs });
     this.registry = registry;
+    this.#scrapeTimeoutMs = scrapeTimeoutMs;
 
     if (options.defaultMetrics) {
       const before = new Set(registry.getMetricsAsArray().map((m) => m.name));
@@ -126,11 +187,11 @@ class PromTelemetry extends PromMetrics implements Telemetry {
   }
 
   scrape(): Promise<string> {
-    return this.registry.metrics();
+    return collectExposition(this.registry, this.#scrapeTimeoutMs);
   }
 
   metricsHandler(): MetricsRequestHandler {
-    return createMetricsHandler(this.registry);
+    return createMetricsHandler(this.registry, { timeoutMs: this.#scrapeTimeoutMs });
   }
 
   async serve(options: ServeOptions): Promise<MetricsServer> {

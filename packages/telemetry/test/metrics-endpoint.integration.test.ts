@@ -10,8 +10,8 @@ import { createRedisLock } from '@voelgoed/lock';
 import { createRedisClient } from '@voelgoed/redis';
 import { createFsStorage } from '@voelgoed/storage';
 import { startHttpServer, startRedis } from '@voelgoed/testkit';
-import { createTelemetry, MetricNames, type Telemetry } from '../src/index.js';
-import { find, parseExposition, types } from './exposition.js';
+import { createMetricsHandler, createTelemetry, MetricNames, OTHER, type Telemetry } from '../src/index.js';
+import { find, parseExposition, types, value } from './exposition.js';
 
 const open: Telemetry[] = [];
 afterEach(async () => {
@@ -146,5 +146,74 @@ describe('/metrics endpoint', () => {
     expect(isInfrastructureError(taken, 'CONNECTION')).toBe(true);
     expect((taken as Error).message).toMatch(/^\[voelgoed:telemetry\] serve\(\): cannot listen/);
     await first.close();
+  });
+
+  it('answers despite an observable callback that never settles, and counts it', async () => {
+    const t = telemetry({ events: false, callbackTimeoutMs: 50 });
+    t.observableGauge('stuck', () => new Promise<void>(() => {}));
+    t.observableGauge('pool.size', (r) => r.observe(4));
+    const endpoint = await t.serve({ port: 0 });
+    const handler = t.metricsHandler();
+    const server = createServer((req, res) => void handler(req, res));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      for (const url of [endpoint.url, `http://127.0.0.1:${port}/metrics`]) {
+        const first = await fetch(url);
+        expect(first.status).toBe(200);
+        expect(value(parseExposition(await first.text()), 'pool_size')).toBe(4);
+        const second = await fetch(url);
+        expect(second.status).toBe(200);
+        const s = parseExposition(await second.text());
+        expect(value(s, MetricNames.callbackTimeouts, { metric: 'stuck' })).toBeGreaterThanOrEqual(1);
+        expect(value(s, 'pool_size')).toBe(4);
+      }
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
+  it('serves at most the series cap plus one overflow series per metric', async () => {
+    const t = telemetry({ events: false, maxSeriesPerMetric: 50 });
+    const c = t.counter('requests', { labelNames: ['route', 'method', 'status'] });
+    for (let r = 0; r < 100; r++) {
+      for (let m = 0; m < 100; m++) c.bind({ route: `/r${r}`, method: `M${m}`, status: 200 + r }).add();
+    }
+    const endpoint = await t.serve({ port: 0 });
+    const text = await (await fetch(endpoint.url)).text();
+    const s = parseExposition(text);
+    expect(find(s, 'requests_total')).toHaveLength(51);
+    expect(value(s, 'requests_total', { route: OTHER, method: OTHER, status: OTHER })).toBe(10_000 - 50);
+    expect(text.length).toBeLessThan(64 * 1024);
+  });
+
+  it('answers 503 when a collector registered by others never settles, and serves again once it is gone', async () => {
+    const t = telemetry({ events: false, callbackTimeoutMs: 20, scrapeTimeoutMs: 100 });
+    t.gauge('up').set(1);
+    t.registry.registerMetric({
+      name: 'foreign',
+      get: () => new Promise(() => {}),
+    } as unknown as Parameters<typeof t.registry.registerMetric>[0]);
+    const endpoint = await t.serve({ port: 0 });
+    const stuck = await fetch(endpoint.url);
+    expect(stuck.status).toBe(503);
+    expect(await stuck.text()).toBe('[voelgoed:telemetry] collecting metrics timed out\n');
+    t.registry.removeSingleMetric('foreign');
+    const fine = await fetch(endpoint.url);
+    expect(fine.status).toBe(200);
+    expect(value(parseExposition(await fine.text()), 'up')).toBe(1);
+  });
+
+  it('createMetricsHandler() rejects bad options with INVALID_ARGUMENT', () => {
+    const t = telemetry({ events: false });
+    for (const timeoutMs of [0, -1, Number.NaN, '5']) {
+      let caught: unknown;
+      try {
+        createMetricsHandler(t.registry, { timeoutMs: timeoutMs as number });
+      } catch (error) {
+        caught = error;
+      }
+      expect(isInfrastructureError(caught, 'INVALID_ARGUMENT')).toBe(true);
+    }
   });
 });
