@@ -6,17 +6,15 @@ import { MESSAGE_PREFIX, StorageErrorCodes } from './errors.js';
  * How keys become paths under the filesystem driver's root. Every '/'-separated segment is
  * percent-encoded, '.' and '~' included, so that no path component can be '.', '..', empty,
  * hold a separator or a NUL, or end in the suffixes used below: a key cannot leave the root
- * whatever it holds. Segments become directories; the last one becomes `<name>.m` (metadata,
- * the commit record) and `<name>.<version>.d` (the bytes). An empty segment is `%`. A segment
- * whose encoding exceeds {@link PIECE} characters is split into `<piece>~` directories, so that
- * 1,024-byte keys fit in 255-byte file names.
+ * whatever it holds. Segments become directories; the last one becomes `<name>.o`, the object
+ * file (its bytes, then its metadata: see `fs-object-file.ts`). A segment whose encoding exceeds
+ * {@link PIECE} characters is split into `<piece>~` directories, so that 1,024-byte keys fit in
+ * 255-byte file names.
  */
 export const PIECE = 200;
 
-/** Suffix of metadata files (the commit record of an object). */
-export const META_SUFFIX = '.m';
-/** Suffix of data files. */
-export const DATA_SUFFIX = '.d';
+/** Suffix of object files (bytes and metadata in one file: the rename that commits it is atomic). */
+export const OBJECT_SUFFIX = '.o';
 /** Suffix of continuation directories (the first pieces of a long segment). */
 export const CONTINUATION = '~';
 
@@ -47,10 +45,11 @@ export function splitPieces(encoded: string): string[] {
   return pieces;
 }
 
-/** Where an object lives: its directory and the base name of its files. */
+/** Where an object lives: its directory and its object file (`dir/<base>.o`). */
 export interface ObjectPath {
   dir: string;
   base: string;
+  file: string;
 }
 
 /** The directory and base name of `key` under `objectsRoot` (the key must be valid). */
@@ -74,7 +73,7 @@ export function objectPath(objectsRoot: string, key: string): ObjectPath {
       `${MESSAGE_PREFIX} a key mapped outside the root`,
     );
   }
-  return { dir, base };
+  return { dir, base, file: path.join(dir, `${base}${OBJECT_SUFFIX}`) };
 }
 
 /** Percent-decodes pieces to bytes (pieces of one segment may split a UTF-8 sequence). */

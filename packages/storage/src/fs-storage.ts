@@ -1,27 +1,15 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import {
-  copyFile,
-  type FileHandle,
-  mkdir,
-  open,
-  readdir,
-  readFile,
-  rename,
-  rmdir,
-  unlink,
-  writeFile,
-} from 'node:fs/promises';
+import { type FileHandle, mkdir, open, rename, rmdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import {
-  AbortedError,
   type GetResult,
   InfrastructureError,
   InvalidArgumentError,
   isInfrastructureError,
   type ListedObject,
   type ListOptions,
-  NotFoundError,
   type ObjectInfo,
   type ObjectStorage,
   type ObjectStorageCapabilities,
@@ -32,47 +20,59 @@ import {
 } from '@voelgoed/contracts';
 import { BodyReader, throwIfAborted } from './body-reader.js';
 import { invalidArgument, MESSAGE_PREFIX, StorageErrorCodes } from './errors.js';
+import { fsError, typedStreamErrors } from './fs-errors.js';
+import { type ObjectPath, objectPath } from './fs-key-path.js';
 import {
-  CONTINUATION,
-  DATA_SUFFIX,
-  META_SUFFIX,
-  type ObjectPath,
-  objectPath,
-  piecesToBytes,
-} from './fs-key-path.js';
+  encodeHeader,
+  headerFits,
+  headerToInfo,
+  type ObjectHeader,
+  openObjectFile,
+  readHeader,
+  writeAll,
+} from './fs-object-file.js';
+import {
+  type FsRepairOptions,
+  type FsRepairReport,
+  pruneEmptyDirectories,
+  sweepTempFiles,
+} from './fs-repair.js';
+import { RootGuard } from './fs-root-guard.js';
+import { walkObjects } from './fs-walk.js';
 import { validateKey } from './key.js';
 import { listObjects } from './list.js';
 import { headerValue, normalizeMetadata } from './object-headers.js';
-import { validateRange } from './options-checks.js';
+import { validateMs, validateRange } from './options-checks.js';
 import { type EventSource, instrument } from './telemetry.js';
 
 /** Options of {@link createFsStorage}. */
 export interface FsStorageOptions {
   /** Directory that holds everything (created when missing). Objects go in `objects/`, temp files in `.tmp/`. */
   root: string;
-  /** fsync each object and its metadata before it becomes visible (durable across power loss; slower). Default `false`. */
+  /** fsync each object before it becomes visible (durable across power loss; slower). Default `false`. */
   fsync?: boolean;
   /** Largest object accepted; larger bodies reject with `PayloadTooLargeError`. Default: no limit. */
   maxObjectSize?: number;
+  /**
+   * Temp files older than this are leftovers of puts whose process died: the first operation of
+   * a storage removes them, as does {@link FsStorage.repair}. Default 3,600,000 (one hour).
+   */
+  staleTempMs?: number;
 }
 
-/** The sidecar beside each object: its metadata and the name of its data file. */
-interface Sidecar {
-  key: string;
-  size: number;
-  etag: string;
-  lastModified: number;
-  contentType?: string;
-  cacheControl?: string;
-  metadata: Record<string, string>;
-  data: string;
-}
+/** Default of {@link FsStorageOptions.staleTempMs}. */
+const STALE_TEMP_MS = 3_600_000;
+/** Tries of a commit whose directory a concurrent delete pruned (each one a delete that won a race). */
+const COMMIT_ATTEMPTS = 100;
 
 /**
  * `ObjectStorage` on a local directory: the embedded default for development and tests.
- * Writes are atomic (temp file, then rename; the metadata sidecar is the commit record), keys
- * are encoded so that none can escape the root, and listing walks the tree lazily in key order.
- * `signedUrl` is not supported (`capabilities.signedUrl` is false).
+ * Each object is one file holding its bytes and then its metadata (`fs-object-file.ts`), written
+ * to a temp file and committed by one `rename`: readers see the old object or the new one, and
+ * no interleaving of puts and deletes, by one storage or by several processes on one root, can
+ * leave a file behind that no object owns. Keys are encoded so that none can escape the root,
+ * symbolic links inside the root are never followed (`fs-root-guard.ts`), and listing walks the
+ * tree lazily in key order. `signedUrl` is not supported (`capabilities.signedUrl` is false).
  */
 export class FsStorage implements ObjectStorage {
   readonly capabilities: ObjectStorageCapabilities = { signedUrl: false };
@@ -82,7 +82,11 @@ export class FsStorage implements ObjectStorage {
   readonly #tmp: string;
   readonly #fsync: boolean;
   readonly #maxObjectSize: number | undefined;
+  readonly #staleTempMs: number;
   readonly #source: EventSource;
+  readonly #guard: RootGuard;
+  /** The root as given and as resolved, stripped from the causes of errors. */
+  readonly #roots: string[];
   #ready: Promise<void> | undefined;
 
   constructor(options: FsStorageOptions) {
@@ -92,23 +96,36 @@ export class FsStorage implements ObjectStorage {
     const max = options.maxObjectSize;
     if (max !== undefined && (!Number.isSafeInteger(max) || max < 0))
       throw invalidArgument('maxObjectSize must be a non-negative integer');
+    this.#staleTempMs = validateMs(options.staleTempMs, 'staleTempMs') ?? STALE_TEMP_MS;
     this.root = path.resolve(options.root);
     this.#objects = path.join(this.root, 'objects');
     this.#tmp = path.join(this.root, '.tmp');
     this.#fsync = options.fsync ?? false;
     this.#maxObjectSize = max;
     this.#source = { driver: 'fs', bucket: path.basename(this.root) };
+    this.#guard = new RootGuard(this.#objects);
+    this.#roots = [this.root];
   }
 
+  /** Creates the directories, refuses links in their place, and sweeps stale temp files. */
   #init(): Promise<void> {
     this.#ready ??= (async () => {
       await mkdir(this.#objects, { recursive: true });
       await mkdir(this.#tmp, { recursive: true });
+      await this.#guard.init('init', [this.#objects, this.#tmp]);
+      const realRoot = path.dirname(this.#guard.realBase!);
+      if (realRoot !== this.root) this.#roots.unshift(realRoot);
+      await sweepTempFiles(this.root, this.#tmp, this.#staleTempMs);
     })().catch((error: unknown) => {
       this.#ready = undefined;
-      throw fsError(error, 'init');
+      // A root that cannot be made is not a missing object.
+      throw fsError(error, 'opening the root', this.#roots, false);
     });
     return this.#ready;
+  }
+
+  #error(error: unknown, operation: string): InfrastructureError {
+    return fsError(error, operation, this.#roots);
   }
 
   put(key: string, body: PutBody, options: PutOptions = {}): Promise<PutResult> {
@@ -117,9 +134,20 @@ export class FsStorage implements ObjectStorage {
       'put',
       async () => {
         validateKey(key);
+        if (options === null || typeof options !== 'object')
+          throw invalidArgument('put options must be an object');
         const contentType = headerValue(options.contentType, 'contentType') ?? 'application/octet-stream';
         const cacheControl = headerValue(options.cacheControl, 'cacheControl');
         const metadata = normalizeMetadata(options.metadata);
+        const base: Omit<ObjectHeader, 'size' | 'etag'> = {
+          key,
+          lastModified: Date.now(),
+          contentType,
+          metadata,
+        };
+        if (cacheControl !== undefined) base.cacheControl = cacheControl;
+        if (!headerFits(base))
+          throw invalidArgument('metadata, content type and cache control together are too large');
         const reader = new BodyReader(body, {
           size: options.size,
           maxBytes: this.#maxObjectSize,
@@ -127,85 +155,89 @@ export class FsStorage implements ObjectStorage {
           signal: options.signal,
         });
         await this.#init();
-        const tmp = this.#tmpName();
         const md5 = createHash('md5');
-        let handle: FileHandle | undefined;
-        try {
-          handle = await open(tmp, 'wx');
-          for await (const chunk of reader.chunks()) {
-            md5.update(chunk);
-            await writeAll(handle, chunk);
-            options.onProgress?.(reader.bytes);
-          }
-          reader.finish();
-          if (this.#fsync) await handle.sync();
-          await handle.close();
-          handle = undefined;
-          throwIfAborted(options.signal);
-          const sidecar: Sidecar = {
-            key,
-            size: reader.bytes,
-            etag: md5.digest('hex'),
-            lastModified: Date.now(),
-            contentType,
-            metadata,
-            data: '',
-          };
-          if (cacheControl !== undefined) sidecar.cacheControl = cacheControl;
-          await this.#commit(key, tmp, sidecar);
-          return { key, etag: sidecar.etag, size: sidecar.size };
-        } catch (error) {
-          await handle?.close().catch(() => undefined);
-          await unlink(tmp).catch(() => undefined);
-          throw fsError(error, 'put', key);
-        }
+        const header = await this.#write(
+          key,
+          'put',
+          async (write) => {
+            for await (const chunk of reader.chunks()) {
+              md5.update(chunk);
+              await write(chunk);
+              options.onProgress?.(reader.bytes);
+            }
+            reader.finish();
+            return { ...base, size: reader.bytes, etag: md5.digest('hex'), lastModified: Date.now() };
+          },
+          options.signal,
+        );
+        return { key, etag: header.etag, size: header.size };
       },
       (r) => r.size,
     );
   }
 
-  /** Moves the data file into place, then switches the sidecar atomically (the commit). */
-  async #commit(key: string, tmpData: string, sidecar: Sidecar): Promise<void> {
-    const where = objectPath(this.#objects, key);
-    const old = await this.#readSidecar(where).catch(() => undefined);
-    sidecar.data = `${where.base}.${randomBytes(8).toString('hex')}${DATA_SUFFIX}`;
-    const tmpMeta = this.#tmpName();
-    await writeFile(tmpMeta, JSON.stringify(sidecar), { flag: 'wx', flush: this.#fsync });
+  /**
+   * Writes an object file to a temp file (`fill` writes the bytes and returns the metadata),
+   * then commits it with one rename. On any failure the temp file is removed.
+   */
+  async #write(
+    key: string,
+    operation: string,
+    fill: (write: (chunk: Buffer) => Promise<void>) => Promise<ObjectHeader>,
+    signal?: AbortSignal,
+  ): Promise<ObjectHeader> {
+    const tmp = path.join(this.#tmp, `${Date.now()}-${randomBytes(8).toString('hex')}`);
+    let handle: FileHandle | undefined;
     try {
-      // A concurrent delete may prune the directory between mkdir and rename: try again.
-      for (let attempt = 0; ; attempt++) {
-        await mkdir(where.dir, { recursive: true });
-        try {
-          await rename(tmpData, path.join(where.dir, sidecar.data));
-          await rename(tmpMeta, path.join(where.dir, `${where.base}${META_SUFFIX}`));
-          break;
-        } catch (error) {
-          if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 5) throw error;
-        }
-      }
+      handle = await open(tmp, 'wx');
+      const file = handle;
+      const header = await fill((chunk) => writeAll(file, chunk));
+      await writeAll(file, encodeHeader(header));
+      if (this.#fsync) await file.sync();
+      await file.close();
+      handle = undefined;
+      throwIfAborted(signal);
+      await this.#commit(objectPath(this.#objects, key), tmp, operation);
+      return header;
     } catch (error) {
-      await unlink(tmpMeta).catch(() => undefined);
-      await unlink(path.join(where.dir, sidecar.data)).catch(() => undefined);
-      throw error;
+      await handle?.close().catch(() => undefined);
+      await unlink(tmp).catch(() => undefined);
+      throw this.#error(error, operation);
     }
-    if (old && old.data !== sidecar.data) await unlink(path.join(where.dir, old.data)).catch(() => undefined);
   }
 
-  #tmpName(): string {
-    return path.join(this.#tmp, `${Date.now()}-${randomBytes(8).toString('hex')}`);
+  /** Moves a finished temp file into place: one atomic rename, over any previous version. */
+  async #commit(where: ObjectPath, tmp: string, operation: string): Promise<void> {
+    // A concurrent delete may prune a directory between ensure and rename: try again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#guard.ensure(where.dir, operation);
+        await rename(tmp, where.file);
+        return;
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        // A file where a directory of the key's path should be.
+        if (code === 'ENOTDIR') throw fsError(error, operation, this.#roots, false);
+        if (code !== 'ENOENT' || attempt >= COMMIT_ATTEMPTS) throw error;
+      }
+    }
   }
 
-  async #readSidecar(where: ObjectPath): Promise<Sidecar> {
-    const text = await readFile(path.join(where.dir, `${where.base}${META_SUFFIX}`), 'utf8');
-    return JSON.parse(text) as Sidecar;
-  }
-
-  async #sidecarOf(key: string, operation: string): Promise<{ where: ObjectPath; sidecar: Sidecar }> {
+  /**
+   * Opens `key`'s object file and reads its metadata, refusing links and files that are not
+   * this key's object (the caller closes the handle).
+   */
+  async #openObject(key: string, operation: string): Promise<{ handle: FileHandle; header: ObjectHeader }> {
+    await this.#init();
     const where = objectPath(this.#objects, key);
+    let handle: FileHandle | undefined;
     try {
-      return { where, sidecar: await this.#readSidecar(where) };
+      await this.#guard.check(where.dir, operation);
+      handle = await openObjectFile(where.file);
+      return { handle, header: await readHeader(handle, operation, key) };
     } catch (error) {
-      throw fsError(error, operation, key);
+      await handle?.close().catch(() => undefined);
+      throw this.#error(error, operation);
     }
   }
 
@@ -215,8 +247,10 @@ export class FsStorage implements ObjectStorage {
       'get',
       async () => {
         validateKey(key);
+        if (options === null || typeof options !== 'object')
+          throw invalidArgument('get options must be an object');
         throwIfAborted(options.signal);
-        return this.#open('get', key, undefined, undefined, options.signal);
+        return this.#read('get', key, undefined, undefined, options.signal);
       },
       (r) => r.size,
     );
@@ -229,50 +263,44 @@ export class FsStorage implements ObjectStorage {
       async () => {
         validateKey(key);
         validateRange(start, end);
-        return this.#open('getRange', key, start, end, undefined);
+        return this.#read('getRange', key, start, end, undefined);
       },
       (r) => r.size,
     );
   }
 
-  async #open(
+  /** A stream of bytes `start`..`end` (inclusive; the whole object when undefined) read from the open file. */
+  async #read(
     operation: string,
     key: string,
     start: number | undefined,
     end: number | undefined,
     signal: AbortSignal | undefined,
   ): Promise<GetResult> {
-    // A put replacing the object may remove the data file between reading the sidecar and opening it.
-    for (let attempt = 0; ; attempt++) {
-      const { where, sidecar } = await this.#sidecarOf(key, operation);
-      let handle: FileHandle;
-      try {
-        handle = await open(path.join(where.dir, sidecar.data), 'r');
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT' && attempt < 5) continue;
-        throw fsError(error, operation, key);
-      }
-      const info = toInfo(sidecar);
-      if (start === undefined) {
-        const body = createReadStream('', { fd: handle, ...(signal ? { signal } : {}) });
-        return { ...info, body: mapStreamErrors(body, operation, key) };
-      }
-      if (start >= sidecar.size) {
-        await handle.close();
-        throw new InvalidArgumentError(
-          `${MESSAGE_PREFIX} ${operation}: the range start is not within the object`,
-        );
-      }
-      const last = Math.min(end!, sidecar.size - 1);
-      const body = createReadStream('', { fd: handle, start, end: last });
-      return { ...info, body: mapStreamErrors(body, operation, key) };
+    const { handle, header } = await this.#openObject(key, operation);
+    const info = headerToInfo(header);
+    if (start !== undefined && start >= header.size) {
+      await handle.close();
+      throw new InvalidArgumentError(
+        `${MESSAGE_PREFIX} ${operation}: the range start is not within the object`,
+      );
     }
+    if (header.size === 0) {
+      await handle.close();
+      return { ...info, body: Readable.from([]) };
+    }
+    const first = start ?? 0;
+    const last = Math.min(end ?? header.size - 1, header.size - 1);
+    const body = createReadStream('', { fd: handle, start: first, end: last, ...(signal ? { signal } : {}) });
+    return { ...info, body: typedStreamErrors(body, (error) => this.#error(error, operation)) };
   }
 
   head(key: string): Promise<ObjectInfo> {
     return instrument(this.#source, 'head', async () => {
       validateKey(key);
-      return toInfo((await this.#sidecarOf(key, 'head')).sidecar);
+      const { handle, header } = await this.#openObject(key, 'head');
+      await handle.close();
+      return headerToInfo(header);
     });
   }
 
@@ -280,7 +308,8 @@ export class FsStorage implements ObjectStorage {
     return instrument(this.#source, 'exists', async () => {
       validateKey(key);
       try {
-        await this.#sidecarOf(key, 'exists');
+        const { handle } = await this.#openObject(key, 'exists');
+        await handle.close();
         return true;
       } catch (error) {
         if (isInfrastructureError(error, 'NOT_FOUND')) return false;
@@ -292,26 +321,25 @@ export class FsStorage implements ObjectStorage {
   delete(key: string): Promise<void> {
     return instrument(this.#source, 'delete', async () => {
       validateKey(key);
+      await this.#init();
       await this.#delete(key);
     });
   }
 
+  /**
+   * Unlinks the object file (a link planted in its place is removed as a link; its target is
+   * never touched), then prunes the directories it leaves empty.
+   */
   async #delete(key: string): Promise<void> {
     const where = objectPath(this.#objects, key);
-    let sidecar: Sidecar;
     try {
-      sidecar = await this.#readSidecar(where);
+      await this.#guard.check(where.dir, 'delete');
+      await unlink(where.file);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw fsError(error, 'delete', key);
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return;
+      throw this.#error(error, 'delete');
     }
-    try {
-      await unlink(path.join(where.dir, `${where.base}${META_SUFFIX}`));
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw fsError(error, 'delete', key);
-    }
-    await unlink(path.join(where.dir, sidecar.data)).catch(() => undefined);
     // Remove directories left empty, up to (not including) the objects root.
     for (
       let dir = where.dir;
@@ -330,6 +358,7 @@ export class FsStorage implements ObjectStorage {
     return instrument(this.#source, 'deleteMany', async () => {
       if (!Array.isArray(keys)) throw invalidArgument('keys must be an array of keys');
       for (const key of keys) validateKey(key);
+      await this.#init();
       const unique = [...new Set(keys)];
       // Batches of 16 at a time.
       for (let i = 0; i < unique.length; i += 16) {
@@ -343,74 +372,14 @@ export class FsStorage implements ObjectStorage {
       this.#source,
       prefix,
       options,
-      (wanted) => this.#walk(this.#objects, Buffer.alloc(0), '', Buffer.from(wanted, 'utf8')),
-      (error) => fsError(error, 'list'),
+      (wanted) => this.#list(wanted),
+      (error) => this.#error(error, 'list'),
     );
   }
 
-  /**
-   * Depth-first walk in key order. `done` is the key so far (UTF-8 bytes, ending with '/'
-   * or empty), `pending` the encoded pieces of a long segment being continued.
-   */
-  async *#walk(dir: string, done: Buffer, pending: string, wanted: Buffer): AsyncGenerator<ListedObject> {
-    let names: string[];
-    try {
-      names = await readdir(dir);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw error;
-    }
-    interface Entry {
-      sort: Buffer;
-      rank: number;
-      name: string;
-      kind: 'file' | 'cont' | 'dir';
-    }
-    const entries: Entry[] = [];
-    for (const name of names) {
-      let kind: Entry['kind'];
-      let stem: string;
-      if (name.endsWith(META_SUFFIX)) {
-        kind = 'file';
-        stem = name.slice(0, -META_SUFFIX.length);
-      } else if (name.endsWith(DATA_SUFFIX)) continue;
-      else if (name.endsWith(CONTINUATION)) {
-        kind = 'cont';
-        stem = name.slice(0, -CONTINUATION.length);
-      } else {
-        kind = 'dir';
-        stem = name;
-      }
-      const bytes = Buffer.concat([done, piecesToBytes(pending + stem), kind === 'dir' ? SLASH : EMPTY]);
-      // Skip what cannot hold a key starting with the prefix.
-      const n = Math.min(bytes.length, wanted.length);
-      if (bytes.compare(wanted, 0, n, 0, n) !== 0) continue;
-      if (kind === 'file' && bytes.length < wanted.length) continue;
-      entries.push({ sort: bytes, rank: kind === 'file' ? 0 : 1, name, kind });
-    }
-    entries.sort((a, b) => Buffer.compare(a.sort, b.sort) || a.rank - b.rank);
-    for (const entry of entries) {
-      const full = path.join(dir, entry.name);
-      if (entry.kind === 'file') {
-        let sidecar: Sidecar;
-        try {
-          sidecar = JSON.parse(await readFile(full, 'utf8')) as Sidecar;
-        } catch (error) {
-          if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue; // deleted meanwhile
-          throw error;
-        }
-        yield {
-          key: sidecar.key,
-          size: sidecar.size,
-          etag: sidecar.etag,
-          lastModified: new Date(sidecar.lastModified),
-        };
-      } else if (entry.kind === 'cont') {
-        yield* this.#walk(full, done, pending + entry.name.slice(0, -CONTINUATION.length), wanted);
-      } else {
-        yield* this.#walk(full, entry.sort, '', wanted);
-      }
-    }
+  async *#list(wanted: string): AsyncGenerator<ListedObject> {
+    await this.#init();
+    yield* walkObjects(this.#objects, Buffer.from(wanted, 'utf8'));
   }
 
   copy(fromKey: string, toKey: string): Promise<ObjectInfo> {
@@ -420,26 +389,20 @@ export class FsStorage implements ObjectStorage {
       async () => {
         validateKey(fromKey, 'source key');
         validateKey(toKey, 'target key');
-        await this.#init();
-        for (let attempt = 0; ; attempt++) {
-          const { where, sidecar } = await this.#sidecarOf(fromKey, 'copy');
-          const tmp = this.#tmpName();
-          try {
-            await copyFile(path.join(where.dir, sidecar.data), tmp);
-          } catch (error) {
-            await unlink(tmp).catch(() => undefined);
-            if ((error as NodeJS.ErrnoException).code === 'ENOENT' && attempt < 5) continue;
-            throw fsError(error, 'copy', fromKey);
+        const { handle, header } = await this.#openObject(fromKey, 'copy');
+        const copied = await this.#write(toKey, 'copy', async (write) => {
+          if (header.size > 0) {
+            const source = createReadStream('', {
+              fd: handle,
+              start: 0,
+              end: header.size - 1,
+              autoClose: false,
+            });
+            for await (const chunk of source) await write(chunk as Buffer);
           }
-          const copied: Sidecar = { ...sidecar, key: toKey, lastModified: Date.now() };
-          try {
-            await this.#commit(toKey, tmp, copied);
-          } catch (error) {
-            await unlink(tmp).catch(() => undefined);
-            throw fsError(error, 'copy', toKey);
-          }
-          return toInfo(copied);
-        }
+          return { ...header, key: toKey, lastModified: Date.now() };
+        }).finally(() => handle.close().catch(() => undefined));
+        return headerToInfo(copied);
       },
       (r) => r.size,
     );
@@ -454,66 +417,23 @@ export class FsStorage implements ObjectStorage {
       );
     });
   }
-}
 
-const SLASH = Buffer.from('/');
-const EMPTY = Buffer.alloc(0);
-
-function toInfo(s: Sidecar): ObjectInfo {
-  const info: ObjectInfo = {
-    key: s.key,
-    size: s.size,
-    etag: s.etag,
-    lastModified: new Date(s.lastModified),
-    metadata: { ...s.metadata },
-  };
-  if (s.contentType !== undefined) info.contentType = s.contentType;
-  if (s.cacheControl !== undefined) info.cacheControl = s.cacheControl;
-  return info;
-}
-
-async function writeAll(handle: FileHandle, chunk: Buffer): Promise<void> {
-  let offset = 0;
-  while (offset < chunk.length) {
-    const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset);
-    offset += bytesWritten;
+  /**
+   * Removes what crashed processes left: temp files of unfinished puts last modified at least
+   * `tempOlderThanMs` ago (default `staleTempMs`), and empty directories under `objects/`.
+   * Safe while the storage is in use (by this process or others). Returns what it removed,
+   * relative to the root.
+   */
+  async repair(options: FsRepairOptions = {}): Promise<FsRepairReport> {
+    if (options === null || typeof options !== 'object')
+      throw invalidArgument('repair options must be an object');
+    const olderThan = validateMs(options.tempOlderThanMs, 'tempOlderThanMs') ?? this.#staleTempMs;
+    await this.#init();
+    return {
+      tempFiles: await sweepTempFiles(this.root, this.#tmp, olderThan),
+      emptyDirectories: await pruneEmptyDirectories(this.root, this.#objects),
+    };
   }
-}
-
-function mapStreamErrors<S extends NodeJS.ReadableStream & { destroy(e?: Error): unknown }>(
-  stream: S,
-  operation: string,
-  key: string,
-): S {
-  // Errors pass through as typed errors: re-emit them translated.
-  const original = stream.emit.bind(stream);
-  stream.emit = ((event: string | symbol, ...args: unknown[]) => {
-    if (event === 'error') return original('error', fsError(args[0], operation, key));
-    return original(event, ...args);
-  }) as S['emit'];
-  return stream;
-}
-
-/** Turns a filesystem error into a typed error (missing object → `NotFoundError`). */
-function fsError(error: unknown, operation: string, _key?: string): InfrastructureError {
-  if (isInfrastructureError(error)) return error;
-  const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  // The key is never echoed: it may hold user data.
-  const what = operation;
-  if (code === 'ENOENT' || code === 'ENOTDIR') {
-    return new NotFoundError(`${MESSAGE_PREFIX} ${what}: no such object`, { cause: error });
-  }
-  if ((error as Error | undefined)?.name === 'AbortError') {
-    return new AbortedError(`${MESSAGE_PREFIX} ${what} was aborted`, { cause: error });
-  }
-  return new InfrastructureError(
-    StorageErrorCodes.FS_ERROR,
-    `${MESSAGE_PREFIX} ${what} failed (${code ?? 'error'})`,
-    {
-      retryable: code === 'EMFILE' || code === 'ENFILE' || code === 'EBUSY' || code === 'EAGAIN',
-      cause: error,
-    },
-  );
 }
 
 /** A filesystem `ObjectStorage` under `options.root`. */

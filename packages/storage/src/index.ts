@@ -1,4 +1,5 @@
 export { invalidArgument, MESSAGE_PREFIX, StorageErrorCodes } from './errors.js';
+export type { FsRepairOptions, FsRepairReport } from './fs-repair.js';
 export { createFileSystemStorage, createFsStorage, FsStorage, type FsStorageOptions } from './fs-storage.js';
 export { MAX_KEY_BYTES, validateKey } from './key.js';
 export {

@@ -6,9 +6,9 @@ export const MAX_KEY_BYTES = MAX_OBJECT_KEY_BYTES;
 
 /**
  * Checks an object key against the port's rule (the contracts' `validateObjectKey`, shared by
- * every driver): a non-empty string of at most 1024 UTF-8 bytes, no leading '/', no '..'
- * segment, no control characters (NUL included). Throws `InvalidArgumentError`; messages never
- * echo the key.
+ * every driver): a non-empty string of at most 1024 UTF-8 bytes, no leading '/', no empty,
+ * '.' or '..' segment (S3 would fold them onto another key), no control characters (NUL
+ * included). Throws `InvalidArgumentError` naming `what`; messages never echo the key.
  */
 export function validateKey(key: unknown, what = 'object key'): asserts key is string {
   validateObjectKey(key, MESSAGE_PREFIX, what);

@@ -26,3 +26,11 @@ export function validateSignedUrlOptions(
     throw invalidArgument('expiresInS must be a positive number of seconds');
   return { method, expiresInS: Math.min(Math.ceil(expires), maxExpiresInS) };
 }
+
+/** Checks an optional duration: undefined or a non-negative integer of milliseconds. */
+export function validateMs(value: unknown, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0)
+    throw invalidArgument(`${name} must be a non-negative integer of milliseconds`);
+  return value;
+}

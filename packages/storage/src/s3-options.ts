@@ -111,7 +111,7 @@ export function parseS3Url(url: string): S3StorageOptions {
     throw invalidArgument('S3 URL must start with s3://, http:// or https://');
   }
   const q = parsed.searchParams;
-  const bucket = decodeURIComponent(parsed.pathname.replace(/^\/+|\/+$/g, ''));
+  const bucket = decodeUrlPart(parsed.pathname.replace(/^\/+|\/+$/g, ''), 'bucket');
   if (!parsed.username || !parsed.password)
     throw invalidArgument('S3 URL must carry credentials (s3://ACCESS:SECRET@host/bucket)');
   const bool = (name: string): boolean | undefined => {
@@ -132,8 +132,8 @@ export function parseS3Url(url: string): S3StorageOptions {
   const options: S3StorageOptions = {
     endPoint: parsed.hostname.replace(/^\[|\]$/g, ''),
     useSSL,
-    accessKey: decodeURIComponent(parsed.username),
-    secretKey: decodeURIComponent(parsed.password),
+    accessKey: decodeUrlPart(parsed.username, 'access key'),
+    secretKey: decodeUrlPart(parsed.password, 'secret key'),
     bucket,
   };
   if (parsed.port) options.port = Number(parsed.port);
@@ -150,6 +150,19 @@ export function parseS3Url(url: string): S3StorageOptions {
   const concurrency = num('concurrency');
   if (concurrency !== undefined) options.concurrency = concurrency;
   return options;
+}
+
+/**
+ * Percent-decodes one part of an S3 URL. A malformed escape (`%zz`, a lone `%`, bytes that are
+ * not UTF-8) is `InvalidArgumentError` naming the part, never a `URIError`, and never echoing
+ * the part (it may be the secret key).
+ */
+function decodeUrlPart(value: string, part: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    throw invalidArgument(`S3 URL ${part} has a malformed percent escape (use %XX with two hex digits)`);
+  }
 }
 
 /** Validates the options and fills in the defaults; bad values are `InvalidArgumentError`. */

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
@@ -33,8 +33,8 @@ describe('FsStorage', () => {
     expect(files(root)).toEqual([]);
   });
 
-  it('keeps every file of tricky keys inside root/objects (dots, backslashes, %, ~, empty segments)', async () => {
-    const keys = ['./x', 'a/./b', '...', 'a\\..\\..\\b', '%2e%2e/x', '~/x', 'a//b', 'a/', '.m', 'x.d', 'y~'];
+  it('keeps every file of tricky keys inside root/objects (dots, backslashes, %, ~)', async () => {
+    const keys = ['...', 'a\\..\\..\\b', '%2e%2e/x', '~/x', '.hidden/x..', '.o', '.m', 'x.d', 'y~'];
     for (const key of keys) await storage.put(key, key);
     for (const f of files(root)) expect(f.startsWith(`objects${path.sep}`)).toBe(true);
     for (const key of keys) expect((await getBytes(storage, key)).toString()).toBe(key);
@@ -42,11 +42,23 @@ describe('FsStorage', () => {
     expect(listed).toEqual([...keys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))));
   });
 
-  it('keeps metadata in a sidecar beside the object', async () => {
+  it('refuses dot and empty segments (./x, a/./b, a//b, a/) with INVALID_ARGUMENT, as S3 and memory do', async () => {
+    await storage.put('a/b', 'original');
+    for (const key of ['./x', 'a/./b', './a/b', 'a//b', 'a/', 'a/b/', '.']) {
+      const error = (await storage.put(key, 'alias').catch((e: unknown) => e)) as Error;
+      expect(isInfrastructureError(error, 'INVALID_ARGUMENT')).toBe(true);
+      expect(error.message).toMatch(/^\[voelgoed:storage\] object key must not contain/);
+    }
+    expect((await getBytes(storage, 'a/b')).toString()).toBe('original');
+    expect(files(root)).toEqual([path.join('objects', 'a', 'b.o')]);
+  });
+
+  it('keeps each object in one file: its bytes, then its metadata', async () => {
     await storage.put('docs/a.txt', 'hi', { contentType: 'text/plain', metadata: { Who: 'me' } });
-    const names = readdirSync(path.join(root, 'objects', 'docs'));
-    expect(names.filter((n) => n.endsWith('.m'))).toEqual(['a%2Etxt.m']);
-    expect(names.filter((n) => n.endsWith('.d'))).toHaveLength(1);
+    expect(readdirSync(path.join(root, 'objects', 'docs'))).toEqual(['a%2Etxt.o']);
+    const file = readFileSync(path.join(root, 'objects', 'docs', 'a%2Etxt.o'));
+    expect(file.subarray(0, 2).toString()).toBe('hi');
+    expect(file.subarray(-4).toString()).toBe('VGO1');
     expect(await storage.head('docs/a.txt')).toMatchObject({
       contentType: 'text/plain',
       metadata: { who: 'me' },
@@ -61,7 +73,7 @@ describe('FsStorage', () => {
     expect(readdirSync(path.join(root, '.tmp'))).toEqual([]);
     await storage.put('k', 'new');
     expect((await getBytes(storage, 'k')).toString()).toBe('new');
-    expect(readdirSync(path.join(root, 'objects')).filter((n) => n.endsWith('.d'))).toHaveLength(1);
+    expect(files(root)).toEqual([path.join('objects', 'k.o')]);
   });
 
   it('lists in key (UTF-8 byte) order across directories, lazily, with a prefix', async () => {
@@ -90,6 +102,9 @@ describe('FsStorage', () => {
     const alt = createFileSystemStorage(root);
     await alt.put('a', '1');
     writeFileSync(path.join(root, 'objects', 'stray.d'), 'x');
+    writeFileSync(path.join(root, 'objects', 'stray'), 'not a directory');
+    writeFileSync(path.join(root, 'objects', 'b.o'), 'not an object file');
     expect((await collect(alt.list())).map((o) => o.key)).toEqual(['a']);
+    await expect(alt.get('b')).rejects.toMatchObject({ code: 'INTEGRITY' });
   });
 });

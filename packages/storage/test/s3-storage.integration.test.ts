@@ -162,9 +162,35 @@ describe('S3Storage on the test kit server', () => {
     });
   });
 
+  it('keys with dot or empty segments are refused: they cannot overwrite the key S3 folds them onto', async () => {
+    const s = storage();
+    const base = randomKey();
+    await s.put(`${base}/a/b`, 'the object at a/b');
+    await s.put(`${base}/x`, 'the object at x');
+    for (const alias of [`${base}/a/./b`, `${base}/./x`, `${base}/a//b`, `${base}/a/b/`, `${base}/a/b/..`]) {
+      await expect(s.put(alias, 'overwrite?')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      await expect(s.copy(`${base}/x`, alias)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      await expect(s.delete(alias)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    }
+    expect((await getBytes(s, `${base}/a/b`)).toString()).toBe('the object at a/b');
+    expect((await getBytes(s, `${base}/x`)).toString()).toBe('the object at x');
+    expect((await collect(s.list(`${base}/`))).map((o) => o.key)).toEqual([`${base}/a/b`, `${base}/x`]);
+    await expect(collect(s.list(`${base}/./`))).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+  });
+
   it('malformed keys reject with INVALID_ARGUMENT before any request', async () => {
     const s = storage();
-    for (const key of ['', '/abs', 'a/../b', 'nul\u0000byte', 'x'.repeat(1025)]) {
+    for (const key of [
+      '',
+      '/abs',
+      'a/../b',
+      './x',
+      'a/./b',
+      'a//b',
+      'a/',
+      'nul\u0000byte',
+      'x'.repeat(1025),
+    ]) {
       await expect(s.put(key, 'x')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
       await expect(s.get(key)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
       await expect(s.signedUrl(key)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });

@@ -69,8 +69,9 @@ export interface ObjectStorageCapabilities {
 
 /**
  * Object storage (S3, MinIO, filesystem, memory). Keys are non-empty strings of at most 1024
- * UTF-8 bytes, without a leading '/', '..' segments or control characters; bad keys reject
- * with `InvalidArgumentError`. A missing object rejects with `NotFoundError`.
+ * UTF-8 bytes, without a leading '/', without empty, '.' or '..' segments (no '//', no trailing
+ * '/') and without control characters, so that a key names the same object on every driver;
+ * bad keys reject with `InvalidArgumentError`. A missing object rejects with `NotFoundError`.
  */
 export interface ObjectStorage {
   readonly capabilities: ObjectStorageCapabilities;

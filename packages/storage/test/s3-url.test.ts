@@ -1,0 +1,45 @@
+import { inspect } from 'node:util';
+import { describe, expect, it } from '@jest/globals';
+import { isInfrastructureError } from '@voelgoed/contracts';
+import { createS3Storage, parseS3Url } from '../src/index.js';
+
+function refusal(action: () => unknown): Error {
+  try {
+    action();
+  } catch (error) {
+    expect(error).not.toBeInstanceOf(URIError);
+    expect(isInfrastructureError(error, 'INVALID_ARGUMENT')).toBe(true);
+    return error as Error;
+  }
+  throw new Error('expected INVALID_ARGUMENT');
+}
+
+describe('parseS3Url with malformed percent escapes', () => {
+  it.each([
+    ['secret key', 's3://AK:se%zzcret-value@host:9000/bucket', 'secret key'],
+    ['secret key (lone %)', 's3://AK:secret-value%@host:9000/bucket', 'secret key'],
+    ['secret key (not UTF-8)', 's3://AK:secret-value%C3%28@host:9000/bucket', 'secret key'],
+    ['access key', 's3://A%zzK:secret-value@host:9000/bucket', 'access key'],
+    ['bucket', 's3://AK:secret-value@host:9000/buck%zzet', 'bucket'],
+  ])('%s: INVALID_ARGUMENT naming the part, never a URIError, never the secret', (_why, url, part) => {
+    for (const action of [() => parseS3Url(url), () => createS3Storage(url)]) {
+      const error = refusal(action);
+      expect(error.message).toMatch(/^\[voelgoed:storage\] S3 URL /);
+      expect(error.message).toContain(part);
+      const text = `${inspect(error, { depth: 10, showHidden: true })} ${JSON.stringify(error)}`;
+      expect(text).not.toContain('secret-value');
+      expect(text).not.toContain('cret-value');
+      expect(text).not.toContain(url);
+    }
+  });
+
+  it('well-formed escapes still decode', () => {
+    expect(parseS3Url('s3://A%2BK:se%2Fcr%40et@host:9000/bucket')).toMatchObject({
+      accessKey: 'A+K',
+      secretKey: 'se/cr@et',
+      bucket: 'bucket',
+      endPoint: 'host',
+      port: 9000,
+    });
+  });
+});
