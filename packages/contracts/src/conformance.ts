@@ -1,10 +1,25 @@
 // Conformance suites for every port (filled in by the conformance work).
 
 export {
+  type BadInputCall,
+  BadInputFailure,
+  type BadInputOptions,
+  type CallOutcome,
+  checkCall,
+  describeError,
+  isAbortedSignal,
+  isShortTtl,
+  type JunkRunContext,
+  onlyInvalidArgument,
+  resolveBadInputOptions,
+  runJunkRuns,
+} from './conformance/bad-input.js';
+export {
   type DistributedLockConformanceOptions,
   describeDistributedLock,
   distributedLockChecks,
 } from './conformance/distributed-lock.js';
+export { distributedLockBadInputCheck } from './conformance/distributed-lock-bad-input.js';
 export {
   describeHttpClient,
   type HttpClientConformanceOptions,
@@ -23,10 +38,19 @@ export {
   startConformanceHttpServer,
 } from './conformance/http-conformance-server.js';
 export {
+  isJunkError,
+  JUNK_KINDS,
+  type Junk,
+  JunkError,
+  JunkGenerator,
+  type JunkKind,
+} from './conformance/junk.js';
+export {
   describeKeyValueStore,
   type KeyValueStoreConformanceOptions,
   keyValueStoreChecks,
 } from './conformance/key-value-store.js';
+export { keyValueStoreBadInputCheck } from './conformance/key-value-store-bad-input.js';
 export {
   describeMetrics,
   type MetricReading,
@@ -41,4 +65,5 @@ export {
   objectStorageChecks,
   type SignedUrlFetchInit,
 } from './conformance/object-storage.js';
+export { formatSeed, SeededRandom } from './conformance/seeded-random.js';
 export * from './conformance/shared.js';

@@ -1,6 +1,7 @@
 import {
   ConflictError,
   type IncrOptions,
+  isInfrastructureError,
   type KeyValueStore,
   type SetOptions,
   validate,
@@ -10,14 +11,93 @@ import { invalidArgument, MESSAGE_PREFIX, RedisReplyError } from './errors.js';
 import { defineScript } from './script.js';
 import { keySlot } from './slots.js';
 
-/** INCRBY that sets a TTL only when the increment created the key. */
-const incrWithTtl = defineScript(
-  `local existed = redis.call('EXISTS', KEYS[1])
+/**
+ * INCRBY that refuses to leave the safe integer range (the port resolves a JS number, which
+ * would be wrong past 2^53 - 1, and the in-memory store refuses the same) and, given a TTL
+ * (ARGV[2], '' for none), sets it only when the increment created the key. A value that is not
+ * an integer is left to INCRBY's own error.
+ */
+const safeIncr = defineScript(
+  `local current = redis.call('GET', KEYS[1])
+if current then
+  local n = tonumber(current)
+  if n and math.abs(n + tonumber(ARGV[1])) > 9007199254740991 then
+    return redis.error_reply('ERR increment or decrement would overflow the safe integer range')
+  end
+end
 local value = redis.call('INCRBY', KEYS[1], ARGV[1])
-if existed == 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+if not current and ARGV[2] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return value`,
   1,
 );
+
+/** Longest TTL, ms (as in the in-memory store): larger ones cannot be held exactly. */
+const MAX_TTL_MS = Number.MAX_SAFE_INTEGER;
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * The named fields of an optional options object, read without trusting it (a Proxy or a
+ * throwing getter becomes INVALID_ARGUMENT, not a TypeError).
+ */
+function readOptions<F extends string>(options: unknown, fields: readonly F[], what: string) {
+  const out: Partial<Record<F, unknown>> = {};
+  if (options === undefined) return out;
+  if (typeof options !== 'object' || options === null) throw invalidArgument(`${what} must be an object`);
+  for (const field of fields) {
+    try {
+      out[field] = (options as Record<string, unknown>)[field];
+    } catch {
+      throw invalidArgument(`${what}.${field} could not be read`);
+    }
+  }
+  return out;
+}
+
+/** A copy of a caller's array, each element checked as it is read (a sparse 2^32 - 1 fails at once). */
+function readList<T>(list: unknown, what: string, check: (item: unknown, index: number) => T): T[] {
+  let length: number;
+  try {
+    if (!Array.isArray(list)) throw invalidArgument(`${what} must be an array`);
+    length = list.length;
+  } catch (error) {
+    if (isInfrastructureError(error)) throw error;
+    throw invalidArgument(`${what} could not be read`);
+  }
+  const out: T[] = [];
+  for (let i = 0; i < length; i++) {
+    let item: unknown;
+    try {
+      item = (list as unknown[])[i];
+    } catch {
+      throw invalidArgument(`${what}[${i}] could not be read`);
+    }
+    out.push(check(item, i));
+  }
+  return out;
+}
+
+/** mset's entries as [key, value] pairs, unchecked: from an array of pairs or a plain object. */
+function readPairs(entries: unknown): [unknown, unknown][] {
+  if (entries === null || typeof entries !== 'object')
+    throw invalidArgument('entries must be an object or an array of pairs');
+  try {
+    if (Array.isArray(entries)) {
+      return readList(entries, 'entries', (pair, i) => {
+        if (!Array.isArray(pair) || pair.length !== 2)
+          throw invalidArgument(`entries[${i}] must be a [key, value] pair`);
+        return [pair[0], pair[1]];
+      });
+    }
+    const proto = Object.getPrototypeOf(entries);
+    if (proto !== Object.prototype && proto !== null) {
+      throw invalidArgument('entries must be an array of [key, value] pairs or a plain object');
+    }
+    return Object.entries(entries);
+  } catch (error) {
+    if (isInfrastructureError(error)) throw error;
+    throw invalidArgument('entries could not be read');
+  }
+}
 
 export interface RedisKeyValueStoreOptions {
   /** Prepended to every key (e.g. `app:`), so several stores can share a database. */
@@ -40,19 +120,27 @@ export class RedisKeyValueStore implements KeyValueStore {
     if (typeof this.#prefix !== 'string') throw invalidArgument('keyPrefix must be a string');
   }
 
+  /**
+   * Keys and values go out as UTF-8, where a lone surrogate becomes U+FFFD: two keys would name
+   * one object (and a Cluster would route it by the wrong slot), a value would not read back.
+   */
   #key(key: unknown): string {
     validate.nonEmptyString(key, 'key', MESSAGE_PREFIX);
+    if (LONE_SURROGATE.test(key)) throw invalidArgument('key must not contain a lone surrogate');
     return this.#prefix + key;
   }
 
   #value(value: unknown): string {
     if (typeof value !== 'string') throw invalidArgument('value must be a string');
+    if (LONE_SURROGATE.test(value)) throw invalidArgument('value must not contain a lone surrogate');
     return value;
   }
 
   #ttl(ttlMs: unknown): number {
     validate.positiveMs(ttlMs, 'ttlMs', MESSAGE_PREFIX);
-    return Math.ceil(ttlMs);
+    const ms = Math.ceil(ttlMs);
+    if (ms > MAX_TTL_MS) throw invalidArgument('ttlMs must be at most 2^53 - 1 ms');
+    return ms;
   }
 
   /** True when the keys may go in one command (standalone, or one Cluster slot). */
@@ -67,12 +155,13 @@ export class RedisKeyValueStore implements KeyValueStore {
     return reply === null ? null : String(reply);
   }
 
-  async set(key: string, value: string, options: SetOptions = {}): Promise<boolean> {
+  async set(key: string, value: string, options?: SetOptions): Promise<boolean> {
     const args: (string | number)[] = ['SET', this.#key(key), this.#value(value)];
-    if (options.ttlMs !== undefined) args.push('PX', this.#ttl(options.ttlMs));
-    if (options.mode !== undefined) {
-      if (options.mode !== 'NX' && options.mode !== 'XX') throw invalidArgument("mode must be 'NX' or 'XX'");
-      args.push(options.mode);
+    const { ttlMs, mode } = readOptions(options, ['ttlMs', 'mode'], 'options');
+    if (ttlMs !== undefined) args.push('PX', this.#ttl(ttlMs));
+    if (mode !== undefined) {
+      if (mode !== 'NX' && mode !== 'XX') throw invalidArgument("mode must be 'NX' or 'XX'");
+      args.push(mode);
     }
     return (await this.#client.command(args)) !== null;
   }
@@ -85,14 +174,14 @@ export class RedisKeyValueStore implements KeyValueStore {
     return counts.reduce<number>((sum, n) => sum + Number(n), 0);
   }
 
-  async incr(key: string, options: IncrOptions = {}): Promise<number> {
+  async incr(key: string, options?: IncrOptions): Promise<number> {
     const full = this.#key(key);
-    const by = options.by ?? 1;
+    const o = readOptions(options, ['by', 'ttlMs'], 'options');
+    const by = o.by ?? 1;
     validate.integer(by, 'by', MESSAGE_PREFIX);
-    const ttl = options.ttlMs === undefined ? undefined : this.#ttl(options.ttlMs);
+    const ttl = o.ttlMs === undefined ? '' : this.#ttl(o.ttlMs);
     try {
-      if (ttl === undefined) return Number(await this.#client.command(['INCRBY', full, by]));
-      return Number(await incrWithTtl.run(this.#client, [full], [by, ttl]));
+      return Number(await safeIncr.run(this.#client, [full], [by, ttl]));
     } catch (error) {
       // Same code as the in-memory store, so business code can tell "not a counter" apart.
       if (error instanceof RedisReplyError && /not an integer|overflow/.test(error.message)) {
@@ -117,8 +206,7 @@ export class RedisKeyValueStore implements KeyValueStore {
   }
 
   async mget(keys: readonly string[]): Promise<(string | null)[]> {
-    if (!Array.isArray(keys)) throw invalidArgument('keys must be an array');
-    const full = keys.map((k) => this.#key(k));
+    const full = readList(keys, 'keys', (k) => this.#key(k));
     if (full.length === 0) return [];
     const toValue = (v: unknown) => (v === null || v === undefined ? null : String(v));
     if (this.#oneCommand(full)) {
@@ -130,15 +218,11 @@ export class RedisKeyValueStore implements KeyValueStore {
 
   async mset(
     entries: Readonly<Record<string, string>> | readonly (readonly [string, string])[],
-    options: { ttlMs?: number } = {},
+    options?: { ttlMs?: number },
   ): Promise<void> {
-    if (entries === null || typeof entries !== 'object')
-      throw invalidArgument('entries must be an object or an array of pairs');
-    const pairs = Array.isArray(entries)
-      ? (entries as readonly (readonly [string, string])[])
-      : Object.entries(entries);
-    const full = pairs.map(([k, v]) => [this.#key(k), this.#value(v)] as const);
-    const ttl = options.ttlMs === undefined ? undefined : this.#ttl(options.ttlMs);
+    const full = readPairs(entries).map(([k, v]) => [this.#key(k), this.#value(v)] as const);
+    const { ttlMs } = readOptions(options, ['ttlMs'], 'options');
+    const ttl = ttlMs === undefined ? undefined : this.#ttl(ttlMs);
     if (full.length === 0) return;
     const setOne = ([k, v]: readonly [string, string]) =>
       ttl === undefined ? (['SET', k, v] as const) : (['SET', k, v, 'PX', ttl] as const);

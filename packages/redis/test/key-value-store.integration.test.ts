@@ -62,6 +62,49 @@ describe('RedisKeyValueStore specifics', () => {
     expect(await store.ttl(key)).toBeGreaterThan(60_000);
   });
 
+  it('a lone surrogate in a key or value is INVALID_ARGUMENT: as UTF-8 it would name the U+FFFD key', async () => {
+    const prefix = `s:${randomUUID()}:`;
+    const store = createRedisKeyValueStore(standalone, { keyPrefix: prefix });
+    await store.set('n\ufffd', 'neighbour');
+    const invalid = { code: 'INVALID_ARGUMENT' };
+    await expect(store.set('n\ud800', 'x')).rejects.toMatchObject(invalid);
+    await expect(store.delete('n\udfff')).rejects.toMatchObject(invalid);
+    await expect(store.set('k', 'a\ud800b')).rejects.toMatchObject(invalid);
+    await expect(store.mset({ k: '\udc00' })).rejects.toMatchObject(invalid);
+    expect(await store.get('n\ufffd')).toBe('neighbour');
+    expect(await store.get('k')).toBeNull();
+    // In a Cluster such a key went round the redirections until CONNECTION.
+    await expect(createRedisKeyValueStore(cluster).get('\ud800')).rejects.toMatchObject(invalid);
+  });
+
+  it('unreadable options, non-pairs and TTLs past 2^53 - 1 ms are INVALID_ARGUMENT before anything is sent', async () => {
+    const store = createRedisKeyValueStore(standalone, { keyPrefix: `o:${randomUUID()}:` });
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    const invalid = { code: 'INVALID_ARGUMENT' };
+    await expect(store.set('a', 'v', null as never)).rejects.toMatchObject(invalid);
+    await expect(store.set('a', 'v', proxy as never)).rejects.toMatchObject(invalid);
+    await expect(store.incr('a', null as never)).rejects.toMatchObject(invalid);
+    await expect(store.mset([['a', '1'], Symbol.iterator] as never)).rejects.toMatchObject(invalid);
+    await expect(store.mset(new Map([['a', '1']]) as never)).rejects.toMatchObject(invalid);
+    await expect(store.mget(new Array(2 ** 32 - 1))).rejects.toMatchObject(invalid);
+    await expect(store.set('a', 'v', { ttlMs: 1e21 })).rejects.toMatchObject(invalid);
+    // EXEC used to fail on 'PX 1.79e+308' after the other SETs of the transaction had run.
+    await expect(store.mset({ a: '1', b: '2' }, { ttlMs: Number.MAX_VALUE })).rejects.toMatchObject(invalid);
+    expect(await store.mget(['a', 'b'])).toEqual([null, null]);
+  });
+
+  it('incr that would leave the safe integer range rejects CONFLICT and changes nothing', async () => {
+    const store = createRedisKeyValueStore(standalone);
+    const key = `big:${randomUUID()}`;
+    await store.set(key, String(Number.MAX_SAFE_INTEGER - 1));
+    await expect(store.incr(key, { by: 2 })).rejects.toMatchObject({ code: 'CONFLICT' });
+    await expect(store.incr(key, { by: 2, ttlMs: 1000 })).rejects.toMatchObject({ code: 'CONFLICT' });
+    expect(await store.get(key)).toBe(String(Number.MAX_SAFE_INTEGER - 1));
+    expect(await store.incr(key)).toBe(Number.MAX_SAFE_INTEGER);
+    expect(await store.incr(key, { by: -(2 ** 53) + 1 })).toBe(0);
+  });
+
   it('incr of a value that is not an integer rejects with CONFLICT, as the in-memory store does', async () => {
     const store = createRedisKeyValueStore(standalone);
     const key = `text:${randomUUID()}`;

@@ -1,6 +1,7 @@
 import { expect } from '@jest/globals';
 import { ErrorCodes, isInfrastructureError } from '../errors.js';
 import type { DistributedLock, Lock } from '../ports/lock.js';
+import { distributedLockBadInputCheck } from './distributed-lock-bad-input.js';
 import {
   type ConformanceCheck,
   type ConformanceOptions,
@@ -569,6 +570,7 @@ export const distributedLockChecks: readonly ConformanceCheck<DistributedLock>[]
       await lock.release();
     },
   },
+  distributedLockBadInputCheck(),
 ];
 
 /**

@@ -1,6 +1,7 @@
 import { expect } from '@jest/globals';
 import { ErrorCodes } from '../errors.js';
 import type { KeyValueStore } from '../ports/key-value.js';
+import { keyValueStoreBadInputCheck } from './key-value-store-bad-input.js';
 import {
   type ConformanceCheck,
   type ConformanceOptions,
@@ -287,6 +288,7 @@ export const keyValueStoreChecks: readonly ConformanceCheck<KeyValueStore>[] = [
       expect(await kv.get(key)).toBe('1');
     },
   },
+  keyValueStoreBadInputCheck(),
 ];
 
 /**

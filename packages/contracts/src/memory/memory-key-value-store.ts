@@ -1,6 +1,7 @@
 import { ConflictError, InvalidArgumentError } from '../errors.js';
 import type { IncrOptions, KeyValueStore, SetOptions } from '../ports/key-value.js';
 import { validate } from '../validate.js';
+import { isWellFormed, MAX_TTL_MS, readList, readOptions, readRecord } from './caller-input.js';
 import { type Clock, systemClock } from './clock.js';
 
 const PREFIX = '[voelgoed:contracts]';
@@ -39,11 +40,12 @@ export class MemoryKeyValueStore implements KeyValueStore {
     return this.#live(key)?.value ?? null;
   }
 
-  async set(key: string, value: string, options: SetOptions = {}): Promise<boolean> {
+  async set(key: string, value: string, options?: SetOptions): Promise<boolean> {
     checkKey(key);
     checkValue(value, 'value');
-    const ttlMs = checkTtl(options.ttlMs, 'set ttlMs');
-    const mode = options.mode;
+    const o = readOptions(options, ['ttlMs', 'mode'], 'set options', PREFIX);
+    const ttlMs = checkTtl(o.ttlMs, 'set ttlMs');
+    const mode = o.mode;
     if (mode !== undefined && mode !== 'NX' && mode !== 'XX') {
       throw new InvalidArgumentError(`${PREFIX} set mode must be 'NX' or 'XX'`);
     }
@@ -65,15 +67,16 @@ export class MemoryKeyValueStore implements KeyValueStore {
     return deleted;
   }
 
-  async incr(key: string, options: IncrOptions = {}): Promise<number> {
+  async incr(key: string, options?: IncrOptions): Promise<number> {
     checkKey(key);
-    const by = options.by ?? 1;
+    const o = readOptions(options, ['by', 'ttlMs'], 'incr options', PREFIX);
+    const by = (o.by ?? 1) as number;
     validate.integer(by, 'incr by', PREFIX);
-    const ttlMs = checkTtl(options.ttlMs, 'incr ttlMs');
+    const ttlMs = checkTtl(o.ttlMs, 'incr ttlMs');
     const entry = this.#live(key);
     if (entry === undefined) {
       this.#entries.set(key, { value: String(by), expiresAt: this.#expiry(ttlMs) });
-      return by;
+      return by + 0; // -0 + 0 is 0, as Redis answers
     }
     if (!INTEGER.test(entry.value)) {
       throw new ConflictError(`${PREFIX} incr: the value is not an integer`);
@@ -103,29 +106,19 @@ export class MemoryKeyValueStore implements KeyValueStore {
   }
 
   async mget(keys: readonly string[]): Promise<(string | null)[]> {
-    if (!Array.isArray(keys)) throw new InvalidArgumentError(`${PREFIX} mget keys must be an array`);
-    for (const key of keys) checkKey(key);
-    return keys.map((key) => this.#live(key)?.value ?? null);
+    const list = readList(keys, 'mget keys', PREFIX, (key) => {
+      checkKey(key);
+      return key;
+    });
+    return list.map((key) => this.#live(key)?.value ?? null);
   }
 
   async mset(
     entries: Readonly<Record<string, string>> | readonly (readonly [string, string])[],
-    options: { ttlMs?: number } = {},
+    options?: { ttlMs?: number },
   ): Promise<void> {
-    if (typeof entries !== 'object' || entries === null) {
-      throw new InvalidArgumentError(`${PREFIX} mset entries must be an object or an array of pairs`);
-    }
-    const pairs: readonly (readonly [string, string])[] = Array.isArray(entries)
-      ? (entries as readonly (readonly [string, string])[])
-      : Object.entries(entries);
-    for (const pair of pairs) {
-      if (!Array.isArray(pair) || pair.length !== 2) {
-        throw new InvalidArgumentError(`${PREFIX} mset entries must be [key, value] pairs`);
-      }
-      checkKey(pair[0]);
-      checkValue(pair[1], 'mset value');
-    }
-    const ttlMs = checkTtl(options.ttlMs, 'mset ttlMs');
+    const pairs = readPairs(entries);
+    const ttlMs = checkTtl(readOptions(options, ['ttlMs'], 'mset options', PREFIX).ttlMs, 'mset ttlMs');
     const expiresAt = this.#expiry(ttlMs);
     for (const [key, value] of pairs) this.#entries.set(key, { value, expiresAt });
   }
@@ -162,17 +155,56 @@ export class MemoryKeyValueStore implements KeyValueStore {
   }
 }
 
+/** Keys and values are text that survives UTF-8 (as in Redis): a lone surrogate would not. */
 function checkKey(key: unknown): asserts key is string {
   validate.nonEmptyString(key, 'key', PREFIX);
+  if (!isWellFormed(key)) throw new InvalidArgumentError(`${PREFIX} key must not contain a lone surrogate`);
 }
 
 function checkValue(value: unknown, what: string): asserts value is string {
   if (typeof value !== 'string') throw new InvalidArgumentError(`${PREFIX} ${what} must be a string`);
+  if (!isWellFormed(value))
+    throw new InvalidArgumentError(`${PREFIX} ${what} must not contain a lone surrogate`);
 }
 
 /** Validates an optional (or, with `required`, mandatory) TTL and rounds it up to whole ms. */
 function checkTtl(ttlMs: unknown, what: string, required = false): number | undefined {
   if (ttlMs === undefined && !required) return undefined;
   validate.positiveMs(ttlMs, what, PREFIX);
-  return Math.ceil(ttlMs);
+  const ms = Math.ceil(ttlMs);
+  if (ms > MAX_TTL_MS) throw new InvalidArgumentError(`${PREFIX} ${what} must be at most 2^53 - 1 ms`);
+  return ms;
+}
+
+/** mset's entries as checked [key, value] pairs: from an array of pairs or a plain object. */
+function readPairs(entries: unknown): [string, string][] {
+  const check = (key: unknown, value: unknown): [string, string] => {
+    checkKey(key);
+    checkValue(value, 'mset value');
+    return [key, value];
+  };
+  if (typeof entries !== 'object' || entries === null) {
+    throw new InvalidArgumentError(`${PREFIX} mset entries must be an object or an array of pairs`);
+  }
+  let isArray: boolean;
+  try {
+    isArray = Array.isArray(entries);
+  } catch (error) {
+    throw new InvalidArgumentError(`${PREFIX} mset entries could not be read`, { cause: error });
+  }
+  if (!isArray) return readRecord(entries, 'mset entries', PREFIX).map(([k, v]) => check(k, v));
+  return readList(entries, 'mset entries', PREFIX, (pair, i) => {
+    let key: unknown;
+    let value: unknown;
+    try {
+      if (!Array.isArray(pair) || pair.length !== 2) {
+        throw new InvalidArgumentError(`${PREFIX} mset entries[${i}] must be a [key, value] pair`);
+      }
+      [key, value] = [pair[0], pair[1]];
+    } catch (error) {
+      if (error instanceof InvalidArgumentError) throw error;
+      throw new InvalidArgumentError(`${PREFIX} mset entries[${i}] could not be read`, { cause: error });
+    }
+    return check(key, value);
+  });
 }

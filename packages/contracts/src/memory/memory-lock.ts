@@ -2,10 +2,20 @@ import { randomUUID } from 'node:crypto';
 import { InvalidArgumentError, LockLostError, LockTimeoutError } from '../errors.js';
 import type { AcquireOptions, DistributedLock, Lock, WithLockOptions } from '../ports/lock.js';
 import { validate } from '../validate.js';
+import {
+  isWellFormed,
+  MAX_DELAY_MS,
+  MAX_RESOURCE_LENGTH,
+  MAX_TTL_MS,
+  readList,
+  readOptions,
+  readSignal,
+} from './caller-input.js';
 import { type Clock, systemClock } from './clock.js';
 
 const PREFIX = '[voelgoed:contracts]';
 const DEFAULT_TTL_MS = 5000;
+const ACQUIRE_FIELDS = ['retries', 'retryDelayMs', 'jitterMs', 'signal'] as const;
 
 /** Options of {@link MemoryLock}: defaults for every `acquire`/`withLock` call. */
 export interface MemoryLockOptions {
@@ -50,19 +60,29 @@ export class MemoryLock implements DistributedLock {
 
   constructor(options: MemoryLockOptions = {}) {
     this.#clock = options.clock ?? systemClock;
-    this.#defaults = retryPolicy(options, { retries: 10, retryDelayMs: 100, jitterMs: 50 });
+    this.#defaults = retryPolicy(
+      readOptions(options, ['retries', 'retryDelayMs', 'jitterMs'], 'MemoryLock options', PREFIX),
+      { retries: 10, retryDelayMs: 100, jitterMs: 50 },
+    );
   }
 
   async acquire(
     resource: string | readonly string[],
     ttlMs: number = DEFAULT_TTL_MS,
-    options: AcquireOptions = {},
+    options?: AcquireOptions,
   ): Promise<Lock> {
     const resources = checkResources(resource);
-    validate.positiveMs(ttlMs, 'ttlMs', PREFIX);
-    const ttl = Math.ceil(ttlMs);
-    const policy = retryPolicy(options, this.#defaults);
-    const signal = options.signal;
+    const ttl = checkTtl(ttlMs);
+    const o = readOptions(options, ACQUIRE_FIELDS, 'acquire options', PREFIX);
+    return this.#acquire(resources, ttl, retryPolicy(o, this.#defaults), readSignal(o.signal, PREFIX));
+  }
+
+  async #acquire(
+    resources: readonly string[],
+    ttl: number,
+    policy: RetryPolicy,
+    signal: AbortSignal | undefined,
+  ): Promise<Lock> {
     let attempts = 0;
     if (signal?.aborted) throw lockTimeout(resources, attempts, signal.reason);
     for (let round = 0; ; round++) {
@@ -70,7 +90,7 @@ export class MemoryLock implements DistributedLock {
       const lock = this.#tryTake(resources, ttl);
       if (lock) return lock;
       if (round >= policy.retries) throw lockTimeout(resources, attempts);
-      const delay = policy.retryDelayMs + Math.random() * policy.jitterMs;
+      const delay = timerMs(policy.retryDelayMs + Math.random() * policy.jitterMs);
       try {
         const woken = await this.#wait(resources, ttl, delay, signal, () => {
           attempts += 1;
@@ -91,14 +111,18 @@ export class MemoryLock implements DistributedLock {
   async withLock<T>(
     resource: string | readonly string[],
     fn: (signal: AbortSignal, lock: Lock) => Promise<T> | T,
-    options: WithLockOptions = {},
+    options?: WithLockOptions,
   ): Promise<T> {
     const resources = checkResources(resource);
     if (typeof fn !== 'function') throw new InvalidArgumentError(`${PREFIX} withLock needs a function`);
-    const ttl = options.ttlMs ?? DEFAULT_TTL_MS;
-    validate.positiveMs(ttl, 'ttlMs', PREFIX);
-    const autoExtend = options.autoExtend ?? true;
-    const lock = await this.acquire(resources, ttl, options);
+    const o = readOptions(options, [...ACQUIRE_FIELDS, 'ttlMs', 'autoExtend'], 'withLock options', PREFIX);
+    const ttl = checkTtl(o.ttlMs ?? DEFAULT_TTL_MS);
+    const autoExtend = o.autoExtend ?? true;
+    if (typeof autoExtend !== 'boolean') {
+      throw new InvalidArgumentError(`${PREFIX} withLock autoExtend must be a boolean`);
+    }
+    const policy = retryPolicy(o, this.#defaults);
+    const lock = await this.#acquire(resources, ttl, policy, readSignal(o.signal, PREFIX));
 
     const controller = new AbortController();
     let lost: LockLostError | undefined;
@@ -110,7 +134,7 @@ export class MemoryLock implements DistributedLock {
       controller.abort(lost);
     };
     if (autoExtend) {
-      const interval = Math.max(1, Math.floor(ttl / 3));
+      const interval = Math.min(MAX_DELAY_MS, Math.max(1, Math.floor(ttl / 3)));
       const renew = () => {
         lock.extend(ttl).then(
           () => {
@@ -123,9 +147,9 @@ export class MemoryLock implements DistributedLock {
     } else {
       const watch = () => {
         if (!lock.held) return markLost('it expired');
-        timer = setTimeout(watch, Math.max(1, lock.expiresAt - this.#clock.now()));
+        timer = setTimeout(watch, timerMs(lock.expiresAt - this.#clock.now()));
       };
-      timer = setTimeout(watch, ttl);
+      timer = setTimeout(watch, timerMs(ttl));
     }
 
     let result: T;
@@ -306,8 +330,8 @@ class MemoryLockHandle implements Lock {
   }
 
   async extend(ttlMs: number): Promise<void> {
-    validate.positiveMs(ttlMs, 'ttlMs', PREFIX);
-    const expiresAt = this.#lost ? undefined : this.#backend.extend(Math.ceil(ttlMs));
+    const ttl = checkTtl(ttlMs);
+    const expiresAt = this.#lost ? undefined : this.#backend.extend(ttl);
     if (expiresAt === undefined) {
       this.#lost = true;
       throw new LockLostError(`${PREFIX} cannot extend a lock that is no longer held`, this.resources);
@@ -326,22 +350,59 @@ class MemoryLockHandle implements Lock {
   }
 }
 
-function checkResources(resource: unknown): readonly string[] {
-  if (typeof resource === 'string') {
-    validate.nonEmptyString(resource, 'resource', PREFIX);
-    return [resource];
+/**
+ * A resource name: non-empty text that survives UTF-8 (as in Redis: a lone surrogate would not),
+ * at most {@link MAX_RESOURCE_LENGTH} code units (as the Redlock adapter: a name goes out in
+ * three keys to every node on every attempt).
+ */
+function checkName(name: unknown): string {
+  validate.nonEmptyString(name, 'resource', PREFIX);
+  if (name.length > MAX_RESOURCE_LENGTH) {
+    throw new InvalidArgumentError(
+      `${PREFIX} resource must be at most ${MAX_RESOURCE_LENGTH} characters long`,
+    );
   }
-  if (!Array.isArray(resource) || resource.length === 0) {
-    throw new InvalidArgumentError(`${PREFIX} resource must be a non-empty string or a non-empty array`);
-  }
-  for (const r of resource) validate.nonEmptyString(r, 'resource', PREFIX);
-  if (new Set(resource).size !== resource.length) {
-    throw new InvalidArgumentError(`${PREFIX} resources must not repeat`);
-  }
-  return Object.freeze([...(resource as string[])]);
+  if (!isWellFormed(name))
+    throw new InvalidArgumentError(`${PREFIX} resource must not contain a lone surrogate`);
+  return name;
 }
 
-function retryPolicy(options: AcquireOptions, defaults: RetryPolicy): RetryPolicy {
+function checkResources(resource: unknown): readonly string[] {
+  if (typeof resource === 'string') return [checkName(resource)];
+  if (typeof resource !== 'object' || resource === null) {
+    throw new InvalidArgumentError(`${PREFIX} resource must be a non-empty string or a non-empty array`);
+  }
+  const list = readList(resource, 'resource', PREFIX, checkName);
+  if (list.length === 0) {
+    throw new InvalidArgumentError(`${PREFIX} resource must be a non-empty string or a non-empty array`);
+  }
+  if (new Set(list).size !== list.length) {
+    throw new InvalidArgumentError(`${PREFIX} resources must not repeat`);
+  }
+  return Object.freeze(list);
+}
+
+/** A TTL: a positive finite number of ms up to 2^53 - 1, rounded up to a whole ms. */
+function checkTtl(ttlMs: unknown): number {
+  validate.positiveMs(ttlMs, 'ttlMs', PREFIX);
+  const ttl = Math.ceil(ttlMs);
+  if (ttl > MAX_TTL_MS) throw new InvalidArgumentError(`${PREFIX} ttlMs must be at most 2^53 - 1 ms`);
+  return ttl;
+}
+
+/** A timer delay Node can hold (longer ones would fire at once). */
+function timerMs(ms: number): number {
+  return Math.min(MAX_DELAY_MS, Math.max(1, ms));
+}
+
+/** Retry settings as read from a caller (types not yet checked). */
+interface RetryInput {
+  retries?: unknown;
+  retryDelayMs?: unknown;
+  jitterMs?: unknown;
+}
+
+function retryPolicy(options: RetryInput, defaults: RetryPolicy): RetryPolicy {
   const retries = options.retries ?? defaults.retries;
   if (
     typeof retries !== 'number' ||
@@ -351,17 +412,19 @@ function retryPolicy(options: AcquireOptions, defaults: RetryPolicy): RetryPolic
   ) {
     throw new InvalidArgumentError(`${PREFIX} retries must be an integer >= 0 or Infinity`);
   }
-  const retryDelayMs = options.retryDelayMs ?? defaults.retryDelayMs;
-  const jitterMs = options.jitterMs ?? defaults.jitterMs;
-  for (const [what, ms] of [
-    ['retryDelayMs', retryDelayMs],
-    ['jitterMs', jitterMs],
-  ] as const) {
-    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
-      throw new InvalidArgumentError(`${PREFIX} ${what} must be a finite number >= 0`);
-    }
+  return {
+    retries,
+    retryDelayMs: delayMs('retryDelayMs', options.retryDelayMs ?? defaults.retryDelayMs),
+    jitterMs: delayMs('jitterMs', options.jitterMs ?? defaults.jitterMs),
+  };
+}
+
+/** A wait in ms: 0 up to what a Node timer can hold. */
+function delayMs(what: string, ms: unknown): number {
+  if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0 || ms > MAX_DELAY_MS) {
+    throw new InvalidArgumentError(`${PREFIX} ${what} must be a number of ms from 0 to 2^31 - 1`);
   }
-  return { retries, retryDelayMs, jitterMs };
+  return ms;
 }
 
 function lockTimeout(resources: readonly string[], attempts: number, cause?: unknown): LockTimeoutError {

@@ -1,6 +1,63 @@
 import { randomUUID } from 'node:crypto';
 import { InvalidArgumentError, LockLostError, LockTimeoutError } from '../../src/errors.js';
+import {
+  isWellFormed,
+  MAX_DELAY_MS,
+  MAX_RESOURCE_LENGTH,
+  MAX_TTL_MS,
+  readList,
+  readOptions,
+  readSignal,
+} from '../../src/memory/caller-input.js';
 import type { AcquireOptions, DistributedLock, Lock, WithLockOptions } from '../../src/ports/lock.js';
+
+const bad = (what: string) => new InvalidArgumentError(`[test] bad ${what}`);
+
+function checkName(name: unknown): string {
+  if (typeof name !== 'string' || name === '' || name.length > MAX_RESOURCE_LENGTH || !isWellFormed(name))
+    throw bad('resource');
+  return name;
+}
+
+/** The same rules as MemoryLock's (and the Redlock adapter's), without trusting the caller's objects. */
+function checkResources(resource: unknown): string[] {
+  if (typeof resource === 'string') return [checkName(resource)];
+  if (typeof resource !== 'object' || resource === null) throw bad('resource');
+  const list = readList(resource, 'resource', '[test]', checkName);
+  if (list.length === 0) throw bad('resource');
+  if (new Set(list).size !== list.length) throw new InvalidArgumentError('[test] dup');
+  return list;
+}
+
+function checkTtl(ttlMs: unknown): number {
+  if (typeof ttlMs !== 'number' || !Number.isFinite(ttlMs) || ttlMs <= 0 || Math.ceil(ttlMs) > MAX_TTL_MS)
+    throw bad('ttl');
+  return ttlMs;
+}
+
+function checkAcquireOptions(
+  options: unknown,
+  extra: readonly string[] = [],
+): AcquireOptions & WithLockOptions {
+  const o = readOptions(
+    options,
+    ['retries', 'retryDelayMs', 'jitterMs', 'signal', ...extra],
+    'options',
+    '[test]',
+  );
+  const retries = o.retries ?? 10;
+  if (
+    typeof retries !== 'number' ||
+    Number.isNaN(retries) ||
+    retries < 0 ||
+    (Number.isFinite(retries) && !Number.isInteger(retries))
+  )
+    throw bad('retries');
+  for (const ms of [o.retryDelayMs ?? 0, o.jitterMs ?? 0])
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0 || ms > MAX_DELAY_MS) throw bad('delay');
+  if (o.autoExtend !== undefined && typeof o.autoExtend !== 'boolean') throw bad('autoExtend');
+  return { ...(o as AcquireOptions & WithLockOptions), signal: readSignal(o.signal, '[test]') };
+}
 
 /** Defects that can be switched on, one at a time, to show the conformance suite catches them. */
 export interface LockDefects {
@@ -48,23 +105,16 @@ export class NaiveLock implements DistributedLock {
   async acquire(
     resource: string | readonly string[],
     ttlMs = 5000,
-    options: AcquireOptions = {},
+    rawOptions: AcquireOptions = {},
   ): Promise<Lock> {
-    if (!this.defects.noValidation && typeof resource !== 'string' && !Array.isArray(resource))
-      throw new InvalidArgumentError('[test] bad resource');
-    const resources = typeof resource === 'string' ? [resource] : [...resource];
     const d = this.defects;
-    if (!d.noValidation) {
-      if (resources.length === 0 || resources.some((r) => typeof r !== 'string' || r === ''))
-        throw new InvalidArgumentError('[test] bad resource');
-      if (new Set(resources).size !== resources.length) throw new InvalidArgumentError('[test] dup');
-      if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw new InvalidArgumentError('[test] bad ttl');
-      const retries = options.retries ?? 10;
-      if (Number.isNaN(retries) || retries < 0 || (Number.isFinite(retries) && !Number.isInteger(retries)))
-        throw new InvalidArgumentError('[test] bad retries');
-      for (const ms of [options.retryDelayMs ?? 0, options.jitterMs ?? 0])
-        if (!Number.isFinite(ms) || ms < 0) throw new InvalidArgumentError('[test] bad delay');
-    }
+    const resources = d.noValidation
+      ? typeof resource === 'string'
+        ? [resource]
+        : [...resource]
+      : checkResources(resource);
+    if (!d.noValidation) checkTtl(ttlMs);
+    const options = d.noValidation ? rawOptions : checkAcquireOptions(rawOptions);
     const retries = options.retries ?? 10;
     const delay = options.retryDelayMs ?? 100;
     for (let attempt = 0; ; attempt++) {
@@ -79,8 +129,12 @@ export class NaiveLock implements DistributedLock {
   }
 
   async release(resource: string | readonly string[], value: string): Promise<boolean> {
-    const resources = typeof resource === 'string' ? [resource] : [...resource];
-    if (!this.defects.noValidation && (resources.length === 0 || resources.includes('') || value === ''))
+    const resources = this.defects.noValidation
+      ? typeof resource === 'string'
+        ? [resource]
+        : [...resource]
+      : checkResources(resource);
+    if (!this.defects.noValidation && (typeof value !== 'string' || value === ''))
       throw new InvalidArgumentError('[test] bad release');
     return this.#release(resources, value);
   }
@@ -88,10 +142,15 @@ export class NaiveLock implements DistributedLock {
   async withLock<T>(
     resource: string | readonly string[],
     fn: (signal: AbortSignal, lock: Lock) => Promise<T> | T,
-    options: WithLockOptions = {},
+    rawOptions: WithLockOptions = {},
   ): Promise<T> {
+    if (!this.defects.noValidation) checkResources(resource);
     if (!this.defects.noValidation && typeof fn !== 'function') throw new InvalidArgumentError('[test] fn');
+    const options = this.defects.noValidation
+      ? rawOptions
+      : checkAcquireOptions(rawOptions, ['ttlMs', 'autoExtend']);
     const ttl = options.ttlMs ?? 5000;
+    if (!this.defects.noValidation) checkTtl(ttl);
     const lock = await this.acquire(resource, ttl, options);
     const controller = new AbortController();
     let lost: LockLostError | undefined;
@@ -109,7 +168,7 @@ export class NaiveLock implements DistributedLock {
           controller.abort(lost);
         });
       },
-      Math.max(1, ttl / 3),
+      Math.min(MAX_DELAY_MS, Math.max(1, ttl / 3)),
     );
     let threw = false;
     try {
@@ -186,8 +245,7 @@ export class NaiveLock implements DistributedLock {
         return !released && self.#owns(resources, value) && resources.every((r) => self.#live(r));
       },
       async extend(ttlMs: number) {
-        if (!self.defects.noValidation && (!Number.isFinite(ttlMs) || ttlMs <= 0))
-          throw new InvalidArgumentError('[test] bad ttl');
+        if (!self.defects.noValidation) checkTtl(ttlMs);
         if (
           released ||
           !self.#owns(resources, value) ||

@@ -1,0 +1,107 @@
+import { InvalidArgumentError } from '../errors.js';
+
+/**
+ * Reading what a caller passed without trusting it: options objects and lists may be Proxies,
+ * revoked Proxies or objects with throwing getters. Whatever reading them throws becomes an
+ * `InvalidArgumentError` naming the argument (the same rules as the Redis and lock adapters).
+ */
+
+/** Longest TTL, ms: larger ones cannot be held exactly (and Redis refuses them). */
+export const MAX_TTL_MS = Number.MAX_SAFE_INTEGER;
+/** Longest wait between attempts, ms: what a Node timer can hold (longer ones fire at once). */
+export const MAX_DELAY_MS = 2 ** 31 - 1;
+
+/** Longest lock resource name, in UTF-16 code units (the same limit as the Redlock adapter's). */
+export const MAX_RESOURCE_LENGTH = 16_384;
+
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/** True when `text` has no lone surrogate (it survives UTF-8, as every real store keeps it). */
+export function isWellFormed(text: string): boolean {
+  return !LONE_SURROGATE.test(text);
+}
+
+/**
+ * The named fields of an optional options object. `undefined` gives `{}`; anything else that is
+ * not an object, or whose fields cannot be read, is an `InvalidArgumentError`.
+ */
+export function readOptions<F extends string>(
+  options: unknown,
+  fields: readonly F[],
+  what: string,
+  prefix: string,
+): Partial<Record<F, unknown>> {
+  if (options === undefined) return {};
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidArgumentError(`${prefix} ${what} must be an object`);
+  }
+  const out: Partial<Record<F, unknown>> = {};
+  for (const field of fields) {
+    try {
+      out[field] = (options as Record<string, unknown>)[field];
+    } catch (error) {
+      throw new InvalidArgumentError(`${prefix} ${what}.${field} could not be read`, { cause: error });
+    }
+  }
+  return out;
+}
+
+/**
+ * A copy of a caller's array, each element passed through `check` as it is read (so a huge
+ * sparse array fails at its first hole, not after walking it). Anything but an array, or an
+ * array that throws when read, is an `InvalidArgumentError`.
+ */
+export function readList<T>(
+  list: unknown,
+  what: string,
+  prefix: string,
+  check: (item: unknown, index: number) => T,
+): T[] {
+  let length: number;
+  try {
+    if (!Array.isArray(list)) throw new InvalidArgumentError(`${prefix} ${what} must be an array`);
+    length = list.length;
+  } catch (error) {
+    if (error instanceof InvalidArgumentError) throw error;
+    throw new InvalidArgumentError(`${prefix} ${what} could not be read`, { cause: error });
+  }
+  const out: T[] = [];
+  for (let i = 0; i < length; i++) {
+    let item: unknown;
+    try {
+      item = (list as unknown[])[i];
+    } catch (error) {
+      throw new InvalidArgumentError(`${prefix} ${what}[${i}] could not be read`, { cause: error });
+    }
+    out.push(check(item, i));
+  }
+  return out;
+}
+
+/** The entries of a plain object (prototype `Object.prototype` or `null`), read without trusting it. */
+export function readRecord(record: unknown, what: string, prefix: string): [string, unknown][] {
+  try {
+    const proto = typeof record === 'object' && record !== null ? Object.getPrototypeOf(record) : undefined;
+    if (proto !== Object.prototype && proto !== null) {
+      throw new InvalidArgumentError(
+        `${prefix} ${what} must be an array of [key, value] pairs or a plain object`,
+      );
+    }
+    return Object.entries(record as object);
+  } catch (error) {
+    if (error instanceof InvalidArgumentError) throw error;
+    throw new InvalidArgumentError(`${prefix} ${what} could not be read`, { cause: error });
+  }
+}
+
+/** An optional AbortSignal: a real one (a look-alike made from its prototype is refused, not a TypeError later). */
+export function readSignal(signal: unknown, prefix: string): AbortSignal | undefined {
+  if (signal === undefined) return undefined;
+  try {
+    // Reading `aborted` checks the brand: an object made from the prototype throws.
+    if (signal instanceof AbortSignal && typeof signal.aborted === 'boolean') return signal;
+  } catch {
+    // refused below
+  }
+  throw new InvalidArgumentError(`${prefix} signal must be an AbortSignal`);
+}
