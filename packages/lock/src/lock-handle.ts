@@ -134,6 +134,17 @@ export class RedisLockHandle implements Lock {
     // they did not answer, so the lock stays valid until the earlier of the two ends (a shorter
     // TTL than what was left may have shortened it).
     this.#validUntil = Math.min(this.#validUntil, validUntil);
+    if (this.#validUntil <= performance.now()) {
+      // A TTL too short to be confirmed in time (or nodes too slow for it): not held any more.
+      const error = lockLost(
+        this.resources,
+        'its validity ended before a quorum confirmed the extension',
+        result.error,
+      );
+      this.markLost('expired');
+      report(error.code);
+      throw error;
+    }
     const error = result.error ?? lockLost(this.resources, 'no quorum of nodes confirmed the extension');
     report(codeOf(error));
     throw error;

@@ -27,6 +27,12 @@ export interface RedisLockOptions {
   channel?: string;
   /** Wake waiters through pub/sub when a lock is released [true]; false = polling only. */
   fastHandoff?: boolean;
+  /**
+   * Waiters for a one-resource lock queue in arrival order, across processes, in a line kept on
+   * one of the nodes; a release hands the lock to the head of the line [true]. false = every
+   * waiter polls and races (plain Redlock). See the README's "Fair line".
+   */
+  fairLine?: boolean;
   /** Put a `{slot}` hash tag in the keys (needed on a Redis Cluster) ['auto': when a client is a Cluster client]. */
   hashTags?: boolean | 'auto';
   /** `withLock` renews the lock every ttl × renewFraction ms [1/3]. Between 0.05 and 0.9. */
@@ -49,10 +55,16 @@ export interface ResolvedLockOptions {
   prefix: string;
   channel: string;
   fastHandoff: boolean;
+  fairLine: boolean;
   hashTags: boolean | 'auto';
   renewFraction: number;
   connectionsPerNode: number;
 }
+
+/** Longest TTL, ms: larger ones cannot be held exactly (and Redis refuses them past 2^63). */
+export const MAX_TTL_MS = Number.MAX_SAFE_INTEGER;
+/** Longest wait, ms: what a Node timer can hold (a longer one fires at once). */
+export const MAX_DELAY_MS = 2 ** 31 - 1;
 
 function finiteAtLeast(name: string, value: unknown, fallback: number, min: number): number {
   if (value === undefined) return fallback;
@@ -72,17 +84,32 @@ export function checkRetries(value: unknown, fallback: number): number {
   return value;
 }
 
+/** A wait between attempts: 0 up to {@link MAX_DELAY_MS}. */
 export function checkDelay(name: string, value: unknown, fallback: number): number {
-  return finiteAtLeast(name, value, fallback, 0);
+  const ms = finiteAtLeast(name, value, fallback, 0);
+  if (ms > MAX_DELAY_MS) throw invalidArgument(`${name} must be at most 2^31 - 1 ms, got ${describe(ms)}`);
+  return ms;
 }
 
-/** A TTL: a positive finite number of ms, rounded up to a whole ms (PX takes integers). */
+/**
+ * A TTL: a positive finite number of ms up to 2^53 - 1, rounded up to a whole ms (PX takes
+ * integers; `1e21` would go out as `1e+21`, which Redis refuses after the attempt).
+ */
 export function checkTtl(value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
     throw invalidArgument(`ttlMs must be a positive finite number of ms, got ${describe(value)}`);
   }
-  return Math.ceil(value);
+  const ms = Math.ceil(value);
+  if (ms > MAX_TTL_MS) throw invalidArgument(`ttlMs must be at most 2^53 - 1 ms, got ${describe(value)}`);
+  return ms;
+}
+
+function checkBoolean(name: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean')
+    throw invalidArgument(`${name} must be true or false, got ${describe(value)}`);
+  return value;
 }
 
 function describe(value: unknown): string {
@@ -121,6 +148,7 @@ export function resolveLockOptions(options: RedisLockOptions): ResolvedLockOptio
     prefix,
     channel,
     fastHandoff: options.fastHandoff ?? true,
+    fairLine: checkBoolean('fairLine', options.fairLine, true),
     hashTags,
     renewFraction,
   };

@@ -7,19 +7,22 @@ import type {
   WithLockOptions,
 } from '@voelgoed/contracts';
 import { createRedisClient, type RedisClient } from '@voelgoed/redis';
+import { checkSignal, readOptions, toResources } from './caller-input.js';
 import { invalidArgument, LockNotAcquiredError, lockLost } from './errors.js';
 import { codeOf, events } from './events.js';
+import { FairLine } from './fair-line.js';
 import { lockKeys, lockKeysOnly } from './keys.js';
 import { RedisLockHandle } from './lock-handle.js';
 import {
   checkDelay,
   checkRetries,
   checkTtl,
+  MAX_DELAY_MS,
   type RedisLockOptions,
   type ResolvedLockOptions,
   resolveLockOptions,
 } from './options.js';
-import { Redlock } from './redlock.js';
+import { type Granted, Redlock, type Refused } from './redlock.js';
 import { ReleaseNotifier, type WaitTicket } from './release-notifier.js';
 import { Watchdog } from './watchdog.js';
 
@@ -42,32 +45,21 @@ function reportAcquire(
   });
 }
 
+/** How long a line met by an acquire makes later acquires of the same lock queue first, ms. */
+const LINE_SEEN_MS = 1000;
+
 /** How long `close()` waits for the clients it owns to close, ms. */
 const CLOSE_TIMEOUT_MS = 2000;
 
-/** Validates and copies the resource argument: one non-empty name, or a non-empty list of distinct ones. */
-function toResources(resource: unknown): string[] {
-  if (typeof resource === 'string') {
-    if (resource.length === 0) throw invalidArgument('resource must be a non-empty string');
-    return [resource];
-  }
-  const list = resource;
-  if (!Array.isArray(list) || list.length === 0) {
-    throw invalidArgument('resource must be a non-empty string or a non-empty array of them');
-  }
-  for (const r of list) {
-    if (typeof r !== 'string' || r.length === 0) throw invalidArgument('resource must be a non-empty string');
-  }
-  if (list.length > 1 && new Set(list).size !== list.length) {
-    throw invalidArgument('the resources of one lock must be distinct');
-  }
-  return list.slice() as string[];
-}
+/** The fields of `acquire`'s options. */
+const ACQUIRE_FIELDS = ['retries', 'retryDelayMs', 'jitterMs', 'signal'] as const;
 
-function checkSignal(signal: unknown): AbortSignal | undefined {
-  if (signal === undefined) return undefined;
-  if (!(signal instanceof AbortSignal)) throw invalidArgument('signal must be an AbortSignal');
-  return signal;
+/** How one `acquire` retries, its arguments checked. */
+interface AcquirePolicy {
+  retries: number;
+  retryDelayMs: number;
+  jitterMs: number;
+  signal: AbortSignal | undefined;
 }
 
 /**
@@ -87,6 +79,8 @@ export class RedisLock implements DistributedLock {
     if (this.#live.get(handle.value) === handle) this.#live.delete(handle.value);
   };
   #sweepAt = SWEEP_LIVE_AT;
+  /** Lock keys whose line an acquire of this process met lately, until when (performance.now()). */
+  readonly #linesSeen = new Map<string, number>();
   readonly #valuePrefix = `${randomBytes(12).toString('base64url')}:`;
   #counter = 0;
   #closed = false;
@@ -132,7 +126,13 @@ export class RedisLock implements DistributedLock {
     const o = this.#options;
     this.#hashTags =
       o.hashTags === 'auto' ? this.#clients.some((c) => c.target.startsWith('cluster(')) : o.hashTags;
-    this.#redlock = new Redlock(lanes, o.nodeTimeoutMs, o.driftFactor, o.channel);
+    this.#redlock = new Redlock(
+      lanes,
+      o.nodeTimeoutMs,
+      o.driftFactor,
+      o.channel,
+      o.fairLine ? new FairLine(lanes[0]!.length) : undefined,
+    );
     this.#notifier = new ReleaseNotifier(lanes[0]!, o.channel);
   }
 
@@ -157,20 +157,25 @@ export class RedisLock implements DistributedLock {
     ttlMs?: number,
     options?: AcquireOptions,
   ): Promise<RedisLockHandle> {
-    const o = this.#options;
     const resources = toResources(resource);
-    const ttl = checkTtl(ttlMs, o.ttlMs);
-    let retries = o.retries;
-    let retryDelayMs = o.retryDelayMs;
-    let jitterMs = o.jitterMs;
-    let signal: AbortSignal | undefined;
-    if (options !== undefined) {
-      if (typeof options !== 'object' || options === null) throw invalidArgument('options must be an object');
-      retries = checkRetries(options.retries, retries);
-      retryDelayMs = checkDelay('retryDelayMs', options.retryDelayMs, retryDelayMs);
-      jitterMs = checkDelay('jitterMs', options.jitterMs, jitterMs);
-      signal = checkSignal(options.signal);
-    }
+    const ttl = checkTtl(ttlMs, this.#options.ttlMs);
+    return this.#acquire(resources, ttl, this.#policy(readOptions(options, ACQUIRE_FIELDS)));
+  }
+
+  /** The retry settings of one call: its options over the manager's defaults. */
+  #policy(options: Partial<Record<(typeof ACQUIRE_FIELDS)[number], unknown>>): AcquirePolicy {
+    const o = this.#options;
+    return {
+      retries: checkRetries(options.retries, o.retries),
+      retryDelayMs: checkDelay('retryDelayMs', options.retryDelayMs, o.retryDelayMs),
+      jitterMs: checkDelay('jitterMs', options.jitterMs, o.jitterMs),
+      signal: checkSignal(options.signal),
+    };
+  }
+
+  async #acquire(resources: string[], ttl: number, policy: AcquirePolicy): Promise<RedisLockHandle> {
+    const o = this.#options;
+    const { retries, retryDelayMs, jitterMs, signal } = policy;
     if (this.#closed)
       throw new LockNotAcquiredError('aborted', resources, 0, invalidArgument('the lock manager is closed'));
     const keys = lockKeys(o.prefix, resources, this.#hashTags);
@@ -178,9 +183,17 @@ export class RedisLock implements DistributedLock {
     const started = performance.now();
     // The marker must outlive a waiter's sleep so that the release finds it.
     const waiterTtlMs = Math.ceil(Math.max(250, 2 * (retryDelayMs + jitterMs)));
-    const request = this.#redlock.request(keys, value, ttl, waiterTtlMs);
+    // A place in line outlives a few of the waiter's checks (one per retry delay), no more: a
+    // waiter that died is skipped that much later.
+    const leaseMs = Math.ceil(Math.max(1000, 4 * (retryDelayMs + jitterMs)));
+    const request = this.#redlock.request(keys, value, ttl, waiterTtlMs, leaseMs);
+    const line = request.line;
     let attempts = 0;
+    let granted = false;
     let ticket: WaitTicket | undefined;
+    // In a line (seen lately from this process), a newcomer queues before it tries: trying
+    // first would take the lock on some nodes from under the head being handed it.
+    let mustTry = line === undefined || !this.#lineSeen(keys[0]!);
     // The TTL clock of the first attempt must not include opening the connections.
     if (!this.#isWarm) {
       if (this.#warm === undefined) this.#warm = this.#warmUp();
@@ -192,7 +205,17 @@ export class RedisLock implements DistributedLock {
           throw new LockNotAcquiredError('aborted', resources, attempts, signal?.reason);
         }
         attempts++;
-        let result = await this.#redlock.attempt(request);
+        let result: Granted | Refused | undefined;
+        if (!mustTry && attempts <= retries) {
+          // In line: only the head tries, and only once the lock is free (or the line is down).
+          // The last attempt is a real one, so that its refusal says what the nodes said.
+          const check = await this.#redlock.lineCheck(request);
+          if (check !== undefined && (check.rank > 0 || !check.free)) {
+            result = { ok: false, reason: 'contention', split: false, error: undefined, place: check };
+          }
+        }
+        if (line !== undefined) line.join = attempts <= retries;
+        result ??= await this.#redlock.attempt(request);
         if (result.ok && result.validUntil <= performance.now()) {
           // Its validity ran out on the way back (a stalled event loop): never hand out a lock
           // that is not held. Release it and try again like any refusal.
@@ -217,21 +240,27 @@ export class RedisLock implements DistributedLock {
           );
           this.#track(lock);
           if (events.acquire.enabled) reportAcquire(resources, started, attempts, 'acquired');
+          granted = true;
           return lock;
         }
-        if (attempts > retries)
+        if (attempts > retries) {
           throw new LockNotAcquiredError(result.reason, resources, attempts, result.error);
+        }
+        if (result.place !== undefined) this.#sawLine(keys[0]!);
         if (result.reason === 'contention' && o.fastHandoff) this.#notifier.ensureSubscribed();
         // After a split vote nobody holds the lock: retry soon, at a random moment so that the
         // contenders fall out of step (they were woken together).
         const delay = result.split
           ? Math.random() * Math.min(retryDelayMs, 10)
-          : retryDelayMs + Math.random() * jitterMs;
-        ticket ??= this.#notifier.enter(lockKeysOnly(keys));
+          : Math.min(MAX_DELAY_MS, retryDelayMs + Math.random() * jitterMs);
+        ticket ??= this.#notifier.enter(lockKeysOnly(keys), line === undefined ? undefined : value);
         // A release missed during the attempt means "try again at once", except after a split
         // vote: then the random delay is what gets the contenders out of step.
         if (result.split) ticket.missed = false;
-        await this.#notifier.wait(ticket, delay, signal);
+        const woken = await this.#notifier.wait(ticket, delay, signal);
+        // Out of line (none, or its node is down) every wake-up and poll is an attempt; in line,
+        // a hand-off (or a split vote) is, and a poll is a check of the line first.
+        mustTry = result.place === undefined || woken || result.split;
       }
     } catch (error) {
       if (events.acquire.enabled) {
@@ -241,6 +270,9 @@ export class RedisLock implements DistributedLock {
       throw error;
     } finally {
       if (ticket) this.#notifier.leave(ticket);
+      // Given up (retries spent, aborted, closed): out of the line at once, not when the lease
+      // runs out. Sent before any later call of this lock on the same connection.
+      if (!granted && line !== undefined) await this.#redlock.lineLeave(request);
     }
   }
 
@@ -251,6 +283,20 @@ export class RedisLock implements DistributedLock {
   #nextValue(): string {
     this.#counter++;
     return this.#valuePrefix + this.#counter.toString(36);
+  }
+
+  /** Whether an acquire of this process met a line for this lock key in the last second. */
+  #lineSeen(lockKey: string): boolean {
+    const until = this.#linesSeen.get(lockKey);
+    if (until === undefined) return false;
+    if (until > performance.now()) return true;
+    this.#linesSeen.delete(lockKey);
+    return false;
+  }
+
+  #sawLine(lockKey: string): void {
+    if (this.#linesSeen.size >= 10_000) this.#linesSeen.clear();
+    this.#linesSeen.set(lockKey, performance.now() + LINE_SEEN_MS);
   }
 
   #track(lock: RedisLockHandle): void {
@@ -313,10 +359,13 @@ export class RedisLock implements DistributedLock {
     fn: (signal: AbortSignal, lock: Lock) => Promise<T> | T,
     options?: WithLockOptions,
   ): Promise<T> {
+    const resources = toResources(resource);
     if (typeof fn !== 'function') throw invalidArgument('fn must be a function');
-    const ttl = checkTtl(options?.ttlMs, this.#options.ttlMs);
-    const autoExtend = options?.autoExtend ?? true;
-    const lock = await this.acquireHandle(resource, ttl, options);
+    const o = readOptions(options, [...ACQUIRE_FIELDS, 'ttlMs', 'autoExtend']);
+    const ttl = checkTtl(o.ttlMs, this.#options.ttlMs);
+    const autoExtend = o.autoExtend ?? true;
+    if (typeof autoExtend !== 'boolean') throw invalidArgument('autoExtend must be a boolean');
+    const lock = await this.#acquire(resources, ttl, this.#policy(o));
     // Checked again here, not only when the lock was granted: fn never starts without the lock.
     if (!lock.held) {
       await lock.release();

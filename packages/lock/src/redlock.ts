@@ -1,11 +1,19 @@
 import { isInfrastructureError } from '@voelgoed/contracts';
 import type { CommandOptions, RedisClient } from '@voelgoed/redis';
-import { invalidArgument, type LockNotAcquiredReason } from './errors.js';
+import type { LockNotAcquiredReason } from './errors.js';
+import { type FairLine, type LineCheck, type LinePlace, parseLineReply } from './fair-line.js';
 import type { LockKeys } from './keys.js';
+import { lineAcquireScript, lineCheckScript, lineLeaveScript, lineReleaseScript } from './line-scripts.js';
+import {
+  count,
+  gather,
+  type NodeReply,
+  type QuorumCount,
+  rethrowUsageError,
+  tallyAcquire,
+  tokensOf,
+} from './quorum.js';
 import { acquireScript, extendScript, raiseFenceScript, releaseScript } from './scripts.js';
-
-/** What one node answered. */
-type NodeReply<T> = { ok: true; value: T } | { ok: false; error: unknown };
 
 /** A successful attempt: the lock is held on a majority until `validUntil`. */
 export interface Granted {
@@ -27,75 +35,12 @@ export interface Refused {
   split: boolean;
   /** The last node error, if any. */
   error: unknown;
-}
-
-/** Counts of an extend or release across the nodes. */
-export interface QuorumCount {
-  /** Nodes where the keys were ours (and are now extended/deleted). */
-  done: number;
-  /** Nodes that answered that the keys were not ours. */
-  notOwner: number;
-  /** Nodes that failed or timed out. */
-  failed: number;
-  error: unknown;
+  /** The caller's place in the fair line, when the line node answered with one. */
+  place?: LinePlace;
 }
 
 /** The everyday refusal (held by someone else, nothing taken), shared: contention is a hot path. */
 const CONTENDED: Refused = Object.freeze({ ok: false, reason: 'contention', split: false, error: undefined });
-
-/**
- * Sends one call per node and resolves as soon as `decided` says the outcome is known (a
- * majority agreed, or a majority can no longer agree) or every node answered, so that a paused
- * node costs nothing once the others have decided. Replies of nodes still pending are
- * `undefined` in the (copied) result.
- */
-function gather<T>(
-  calls: Promise<T>[],
-  decided: (replies: readonly (NodeReply<T> | undefined)[]) => boolean,
-): Promise<(NodeReply<T> | undefined)[]> {
-  // One node (the common N = 1): its reply is the outcome, no bookkeeping.
-  if (calls.length === 1) {
-    return calls[0]!.then(
-      (value) => [{ ok: true, value }],
-      (error: unknown) => [{ ok: false, error }],
-    );
-  }
-  return new Promise((resolve) => {
-    const replies: (NodeReply<T> | undefined)[] = new Array(calls.length).fill(undefined);
-    let settled = 0;
-    let done = false;
-    const record = (i: number, reply: NodeReply<T>) => {
-      replies[i] = reply;
-      settled++;
-      if (!done && (settled === calls.length || decided(replies))) {
-        done = true;
-        resolve(replies.slice());
-      }
-    };
-    for (let i = 0; i < calls.length; i++) {
-      calls[i]!.then(
-        (value) => record(i, { ok: true, value }),
-        (error: unknown) => record(i, { ok: false, error }),
-      );
-    }
-  });
-}
-
-/** A CROSSSLOT reply means the resources of one lock are in different Cluster slots. */
-function rethrowUsageError(error: unknown): void {
-  if ((error as { reply?: unknown })?.reply === 'CROSSSLOT') {
-    throw invalidArgument(
-      'the resources of one lock must be in one Redis Cluster slot: give them a shared {hash tag}',
-    );
-  }
-  if (isInfrastructureError(error, 'INVALID_ARGUMENT')) throw error;
-}
-
-/** Fencing tokens from an acquire reply (RESP integers arrive as numbers). */
-function tokensOf(reply: unknown[]): number[] {
-  for (let i = 0; i < reply.length; i++) if (typeof reply[i] !== 'number') return reply.map(Number);
-  return reply as number[];
-}
 
 /** A per-lock acquisition request, built once per `acquire` and reused by its retries. */
 export interface AcquireRequest {
@@ -106,6 +51,26 @@ export interface AcquireRequest {
   readonly ttlMs: number;
   /** ARGV of the acquire script: value, ttl, waiter-marker ttl (strings). */
   readonly argv: readonly string[];
+  /** The fair line of a one-resource lock (undefined: no line, attempts poll). */
+  readonly line?: LineRequest;
+}
+
+/** What the attempts of one `acquire` need of the fair line. */
+export interface LineRequest {
+  /** Index in `nodes` of the lock's own line node. */
+  readonly primary: number;
+  /** Index in `nodes` of the node keeping the line now (see FairLine.pick). */
+  node: number;
+  /** KEYS of the line scripts (see line-scripts.ts). */
+  readonly keys: readonly string[];
+  /** ARGV of the acquire script on the other nodes while the line is up: no waiter marker. */
+  readonly argvNoMarker: readonly string[];
+  /** Lease of a place in line, ms (string). */
+  readonly leaseMs: string;
+  /** The waiter's arrival score once the line node gave it a place ('' before). */
+  score: string;
+  /** Whether a refused attempt takes a place in line (not on the last one: it will not wait). */
+  join: boolean;
 }
 
 /**
@@ -133,6 +98,8 @@ export class Redlock {
     private readonly nodeTimeoutMs: number,
     private readonly driftFactor: number,
     private readonly channel: string,
+    /** The fair line (undefined: turned off). */
+    readonly fairLine?: FairLine,
   ) {
     this.#lanes = lanes;
     this.clients = lanes[0]!;
@@ -166,14 +133,104 @@ export class Redlock {
   }
 
   /** The request for one `acquire` (all its attempts share the owner value and the keys). */
-  request(keys: LockKeys, value: string, ttlMs: number, waiterTtlMs: number): AcquireRequest {
+  request(
+    keys: LockKeys,
+    value: string,
+    ttlMs: number,
+    waiterTtlMs: number,
+    leaseMs: number,
+  ): AcquireRequest {
+    const argv = [value, String(ttlMs), String(waiterTtlMs)];
+    const lineKeys = this.fairLine?.keysOf(keys);
     return {
       nodes: this.lane(keys[0]!),
       keys,
       value,
       ttlMs,
-      argv: [value, String(ttlMs), String(waiterTtlMs)],
+      argv,
+      ...(lineKeys === undefined
+        ? {}
+        : {
+            line: {
+              primary: this.fairLine!.nodeOf(keys),
+              node: this.fairLine!.nodeOf(keys),
+              keys: lineKeys,
+              argvNoMarker: [value, String(ttlMs), '0'],
+              leaseMs: String(leaseMs),
+              score: '',
+              join: true,
+            },
+          }),
     };
+  }
+
+  /** The request's line, on the node keeping it now; undefined while no node can. */
+  #lineUp(request: AcquireRequest): LineRequest | undefined {
+    const line = request.line;
+    if (line === undefined) return undefined;
+    const node = this.fairLine!.pick(line.primary);
+    if (node === undefined) return undefined;
+    line.node = node;
+    return line;
+  }
+
+  /** One node's acquire call: the line script on the line node while the line is up. */
+  #acquireOn(request: AcquireRequest, i: number, line: LineRequest | undefined, call: CommandOptions) {
+    const client = request.nodes[i]!;
+    if (line === undefined)
+      return acquireScript.run<number | unknown[] | string>(client, request.keys, request.argv, call);
+    if (i !== line.node)
+      return acquireScript.run<number | unknown[] | string>(client, request.keys, line.argvNoMarker, call);
+    const argv = [request.value, String(request.ttlMs), '0', line.leaseMs, line.score, line.join ? '1' : '0'];
+    return lineAcquireScript.run<unknown[] | string>(client, line.keys, argv, call);
+  }
+
+  /** What the line node answered to an attempt: its place for the caller, or it failed (line down). */
+  #lineAnswer(line: LineRequest | undefined, reply: NodeReply<unknown> | undefined): LinePlace | undefined {
+    if (line === undefined || reply === undefined) return undefined;
+    if (!reply.ok) {
+      if (!isInfrastructureError(reply.error, 'INVALID_ARGUMENT')) this.fairLine!.markDown(line.node);
+      return undefined;
+    }
+    const place = parseLineReply(reply.value);
+    if (place !== undefined && place.rank >= 0) line.score = place.score;
+    return place;
+  }
+
+  /**
+   * A waiter's call between attempts, to its line node only: keeps its place and says whether it
+   * is at the head with the lock free. Undefined when the line is down (the waiter then polls).
+   */
+  async lineCheck(request: AcquireRequest): Promise<LineCheck | undefined> {
+    const line = this.#lineUp(request);
+    if (line === undefined) return undefined;
+    try {
+      const reply = await lineCheckScript.run<string>(
+        request.nodes[line.node]!,
+        line.keys,
+        [request.value, '', '', line.leaseMs, line.score],
+        this.#call(request.ttlMs),
+      );
+      const check = parseLineReply(reply);
+      if (check !== undefined) line.score = check.score;
+      return check;
+    } catch (error) {
+      rethrowUsageError(error);
+      this.fairLine!.markDown(line.node);
+      return undefined;
+    }
+  }
+
+  /**
+   * Leaves the line (a waiter that gave up), so that the next caller does not wait behind it.
+   * Failure is ignored: its lease runs out anyway.
+   */
+  async lineLeave(request: AcquireRequest): Promise<void> {
+    const line = request.line;
+    if (line === undefined || line.score === '' || this.#lineUp(request) === undefined) return;
+    await lineLeaveScript
+      .run(request.nodes[line.node]!, line.keys, [request.value], this.#call(request.ttlMs))
+      .catch(() => {});
   }
 
   /** One acquisition attempt. On failure it has already released what it took. */
@@ -186,16 +243,21 @@ export class Redlock {
   async #attemptOne(client: RedisClient, request: AcquireRequest): Promise<Granted | Refused> {
     const { keys, ttlMs } = request;
     const startedAt = performance.now();
-    let reply: number | unknown[];
+    const line = this.#lineUp(request);
+    let reply: number | unknown[] | string;
     try {
-      reply = await acquireScript.run<number | unknown[]>(client, keys, request.argv, this.#call(ttlMs));
+      reply = await this.#acquireOn(request, 0, line, this.#call(ttlMs));
     } catch (error) {
       rethrowUsageError(error);
+      this.#lineAnswer(line, { ok: false, error });
       // A late SET may still land: queue a silent release behind it, do not wait for it.
       this.#releaseOn(client, keys, request.value, ttlMs, false).catch(() => {});
       return { ok: false, reason: 'quorum', split: false, error };
     }
-    if (!Array.isArray(reply)) return CONTENDED;
+    if (!Array.isArray(reply)) {
+      const place = this.#lineAnswer(line, { ok: true, value: reply });
+      return place === undefined ? CONTENDED : { ...CONTENDED, place };
+    }
     const validUntil = this.validUntil(startedAt, ttlMs);
     if (validUntil <= performance.now()) {
       await this.#releaseOn(client, keys, request.value, ttlMs, false).catch(() => {});
@@ -211,7 +273,8 @@ export class Redlock {
     const startedAt = performance.now();
     const quorum = this.quorum;
     const allowed = nodes.length - quorum;
-    const calls = nodes.map((c) => acquireScript.run<number | unknown[]>(c, keys, request.argv, call));
+    const line = this.#lineUp(request);
+    const calls = nodes.map((_, i) => this.#acquireOn(request, i, line, call));
     let replies = await gather(calls, (rs) => {
       let yes = 0;
       let no = 0;
@@ -220,8 +283,18 @@ export class Redlock {
         if (r.ok && Array.isArray(r.value)) yes++;
         else no++;
       }
+      if (line === undefined) return yes >= quorum || no > allowed;
+      // With the line up, its node has the last word: the outcome waits for its answer (which
+      // also gives the caller its place), and its "not your turn" ends the attempt (grants
+      // elsewhere are given back). A line node that does not answer is down for a while.
+      const atLine = rs[line.node];
+      if (atLine === undefined) return false;
+      if (atLine.ok && typeof atLine.value === 'string') return true;
       return yes >= quorum || no > allowed;
     });
+    // The line node's "not your turn" refuses the attempt whatever the others said; it is
+    // contention (a quorum answered) or an outage like any other refusal.
+    const place = this.#lineAnswer(line, replies[line?.node ?? -1]);
     let tally = tallyAcquire(replies);
     if (tally.granted.length < quorum && tally.refused < quorum && replies.includes(undefined)) {
       // Decided without a quorum of refusals: whether the rest answer tells an outage (`quorum`)
@@ -233,9 +306,10 @@ export class Redlock {
     }
     const { granted, grantedAt } = tally;
     let error = tally.error;
-    if (granted.length < quorum) {
+    if (granted.length < quorum || place !== undefined) {
       if (granted.length === 0 && tally.failed === 0 && replies.every((r) => r !== undefined)) {
-        return CONTENDED; // every node refused: nothing of ours anywhere
+        // Every node refused: nothing of ours anywhere.
+        return place === undefined ? CONTENDED : { ...CONTENDED, place };
       }
       // Contention only when a quorum answered: fewer answering is an outage, whatever they said.
       const answered = granted.length + tally.refused;
@@ -244,7 +318,9 @@ export class Redlock {
         replies,
         answered >= quorum ? 'contention' : 'quorum',
         error,
-        granted.length > 0,
+        // Grants that were not our turn are no split vote: the caller waits in line.
+        granted.length > 0 && place === undefined,
+        place,
       );
     }
     const tokens = granted[0]!.slice();
@@ -284,10 +360,11 @@ export class Redlock {
    */
   async #refuse(
     request: AcquireRequest,
-    replies: readonly (NodeReply<number | unknown[]> | undefined)[],
+    replies: readonly (NodeReply<number | unknown[] | string> | undefined)[],
     reason: Refused['reason'],
     error: unknown,
     split: boolean,
+    place?: LinePlace,
   ): Promise<Refused> {
     const { keys, value, ttlMs } = request;
     // Silently: waking waiters for a lock that nobody held would only re-synchronise them.
@@ -301,7 +378,9 @@ export class Redlock {
       else if (Array.isArray(reply.value)) waits.push(releaseOn(client));
     }
     await Promise.all(waits);
-    return { ok: false, reason, error, split };
+    return place === undefined
+      ? { ok: false, reason, error, split }
+      : { ok: false, reason, error, split, place };
   }
 
   #releaseOn(
@@ -318,8 +397,16 @@ export class Redlock {
   async release(keys: LockKeys, value: string, nodes: readonly RedisClient[]): Promise<QuorumCount> {
     const n = keys.length / 3;
     const isDone = (released: number) => released === n;
+    // The line node hands the lock to the head of the line (whether or not the line is up here:
+    // another process may be waiting in it).
+    const lineKeys = this.fairLine?.keysOf(keys);
+    const lineNode = lineKeys === undefined ? -1 : (this.fairLine!.pick(this.fairLine!.nodeOf(keys)) ?? -1);
     const replies = await gather(
-      nodes.map((c) => this.#releaseOn(c, keys, value, this.nodeTimeoutMs)),
+      nodes.map((c, i) =>
+        i === lineNode
+          ? lineReleaseScript.run<number>(c, lineKeys!, [value, this.channel], this.#call(this.nodeTimeoutMs))
+          : this.#releaseOn(c, keys, value, this.nodeTimeoutMs),
+      ),
       (rs) => this.#decided(rs, isDone),
     );
     return count(replies, isDone);
@@ -352,39 +439,4 @@ export class Redlock {
     }
     return yes >= this.quorum || no > this.clients.length - this.quorum;
   }
-}
-
-/** What the nodes said to an acquire: who granted (with tokens), who refused, who failed. */
-function tallyAcquire(replies: readonly (NodeReply<number | unknown[]> | undefined)[]) {
-  const granted: number[][] = [];
-  const grantedAt: number[] = [];
-  let refused = 0;
-  let failed = 0;
-  let error: unknown;
-  for (let i = 0; i < replies.length; i++) {
-    const reply = replies[i];
-    if (reply === undefined) continue;
-    if (!reply.ok) {
-      rethrowUsageError(reply.error);
-      failed++;
-      error = reply.error;
-    } else if (Array.isArray(reply.value)) {
-      granted.push(tokensOf(reply.value));
-      grantedAt.push(i);
-    } else refused++;
-  }
-  return { granted, grantedAt, refused, failed, error };
-}
-
-function count(replies: (NodeReply<number> | undefined)[], isDone: (reply: number) => boolean): QuorumCount {
-  const result: QuorumCount = { done: 0, notOwner: 0, failed: 0, error: undefined };
-  for (const reply of replies) {
-    if (reply === undefined) continue;
-    if (!reply.ok) {
-      result.failed++;
-      result.error = reply.error;
-    } else if (isDone(Number(reply.value))) result.done++;
-    else result.notOwner++;
-  }
-  return result;
 }

@@ -3,6 +3,8 @@ import type { RedisClient } from '@voelgoed/redis';
 /** A waiter's place in line for some lock keys (see {@link ReleaseNotifier.enter}). */
 export interface WaitTicket {
   readonly keys: readonly string[];
+  /** The owner value of a waiter in a fair line: a hand-off names it. */
+  readonly value: string | undefined;
   /** Set while the waiter sleeps: ends the sleep (true = woken by a release). */
   resume: ((woken: boolean) => void) | undefined;
   /** A release came while this (first in line) waiter was busy with an attempt: try again at once. */
@@ -22,6 +24,8 @@ const CLOSE_WAIT_MS = 1000;
  */
 export class ReleaseNotifier {
   readonly #waiters = new Map<string, Set<WaitTicket>>();
+  /** Waiters in a fair line, by owner value. */
+  readonly #inLine = new Map<string, WaitTicket>();
   readonly #subscriptions: (Promise<(() => Promise<void>) | undefined> | undefined)[];
   readonly #failedAt: number[];
   readonly #lastRelease = new Map<string, string>();
@@ -54,8 +58,19 @@ export class ReleaseNotifier {
     }
   }
 
-  /** A message is `<lock key>\n<owner value>`; each node publishes it once per release. */
+  /**
+   * A message is `<lock key>\n<owner value>`, which each node publishes once per release, or
+   * `\x01<head value>\n<lock key>`, the line node's hand-off to the head of the line.
+   */
   #onMessage(message: string): void {
+    if (message.charCodeAt(0) === 1) {
+      const end = message.indexOf('\n');
+      const ticket = this.#inLine.get(message.slice(1, end < 0 ? undefined : end));
+      if (ticket === undefined) return;
+      if (ticket.resume) ticket.resume(true);
+      else ticket.missed = true;
+      return;
+    }
     const at = message.lastIndexOf('\n');
     if (at < 0) return;
     const key = message.slice(0, at);
@@ -87,8 +102,9 @@ export class ReleaseNotifier {
    * Takes a place in line for `keys` (lock keys) and keeps it across attempts, so a waiter whose
    * poll found the lock held again is not sent to the back. Call {@link leave} when done.
    */
-  enter(keys: readonly string[]): WaitTicket {
-    const ticket: WaitTicket = { keys, resume: undefined, missed: false };
+  enter(keys: readonly string[], value?: string): WaitTicket {
+    const ticket: WaitTicket = { keys, value, resume: undefined, missed: false };
+    if (value !== undefined) this.#inLine.set(value, ticket);
     for (const key of keys) {
       let tickets = this.#waiters.get(key);
       if (!tickets) {
@@ -103,6 +119,7 @@ export class ReleaseNotifier {
   /** Gives up the place in line. */
   leave(ticket: WaitTicket): void {
     ticket.resume?.(false);
+    if (ticket.value !== undefined) this.#inLine.delete(ticket.value);
     for (const key of ticket.keys) {
       const tickets = this.#waiters.get(key);
       if (tickets?.delete(ticket) && tickets.size === 0) this.#waiters.delete(key);

@@ -4,7 +4,8 @@ import { defineScript } from '@voelgoed/redis';
 // then waiter markers. All of one resource's keys share a Cluster slot (see keys.ts).
 
 /**
- * Takes every lock key or none. ARGV: owner value, ttl ms, waiter-marker ttl ms.
+ * Takes every lock key or none. ARGV: owner value, ttl ms, waiter-marker ttl ms ('0': leave no
+ * marker; a waiter in a fair line is woken by the line node instead).
  * Returns the new fencing counter per resource, or 0 when a key is held by someone else (then
  * a waiter marker is left so that the holder's release publishes a wake-up).
  */
@@ -14,7 +15,7 @@ if n == 1 then
   -- One resource (the usual case): SET NX decides in one call.
   if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
     if redis.call('GET', KEYS[1]) ~= ARGV[1] then
-      redis.call('SET', KEYS[3], '1', 'PX', ARGV[3])
+      if ARGV[3] ~= '0' then redis.call('SET', KEYS[3], '1', 'PX', ARGV[3]) end
       return 0
     end
     redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
@@ -24,7 +25,7 @@ end
 for i = 1, n do
   local cur = redis.call('GET', KEYS[i])
   if cur and cur ~= ARGV[1] then
-    redis.call('SET', KEYS[2 * n + i], '1', 'PX', ARGV[3])
+    if ARGV[3] ~= '0' then redis.call('SET', KEYS[2 * n + i], '1', 'PX', ARGV[3]) end
     return 0
   end
 end

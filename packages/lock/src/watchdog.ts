@@ -1,6 +1,7 @@
 import { isInfrastructureError, type LockLostError } from '@voelgoed/contracts';
 import { lockLost } from './errors.js';
 import type { RedisLockHandle } from './lock-handle.js';
+import { MAX_DELAY_MS } from './options.js';
 
 /**
  * Keeps a lock alive while `withLock`'s function runs: renews every ttl × fraction ms, retries
@@ -31,7 +32,8 @@ export class Watchdog {
   #schedule(inMs: number): void {
     if (this.#stopped) return;
     // Never sleep past the end of validity: wake then to notice the loss.
-    const delay = Math.max(1, Math.min(inMs, this.lock.remainingMs + 1));
+    // At most what a Node timer holds (a longer one would fire at once, over and over).
+    const delay = Math.max(1, Math.min(inMs, this.lock.remainingMs + 1, MAX_DELAY_MS));
     this.#timer = setTimeout(() => void this.#tick(), delay);
   }
 

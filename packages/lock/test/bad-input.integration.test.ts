@@ -38,6 +38,39 @@ describe('bad input gives INVALID_ARGUMENT, never a hang', () => {
     ['release of an empty resource', () => locks.release('', 'v')],
     ['withLock without a function', () => locks.withLock('r', 1 as never)],
     ['withLock with ttlMs 0', () => locks.withLock('r', () => 1, { ttlMs: 0 })],
+    ['a lone surrogate in a resource', () => locks.acquire('r\ud800')],
+    ['a lone surrogate in a released resource', () => locks.release(['r', '\udfff'], 'v')],
+    ['a resource longer than 16384', () => locks.acquire('r'.repeat(16_385))],
+    [
+      'a list that throws when read',
+      () =>
+        locks.acquire(
+          new Proxy(['r'], {
+            get: () => {
+              throw new Error('no');
+            },
+          }),
+        ),
+    ],
+    [
+      'options whose getter throws',
+      () =>
+        locks.acquire('r', 1000, {
+          get retries(): number {
+            throw new Error('no');
+          },
+        }),
+    ],
+    [
+      'a signal made from its prototype',
+      () => locks.acquire('r', 1000, { signal: Object.create(AbortSignal.prototype) }),
+    ],
+    ['ttl 1e21 (it went out as 1e+21)', () => locks.acquire('r', 1e21)],
+    ['retryDelayMs past 2^31 - 1', () => locks.acquire('r', 1000, { retryDelayMs: 2 ** 31 })],
+    [
+      'withLock with autoExtend not a boolean',
+      () => locks.withLock('r', () => 1, { autoExtend: 'yes' as never }),
+    ],
   ])('%s', async (_label, call) => {
     const error = await call().then(
       () => undefined,
@@ -47,10 +80,19 @@ describe('bad input gives INVALID_ARGUMENT, never a hang', () => {
     expect((error as Error).message).toMatch(/^\[voelgoed:lock\] /);
   });
 
+  it('a lone surrogate never reaches the U+FFFD lock it would become in UTF-8', async () => {
+    const held = await locks.acquire('near\ufffd', 5000);
+    await expect(locks.release('near\ud800', held.value)).rejects.toMatchObject(invalid);
+    await expect(locks.acquire('near\udfff', 1000, { retries: 0 })).rejects.toMatchObject(invalid);
+    expect(held.held).toBe(true);
+    expect(await held.release()).toBe(true);
+  });
+
   it('extend with a bad ttl', async () => {
     const lock = await locks.acquire('bad-extend', 1000);
     await expect(lock.extend(0)).rejects.toMatchObject(invalid);
     await expect(lock.extend(Number.NaN)).rejects.toMatchObject(invalid);
+    await expect(lock.extend(2 ** 53)).rejects.toMatchObject(invalid);
     expect(lock.held).toBe(true);
     await lock.release();
   });

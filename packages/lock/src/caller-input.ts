@@ -1,0 +1,81 @@
+import { isInfrastructureError } from '@voelgoed/contracts';
+import { invalidArgument } from './errors.js';
+
+// Reading what a caller passed without trusting it: options and resource lists may be Proxies,
+// revoked Proxies or objects with throwing getters. Whatever reading them throws becomes
+// INVALID_ARGUMENT naming the argument, before anything is sent.
+
+const LONE_SURROGATE = /\p{Cs}/u;
+/**
+ * Longest resource name, in UTF-16 code units. A name goes out in three keys to every node on
+ * every attempt: a name of megabytes would make each attempt outlast the node deadline.
+ */
+export const MAX_RESOURCE_LENGTH = 16_384;
+
+/**
+ * The named fields of an optional options object. `undefined` gives `{}`; anything else that is
+ * not an object, or whose fields cannot be read, is INVALID_ARGUMENT.
+ */
+export function readOptions<F extends string>(
+  options: unknown,
+  fields: readonly F[],
+  what = 'options',
+): Partial<Record<F, unknown>> {
+  const out: Partial<Record<F, unknown>> = {};
+  if (options === undefined) return out;
+  if (typeof options !== 'object' || options === null) throw invalidArgument(`${what} must be an object`);
+  for (const field of fields) {
+    try {
+      out[field] = (options as Record<string, unknown>)[field];
+    } catch {
+      throw invalidArgument(`${what}.${field} could not be read`);
+    }
+  }
+  return out;
+}
+
+/**
+ * A resource name: a non-empty string that survives UTF-8. Redis keys are bytes, and a lone
+ * surrogate becomes U+FFFD on the way: `'a\uD800'` would lock (and release) `'a\uFFFD'`.
+ */
+function checkName(name: unknown): string {
+  if (typeof name !== 'string' || name.length === 0)
+    throw invalidArgument('resource must be a non-empty string');
+  if (name.length > MAX_RESOURCE_LENGTH) {
+    throw invalidArgument(`resource must be at most ${MAX_RESOURCE_LENGTH} characters long`);
+  }
+  if (LONE_SURROGATE.test(name)) throw invalidArgument('resource must not contain a lone surrogate');
+  return name;
+}
+
+/** Validates and copies the resource argument: one name, or a non-empty list of distinct ones. */
+export function toResources(resource: unknown): string[] {
+  if (typeof resource === 'string') return [checkName(resource)];
+  const list: string[] = [];
+  try {
+    if (!Array.isArray(resource) || resource.length === 0) {
+      throw invalidArgument('resource must be a non-empty string or a non-empty array of them');
+    }
+    // Element by element: a sparse array of length 2^32 - 1 fails at its first hole.
+    for (let i = 0; i < resource.length; i++) list.push(checkName(resource[i]));
+  } catch (error) {
+    if (isInfrastructureError(error)) throw error;
+    throw invalidArgument('resource could not be read');
+  }
+  if (list.length > 1 && new Set(list).size !== list.length) {
+    throw invalidArgument('the resources of one lock must be distinct');
+  }
+  return list;
+}
+
+/** An optional AbortSignal: a real one (a look-alike made from its prototype is refused, not a TypeError later). */
+export function checkSignal(signal: unknown): AbortSignal | undefined {
+  if (signal === undefined) return undefined;
+  try {
+    // Reading `aborted` checks the brand: an object made from the prototype throws.
+    if (signal instanceof AbortSignal && typeof signal.aborted === 'boolean') return signal;
+  } catch {
+    // refused below
+  }
+  throw invalidArgument('signal must be an AbortSignal');
+}

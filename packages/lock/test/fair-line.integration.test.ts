@@ -1,0 +1,205 @@
+import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
+import { type RedisGroup, type RedisServer, startRedisGroup, stopAll } from '@voelgoed/testkit';
+import { createRedisLock, type RedisLock, type RedisLockOptions } from '../src/index.js';
+
+// The fair line: waiters for one resource queue in arrival order in a sorted set on one node
+// (the line node), and a release hands the lock to the head. Each manager here stands for a
+// process: its own connections, pub/sub subscriptions and in-process line.
+
+const managers: RedisLock[] = [];
+const groups: RedisGroup[] = [];
+
+function manager(urls: string[], options: Partial<RedisLockOptions> = {}): RedisLock {
+  const m = createRedisLock({ urls, nodeTimeoutMs: 200, retries: Number.POSITIVE_INFINITY, ...options });
+  managers.push(m);
+  return m;
+}
+
+async function group(n: number): Promise<RedisGroup> {
+  const g = await startRedisGroup(n);
+  groups.push(g);
+  return g;
+}
+
+afterEach(async () => {
+  for (const g of groups) for (const s of g.servers) if (s.isPaused) s.resume();
+  await Promise.all(managers.splice(0).map((m) => m.close()));
+  for (const g of groups.splice(0)) await g.stop();
+});
+
+afterAll(async () => {
+  await stopAll();
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const lineKey = (resource: string) => `lock:q:${resource}`;
+const leaseKey = (resource: string) => `lock:e:${resource}`;
+
+/** The node holding the resource's line once someone queued (the line node). */
+async function lineNode(g: RedisGroup, resource: string): Promise<RedisServer> {
+  for (;;) {
+    for (const s of g.servers) {
+      if (s.isPaused) continue;
+      if (Number(await s.call(['ZCARD', lineKey(resource)])) > 0) return s;
+    }
+    await sleep(5);
+  }
+}
+
+/** Waits until the line on `node` holds `n` waiters. */
+async function lineLength(node: RedisServer, resource: string, n: number): Promise<void> {
+  while (Number(await node.call(['ZCARD', lineKey(resource)])) !== n) await sleep(5);
+}
+
+describe('fair line (N = 3)', () => {
+  it('hands the lock over in arrival order across managers', async () => {
+    const g = await group(3);
+    const holder = manager(g.urls);
+    const held = await holder.acquire('fifo', 10_000);
+    const waiters = Array.from({ length: 8 }, () => manager(g.urls));
+    const order: number[] = [];
+    const done: Promise<void>[] = [];
+    let node: RedisServer | undefined;
+    for (let i = 0; i < waiters.length; i++) {
+      done.push(
+        waiters[i]!.withLock('fifo', async () => {
+          order.push(i);
+          await sleep(2);
+        }),
+      );
+      node ??= await lineNode(g, 'fifo');
+      await lineLength(node, 'fifo', i + 1);
+    }
+    expect(await held.release()).toBe(true);
+    await Promise.all(done);
+    expect(order).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    // Everyone left the line as they got the lock.
+    expect(Number(await node!.call(['EXISTS', lineKey('fifo'), leaseKey('fifo')]))).toBe(0);
+  });
+
+  it('a newcomer does not take a free lock from the head of the line', async () => {
+    const g = await group(3);
+    const first = manager(g.urls);
+    const held = await first.acquire('gate', 10_000);
+    const waiter = manager(g.urls);
+    const waiting = waiter.acquire('gate', 10_000);
+    const node = await lineNode(g, 'gate');
+    // The head of the line is a waiter that will not come (a long lease): the lock is free on
+    // every node, yet a newcomer is refused, because it is not its turn.
+    await node.call(['ZADD', lineKey('gate'), '1', 'ghost']);
+    await node.call(['ZADD', leaseKey('gate'), String(Date.now() + 60_000), 'ghost']);
+    expect(await held.release()).toBe(true);
+    const newcomer = manager(g.urls);
+    await expect(newcomer.acquire('gate', 10_000, { retries: 0 })).rejects.toMatchObject({
+      code: 'LOCK_TIMEOUT',
+      reason: 'contention',
+    });
+    // With the line off, the same newcomer takes the free lock at once.
+    const unfair = manager(g.urls, { fairLine: false });
+    const taken = await unfair.acquire('gate', 10_000, { retries: 0 });
+    expect(await taken.release()).toBe(true);
+    // The ghost leaves: the waiter (next in line) gets the lock.
+    await node.call(['ZREM', lineKey('gate'), 'ghost']);
+    await node.call(['ZREM', leaseKey('gate'), 'ghost']);
+    const lock = await waiting;
+    expect(lock.held).toBe(true);
+    await lock.release();
+  });
+
+  it('skips a waiter whose lease ran out (it died in line)', async () => {
+    const g = await group(3);
+    const holder = manager(g.urls);
+    const held = await holder.acquire('dead', 10_000);
+    const a = manager(g.urls);
+    const waitingA = a.acquire('dead', 10_000);
+    const node = await lineNode(g, 'dead');
+    // A waiter that joined first and then died: at the head, its lease running out in 300 ms.
+    await node.call(['ZADD', lineKey('dead'), '1', 'dead-waiter']);
+    await node.call(['ZADD', leaseKey('dead'), String(Date.now() + 300), 'dead-waiter']);
+    const b = manager(g.urls);
+    const waitingB = b.acquire('dead', 10_000);
+    await lineLength(node, 'dead', 3);
+    const order: string[] = [];
+    await held.release();
+    const [la, lb] = await Promise.all([
+      waitingA.then(async (l) => {
+        order.push('a');
+        await l.release();
+        return l;
+      }),
+      waitingB.then(async (l) => {
+        order.push('b');
+        await l.release();
+        return l;
+      }),
+    ]);
+    expect(order).toEqual(['a', 'b']);
+    expect(la.fencingToken).toBeLessThan(lb.fencingToken);
+    expect(await node.call(['ZSCORE', lineKey('dead'), 'dead-waiter'])).toBeNull();
+  });
+
+  it('a line node restarted empty gets its line back in the old order', async () => {
+    const g = await group(3);
+    const holder = manager(g.urls);
+    const held = await holder.acquire('restart', 20_000);
+    const waiters = Array.from({ length: 4 }, () => manager(g.urls));
+    const order: number[] = [];
+    const done: Promise<void>[] = [];
+    let node: RedisServer | undefined;
+    for (let i = 0; i < waiters.length; i++) {
+      done.push(
+        waiters[i]!.withLock('restart', () => {
+          order.push(i);
+        }),
+      );
+      node ??= await lineNode(g, 'restart');
+      await lineLength(node, 'restart', i + 1);
+    }
+    // The line node loses everything (no persistence); the lock is still held on the other two.
+    await node!.restart();
+    await lineLength(node!, 'restart', 4);
+    expect(await held.release()).toBe(true);
+    await Promise.all(done);
+    expect(order).toEqual([0, 1, 2, 3]);
+  });
+
+  it('a paused line node costs speed, not the lock: waiters fall back to polling', async () => {
+    const g = await group(3);
+    const holder = manager(g.urls);
+    const held = await holder.acquire('paused', 10_000);
+    const waiters = Array.from({ length: 4 }, () => manager(g.urls));
+    let inside = 0;
+    let overlaps = 0;
+    const done = waiters.map((w) =>
+      w.withLock('paused', async () => {
+        if (++inside > 1) overlaps++;
+        await sleep(5);
+        inside--;
+      }),
+    );
+    const node = await lineNode(g, 'paused');
+    node.pause();
+    expect(await held.release()).toBe(true);
+    await Promise.all(done);
+    expect(overlaps).toBe(0);
+  });
+
+  it('with fairLine: false nothing is queued in Redis', async () => {
+    const g = await group(3);
+    const a = manager(g.urls, { fairLine: false });
+    const b = manager(g.urls, { fairLine: false });
+    const held = await a.acquire('off', 10_000);
+    const waiting = b.acquire('off', 10_000, { retryDelayMs: 20 });
+    await sleep(100);
+    for (const s of g.servers) expect(Number(await s.call(['EXISTS', lineKey('off')]))).toBe(0);
+    await held.release();
+    await (await waiting).release();
+  });
+
+  it('refuses a fairLine that is not a boolean', () => {
+    expect(() => createRedisLock({ urls: ['redis://127.0.0.1:1'], fairLine: 'yes' as never })).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
+  });
+});
