@@ -17,6 +17,13 @@
 // × DISTRIBUTED_RETRY_MULTIPLIER), no jitter. An acquire that gives up is counted as a failure;
 // in the wait percentiles "all" ranks a failure as an infinite wait (it never held the lock),
 // "ok" uses only the acquisitions that succeeded. Rounds rotate the contenders' order.
+// Then (c) multi-process contention (lock-workers/multiprocess.ts): W worker processes (10 and
+// 40), each with its own lock manager over the same 5 masters, on one resource, sections of a
+// seeded random 0–50 ms, 60 s each after a warm-up: @voelgoed/lock, the same with
+// `fairLine: false`, and redlock, one after the other; sections/s against the serial limit,
+// wait p50/p99/max, waits over 5 s, line fairness, overlaps. BENCH_ONLY=inprocess or
+// multiprocess (comma-separated) runs only those parts; BENCH_LOCK_WORKERS (e.g. "10,40"),
+// BENCH_LOCK_MP_SECONDS, BENCH_LOCK_MP_WARMUP_SECONDS, BENCH_LOCK_MP_COOLDOWN_SECONDS.
 // Prints ratios and writes JSON to bench/results/.
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -26,6 +33,7 @@ import { Redis as IORedis } from 'ioredis';
 import { createClient } from 'redis';
 import { createRedlock, NodeRedisAdapter, type Lock as UniversalLock } from 'redlock-universal';
 import { printTable, type Row, writeResults } from './harness.ts';
+import { runMultiprocess } from './lock-workers/multiprocess.ts';
 
 interface PeerLock {
   release(): Promise<unknown>;
@@ -46,6 +54,32 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const shortDurationMs = Number(process.env.BENCH_SHORT_DURATION_MS ?? 700);
 const shortRounds = Number(process.env.BENCH_SHORT_ROUNDS ?? 9);
 const ttlMs = 5000;
+
+const SECTIONS = ['inprocess', 'multiprocess'] as const;
+type Section = (typeof SECTIONS)[number];
+const only = (process.env.BENCH_ONLY ?? '')
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
+for (const s of only) {
+  if (!(SECTIONS as readonly string[]).includes(s))
+    throw new Error(`BENCH_ONLY=${s}: unknown section (known: ${SECTIONS.join(', ')})`);
+}
+const runs = (section: Section) => only.length === 0 || only.includes(section);
+
+const positive = (name: string, fallback: string, min: number) => {
+  const values = (process.env[name] ?? fallback).split(',').map((v) => Number(v.trim()));
+  for (const v of values) {
+    if (!Number.isFinite(v) || v < min)
+      throw new Error(`${name} must be numbers >= ${min}, got ${process.env[name]}`);
+  }
+  return values;
+};
+/** Multi-process scenario: worker process counts, measured seconds, discarded seconds around them. */
+const mpWorkers = positive('BENCH_LOCK_WORKERS', '10,40', 2).map(Math.round);
+const [mpSeconds] = positive('BENCH_LOCK_MP_SECONDS', '60', 1) as [number];
+const [mpWarmupSeconds] = positive('BENCH_LOCK_MP_WARMUP_SECONDS', '5', 0) as [number];
+const [mpCooldownSeconds] = positive('BENCH_LOCK_MP_COOLDOWN_SECONDS', '10', 0) as [number];
 
 interface Contender {
   name: string;
@@ -220,7 +254,7 @@ async function main() {
   const rows: Row[] = [];
   const summary: Record<string, unknown>[] = [];
   const headline: string[] = [];
-  for (const n of [1, 5]) {
+  for (const n of runs('inprocess') ? [1, 5] : []) {
     const contenders = await contendersFor(
       group.urls.slice(0, n),
       group.servers.slice(0, n).map((s) => ({ host: s.host, port: s.port })),
@@ -347,11 +381,32 @@ async function main() {
     }
     for (const c of contenders) await c.close();
   }
+  const mp = runs('multiprocess')
+    ? await runMultiprocess({
+        urls: group.urls,
+        servers: group.servers.map((s) => ({ host: s.host, port: s.port })),
+        workerCounts: mpWorkers,
+        seconds: mpSeconds,
+        warmupSeconds: mpWarmupSeconds,
+        cooldownSeconds: mpCooldownSeconds,
+      })
+    : undefined;
   const loadAfter = os.loadavg();
-  printTable(
-    'Lock acquire+release: @voelgoed/lock vs redlock (ioredis) and redlock-universal (node-redis), same servers',
-    rows,
-  );
+  if (rows.length > 0) {
+    printTable(
+      'Lock acquire+release: @voelgoed/lock vs redlock (ioredis) and redlock-universal (node-redis), same servers',
+      rows,
+    );
+  }
+  if (mp) {
+    printTable(
+      'Lock, multi-process contention: W processes on one resource, @voelgoed/lock vs redlock (ioredis), same 5 masters',
+      mp.rows,
+    );
+    rows.push(...mp.rows);
+    summary.push(...mp.summary);
+    headline.push(...mp.headline);
+  }
   console.log('\nSummary:');
   for (const line of headline) console.log(`  ${line}`);
   console.log(
@@ -366,9 +421,21 @@ async function main() {
       rounds,
       shortDurationMs,
       shortRounds,
+      sections: only.length === 0 ? SECTIONS : only,
+      ...(mp
+        ? {
+            multiprocess: {
+              workers: mpWorkers,
+              seconds: mpSeconds,
+              warmupSeconds: mpWarmupSeconds,
+              cooldownSeconds: mpCooldownSeconds,
+            },
+          }
+        : {}),
     })}`,
   );
   await stopAll();
 }
 
-await main();
+// Servers are stopped also when a run fails (e.g. a worker process dies).
+await main().finally(() => stopAll());

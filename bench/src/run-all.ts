@@ -50,7 +50,8 @@ for (const name of benches) {
   console.log(`\n=== ${name} ===`);
   const run = spawnSync(process.execPath, [path.join(src, `${name}.bench.ts`)], {
     stdio: 'inherit',
-    timeout: 300_000,
+    // bench:lock runs worker processes for a minute per contender and W: about 8 minutes.
+    timeout: 900_000,
   });
   const file = run.status === 0 ? newestResult(name, started) : undefined;
   const data = file
