@@ -1,4 +1,4 @@
-// In-memory implementations of every port (filled in by the in-memory work).
+// In-memory implementations of every port, for tests of the code that uses them.
 export { type Clock, ManualClock, systemClock } from './memory/clock.js';
 export {
   FakeHttpClient,

@@ -441,7 +441,7 @@ export function createFsStorage(options: FsStorageOptions): FsStorage {
   return new FsStorage(options);
 }
 
-/** The name for {@link createFsStorage}: a root directory or the full options. */
+/** Same as {@link createFsStorage}, also taking just the root directory. */
 export function createFileSystemStorage(root: string | FsStorageOptions): FsStorage {
   return new FsStorage(typeof root === 'string' ? { root } : root);
 }
