@@ -45,6 +45,9 @@ function reportAcquire(
   });
 }
 
+/** Longest lease of a place in the fair line, ms: how long a waiter that died can hold up the line. */
+const MAX_LEASE_MS = 5000;
+
 /** How long a line met by an acquire makes later acquires of the same lock queue first, ms. */
 const LINE_SEEN_MS = 1000;
 
@@ -184,8 +187,9 @@ export class RedisLock implements DistributedLock {
     // The marker must outlive a waiter's sleep so that the release finds it.
     const waiterTtlMs = Math.ceil(Math.max(250, 2 * (retryDelayMs + jitterMs)));
     // A place in line outlives a few of the waiter's checks (one per retry delay), no more: a
-    // waiter that died is skipped that much later.
-    const leaseMs = Math.ceil(Math.max(1000, 4 * (retryDelayMs + jitterMs)));
+    // waiter that died is skipped that much later, and never more than 5 s later (a waiter that
+    // sleeps longer between checks is out of line meanwhile and comes back at its old place).
+    const leaseMs = Math.ceil(Math.min(MAX_LEASE_MS, Math.max(1000, 4 * (retryDelayMs + jitterMs))));
     const request = this.#redlock.request(keys, value, ttl, waiterTtlMs, leaseMs);
     const line = request.line;
     let attempts = 0;
