@@ -99,7 +99,8 @@ return 1
 
 /**
  * The release script of the line node: compare-and-delete (ARGV: owner value, channel or ''),
- * then hands the lock to the head of the line by publishing `\\x01<head value>\\n<lock key>`;
+ * then hands the lock to the head of the line by publishing `\\x01<head value>\\n<lock key>` on
+ * the channel of the head's manager (`<channel>/<value prefix>`);
  * a waiter outside the line (a multi-resource lock) left a marker and gets the plain
  * `<lock key>\\n<value>` message. Returns 1 when the key was ours and is deleted.
  */
@@ -111,7 +112,12 @@ if ARGV[2] ~= '' then
     ${NOW}
     ${PURGE}
     local head = redis.call('ZRANGE', KEYS[4], 0, 0)[1]
-    if head then redis.call('PUBLISH', ARGV[2], '\\1' .. head .. '\\n' .. KEYS[1]) end
+    if head then
+      -- To the head's own manager: its channel is named after the value's prefix.
+      local owner = string.match(head, '^([^:]+):')
+      local channel = owner and (ARGV[2] .. '/' .. owner) or ARGV[2]
+      redis.call('PUBLISH', channel, '\\1' .. head .. '\\n' .. KEYS[1])
+    end
   end
   if redis.call('EXISTS', KEYS[3]) == 1 then
     redis.call('PUBLISH', ARGV[2], KEYS[1] .. '\\n' .. ARGV[1])

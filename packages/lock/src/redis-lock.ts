@@ -136,7 +136,12 @@ export class RedisLock implements DistributedLock {
       o.channel,
       o.fairLine ? new FairLine(lanes[0]!.length) : undefined,
     );
-    this.#notifier = new ReleaseNotifier(lanes[0]!, o.channel);
+    // The line node publishes a hand-off on `<channel>/<the head's value prefix>`: its owner's.
+    this.#notifier = new ReleaseNotifier(
+      lanes[0]!,
+      o.channel,
+      `${o.channel}/${this.#valuePrefix.slice(0, -1)}`,
+    );
   }
 
   /** Number of nodes a lock must be held on: N/2+1. */
@@ -251,7 +256,8 @@ export class RedisLock implements DistributedLock {
           throw new LockNotAcquiredError(result.reason, resources, attempts, result.error);
         }
         if (result.place !== undefined) this.#sawLine(keys[0]!);
-        if (result.reason === 'contention' && o.fastHandoff) this.#notifier.ensureSubscribed();
+        if (result.reason === 'contention' && o.fastHandoff)
+          this.#notifier.ensureSubscribed(result.place !== undefined);
         // After a split vote nobody holds the lock: retry soon, at a random moment so that the
         // contenders fall out of step (they were woken together).
         const delay = result.split

@@ -26,35 +26,48 @@ export class ReleaseNotifier {
   readonly #waiters = new Map<string, Set<WaitTicket>>();
   /** Waiters in a fair line, by owner value. */
   readonly #inLine = new Map<string, WaitTicket>();
-  readonly #subscriptions: (Promise<(() => Promise<void>) | undefined> | undefined)[];
-  readonly #failedAt: number[];
+  /** Per node: the subscription to the shared channel, then to this manager's own channel. */
+  readonly #subscriptions: (Promise<(() => Promise<void>) | undefined> | undefined)[][];
+  readonly #failedAt: number[][];
   readonly #lastRelease = new Map<string, string>();
   #closed = false;
 
+  /**
+   * @param channel the channel every release that finds a waiter marker publishes on.
+   * @param ownChannel this manager's own channel, on which a line node hands the lock to the
+   *   head of a fair line when that waiter is this manager's (so one process wakes, not all).
+   */
   constructor(
     private readonly clients: readonly RedisClient[],
     private readonly channel: string,
+    private readonly ownChannel: string,
   ) {
-    this.#subscriptions = clients.map(() => undefined);
-    this.#failedAt = clients.map(() => 0);
+    this.#subscriptions = clients.map(() => [undefined, undefined]);
+    this.#failedAt = clients.map(() => [0, 0]);
   }
 
-  /** Opens the subscriptions not open yet (on nodes that are up); returns at once. */
-  ensureSubscribed(): void {
+  /**
+   * Opens the subscriptions not open yet (on nodes that are up) and returns at once: to the
+   * shared channel for waiters out of line, to the manager's own channel for waiters in line.
+   */
+  ensureSubscribed(inLine: boolean): void {
     if (this.#closed) return;
+    const which = inLine ? 1 : 0;
+    const channel = inLine ? this.ownChannel : this.channel;
     const now = performance.now();
     for (let i = 0; i < this.clients.length; i++) {
-      if (this.#subscriptions[i] !== undefined) continue;
+      const subscriptions = this.#subscriptions[i]!;
+      const failedAt = this.#failedAt[i]!;
+      if (subscriptions[which] !== undefined) continue;
       const client = this.clients[i]!;
-      if (client.state !== 'ready' || now - this.#failedAt[i]! < RESUBSCRIBE_AFTER_MS) continue;
-      const subscription = client
-        .subscribe(this.channel, (message) => this.#onMessage(message))
+      if (client.state !== 'ready' || now - failedAt[which]! < RESUBSCRIBE_AFTER_MS) continue;
+      subscriptions[which] = client
+        .subscribe(channel, (message) => this.#onMessage(message))
         .catch(() => {
-          this.#failedAt[i] = performance.now();
-          this.#subscriptions[i] = undefined;
+          failedAt[which] = performance.now();
+          subscriptions[which] = undefined;
           return undefined;
         });
-      this.#subscriptions[i] = subscription;
     }
   }
 
@@ -160,7 +173,9 @@ export class ReleaseNotifier {
     const late = new Promise<undefined>((resolve) => {
       timer = setTimeout(() => resolve(undefined), CLOSE_WAIT_MS);
     });
-    await Promise.allSettled(this.#subscriptions.map(async (s) => (await Promise.race([s, late]))?.()));
+    await Promise.allSettled(
+      this.#subscriptions.flat().map(async (s) => (await Promise.race([s, late]))?.()),
+    );
     clearTimeout(timer);
   }
 }
