@@ -121,9 +121,20 @@ export const METHODS: ReadonlySet<HttpMethod> = new Set(HTTP_METHODS);
 
 const P = MESSAGE_PREFIX;
 
+/** Longest duration a Node timer holds, ms: a longer one fires at once (and would time out every attempt). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Checks a duration option: a positive finite number of ms a timer can hold. */
+export function timerMs(value: unknown, what: string): asserts value is number {
+  validate.positiveMs(value, what, P);
+  if (value > MAX_TIMER_MS) {
+    throw new InvalidArgumentError(`${P} ${what} must be at most ${MAX_TIMER_MS} ms (what a timer can hold)`);
+  }
+}
+
 function ms(value: number | undefined, what: string, fallback: number): number {
   if (value === undefined) return fallback;
-  validate.positiveMs(value, what, P);
+  timerMs(value, what);
   return value;
 }
 
@@ -148,9 +159,16 @@ function policy<T extends object>(value: T | false | undefined, what: string): T
   return value;
 }
 
+/**
+ * Checks an array option element by element, holes included: a sparse array of 2^32 - 1 fails
+ * at its first hole instead of walking four billion indices (as `every` would).
+ */
 function list<T>(value: readonly T[] | undefined, what: string, check: (item: unknown) => boolean): void {
   if (value === undefined) return;
-  if (!Array.isArray(value) || !value.every(check)) throw new InvalidArgumentError(`${P} ${what}`);
+  if (!Array.isArray(value)) throw new InvalidArgumentError(`${P} ${what}`);
+  for (let i = 0; i < value.length; i++) {
+    if (!check(value[i])) throw new InvalidArgumentError(`${P} ${what}`);
+  }
 }
 
 /** Resolves a retry policy against defaults; `base` gives the client's values. */

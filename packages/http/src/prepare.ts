@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { type HttpMethod, type HttpQuery, InvalidArgumentError, validate } from '@voelgoed/contracts';
+import {
+  type HttpMethod,
+  type HttpQuery,
+  InvalidArgumentError,
+  isInfrastructureError,
+  validate,
+} from '@voelgoed/contracts';
 import { MESSAGE_PREFIX, safeCause } from './errors.js';
 import { headerValue, mergeHeaders } from './headers.js';
 import {
@@ -9,8 +15,10 @@ import {
   type ResolvedOptions,
   type ResolvedRetry,
   resolveRetry,
+  timerMs,
 } from './options.js';
 import { redactUrl } from './redact.js';
+import { guardStreamBody } from './request-body.js';
 
 const P = MESSAGE_PREFIX;
 
@@ -103,11 +111,35 @@ export function describeRequest(p: PreparedRequest): string {
   return `${p.method} ${redactUrl(p.url)}`;
 }
 
-/** Checks `request` and resolves it against the client's options. */
+/**
+ * Checks `request` and resolves it against the client's options. Only the caller's input is read
+ * here, so whatever else throws (a getter, a Proxy trap, a revoked Proxy) is their mistake too:
+ * `INVALID_ARGUMENT`, before any attempt.
+ */
 export function prepareRequest(
   request: HttpClientRequest,
   options: ResolvedOptions,
   defaultMethod: HttpMethod = 'GET',
+): PreparedRequest {
+  try {
+    return prepare(request, options, defaultMethod);
+  } catch (error) {
+    if (isInfrastructureError(error)) throw error;
+    throw new InvalidArgumentError(`${P} the request could not be read (a getter or a Proxy threw)`, {
+      cause: safeCause(error),
+    });
+  }
+}
+
+/** An AbortSignal, brand included (a look-alike made from its prototype throws on `aborted`). */
+function isSignal(value: unknown): value is AbortSignal {
+  return value instanceof AbortSignal && typeof value.aborted === 'boolean';
+}
+
+function prepare(
+  request: HttpClientRequest,
+  options: ResolvedOptions,
+  defaultMethod: HttpMethod,
 ): PreparedRequest {
   if (typeof request !== 'object' || request === null)
     throw new InvalidArgumentError(`${P} request must be an object`);
@@ -137,7 +169,7 @@ export function prepareRequest(
     if (typeof b !== 'string' && !(b instanceof Uint8Array) && !(b instanceof Readable)) {
       throw new InvalidArgumentError(`${P} body must be a string, a Uint8Array or a Readable`);
     }
-    body = b;
+    body = b instanceof Readable ? guardStreamBody(b) : b;
   }
   if ((method === 'GET' || method === 'HEAD') && body !== undefined) {
     throw new InvalidArgumentError(`${P} ${method} requests cannot have a body`);
@@ -153,12 +185,12 @@ export function prepareRequest(
   }
 
   const timeoutMs = request.timeoutMs ?? options.timeoutMs;
-  validate.positiveMs(timeoutMs, 'timeoutMs', P);
+  timerMs(timeoutMs, 'timeoutMs');
   const deadlineMs = request.deadlineMs ?? options.deadlineMs;
-  if (deadlineMs !== undefined) validate.positiveMs(deadlineMs, 'deadlineMs', P);
+  if (deadlineMs !== undefined) timerMs(deadlineMs, 'deadlineMs');
   const maxResponseBytes = request.maxResponseBytes ?? options.maxResponseBytes;
   validate.integer(maxResponseBytes, 'maxResponseBytes', P, 0);
-  if (request.signal !== undefined && !(request.signal instanceof AbortSignal)) {
+  if (request.signal !== undefined && !isSignal(request.signal)) {
     throw new InvalidArgumentError(`${P} signal must be an AbortSignal`);
   }
   const retry = request.retry === undefined ? options.retry : resolveRetry(request.retry, options.retry);

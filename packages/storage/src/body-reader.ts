@@ -39,11 +39,7 @@ export class BodyReader {
 
   constructor(body: PutBody, options: BodyReaderOptions) {
     validateBodyOptions(options);
-    if (
-      typeof body !== 'string' &&
-      !(body instanceof Uint8Array) &&
-      (body === null || typeof body !== 'object' || !(Symbol.asyncIterator in body))
-    ) {
+    if (!isBody(body)) {
       throw invalidArgument('body must be a string, Uint8Array, Readable or AsyncIterable<Uint8Array>');
     }
     this.#body = body;
@@ -149,6 +145,19 @@ export class BodyReader {
       );
     }
     this.#hash?.update(bytes);
+  }
+}
+
+/** Whether `body` is one of the port's body kinds (false, not a TypeError, for a revoked Proxy). */
+function isBody(body: unknown): body is PutBody {
+  if (typeof body === 'string') return true;
+  try {
+    return (
+      body instanceof Uint8Array ||
+      (body !== null && typeof body === 'object' && Symbol.asyncIterator in body)
+    );
+  } catch {
+    return false;
   }
 }
 

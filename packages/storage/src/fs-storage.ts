@@ -19,6 +19,7 @@ import {
   type SignedUrlOptions,
 } from '@voelgoed/contracts';
 import { BodyReader, throwIfAborted } from './body-reader.js';
+import { readGetOptions, readKeyList, readListOptions, readPutOptions } from './caller-options.js';
 import { invalidArgument, MESSAGE_PREFIX, StorageErrorCodes } from './errors.js';
 import { fsError, typedStreamErrors } from './fs-errors.js';
 import { type ObjectPath, objectPath } from './fs-key-path.js';
@@ -128,14 +129,13 @@ export class FsStorage implements ObjectStorage {
     return fsError(error, operation, this.#roots);
   }
 
-  put(key: string, body: PutBody, options: PutOptions = {}): Promise<PutResult> {
+  put(key: string, body: PutBody, putOptions: PutOptions = {}): Promise<PutResult> {
     return instrument(
       this.#source,
       'put',
       async () => {
         validateKey(key);
-        if (options === null || typeof options !== 'object')
-          throw invalidArgument('put options must be an object');
+        const options = readPutOptions(putOptions);
         const contentType = headerValue(options.contentType, 'contentType') ?? 'application/octet-stream';
         const cacheControl = headerValue(options.cacheControl, 'cacheControl');
         const metadata = normalizeMetadata(options.metadata);
@@ -241,16 +241,15 @@ export class FsStorage implements ObjectStorage {
     }
   }
 
-  get(key: string, options: { signal?: AbortSignal } = {}): Promise<GetResult> {
+  get(key: string, getOptions: { signal?: AbortSignal } = {}): Promise<GetResult> {
     return instrument(
       this.#source,
       'get',
       async () => {
         validateKey(key);
-        if (options === null || typeof options !== 'object')
-          throw invalidArgument('get options must be an object');
-        throwIfAborted(options.signal);
-        return this.#read('get', key, undefined, undefined, options.signal);
+        const { signal } = readGetOptions(getOptions);
+        throwIfAborted(signal);
+        return this.#read('get', key, undefined, undefined, signal);
       },
       (r) => r.size,
     );
@@ -356,10 +355,12 @@ export class FsStorage implements ObjectStorage {
 
   deleteMany(keys: readonly string[]): Promise<void> {
     return instrument(this.#source, 'deleteMany', async () => {
-      if (!Array.isArray(keys)) throw invalidArgument('keys must be an array of keys');
-      for (const key of keys) validateKey(key);
+      const checked = readKeyList(keys, (key) => {
+        validateKey(key);
+        return key;
+      });
       await this.#init();
-      const unique = [...new Set(keys)];
+      const unique = [...new Set(checked)];
       // Batches of 16 at a time.
       for (let i = 0; i < unique.length; i += 16) {
         await Promise.all(unique.slice(i, i + 16).map((key) => this.#delete(key)));
@@ -371,7 +372,7 @@ export class FsStorage implements ObjectStorage {
     return listObjects(
       this.#source,
       prefix,
-      options,
+      () => readListOptions(options),
       (wanted) => this.#list(wanted),
       (error) => this.#error(error, 'list'),
     );

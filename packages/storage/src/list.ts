@@ -1,6 +1,5 @@
 import { isInfrastructureError, type ListedObject, type ListOptions } from '@voelgoed/contracts';
 import { errorCodeOf } from './error-code.js';
-import { invalidArgument } from './errors.js';
 import { validateLimit, validatePrefix } from './key.js';
 import { type EventSource, publish, telemetryEnabled } from './telemetry.js';
 
@@ -13,7 +12,7 @@ import { type EventSource, publish, telemetryEnabled } from './telemetry.js';
 export function listObjects(
   source: EventSource,
   prefixArg: string | undefined,
-  options: ListOptions,
+  readOptions: () => ListOptions,
   items: (prefix: string, limit: number) => AsyncIterable<ListedObject>,
   wrapError: (error: unknown) => unknown = (error) => error,
 ): AsyncIterable<ListedObject> {
@@ -23,9 +22,7 @@ export function listObjects(
     let errorCode: string | undefined;
     try {
       const prefix = validatePrefix(prefixArg);
-      if (options === null || typeof options !== 'object')
-        throw invalidArgument('list options must be an object');
-      const limit = validateLimit(options.limit);
+      const limit = validateLimit(readOptions().limit);
       let count = 0;
       for await (const item of items(prefix, limit)) {
         yield item;

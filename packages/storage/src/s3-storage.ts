@@ -16,7 +16,13 @@ import {
 } from '@voelgoed/contracts';
 import { Client } from 'minio';
 import { throwIfAborted } from './body-reader.js';
-import { invalidArgument } from './errors.js';
+import {
+  readGetOptions,
+  readKeyList,
+  readListOptions,
+  readPutOptions,
+  readSignedUrlOptions,
+} from './caller-options.js';
 import { validateKey } from './key.js';
 import { listObjects } from './list.js';
 import { headerValue } from './object-headers.js';
@@ -83,7 +89,7 @@ export class S3Storage implements ObjectStorage {
       'put',
       async () => {
         validateKey(key);
-        return s3Put(this.#ctx, key, body, options);
+        return s3Put(this.#ctx, key, body, readPutOptions(options));
       },
       (r) => r.size,
     );
@@ -95,7 +101,7 @@ export class S3Storage implements ObjectStorage {
       'get',
       async () => {
         validateKey(key);
-        return this.#get('get', key, undefined, options.signal);
+        return this.#get('get', key, undefined, readGetOptions(options).signal);
       },
       (r) => r.size,
     );
@@ -174,11 +180,20 @@ export class S3Storage implements ObjectStorage {
 
   deleteMany(keys: readonly string[]): Promise<void> {
     return instrument(this.#source, 'deleteMany', async () => {
-      if (!Array.isArray(keys)) throw invalidArgument('keys must be an array of keys');
-      for (const key of keys) validateKey(key);
-      const unique = [...new Set(keys)];
-      if (unique.length === 0) return;
+      const checked = readKeyList(keys, (key) => {
+        validateKey(key);
+        return key;
+      });
+      const all = [...new Set(checked)];
       const { client, bucket } = this.#ctx;
+      // A key with leading or trailing whitespace goes in a DELETE of its own: XML parsers of
+      // S3-compatible servers may trim text nodes, and `a ` would then delete `a`.
+      const unique: string[] = [];
+      for (const key of all) {
+        if (key.trim() === key) unique.push(key);
+        else await this.#ctx.call('deleteMany', key, () => client.removeObject(bucket, key));
+      }
+      if (unique.length === 0) return;
       // minio sends DeleteObjects in batches of 1,000 (the S3 limit).
       const errors = await this.#ctx.call('deleteMany', undefined, () =>
         client.removeObjects(bucket, unique),
@@ -194,7 +209,12 @@ export class S3Storage implements ObjectStorage {
   }
 
   list(prefix?: string, options: ListOptions = {}): AsyncIterable<ListedObject> {
-    return listObjects(this.#source, prefix, options, (wanted, limit) => this.#pages(wanted, limit));
+    return listObjects(
+      this.#source,
+      prefix,
+      () => readListOptions(options),
+      (wanted, limit) => this.#pages(wanted, limit),
+    );
   }
 
   /** The objects under `prefix`, a page at a time, asking for no more than `limit` in all. */
@@ -241,9 +261,10 @@ export class S3Storage implements ObjectStorage {
     );
   }
 
-  signedUrl(key: string, options: SignedUrlOptions = {}): Promise<string> {
+  signedUrl(key: string, signedUrlOptions: SignedUrlOptions = {}): Promise<string> {
     return instrument(this.#source, 'signedUrl', async () => {
       validateKey(key);
+      const options = readSignedUrlOptions(signedUrlOptions);
       const { method, expiresInS } = validateSignedUrlOptions(
         options,
         this.#ctx.options.maxSignedUrlExpiresInS,

@@ -28,11 +28,22 @@ afterAll(async () => {
 });
 
 describe('conformance', () => {
-  describeObjectStorage('S3Storage (test kit S3 server)', () => {
-    const s = createS3Storage({ ...server.clientOptions, bucket });
-    opened.push(s);
-    return s;
-  });
+  describeObjectStorage(
+    'S3Storage (test kit S3 server)',
+    () => {
+      const s = createS3Storage({ ...server.clientOptions, bucket });
+      opened.push(s);
+      return s;
+    },
+    {
+      badInput: {
+        // s3rver parses the DeleteObjects XML with number coercion: a key such as '0' or '1.5'
+        // reaches its store as a number and it answers 500 (a real S3 server deletes the key).
+        alsoAccept: (error, call) =>
+          call.startsWith('deleteMany(') && error.code === 'S3_ERROR' && error.retryable,
+      },
+    },
+  );
   describeObjectStorage(
     'FsStorage',
     (): FsStorage => {

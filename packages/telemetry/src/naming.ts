@@ -1,3 +1,4 @@
+import { isInfrastructureError } from '@voelgoed/contracts';
 import { invalidArgument } from './errors.js';
 
 /** Names the contracts' `Metrics` port accepts (OpenTelemetry style, dots allowed). */
@@ -95,17 +96,12 @@ export function shown(name: unknown): string {
 }
 
 /**
- * Throws `INVALID_ARGUMENT` unless `labelNames` is an array of distinct names Prometheus accepts
+ * Returns a copy of `labelNames`; throws `INVALID_ARGUMENT` unless it is an array of distinct names Prometheus accepts
  * for a metric of this kind: `[a-zA-Z_][a-zA-Z0-9_]*`, not starting with `__` (reserved for
  * Prometheus's own labels, `__name__` among them), and no `le` on a histogram (its bucket label).
  */
-export function checkLabelNames(
-  labelNames: unknown,
-  metric: string,
-  kind: string,
-): asserts labelNames is readonly string[] {
-  if (!Array.isArray(labelNames)) throw invalidArgument(`labelNames of ${metric} must be an array`);
-  for (const label of labelNames) {
+export function checkLabelNames(labelNames: unknown, metric: string, kind: string): string[] {
+  const names = readArray(labelNames, `labelNames of ${metric}`, (label) => {
     if (typeof label !== 'string' || !LABEL_NAME.test(label)) {
       throw invalidArgument(`label names of ${metric} must match ${LABEL_NAME.source}, got ${shown(label)}`);
     }
@@ -117,19 +113,107 @@ export function checkLabelNames(
     if (label === 'le' && kind === 'histogram') {
       throw invalidArgument(`label name "le" of ${metric} is reserved for a histogram's buckets`);
     }
-  }
-  if (new Set(labelNames).size !== labelNames.length) {
+    return label;
+  });
+  if (new Set(names).size !== names.length) {
     throw invalidArgument(`label names of ${metric} must not repeat`);
   }
+  return names;
+}
+
+/** Longest `description` (UTF-16 code units): it is the HELP line of every scrape. */
+export const MAX_DESCRIPTION_LENGTH = 1024;
+/** Longest `unit`: it becomes part of the Prometheus name. */
+export const MAX_UNIT_LENGTH = 64;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+/** A declaration's options, read once (a Proxy or a throwing getter is `INVALID_ARGUMENT`, not its own error). */
+export interface Declaration {
+  readonly labelNames: unknown;
+  readonly unit: string | undefined;
+  readonly description: string | undefined;
+  readonly buckets: unknown;
+}
+
+/** One field of a caller's options object; whatever reading it throws is `INVALID_ARGUMENT`. */
+export function readField(options: unknown, field: string, metric: string): unknown {
+  if (options === undefined) return undefined;
+  if (options === null || typeof options !== 'object')
+    throw invalidArgument(`options of ${metric} must be an object`);
+  try {
+    return (options as Record<string, unknown>)[field];
+  } catch {
+    throw invalidArgument(`options.${field} of ${metric} could not be read`);
+  }
+}
+
+/**
+ * Reads and checks a declaration's options: `description` a string of at most
+ * {@link MAX_DESCRIPTION_LENGTH} code units, `unit` a string of at most {@link MAX_UNIT_LENGTH}
+ * without control characters (both may be left out). `labelNames` and `buckets` are only read.
+ */
+export function readDeclaration(options: unknown, metric: string): Declaration {
+  const description = readField(options, 'description', metric);
+  if (
+    description !== undefined &&
+    (typeof description !== 'string' || description.length > MAX_DESCRIPTION_LENGTH)
+  ) {
+    throw invalidArgument(
+      `description of ${metric} must be a string of at most ${MAX_DESCRIPTION_LENGTH} characters`,
+    );
+  }
+  const unit = readField(options, 'unit', metric);
+  if (
+    unit !== undefined &&
+    (typeof unit !== 'string' || unit.length > MAX_UNIT_LENGTH || CONTROL.test(unit))
+  ) {
+    throw invalidArgument(
+      `unit of ${metric} must be a string of at most ${MAX_UNIT_LENGTH} characters without control characters`,
+    );
+  }
+  return {
+    labelNames: readField(options, 'labelNames', metric),
+    unit,
+    description,
+    buckets: readField(options, 'buckets', metric),
+  };
+}
+
+/**
+ * The elements of a caller's array, read one by one (a huge sparse array fails at its first
+ * hole, a Proxy or a throwing getter is `INVALID_ARGUMENT`), each passed through `check`.
+ */
+function readArray<T>(list: unknown, what: string, check: (item: unknown, index: number) => T): T[] {
+  let length: number;
+  try {
+    if (!Array.isArray(list)) throw invalidArgument(`${what} must be an array`);
+    length = list.length;
+  } catch (error) {
+    if (isInfrastructureError(error)) throw error;
+    throw invalidArgument(`${what} could not be read`);
+  }
+  const out: T[] = [];
+  for (let i = 0; i < length; i++) {
+    let item: unknown;
+    try {
+      item = (list as unknown[])[i];
+    } catch {
+      throw invalidArgument(`${what}[${i}] could not be read`);
+    }
+    out.push(check(item, i));
+  }
+  return out;
 }
 
 /** Throws `INVALID_ARGUMENT` unless `buckets` are finite and strictly ascending. */
 export function checkBuckets(buckets: unknown, what: string): asserts buckets is readonly number[] {
-  if (
-    !Array.isArray(buckets) ||
-    buckets.length === 0 ||
-    buckets.some((v, i) => typeof v !== 'number' || !Number.isFinite(v) || (i > 0 && v <= buckets[i - 1]))
-  ) {
-    throw invalidArgument(`${what} must be a non-empty array of finite, strictly ascending numbers`);
-  }
+  const message = `${what} must be a non-empty array of finite, strictly ascending numbers`;
+  let previous = Number.NEGATIVE_INFINITY;
+  const list = readArray(buckets, what, (v) => {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= previous) throw invalidArgument(message);
+    previous = v;
+    return v;
+  });
+  if (list.length === 0) throw invalidArgument(message);
 }

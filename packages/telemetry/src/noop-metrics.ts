@@ -9,8 +9,8 @@ import type {
   ObservableCallback,
   UpDownCounter,
 } from '@voelgoed/contracts';
-import { invalidArgument } from './errors.js';
-import { checkBuckets, checkLabelNames, PORT_NAME, shown } from './naming.js';
+import { invalidArgument, unreadable } from './errors.js';
+import { checkBuckets, checkLabelNames, PORT_NAME, readDeclaration, readField, shown } from './naming.js';
 
 type Kind = 'counter' | 'upDownCounter' | 'histogram' | 'gauge' | 'observableGauge';
 
@@ -57,7 +57,8 @@ export class NoopMetrics implements Metrics {
   }
 
   histogram(name: string, options: HistogramOptions = {}): Histogram {
-    if (options?.buckets !== undefined) checkBuckets(options.buckets, `buckets of ${name}`);
+    const buckets = readField(options, 'buckets', typeof name === 'string' ? name : 'a histogram');
+    if (buckets !== undefined) checkBuckets(buckets, `buckets of ${name}`);
     return this.#declare(name, 'histogram', options, (check) => {
       const record = (value: number, labels?: MetricLabels) => {
         finite(value, name);
@@ -91,7 +92,7 @@ export class NoopMetrics implements Metrics {
 
   observableGauge(name: string, callback: ObservableCallback, options: InstrumentOptions = {}): void {
     if (typeof callback !== 'function')
-      throw invalidArgument(`observableGauge ${String(name)} needs a callback`);
+      throw invalidArgument(`observableGauge ${shown(name)} needs a callback`);
     this.#declare(name, 'observableGauge', options, () => undefined);
   }
 
@@ -110,22 +111,24 @@ export class NoopMetrics implements Metrics {
         throw invalidArgument(`metric ${name} is already a ${existing.kind}, not a ${kind}`);
       return existing.handle;
     }
-    if (options === null || typeof options !== 'object') {
-      throw invalidArgument(`options of ${name} must be an object`);
-    }
-    const labelNames = options.labelNames ?? [];
-    checkLabelNames(labelNames, name, kind);
+    const declaration = readDeclaration(options, name);
+    const labelNames = checkLabelNames(declaration.labelNames ?? [], name, kind);
     const declared = new Set<string>(labelNames);
     const check = (labels: MetricLabels | undefined) => {
       if (labels === undefined) return;
       if (typeof labels !== 'object' || labels === null)
         throw invalidArgument(`labels of ${name} must be an object`);
-      for (const label in labels) {
-        if (!declared.has(label)) throw invalidArgument(`label ${shown(label)} is not declared for ${name}`);
-        const value = labels[label];
-        if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
-          throw invalidArgument(`label ${label} of ${name} must be a string, number or boolean`);
+      try {
+        for (const label in labels) {
+          if (!declared.has(label))
+            throw invalidArgument(`label ${shown(label)} is not declared for ${name}`);
+          const value = labels[label];
+          if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
+            throw invalidArgument(`label ${label} of ${name} must be a string, number or boolean`);
+          }
         }
+      } catch (error) {
+        throw unreadable(error, name);
       }
     };
     const handle = create(check);

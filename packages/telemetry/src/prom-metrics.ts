@@ -13,8 +13,16 @@ import type {
   ObservableCallback,
   UpDownCounter,
 } from '@voelgoed/contracts';
-import { invalidArgument } from './errors.js';
-import { checkBuckets, checkLabelNames, PORT_NAME, prometheusName, shown } from './naming.js';
+import { invalidArgument, unreadable } from './errors.js';
+import {
+  checkBuckets,
+  checkLabelNames,
+  PORT_NAME,
+  prometheusName,
+  readDeclaration,
+  readField,
+  shown,
+} from './naming.js';
 import { ObservableCallbacks } from './observable-callbacks.js';
 import type {
   CounterInstrument,
@@ -67,6 +75,17 @@ class LabelResolver {
 
   key(labels: MetricLabels | undefined): SeriesKey {
     if (labels === undefined) return this.#noLabels();
+    try {
+      this.#read(labels);
+    } catch (error) {
+      // A Proxy trap or a throwing getter in the caller's labels: their mistake, not ours.
+      throw unreadable(error, this.metric);
+    }
+    return this.#names.length === 0 ? this.#noLabels() : this.#cache.get(this.#scratch);
+  }
+
+  /** Reads the caller's labels into the scratch values, checking them. */
+  #read(labels: MetricLabels): void {
     if (typeof labels !== 'object' || labels === null) {
       throw invalidArgument(`labels of ${this.metric} must be an object`);
     }
@@ -86,7 +105,6 @@ class LabelResolver {
     let total = 0;
     for (const _ in labels) total++;
     if (total !== defined) this.#checkNames(labels);
-    return names.length === 0 ? this.#noLabels() : this.#cache.get(scratch);
   }
 
   /** The series without labels, resolved on first use (it counts against the series cap). */
@@ -218,13 +236,14 @@ export class PromMetrics implements Metrics {
   }
 
   histogram(name: string, options: HistogramOptions = {}): Histogram {
-    if (options?.buckets !== undefined) checkBuckets(options.buckets, `buckets of ${name}`);
+    const buckets = readField(options, 'buckets', typeof name === 'string' ? name : 'a histogram');
+    if (buckets !== undefined) checkBuckets(buckets, `buckets of ${name}`);
     return this.#declare(name, 'histogram', options, (promName, help, labelNames) => {
       const inst = this.factory.histogram(
         promName,
         help,
         labelNames,
-        options.buckets ?? this.options.defaultBuckets,
+        (buckets as readonly number[] | undefined) ?? this.options.defaultBuckets,
       );
       const labels = new LabelResolver(name, inst, this.factory.cacheLimit);
       return {
@@ -253,7 +272,7 @@ export class PromMetrics implements Metrics {
 
   observableGauge(name: string, callback: ObservableCallback, options: InstrumentOptions = {}): void {
     if (typeof callback !== 'function') {
-      throw invalidArgument(`observableGauge ${String(name)} needs a callback`);
+      throw invalidArgument(`observableGauge ${shown(name)} needs a callback`);
     }
     const declared = this.#declareEntry(name, 'observableGauge', options, (promName, help, labelNames) => {
       const factory = this.factory;
@@ -311,21 +330,17 @@ export class PromMetrics implements Metrics {
         throw invalidArgument(`metric ${name} is already a ${existing.kind}, not a ${kind}`);
       return existing;
     }
-    if (options === null || typeof options !== 'object') {
-      throw invalidArgument(`options of ${name} must be an object`);
-    }
-    const labelNames = options.labelNames ?? [];
-    checkLabelNames(labelNames, name, kind);
-    if (options.unit !== undefined && typeof options.unit !== 'string') {
-      throw invalidArgument(`unit of ${name} must be a string`);
-    }
+    const declaration = readDeclaration(options, name);
+    const labelNames = checkLabelNames(declaration.labelNames ?? [], name, kind);
     const promName = prometheusName(name, {
-      unit: options.unit,
+      unit: declaration.unit,
       counter: kind === 'counter',
       prefix: this.options.prefix,
     });
     const help =
-      typeof options.description === 'string' && options.description !== '' ? options.description : name;
+      declaration.description !== undefined && declaration.description !== ''
+        ? declaration.description
+        : name;
     const declared = create(promName, help, labelNames);
     this.#declared.set(name, declared);
     return declared;

@@ -1,6 +1,7 @@
 import type { MetricLabels } from '@voelgoed/contracts';
 import { describeMetrics, type MetricReading } from '@voelgoed/contracts/conformance';
 import { createTelemetry, type Telemetry } from '../src/index.js';
+import { escapeLabelValue } from '../src/label-guard.js';
 import { parseExposition, value } from './exposition.js';
 
 /** Reads a port instrument back from the scraped text, as Prometheus would see it. */
@@ -11,7 +12,8 @@ async function read(
 ): Promise<MetricReading | undefined> {
   const promName = telemetry.metricName(name);
   if (promName === undefined) return undefined;
-  const wanted = Object.fromEntries(Object.entries(labels).map(([k, v]) => [k, String(v)]));
+  // A real value of the folded marker's shape is exposed escaped (`__other__` → `___other__`).
+  const wanted = Object.fromEntries(Object.entries(labels).map(([k, v]) => [k, escapeLabelValue(String(v))]));
   const samples = parseExposition(await telemetry.scrape());
   const count = value(samples, `${promName}_count`, wanted);
   if (count !== undefined) return { count, sum: value(samples, `${promName}_sum`, wanted) ?? Number.NaN };
