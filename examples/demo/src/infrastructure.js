@@ -5,9 +5,11 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   FakeHttpClient,
+  MemoryExpiringSet,
   MemoryKeyValueStore,
   MemoryLock,
   MemoryObjectStorage,
+  MemoryRateLimiter,
 } from '@voelgoed/contracts/memory';
 import { createHttpClient } from '@voelgoed/http';
 import { createRedisLock } from '@voelgoed/lock';
@@ -25,26 +27,6 @@ const HTTP_POLICIES = {
   // The demo's burst of retries is the point; don't let the budget hide them.
   retryBudget: false,
 };
-
-/** Holds and a rate limiter on the KeyValueStore port, for the in-memory run. */
-function kvHolds(kv) {
-  return {
-    tryAdd: (member, ttlMs) => kv.set(`hold:${member}`, '1', { ttlMs, mode: 'NX' }),
-    remove: async (member) => (await kv.delete(`hold:${member}`)) > 0,
-  };
-}
-function kvLimiter(kv, limit, periodMs) {
-  return {
-    async consume(subject) {
-      const window = Math.floor(Date.now() / periodMs);
-      const count = await kv.incr(`rate:${subject}:${window}`, { ttlMs: periodMs });
-      return {
-        allowed: count <= limit,
-        retryAfterMs: count <= limit ? 0 : periodMs - (Date.now() % periodMs),
-      };
-    },
-  };
-}
 
 /** A node:http server in front of the shop's webhook handler. */
 async function serveWebhooks(onWebhook) {
@@ -73,15 +55,17 @@ export async function createInfrastructure({ memory, gateway, gatewayUrl, rateLi
         return { status: answer.status, headers: answer.headers ?? {}, body: answer.body };
       },
     });
-    log('infrastructure: in memory (MemoryLock, MemoryKeyValueStore, MemoryObjectStorage, FakeHttpClient)');
+    log(
+      'infrastructure: in memory (MemoryLock, MemoryKeyValueStore, MemoryObjectStorage, FakeHttpClient, MemoryExpiringSet, MemoryRateLimiter)',
+    );
     return {
       kind: 'memory',
       locks: new MemoryLock(),
       kv,
       http,
       storage: new MemoryObjectStorage(),
-      holds: kvHolds(kv),
-      limiter: kvLimiter(kv, rateLimit.limit, rateLimit.periodMs),
+      holds: new MemoryExpiringSet({ defaultTtlMs: 10_000 }),
+      limiter: new MemoryRateLimiter({ limit: rateLimit.limit, periodMs: rateLimit.periodMs }),
       webhookTarget: undefined,
       close: async () => {},
     };

@@ -1,6 +1,6 @@
-// The business logic: a ticket shop. It depends on ports (lock, key-value store, HTTP client,
-// object storage, metrics) and on two small interfaces of its own (holds, rate limiter), never
-// on a vendor library, so the same code runs on Redis + real HTTP + files and in memory.
+// The business logic: a ticket shop. It depends on ports only (lock, key-value store, HTTP
+// client, object storage, metrics, an expiring set for holds, a rate limiter), never on a vendor
+// library, so the same code runs on Redis + real HTTP + files and in memory.
 import { isInfrastructureError } from '@voelgoed/contracts';
 import { verifyWebhook } from '@voelgoed/http';
 
@@ -10,8 +10,7 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
  * @param {{ locks: import('@voelgoed/contracts').DistributedLock, kv: import('@voelgoed/contracts').KeyValueStore,
  *   http: import('@voelgoed/contracts').HttpClient, storage: import('@voelgoed/contracts').ObjectStorage,
  *   metrics: import('@voelgoed/contracts').Metrics,
- *   holds: { tryAdd(member: string, ttlMs: number): Promise<boolean>, remove(member: string): Promise<boolean> },
- *   limiter: { consume(subject: string): Promise<{ allowed: boolean, retryAfterMs: number }> },
+ *   holds: import('@voelgoed/contracts').ExpiringSet, limiter: import('@voelgoed/contracts').RateLimiter,
  *   seats: number, price: number, webhookSecret: string }} deps
  */
 export function createShop({

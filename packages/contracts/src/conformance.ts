@@ -1,4 +1,4 @@
-// Conformance suites for every port (filled in by the conformance work).
+// Conformance suites for every port: each implementation, real or in-memory, runs the same suite.
 
 export {
   type BadInputCall,
@@ -14,6 +14,8 @@ export {
   resolveBadInputOptions,
   runJunkRuns,
 } from './conformance/bad-input.js';
+export { type CacheConformanceOptions, cacheChecks, describeCache } from './conformance/cache.js';
+export { cacheBadInputCheck } from './conformance/cache-bad-input.js';
 export {
   type DistributedLockConformanceOptions,
   describeDistributedLock,
@@ -21,12 +23,19 @@ export {
 } from './conformance/distributed-lock.js';
 export { distributedLockBadInputCheck } from './conformance/distributed-lock-bad-input.js';
 export {
+  describeExpiringSet,
+  type ExpiringSetConformanceOptions,
+  expiringSetChecks,
+} from './conformance/expiring-set.js';
+export { expiringSetBadInputCheck } from './conformance/expiring-set-bad-input.js';
+export {
   describeHttpClient,
   type HttpClientConformanceOptions,
   type HttpConformanceContext,
   type HttpConformanceTarget,
   httpClientChecks,
 } from './conformance/http-client.js';
+export { httpClientBadInputCheck } from './conformance/http-client-bad-input.js';
 export {
   CONFORMANCE_JSON,
   type ConformanceHttpHandler,
@@ -59,11 +68,23 @@ export {
   memoryMetricsHarness,
   metricsChecks,
 } from './conformance/metrics.js';
+export { metricsBadInputCheck } from './conformance/metrics-bad-input.js';
 export {
   describeObjectStorage,
   type ObjectStorageConformanceOptions,
   objectStorageChecks,
   type SignedUrlFetchInit,
 } from './conformance/object-storage.js';
+export {
+  type ObjectStorageBadInputOptions,
+  objectStorageBadInputCheck,
+} from './conformance/object-storage-bad-input.js';
+export {
+  describeRateLimiter,
+  type RateLimiterConformanceOptions,
+  type RateLimiterMaker,
+  rateLimiterChecks,
+} from './conformance/rate-limiter.js';
+export { rateLimiterBadInputCheck } from './conformance/rate-limiter-bad-input.js';
 export { formatSeed, SeededRandom } from './conformance/seeded-random.js';
 export * from './conformance/shared.js';

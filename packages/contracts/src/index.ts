@@ -1,10 +1,13 @@
 export * from './errors.js';
 export * from './events.js';
 export { DEFAULT_RETRY_METHODS, DEFAULT_RETRY_STATUSES, HTTP_METHODS } from './http-defaults.js';
+export type * from './ports/cache.js';
+export type * from './ports/expiring-set.js';
 export type * from './ports/http.js';
 export type * from './ports/key-value.js';
 export type * from './ports/lock.js';
 export type * from './ports/metrics.js';
+export type * from './ports/rate-limiter.js';
 export type * from './ports/storage.js';
 export { validate } from './validate.js';
 export { MAX_OBJECT_KEY_BYTES, validateObjectKey, validateObjectKeyPrefix } from './validate-object-key.js';

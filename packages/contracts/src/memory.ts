@@ -7,6 +7,8 @@ export {
   type FakeHttpRequest,
   type FakeHttpResponseInit,
 } from './memory/fake-http-client.js';
+export { MemoryCache, type MemoryCacheOptions } from './memory/memory-cache.js';
+export { MemoryExpiringSet, type MemoryExpiringSetOptions } from './memory/memory-expiring-set.js';
 export { MemoryKeyValueStore, type MemoryKeyValueStoreOptions } from './memory/memory-key-value-store.js';
 export { MemoryLock, type MemoryLockOptions } from './memory/memory-lock.js';
 export {
@@ -21,3 +23,4 @@ export {
   type SignedFetchInit,
   type SignedFetchResponse,
 } from './memory/memory-object-storage.js';
+export { MemoryRateLimiter, type MemoryRateLimiterOptions } from './memory/memory-rate-limiter.js';

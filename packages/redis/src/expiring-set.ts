@@ -1,3 +1,4 @@
+import type { ExpiringSet as ExpiringSetPort } from '@voelgoed/contracts';
 import type { RedisClient } from './client.js';
 import { invalidArgument } from './errors.js';
 import { defineScript } from './script.js';
@@ -7,7 +8,7 @@ import { defineScript } from './script.js';
 const NOW = `local t = redis.call('TIME'); local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
 const KEEP_KEY_ALIVE = `
 local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-if last[2] then redis.call('PEXPIREAT', KEYS[1], math.ceil(tonumber(last[2]))) end`;
+if last[2] then redis.call('PEXPIREAT', KEYS[1], string.format('%.0f', math.ceil(tonumber(last[2])))) end`;
 
 const ADD = defineScript(
   `${NOW}
@@ -35,6 +36,16 @@ return 1`,
   1,
 );
 
+// Only a live member counts as removed, whether or not an expired one was purged yet.
+const REMOVE = defineScript(
+  `${NOW}
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[1], ARGV[1])
+if score and tonumber(score) > now then return 1 end
+return 0`,
+  1,
+);
+
 const HAS = defineScript(
   `${NOW}
 local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
@@ -52,22 +63,32 @@ export interface ExpiringSetOptions {
   defaultTtlMs?: number;
 }
 
+const LONE_SURROGATE = /\p{Cs}/u;
+
 function validateMember(member: unknown): asserts member is string {
   if (typeof member !== 'string' || member === '') throw invalidArgument('member must be a non-empty string');
+  // Sent as UTF-8 a lone surrogate becomes U+FFFD: 'a\uD800' would be the member 'a\uFFFD'.
+  if (LONE_SURROGATE.test(member)) throw invalidArgument('member must not contain a lone surrogate');
 }
 
 function validateTtl(ttlMs: unknown): asserts ttlMs is number {
-  if (typeof ttlMs !== 'number' || !Number.isFinite(ttlMs) || ttlMs <= 0) {
-    throw invalidArgument('ttlMs must be a finite number > 0');
+  if (
+    typeof ttlMs !== 'number' ||
+    !Number.isFinite(ttlMs) ||
+    ttlMs <= 0 ||
+    Math.ceil(ttlMs) > Number.MAX_SAFE_INTEGER
+  ) {
+    throw invalidArgument('ttlMs must be a finite number > 0, at most 2^53 - 1');
   }
 }
 
 /**
  * A set whose members each expire: a sorted set scored by expiry time, changed only through
  * atomic Lua scripts that use the server's clock. Works on standalone, Sentinel and Cluster
- * (one key, so one slot).
+ * (one key, so one slot). Implements the `ExpiringSet` port of `@voelgoed/contracts` (in
+ * memory: `MemoryExpiringSet`).
  */
-export class ExpiringSet {
+export class ExpiringSet implements ExpiringSetPort {
   readonly #defaultTtlMs: number;
 
   constructor(
@@ -102,10 +123,10 @@ export class ExpiringSet {
     return (await REFRESH.run<number>(this.client, [this.key], [member, Math.ceil(ttlMs)])) === 1;
   }
 
-  /** Removes a member; resolves true when it was there (live or expired but not yet purged). */
+  /** Removes a member; resolves true when it was live (an expired one is removed too, resolving false). */
   async remove(member: string): Promise<boolean> {
     validateMember(member);
-    return Number(await this.client.command(['ZREM', this.key, member])) === 1;
+    return Number(await REMOVE.run<number>(this.client, [this.key], [member])) === 1;
   }
 
   /** Whether `member` is live. */

@@ -1,9 +1,16 @@
+import type {
+  RateLimiter as RateLimiterPort,
+  RateLimiterSettings,
+  RateLimitResult,
+} from '@voelgoed/contracts';
 import type { RedisClient } from './client.js';
 import { invalidArgument } from './errors.js';
 import { defineScript } from './script.js';
 
 // GCRA (generic cell rate algorithm): one key per subject holding its "theoretical arrival
-// time". Atomic in one script, server clock, O(1) memory per subject, smooth refill.
+// time". Atomic in one script, server clock, O(1) memory per subject, smooth refill. The time is
+// stored with 17 significant digits: Lua's tostring keeps 14, which rounds it to 0.1 ms and let
+// two calls closer than that see one request too many or too few.
 const GCRA = defineScript(
   `local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
@@ -19,35 +26,35 @@ if now < allowAt then
   if remaining < 0 then remaining = 0 end
   return {0, remaining, math.ceil(allowAt - now), math.ceil(tat - now)}
 end
-redis.call('SET', KEYS[1], tostring(newTat), 'PX', math.max(1, math.ceil(newTat - now)))
+redis.call('SET', KEYS[1], string.format('%.17g', newTat), 'PX', math.max(1, math.ceil(newTat - now)))
 return {1, math.floor((now - allowAt) / interval), 0, math.ceil(newTat - now)}`,
   1,
 );
 
-export interface RateLimiterOptions {
-  /** Requests allowed per `periodMs` (also the burst size). */
-  limit: number;
-  /** Length of the window in milliseconds. */
-  periodMs: number;
+export type { RateLimitResult };
+
+/** Options of {@link RateLimiter}: the port's settings plus where the keys live. */
+export interface RateLimiterOptions extends RateLimiterSettings {
   /** Prefix of the Redis keys [`ratelimit:`]. */
   keyPrefix?: string;
 }
 
-export interface RateLimitResult {
-  allowed: boolean;
-  /** Requests that would still be allowed right now. */
-  remaining: number;
-  /** When not allowed: milliseconds until this request would be. 0 when allowed. */
-  retryAfterMs: number;
-  /** Milliseconds until the limiter is back to its full burst. */
-  resetMs: number;
+const LONE_SURROGATE = /\p{Cs}/u;
+const MAX_MS = Number.MAX_SAFE_INTEGER;
+
+function validateSubject(subject: unknown): asserts subject is string {
+  if (typeof subject !== 'string' || subject === '')
+    throw invalidArgument('subject must be a non-empty string');
+  // Sent as UTF-8 a lone surrogate becomes U+FFFD: 'a\uD800' would spend 'a\uFFFD''s allowance.
+  if (LONE_SURROGATE.test(subject)) throw invalidArgument('subject must not contain a lone surrogate');
 }
 
 /**
  * A rate limiter in one atomic Lua script (GCRA: a sliding window without a log), returning
  * allowed, remaining and retry-after. `limit` requests per `periodMs`, bursts up to `limit`.
+ * Implements the `RateLimiter` port of `@voelgoed/contracts` (in memory: `MemoryRateLimiter`).
  */
-export class RateLimiter {
+export class RateLimiter implements RateLimiterPort {
   readonly #intervalMs: number;
   readonly #limit: number;
   readonly #prefix: string;
@@ -56,20 +63,22 @@ export class RateLimiter {
     private readonly client: Pick<RedisClient, 'command'>,
     options: RateLimiterOptions,
   ) {
-    const { limit, periodMs } = options ?? ({} as RateLimiterOptions);
+    if (typeof options !== 'object' || options === null) throw invalidArgument('options must be an object');
+    const { limit, periodMs, keyPrefix = 'ratelimit:' } = options;
     if (!Number.isInteger(limit) || limit < 1) throw invalidArgument('limit must be an integer >= 1');
-    if (typeof periodMs !== 'number' || !Number.isFinite(periodMs) || periodMs <= 0) {
-      throw invalidArgument('periodMs must be a finite number > 0');
+    // Longer periods would make key TTLs Redis cannot take (PX past 2^53 - 1 ms).
+    if (typeof periodMs !== 'number' || !Number.isFinite(periodMs) || periodMs <= 0 || periodMs > MAX_MS) {
+      throw invalidArgument('periodMs must be a finite number > 0, at most 2^53 - 1');
     }
     this.#limit = limit;
     this.#intervalMs = periodMs / limit;
-    this.#prefix = options.keyPrefix ?? 'ratelimit:';
+    if (typeof keyPrefix !== 'string') throw invalidArgument('keyPrefix must be a string');
+    this.#prefix = keyPrefix;
   }
 
   /** Takes `cost` [1] from `subject`'s allowance if there is enough. */
   async consume(subject: string, cost = 1): Promise<RateLimitResult> {
-    if (typeof subject !== 'string' || subject === '')
-      throw invalidArgument('subject must be a non-empty string');
+    validateSubject(subject);
     if (!Number.isInteger(cost) || cost < 1 || cost > this.#limit) {
       throw invalidArgument(`cost must be an integer from 1 to the limit (${this.#limit})`);
     }
@@ -84,8 +93,7 @@ export class RateLimiter {
 
   /** Forgets `subject`'s history. */
   async reset(subject: string): Promise<void> {
-    if (typeof subject !== 'string' || subject === '')
-      throw invalidArgument('subject must be a non-empty string');
+    validateSubject(subject);
     await this.client.command(['DEL', this.#prefix + subject]);
   }
 }

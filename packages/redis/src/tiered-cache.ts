@@ -1,12 +1,17 @@
 import { randomUUID } from 'node:crypto';
+import { type Cache, type CacheCodec, type CacheLoader, InvalidArgumentError } from '@voelgoed/contracts';
 import type { RedisClient } from './client.js';
-import { invalidArgument } from './errors.js';
+import { invalidArgument, MESSAGE_PREFIX } from './errors.js';
 import { LruMap } from './lru.js';
 
 /** Turns values into strings for Redis and back [JSON]. */
-export interface CacheCodec<T> {
-  encode(value: T): string;
-  decode(text: string): T;
+export type { CacheCodec, CacheLoader };
+
+const LONE_SURROGATE = /\p{Cs}/u;
+const MAX_MS = Number.MAX_SAFE_INTEGER;
+
+function validTtl(ttlMs: unknown): ttlMs is number {
+  return typeof ttlMs === 'number' && Number.isFinite(ttlMs) && ttlMs > 0 && Math.ceil(ttlMs) <= MAX_MS;
 }
 
 export interface TieredCacheOptions<T> {
@@ -21,7 +26,7 @@ export interface TieredCacheOptions<T> {
   /** In-process L1: how many entries [1000] and how long they live at most [ttlMs]. */
   l1?: { maxEntries?: number; ttlMs?: number };
   /** Loads a value on a miss in both tiers; `get` can also take one. Resolve `undefined` to cache nothing. */
-  loader?: (key: string) => Promise<T | undefined>;
+  loader?: CacheLoader<T>;
   codec?: CacheCodec<T>;
 }
 
@@ -40,8 +45,9 @@ const jsonCodec: CacheCodec<never> = {
  * In-process LRU (L1) in front of Redis (L2) in front of a loader: single-flight per key (a
  * stampede of concurrent misses calls the loader once), TTL with jitter, stale-while-revalidate,
  * and L1 invalidation across processes through pub/sub on every `set` and `delete`.
+ * Implements the `Cache` port of `@voelgoed/contracts` (in memory: `MemoryCache`).
  */
-export class TieredCache<T> {
+export class TieredCache<T> implements Cache<T> {
   readonly #client: RedisClient;
   readonly #namespace: string;
   readonly #ttlMs: number;
@@ -62,12 +68,14 @@ export class TieredCache<T> {
       throw invalidArgument('namespace must be a non-empty string');
     }
     const ttlMs = options.ttlMs ?? 60_000;
-    if (!Number.isFinite(ttlMs) || ttlMs <= 0) throw invalidArgument('ttlMs must be a finite number > 0');
+    if (!validTtl(ttlMs)) throw invalidArgument('ttlMs must be a finite number > 0, at most 2^53 - 1');
     const jitter = options.jitter ?? 0.1;
     if (!Number.isFinite(jitter) || jitter < 0 || jitter > 1)
       throw invalidArgument('jitter must be between 0 and 1');
     const swr = options.staleWhileRevalidateMs ?? 0;
-    if (!Number.isFinite(swr) || swr < 0) throw invalidArgument('staleWhileRevalidateMs must be >= 0');
+    if (swr !== 0 && !validTtl(swr)) {
+      throw invalidArgument('staleWhileRevalidateMs must be a finite number >= 0, at most 2^53 - 1');
+    }
     const maxEntries = options.l1?.maxEntries ?? 1000;
     if (!Number.isInteger(maxEntries) || maxEntries < 1)
       throw invalidArgument('l1.maxEntries must be an integer >= 1');
@@ -75,9 +83,12 @@ export class TieredCache<T> {
     this.#namespace = options.namespace;
     this.#ttlMs = ttlMs;
     this.#jitter = jitter;
-    this.#swrMs = swr;
+    this.#swrMs = Math.ceil(swr); // PX takes whole ms
     this.#l1TtlMs = Math.min(options.l1?.ttlMs ?? ttlMs, ttlMs);
     this.#l1 = new LruMap(maxEntries);
+    if (options.loader !== undefined && typeof options.loader !== 'function') {
+      throw invalidArgument('loader must be a function');
+    }
     this.#loader = options.loader;
     this.#codec = options.codec ?? (jsonCodec as CacheCodec<T>);
     this.#channel = `voelgoed:cache:${this.#namespace}:invalidate`;
@@ -102,6 +113,22 @@ export class TieredCache<T> {
 
   #validateKey(key: unknown): asserts key is string {
     if (typeof key !== 'string' || key === '') throw invalidArgument('cache key must be a non-empty string');
+    // Sent as UTF-8 a lone surrogate becomes U+FFFD: 'a\uD800' would be the key 'a\uFFFD'.
+    if (LONE_SURROGATE.test(key)) throw invalidArgument('cache key must not contain a lone surrogate');
+  }
+
+  /** The value as text; `undefined` (which means "not cached") and what the codec cannot encode are INVALID_ARGUMENT. */
+  #encode(value: unknown): string {
+    if (value === undefined) throw invalidArgument('cache value must not be undefined');
+    let text: unknown;
+    try {
+      text = this.#codec.encode(value as T);
+    } catch (error) {
+      throw new InvalidArgumentError(`${MESSAGE_PREFIX} cache value could not be encoded`, { cause: error });
+    }
+    if (typeof text !== 'string')
+      throw invalidArgument('cache value could not be encoded (the codec gave no string)');
+    return text;
   }
 
   #ttlWithJitter(): number {
@@ -114,6 +141,8 @@ export class TieredCache<T> {
    */
   async get(key: string, loader = this.#loader): Promise<T | undefined> {
     this.#validateKey(key);
+    if (loader !== undefined && typeof loader !== 'function')
+      throw invalidArgument('loader must be a function');
     await this.start();
     const now = Date.now();
     const entry = this.#l1.get(key);
@@ -144,16 +173,13 @@ export class TieredCache<T> {
     if (!loader) return undefined;
     const value = await loader(key);
     if (value === undefined) return undefined;
+    const text = this.#encode(value);
     const ttl = this.#ttlWithJitter();
-    await this.#client.command([
-      'SET',
-      this.#redisKey(key),
-      this.#codec.encode(value),
-      'PX',
-      ttl + this.#swrMs,
-    ]);
-    this.#remember(key, value, ttl);
-    return value;
+    await this.#client.command(['SET', this.#redisKey(key), text, 'PX', ttl + this.#swrMs]);
+    // L1 holds what L2 would give back, so a value reads the same from either tier.
+    const copy = this.#codec.decode(text);
+    this.#remember(key, copy, ttl);
+    return copy;
   }
 
   #remember(key: string, value: T, ttlMs: number): void {
@@ -165,19 +191,14 @@ export class TieredCache<T> {
   /** Writes a value to both tiers and drops it from every other process's L1. */
   async set(key: string, value: T, ttlMs?: number): Promise<void> {
     this.#validateKey(key);
-    if (ttlMs !== undefined && (!Number.isFinite(ttlMs) || ttlMs <= 0)) {
-      throw invalidArgument('ttlMs must be a finite number > 0');
+    if (ttlMs !== undefined && !validTtl(ttlMs)) {
+      throw invalidArgument('ttlMs must be a finite number > 0, at most 2^53 - 1');
     }
+    const text = this.#encode(value);
     await this.start();
-    const ttl = ttlMs ?? this.#ttlWithJitter();
-    await this.#client.command([
-      'SET',
-      this.#redisKey(key),
-      this.#codec.encode(value),
-      'PX',
-      ttl + this.#swrMs,
-    ]);
-    this.#remember(key, value, ttl);
+    const ttl = ttlMs === undefined ? this.#ttlWithJitter() : Math.ceil(ttlMs); // PX takes whole ms
+    await this.#client.command(['SET', this.#redisKey(key), text, 'PX', ttl + this.#swrMs]);
+    this.#remember(key, this.#codec.decode(text), ttl);
     await this.#client.publish(this.#channel, `${this.#instanceId} ${key}`);
   }
 

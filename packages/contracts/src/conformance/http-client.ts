@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ErrorCodes, type HttpStatusError } from '../errors.js';
 import type { HttpClient, HttpResponse } from '../ports/http.js';
+import { httpClientBadInputCheck } from './http-client-bad-input.js';
 import {
   CONFORMANCE_JSON,
   type ConformanceHttpHandler,
@@ -367,6 +368,7 @@ export const httpClientChecks: readonly ConformanceCheck<HttpConformanceTarget>[
       });
     },
   },
+  httpClientBadInputCheck(),
 ];
 
 /**

@@ -37,6 +37,9 @@ export interface ConformanceHttpResponse {
  * - `/attempts/<id>`: JSON `{ count, methods, idempotencyKeys }` of what `/sequence/<id>` got.
  * - `/slow?ms=<n>`: 200 after `n` ms (sooner if the client goes away).
  * - `/large?bytes=<n>`: 200, `n` bytes where byte `i` is `i % 251` ({@link largeBody}).
+ * - `/marked?mark=<id>`: JSON `{ count }`, how many requests (to any route) carried the mark
+ *   `<id>` in their query (`mark`) or in an `x-conformance-mark` header: the bad-input check
+ *   asks it whether a refused call reached the server.
  */
 export type ConformanceHttpHandler = (request: ConformanceHttpRequest) => Promise<ConformanceHttpResponse>;
 
@@ -57,10 +60,19 @@ export function largeBody(bytes: number): Buffer {
 }
 
 const MAX_LARGE = 64 * 1024 * 1024;
+const MAX_HEADER_BYTES = 8 * 1024 * 1024;
 
 /** A fresh handler of the conformance routes (with its own `/sequence` memory). */
 export function createConformanceHttpHandler(): ConformanceHttpHandler {
   const sequences = new Map<string, { methods: string[]; idempotencyKeys: (string | null)[] }>();
+  const marked = new Map<string, number>();
+  /** Counts a request once for every distinct mark it carries. */
+  const mark = (request: ConformanceHttpRequest) => {
+    const ids = new Set([request.query.mark ?? []].flat());
+    const header = request.headers['x-conformance-mark'];
+    if (header !== undefined) ids.add(header);
+    for (const id of ids) marked.set(id, (marked.get(id) ?? 0) + 1);
+  };
   const json = (status: number, value: unknown, headers: Record<string, string | string[]> = {}) => ({
     status,
     headers: { 'content-type': 'application/json', ...headers },
@@ -69,6 +81,10 @@ export function createConformanceHttpHandler(): ConformanceHttpHandler {
 
   return async (request): Promise<ConformanceHttpResponse> => {
     const { path } = request;
+    if (path === '/marked') {
+      return json(200, { count: marked.get(single(request.query.mark) ?? '') ?? 0 });
+    }
+    mark(request);
     if (path === '/echo') {
       return json(
         200,
@@ -138,7 +154,9 @@ export interface ConformanceHttpServer {
 export async function startConformanceHttpServer(
   handler: ConformanceHttpHandler,
 ): Promise<ConformanceHttpServer> {
-  const server = createServer((req, res) => {
+  // Large enough for the bad-input check's 1 MiB URLs and header values: whether to send them is
+  // the client's call, and the server must not answer one with a reset that looks like an outage.
+  const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES }, (req, res) => {
     serve(handler, req, res).catch(() => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
       res.end('conformance handler failed');

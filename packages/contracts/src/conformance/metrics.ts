@@ -3,6 +3,7 @@ import { expect } from '@jest/globals';
 import { ErrorCodes } from '../errors.js';
 import { MemoryMetrics } from '../memory/memory-metrics.js';
 import type { MetricLabels, Metrics } from '../ports/metrics.js';
+import { metricsBadInputCheck } from './metrics-bad-input.js';
 import {
   type ConformanceCheck,
   type ConformanceOptions,
@@ -277,6 +278,7 @@ export const metricsChecks: readonly ConformanceCheck<MetricsHarness>[] = [
       expect(await read(c, { route: '/a' })).toBe(1);
     },
   },
+  metricsBadInputCheck(),
 ];
 
 /**

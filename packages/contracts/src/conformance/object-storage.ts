@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { expect } from '@jest/globals';
 import { ErrorCodes, isInfrastructureError } from '../errors.js';
 import type { ObjectStorage, PutBody } from '../ports/storage.js';
+import { type ObjectStorageBadInputOptions, objectStorageBadInputCheck } from './object-storage-bad-input.js';
 import {
   type ConformanceCheck,
   type ConformanceOptions,
@@ -39,6 +40,8 @@ export interface ObjectStorageConformanceOptions<T extends ObjectStorage = Objec
   largeObjectBytes?: number;
   /** Start of every key the suite writes (default `conformance`), to keep a shared bucket tidy. */
   keyPrefix?: string;
+  /** Settings of the bad-input check (seed, runs, typed errors a test server may add). */
+  badInput?: ObjectStorageBadInputOptions;
 }
 
 const { INVALID_ARGUMENT, NOT_FOUND, INTEGRITY, ABORTED } = ErrorCodes;
@@ -657,6 +660,7 @@ export function objectStorageChecks<T extends ObjectStorage = ObjectStorage>(
       },
     },
   ];
+  checks.push(objectStorageBadInputCheck({ keyPrefix, ...options.badInput }));
 
   if (options.signedUrl === false) {
     checks.push({

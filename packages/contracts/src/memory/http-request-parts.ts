@@ -1,8 +1,19 @@
 import { Readable } from 'node:stream';
-import { ConnectionError, InvalidArgumentError } from '../errors.js';
+import { IntegrityError, InvalidArgumentError, isInfrastructureError } from '../errors.js';
 import { HTTP_METHODS } from '../http-defaults.js';
 import type { HttpMethod, HttpQuery, HttpRequest, HttpRetryOptions } from '../ports/http.js';
 import { validate } from '../validate.js';
+import { MAX_DELAY_MS, readList } from './caller-input.js';
+
+/** A positive duration a Node timer can hold (a longer one fires at once), as `@voelgoed/http` checks it. */
+function timerMs(value: unknown, what: string, prefix: string): asserts value is number {
+  validate.positiveMs(value, what, prefix);
+  if (value > MAX_DELAY_MS) {
+    throw new InvalidArgumentError(
+      `${prefix} ${what} must be at most ${MAX_DELAY_MS} ms (what a timer can hold)`,
+    );
+  }
+}
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 // biome-ignore lint/suspicious/noControlCharactersInRegex: CR, LF and NUL would split or end a header
@@ -36,8 +47,27 @@ export interface RequestDefaults {
   generateIdempotencyKey: () => string;
 }
 
-/** Checks and canonicalises one request like a real client would, before anything is sent. */
+/**
+ * Checks and canonicalises one request like a real client would, before anything is sent. Only
+ * the caller's input is read here, so whatever else throws (a getter, a Proxy trap, a revoked
+ * Proxy) is their mistake too: `InvalidArgumentError`.
+ */
 export async function prepareRequest(
+  request: HttpRequest,
+  defaults: RequestDefaults,
+  prefix: string,
+): Promise<PreparedRequest> {
+  try {
+    return await prepare(request, defaults, prefix);
+  } catch (error) {
+    if (isInfrastructureError(error)) throw error;
+    throw new InvalidArgumentError(`${prefix} the request could not be read (a getter or a Proxy threw)`, {
+      cause: error,
+    });
+  }
+}
+
+async function prepare(
   request: HttpRequest,
   defaults: RequestDefaults,
   prefix: string,
@@ -86,13 +116,13 @@ export async function prepareRequest(
     const chunks: Buffer[] = [];
     try {
       for await (const chunk of request.body) {
-        chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk as Uint8Array));
+        // An object-mode stream may carry bytes (`Readable.from([buffer])`), but nothing else.
+        if (typeof chunk !== 'string' && !(chunk instanceof Uint8Array)) throw new TypeError('not bytes');
+        chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk));
       }
     } catch (error) {
-      throw new ConnectionError(`${prefix} the request body stream failed`, {
-        cause: error,
-        retryable: false,
-      });
+      // The caller's stream failed (as @voelgoed/http says it): not the remote side's doing.
+      throw new IntegrityError(`${prefix} the request body stream failed`, { cause: error });
     }
     body = Buffer.concat(chunks);
     streamed = true;
@@ -101,8 +131,8 @@ export async function prepareRequest(
   }
 
   const timeoutMs = request.timeoutMs ?? defaults.timeoutMs;
-  validate.positiveMs(timeoutMs, 'timeoutMs', prefix);
-  if (request.deadlineMs !== undefined) validate.positiveMs(request.deadlineMs, 'deadlineMs', prefix);
+  timerMs(timeoutMs, 'timeoutMs', prefix);
+  if (request.deadlineMs !== undefined) timerMs(request.deadlineMs, 'deadlineMs', prefix);
   const retry = resolveRetry(request.retry, defaults.retry, prefix);
 
   let idempotencyKey: string | undefined;
@@ -118,7 +148,10 @@ export async function prepareRequest(
     headers['idempotency-key'] = idempotencyKey;
   }
 
-  if (request.signal !== undefined && !(request.signal instanceof AbortSignal)) {
+  if (
+    request.signal !== undefined &&
+    !(request.signal instanceof AbortSignal && typeof request.signal.aborted === 'boolean')
+  ) {
     throw new InvalidArgumentError(`${prefix} signal must be an AbortSignal`);
   }
   if (request.throwHttpErrors !== undefined && typeof request.throwHttpErrors !== 'boolean') {
@@ -161,9 +194,8 @@ export function resolveRetry(
     out.limit = retry.limit;
   }
   if (retry.methods !== undefined) {
-    if (!Array.isArray(retry.methods))
-      throw new InvalidArgumentError(`${prefix} retry.methods must be an array`);
-    out.methods = retry.methods.map((m) => checkMethod(m, prefix));
+    // Element by element: a sparse array of 2^32 - 1 fails at its first hole.
+    out.methods = readList(retry.methods, 'retry.methods', prefix, (m) => checkMethod(m, prefix));
   }
   if (retry.statusCodes !== undefined) {
     if (!Array.isArray(retry.statusCodes)) {

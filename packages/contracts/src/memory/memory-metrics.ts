@@ -15,9 +15,17 @@ import type {
   ObservableResult,
   UpDownCounter,
 } from '../ports/metrics.js';
+import { readList, readOptions } from './caller-input.js';
 
 const PREFIX = '[voelgoed:contracts]';
 const NAME = /^[a-zA-Z_][a-zA-Z0-9_.]*$/;
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+/** Longest `description` (it is the HELP text of every Prometheus scrape). */
+const MAX_DESCRIPTION_LENGTH = 1024;
+/** Longest `unit` (it becomes part of a Prometheus name). */
+const MAX_UNIT_LENGTH = 64;
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 /** The kinds of instrument {@link MemoryMetrics} knows. */
 export type InstrumentKind = 'counter' | 'upDownCounter' | 'histogram' | 'gauge' | 'observableGauge';
@@ -150,7 +158,9 @@ export class MemoryMetrics implements Metrics {
 
   observableGauge(name: string, callback: ObservableCallback, options: InstrumentOptions = {}): void {
     if (typeof callback !== 'function') {
-      throw new InvalidArgumentError(`${PREFIX} observableGauge ${String(name)} needs a callback`);
+      throw new InvalidArgumentError(
+        `${PREFIX} observableGauge ${typeof name === 'string' ? name.slice(0, 64) : typeof name} needs a callback`,
+      );
     }
     this.#declare(name, 'observableGauge', options).callbacks.push(callback);
   }
@@ -245,32 +255,36 @@ export class MemoryMetrics implements Metrics {
       }
       return existing;
     }
-    const labelNames = options.labelNames ?? [];
-    if (!Array.isArray(labelNames)) {
-      throw new InvalidArgumentError(`${PREFIX} labelNames of ${name} must be an array`);
+    const read = readOptions(
+      options,
+      ['labelNames', 'buckets', 'unit', 'description'],
+      `options of ${name}`,
+      PREFIX,
+    );
+    const labelNames = checkLabelNames(read.labelNames ?? [], name, kind);
+    const { description, unit } = read;
+    if (
+      description !== undefined &&
+      (typeof description !== 'string' || description.length > MAX_DESCRIPTION_LENGTH)
+    ) {
+      throw new InvalidArgumentError(
+        `${PREFIX} description of ${name} must be a string of at most ${MAX_DESCRIPTION_LENGTH} characters`,
+      );
     }
-    for (const label of labelNames) {
-      if (typeof label !== 'string' || !/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(label)) {
-        throw new InvalidArgumentError(`${PREFIX} label names of ${name} must match [a-zA-Z_][a-zA-Z0-9_]*`);
-      }
+    if (
+      unit !== undefined &&
+      (typeof unit !== 'string' || unit.length > MAX_UNIT_LENGTH || CONTROL.test(unit))
+    ) {
+      throw new InvalidArgumentError(
+        `${PREFIX} unit of ${name} must be a string of at most ${MAX_UNIT_LENGTH} characters without control characters`,
+      );
     }
-    if (new Set(labelNames).size !== labelNames.length) {
-      throw new InvalidArgumentError(`${PREFIX} label names of ${name} must not repeat`);
-    }
-    if (options.buckets !== undefined) {
-      const b = options.buckets;
-      if (
-        !Array.isArray(b) ||
-        b.some((v, i) => !Number.isFinite(v) || (i > 0 && v <= (b[i - 1] as number)))
-      ) {
-        throw new InvalidArgumentError(`${PREFIX} buckets of ${name} must be finite and ascending`);
-      }
-    }
+    if (read.buckets !== undefined) checkBuckets(read.buckets, name);
     const inst: Instrument = {
       name,
       kind,
-      labelNames: [...labelNames],
-      options: { ...options },
+      labelNames,
+      options: read.buckets === undefined ? {} : { buckets: [...(read.buckets as number[])] },
       series: new Map(),
       callbacks: [],
     };
@@ -291,27 +305,76 @@ export class MemoryMetrics implements Metrics {
 /** Checks labels against the declared names; returns the series key and the string labels. */
 function resolve(inst: Instrument, labels: MetricLabels | undefined): [string, Record<string, string>] {
   const out: Record<string, string> = {};
-  if (labels !== undefined) {
-    if (typeof labels !== 'object' || labels === null) {
-      throw new InvalidArgumentError(`${PREFIX} labels of ${inst.name} must be an object`);
+  for (const [label, value] of readLabels(inst, labels)) {
+    if (!inst.labelNames.includes(label)) {
+      throw new InvalidArgumentError(
+        `${PREFIX} label ${JSON.stringify(label.slice(0, 64))} is not declared for ${inst.name}`,
+      );
     }
-    for (const [label, value] of Object.entries(labels)) {
-      if (!inst.labelNames.includes(label)) {
-        throw new InvalidArgumentError(
-          `${PREFIX} label ${JSON.stringify(label)} is not declared for ${inst.name}`,
-        );
-      }
-      if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
-        throw new InvalidArgumentError(
-          `${PREFIX} label ${label} of ${inst.name} must be a string, number or boolean`,
-        );
-      }
-      // An empty value is the same as no value (as in Prometheus).
-      if (String(value) !== '') out[label] = String(value);
+    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
+      throw new InvalidArgumentError(
+        `${PREFIX} label ${label} of ${inst.name} must be a string, number or boolean`,
+      );
     }
+    // An empty value is the same as no value (as in Prometheus).
+    if (String(value) !== '') out[label] = String(value);
   }
   const key = JSON.stringify(inst.labelNames.map((label) => out[label] ?? ''));
   return [key, out];
+}
+
+/** The entries of a labels object, read without trusting it (a Proxy or a throwing getter is refused). */
+function readLabels(inst: Instrument, labels: MetricLabels | undefined): [string, unknown][] {
+  if (labels === undefined) return [];
+  if (typeof labels !== 'object' || labels === null) {
+    throw new InvalidArgumentError(`${PREFIX} labels of ${inst.name} must be an object`);
+  }
+  try {
+    return Object.entries(labels);
+  } catch (error) {
+    throw new InvalidArgumentError(`${PREFIX} labels of ${inst.name} could not be read`, { cause: error });
+  }
+}
+
+/**
+ * Label names as the Prometheus-backed implementation takes them: distinct, matching
+ * `[a-zA-Z_][a-zA-Z0-9_]*`, not starting with `__` (Prometheus's own, `__name__` among them), and
+ * no `le` on a histogram (its bucket label).
+ */
+function checkLabelNames(labelNames: unknown, name: string, kind: InstrumentKind): string[] {
+  const names = readList(labelNames, `labelNames of ${name}`, PREFIX, (label) => {
+    if (typeof label !== 'string' || !LABEL_NAME.test(label)) {
+      throw new InvalidArgumentError(`${PREFIX} label names of ${name} must match ${LABEL_NAME.source}`);
+    }
+    if (label.startsWith('__')) {
+      throw new InvalidArgumentError(
+        `${PREFIX} label name ${JSON.stringify(label.slice(0, 64))} of ${name} is reserved (names starting with "__" are Prometheus's own)`,
+      );
+    }
+    if (label === 'le' && kind === 'histogram') {
+      throw new InvalidArgumentError(
+        `${PREFIX} label name "le" of ${name} is reserved for a histogram's buckets`,
+      );
+    }
+    return label;
+  });
+  if (new Set(names).size !== names.length) {
+    throw new InvalidArgumentError(`${PREFIX} label names of ${name} must not repeat`);
+  }
+  return names;
+}
+
+/** Bucket hints: a non-empty list of finite, strictly ascending numbers. */
+function checkBuckets(buckets: unknown, name: string): void {
+  const message = `${PREFIX} buckets of ${name} must be a non-empty array of finite, strictly ascending numbers`;
+  let previous = Number.NEGATIVE_INFINITY;
+  const list = readList(buckets, `buckets of ${name}`, PREFIX, (v) => {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= previous)
+      throw new InvalidArgumentError(message);
+    previous = v;
+    return v;
+  });
+  if (list.length === 0) throw new InvalidArgumentError(message);
 }
 
 function checkFinite(value: unknown, name: string): asserts value is number {

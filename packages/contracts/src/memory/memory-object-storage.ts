@@ -24,8 +24,19 @@ import type {
 } from '../ports/storage.js';
 import { validate } from '../validate.js';
 import { validateObjectKey, validateObjectKeyPrefix } from '../validate-object-key.js';
+import { readList, readOptions, readRecord, readSignal } from './caller-input.js';
 import { type Clock, systemClock } from './clock.js';
 import { readPutBody } from './read-put-body.js';
+
+const PUT_FIELDS = [
+  'contentType',
+  'metadata',
+  'cacheControl',
+  'size',
+  'checksum',
+  'onProgress',
+  'signal',
+] as const;
 
 const PREFIX = '[voelgoed:contracts] MemoryObjectStorage:';
 const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
@@ -117,9 +128,11 @@ export class MemoryObjectStorage implements ObjectStorage {
     this.#objects.clear();
   }
 
-  put(key: string, body: PutBody, options: PutOptions = {}): Promise<PutResult> {
+  put(key: string, body: PutBody, putOptions: PutOptions = {}): Promise<PutResult> {
     return this.#observe('put', async () => {
       validateObjectKey(key, PREFIX);
+      // One read of each field: a getter or Proxy cannot answer one thing to the check and another later.
+      const options = readOptions(putOptions, PUT_FIELDS, 'put options', PREFIX) as PutOptions;
       const meta = validatePutOptions(options);
       if (
         options.size !== undefined &&
@@ -142,7 +155,7 @@ export class MemoryObjectStorage implements ObjectStorage {
           `${PREFIX} the body has ${data.length} bytes but size says ${options.size}; nothing was stored`,
         );
       }
-      if (options.checksum) checkChecksum(data, options.checksum);
+      if (meta.checksum) checkChecksum(data, meta.checksum);
       const etag = md5Hex(data);
       this.#objects.set(key, {
         data,
@@ -159,14 +172,12 @@ export class MemoryObjectStorage implements ObjectStorage {
   get(key: string, options: { signal?: AbortSignal } = {}): Promise<GetResult> {
     return this.#observe('get', async () => {
       validateObjectKey(key, PREFIX);
-      if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
-        throw new InvalidArgumentError(`${PREFIX} signal must be an AbortSignal`);
-      }
-      if (options.signal?.aborted) {
-        throw new AbortedError(`${PREFIX} the operation was aborted`, { cause: options.signal.reason });
+      const signal = readSignal(readOptions(options, ['signal'], 'get options', PREFIX).signal, PREFIX);
+      if (signal?.aborted) {
+        throw new AbortedError(`${PREFIX} the operation was aborted`, { cause: signal.reason });
       }
       const stored = this.#require(key);
-      const body = bodyStream(stored.data, options.signal);
+      const body = bodyStream(stored.data, signal);
       return { result: { ...info(key, stored), body }, bytes: stored.data.length };
     });
   }
@@ -217,10 +228,12 @@ export class MemoryObjectStorage implements ObjectStorage {
 
   deleteMany(keys: readonly string[]): Promise<void> {
     return this.#observe('deleteMany', async () => {
-      if (!Array.isArray(keys)) throw new InvalidArgumentError(`${PREFIX} keys must be an array`);
       // Check every key first: a bad key deletes nothing.
-      for (const key of keys) validateObjectKey(key, PREFIX);
-      for (const key of keys) this.#objects.delete(key);
+      const checked = readList(keys, 'keys', PREFIX, (key) => {
+        validateObjectKey(key, PREFIX);
+        return key;
+      });
+      for (const key of checked) this.#objects.delete(key);
       return { result: undefined };
     });
   }
@@ -235,11 +248,9 @@ export class MemoryObjectStorage implements ObjectStorage {
     let errorCode: string | undefined;
     try {
       const prefix = validateObjectKeyPrefix(prefixArg, PREFIX);
-      if (options === null || typeof options !== 'object') {
-        throw new InvalidArgumentError(`${PREFIX} list options must be an object`);
-      }
-      if (options.limit !== undefined) validate.integer(options.limit, 'list limit', PREFIX, 1);
-      const limit = options.limit ?? Number.POSITIVE_INFINITY;
+      const { limit: rawLimit } = readOptions(options, ['limit'], 'list options', PREFIX);
+      if (rawLimit !== undefined) validate.integer(rawLimit, 'list limit', PREFIX, 1);
+      const limit = rawLimit ?? Number.POSITIVE_INFINITY;
       let after: Buffer | undefined;
       while (listed < limit) {
         // One page: the next keys after the cursor, like an S3 ListObjectsV2 continuation.
@@ -300,9 +311,15 @@ export class MemoryObjectStorage implements ObjectStorage {
    * (`expiresInS`, default 900, capped at 7 days). Like S3, signing does not check that the
    * object exists.
    */
-  signedUrl(key: string, options: SignedUrlOptions = {}): Promise<string> {
+  signedUrl(key: string, signedUrlOptions: SignedUrlOptions = {}): Promise<string> {
     return this.#observe('signedUrl', async () => {
       validateObjectKey(key, PREFIX);
+      const options = readOptions(
+        signedUrlOptions,
+        ['method', 'expiresInS', 'contentType'],
+        'signedUrl options',
+        PREFIX,
+      ) as SignedUrlOptions;
       const method = options.method ?? 'GET';
       if (method !== 'GET' && method !== 'PUT') {
         throw new InvalidArgumentError(`${PREFIX} signed URL method must be GET or PUT`);
@@ -465,25 +482,22 @@ function validatePutOptions(options: PutOptions): {
   contentType: string;
   cacheControl: string | undefined;
   metadata: Readonly<Record<string, string>>;
+  checksum: NonNullable<PutOptions['checksum']> | undefined;
 } {
-  if (options === null || typeof options !== 'object') {
-    throw new InvalidArgumentError(`${PREFIX} put options must be an object`);
-  }
   if (options.size !== undefined) validate.integer(options.size, 'size', PREFIX, 0);
   if (options.contentType !== undefined) checkHeaderValue(options.contentType, 'contentType');
   if (options.cacheControl !== undefined) checkHeaderValue(options.cacheControl, 'cacheControl');
   if (options.onProgress !== undefined && typeof options.onProgress !== 'function') {
     throw new InvalidArgumentError(`${PREFIX} onProgress must be a function`);
   }
-  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
-    throw new InvalidArgumentError(`${PREFIX} signal must be an AbortSignal`);
-  }
+  readSignal(options.signal, PREFIX);
   const metadata: Record<string, string> = {};
+  let checksum: NonNullable<PutOptions['checksum']> | undefined;
   if (options.metadata !== undefined) {
     if (options.metadata === null || typeof options.metadata !== 'object') {
       throw new InvalidArgumentError(`${PREFIX} metadata must be an object of strings`);
     }
-    for (const [name, value] of Object.entries(options.metadata)) {
+    for (const [name, value] of readRecord(options.metadata, 'metadata', PREFIX)) {
       const lower = name.toLowerCase();
       if (!METADATA_KEY.test(lower)) {
         throw new InvalidArgumentError(`${PREFIX} metadata names must be non-empty HTTP header tokens`);
@@ -493,7 +507,13 @@ function validatePutOptions(options: PutOptions): {
     }
   }
   if (options.checksum !== undefined) {
-    const { algorithm, value, encoding } = options.checksum ?? {};
+    const { algorithm, value, encoding } = readOptions(
+      options.checksum ?? undefined,
+      ['algorithm', 'value', 'encoding'],
+      'checksum',
+      PREFIX,
+    );
+    if (options.checksum === null) throw new InvalidArgumentError(`${PREFIX} checksum must be an object`);
     if (algorithm !== 'md5' && algorithm !== 'sha256') {
       throw new InvalidArgumentError(`${PREFIX} checksum algorithm must be md5 or sha256`);
     }
@@ -508,11 +528,13 @@ function validatePutOptions(options: PutOptions): {
         : Buffer.from(value, 'base64').length === bytes && /^[A-Za-z0-9+/]+=*$/.test(value));
     if (!ok)
       throw new InvalidArgumentError(`${PREFIX} checksum value is not a ${encoding ?? 'hex'} ${algorithm}`);
+    checksum = { algorithm, value, ...(encoding === undefined ? {} : { encoding }) };
   }
   return {
     contentType: options.contentType ?? DEFAULT_CONTENT_TYPE,
     cacheControl: options.cacheControl,
     metadata: Object.freeze(metadata),
+    checksum,
   };
 }
 

@@ -17,15 +17,16 @@ export interface ReadPutBodyOptions {
  * with `IntegrityError` (the body did not arrive whole); an aborted signal with `AbortedError`.
  */
 export async function readPutBody(body: PutBody, options: ReadPutBodyOptions): Promise<Buffer> {
-  const { prefix, maxBytes, onProgress, signal } = options;
+  const { prefix, maxBytes, signal } = options;
+  const onProgress = quietly(options.onProgress);
   throwIfAborted(signal, prefix);
-  if (typeof body === 'string' || body instanceof Uint8Array) {
+  if (typeof body === 'string' || isBytes(body)) {
     const bytes = typeof body === 'string' ? Buffer.from(body, 'utf8') : Buffer.from(body);
     checkLimit(bytes.length, maxBytes, prefix);
     onProgress?.(bytes.length);
     return bytes;
   }
-  if (body === null || typeof body !== 'object' || !(Symbol.asyncIterator in body)) {
+  if (!isAsyncIterable(body)) {
     throw new InvalidArgumentError(
       `${prefix} body must be a string, Uint8Array, Readable or AsyncIterable<Uint8Array>`,
     );
@@ -87,4 +88,36 @@ function destroyQuietly(body: unknown, reason?: Error): void {
       // The stream is being abandoned; a failure to destroy it changes nothing.
     }
   }
+}
+
+/** Whether `body` is a Uint8Array (false for a revoked Proxy, whose prototype cannot be read). */
+function isBytes(body: unknown): body is Uint8Array {
+  try {
+    return body instanceof Uint8Array;
+  } catch {
+    return false;
+  }
+}
+
+/** Whether `body` is an object with `Symbol.asyncIterator` (false for a revoked Proxy, not a TypeError). */
+function isAsyncIterable(body: unknown): boolean {
+  try {
+    return body !== null && typeof body === 'object' && Symbol.asyncIterator in body;
+  } catch {
+    return false;
+  }
+}
+
+/** `onProgress` is a notification: what it throws is ignored, it does not fail the put. */
+function quietly(onProgress: ((bytes: number) => void) | undefined): ((bytes: number) => void) | undefined {
+  if (onProgress === undefined) return undefined;
+  return (bytes) => {
+    try {
+      const out: unknown = onProgress(bytes);
+      // An async callback's rejection is ignored too (not left unhandled).
+      if (out instanceof Promise) out.catch(() => undefined);
+    } catch {
+      // ignored: the caller's own callback failed, the upload goes on
+    }
+  };
 }

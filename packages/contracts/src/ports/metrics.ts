@@ -62,6 +62,13 @@ export type ObservableCallback = (result: ObservableResult) => void | Promise<vo
  * name and kind gives the same instrument; the same name with another kind, a name that is
  * not `[a-zA-Z_][a-zA-Z0-9_.]*`, a negative counter increment, a non-finite value or an
  * undeclared label name throws `InvalidArgumentError`.
+ *
+ * Label names match `[a-zA-Z_][a-zA-Z0-9_]*` and do not repeat. Reserved, and refused with
+ * `InvalidArgumentError`: every name starting with `__` (Prometheus's own, such as `__name__`),
+ * and `le` on a histogram (its bucket label). So are a `description` that is not a string of
+ * at most 1,024 characters, a `unit` that is not a string of at most 64 characters without
+ * control characters, empty or non-ascending `buckets`, and options or labels that cannot be
+ * read (a Proxy or getter that throws).
  */
 export interface Metrics {
   counter(name: string, options?: InstrumentOptions): Counter;

@@ -32,7 +32,13 @@ export class BrokenHttpClient implements HttpClient {
   ) {}
 
   #rewrite(request: HttpRequest): HttpRequest {
-    const out: HttpRequest = { ...request };
+    let out: HttpRequest;
+    try {
+      out = { ...request };
+    } catch {
+      // A request that cannot be read goes through as it is: the inner client refuses it.
+      return request;
+    }
     const d = this.defects;
     if (d.dropIdempotencyKey) delete out.idempotencyKey;
     if (d.retryEverything) {

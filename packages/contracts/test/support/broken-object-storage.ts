@@ -120,7 +120,8 @@ export class BrokenObjectStorage implements ObjectStorage {
   }
 
   deleteMany(keys: readonly string[]): Promise<void> {
-    return this.inner.deleteMany(keys.map((k) => this.#key(k)));
+    // Keys that are no array go through as they are: the inner storage refuses them.
+    return this.inner.deleteMany(Array.isArray(keys) ? keys.map((k) => this.#key(k)) : keys);
   }
 
   list(prefix?: string, options?: ListOptions): AsyncIterable<ListedObject> {

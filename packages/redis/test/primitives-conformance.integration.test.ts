@@ -1,0 +1,77 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { describeCache, describeExpiringSet, describeRateLimiter } from '@voelgoed/contracts/conformance';
+import { startRedis, startRedisCluster, stopAll } from '@voelgoed/testkit';
+import { ExpiringSet } from '../src/expiring-set.js';
+import { createRedisClient, type RedisClient } from '../src/index.js';
+import { RateLimiter } from '../src/rate-limiter.js';
+import { TieredCache } from '../src/tiered-cache.js';
+
+// The contracts' suites for the three primitives, on a standalone server and on a Cluster. One
+// client per deployment for the whole file; every limiter, set and cache gets keys of its own.
+let standalone: RedisClient;
+let cluster: RedisClient;
+
+beforeAll(async () => {
+  const [server, nodes] = await Promise.all([startRedis(), startRedisCluster()]);
+  standalone = createRedisClient({ url: server.url });
+  cluster = createRedisClient({ cluster: { nodes: nodes.seeds.slice(0, 1) } });
+  await Promise.all([standalone.ready(), cluster.ready()]);
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all([standalone?.close(), cluster?.close()]);
+  await stopAll();
+});
+
+for (const [where, client] of [
+  ['a standalone server', () => standalone],
+  ['a Cluster', () => cluster],
+] as const) {
+  describeRateLimiter(
+    `RateLimiter on ${where}`,
+    (settings) => new RateLimiter(client(), { ...settings, keyPrefix: `rl:${randomUUID()}:` }),
+  );
+  describeExpiringSet(`ExpiringSet on ${where}`, () => new ExpiringSet(client(), `set:${randomUUID()}`));
+  describeCache(
+    `TieredCache on ${where}`,
+    () => new TieredCache<unknown>(client(), { namespace: randomUUID() }),
+    {
+      teardown: (cache) => cache.close(),
+    },
+  );
+}
+
+describe('the primitives, beyond the suites', () => {
+  it('TieredCache gives the decoded value from L1 too, and rounds a fractional TTL up to whole ms', async () => {
+    const namespace = randomUUID();
+    const cache = new TieredCache<{ at: unknown }>(standalone, { namespace });
+    try {
+      await cache.set('d', { at: new Date(0) }, 1500.5);
+      expect(cache.hasLocal('d')).toBe(true);
+      expect(await cache.get('d')).toEqual({ at: '1970-01-01T00:00:00.000Z' });
+      const pttl = Number(await standalone.command(['PTTL', `${namespace}:d`]));
+      expect(pttl).toBeGreaterThan(0);
+      expect(pttl).toBeLessThanOrEqual(1501);
+    } finally {
+      await cache.close();
+    }
+  });
+
+  it("RateLimiter stores the arrival time with 17 significant digits, not Lua tostring's 14", async () => {
+    const prefix = `rl:${randomUUID()}:`;
+    const limiter = new RateLimiter(standalone, { limit: 3, periodMs: 1000, keyPrefix: prefix });
+    await limiter.consume('s');
+    const stored = String(await standalone.command(['GET', `${prefix}s`]));
+    expect(stored.replace(/^0+|[^0-9]/g, '').length).toBeGreaterThan(14);
+  });
+
+  it('refuses a non-object options or a non-string keyPrefix with INVALID_ARGUMENT', () => {
+    const invalid = expect.objectContaining({ code: 'INVALID_ARGUMENT' });
+    expect(() => new RateLimiter(standalone, null as never)).toThrow(invalid);
+    expect(() => new RateLimiter(standalone, { limit: 1, periodMs: 1, keyPrefix: 5 as never })).toThrow(
+      invalid,
+    );
+    expect(() => new TieredCache(standalone, { namespace: 'n', loader: 'x' as never })).toThrow(invalid);
+  });
+});
