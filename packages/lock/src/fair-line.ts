@@ -8,6 +8,12 @@ export interface LinePlace {
   rank: number;
 }
 
+/** The line node's refusal of an attempt: the caller's place, and whether it is its turn. */
+export interface LineAnswer extends LinePlace {
+  /** Another waiter is before the caller: not its turn, whatever the other nodes granted. */
+  ahead: boolean;
+}
+
 /** A waiter's check between attempts: its place, and whether the lock key is unset. */
 export interface LineCheck extends LinePlace {
   free: boolean;
@@ -83,10 +89,22 @@ export class FairLine {
   }
 }
 
-/** Parses a line script's `"<score> <rank>[ <free>]"`; undefined for anything else. */
-export function parseLineReply(reply: unknown): LineCheck | undefined {
+/** Splits a line script's `"<score> <rank> <flag>"`; undefined for anything else. */
+function splitLineReply(reply: unknown): { score: string; rank: number; flag: boolean } | undefined {
   if (typeof reply !== 'string') return undefined;
-  const [score, rank, free] = reply.split(' ');
+  const [score, rank, flag] = reply.split(' ');
   if (!score || rank === undefined) return undefined;
-  return { score, rank: Number(rank), free: free === '1' };
+  return { score, rank: Number(rank), flag: flag === '1' };
+}
+
+/** The line acquire script's refusal (`"<score> <rank> <ahead>"`). */
+export function parseLineAnswer(reply: unknown): LineAnswer | undefined {
+  const parts = splitLineReply(reply);
+  return parts && { score: parts.score, rank: parts.rank, ahead: parts.flag };
+}
+
+/** The line check script's reply (`"<score> <rank> <free>"`). */
+export function parseLineCheck(reply: unknown): LineCheck | undefined {
+  const parts = splitLineReply(reply);
+  return parts && { score: parts.score, rank: parts.rank, free: parts.flag };
 }

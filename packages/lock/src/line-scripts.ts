@@ -42,8 +42,10 @@ local rank = redis.call('ZRANK', KEYS[4], ARGV[1])
  * The acquire script of the line node. ARGV: owner value, ttl ms, (unused), lease ms, the
  * caller's arrival score or '', '1' to take a place in line when refused. Grants (returns
  * `{ fencing token }`) when the lock key is free or the caller's and the line is empty or the
- * caller is at its head; otherwise puts the caller in line and returns `"<score> <rank>"`
- * (`"0 -1"`: refused, not queued).
+ * caller is at its head; otherwise puts the caller in line and returns `"<score> <rank> <ahead>"`
+ * (rank -1: refused, not queued), ahead = 1 when another waiter is before the caller (it is
+ * not the caller's turn), 0 when only the lock key here is held (this node may just be behind
+ * the others, e.g. a release still on its way: the quorum decides).
  */
 export const lineAcquireScript = defineScript(`
 local cur = redis.call('GET', KEYS[1])
@@ -71,10 +73,11 @@ if ARGV[6] ~= '1' then
   -- A last attempt does not queue (its caller will not wait), and leaves a place it had.
   redis.call('ZREM', KEYS[4], ARGV[1])
   redis.call('ZREM', KEYS[5], ARGV[1])
-  return '0 -1'
+  local head = redis.call('ZRANGE', KEYS[4], 0, 0)[1]
+  return '0 -1 ' .. (head and 1 or 0)
 end
 ${JOIN}
-return score .. ' ' .. rank
+return score .. ' ' .. rank .. ' ' .. (rank > 0 and 1 or 0)
 `);
 
 /**

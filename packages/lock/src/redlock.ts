@@ -1,7 +1,14 @@
 import { isInfrastructureError } from '@voelgoed/contracts';
 import type { CommandOptions, RedisClient } from '@voelgoed/redis';
 import type { LockNotAcquiredReason } from './errors.js';
-import { type FairLine, type LineCheck, type LinePlace, parseLineReply } from './fair-line.js';
+import {
+  type FairLine,
+  type LineAnswer,
+  type LineCheck,
+  type LinePlace,
+  parseLineAnswer,
+  parseLineCheck,
+} from './fair-line.js';
 import type { LockKeys } from './keys.js';
 import { lineAcquireScript, lineCheckScript, lineLeaveScript, lineReleaseScript } from './line-scripts.js';
 import {
@@ -186,13 +193,13 @@ export class Redlock {
   }
 
   /** What the line node answered to an attempt: its place for the caller, or it failed (line down). */
-  #lineAnswer(line: LineRequest | undefined, reply: NodeReply<unknown> | undefined): LinePlace | undefined {
+  #lineAnswer(line: LineRequest | undefined, reply: NodeReply<unknown> | undefined): LineAnswer | undefined {
     if (line === undefined || reply === undefined) return undefined;
     if (!reply.ok) {
       if (!isInfrastructureError(reply.error, 'INVALID_ARGUMENT')) this.fairLine!.markDown(line.node);
       return undefined;
     }
-    const place = parseLineReply(reply.value);
+    const place = parseLineAnswer(reply.value);
     if (place !== undefined && place.rank >= 0) line.score = place.score;
     return place;
   }
@@ -211,7 +218,7 @@ export class Redlock {
         [request.value, '', '', line.leaseMs, line.score],
         this.#call(request.ttlMs),
       );
-      const check = parseLineReply(reply);
+      const check = parseLineCheck(reply);
       if (check !== undefined) line.score = check.score;
       return check;
     } catch (error) {
@@ -289,12 +296,14 @@ export class Redlock {
       // elsewhere are given back). A line node that does not answer is down for a while.
       const atLine = rs[line.node];
       if (atLine === undefined) return false;
-      if (atLine.ok && typeof atLine.value === 'string') return true;
+      if (atLine.ok && parseLineAnswer(atLine.value)?.ahead) return true;
       return yes >= quorum || no > allowed;
     });
     // The line node's "not your turn" refuses the attempt whatever the others said; it is
-    // contention (a quorum answered) or an outage like any other refusal.
+    // contention (a quorum answered) or an outage like any other refusal. A refusal there with
+    // nobody ahead (its key still held: a release on its way) is one node's vote like any other.
     const place = this.#lineAnswer(line, replies[line?.node ?? -1]);
+    const notOurTurn = place?.ahead === true;
     let tally = tallyAcquire(replies);
     if (tally.granted.length < quorum && tally.refused < quorum && replies.includes(undefined)) {
       // Decided without a quorum of refusals: whether the rest answer tells an outage (`quorum`)
@@ -306,7 +315,7 @@ export class Redlock {
     }
     const { granted, grantedAt } = tally;
     let error = tally.error;
-    if (granted.length < quorum || place !== undefined) {
+    if (granted.length < quorum || notOurTurn) {
       if (granted.length === 0 && tally.failed === 0 && replies.every((r) => r !== undefined)) {
         // Every node refused: nothing of ours anywhere.
         return place === undefined ? CONTENDED : { ...CONTENDED, place };
@@ -319,7 +328,7 @@ export class Redlock {
         answered >= quorum ? 'contention' : 'quorum',
         error,
         // Grants that were not our turn are no split vote: the caller waits in line.
-        granted.length > 0 && place === undefined,
+        granted.length > 0 && !notOurTurn,
         place,
       );
     }
@@ -348,6 +357,8 @@ export class Redlock {
     }
     const validUntil = this.validUntil(startedAt, ttlMs);
     if (validUntil <= performance.now()) return this.#refuse(request, replies, 'validity', error, true);
+    // Granted by the quorum while the line node, behind the others, put us in line: leave it.
+    if (place !== undefined && place.rank >= 0) void this.lineLeave(request);
     return { ok: true, tokens, validUntil };
   }
 

@@ -1,6 +1,8 @@
 import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
 import { type RedisGroup, type RedisServer, startRedisGroup, stopAll } from '@voelgoed/testkit';
+import { FairLine } from '../src/fair-line.js';
 import { createRedisLock, type RedisLock, type RedisLockOptions } from '../src/index.js';
+import { lockKeys } from '../src/keys.js';
 
 // The fair line: waiters for one resource queue in arrival order in a sorted set on one node
 // (the line node), and a release hands the lock to the head. Each manager here stands for a
@@ -183,6 +185,21 @@ describe('fair line (N = 3)', () => {
     expect(await held.release()).toBe(true);
     await Promise.all(done);
     expect(overlaps).toBe(0);
+  });
+
+  it('a line node that is only behind (its key not yet released) does not refuse a quorum', async () => {
+    const g = await group(3);
+    const m = manager(g.urls);
+    const node = g.servers[new FairLine(3).nodeOf(lockKeys('lock:', ['behind'], false))]!;
+    // A release that reached the other two nodes but not yet this one; nobody in line.
+    await node.call(['SET', 'lock:l:behind', 'released-elsewhere', 'PX', '10000']);
+    for (const retries of [0, 3]) {
+      const lock = await m.acquire('behind', 5000, { retries });
+      expect(lock.held).toBe(true);
+      expect(await lock.release()).toBe(true);
+      // The line node put the caller in line (not its last attempt) and it left again.
+      expect(Number(await node.call(['EXISTS', lineKey('behind')]))).toBe(0);
+    }
   });
 
   it('with fairLine: false nothing is queued in Redis', async () => {
