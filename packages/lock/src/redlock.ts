@@ -258,7 +258,7 @@ export class Redlock {
       rethrowUsageError(error);
       this.#lineAnswer(line, { ok: false, error });
       // A late SET may still land: queue a silent release behind it, do not wait for it.
-      this.#releaseOn(client, keys, request.value, ttlMs, false).catch(() => {});
+      this.#releaseInOrder(client, keys, request.value, ttlMs).catch(() => {});
       return { ok: false, reason: 'quorum', split: false, error };
     }
     if (!Array.isArray(reply)) {
@@ -385,13 +385,27 @@ export class Redlock {
     for (let i = 0; i < request.nodes.length; i++) {
       const client = request.nodes[i]!;
       const reply = replies[i];
-      if (reply === undefined || !reply.ok) void releaseOn(client);
+      if (reply === undefined || !reply.ok)
+        void this.#releaseInOrder(client, keys, value, ttlMs).catch(() => 0);
       else if (Array.isArray(reply.value)) waits.push(releaseOn(client));
     }
     await Promise.all(waits);
     return place === undefined
       ? { ok: false, reason, error, split }
       : { ok: false, reason, error, split, place };
+  }
+
+  /**
+   * A silent release that is not waited for, sent as EVAL: EVALSHA would be sent a second time
+   * (as EVAL) when the node does not know the script (NOSCRIPT, after a restart or a flush), and
+   * that second send would go behind the next attempt's SET on the same connection and delete
+   * the lock that attempt hands out. EVAL runs where it was sent.
+   */
+  #releaseInOrder(client: RedisClient, keys: LockKeys, value: string, ttlMs: number): Promise<number> {
+    return client.command<number>(
+      ['EVAL', releaseScript.source, String(keys.length), ...keys, value, ''],
+      this.#call(ttlMs),
+    );
   }
 
   #releaseOn(
