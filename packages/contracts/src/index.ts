@@ -1,3 +1,4 @@
+export { isWellFormed, readList, readOptions, readRecord } from './caller-input.js';
 export * from './errors.js';
 export * from './events.js';
 export { DEFAULT_RETRY_METHODS, DEFAULT_RETRY_STATUSES, HTTP_METHODS } from './http-defaults.js';

@@ -1,38 +1,22 @@
-import { isInfrastructureError } from '@voelgoed/contracts';
-import { invalidArgument } from './errors.js';
+import { isInfrastructureError, isWellFormed, readOptions as readCallerOptions } from '@voelgoed/contracts';
+import { invalidArgument, MESSAGE_PREFIX } from './errors.js';
 
 // Reading what a caller passed without trusting it: options and resource lists may be Proxies,
 // revoked Proxies or objects with throwing getters. Whatever reading them throws becomes
 // INVALID_ARGUMENT naming the argument, before anything is sent.
 
-const LONE_SURROGATE = /\p{Cs}/u;
 /**
  * Longest resource name, in UTF-16 code units. A name goes out in three keys to every node on
  * every attempt: a name of megabytes would make each attempt outlast the node deadline.
  */
 export const MAX_RESOURCE_LENGTH = 16_384;
 
-/**
- * The named fields of an optional options object. `undefined` gives `{}`; anything else that is
- * not an object, or whose fields cannot be read, is INVALID_ARGUMENT.
- */
-export function readOptions<F extends string>(
+/** The named fields of an optional options object (see contracts' readOptions). */
+export const readOptions = <F extends string>(
   options: unknown,
   fields: readonly F[],
   what = 'options',
-): Partial<Record<F, unknown>> {
-  const out: Partial<Record<F, unknown>> = {};
-  if (options === undefined) return out;
-  if (typeof options !== 'object' || options === null) throw invalidArgument(`${what} must be an object`);
-  for (const field of fields) {
-    try {
-      out[field] = (options as Record<string, unknown>)[field];
-    } catch {
-      throw invalidArgument(`${what}.${field} could not be read`);
-    }
-  }
-  return out;
-}
+): Partial<Record<F, unknown>> => readCallerOptions(options, fields, what, MESSAGE_PREFIX);
 
 /**
  * A resource name: a non-empty string that survives UTF-8. Redis keys are bytes, and a lone
@@ -44,7 +28,7 @@ function checkName(name: unknown): string {
   if (name.length > MAX_RESOURCE_LENGTH) {
     throw invalidArgument(`resource must be at most ${MAX_RESOURCE_LENGTH} characters long`);
   }
-  if (LONE_SURROGATE.test(name)) throw invalidArgument('resource must not contain a lone surrogate');
+  if (!isWellFormed(name)) throw invalidArgument('resource must not contain a lone surrogate');
   return name;
 }
 

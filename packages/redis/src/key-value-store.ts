@@ -2,7 +2,10 @@ import {
   ConflictError,
   type IncrOptions,
   isInfrastructureError,
+  isWellFormed,
   type KeyValueStore,
+  readList as readCallerList,
+  readOptions as readCallerOptions,
   type SetOptions,
   validate,
 } from '@voelgoed/contracts';
@@ -33,48 +36,11 @@ return value`,
 
 /** Longest TTL, ms (as in the in-memory store): larger ones cannot be held exactly. */
 const MAX_TTL_MS = Number.MAX_SAFE_INTEGER;
-const LONE_SURROGATE = /\p{Cs}/u;
 
-/**
- * The named fields of an optional options object, read without trusting it (a Proxy or a
- * throwing getter becomes INVALID_ARGUMENT, not a TypeError).
- */
-function readOptions<F extends string>(options: unknown, fields: readonly F[], what: string) {
-  const out: Partial<Record<F, unknown>> = {};
-  if (options === undefined) return out;
-  if (typeof options !== 'object' || options === null) throw invalidArgument(`${what} must be an object`);
-  for (const field of fields) {
-    try {
-      out[field] = (options as Record<string, unknown>)[field];
-    } catch {
-      throw invalidArgument(`${what}.${field} could not be read`);
-    }
-  }
-  return out;
-}
-
-/** A copy of a caller's array, each element checked as it is read (a sparse 2^32 - 1 fails at once). */
-function readList<T>(list: unknown, what: string, check: (item: unknown, index: number) => T): T[] {
-  let length: number;
-  try {
-    if (!Array.isArray(list)) throw invalidArgument(`${what} must be an array`);
-    length = list.length;
-  } catch (error) {
-    if (isInfrastructureError(error)) throw error;
-    throw invalidArgument(`${what} could not be read`);
-  }
-  const out: T[] = [];
-  for (let i = 0; i < length; i++) {
-    let item: unknown;
-    try {
-      item = (list as unknown[])[i];
-    } catch {
-      throw invalidArgument(`${what}[${i}] could not be read`);
-    }
-    out.push(check(item, i));
-  }
-  return out;
-}
+const readOptions = <F extends string>(options: unknown, fields: readonly F[], what: string) =>
+  readCallerOptions(options, fields, what, MESSAGE_PREFIX);
+const readList = <T>(list: unknown, what: string, check: (item: unknown, index: number) => T): T[] =>
+  readCallerList(list, what, MESSAGE_PREFIX, check);
 
 /** mset's entries as [key, value] pairs, unchecked: from an array of pairs or a plain object. */
 function readPairs(entries: unknown): [unknown, unknown][] {
@@ -126,13 +92,13 @@ export class RedisKeyValueStore implements KeyValueStore {
    */
   #key(key: unknown): string {
     validate.nonEmptyString(key, 'key', MESSAGE_PREFIX);
-    if (LONE_SURROGATE.test(key)) throw invalidArgument('key must not contain a lone surrogate');
+    if (!isWellFormed(key)) throw invalidArgument('key must not contain a lone surrogate');
     return this.#prefix + key;
   }
 
   #value(value: unknown): string {
     if (typeof value !== 'string') throw invalidArgument('value must be a string');
-    if (LONE_SURROGATE.test(value)) throw invalidArgument('value must not contain a lone surrogate');
+    if (!isWellFormed(value)) throw invalidArgument('value must not contain a lone surrogate');
     return value;
   }
 

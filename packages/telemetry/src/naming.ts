@@ -1,5 +1,5 @@
-import { isInfrastructureError } from '@voelgoed/contracts';
-import { invalidArgument } from './errors.js';
+import { readList } from '@voelgoed/contracts';
+import { invalidArgument, MESSAGE_PREFIX } from './errors.js';
 
 /** Names the contracts' `Metrics` port accepts (OpenTelemetry style, dots allowed). */
 export const PORT_NAME = /^[a-zA-Z_][a-zA-Z0-9_.]*$/;
@@ -180,31 +180,9 @@ export function readDeclaration(options: unknown, metric: string): Declaration {
   };
 }
 
-/**
- * The elements of a caller's array, read one by one (a huge sparse array fails at its first
- * hole, a Proxy or a throwing getter is `INVALID_ARGUMENT`), each passed through `check`.
- */
-function readArray<T>(list: unknown, what: string, check: (item: unknown, index: number) => T): T[] {
-  let length: number;
-  try {
-    if (!Array.isArray(list)) throw invalidArgument(`${what} must be an array`);
-    length = list.length;
-  } catch (error) {
-    if (isInfrastructureError(error)) throw error;
-    throw invalidArgument(`${what} could not be read`);
-  }
-  const out: T[] = [];
-  for (let i = 0; i < length; i++) {
-    let item: unknown;
-    try {
-      item = (list as unknown[])[i];
-    } catch {
-      throw invalidArgument(`${what}[${i}] could not be read`);
-    }
-    out.push(check(item, i));
-  }
-  return out;
-}
+/** The elements of a caller's array, read one by one, each passed through `check` (see contracts' readList). */
+const readArray = <T>(list: unknown, what: string, check: (item: unknown, index: number) => T): T[] =>
+  readList(list, what, MESSAGE_PREFIX, check);
 
 /** Throws `INVALID_ARGUMENT` unless `buckets` are finite and strictly ascending. */
 export function checkBuckets(buckets: unknown, what: string): asserts buckets is readonly number[] {

@@ -1,9 +1,9 @@
 import { Readable } from 'node:stream';
+import { MAX_DELAY_MS, readList } from '../caller-input.js';
 import { IntegrityError, InvalidArgumentError, isInfrastructureError } from '../errors.js';
 import { HTTP_METHODS } from '../http-defaults.js';
 import type { HttpMethod, HttpQuery, HttpRequest, HttpRetryOptions } from '../ports/http.js';
 import { validate } from '../validate.js';
-import { MAX_DELAY_MS, readList } from './caller-input.js';
 
 /** A positive duration a Node timer can hold (a longer one fires at once), as `@voelgoed/http` checks it. */
 function timerMs(value: unknown, what: string, prefix: string): asserts value is number {

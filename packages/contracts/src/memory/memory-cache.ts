@@ -1,7 +1,7 @@
+import { isWellFormed, MAX_TTL_MS, readOptions } from '../caller-input.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { Cache, CacheCodec, CacheLoader } from '../ports/cache.js';
 import { validate } from '../validate.js';
-import { isWellFormed, MAX_TTL_MS, readOptions } from './caller-input.js';
 import { type Clock, systemClock } from './clock.js';
 
 const PREFIX = '[voelgoed:contracts]';

@@ -1,7 +1,7 @@
+import { isWellFormed, MAX_TTL_MS, readList, readOptions, readRecord } from '../caller-input.js';
 import { ConflictError, InvalidArgumentError } from '../errors.js';
 import type { IncrOptions, KeyValueStore, SetOptions } from '../ports/key-value.js';
 import { validate } from '../validate.js';
-import { isWellFormed, MAX_TTL_MS, readList, readOptions, readRecord } from './caller-input.js';
 import { type Clock, systemClock } from './clock.js';
 
 const PREFIX = '[voelgoed:contracts]';

@@ -1,7 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { InvalidArgumentError, LockLostError, LockTimeoutError } from '../errors.js';
-import type { AcquireOptions, DistributedLock, Lock, WithLockOptions } from '../ports/lock.js';
-import { validate } from '../validate.js';
 import {
   isWellFormed,
   MAX_DELAY_MS,
@@ -10,7 +7,10 @@ import {
   readList,
   readOptions,
   readSignal,
-} from './caller-input.js';
+} from '../caller-input.js';
+import { InvalidArgumentError, LockLostError, LockTimeoutError } from '../errors.js';
+import type { AcquireOptions, DistributedLock, Lock, WithLockOptions } from '../ports/lock.js';
+import { validate } from '../validate.js';
 import { type Clock, systemClock } from './clock.js';
 
 const PREFIX = '[voelgoed:contracts]';

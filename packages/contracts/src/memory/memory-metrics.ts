@@ -1,3 +1,4 @@
+import { readList, readOptions } from '../caller-input.js';
 import { InvalidArgumentError } from '../errors.js';
 import type {
   BoundCounter,
@@ -15,7 +16,6 @@ import type {
   ObservableResult,
   UpDownCounter,
 } from '../ports/metrics.js';
-import { readList, readOptions } from './caller-input.js';
 
 const PREFIX = '[voelgoed:contracts]';
 const NAME = /^[a-zA-Z_][a-zA-Z0-9_.]*$/;

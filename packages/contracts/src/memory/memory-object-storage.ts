@@ -1,5 +1,6 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { readList, readOptions, readRecord, readSignal } from '../caller-input.js';
 import {
   AbortedError,
   InfrastructureError,
@@ -24,7 +25,6 @@ import type {
 } from '../ports/storage.js';
 import { validate } from '../validate.js';
 import { validateObjectKey, validateObjectKeyPrefix } from '../validate-object-key.js';
-import { readList, readOptions, readRecord, readSignal } from './caller-input.js';
 import { type Clock, systemClock } from './clock.js';
 import { readPutBody } from './read-put-body.js';
 

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { InvalidArgumentError, LockLostError, LockTimeoutError } from '../../src/errors.js';
 import {
   isWellFormed,
   MAX_DELAY_MS,
@@ -8,7 +7,8 @@ import {
   readList,
   readOptions,
   readSignal,
-} from '../../src/memory/caller-input.js';
+} from '../../src/caller-input.js';
+import { InvalidArgumentError, LockLostError, LockTimeoutError } from '../../src/errors.js';
 import type { AcquireOptions, DistributedLock, Lock, WithLockOptions } from '../../src/ports/lock.js';
 
 const bad = (what: string) => new InvalidArgumentError(`[test] bad ${what}`);

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from '../errors.js';
+import { InvalidArgumentError } from './errors.js';
 
 /**
  * Reading what a caller passed without trusting it: options objects and lists may be Proxies,
