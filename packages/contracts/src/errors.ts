@@ -26,7 +26,14 @@ export const ErrorCodes = {
   AUTH: 'AUTH',
 } as const;
 
+/** A code of the contracts' own errors (an adapter's codes are in its own union, e.g. `HttpErrorCode`). */
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+/**
+ * `ErrorCode`, or another adapter's code: known codes autocomplete, and a code this package does
+ * not know (an adapter's, or a newer version's) is still a readable string.
+ */
+export type AnyErrorCode = ErrorCode | (string & Record<never, never>);
 
 /** Options shared by every infrastructure error. */
 export interface InfrastructureErrorOptions {
@@ -37,8 +44,11 @@ export interface InfrastructureErrorOptions {
 }
 
 export class InfrastructureError extends Error {
-  /** Stable, machine-readable code such as `INVALID_ARGUMENT` or `TIMEOUT`. */
-  readonly code: string;
+  /**
+   * Stable, machine-readable code such as `INVALID_ARGUMENT` or `TIMEOUT`. Each subclass declares
+   * its literal code, so the classes differ in type and a guard's `false` branch keeps its type.
+   */
+  readonly code: AnyErrorCode;
   /** Whether trying the same operation again may succeed. */
   readonly retryable: boolean;
   readonly [BRAND] = true;
@@ -52,10 +62,22 @@ export class InfrastructureError extends Error {
 }
 
 /**
- * True for an {@link InfrastructureError} from any copy of this package; with `code`, only for
- * an error with that code.
+ * The error a guard narrows to: the class of `Map[C]`, or `InfrastructureError` when no code was
+ * given (`C` stays `never`).
  */
-export function isInfrastructureError(value: unknown, code?: string): value is InfrastructureError {
+export type NarrowedError<Map, C extends keyof Map> = [C] extends [never] ? InfrastructureError : Map[C];
+
+/**
+ * True for an {@link InfrastructureError} from any copy of this package; with `code`, only for
+ * an error with that code, narrowed to the class that carries it (`HTTP_STATUS` →
+ * {@link HttpStatusError}, `TIMEOUT` → {@link TimeoutError}, …; see {@link InfrastructureErrorMap}).
+ * `code` must be one of {@link ErrorCodes}: a misspelt code is a compile error. For an adapter's
+ * own codes use its guard (`isHttpError`, `isRedisError`, `isStorageError`).
+ */
+export function isInfrastructureError<C extends ErrorCode = never>(
+  value: unknown,
+  code?: C,
+): value is NarrowedError<InfrastructureErrorMap, C> {
   return (
     typeof value === 'object' &&
     value !== null &&
@@ -67,6 +89,8 @@ export function isInfrastructureError(value: unknown, code?: string): value is I
 
 /** Bad input: empty key, TTL <= 0, non-finite number, malformed URL. Never retryable. */
 export class InvalidArgumentError extends InfrastructureError {
+  declare readonly code: typeof ErrorCodes.INVALID_ARGUMENT;
+
   constructor(message: string, options: Omit<InfrastructureErrorOptions, 'retryable'> = {}) {
     super(ErrorCodes.INVALID_ARGUMENT, message, { ...options, retryable: false });
   }
@@ -79,6 +103,7 @@ export interface TimeoutErrorOptions extends InfrastructureErrorOptions {
 
 /** A deadline passed. Retryable by default; `maybeExecuted` says whether it may have run. */
 export class TimeoutError extends InfrastructureError {
+  declare readonly code: typeof ErrorCodes.TIMEOUT;
   readonly maybeExecuted: boolean;
 
   constructor(message: string, options: TimeoutErrorOptions = {}) {
@@ -101,6 +126,7 @@ export interface ConnectionErrorOptions extends InfrastructureErrorOptions {
  * default, except when `maybeExecuted` (a retry could apply the effect twice).
  */
 export class ConnectionError extends InfrastructureError {
+  declare readonly code: typeof ErrorCodes.CONNECTION;
   readonly maybeExecuted: boolean;
 
   constructor(message: string, options: ConnectionErrorOptions = {}) {
@@ -115,6 +141,8 @@ export class ConnectionError extends InfrastructureError {
  * is required). Never retryable: the same credentials are refused again.
  */
 export class AuthenticationError extends InfrastructureError {
+  declare readonly code: typeof ErrorCodes.AUTH;
+
   constructor(message: string, options: Omit<InfrastructureErrorOptions, 'retryable'> = {}) {
     super(ErrorCodes.AUTH, message, { ...options, retryable: false });
   }
@@ -122,6 +150,8 @@ export class AuthenticationError extends InfrastructureError {
 
 /** The object, key or resource does not exist. */
 export class NotFoundError extends InfrastructureError {
+  declare readonly code: typeof ErrorCodes.NOT_FOUND;
+
   constructor(message: string, options: InfrastructureErrorOptions = {}) {
     super(ErrorCodes.NOT_FOUND, message, options);
   }
@@ -129,6 +159,8 @@ export class NotFoundError extends InfrastructureError {
 
 /** The operation conflicts with the current state (e.g. a concurrent writer won). */
 export class ConflictError extends InfrastructureError {
+  declare readonly code: typeof ErrorCodes.CONFLICT;
+
   constructor(message: string, options: InfrastructureErrorOptions = {}) {
     super(ErrorCodes.CONFLICT, message, options);
   }
@@ -136,6 +168,8 @@ export class ConflictError extends InfrastructureError {
 
 /** A precondition given with the request (If-Match, NX/XX, expected version) did not hold. */
 export class PreconditionFailedError extends InfrastructureError {
+  declare readonly code: typeof ErrorCodes.PRECONDITION_FAILED;
+
   constructor(message: string, options: InfrastructureErrorOptions = {}) {
     super(ErrorCodes.PRECONDITION_FAILED, message, options);
   }
@@ -143,6 +177,7 @@ export class PreconditionFailedError extends InfrastructureError {
 
 /** A lock could not be acquired before its retries were spent (or its signal aborted). */
 export class LockTimeoutError extends InfrastructureError {
+  declare readonly code: typeof ErrorCodes.LOCK_TIMEOUT;
   /** The resources that were asked for. */
   readonly resources: readonly string[];
   /** How many acquisition attempts were made. */
@@ -162,6 +197,7 @@ export class LockTimeoutError extends InfrastructureError {
 
 /** A held lock was lost (expired, taken over, or could not be extended). */
 export class LockLostError extends InfrastructureError {
+  declare readonly code: typeof ErrorCodes.LOCK_LOST;
   readonly resources: readonly string[];
 
   constructor(message: string, resources: readonly string[], options: InfrastructureErrorOptions = {}) {
@@ -172,6 +208,7 @@ export class LockLostError extends InfrastructureError {
 
 /** A circuit breaker is open: the call was not attempted. Retryable later. */
 export class CircuitOpenError extends InfrastructureError {
+  declare readonly code: typeof ErrorCodes.CIRCUIT_OPEN;
   /** What the breaker guards (e.g. an origin). */
   readonly target: string;
   /** Milliseconds until the breaker lets a probe through, when known. */
@@ -191,6 +228,7 @@ export class CircuitOpenError extends InfrastructureError {
 
 /** A rate limit or a full queue refused the call. Retryable later. */
 export class RateLimitedError extends InfrastructureError {
+  declare readonly code: typeof ErrorCodes.RATE_LIMITED;
   /** Milliseconds after which trying again may succeed, when known. */
   readonly retryAfterMs: number | undefined;
 
@@ -202,6 +240,7 @@ export class RateLimitedError extends InfrastructureError {
 
 /** The input or the response is larger than the configured limit. */
 export class PayloadTooLargeError extends InfrastructureError {
+  declare readonly code: typeof ErrorCodes.PAYLOAD_TOO_LARGE;
   readonly limit: number | undefined;
 
   constructor(message: string, limit?: number, options: InfrastructureErrorOptions = {}) {
@@ -212,6 +251,8 @@ export class PayloadTooLargeError extends InfrastructureError {
 
 /** The caller's AbortSignal aborted the operation. */
 export class AbortedError extends InfrastructureError {
+  declare readonly code: typeof ErrorCodes.ABORTED;
+
   constructor(message: string, options: InfrastructureErrorOptions = {}) {
     super(ErrorCodes.ABORTED, message, options);
   }
@@ -219,32 +260,91 @@ export class AbortedError extends InfrastructureError {
 
 /** Data did not arrive intact: a checksum mismatch, or fewer/more bytes than declared. */
 export class IntegrityError extends InfrastructureError {
+  declare readonly code: typeof ErrorCodes.INTEGRITY;
+
   constructor(message: string, options: InfrastructureErrorOptions = {}) {
     super(ErrorCodes.INTEGRITY, message, options);
   }
 }
 
+/**
+ * The body of an {@link HttpStatusError}'s response: the bytes as they came (a `Uint8Array`),
+ * with `text()` and `json()` to decode them.
+ */
+export class HttpErrorBody extends Uint8Array {
+  /** The bytes decoded as UTF-8 (malformed sequences become U+FFFD). */
+  text(): string {
+    return new TextDecoder().decode(this);
+  }
+
+  /** The body parsed as JSON; `InvalidArgumentError` when it is not JSON (as `HttpResponse.json()`). */
+  json<T = unknown>(): T {
+    try {
+      return JSON.parse(this.text()) as T;
+    } catch (error) {
+      throw new InvalidArgumentError('[voelgoed:contracts] the error response body is not JSON', {
+        cause: error instanceof Error ? new Error(error.message) : undefined,
+      });
+    }
+  }
+}
+
+/** What {@link HttpStatusError} is built from: the response's status, headers and (read) body. */
+export interface HttpStatusErrorResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Uint8Array;
+}
+
 /** An HTTP response whose status the caller asked to treat as an error (4xx/5xx by default). */
 export class HttpStatusError extends InfrastructureError {
+  declare readonly code: typeof ErrorCodes.HTTP_STATUS;
   readonly status: number;
-  /** The response, body included (already read), for inspection. */
+  /** The response, body included (already read; bytes with `text()` and `json()`), for inspection. */
   readonly response: {
     readonly status: number;
     readonly headers: Readonly<Record<string, string>>;
-    readonly body: Uint8Array;
+    readonly body: HttpErrorBody;
   };
 
-  constructor(
-    message: string,
-    response: HttpStatusError['response'],
-    options: InfrastructureErrorOptions = {},
-  ) {
+  constructor(message: string, response: HttpStatusErrorResponse, options: InfrastructureErrorOptions = {}) {
     const status = response.status;
     super(ErrorCodes.HTTP_STATUS, message, {
       retryable: status === 408 || status === 425 || status === 429 || status >= 500,
       ...options,
     });
     this.status = status;
-    this.response = response;
+    const { body } = response;
+    // A view over the same bytes, not a copy.
+    this.response = {
+      status,
+      headers: response.headers,
+      body:
+        body instanceof HttpErrorBody
+          ? body
+          : new HttpErrorBody(body.buffer as ArrayBuffer, body.byteOffset, body.byteLength),
+    };
   }
+}
+
+/**
+ * The class that carries each contracts code: what {@link isInfrastructureError} narrows to.
+ * Adapters extend it with their own codes (`HttpErrorMap`, `RedisErrorMap`, `StorageErrorMap`).
+ */
+export interface InfrastructureErrorMap {
+  INVALID_ARGUMENT: InvalidArgumentError;
+  TIMEOUT: TimeoutError;
+  CONNECTION: ConnectionError;
+  NOT_FOUND: NotFoundError;
+  CONFLICT: ConflictError;
+  PRECONDITION_FAILED: PreconditionFailedError;
+  LOCK_TIMEOUT: LockTimeoutError;
+  LOCK_LOST: LockLostError;
+  CIRCUIT_OPEN: CircuitOpenError;
+  RATE_LIMITED: RateLimitedError;
+  PAYLOAD_TOO_LARGE: PayloadTooLargeError;
+  ABORTED: AbortedError;
+  HTTP_STATUS: HttpStatusError;
+  INTEGRITY: IntegrityError;
+  AUTH: AuthenticationError;
 }

@@ -2,9 +2,12 @@ import { describe, expect, it } from '@jest/globals';
 import {
   AuthenticationError,
   ConnectionError,
+  HttpErrorBody,
+  HttpStatusError,
   InfrastructureError,
   isInfrastructureError,
 } from '../src/index.js';
+import { FakeHttpClient } from '../src/memory.js';
 
 describe('InfrastructureError', () => {
   it('carries a stable code, retryable flag and cause', () => {
@@ -55,5 +58,55 @@ describe('InfrastructureError', () => {
     expect(error.code).toBe('AUTH');
     expect(error.retryable).toBe(false);
     expect(isInfrastructureError(error, 'AUTH')).toBe(true);
+  });
+});
+
+describe('HttpStatusError body', () => {
+  const utf8 = (text: string) => new TextEncoder().encode(text);
+
+  it('keeps the bytes (a view, not a copy) and decodes them with text() and json()', () => {
+    const bytes = utf8('xx{"error":"card_declined","amount":1200}');
+    const error = new HttpStatusError('declined', { status: 402, headers: {}, body: bytes.subarray(2) });
+    const { body } = error.response;
+    expect(body).toBeInstanceOf(Uint8Array);
+    expect(body).toBeInstanceOf(HttpErrorBody);
+    expect(body.buffer).toBe(bytes.buffer);
+    expect(Buffer.from(body).toString('utf8')).toBe('{"error":"card_declined","amount":1200}');
+    expect(body.text()).toBe('{"error":"card_declined","amount":1200}');
+    expect(body.json<{ error: string }>().error).toBe('card_declined');
+  });
+
+  it('decodes UTF-8 beyond ASCII, and an empty body as an empty string', () => {
+    const error = new HttpStatusError('x', { status: 500, headers: {}, body: utf8('fout: ë €') });
+    expect(error.response.body.text()).toBe('fout: ë €');
+    expect(
+      new HttpStatusError('x', { status: 500, headers: {}, body: new Uint8Array() }).response.body.text(),
+    ).toBe('');
+  });
+
+  it('json() of a body that is not JSON throws INVALID_ARGUMENT, as HttpResponse.json() does', () => {
+    const error = new HttpStatusError('x', {
+      status: 502,
+      headers: {},
+      body: utf8('<html>Bad Gateway</html>'),
+    });
+    let thrown: unknown;
+    try {
+      error.response.body.json();
+    } catch (caught) {
+      thrown = caught;
+    }
+    expect(isInfrastructureError(thrown, 'INVALID_ARGUMENT')).toBe(true);
+    expect((thrown as Error).message).not.toContain('Bad Gateway');
+  });
+
+  it('has the same shape from the FakeHttpClient of the memory twins', async () => {
+    const http = new FakeHttpClient({ baseUrl: 'https://tickets.example' });
+    http.enqueue({ status: 409, json: { error: 'seat_taken' } });
+    const error = await http.post('/holds', { json: {} }).catch((caught: unknown) => caught);
+    expect(isInfrastructureError(error, 'HTTP_STATUS')).toBe(true);
+    const status = error as HttpStatusError;
+    expect(status.response.body).toBeInstanceOf(HttpErrorBody);
+    expect(status.response.body.json()).toEqual({ error: 'seat_taken' });
   });
 });

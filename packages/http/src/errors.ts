@@ -1,5 +1,14 @@
-import { InfrastructureError, InvalidArgumentError, TimeoutError } from '@voelgoed/contracts';
+import {
+  type ErrorCode,
+  InfrastructureError,
+  type InfrastructureErrorMap,
+  InvalidArgumentError,
+  isInfrastructureError,
+  type NarrowedError,
+  TimeoutError,
+} from '@voelgoed/contracts';
 import { redactText } from './redact.js';
+import type { WebhookVerificationError } from './webhooks/verification-error.js';
 
 /** Prefix of every message this package puts in an error. */
 export const MESSAGE_PREFIX = '[voelgoed:http]';
@@ -30,17 +39,53 @@ export class HttpTimeoutError extends TimeoutError {
   }
 }
 
+/** Codes this package adds to the contracts' `ErrorCodes`. */
+export const HttpErrorCodes = {
+  /** More redirects in a row than `maxRedirects`: {@link TooManyRedirectsError}. */
+  TOO_MANY_REDIRECTS: 'TOO_MANY_REDIRECTS',
+  /** The address filter refused the address a request would connect to: {@link ForbiddenTargetError}. */
+  FORBIDDEN_TARGET: 'FORBIDDEN_TARGET',
+  /** A received webhook's signature (or its headers) did not verify: `WebhookVerificationError`. */
+  SIGNATURE_INVALID: 'SIGNATURE_INVALID',
+} as const;
+
+/** Every code an error of this package may carry: the contracts' codes and {@link HttpErrorCodes}. */
+export type HttpErrorCode = ErrorCode | (typeof HttpErrorCodes)[keyof typeof HttpErrorCodes];
+
+/** The class that carries each {@link HttpErrorCode}: what {@link isHttpError} narrows to. */
+export interface HttpErrorMap extends InfrastructureErrorMap {
+  TOO_MANY_REDIRECTS: TooManyRedirectsError;
+  FORBIDDEN_TARGET: ForbiddenTargetError;
+  SIGNATURE_INVALID: WebhookVerificationError;
+}
+
+/**
+ * `isInfrastructureError` that also knows this package's codes: true for an infrastructure error
+ * (from any copy of the contracts), with `code` only for that code, narrowed to its class
+ * (`FORBIDDEN_TARGET` → {@link ForbiddenTargetError}, `HTTP_STATUS` → `HttpStatusError`, …).
+ */
+export function isHttpError<C extends HttpErrorCode = never>(
+  value: unknown,
+  code?: C,
+): value is NarrowedError<HttpErrorMap, C> {
+  return isInfrastructureError(value) && (code === undefined || value.code === code);
+}
+
 /** Too many redirects in a row (code `TOO_MANY_REDIRECTS`). */
 export class TooManyRedirectsError extends InfrastructureError {
+  declare readonly code: typeof HttpErrorCodes.TOO_MANY_REDIRECTS;
+
   constructor(message: string) {
-    super('TOO_MANY_REDIRECTS', message, { retryable: false });
+    super(HttpErrorCodes.TOO_MANY_REDIRECTS, message, { retryable: false });
   }
 }
 
 /** The address a request would connect to was refused by the client's address filter (code `FORBIDDEN_TARGET`). */
 export class ForbiddenTargetError extends InfrastructureError {
+  declare readonly code: typeof HttpErrorCodes.FORBIDDEN_TARGET;
+
   constructor(message: string) {
-    super('FORBIDDEN_TARGET', message, { retryable: false });
+    super(HttpErrorCodes.FORBIDDEN_TARGET, message, { retryable: false });
   }
 }
 

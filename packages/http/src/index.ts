@@ -1,11 +1,27 @@
+export {
+  AbortedError,
+  CircuitOpenError,
+  ConnectionError,
+  HttpErrorBody,
+  HttpStatusError,
+  InfrastructureError,
+  IntegrityError,
+  InvalidArgumentError,
+  isInfrastructureError,
+  PayloadTooLargeError,
+  RateLimitedError,
+  TimeoutError,
+} from '@voelgoed/contracts';
 export type { BulkheadOptions } from './bulkhead.js';
 export type { CircuitBreakerOptions, CircuitState } from './circuit-breaker.js';
 export { createHttpClient, type ResilientHttpClient } from './client.js';
 export {
   ForbiddenTargetError,
+  type HttpErrorCode,
+  HttpErrorCodes,
+  type HttpErrorMap,
   HttpTimeoutError,
-  invalidArgument,
-  MESSAGE_PREFIX,
+  isHttpError,
   type TimeoutPhase,
   TooManyRedirectsError,
 } from './errors.js';
@@ -40,7 +56,7 @@ export {
   type WebhookSender,
   type WebhookSenderOptions,
 } from './webhooks/deliver.js';
-export { type HmacSignatureOptions, verifyHmacSignature } from './webhooks/hmac.js';
+export { type HmacSignatureOptions, isValidHmacSignature, verifyHmacSignature } from './webhooks/hmac.js';
 export type { WebhookSecret } from './webhooks/secrets.js';
 export type { SignatureEncoding } from './webhooks/signature-encoding.js';
 export { isPublicAddress } from './webhooks/ssrf.js';
@@ -50,6 +66,5 @@ export {
   type VerifyWebhookInput,
   verifyWebhook,
   type WebhookHeaders,
-  WebhookVerificationError,
-  type WebhookVerificationFailure,
 } from './webhooks/standard-webhooks.js';
+export { WebhookVerificationError, type WebhookVerificationFailure } from './webhooks/verification-error.js';

@@ -2,6 +2,8 @@ import { createHmac } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
 import { isInfrastructureError } from '@voelgoed/contracts';
 import {
+  isHttpError,
+  isValidHmacSignature,
   signWebhook,
   type VerifyWebhookInput,
   verifyHmacSignature,
@@ -123,7 +125,7 @@ describe('verifyWebhook: one id rule, strict signatures', () => {
     const error = thrown(() => verifyWebhook({ payload: PAYLOAD, headers: forged, secret: SECRET, now }));
     expect(error).toBeInstanceOf(WebhookVerificationError);
     expect(error.reason).toBe('bad_id');
-    expect(isInfrastructureError(error, 'INTEGRITY')).toBe(true);
+    expect(isHttpError(error, 'SIGNATURE_INVALID')).toBe(true);
   });
 
   it.each(['msg x', 'msg_ë', 'msg\tx', 'msg.x'])('refuses the id %j on both sides', (id) => {
@@ -182,6 +184,10 @@ describe('verifyHmacSignature: arguments and strict decoding', () => {
     ['base64url followed by junk', `${base64url}!!`, 'base64url'],
     ['base64url with padding', `${base64url}=`, 'base64url'],
   ])('refuses %s', (_name, signature, encoding) => {
-    expect(verifyHmacSignature(body, signature, key, { encoding })).toBe(false);
+    expect(isValidHmacSignature(body, signature, key, { encoding })).toBe(false);
+    expect(thrown(() => verifyHmacSignature(body, signature, key, { encoding }))).toMatchObject({
+      code: 'SIGNATURE_INVALID',
+      reason: 'no_matching_signature',
+    });
   });
 });

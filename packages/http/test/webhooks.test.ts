@@ -1,9 +1,10 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
-import { isInfrastructureError } from '@voelgoed/contracts';
 import {
   createWebhookSender,
+  isHttpError,
   isPublicAddress,
+  isValidHmacSignature,
   signWebhook,
   verifyHmacSignature,
   verifyWebhook,
@@ -61,7 +62,8 @@ describe('Standard Webhooks signing and verification', () => {
     );
     expect(error).toBeInstanceOf(WebhookVerificationError);
     expect(error.reason).toBe('no_matching_signature');
-    expect(isInfrastructureError(error, 'INTEGRITY')).toBe(true);
+    expect(isHttpError(error, 'SIGNATURE_INVALID')).toBe(true);
+    expect(error.retryable).toBe(false);
     expect(error.message).not.toContain(SECRET);
   });
 
@@ -133,22 +135,53 @@ describe('verifyHmacSignature', () => {
 
   it('verifies SHA-512 hex, SHA-256 base64 and prefixed signatures', () => {
     const sha512 = createHmac('sha512', key).update(body).digest('hex');
-    expect(verifyHmacSignature(body, sha512, key, { algorithm: 'sha512' })).toBe(true);
-    expect(verifyHmacSignature(body, sha512.toUpperCase(), key, { algorithm: 'sha512' })).toBe(true);
+    expect(verifyHmacSignature(body, sha512, key, { algorithm: 'sha512' })).toBeUndefined();
+    expect(verifyHmacSignature(body, sha512.toUpperCase(), key, { algorithm: 'sha512' })).toBeUndefined();
     const sha256b64 = createHmac('sha256', key).update(body).digest('base64');
-    expect(verifyHmacSignature(Buffer.from(body), sha256b64, key, { encoding: 'base64' })).toBe(true);
+    expect(verifyHmacSignature(Buffer.from(body), sha256b64, key, { encoding: 'base64' })).toBeUndefined();
     const prefixed = `sha256=${createHmac('sha256', key).update(body).digest('hex')}`;
-    expect(verifyHmacSignature(body, prefixed, key, { prefix: 'sha256=' })).toBe(true);
+    expect(verifyHmacSignature(body, prefixed, key, { prefix: 'sha256=' })).toBeUndefined();
+    expect(isValidHmacSignature(body, prefixed, key, { prefix: 'sha256=' })).toBe(true);
+  });
+
+  it("takes Node's header value as it comes: one string, or an array of exactly one", () => {
+    const signature = createHmac('sha256', key).update(body).digest('hex');
+    const headers: Record<string, string | string[] | undefined> = { 'x-signature': [signature] };
+    expect(verifyHmacSignature(body, headers['x-signature'], key)).toBeUndefined();
+    const twice = failure(() => verifyHmacSignature(body, [signature, signature], key));
+    expect(twice.reason).toBe('no_matching_signature');
+    expect(failure(() => verifyHmacSignature(body, [], key)).reason).toBe('missing_signature');
+    expect(isValidHmacSignature(body, [signature, signature], key)).toBe(false);
   });
 
   it('rejects tampered bodies, wrong secrets, wrong lengths and missing signatures; accepts rotated secrets', () => {
     const signature = createHmac('sha256', key).update(body).digest('hex');
-    expect(verifyHmacSignature(`${body} `, signature, key)).toBe(false);
-    expect(verifyHmacSignature(body, signature, 'other')).toBe(false);
-    expect(verifyHmacSignature(body, signature.slice(2), key)).toBe(false);
-    expect(verifyHmacSignature(body, undefined, key)).toBe(false);
-    expect(verifyHmacSignature(body, signature, key, { prefix: 'sha256=' })).toBe(false);
-    expect(verifyHmacSignature(body, signature, ['new-secret', key])).toBe(true);
+    const reasons = [
+      () => verifyHmacSignature(`${body} `, signature, key),
+      () => verifyHmacSignature(body, signature, 'other'),
+      () => verifyHmacSignature(body, signature.slice(2), key),
+      () => verifyHmacSignature(body, signature, key, { prefix: 'sha256=' }),
+      () => verifyHmacSignature(body, undefined, key),
+      () => verifyHmacSignature(body, '', key),
+    ].map((fn) => {
+      const error = failure(fn);
+      expect(error).toBeInstanceOf(WebhookVerificationError);
+      expect(isHttpError(error, 'SIGNATURE_INVALID')).toBe(true);
+      expect(error.message).not.toContain(key);
+      return error.reason;
+    });
+    expect(reasons).toEqual([
+      'no_matching_signature',
+      'no_matching_signature',
+      'no_matching_signature',
+      'no_matching_signature',
+      'missing_signature',
+      'missing_signature',
+    ]);
+    expect(isValidHmacSignature(body, signature, 'other')).toBe(false);
+    expect(isValidHmacSignature(body, undefined, key)).toBe(false);
+    expect(verifyHmacSignature(body, signature, ['new-secret', key])).toBeUndefined();
+    expect(isValidHmacSignature(body, signature, ['new-secret', key])).toBe(true);
     expect(() => verifyHmacSignature(body, signature, '')).toThrow(
       expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
     );

@@ -1,7 +1,14 @@
-import { InvalidArgumentError, LockLostError, LockTimeoutError } from '@voelgoed/contracts';
+import { type ErrorCode, InvalidArgumentError, LockLostError, LockTimeoutError } from '@voelgoed/contracts';
 
 /** Prefix of every message this package puts in an error. */
 export const MESSAGE_PREFIX = '[voelgoed:lock]';
+
+/**
+ * Every code an error of this package may carry: the lock adds none to the contracts' codes, so
+ * `isInfrastructureError(e, code)` narrows them all (`LOCK_TIMEOUT` → `LockTimeoutError`, whose
+ * subclass {@link LockNotAcquiredError} this package throws).
+ */
+export type LockErrorCode = ErrorCode;
 
 /** An `INVALID_ARGUMENT` error for bad input given to this package. */
 export function invalidArgument(message: string): InvalidArgumentError {

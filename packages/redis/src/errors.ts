@@ -2,8 +2,12 @@ import * as NodeRedis from '@redis/client';
 import {
   AuthenticationError,
   ConnectionError,
+  type ErrorCode,
   InfrastructureError,
+  type InfrastructureErrorMap,
   InvalidArgumentError,
+  isInfrastructureError,
+  type NarrowedError,
   TimeoutError,
 } from '@voelgoed/contracts';
 import { ConnectionFault } from './connection-errors.js';
@@ -11,6 +15,32 @@ import { ErrorReply } from './resp.js';
 
 /** Prefix of every message this package puts in an error. */
 export const MESSAGE_PREFIX = '[voelgoed:redis]';
+
+/** Codes this package adds to the contracts' `ErrorCodes`. */
+export const RedisErrorCodes = {
+  /** The server answered with an error reply: {@link RedisReplyError}. */
+  REDIS_REPLY: 'REDIS_REPLY',
+} as const;
+
+/** Every code an error of this package may carry: the contracts' codes and {@link RedisErrorCodes}. */
+export type RedisErrorCode = ErrorCode | (typeof RedisErrorCodes)[keyof typeof RedisErrorCodes];
+
+/** The class that carries each {@link RedisErrorCode}: what {@link isRedisError} narrows to. */
+export interface RedisErrorMap extends InfrastructureErrorMap {
+  REDIS_REPLY: RedisReplyError;
+}
+
+/**
+ * `isInfrastructureError` that also knows this package's codes: true for an infrastructure error
+ * (from any copy of the contracts), with `code` only for that code, narrowed to its class
+ * (`REDIS_REPLY` → {@link RedisReplyError} with its `reply`, `CONNECTION` → `ConnectionError`, …).
+ */
+export function isRedisError<C extends RedisErrorCode = never>(
+  value: unknown,
+  code?: C,
+): value is NarrowedError<RedisErrorMap, C> {
+  return isInfrastructureError(value) && (code === undefined || value.code === code);
+}
 
 /** An `INVALID_ARGUMENT` error for bad input given to this package. */
 export function invalidArgument(message: string): InvalidArgumentError {
@@ -48,13 +78,14 @@ export class RedisTimeoutError extends TimeoutError {
 
 /** The server answered with an error reply (WRONGTYPE, NOSCRIPT, OOM, …). */
 export class RedisReplyError extends InfrastructureError {
+  declare readonly code: typeof RedisErrorCodes.REDIS_REPLY;
   /** First word of the reply, e.g. `WRONGTYPE`. */
   readonly reply: string;
 
   constructor(command: string, message: string, cause: unknown) {
     const reply = /^[A-Z]+/.exec(message)?.[0] ?? 'ERR';
     const safe = withoutArguments(message);
-    super('REDIS_REPLY', `${MESSAGE_PREFIX} ${command} failed: ${safe}`, {
+    super(RedisErrorCodes.REDIS_REPLY, `${MESSAGE_PREFIX} ${command} failed: ${safe}`, {
       retryable: reply === 'LOADING' || reply === 'BUSY' || reply === 'TRYAGAIN' || reply === 'CLUSTERDOWN',
       // The original holds the server's text as it was: dropped when that echoed arguments.
       ...(safe === message ? { cause } : {}),

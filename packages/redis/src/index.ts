@@ -1,4 +1,13 @@
 export type { RedisCommandEvent } from '@voelgoed/contracts';
+export {
+  AuthenticationError,
+  ConflictError,
+  ConnectionError,
+  InfrastructureError,
+  InvalidArgumentError,
+  isInfrastructureError,
+  TimeoutError,
+} from '@voelgoed/contracts';
 export { createRedisClient, RedisClient } from './client.js';
 export type {
   CommandOptions,
@@ -9,9 +18,10 @@ export type {
 } from './client-types.js';
 export type { RedisArgument, RedisReply } from './commands.js';
 export {
-  connectionError,
-  invalidArgument,
-  MESSAGE_PREFIX,
+  isRedisError,
+  type RedisErrorCode,
+  RedisErrorCodes,
+  type RedisErrorMap,
   RedisReplyError,
   RedisTimeoutError,
 } from './errors.js';

@@ -1,9 +1,16 @@
-import { type InfrastructureError, InvalidArgumentError } from '@voelgoed/contracts';
+import {
+  type ErrorCode,
+  type InfrastructureError,
+  type InfrastructureErrorMap,
+  InvalidArgumentError,
+  isInfrastructureError,
+  type NarrowedError,
+} from '@voelgoed/contracts';
 
 /** Prefix of every message this package puts in an error. */
 export const MESSAGE_PREFIX = '[voelgoed:storage]';
 
-/** Codes this package adds to the contracts' {@link ErrorCodes}. */
+/** Codes this package adds to the contracts' `ErrorCodes`. */
 export const StorageErrorCodes = {
   /** The driver does not offer the operation (e.g. `signedUrl` on the filesystem driver). */
   NOT_SUPPORTED: 'NOT_SUPPORTED',
@@ -14,6 +21,34 @@ export const StorageErrorCodes = {
   /** A filesystem call failed for a reason other than a missing object. */
   FS_ERROR: 'FS_ERROR',
 } as const;
+
+type OwnCode = (typeof StorageErrorCodes)[keyof typeof StorageErrorCodes];
+
+/** Every code an error of this package may carry: the contracts' codes and {@link StorageErrorCodes}. */
+export type StorageErrorCode = ErrorCode | OwnCode;
+
+/**
+ * The class that carries each {@link StorageErrorCode}: what {@link isStorageError} narrows to.
+ * This package's own codes are carried by a plain `InfrastructureError` with that `code`.
+ */
+export interface StorageErrorMap extends InfrastructureErrorMap {
+  NOT_SUPPORTED: InfrastructureError & { readonly code: 'NOT_SUPPORTED' };
+  ACCESS_DENIED: InfrastructureError & { readonly code: 'ACCESS_DENIED' };
+  S3_ERROR: InfrastructureError & { readonly code: 'S3_ERROR' };
+  FS_ERROR: InfrastructureError & { readonly code: 'FS_ERROR' };
+}
+
+/**
+ * `isInfrastructureError` that also knows this package's codes: true for an infrastructure error
+ * (from any copy of the contracts), with `code` only for that code, narrowed to its class
+ * (`NOT_FOUND` → `NotFoundError`, `PRECONDITION_FAILED` → `PreconditionFailedError`, …).
+ */
+export function isStorageError<C extends StorageErrorCode = never>(
+  value: unknown,
+  code?: C,
+): value is NarrowedError<StorageErrorMap, C> {
+  return isInfrastructureError(value) && (code === undefined || value.code === code);
+}
 
 /** An `INVALID_ARGUMENT` error for bad input given to this package. */
 export function invalidArgument(message: string): InfrastructureError {

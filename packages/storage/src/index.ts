@@ -1,5 +1,28 @@
-export { invalidArgument, MESSAGE_PREFIX, StorageErrorCodes } from './errors.js';
+export {
+  AbortedError,
+  ConnectionError,
+  InfrastructureError,
+  IntegrityError,
+  InvalidArgumentError,
+  isInfrastructureError,
+  NotFoundError,
+  PayloadTooLargeError,
+  PreconditionFailedError,
+  TimeoutError,
+} from '@voelgoed/contracts';
+export {
+  isStorageError,
+  type StorageErrorCode,
+  StorageErrorCodes,
+  type StorageErrorMap,
+} from './errors.js';
 export type { FsRepairOptions, FsRepairReport } from './fs-repair.js';
+export {
+  createFsSignedUrlHandler,
+  type FsSignedUrlHandler,
+  type FsSignedUrlHandlerOptions,
+} from './fs-signed-url-handler.js';
+export type { FsSigningOptions, FsSigningSecret } from './fs-signing.js';
 export { createFileSystemStorage, createFsStorage, FsStorage, type FsStorageOptions } from './fs-storage.js';
 export { MAX_KEY_BYTES, validateKey } from './key.js';
 export {

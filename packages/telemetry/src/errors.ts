@@ -1,7 +1,13 @@
-import { InvalidArgumentError, isInfrastructureError } from '@voelgoed/contracts';
+import { type ErrorCode, InvalidArgumentError, isInfrastructureError } from '@voelgoed/contracts';
 
 /** Prefix of every message this package puts in an error. */
 export const MESSAGE_PREFIX = '[voelgoed:telemetry]';
+
+/**
+ * Every code an error of this package may carry: telemetry adds none to the contracts' codes, so
+ * `isInfrastructureError(e, code)` narrows them all.
+ */
+export type TelemetryErrorCode = ErrorCode;
 
 /** An `InvalidArgumentError` (code `INVALID_ARGUMENT`) for bad input given to this package. */
 export function invalidArgument(message: string): InvalidArgumentError {

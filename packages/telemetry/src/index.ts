@@ -1,4 +1,11 @@
-export { invalidArgument, MESSAGE_PREFIX } from './errors.js';
+export {
+  ConnectionError,
+  InfrastructureError,
+  InvalidArgumentError,
+  isInfrastructureError,
+  TimeoutError,
+} from '@voelgoed/contracts';
+export type { TelemetryErrorCode } from './errors.js';
 export { CIRCUIT_STATE_VALUES } from './http-events.js';
 export { OTHER } from './label-guard.js';
 export {

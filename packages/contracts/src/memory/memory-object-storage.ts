@@ -300,6 +300,8 @@ export class MemoryObjectStorage implements ObjectStorage {
       validateObjectKey(fromKey, PREFIX, 'source key');
       validateObjectKey(toKey, PREFIX, 'destination key');
       const source = this.#require(fromKey);
+      // A copy onto itself is a no-op on every driver (S3 refuses a plain one): nothing changes.
+      if (fromKey === toKey) return { result: info(fromKey, source), bytes: source.data.length };
       const copied: StoredObject = { ...source, lastModified: new Date(this.#clock.now()) };
       this.#objects.set(toKey, copied);
       return { result: info(toKey, copied), bytes: copied.data.length };

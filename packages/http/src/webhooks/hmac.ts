@@ -3,6 +3,7 @@ import { InvalidArgumentError } from '@voelgoed/contracts';
 import { MESSAGE_PREFIX } from '../errors.js';
 import { payloadBytes } from './secrets.js';
 import { decodeSignature, SIGNATURE_ENCODINGS, type SignatureEncoding } from './signature-encoding.js';
+import { WebhookVerificationError } from './verification-error.js';
 
 const P = MESSAGE_PREFIX;
 const ALGORITHMS: ReadonlySet<string> = new Set(['sha1', 'sha256', 'sha384', 'sha512']);
@@ -18,16 +19,47 @@ export interface HmacSignatureOptions {
 
 /**
  * Verifies a plain HMAC over the raw body (the scheme many providers use: e.g. SHA-512 hex in a
- * header), against one secret or several (rotation), in constant time. Returns true on a match;
- * false for a missing signature or one that is not the canonical encoding of a digest (exact
- * length, no trailing characters). Bad arguments of the caller's own are `INVALID_ARGUMENT`.
+ * header), against one secret or several (rotation), in constant time. Returns on a match and
+ * throws `WebhookVerificationError` (code `SIGNATURE_INVALID`) otherwise, as `verifyWebhook`
+ * does: `reason` `missing_signature` for a missing or empty signature, `no_matching_signature`
+ * for one that matches no secret or is not the canonical encoding of a digest (exact length, no
+ * trailing characters). Bad arguments of the caller's own are `INVALID_ARGUMENT`.
  */
 export function verifyHmacSignature(
   rawBody: string | Uint8Array,
-  signature: string | undefined,
+  signature: string | readonly string[] | undefined,
+  secret: string | Uint8Array | readonly (string | Uint8Array)[],
+  options: HmacSignatureOptions = {},
+): void {
+  const outcome = check(rawBody, signature, secret, options);
+  if (outcome === 'missing') {
+    throw new WebhookVerificationError('missing_signature', 'no HMAC signature was given');
+  }
+  if (outcome === 'mismatch') {
+    throw new WebhookVerificationError('no_matching_signature', 'the HMAC signature matches no secret');
+  }
+}
+
+/**
+ * The same check as {@link verifyHmacSignature}, as a boolean: true on a match, false for a
+ * missing or non-matching signature. Bad arguments of the caller's own still throw
+ * `INVALID_ARGUMENT`.
+ */
+export function isValidHmacSignature(
+  rawBody: string | Uint8Array,
+  signature: string | readonly string[] | undefined,
   secret: string | Uint8Array | readonly (string | Uint8Array)[],
   options: HmacSignatureOptions = {},
 ): boolean {
+  return check(rawBody, signature, secret, options) === 'match';
+}
+
+function check(
+  rawBody: string | Uint8Array,
+  signature: string | readonly string[] | undefined,
+  secret: string | Uint8Array | readonly (string | Uint8Array)[],
+  options: HmacSignatureOptions,
+): 'match' | 'missing' | 'mismatch' {
   if (typeof options !== 'object' || options === null) {
     throw new InvalidArgumentError(`${P} HMAC options must be an object`);
   }
@@ -50,16 +82,21 @@ export function verifyHmacSignature(
     return createHmac(algorithm, s).update(body).digest();
   });
 
-  if (typeof signature !== 'string' || signature.length === 0) return false;
-  let text = signature.trim();
+  // Node's req.headers gives a repeated header as an array: exactly one value is a signature,
+  // several are ambiguous and match nothing.
+  const given = Array.isArray(signature) ? (signature.length === 1 ? signature[0] : '') : signature;
+  if (typeof given !== 'string' || given.length === 0) {
+    return Array.isArray(signature) && signature.length > 1 ? 'mismatch' : 'missing';
+  }
+  let text = given.trim();
   if (options.prefix) {
-    if (!text.startsWith(options.prefix)) return false;
+    if (!text.startsWith(options.prefix)) return 'mismatch';
     text = text.slice(options.prefix.length);
   }
-  const given = decodeSignature(text, encoding, expected[0]!.length);
-  if (given === undefined) return false;
+  const decoded = decodeSignature(text, encoding, expected[0]!.length);
+  if (decoded === undefined) return 'mismatch';
   let matched = false;
   // Every comparison runs, so timing does not tell which secret matched.
-  for (const digest of expected) if (timingSafeEqual(given, digest)) matched = true;
-  return matched;
+  for (const digest of expected) if (timingSafeEqual(decoded, digest)) matched = true;
+  return matched ? 'match' : 'mismatch';
 }

@@ -1,8 +1,9 @@
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
-import { IntegrityError, InvalidArgumentError } from '@voelgoed/contracts';
+import { InvalidArgumentError } from '@voelgoed/contracts';
 import { MESSAGE_PREFIX } from '../errors.js';
 import { payloadBytes, secretKeys, type WebhookSecret } from './secrets.js';
 import { decodeSignature } from './signature-encoding.js';
+import { WebhookVerificationError } from './verification-error.js';
 
 const P = MESSAGE_PREFIX;
 /** Bytes of an HMAC-SHA256 signature. */
@@ -82,25 +83,6 @@ export function signWebhook(input: SignWebhookInput): WebhookHeaders {
   };
 }
 
-/** Why a webhook failed verification. */
-export type WebhookVerificationFailure =
-  | 'missing_headers'
-  | 'bad_id'
-  | 'bad_timestamp'
-  | 'timestamp_too_old'
-  | 'timestamp_too_new'
-  | 'no_matching_signature';
-
-/** A webhook did not verify (code `INTEGRITY`); `reason` says why. Never holds the secret or the body. */
-export class WebhookVerificationError extends IntegrityError {
-  readonly reason: WebhookVerificationFailure;
-
-  constructor(reason: WebhookVerificationFailure, message: string) {
-    super(`${P} webhook verification failed: ${message}`);
-    this.reason = reason;
-  }
-}
-
 export interface VerifyWebhookInput {
   /** The raw body exactly as received (not re-serialised JSON). */
   payload: string | Uint8Array;
@@ -126,7 +108,8 @@ function header(headers: VerifyWebhookInput['headers'], name: string): string | 
 /**
  * Verifies a Standard Webhooks request: required headers, timestamp within `toleranceS` of now
  * (both ways), and at least one `v1` signature matching any of the secrets, compared in constant
- * time. Resolves to the message id and time; throws `WebhookVerificationError` otherwise.
+ * time. Returns the message id and time; throws `WebhookVerificationError` (code
+ * `SIGNATURE_INVALID`) otherwise.
  */
 export function verifyWebhook(input: VerifyWebhookInput): { id: string; timestamp: Date } {
   // The caller's own arguments first: a mistake there is INVALID_ARGUMENT, whatever was received.
