@@ -1,11 +1,11 @@
-import { expect } from '@jest/globals';
 import { ErrorCodes } from '../errors.js';
 import type { Cache } from '../ports/cache.js';
+import { expect } from './assert.js';
 import { cacheBadInputCheck } from './cache-bad-input.js';
 import {
   type ConformanceCheck,
   type ConformanceOptions,
-  describeChecks,
+  describeSuite,
   expectInfrastructureError,
   randomKey,
   sleep,
@@ -183,9 +183,14 @@ export const cacheChecks: readonly ConformanceCheck<Cache<unknown>>[] = [
  * });
  */
 export function describeCache<T extends Cache<unknown>>(
+  factory: () => T | Promise<T>,
+  options?: CacheConformanceOptions<T>,
+): void;
+export function describeCache<T extends Cache<unknown>>(
   name: string,
   factory: () => T | Promise<T>,
-  options: CacheConformanceOptions<T> = {},
-): void {
-  describeChecks(`Cache conformance: ${name}`, cacheChecks, factory, options);
+  options?: CacheConformanceOptions<T>,
+): void;
+export function describeCache(...args: unknown[]): void {
+  describeSuite<Cache<unknown>>('describeCache', 'Cache conformance', cacheChecks, args);
 }

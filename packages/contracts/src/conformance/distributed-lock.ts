@@ -1,18 +1,19 @@
-import { expect } from '@jest/globals';
 import { ErrorCodes, isInfrastructureError } from '../errors.js';
 import type { DistributedLock, Lock } from '../ports/lock.js';
+import { expect } from './assert.js';
 import { distributedLockBadInputCheck } from './distributed-lock-bad-input.js';
 import {
   type ConformanceCheck,
   type ConformanceOptions,
-  describeChecks,
+  describeSuite,
   expectInfrastructureError,
   randomKey,
   sleep,
 } from './shared.js';
 
 /** Options of {@link describeDistributedLock}. */
-export type DistributedLockConformanceOptions = ConformanceOptions<DistributedLock>;
+export type DistributedLockConformanceOptions<T extends DistributedLock = DistributedLock> =
+  ConformanceOptions<T>;
 
 /** Short TTL used where a test waits for expiry (real time: adapters on real servers run these). */
 const SHORT_TTL = 150;
@@ -580,10 +581,20 @@ export const distributedLockChecks: readonly ConformanceCheck<DistributedLock>[]
  * @example
  * describeDistributedLock('RedisLock', () => createRedisLock({ clients }), { teardown: (l) => l.close() });
  */
-export function describeDistributedLock(
+export function describeDistributedLock<T extends DistributedLock>(
+  factory: () => T | Promise<T>,
+  options?: DistributedLockConformanceOptions<T>,
+): void;
+export function describeDistributedLock<T extends DistributedLock>(
   name: string,
-  factory: () => DistributedLock | Promise<DistributedLock>,
-  options: DistributedLockConformanceOptions = {},
-): void {
-  describeChecks(`DistributedLock conformance: ${name}`, distributedLockChecks, factory, options);
+  factory: () => T | Promise<T>,
+  options?: DistributedLockConformanceOptions<T>,
+): void;
+export function describeDistributedLock(...args: unknown[]): void {
+  describeSuite<DistributedLock>(
+    'describeDistributedLock',
+    'DistributedLock conformance',
+    distributedLockChecks,
+    args,
+  );
 }

@@ -1,11 +1,11 @@
-import { expect } from '@jest/globals';
 import { ErrorCodes } from '../errors.js';
 import type { ExpiringSet } from '../ports/expiring-set.js';
+import { expect } from './assert.js';
 import { expiringSetBadInputCheck } from './expiring-set-bad-input.js';
 import {
   type ConformanceCheck,
   type ConformanceOptions,
-  describeChecks,
+  describeSuite,
   expectInfrastructureError,
   randomKey,
   sleep,
@@ -190,9 +190,14 @@ export const expiringSetChecks: readonly ConformanceCheck<ExpiringSet>[] = [
  * describeExpiringSet('ExpiringSet on Redis', () => new ExpiringSet(client, `test:${randomUUID()}`));
  */
 export function describeExpiringSet<T extends ExpiringSet>(
+  factory: () => T | Promise<T>,
+  options?: ExpiringSetConformanceOptions<T>,
+): void;
+export function describeExpiringSet<T extends ExpiringSet>(
   name: string,
   factory: () => T | Promise<T>,
-  options: ExpiringSetConformanceOptions<T> = {},
-): void {
-  describeChecks(`ExpiringSet conformance: ${name}`, expiringSetChecks, factory, options);
+  options?: ExpiringSetConformanceOptions<T>,
+): void;
+export function describeExpiringSet(...args: unknown[]): void {
+  describeSuite<ExpiringSet>('describeExpiringSet', 'ExpiringSet conformance', expiringSetChecks, args);
 }

@@ -1,8 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ErrorCodes, type HttpStatusError } from '../errors.js';
 import type { HttpClient, HttpResponse } from '../ports/http.js';
+import { expect } from './assert.js';
 import { httpClientBadInputCheck } from './http-client-bad-input.js';
 import {
   CONFORMANCE_JSON,
@@ -17,6 +17,9 @@ import {
   type ConformanceOptions,
   expectInfrastructureError,
   freshImpl,
+  registerTest,
+  resolveRunner,
+  suiteArguments,
 } from './shared.js';
 
 /** What the factory of {@link describeHttpClient} is given. */
@@ -372,36 +375,64 @@ export const httpClientChecks: readonly ConformanceCheck<HttpConformanceTarget>[
 ];
 
 /**
- * Registers the `HttpClient` conformance suite. It starts a local `node:http` server serving
- * the conformance routes (stopped after the suite); `factory` gets its `baseUrl` (for a real
- * client) and the `handler` itself (for a fake one) and returns a fresh client per test.
+ * Registers the `HttpClient` conformance suite. Each test starts a local `node:http` server
+ * serving the conformance routes (stopped after the test); `factory` gets its `baseUrl` (for a
+ * real client) and the `handler` itself (for a fake one) and returns a fresh client.
  *
  * @example
  * describeHttpClient('FakeHttpClient', ({ baseUrl, handler }) => new FakeHttpClient({ baseUrl, handler }));
  * describeHttpClient('GotHttpClient', ({ baseUrl }) => createHttpClient({ baseUrl }));
  */
 export function describeHttpClient<T extends HttpClient>(
+  factory: (context: HttpConformanceContext) => T | Promise<T>,
+  options?: HttpClientConformanceOptions<T>,
+): void;
+export function describeHttpClient<T extends HttpClient>(
   name: string,
   factory: (context: HttpConformanceContext) => T | Promise<T>,
-  options: HttpClientConformanceOptions<T> = {},
-): void {
-  describe(name, () => {
+  options?: HttpClientConformanceOptions<T>,
+): void;
+export function describeHttpClient(...args: unknown[]): void {
+  const what = 'describeHttpClient';
+  const { name, factory, options } = suiteArguments<
+    (context: HttpConformanceContext) => HttpClient | Promise<HttpClient>,
+    HttpClientConformanceOptions
+  >(what, args);
+  const runner = resolveRunner(options.runner, what);
+  const { describe } = runner;
+  describe(name ?? 'HttpClient conformance', () => {
     const handler = createConformanceHttpHandler();
-    let server: ConformanceHttpServer | undefined;
-    beforeAll(async () => {
-      server = await startConformanceHttpServer(handler);
-    });
-    afterAll(async () => {
-      await server?.close();
-    });
-    const baseUrl = () => {
-      if (!server) throw new Error('[voelgoed:contracts] the conformance HTTP server did not start');
-      return server.baseUrl;
-    };
-    const get = freshImpl(() => factory({ baseUrl: baseUrl(), handler }), options);
+    // A server per test, started and stopped by the same hooks as the client: the runner's
+    // per-suite hooks differ in name (beforeAll in Jest and Vitest, before in node:test).
+    const current = freshImpl<{ server: ConformanceHttpServer; client: HttpClient }>(
+      async () => {
+        const server = await startConformanceHttpServer(handler);
+        try {
+          return { server, client: await factory({ baseUrl: server.baseUrl, handler }) };
+        } catch (error) {
+          await server.close();
+          throw error;
+        }
+      },
+      {
+        runner,
+        teardown: async ({ server, client }) => {
+          try {
+            await options.teardown?.(client);
+          } finally {
+            await server.close();
+          }
+        },
+      },
+    );
     for (const check of httpClientChecks) {
-      it(check.name, () => check.run({ client: get(), baseUrl: baseUrl() }), check.timeoutMs);
+      registerTest(
+        runner,
+        check.name,
+        () => check.run({ client: current().client, baseUrl: current().server.baseUrl }),
+        check.timeoutMs,
+      );
     }
-    options.additionalTests?.(get);
+    options.additionalTests?.(() => current().client, runner);
   });
 }

@@ -1,18 +1,18 @@
-import { expect } from '@jest/globals';
 import { ErrorCodes } from '../errors.js';
 import type { KeyValueStore } from '../ports/key-value.js';
+import { expect } from './assert.js';
 import { keyValueStoreBadInputCheck } from './key-value-store-bad-input.js';
 import {
   type ConformanceCheck,
   type ConformanceOptions,
-  describeChecks,
+  describeSuite,
   expectInfrastructureError,
   randomKey,
   sleep,
 } from './shared.js';
 
 /** Options of {@link describeKeyValueStore}. */
-export type KeyValueStoreConformanceOptions = ConformanceOptions<KeyValueStore>;
+export type KeyValueStoreConformanceOptions<T extends KeyValueStore = KeyValueStore> = ConformanceOptions<T>;
 
 /** Short TTL used where a test waits for expiry (real time). */
 const SHORT_TTL = 150;
@@ -298,10 +298,20 @@ export const keyValueStoreChecks: readonly ConformanceCheck<KeyValueStore>[] = [
  * @example
  * describeKeyValueStore('RedisKeyValueStore', () => new RedisKeyValueStore(client));
  */
-export function describeKeyValueStore(
+export function describeKeyValueStore<T extends KeyValueStore>(
+  factory: () => T | Promise<T>,
+  options?: KeyValueStoreConformanceOptions<T>,
+): void;
+export function describeKeyValueStore<T extends KeyValueStore>(
   name: string,
-  factory: () => KeyValueStore | Promise<KeyValueStore>,
-  options: KeyValueStoreConformanceOptions = {},
-): void {
-  describeChecks(`KeyValueStore conformance: ${name}`, keyValueStoreChecks, factory, options);
+  factory: () => T | Promise<T>,
+  options?: KeyValueStoreConformanceOptions<T>,
+): void;
+export function describeKeyValueStore(...args: unknown[]): void {
+  describeSuite<KeyValueStore>(
+    'describeKeyValueStore',
+    'KeyValueStore conformance',
+    keyValueStoreChecks,
+    args,
+  );
 }

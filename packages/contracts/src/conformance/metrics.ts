@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { expect } from '@jest/globals';
 import { ErrorCodes } from '../errors.js';
 import { MemoryMetrics } from '../memory/memory-metrics.js';
 import type { MetricLabels, Metrics } from '../ports/metrics.js';
+import { expect } from './assert.js';
 import { metricsBadInputCheck } from './metrics-bad-input.js';
 import {
   type ConformanceCheck,
   type ConformanceOptions,
-  describeChecks,
+  describeSuite,
   expectInfrastructureError,
 } from './shared.js';
 
@@ -28,7 +28,7 @@ export interface MetricsHarness {
 }
 
 /** Options of {@link describeMetrics}. */
-export type MetricsConformanceOptions = ConformanceOptions<MetricsHarness>;
+export type MetricsConformanceOptions<T extends MetricsHarness = MetricsHarness> = ConformanceOptions<T>;
 
 /** A {@link MetricsHarness} over a {@link MemoryMetrics}. */
 export function memoryMetricsHarness(metrics: MemoryMetrics = new MemoryMetrics()): MetricsHarness & {
@@ -286,16 +286,21 @@ export const metricsChecks: readonly ConformanceCheck<MetricsHarness>[] = [
  * the implementation and a way to read values back.
  *
  * @example
- * describeMetrics('PrometheusMetrics', () => {
- *   const registry = new Registry();
- *   const metrics = createPrometheusMetrics({ registry });
- *   return { metrics, read: (name, labels) => readFromRegistry(registry, name, labels) };
- * });
+ * describeMetrics('MemoryMetrics', () => memoryMetricsHarness());
+ * describeMetrics('Telemetry', () => {
+ *   const metrics = createTelemetry({ events: false });
+ *   return { metrics, read: (name, labels) => readScrape(metrics, name, labels) }; // parses scrape()
+ * }, { teardown: ({ metrics }) => metrics.close() });
  */
-export function describeMetrics(
+export function describeMetrics<T extends MetricsHarness>(
+  factory: () => T | Promise<T>,
+  options?: MetricsConformanceOptions<T>,
+): void;
+export function describeMetrics<T extends MetricsHarness>(
   name: string,
-  factory: () => MetricsHarness | Promise<MetricsHarness>,
-  options: MetricsConformanceOptions = {},
-): void {
-  describeChecks(`Metrics conformance: ${name}`, metricsChecks, factory, options);
+  factory: () => T | Promise<T>,
+  options?: MetricsConformanceOptions<T>,
+): void;
+export function describeMetrics(...args: unknown[]): void {
+  describeSuite<MetricsHarness>('describeMetrics', 'Metrics conformance', metricsChecks, args);
 }

@@ -1,15 +1,18 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { expect } from '@jest/globals';
 import { ErrorCodes, isInfrastructureError } from '../errors.js';
 import type { ObjectStorage, PutBody } from '../ports/storage.js';
+import { expect } from './assert.js';
 import { type ObjectStorageBadInputOptions, objectStorageBadInputCheck } from './object-storage-bad-input.js';
+import { objectStorageConsistencyChecks } from './object-storage-consistency.js';
 import {
   type ConformanceCheck,
   type ConformanceOptions,
   describeChecks,
   expectInfrastructureError,
   randomKey,
+  resolveRunner,
+  suiteArguments,
 } from './shared.js';
 
 /** What the suite asks of whoever fetches a signed URL (an HTTP client, or the memory driver). */
@@ -661,6 +664,7 @@ export function objectStorageChecks<T extends ObjectStorage = ObjectStorage>(
     },
   ];
   checks.push(objectStorageBadInputCheck({ keyPrefix, ...options.badInput }));
+  checks.push(...objectStorageConsistencyChecks(options));
 
   if (options.signedUrl === false) {
     checks.push({
@@ -756,9 +760,23 @@ async function fetchWithGlobalFetch(
  * });
  */
 export function describeObjectStorage<T extends ObjectStorage>(
+  factory: () => T | Promise<T>,
+  options?: ObjectStorageConformanceOptions<T>,
+): void;
+export function describeObjectStorage<T extends ObjectStorage>(
   name: string,
   factory: () => T | Promise<T>,
-  options: ObjectStorageConformanceOptions<T> = {},
-): void {
-  describeChecks(name, objectStorageChecks(options), factory, options);
+  options?: ObjectStorageConformanceOptions<T>,
+): void;
+export function describeObjectStorage(...args: unknown[]): void {
+  const what = 'describeObjectStorage';
+  const { name, factory, options } = suiteArguments<
+    () => ObjectStorage | Promise<ObjectStorage>,
+    ObjectStorageConformanceOptions
+  >(what, args);
+  const runner = resolveRunner(options.runner, what);
+  describeChecks(name ?? 'ObjectStorage conformance', objectStorageChecks(options), factory, {
+    ...options,
+    runner,
+  });
 }

@@ -1,8 +1,17 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
 import { ErrorCodes } from '../errors.js';
 import type { RateLimiter, RateLimiterSettings, RateLimitResult } from '../ports/rate-limiter.js';
+import { expect } from './assert.js';
 import { rateLimiterBadInputCheck } from './rate-limiter-bad-input.js';
-import { type ConformanceCheck, expectInfrastructureError, randomKey, sleep } from './shared.js';
+import {
+  type ConformanceCheck,
+  type ConformanceRunner,
+  expectInfrastructureError,
+  randomKey,
+  registerTest,
+  resolveRunner,
+  sleep,
+  suiteArguments,
+} from './shared.js';
 
 const { INVALID_ARGUMENT } = ErrorCodes;
 
@@ -13,8 +22,17 @@ export type RateLimiterMaker = (settings: RateLimiterSettings) => Promise<RateLi
 export interface RateLimiterConformanceOptions<T extends RateLimiter = RateLimiter> {
   /** Called after every test with each limiter the test made (close connections here). */
   teardown?: (limiter: T) => void | Promise<void>;
-  /** Register extra `it(...)` tests inside the suite's `describe`; `make(settings)` makes a limiter. */
-  additionalTests?: (make: (settings: RateLimiterSettings) => Promise<T>) => void;
+  /**
+   * Register extra tests inside the suite's `describe`; `make(settings)` makes a limiter,
+   * `runner` is the runner the suite registers with.
+   */
+  additionalTests?: (make: (settings: RateLimiterSettings) => Promise<T>, runner: ConformanceRunner) => void;
+  /**
+   * The test runner's functions. Defaults to the global `describe`, `it`, `beforeEach` and
+   * `afterEach` (Jest, or Vitest with `globals: true`); required under node:test and under Vitest
+   * without globals.
+   */
+  runner?: ConformanceRunner;
 }
 
 const s = () => randomKey('rate');
@@ -174,13 +192,25 @@ export const rateLimiterChecks: readonly ConformanceCheck<RateLimiterMaker>[] = 
  *   new RateLimiter(client, { ...settings, keyPrefix: `test:${randomUUID()}:` }));
  */
 export function describeRateLimiter<T extends RateLimiter>(
+  factory: (settings: RateLimiterSettings) => T | Promise<T>,
+  options?: RateLimiterConformanceOptions<T>,
+): void;
+export function describeRateLimiter<T extends RateLimiter>(
   name: string,
   factory: (settings: RateLimiterSettings) => T | Promise<T>,
-  options: RateLimiterConformanceOptions<T> = {},
-): void {
-  describe(`RateLimiter conformance: ${name}`, () => {
-    const made: T[] = [];
-    const make = async (settings: RateLimiterSettings): Promise<T> => {
+  options?: RateLimiterConformanceOptions<T>,
+): void;
+export function describeRateLimiter(...args: unknown[]): void {
+  const what = 'describeRateLimiter';
+  const { name, factory, options } = suiteArguments<
+    (settings: RateLimiterSettings) => RateLimiter | Promise<RateLimiter>,
+    RateLimiterConformanceOptions
+  >(what, args);
+  const runner = resolveRunner(options.runner, what);
+  const { describe, afterEach } = runner;
+  describe(name === undefined ? 'RateLimiter conformance' : `RateLimiter conformance: ${name}`, () => {
+    const made: RateLimiter[] = [];
+    const make = async (settings: RateLimiterSettings): Promise<RateLimiter> => {
       const limiter = await factory(settings);
       made.push(limiter);
       return limiter;
@@ -188,7 +218,8 @@ export function describeRateLimiter<T extends RateLimiter>(
     afterEach(async () => {
       for (const limiter of made.splice(0)) await options.teardown?.(limiter);
     });
-    for (const check of rateLimiterChecks) it(check.name, () => check.run(make), check.timeoutMs);
-    options.additionalTests?.(make);
+    for (const check of rateLimiterChecks)
+      registerTest(runner, check.name, () => check.run(make), check.timeoutMs);
+    options.additionalTests?.(make, runner);
   });
 }
