@@ -32,6 +32,7 @@ import {
   readHeader,
   writeAll,
 } from './fs-object-file.js';
+import { type FsStorageOptions, readFsStorageOptions } from './fs-options.js';
 import {
   type FsRepairOptions,
   type FsRepairReport,
@@ -39,6 +40,7 @@ import {
   sweepTempFiles,
 } from './fs-repair.js';
 import { RootGuard } from './fs-root-guard.js';
+import { attachSigner, type FsUrlSigner } from './fs-signing.js';
 import { walkObjects } from './fs-walk.js';
 import { validateKey } from './key.js';
 import { listObjects } from './list.js';
@@ -46,23 +48,8 @@ import { headerValue, normalizeMetadata } from './object-headers.js';
 import { validateMs, validateRange } from './options-checks.js';
 import { type EventSource, instrument } from './telemetry.js';
 
-/** Options of {@link createFsStorage}. */
-export interface FsStorageOptions {
-  /** Directory that holds everything (created when missing). Objects go in `objects/`, temp files in `.tmp/`. */
-  root: string;
-  /** fsync each object before it becomes visible (durable across power loss; slower). Default `false`. */
-  fsync?: boolean;
-  /** Largest object accepted; larger bodies reject with `PayloadTooLargeError`. Default: no limit. */
-  maxObjectSize?: number;
-  /**
-   * Temp files older than this are leftovers of puts whose process died: the first operation of
-   * a storage removes them, as does {@link FsStorage.repair}. Default 3,600,000 (one hour).
-   */
-  staleTempMs?: number;
-}
+export type { FsStorageOptions } from './fs-options.js';
 
-/** Default of {@link FsStorageOptions.staleTempMs}. */
-const STALE_TEMP_MS = 3_600_000;
 /** Tries of a commit whose directory a concurrent delete pruned (each one a delete that won a race). */
 const COMMIT_ATTEMPTS = 100;
 
@@ -73,10 +60,10 @@ const COMMIT_ATTEMPTS = 100;
  * no interleaving of puts and deletes, by one storage or by several processes on one root, can
  * leave a file behind that no object owns. Keys are encoded so that none can escape the root,
  * symbolic links inside the root are never followed (`fs-root-guard.ts`), and listing walks the
- * tree lazily in key order. `signedUrl` is not supported (`capabilities.signedUrl` is false).
+ * tree lazily in key order. `signedUrl` works with the `signing` option (`fs-signing.ts`).
  */
 export class FsStorage implements ObjectStorage {
-  readonly capabilities: ObjectStorageCapabilities = { signedUrl: false };
+  readonly capabilities: ObjectStorageCapabilities;
   /** Absolute root directory. */
   readonly root: string;
   readonly #objects: string;
@@ -86,26 +73,25 @@ export class FsStorage implements ObjectStorage {
   readonly #staleTempMs: number;
   readonly #source: EventSource;
   readonly #guard: RootGuard;
+  readonly #signer: FsUrlSigner | undefined;
   /** The root as given and as resolved, stripped from the causes of errors. */
   readonly #roots: string[];
   #ready: Promise<void> | undefined;
 
   constructor(options: FsStorageOptions) {
-    if (options === null || typeof options !== 'object') throw invalidArgument('options must be { root }');
-    if (typeof options.root !== 'string' || options.root.length === 0 || options.root.includes('\0'))
-      throw invalidArgument('root must be a non-empty path');
-    const max = options.maxObjectSize;
-    if (max !== undefined && (!Number.isSafeInteger(max) || max < 0))
-      throw invalidArgument('maxObjectSize must be a non-negative integer');
-    this.#staleTempMs = validateMs(options.staleTempMs, 'staleTempMs') ?? STALE_TEMP_MS;
-    this.root = path.resolve(options.root);
+    const checked = readFsStorageOptions(options);
+    this.root = checked.root;
     this.#objects = path.join(this.root, 'objects');
     this.#tmp = path.join(this.root, '.tmp');
-    this.#fsync = options.fsync ?? false;
-    this.#maxObjectSize = max;
+    this.#fsync = checked.fsync;
+    this.#maxObjectSize = checked.maxObjectSize;
+    this.#staleTempMs = checked.staleTempMs;
     this.#source = { driver: 'fs', bucket: path.basename(this.root) };
     this.#guard = new RootGuard(this.#objects);
     this.#roots = [this.root];
+    this.#signer = checked.signer;
+    if (this.#signer) attachSigner(this, this.#signer);
+    this.capabilities = { signedUrl: this.#signer !== undefined };
   }
 
   /** Creates the directories, refuses links in their place, and sweeps stale temp files. */
@@ -391,6 +377,11 @@ export class FsStorage implements ObjectStorage {
         validateKey(fromKey, 'source key');
         validateKey(toKey, 'target key');
         const { handle, header } = await this.#openObject(fromKey, 'copy');
+        // A copy onto itself is a no-op on every driver (S3 refuses a plain one): nothing changes.
+        if (fromKey === toKey) {
+          await handle.close();
+          return headerToInfo(header);
+        }
         const copied = await this.#write(toKey, 'copy', async (write) => {
           if (header.size > 0) {
             const source = createReadStream('', {
@@ -409,12 +400,14 @@ export class FsStorage implements ObjectStorage {
     );
   }
 
-  signedUrl(key: string, _options?: SignedUrlOptions): Promise<string> {
+  /** A URL for `createFsSignedUrlHandler` (needs the `signing` option; signing checks no object). */
+  signedUrl(key: string, options?: SignedUrlOptions): Promise<string> {
     return instrument(this.#source, 'signedUrl', async () => {
       validateKey(key);
+      if (this.#signer) return this.#signer.sign(key, options);
       throw new InfrastructureError(
         StorageErrorCodes.NOT_SUPPORTED,
-        `${MESSAGE_PREFIX} the filesystem driver cannot sign URLs (capabilities.signedUrl is false); serve files through your own route, or use the S3 driver`,
+        `${MESSAGE_PREFIX} the filesystem driver signs URLs only when created with the signing option ({ secret, baseUrl }), served by createFsSignedUrlHandler`,
       );
     });
   }
