@@ -101,6 +101,7 @@ class Client implements ResilientHttpClient {
       maxSocketsPerOrigin: options.maxSocketsPerOrigin,
       keepAliveMs: options.keepAliveMs,
       lookup: options.addressFilter ? filteredLookup(options.addressFilter) : undefined,
+      proxy: options.proxy,
     };
     const factory =
       options.transport === 'got'

@@ -1,6 +1,9 @@
 import http from 'node:http';
 import https from 'node:https';
 import gotImport, { type Got, type Request as GotRequest } from 'got';
+import { HttpTimeoutError, MESSAGE_PREFIX } from './errors.js';
+import { type ProxyEndpoint, proxyFor } from './proxy-config.js';
+import { HttpsTunnelAgent, HttpTunnelAgent } from './proxy-tunnel.js';
 import {
   flattenHeaders,
   type Transport,
@@ -28,6 +31,27 @@ export function createGotTransport(settings: TransportSettings): Transport {
     scheduling: 'lifo' as const,
   };
   const agent = { http: new http.Agent(agentOptions), https: new https.Agent(agentOptions) };
+  // One pair of tunnel agents per proxy (at most two: one for http targets, one for https).
+  const tunnels = new Map<ProxyEndpoint, { http: http.Agent; https: https.Agent }>();
+  const agentFor = (url: URL): { http: http.Agent; https: https.Agent } | undefined => {
+    const proxy = proxyFor(settings.proxy, url);
+    if (!proxy) return undefined;
+    const existing = tunnels.get(proxy);
+    if (existing) return existing;
+    const tunnel = {
+      proxy,
+      prefix: MESSAGE_PREFIX,
+      connectTimeoutMs: settings.connectTimeoutMs,
+      timeoutError: (message: string) => new HttpTimeoutError(message, 'connect', { maybeExecuted: false }),
+      lookup: settings.lookup,
+    };
+    const pair = {
+      http: new HttpTunnelAgent(agentOptions, tunnel),
+      https: new HttpsTunnelAgent(agentOptions, tunnel),
+    };
+    tunnels.set(proxy, pair);
+    return pair;
+  };
   const client = got.extend({
     agent,
     retry: { limit: 0 },
@@ -44,7 +68,9 @@ export function createGotTransport(settings: TransportSettings): Transport {
       return new Promise((resolve, reject) => {
         let stream: GotRequest;
         try {
+          const tunnel = agentFor(request.url);
           stream = client.stream(request.url, {
+            ...(tunnel ? { agent: tunnel } : {}),
             method: request.method,
             headers: request.headers,
             body: request.body ?? (request.method === 'GET' || request.method === 'HEAD' ? undefined : ''),
@@ -74,6 +100,10 @@ export function createGotTransport(settings: TransportSettings): Transport {
     async close(): Promise<void> {
       agent.http.destroy();
       agent.https.destroy();
+      for (const pair of tunnels.values()) {
+        pair.http.destroy();
+        pair.https.destroy();
+      }
     },
   };
 }

@@ -10,6 +10,7 @@ import type { BulkheadOptions } from './bulkhead.js';
 import type { CircuitBreakerOptions } from './circuit-breaker.js';
 import { MESSAGE_PREFIX } from './errors.js';
 import { HEADER_NAME, type HeaderValue, headerName, mergeHeaders } from './headers.js';
+import { type ProxyConfig, type ProxyOption, resolveProxy } from './proxy-config.js';
 import { DEFAULT_SENSITIVE_HEADERS } from './redact.js';
 import type { RetryBudgetOptions } from './retry-budget.js';
 import type { TransportFactory } from './transport.js';
@@ -68,6 +69,14 @@ export interface HttpClientOptions {
    * cannot slip through); `false` refuses it with `ForbiddenTargetError`. Default: all allowed.
    */
   addressFilter?: (address: string, family: 4 | 6) => boolean;
+  /**
+   * Outbound proxy: a URL (`http://user:pass@proxy.internal:3128`; http or https proxy, CONNECT
+   * tunnels to every target), `{ url, noProxy }` with hosts that bypass it (a `NO_PROXY` list),
+   * `'env'` to read `HTTPS_PROXY`, `HTTP_PROXY` and `NO_PROXY` (lower case first), or `false`.
+   * Default: the environment only when `NODE_USE_ENV_PROXY=1`, as Node's own `fetch` does;
+   * otherwise direct. `addressFilter` still judges the target (resolved here), not the proxy.
+   */
+  proxy?: ProxyOption;
 }
 
 /** The port's request plus what this client adds. */
@@ -115,6 +124,7 @@ export interface ResolvedOptions {
   sensitiveHeaders: ReadonlySet<string>;
   idempotencyHeader: string;
   addressFilter: ((address: string, family: 4 | 6) => boolean) | undefined;
+  proxy: ProxyConfig | undefined;
 }
 
 export const METHODS: ReadonlySet<HttpMethod> = new Set(HTTP_METHODS);
@@ -290,6 +300,7 @@ export function resolveOptions(options: HttpClientOptions = {}): ResolvedOptions
         ? 'idempotency-key'
         : headerName(options.idempotencyHeader, 'idempotencyHeader'),
     addressFilter: options.addressFilter,
+    proxy: resolveProxy(options.proxy, P),
   };
 }
 

@@ -1,6 +1,7 @@
 import type { LookupFunction } from 'node:net';
 import type { Readable } from 'node:stream';
 import type { HttpMethod } from '@voelgoed/contracts';
+import type { ProxyConfig } from './proxy-config.js';
 
 /** One request as a transport sends it: URL final, headers final, no policies left to apply. */
 export interface TransportRequest {
@@ -84,6 +85,12 @@ export interface TransportSettings {
   keepAliveMs: number;
   /** DNS lookup used for every connection (the address filter hooks in here). */
   lookup: LookupFunction | undefined;
+  /**
+   * Proxies to connect through (from the `proxy` option or the environment); `undefined` for
+   * direct connections. With `lookup` set, the target's name is resolved and judged here, before
+   * the proxy is contacted, and the tunnel goes to the approved address.
+   */
+  proxy?: ProxyConfig | undefined;
 }
 
 /** Builds a transport from the client's settings. */

@@ -1,7 +1,9 @@
 import type { Readable } from 'node:stream';
 import { InvalidArgumentError } from '@voelgoed/contracts';
-import type { Agent as UndiciAgent } from 'undici';
+import type { Dispatcher } from 'undici';
 import { MESSAGE_PREFIX, safeCause } from './errors.js';
+import { type ProxyEndpoint, proxyFor } from './proxy-config.js';
+import { proxyFailure, viaProxy } from './proxy-undici.js';
 import {
   type BufferedTransportResponse,
   flattenHeaders,
@@ -39,8 +41,31 @@ function loadUndici(): Promise<UndiciModule> {
  * pool per origin, undici's own timeouts off except connect (the policies time attempts).
  */
 export function createUndiciTransport(settings: TransportSettings): Transport {
+  type UndiciAgent = Dispatcher;
   let agent: UndiciAgent | undefined;
   let agentPromise: Promise<UndiciAgent> | undefined;
+  // One ProxyAgent per proxy (at most two: one for http targets, one for https).
+  const proxies = new Map<ProxyEndpoint, Promise<UndiciAgent>>();
+  const proxyAgent = (proxy: ProxyEndpoint): Promise<UndiciAgent> => {
+    let made = proxies.get(proxy);
+    if (!made) {
+      made = loadUndici().then(
+        (undici) =>
+          new undici.ProxyAgent({
+            uri: proxy.origin,
+            ...(proxy.authorization ? { token: proxy.authorization } : {}),
+            proxyTunnel: true,
+            connections: settings.maxSocketsPerOrigin,
+            keepAliveTimeout: settings.keepAliveMs,
+            headersTimeout: 0,
+            bodyTimeout: 0,
+            connectTimeout: settings.connectTimeoutMs,
+          }),
+      );
+      proxies.set(proxy, made);
+    }
+    return made;
+  };
   const getAgent = (): Promise<UndiciAgent> => {
     agentPromise ??= loadUndici().then((undici) => {
       agent = new undici.Agent({
@@ -58,14 +83,19 @@ export function createUndiciTransport(settings: TransportSettings): Transport {
     return agentPromise;
   };
 
-  const send = async (request: TransportRequest, dispatcher: UndiciAgent): Promise<TransportResponse> => {
+  const send = async (
+    request: TransportRequest,
+    dispatcher: UndiciAgent,
+    proxy: ProxyEndpoint | undefined,
+  ): Promise<TransportResponse> => {
     try {
       const url = request.url;
+      const target = proxy ? await viaProxy(url, request.headers, settings.lookup) : undefined;
       const response = await dispatcher.request({
-        origin: url.origin,
+        origin: target?.origin ?? url.origin,
         path: `${url.pathname}${url.search}`,
         method: request.method,
-        headers: request.headers,
+        headers: target?.headers ?? request.headers,
         body: request.body as string | Uint8Array | Readable | undefined,
         signal: request.signal,
       });
@@ -76,25 +106,36 @@ export function createUndiciTransport(settings: TransportSettings): Transport {
       };
     } catch (error) {
       const code = (error as { code?: unknown }).code;
-      throw mapTransportError(error, request.method, request.url, code === 'UND_ERR_CONNECT_TIMEOUT');
+      const mapped = mapTransportError(
+        error,
+        request.method,
+        request.url,
+        code === 'UND_ERR_CONNECT_TIMEOUT',
+      );
+      throw (proxy && proxyFailure(mapped, proxy, request.url)) || mapped;
     }
   };
 
   const read = (
     request: ReadRequest,
     dispatcher: UndiciAgent,
+    proxy: ProxyEndpoint | undefined,
+    target: { origin: string; headers: Record<string, string> } | undefined,
   ): Promise<TransportResponse | BufferedTransportResponse> =>
     new Promise((resolve, reject) => {
-      const handler = new ReadHandler(request, resolve, reject);
+      const fail = proxy
+        ? (error: unknown) => reject(proxyFailure(error, proxy, request.url) || error)
+        : reject;
+      const handler = new ReadHandler(request, resolve, fail);
       request.control.setAbort(handler);
       const url = request.url;
       try {
         dispatcher.dispatch(
           {
-            origin: url.origin,
+            origin: target?.origin ?? url.origin,
             path: `${url.pathname}${url.search}`,
             method: request.method,
-            headers: request.headers,
+            headers: target?.headers ?? request.headers,
             body: request.body as string | Uint8Array | Readable | undefined,
           },
           handler,
@@ -107,15 +148,26 @@ export function createUndiciTransport(settings: TransportSettings): Transport {
   return {
     name: 'undici',
     send(request: TransportRequest): Promise<TransportResponse> {
-      if (agent) return send(request, agent);
-      return getAgent().then((a) => send(request, a));
+      const proxy = proxyFor(settings.proxy, request.url);
+      if (proxy) return proxyAgent(proxy).then((a) => send(request, a, proxy));
+      if (agent) return send(request, agent, undefined);
+      return getAgent().then((a) => send(request, a, undefined));
     },
     read(request: ReadRequest): Promise<TransportResponse | BufferedTransportResponse> {
-      if (agent) return read(request, agent);
-      return getAgent().then((a) => read(request, a));
+      const proxy = proxyFor(settings.proxy, request.url);
+      if (proxy) {
+        return proxyAgent(proxy).then(async (a) => {
+          const target = await viaProxy(request.url, request.headers, settings.lookup);
+          return read(request, a, proxy, target);
+        });
+      }
+      if (agent) return read(request, agent, undefined, undefined);
+      return getAgent().then((a) => read(request, a, undefined, undefined));
     },
     async close(): Promise<void> {
-      if (agentPromise) await (await agentPromise).close();
+      const all = [...proxies.values()];
+      if (agentPromise) all.push(agentPromise);
+      await Promise.all(all.map(async (made) => (await made).close()));
     },
   };
 }

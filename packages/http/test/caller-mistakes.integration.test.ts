@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { Channels, isInfrastructureError } from '@voelgoed/contracts';
 import { faults, type HttpServer, startHttpServer } from '@voelgoed/testkit';
-import { createHttpClient, type HttpClientOptions } from '../src/index.js';
+import { createHttpClient, type HttpClientOptions, isHttpError } from '../src/index.js';
 import { recordEvents, rejectionOf, TRANSPORTS } from './helpers.js';
 
 const SECRET = 'Bearer s3cr3t-t0ken';
@@ -147,7 +147,7 @@ describe.each(TRANSPORTS)('caller mistakes over %s', (transport) => {
       const port = new URL(server.origin).port;
       for (const url of [`http://127.0.0.1:${port}/f`, `http://localhost:${port}/f`]) {
         const error = await rejectionOf(client.get(url));
-        expect(isInfrastructureError(error, 'FORBIDDEN_TARGET')).toBe(true);
+        expect(isHttpError(error, 'FORBIDDEN_TARGET')).toBe(true);
       }
       expect(server.requests).toHaveLength(0);
     } finally {

@@ -2,7 +2,7 @@ import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Channels, isInfrastructureError, PayloadTooLargeError } from '@voelgoed/contracts';
 import { faults, type HttpServer, startHttpServer } from '@voelgoed/testkit';
-import { createHttpClient } from '../src/index.js';
+import { createHttpClient, isHttpError } from '../src/index.js';
 import { recordEvents, rejectionOf, TRANSPORTS } from './helpers.js';
 
 const SECRET = 'sk_live_TOPSECRET_4242';
@@ -125,7 +125,7 @@ describe.each(TRANSPORTS)('limits, redirects and redaction over %s', (transport)
     try {
       expect((await client.post(`${server.origin}/form`, { json: { a: 1 } })).text()).toBe('GET /result');
       const error = await rejectionOf(client.get(`${server.origin}/loop`));
-      expect(isInfrastructureError(error, 'TOO_MANY_REDIRECTS')).toBe(true);
+      expect(isHttpError(error, 'TOO_MANY_REDIRECTS')).toBe(true);
     } finally {
       await client.close();
     }
@@ -201,7 +201,7 @@ describe.each(TRANSPORTS)('limits, redirects and redaction over %s', (transport)
     try {
       for (const url of [`${server.origin}/literal`, `http://localhost:${server.port}/named`]) {
         const error = await rejectionOf(client.get(url));
-        expect(isInfrastructureError(error, 'FORBIDDEN_TARGET')).toBe(true);
+        expect(isHttpError(error, 'FORBIDDEN_TARGET')).toBe(true);
       }
       expect(server.requests).toHaveLength(0);
     } finally {

@@ -1,5 +1,6 @@
 import type { Agent } from 'node:http';
-import { invalidArgument } from './errors.js';
+import { invalidArgument, MESSAGE_PREFIX } from './errors.js';
+import { type ProxyConfig, type ProxyOption, resolveProxy } from './proxy-config.js';
 
 const MiB = 1024 * 1024;
 
@@ -50,6 +51,13 @@ export interface S3StorageOptions {
   requestTimeoutMs?: number;
   /** HTTP(S) agent (connection pool). Default: a keep-alive agent of this storage. */
   agent?: Agent;
+  /**
+   * Outbound proxy: a URL (`http://user:pass@proxy.internal:3128`, CONNECT tunnels to the
+   * endpoint), `{ url, noProxy }`, `'env'` to read `HTTPS_PROXY`/`HTTP_PROXY`/`NO_PROXY`, or
+   * `false`. Default: the environment only when `NODE_USE_ENV_PROXY=1` (Node's own switch).
+   * Not with `agent` (give the agent its own proxy then).
+   */
+  proxy?: ProxyOption;
 }
 
 /** The options with every default filled in. */
@@ -73,6 +81,8 @@ export interface ResolvedS3Options {
   retryBaseDelayMs: number;
   requestTimeoutMs: number;
   agent: Agent | undefined;
+  /** The proxy for the endpoint, or `undefined` for direct connections (and with `agent`). */
+  proxy: ProxyConfig | undefined;
 }
 
 export const S3_DEFAULTS = {
@@ -250,5 +260,15 @@ export function resolveS3Options(options: S3StorageOptions): ResolvedS3Options {
       S3_DEFAULTS.requestTimeoutMs,
     ),
     agent: options.agent,
+    proxy: resolveAgentProxy(options),
   };
+}
+
+/** The `proxy` option; an explicit proxy and an agent are exclusive, and the agent wins over the environment. */
+function resolveAgentProxy(options: S3StorageOptions): ProxyConfig | undefined {
+  if (options.agent === undefined) return resolveProxy(options.proxy, MESSAGE_PREFIX);
+  if (options.proxy !== undefined && options.proxy !== false) {
+    throw invalidArgument('proxy and agent are exclusive: configure the proxy on the agent you give');
+  }
+  return undefined;
 }
