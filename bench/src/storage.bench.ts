@@ -1,14 +1,17 @@
 // @voelgoed/storage (S3 driver) against raw minio putObject/getObject on the same S3 server
-// started here (MinIO when a Docker engine answers, else s3rver), in one run: 1 KiB × 1,000
-// objects (put, then get) and one 256 MiB object (put, then get), ratios and peak RSS. Rounds
-// are interleaved and their order rotated (whoever runs after a contender inherits its garbage,
-// sockets and the server's disk work); the median round counts.
+// started here by the test kit (MinIO when a Docker engine answers, else Ceph's radosgw when
+// installed, else s3rver, a fake server), in one run: 1 KiB × 1,000 objects (put, then get,
+// c=16) and large objects (256 MiB and 1 GiB by default, `BENCH_LARGE_MIB=256,1024`): put with
+// the size known and with unknown length, then get; ratios and peak RSS. Rounds are interleaved
+// and their order rotated (whoever runs after a contender inherits its garbage, sockets and the
+// server's work); the median round counts.
 // Each large-object run happens in its own child process so that one contender's memory cannot
-// hide in another's peak. The large put is compared like for like: both told the size, both
-// configured to send it in one PUT (raw minio with a part size above it, which makes it buffer
-// the whole object first; ours with multipartThreshold above it, which streams it). Ours with
-// its defaults (multipart) and with a stream of unknown length are printed too, against the
-// same baseline. @aws-sdk/lib-storage is compared when it is installed (it is not here).
+// hide in another's peak. On a real S3 server (radosgw, MinIO) both sides run with their
+// defaults: ours against minio's own `putObject` (its multipart upload), size known against size
+// known, unknown against unknown. On s3rver minio's multipart path does not work (it starts with
+// ListMultipartUploads), so there the old like-for-like rows stay, labelled as a fake server:
+// both told the size and sending one PUT (raw minio buffering the whole object). Downloads are
+// ours `get` against minio `getObject`. @aws-sdk/lib-storage is compared when installed (not here).
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
@@ -23,7 +26,7 @@ const MiB = 1024 * 1024;
 const SMALL = 1024;
 const COUNT = 1000;
 const CONCURRENCY = 16;
-const LARGE = Number(process.env.BENCH_LARGE_MIB ?? 256) * MiB;
+const LARGES = (process.env.BENCH_LARGE_MIB ?? '256,1024').split(',').map((m) => Number(m) * MiB);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 // Small-object rounds are short (a second or two each): more of them steady the median.
 const smallRounds = Number(process.env.BENCH_SMALL_ROUNDS ?? 7);
@@ -78,17 +81,27 @@ async function drain(body: AsyncIterable<unknown>): Promise<number> {
 }
 
 /** Child process: one large put or get by one contender; prints JSON { mibPerSec, peakRssMiB }. */
-async function child(contender: string, op: string, clientJson: string, bucket: string, kind: string) {
+async function child(
+  contender: string,
+  op: string,
+  clientJson: string,
+  bucket: string,
+  kind: string,
+  large: number,
+) {
+  const LARGE = large;
   const clientOptions = JSON.parse(clientJson);
   const start = process.memoryUsage.rss();
   let peak = start;
   const timer = setInterval(() => {
     peak = Math.max(peak, process.memoryUsage.rss());
   }, 20);
-  const key = `large-${contender}`;
+  // One key per client (known and unknown length share it; the get reads it): few objects held
+  // at once, as radosgw keeps them in RAM and leaves overwritten data to its GC for 10-20 s.
+  const key = `large-${LARGE}-${contender.replace(/-unknown$/, '')}`;
   const began = performance.now();
-  if (contender !== 'minio') {
-    // ours: size declared, one streamed PUT (multipartThreshold above the size);
+  if (!contender.startsWith('minio')) {
+    // ours: size declared, one streamed PUT (multipartThreshold above the size; s3rver rows);
     // ours-default: size declared, default options (a multipart upload of 8 MiB parts × 4);
     // ours-unknown: a stream of unknown length (the same multipart upload).
     const s = createS3Storage({
@@ -108,8 +121,11 @@ async function child(contender: string, op: string, clientJson: string, bucket: 
       if (op === 'put') await c.putObject(bucket, key, generated(LARGE), LARGE);
       else await drain(await c.getObject(bucket, key));
     } else {
+      // Defaults against defaults: minio's own putObject (its multipart upload), size given
+      // (`minio`) or not (`minio-unknown`).
       const c = new Client(clientOptions);
-      if (op === 'put') await c.putObject(bucket, key, generated(LARGE));
+      if (op === 'put' && contender === 'minio') await c.putObject(bucket, key, generated(LARGE), LARGE);
+      else if (op === 'put') await c.putObject(bucket, key, generated(LARGE));
       else await drain(await c.getObject(bucket, key));
     }
   }
@@ -119,7 +135,7 @@ async function child(contender: string, op: string, clientJson: string, bucket: 
   console.log(JSON.stringify({ mibPerSec: LARGE / MiB / seconds, peakRssMiB: (peak - start) / MiB }));
 }
 
-function runChild(contender: string, op: string, server: S3Server, bucket: string) {
+function runChild(contender: string, op: string, server: S3Server, bucket: string, large: number) {
   const out = spawnSync(
     process.execPath,
     [
@@ -130,8 +146,9 @@ function runChild(contender: string, op: string, server: S3Server, bucket: strin
       JSON.stringify(server.clientOptions),
       bucket,
       server.kind,
+      String(large),
     ],
-    { encoding: 'utf8' },
+    { encoding: 'utf8', maxBuffer: 16 * MiB },
   );
   const line = out.stdout.trim().split('\n').at(-1) ?? '';
   try {
@@ -208,7 +225,7 @@ async function main() {
     for (const name of names) {
       const value = median(small[op]![name]!);
       rows.push({
-        scenario: `${op} 1 KiB × ${COUNT} (c=${CONCURRENCY}) on ${server.kind}`,
+        scenario: `${op} 1 KiB × ${COUNT} (c=${CONCURRENCY}) on ${server.kind === 's3rver' ? 's3rver (a fake server)' : server.kind}`,
         contender: name === 'ours' ? '@voelgoed/storage' : 'minio',
         value: Math.round(value),
         unit: 'obj/s',
@@ -219,44 +236,61 @@ async function main() {
   }
 
   // Large objects: every contender once per round, in a rotated order; median of the rounds.
-  const largeNames: Record<'put' | 'get', string[]> = {
-    put: ['ours', 'minio', 'ours-default', 'ours-unknown'],
-    get: ['ours', 'minio'],
-  };
+  const real = server.kind !== 's3rver';
+  const serverLabel = real ? server.kind : 's3rver (a fake server)';
+  const largeNames: Record<'put' | 'get', string[]> = real
+    ? { put: ['ours-default', 'minio', 'ours-unknown', 'minio-unknown'], get: ['ours', 'minio'] }
+    : { put: ['ours', 'minio', 'ours-default', 'ours-unknown'], get: ['ours', 'minio'] };
   const large: Record<string, { mibPerSec: number[]; peakRssMiB: number[] }> = {};
-  for (let r = 0; r < rounds; r++) {
-    for (const op of ['put', 'get'] as const) {
-      const list = largeNames[op];
-      for (let k = 0; k < list.length; k++) {
-        const name = list[(r + k) % list.length]!;
-        const result = runChild(name, op, server, bucket);
-        large[`${op}:${name}`] ??= { mibPerSec: [], peakRssMiB: [] };
-        const slot = large[`${op}:${name}`]!;
-        slot.mibPerSec.push(result.mibPerSec);
-        slot.peakRssMiB.push(result.peakRssMiB);
+  for (const size of LARGES) {
+    for (let r = 0; r < rounds; r++) {
+      for (const op of ['put', 'get'] as const) {
+        const list = largeNames[op];
+        for (let k = 0; k < list.length; k++) {
+          const name = list[(r + k) % list.length]!;
+          const result = runChild(name, op, server, bucket, size);
+          large[`${size}:${op}:${name}`] ??= { mibPerSec: [], peakRssMiB: [] };
+          const slot = large[`${size}:${op}:${name}`]!;
+          slot.mibPerSec.push(result.mibPerSec);
+          slot.peakRssMiB.push(result.peakRssMiB);
+        }
       }
     }
+    // Free the server's memory (radosgw keeps objects in RAM) before the next size.
+    await ours.deleteMany(['ours', 'ours-default', 'minio'].map((c) => `large-${size}-${c}`));
   }
-  const largeLabel: Record<string, string> = {
-    'put:ours': 'size declared, 1 streamed PUT (multipartThreshold 512 MiB)',
-    'put:minio': 'size declared, 1 buffered PUT (partSize 512 MiB)',
-    'put:ours-default': 'size declared, default options: multipart 8 MiB × 4',
-    'put:ours-unknown': 'unknown length: multipart 8 MiB × 4',
-  };
-  for (const op of ['put', 'get'] as const) {
-    const base = median(large[`${op}:minio`]!.mibPerSec);
-    for (const name of largeNames[op]) {
-      const r = large[`${op}:${name}`]!;
-      const value = median(r.mibPerSec);
-      const label = largeLabel[`${op}:${name}`];
-      rows.push({
-        scenario: `${op} ${LARGE / MiB} MiB on ${server.kind}${label ? `, ${label}` : ''} (peak RSS +${Math.max(...r.peakRssMiB).toFixed(0)} MiB)`,
-        contender: name === 'minio' ? 'minio' : '@voelgoed/storage',
-        value: Number(value.toFixed(1)),
-        unit: 'MiB/s',
-        ratio: Number((value / base).toFixed(3)),
-        baseline: 'minio',
-      });
+  const largeLabel: Record<string, string> = real
+    ? {
+        'put:ours-default': 'size known, defaults (multipart 8 MiB × 4)',
+        'put:minio': 'size known, minio putObject defaults',
+        'put:ours-unknown': 'unknown length, defaults (multipart 8 MiB × 4)',
+        'put:minio-unknown': 'unknown length, minio putObject defaults',
+      }
+    : {
+        'put:ours': 'size declared, 1 streamed PUT (multipartThreshold above the size)',
+        'put:minio': 'size declared, 1 buffered PUT (partSize above the size)',
+        'put:ours-default': 'size declared, default options: multipart 8 MiB × 4',
+        'put:ours-unknown': 'unknown length: multipart 8 MiB × 4',
+      };
+  // Each of ours against minio told the same about the size.
+  const baselineOf = (name: string) => (real && name.endsWith('-unknown') ? 'minio-unknown' : 'minio');
+  for (const size of LARGES) {
+    for (const op of ['put', 'get'] as const) {
+      for (const name of largeNames[op]) {
+        const r = large[`${size}:${op}:${name}`]!;
+        const baseline = baselineOf(name);
+        const base = median(large[`${size}:${op}:${baseline}`]!.mibPerSec);
+        const value = median(r.mibPerSec);
+        const label = largeLabel[`${op}:${name}`];
+        rows.push({
+          scenario: `${op} ${size / MiB} MiB on ${serverLabel}${label ? `, ${label}` : ''} (peak RSS +${Math.max(...r.peakRssMiB).toFixed(0)} MiB)`,
+          contender: name.startsWith('minio') ? 'minio' : '@voelgoed/storage',
+          value: Number(value.toFixed(1)),
+          unit: 'MiB/s',
+          ratio: Number((value / base).toFixed(3)),
+          baseline,
+        });
+      }
     }
   }
   const loadAfter = os.loadavg().map((n) => n.toFixed(2));
@@ -290,7 +324,14 @@ async function main() {
 }
 
 if (process.argv[2] === '--child') {
-  await child(process.argv[3]!, process.argv[4]!, process.argv[5]!, process.argv[6]!, process.argv[7]!);
+  await child(
+    process.argv[3]!,
+    process.argv[4]!,
+    process.argv[5]!,
+    process.argv[6]!,
+    process.argv[7]!,
+    Number(process.argv[8]),
+  );
 } else {
   await main();
 }

@@ -5,6 +5,7 @@
 #   2. pnpm at the version pinned in package.json's packageManager (cached in .toolchain/)
 #   3. pnpm install --frozen-lockfile
 #   4. redis-server and redis-cli (Debian packages when missing and running as root)
+#   (`./dev test` also calls ensure_radosgw: Ceph's radosgw, ceph-mon and ceph-osd, the same way)
 # Source it (`. tooling/bootstrap/bootstrap.sh`) to get PATH set up in the calling shell, or run it.
 # Re-running it is quick and changes nothing.
 set -euo pipefail
@@ -85,6 +86,26 @@ ensure_redis() {
     # The Debian package starts a service on 6379; the test kit never uses it.
   else
     die "redis-server and redis-cli are required by the tests: install the Debian packages 'redis-server' and 'redis-tools' (e.g. sudo apt-get install -y redis-server redis-tools)"
+  fi
+}
+
+# Ceph's RADOS Gateway, the real S3 server the storage tests run on (`./dev test` only: the demo
+# does not need it). Without root or apt-get it says what to install and goes on: the tests that
+# need a real S3 server then fail with the same advice.
+ensure_radosgw() {
+  local cmd missing=0
+  for cmd in ceph-mon ceph-osd radosgw radosgw-admin monmaptool ceph; do
+    command -v "$cmd" >/dev/null 2>&1 || missing=1
+  done
+  (( missing )) || return 0
+  if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    log "installing Debian packages radosgw ceph-mon ceph-osd (the storage tests' S3 server; about 16 s)"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends radosgw ceph-mon ceph-osd >/dev/null \
+      || die "apt-get install radosgw ceph-mon ceph-osd failed"
+    # The packages start nothing; the test kit runs its own monitor, OSD and gateway per test file.
+  else
+    log "warning: the storage tests need a real S3 server: install the Debian packages 'radosgw', 'ceph-mon' and 'ceph-osd' (e.g. sudo apt-get install -y --no-install-recommends radosgw ceph-mon ceph-osd), or run ./dev test as root, which does it; until then those tests fail"
   fi
 }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `./dev test`: builds, type-checks, lints and tests every workspace package through turbo,
-// then prints one closing line summed over every package's tests: `N passed, N failed[, N skipped]`.
+// then prints one closing line summed over every package's tests: `N passed, N failed[, N skipped]`,
+// followed by the S3 server kinds the tests ran on, e.g. `(S3 tests on radosgw and s3rver)`.
 // A package whose tests did not run (its build failed, Jest crashed) and any failed
 // build/typecheck/lint task count as failures too, so the line can never look green by omission.
 import { spawnSync } from 'node:child_process';
@@ -52,10 +53,20 @@ function readReports() {
   const reports = new Map();
   if (!existsSync(reportDir)) return reports;
   for (const file of readdirSync(reportDir)) {
+    if (!file.endsWith('.json')) continue;
     const report = JSON.parse(readFileSync(path.join(reportDir, file), 'utf8'));
     reports.set(report.package, report);
   }
   return reports;
+}
+
+/** The S3 servers the tests ran on: the test kit leaves an `s3-<kind>` file per kind it started. */
+function s3Kinds() {
+  if (!existsSync(reportDir)) return [];
+  return readdirSync(reportDir)
+    .filter((f) => f.startsWith('s3-') && !f.endsWith('.json'))
+    .map((f) => f.slice(3))
+    .sort();
 }
 
 /** Failed non-test tasks from turbo's run summary. */
@@ -121,5 +132,7 @@ if (turbo.status !== 0 && failed === 0) {
 }
 
 for (const problem of problems) console.log(`✗ ${problem}`);
-console.log(`${passed} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ''}`);
+const kinds = s3Kinds();
+const s3 = kinds.length > 0 ? ` (S3 tests on ${kinds.join(' and ')})` : '';
+console.log(`${passed} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ''}${s3}`);
 process.exit(failed > 0 ? 1 : 0);

@@ -242,7 +242,28 @@ class MultipartPut {
       { signal: this.#signal, retry: false },
     );
     this.#uploadId = undefined;
-    return { key, etag: stripQuotes(result.etag), size: this.reader.bytes };
+    const etag = stripQuotes(result.etag) || (await this.#etagOfParts(parts));
+    return { key, etag, size: this.reader.bytes };
+  }
+
+  /**
+   * The ETag S3 gives a multipart object, for servers whose CompleteMultipartUpload answers an
+   * empty one (radosgw 16): the MD5 of the parts' binary MD5s, then `-` and the part count.
+   * Computed from the parts' own ETags rather than asked with a HEAD, which could see a
+   * concurrent put of the same key; when a part's ETag is no MD5 (server-side encryption) the
+   * HEAD is all there is.
+   */
+  async #etagOfParts(parts: readonly { etag: string }[]): Promise<string> {
+    const md5s = parts.map((p) => stripQuotes(p.etag).toLowerCase());
+    if (md5s.every((m) => /^[0-9a-f]{32}$/.test(m))) {
+      const joined = createHash('md5')
+        .update(Buffer.from(md5s.join(''), 'hex'))
+        .digest('hex');
+      return `${joined}-${parts.length}`;
+    }
+    const { ctx, key } = this;
+    const stat = await ctx.call('put', key, () => ctx.client.statObject(ctx.bucket, key));
+    return stripQuotes(stat.etag);
   }
 
   /** Stops every part in flight and aborts the upload (best effort: errors here change nothing). */

@@ -13,6 +13,7 @@ import {
   type PutOptions,
   type PutResult,
   type SignedUrlOptions,
+  TimeoutError,
 } from '@voelgoed/contracts';
 import { Client } from 'minio';
 import { throwIfAborted } from './body-reader.js';
@@ -23,10 +24,13 @@ import {
   readPutOptions,
   readSignedUrlOptions,
 } from './caller-options.js';
+import { MESSAGE_PREFIX } from './errors.js';
 import { validateKey } from './key.js';
 import { listObjects } from './list.js';
 import { headerValue } from './object-headers.js';
 import { validateRange, validateSignedUrlOptions } from './options-checks.js';
+import { proxyFor } from './proxy-config.js';
+import { HttpsTunnelAgent, HttpTunnelAgent } from './proxy-tunnel.js';
 import { infoFromHeaders, wrapBody } from './s3-body.js';
 import { createS3Context, type S3Context } from './s3-context.js';
 import { listPage, readText } from './s3-list.js';
@@ -48,13 +52,13 @@ export class S3Storage implements ObjectStorage {
   readonly #presigner: Client;
   readonly #source: EventSource;
   readonly #ownAgent: http.Agent | undefined;
+  /** Set once the bucket was seen to exist: `exists()` then trusts a 404 to mean "no object". */
+  #bucketSeen = false;
 
   constructor(options: S3StorageOptions | string) {
     const resolved = resolveS3Options(typeof options === 'string' ? parseS3Url(options) : options);
     this.bucket = resolved.bucket;
-    this.#ownAgent = resolved.agent
-      ? undefined
-      : new (resolved.useSSL ? https.Agent : http.Agent)({ keepAlive: true, maxSockets: 64 });
+    this.#ownAgent = resolved.agent ? undefined : ownAgent(resolved);
     const agent = resolved.agent ?? this.#ownAgent!;
     const client = newClient(resolved, agent);
     let unsignedClient = client;
@@ -162,11 +166,24 @@ export class S3Storage implements ObjectStorage {
       validateKey(key);
       try {
         await this.#head('exists', key);
+        this.#bucketSeen = true;
         return true;
       } catch (error) {
-        if (error instanceof NotFoundError || isInfrastructureError(error, 'NOT_FOUND')) return false;
-        throw error;
+        if (!(error instanceof NotFoundError || isInfrastructureError(error, 'NOT_FOUND'))) throw error;
       }
+      // A HEAD's 404 has no body to tell a missing object from a missing bucket; get, put and
+      // list report a missing bucket, so exists() does too (asked until the bucket is seen once).
+      if (!this.#bucketSeen) {
+        const { client, bucket } = this.#ctx;
+        if (!(await this.#ctx.call('exists', undefined, () => client.bucketExists(bucket)))) {
+          throw this.#ctx.translate(
+            Object.assign(new Error('NoSuchBucket'), { name: 'S3Error', code: 'NoSuchBucket' }),
+            'exists',
+          );
+        }
+        this.#bucketSeen = true;
+      }
+      return false;
     });
   }
 
@@ -237,6 +254,9 @@ export class S3Storage implements ObjectStorage {
       async () => {
         validateKey(fromKey, 'source key');
         validateKey(toKey, 'target key');
+        // S3 refuses a plain copy onto itself (InvalidRequest); on every driver it is a no-op
+        // that leaves the object, its metadata and its etag as they are.
+        if (fromKey === toKey) return this.#head('copy', fromKey);
         const { client, bucket } = this.#ctx;
         const source = `/${bucket}/${copySourceEscape(fromKey)}`;
         await this.#ctx.call('copy', fromKey, async () => {
@@ -323,6 +343,23 @@ const KEEP_IN_COPY_SOURCE: Record<string, string> = {
  */
 function copySourceEscape(key: string): string {
   return encodeURIComponent(key).replace(/%2F|%3A|%40|%2C|%3B|%3D|%24/g, (m) => KEEP_IN_COPY_SOURCE[m]!);
+}
+
+/** A keep-alive agent for the endpoint: CONNECT tunnels when a proxy applies to it. */
+function ownAgent(o: ResolvedS3Options): http.Agent {
+  const options = { keepAlive: true, maxSockets: 64 };
+  const endpoint = new URL(
+    `${o.useSSL ? 'https' : 'http'}://${o.endPoint.includes(':') ? `[${o.endPoint}]` : o.endPoint}:${o.port}/`,
+  );
+  const proxy = proxyFor(o.proxy, endpoint);
+  if (!proxy) return new (o.useSSL ? https.Agent : http.Agent)(options);
+  const tunnel = {
+    proxy,
+    prefix: MESSAGE_PREFIX,
+    connectTimeoutMs: o.requestTimeoutMs,
+    timeoutError: (message: string) => new TimeoutError(message, { maybeExecuted: false }),
+  };
+  return o.useSSL ? new HttpsTunnelAgent(options, tunnel) : new HttpTunnelAgent(options, tunnel);
 }
 
 function newClient(o: ResolvedS3Options, agent: http.Agent): Client {

@@ -1,4 +1,10 @@
 export {
+  ConnectProxy,
+  type ProxyConnect,
+  type StartConnectProxyOptions,
+  startConnectProxy,
+} from './connect-proxy.js';
+export {
   faults,
   type RetryAfter,
   type SlowBodyOptions,
@@ -14,6 +20,7 @@ export {
 export { containerRuntimeAvailable } from './minio-container.js';
 export { getFreePort, isPortFree } from './ports.js';
 export { isAlive, sleep, waitFor } from './process.js';
+export { RADOSGW_PACKAGES, radosgwInstalled, radosgwInstallHint } from './radosgw-process.js';
 export { RedisCluster, type StartRedisClusterOptions, startRedisCluster } from './redis-cluster.js';
 export { RedisSentinelGroup, type StartRedisSentinelOptions, startRedisSentinel } from './redis-sentinel.js';
 export {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { S3Backend } from './s3-server.js';
+import type { S3Backend } from './s3-types.js';
 
 let probe: Promise<{ available: boolean; reason: string }> | undefined;
 

@@ -1,48 +1,26 @@
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import { containerRuntimeAvailable, startMinioContainer } from './minio-container.js';
+import { radosgwInstalled, radosgwInstallHint, startRadosgwProcess } from './radosgw-process.js';
 import { type Stoppable, trackStoppable, untrackStoppable } from './registry.js';
+import type { S3Backend, S3Capabilities, S3Kind } from './s3-types.js';
 import { startS3rverProcess } from './s3rver-process.js';
 import { signS3Request } from './sigv4.js';
 
-export type S3Kind = 'minio' | 's3rver';
-
-/** What the running server really supports; tests of optional features check these. */
-export interface S3Capabilities {
-  /** ListMultipartUploads (`GET /bucket?uploads`, minio's `listIncompleteUploads`). */
-  listMultipartUploads: boolean;
-  /** AbortMultipartUpload. */
-  abortMultipart: boolean;
-  /** Server-side compose (UploadPartCopy, minio's `composeObject`). */
-  compose: boolean;
-  /** A request signed with a wrong secret key is rejected. */
-  checksSecretKey: boolean;
-  /** ListObjectsV2 pages past the first 1,000 keys (continuation tokens). */
-  pagesPast1000: boolean;
-}
+export type { S3Backend, S3Capabilities, S3Kind } from './s3-types.js';
 
 export interface StartS3Options {
-  /** Force one kind. Default: `VOELGOED_S3` if set, else MinIO when a Docker engine answers, else s3rver. */
+  /**
+   * Force one kind. Default: `VOELGOED_S3` if set, else MinIO when a Docker engine answers, else
+   * radosgw when its Debian packages are installed, else s3rver.
+   */
   kind?: S3Kind;
   /** Buckets to create before the server is handed over. */
   buckets?: string[];
   /** MinIO image for testcontainers. Default `minio/minio`. */
   minioImage?: string;
-}
-
-/** What a backend (s3rver child process, MinIO container) hands to {@link S3Server}. @internal */
-export interface S3Backend {
-  readonly kind: S3Kind;
-  readonly endPoint: string;
-  readonly port: number;
-  readonly accessKey: string;
-  readonly secretKey: string;
-  readonly capabilities: S3Capabilities;
-  /** Pid of the server process; undefined for a container or once stopped. */
-  readonly pid: number | undefined;
-  /** The server's own temp dir (s3rver's data); undefined for a container. */
-  readonly dir: string | undefined;
-  stop(): Promise<void>;
 }
 
 /** Options for the `minio` npm client: `new Client(server.clientOptions)`. */
@@ -60,7 +38,10 @@ export function randomBucketName(prefix = 'test'): string {
   return `${prefix}-${randomBytes(8).toString('hex')}`;
 }
 
-/** A running S3-compatible server: MinIO in a container or an s3rver child process. */
+/**
+ * A running S3-compatible server: MinIO in a container, Ceph's RADOS Gateway (radosgw, a real
+ * S3 implementation) as child processes, or s3rver (a partial fake) as a child process.
+ */
 export class S3Server implements Stoppable {
   readonly region = 'us-east-1';
   #stopped: Promise<void> | undefined;
@@ -89,6 +70,11 @@ export class S3Server implements Stoppable {
   get pid(): number | undefined {
     return this.backend.pid;
   }
+  /** Every process of the server still running (one for s3rver, three for radosgw, none for MinIO). */
+  get pids(): number[] {
+    const { pid, pids } = this.backend;
+    return pids ?? (pid === undefined ? [] : [pid]);
+  }
   get dir(): string | undefined {
     return this.backend.dir;
   }
@@ -106,6 +92,14 @@ export class S3Server implements Stoppable {
   /** Creates a bucket (a fresh randomly named one by default) and resolves with its name. */
   async createBucket(name: string = randomBucketName()): Promise<string> {
     const url = new URL(`/${encodeURIComponent(name)}`, this.url);
+    // radosgw, like AWS in us-east-1, answers 200 to re-creating one's own bucket; MinIO and
+    // s3rver answer 409. Every kind says 409 here, so a test cannot reuse a bucket by mistake.
+    const head = await send('HEAD', url, signS3Request({ method: 'HEAD', url, ...this.clientOptions }));
+    if (head.status === 200) {
+      throw new Error(
+        `[testkit] creating bucket '${name}' on ${this.kind} failed (HTTP 409 BucketAlreadyOwnedByYou): it exists`,
+      );
+    }
     const headers = signS3Request({ method: 'PUT', url, ...this.clientOptions });
     const { status, body } = await send('PUT', url, headers);
     if (status !== 200) {
@@ -150,40 +144,69 @@ function send(method: string, url: URL, headers: Record<string, string>) {
 function kindFromEnv(): S3Kind | undefined {
   const value = process.env.VOELGOED_S3?.trim();
   if (!value) return undefined;
-  if (value === 'minio' || value === 's3rver') return value;
-  throw new Error(`[testkit] VOELGOED_S3 must be 'minio' or 's3rver', got '${value}'`);
+  if (value === 'minio' || value === 'radosgw' || value === 's3rver') return value;
+  throw new Error(`[testkit] VOELGOED_S3 must be 'minio', 'radosgw' or 's3rver', got '${value}'`);
+}
+
+async function chooseKind(options: StartS3Options): Promise<S3Kind> {
+  const forced = options.kind ?? kindFromEnv();
+  const how = (kind: S3Kind) => (options.kind ? `kind: '${kind}'` : `VOELGOED_S3=${kind}`);
+  if (forced === 's3rver') return 's3rver';
+  if (forced === 'radosgw') {
+    if (radosgwInstalled()) return 'radosgw';
+    throw new Error(
+      `[testkit] radosgw was asked for (${how('radosgw')}) but it is not installed: ${radosgwInstallHint()}.`,
+    );
+  }
+  const runtime = await containerRuntimeAvailable();
+  if (runtime.available) return 'minio';
+  if (forced === 'minio') {
+    throw new Error(
+      `[testkit] MinIO was asked for (${how('minio')}) but it ` +
+        `needs a Docker engine for testcontainers, and none answers (${runtime.reason}). ` +
+        'Start a Docker engine, or leave the kind unset to use radosgw or s3rver.',
+    );
+  }
+  return radosgwInstalled() ? 'radosgw' : 's3rver';
 }
 
 /**
- * Starts an S3-compatible server: MinIO via testcontainers when a Docker engine answers,
- * otherwise s3rver as a child process on a free port with its own temp dir.
- * `options.kind` or `VOELGOED_S3=minio|s3rver` forces one.
+ * Notes the kind a test got without asking for one, for `./dev test`'s closing line
+ * (tooling/scripts/test.mjs reads the `s3-<kind>` files beside the Jest reports).
+ */
+function recordKind(kind: S3Kind): void {
+  const dir = process.env.VOELGOED_REPORT_DIR;
+  if (!dir) return;
+  try {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(path.join(dir, `s3-${kind}`), '');
+  } catch {
+    // a missed note only shortens the closing line
+  }
+}
+
+/**
+ * Starts an S3-compatible server: MinIO via testcontainers when a Docker engine answers, else
+ * radosgw (one monitor, one in-memory OSD, the gateway) when its Debian packages are installed,
+ * else s3rver; the child processes run on free ports with their own temp dir.
+ * `options.kind` or `VOELGOED_S3=minio|radosgw|s3rver` forces one.
  */
 export async function startS3(options: StartS3Options = {}): Promise<S3Server> {
-  const forced = options.kind ?? kindFromEnv();
-  let kind: S3Kind = 's3rver';
-  if (forced !== 's3rver') {
-    const runtime = await containerRuntimeAvailable();
-    if (runtime.available) kind = 'minio';
-    else if (forced === 'minio') {
-      throw new Error(
-        `[testkit] MinIO was asked for (${options.kind ? "kind: 'minio'" : 'VOELGOED_S3=minio'}) but it ` +
-          `needs a Docker engine for testcontainers, and none answers (${runtime.reason}). ` +
-          'Start a Docker engine, or leave the kind unset (or set it to s3rver) to use s3rver.',
-      );
-    }
-  }
+  const kind = await chooseKind(options);
   const backend =
     kind === 'minio'
       ? await startMinioContainer(options.minioImage ?? 'minio/minio')
-      : await startS3rverProcess(options.buckets ?? []);
+      : kind === 'radosgw'
+        ? await startRadosgwProcess()
+        : await startS3rverProcess(options.buckets ?? []);
   const server = new S3Server(backend);
   try {
-    if (kind === 'minio') for (const bucket of options.buckets ?? []) await server.createBucket(bucket);
+    if (kind !== 's3rver') for (const bucket of options.buckets ?? []) await server.createBucket(bucket);
   } catch (error) {
     await server.stop();
     throw error;
   }
   trackStoppable(server);
+  if (!options.kind) recordKind(kind);
   return server;
 }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { getFreePort } from './ports.js';
 import { terminate, waitFor } from './process.js';
 import { makeTempDir, removeTempDir, trackChild } from './registry.js';
-import type { S3Backend } from './s3-server.js';
+import type { S3Backend } from './s3-types.js';
 
 // Same path from src/ (tests) and dist/ (built; tsup shims __dirname in the ESM build).
 const childScript = path.join(__dirname, '..', 'bin', 's3rver-child.cjs');

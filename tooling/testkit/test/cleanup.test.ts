@@ -17,8 +17,9 @@ interface Started {
 function startFixture(
   mode: 'throw' | 'hang',
   env: NodeJS.ProcessEnv,
+  servers: 'redis-and-s3rver' | 'radosgw' = 'redis-and-s3rver',
 ): { child: ChildProcess; started: Promise<Started> } {
-  const child = spawn(process.execPath, [fixture, mode], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [fixture, mode, servers], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => {
     stderr += d.toString();
@@ -79,4 +80,24 @@ describe('clean-up of what the kit started', () => {
     expect(info.dirs.filter(existsSync)).toEqual([]);
     expect(existsSync(runDir)).toBe(false);
   }, 60_000);
+
+  it('radosgw: a crash takes its three processes down; after a SIGKILL the reaper kills them', async () => {
+    const { VOELGOED_TESTKIT_STATE_DIR: _perRun, ...env } = process.env;
+    const crashing = startFixture('throw', env, 'radosgw');
+    const crashed = await crashing.started;
+    await exited(crashing.child);
+    expect(crashed.pids).toHaveLength(3);
+    expect(await stillAliveAfter(crashed.pids)).toEqual([]);
+    expect(crashed.dirs.filter(existsSync)).toEqual([]);
+
+    const runDir = mkdtempSync(path.join(os.tmpdir(), 'voelgoed-reaper-test-'));
+    const hanging = startFixture('hang', { ...process.env, VOELGOED_TESTKIT_STATE_DIR: runDir }, 'radosgw');
+    const info = await hanging.started;
+    hanging.child.kill('SIGKILL');
+    await exited(hanging.child);
+    expect(info.pids.filter(isAlive)).toEqual(info.pids);
+    expect(reap(runDir).sort()).toEqual([...info.pids].sort());
+    expect(await stillAliveAfter(info.pids)).toEqual([]);
+    expect(info.dirs.filter(existsSync)).toEqual([]);
+  }, 120_000);
 });

@@ -1,12 +1,16 @@
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { Client, CopyDestinationOptions, CopySourceOptions } from 'minio';
 import {
   containerRuntimeAvailable,
   isAlive,
   liveChildPids,
+  radosgwInstalled,
   type S3Server,
   startS3,
   stopAll,
@@ -45,13 +49,17 @@ async function succeeds(operation: () => Promise<unknown>): Promise<boolean> {
 
 async function withEnv<T>(value: string | undefined, fn: () => Promise<T>): Promise<T> {
   const before = process.env.VOELGOED_S3;
+  const reportDir = process.env.VOELGOED_REPORT_DIR;
   if (value === undefined) delete process.env.VOELGOED_S3;
   else process.env.VOELGOED_S3 = value;
+  // A kind forced here is not the run's S3 server: keep it off `./dev test`'s closing line.
+  if (value !== undefined) delete process.env.VOELGOED_REPORT_DIR;
   try {
     return await fn();
   } finally {
     if (before === undefined) delete process.env.VOELGOED_S3;
     else process.env.VOELGOED_S3 = before;
+    if (reportDir !== undefined) process.env.VOELGOED_REPORT_DIR = reportDir;
   }
 }
 
@@ -62,7 +70,7 @@ describe('startS3 (whichever kind this machine gets)', () => {
   it('gives a server the minio client can create a bucket on, put to and get from byte for byte', async () => {
     s3 = await withEnv(undefined, () => startS3());
     const runtime = await containerRuntimeAvailable();
-    expect(s3.kind).toBe(runtime.available ? 'minio' : 's3rver');
+    expect(s3.kind).toBe(runtime.available ? 'minio' : radosgwInstalled() ? 'radosgw' : 's3rver');
     expect(s3.url).toBe(`http://${s3.endPoint}:${s3.port}`);
     expect(s3.region).toBe('us-east-1');
     client = new Client({
@@ -228,6 +236,54 @@ describe('startS3 as an s3rver child process', () => {
   });
 });
 
+describe('startS3 as radosgw child processes (a real S3 server)', () => {
+  it('runs a monitor, an OSD and the gateway under one temp dir, checks signatures, stops them all', async () => {
+    const s3 = await startS3({ kind: 'radosgw', buckets: ['made-at-start'] });
+    const pids = s3.pids;
+    const dir = s3.dir!;
+    expect(s3.kind).toBe('radosgw');
+    expect(s3.capabilities).toEqual({
+      listMultipartUploads: true,
+      abortMultipart: true,
+      compose: true,
+      checksSecretKey: true,
+      pagesPast1000: true,
+    });
+    expect(pids).toHaveLength(3);
+    const programs = pids.map((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0]);
+    expect(programs.sort()).toEqual(['ceph-mon', 'ceph-osd', 'radosgw']);
+    for (const pid of pids) expect(liveChildPids()).toContain(pid);
+    expect(s3.pid).toBe(pids[2]);
+    expect(existsSync(`${dir}/ceph.conf`)).toBe(true);
+
+    const client = new Client(s3.clientOptions);
+    expect(await client.bucketExists('made-at-start')).toBe(true);
+    await client.putObject('made-at-start', 'k', 'v');
+    expect((await readAll(await client.getObject('made-at-start', 'k'))).toString()).toBe('v');
+    const wrongSecret = new Client({ ...s3.clientOptions, secretKey: 'not-the-secret' });
+    await expect(wrongSecret.putObject('made-at-start', 'k', 'w')).rejects.toMatchObject({
+      code: 'SignatureDoesNotMatch',
+    });
+
+    await s3.stop();
+    for (const pid of pids) {
+      expect(isAlive(pid)).toBe(false);
+      expect(liveChildPids()).not.toContain(pid);
+    }
+    expect(existsSync(dir)).toBe(false);
+    expect(await tryConnect(s3.port)).toBe('ECONNREFUSED');
+    expect(s3.pids).toEqual([]);
+  }, 120_000);
+
+  it('two run side by side, each with its own data', async () => {
+    const [a, b] = await Promise.all([startS3({ kind: 'radosgw' }), startS3({ kind: 'radosgw' })]);
+    expect(a.port).not.toBe(b.port);
+    const bucket = await a.createBucket();
+    expect(await new Client(b.clientOptions).bucketExists(bucket)).toBe(false);
+    await Promise.all([a.stop(), b.stop()]);
+  }, 120_000);
+});
+
 describe('choosing the kind', () => {
   it('VOELGOED_S3=s3rver forces s3rver', async () => {
     const s3 = await withEnv('s3rver', () => startS3());
@@ -246,6 +302,51 @@ describe('choosing the kind', () => {
       await expect(startS3({ kind: 'minio' })).rejects.toThrow(/kind: 'minio'.*needs a Docker engine/);
     }
   }, 120_000);
+
+  it('radosgw asked for where it is not installed is an error naming the Debian packages', () => {
+    // A child with an empty PATH finds no Ceph command (the built kit, as the cleanup fixture uses it).
+    const script =
+      "require('@voelgoed/testkit').startS3({ kind: 'radosgw' }).then(() => process.exit(3), (e) => { console.log(e.message); process.exit(0); })";
+    const out = spawnSync(process.execPath, ['-e', script], {
+      cwd: path.join(__dirname, 'fixtures'),
+      env: { ...process.env, PATH: '/nonexistent' },
+      encoding: 'utf8',
+    });
+    expect(out.status).toBe(0);
+    expect(out.stdout).toMatch(/radosgw was asked for \(kind: 'radosgw'\) but it is not installed/);
+    expect(out.stdout).toMatch(/apt-get install -y --no-install-recommends radosgw ceph-mon ceph-osd/);
+  });
+
+  it('VOELGOED_S3=radosgw forces radosgw', async () => {
+    const s3 = await withEnv('radosgw', () => startS3());
+    expect(s3.kind).toBe('radosgw');
+    await s3.stop();
+  }, 120_000);
+
+  it("notes the kind a test got without asking for one in VOELGOED_REPORT_DIR (for ./dev test's closing line)", async () => {
+    const saved = { s3: process.env.VOELGOED_S3, dir: process.env.VOELGOED_REPORT_DIR };
+    const chosen = mkdtempSync(path.join(os.tmpdir(), 'voelgoed-s3-note-'));
+    const asked = mkdtempSync(path.join(os.tmpdir(), 'voelgoed-s3-note-'));
+    try {
+      process.env.VOELGOED_S3 = 's3rver';
+      process.env.VOELGOED_REPORT_DIR = path.join(chosen, 'reports');
+      await (await startS3()).stop();
+      expect(readdirSync(path.join(chosen, 'reports'))).toEqual(['s3-s3rver']);
+      process.env.VOELGOED_REPORT_DIR = asked;
+      await (await startS3({ kind: 's3rver' })).stop();
+      expect(readdirSync(asked)).toEqual([]);
+    } finally {
+      for (const [name, value] of [
+        ['VOELGOED_S3', saved.s3],
+        ['VOELGOED_REPORT_DIR', saved.dir],
+      ] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+      rmSync(chosen, { recursive: true, force: true });
+      rmSync(asked, { recursive: true, force: true });
+    }
+  });
 
   it('an unknown VOELGOED_S3 value is an error, not a silent fallback', async () => {
     await expect(withEnv('localstack', () => startS3())).rejects.toThrow(/VOELGOED_S3 must be/);
