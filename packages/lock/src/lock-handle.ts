@@ -68,7 +68,7 @@ export class RedisLockHandle implements Lock {
     this.onReleased?.(this);
   }
 
-  /** Marks the lock lost (once) and reports it on `voelgoed:lock:lost`. */
+  /** @internal Marks the lock lost (once) and reports it on `voelgoed:lock:lost`. */
   markLost(reason: 'extend_failed' | 'expired'): void {
     if (this.#lost || this.#released) return;
     this.#lost = true;

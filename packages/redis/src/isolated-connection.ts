@@ -20,6 +20,7 @@ export interface DeadlineRunner {
 
 /** A connection of its own, lent by `RedisClient.withConnection`. */
 export class IsolatedConnection {
+  /** @internal created by `RedisClient.withConnection`. */
   constructor(
     private readonly client: NodeRedisClient,
     private readonly owner: DeadlineRunner,

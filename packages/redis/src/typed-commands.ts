@@ -4,6 +4,11 @@
  * method (`get`, `GET`, `hSet`, `zRangeWithScores`, …) with node-redis's names, arguments and
  * RESP2 reply types, sent through this client's own path (deadlines, errors, telemetry, the
  * shared connection) and its replies transformed as node-redis would.
+ *
+ * This is the one file that imports node-redis internals (`@redis/client/dist/lib/…`: the
+ * commands module, `BasicCommandParser`, reply transformers), which no semver range covers:
+ * package.json pins @redis/client exactly, and test/vendor-internals.test.ts fails naming the
+ * shape that moved when a new version changes them.
  */
 import { RESP_TYPES, type TypeMapping } from '@redis/client';
 import type { WithCommands } from '@redis/client/dist/lib/client/index.js';

@@ -1,8 +1,10 @@
 // prom-client keeps each series in `metric.hashMap[hash]`, where `hash` is built from the label
 // names in sorted order (`name:value,` per label given). Updating that entry directly is what
 // lets a bound handle skip the label validation and hashing prom-client does on every observe.
-// prom-client is pinned (15.1.3); test/bound-handles.test.ts compares the two paths' exposition
-// so a change of these internals fails a test instead of silently losing data.
+// This is the one file that relies on them, so prom-client is pinned exactly in package.json;
+// test/bound-handles.test.ts compares the two paths' exposition and test/vendor-internals.test.ts
+// names the internal that moved, so a change of these internals fails a test instead of silently
+// losing data.
 
 /** A counter or gauge series. */
 export interface ValueEntry {

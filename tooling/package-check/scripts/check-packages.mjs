@@ -1,29 +1,28 @@
 #!/usr/bin/env node
 // `pnpm check:packages`: every published package as a stranger meets it on the registry.
 //   1. `pnpm pack` each one (workspace: ranges become versions, only `files` ship);
-//   2. publint and @arethetypeswrong/cli on each tarball;
+//   2. publint and @arethetypeswrong/cli (every resolution profile) on each tarball;
 //   3. for each package, an empty project that installs ONLY that tarball (plus the tarballs of
 //      the @voelgoed packages it needs, which are not on the registry) with npm, then imports it
-//      by name as ESM and as CommonJS and runs its smoke script (smoke/<name>.mjs);
+//      by name as ESM and as CommonJS (no internal helper among its exports) and runs its smoke
+//      script (smoke/<name>.mjs);
 //   4. checks that no other adapter's vendor library came along (installing @voelgoed/http must
 //      not bring redis, minio or prom-client);
-//   5. a changesets dry run in a throw-away clone: a changeset that touches one package bumps
+//   5. each tarball carries LICENSE and the repository, homepage and bugs fields; vendor
+//      libraries take caret ranges except those whose internals we use; no @internal declaration;
+//   6. consumer projects (consumers.mjs): Jest 30 with its default config, Vitest and node:test
+//      each load every entry point and run tests on a memory twin and on real adapters; tsc
+//      compiles every entry point under module commonjs (node10), node16, nodenext and bundler;
+//   7. a changesets dry run in a throw-away clone: a changeset that touches one package bumps
 //      that package and only what depends on it, per .changeset/config.json.
 // Prints one line per check and ends with `N passed, N failed`; exits 1 on any failure.
 // `--json FILE` also writes the results as JSON (the jest wrapper reads it).
-import { spawnSync } from 'node:child_process';
-import {
-  cpSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { consumerEntries, installConsumers, runConsumerTests, typeCheckConsumers } from './consumers.mjs';
+import { checkTarball } from './tarball.mjs';
+import { NPM_INSTALL, npmEnv, readJson, record, results, run } from './util.mjs';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
 const root = path.resolve(here, '..', '..', '..');
@@ -38,21 +37,8 @@ const VENDOR = {
   telemetry: ['prom-client'],
 };
 
-const results = [];
-function record(name, ok, detail = '') {
-  results.push({ name, ok, detail });
-  console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}${detail ? `: ${detail}` : ''}`);
-}
-function run(cmd, args, options = {}) {
-  const out = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, ...options });
-  return {
-    status: out.status,
-    stdout: out.stdout ?? '',
-    stderr: out.stderr ?? '',
-    output: `${out.stdout ?? ''}${out.stderr ?? ''}`,
-  };
-}
-const readJson = (file) => JSON.parse(readFileSync(file, 'utf8'));
+/** Factories and constants the packages share internally: users get the error classes instead. */
+const INTERNAL_HELPERS = ['invalidArgument', 'MESSAGE_PREFIX', 'connectionError'];
 
 /** The @voelgoed packages `name` needs at install time (dependencies and peers), transitively. */
 function voelgoedClosure(name, seen = new Set()) {
@@ -92,10 +78,10 @@ function lintTarball(name, tarball) {
     publint.status === 0 && !/warning|error/i.test(publint.stdout.replace(/No issues found/i, '')),
     publint.output.trim().split('\n').slice(-3).join(' | '),
   );
-  // node16 profile: ESM and CJS consumers on Node; bundler-only resolution is not a target.
-  const attw = run(bin('attw'), [tarball, '--profile', 'node16', '--format', 'ascii'], { cwd: root });
+  // Every profile: node10 (module commonjs), node16 ESM and CJS, bundler.
+  const attw = run(bin('attw'), [tarball, '--format', 'ascii'], { cwd: root });
   record(
-    `${name}: @arethetypeswrong/cli`,
+    `${name}: @arethetypeswrong/cli (every resolution profile)`,
     attw.status === 0,
     attw.status === 0 ? 'no problems' : attw.output.trim().split('\n').slice(-12).join(' | '),
   );
@@ -114,32 +100,11 @@ function installAlone(name, tarballs, work) {
     record(`${name}: installs alone`, false, `no tarball for ${missing.join(', ')}`);
     return undefined;
   }
-  // npm on a bootstrapped Node trusts only Node's bundled CAs: pass the machine's bundle on
-  // (turbo forwards NODE_EXTRA_CA_CERTS), and bound the install so a stalled registry fails loudly.
-  const caFile = ['/etc/ssl/certs/ca-certificates.crt', '/etc/pki/tls/certs/ca-bundle.crt'].find((f) =>
-    existsSync(f),
-  );
-  const install = run(
-    'npm',
-    [
-      'install',
-      '--no-audit',
-      '--no-fund',
-      '--loglevel=error',
-      '--ignore-scripts',
-      '--prefer-offline',
-      ...needed.map((n) => tarballs[n]),
-    ],
-    {
-      cwd: project,
-      timeout: 300_000,
-      env: {
-        ...process.env,
-        npm_config_nodedir: '',
-        ...(process.env.NODE_EXTRA_CA_CERTS || !caFile ? {} : { NODE_EXTRA_CA_CERTS: caFile }),
-      },
-    },
-  );
+  const install = run('npm', [...NPM_INSTALL, ...needed.map((n) => tarballs[n])], {
+    cwd: project,
+    timeout: 300_000,
+    env: npmEnv(),
+  });
   if (install.status === null) {
     install.output += ' (npm install did not finish within 300 s: is the npm registry reachable?)';
   }
@@ -178,6 +143,12 @@ function importByName(name, project) {
     `${name}: import (ESM) and require (CJS) by name give the same named exports`,
     same && names.length > 0 && !names.includes('default'),
     same ? `${names.length} exports` : `${esm.output.slice(-300)} ${cjs.output.slice(-300)}`,
+  );
+  const helpers = names.filter((n) => INTERNAL_HELPERS.includes(n));
+  record(
+    `${name}: exports none of the internal helpers (${INTERNAL_HELPERS.join(', ')})`,
+    esm.status === 0 && helpers.length === 0,
+    helpers.join(', '),
   );
   const smoke = path.join(here, 'smoke', `${name}.mjs`);
   if (!existsSync(smoke)) {
@@ -312,30 +283,65 @@ function changesetsDryRun(work) {
   );
 }
 
-function main() {
+/** The consumer projects' test runners, against a redis-server of the test kit. */
+async function consumerTests(work, project, entries) {
+  let redis;
+  try {
+    const { startRedis } = await import('@voelgoed/testkit');
+    redis = await startRedis({ name: 'package-check' });
+  } catch (error) {
+    record('consumers: a redis-server from the test kit', false, String(error));
+    return;
+  }
+  try {
+    await runConsumerTests(work, project, { redisUrl: redis.url, entries });
+  } finally {
+    await redis.stop();
+  }
+}
+
+async function main() {
+  const started = performance.now();
   const jsonOut = process.argv.includes('--json')
     ? process.argv[process.argv.indexOf('--json') + 1]
     : undefined;
   const work = mkdtempSync(path.join(os.tmpdir(), 'voelgoed-check-packages-'));
   try {
     const tarballs = pack(work);
+    const complete = PUBLISHED.every((name) => tarballs[name]);
+    // The consumer projects install in the background while each package is checked alone.
+    const installing = complete ? installConsumers(root, work, tarballs, PUBLISHED) : undefined;
     for (const name of PUBLISHED) {
       if (!tarballs[name]) continue;
       lintTarball(name, tarballs[name]);
+      checkTarball(name, tarballs[name]);
       const project = installAlone(name, tarballs, work);
       if (!project) continue;
       importByName(name, project);
       noForeignVendors(name, project);
     }
+    const seconds = () => ((performance.now() - started) / 1000).toFixed(1);
+    console.log(`     each package alone: done at ${seconds()} s`);
+    const project = installing ? await installing : undefined;
+    if (!installing) record('consumers: projects with every tarball', false, 'a package did not pack');
+    if (project) {
+      const entries = consumerEntries(root, PUBLISHED);
+      await typeCheckConsumers(work, project, entries);
+      await consumerTests(work, project, entries);
+    }
+    console.log(`     consumer projects: done at ${seconds()} s`);
     changesetsDryRun(work);
   } finally {
-    rmSync(work, { recursive: true, force: true });
+    // VOELGOED_KEEP_CHECK_DIR=1 keeps the tarballs and consumer projects to look into.
+    if (process.env.VOELGOED_KEEP_CHECK_DIR === '1') console.log(`     kept ${work}`);
+    else rmSync(work, { recursive: true, force: true });
   }
   const passed = results.filter((r) => r.ok).length;
   const failed = results.length - passed;
   if (jsonOut) writeFileSync(jsonOut, JSON.stringify(results, null, 2));
+  console.log(`check-packages took ${((performance.now() - started) / 1000).toFixed(1)} s`);
   console.log(`${passed} passed, ${failed} failed`);
   process.exitCode = failed ? 1 : 0;
 }
 
-main();
+await main();

@@ -15,6 +15,10 @@ interface PackageJson {
   type?: string;
   sideEffects?: boolean;
   files?: string[];
+  license?: string;
+  repository?: { type?: string; url?: string; directory?: string };
+  homepage?: string;
+  bugs?: { url?: string };
   engines?: { node?: string };
   publishConfig?: { access?: string };
   exports?: Record<string, unknown>;
@@ -72,7 +76,18 @@ describe.each(PUBLISHED)('@voelgoed/%s as a consumer sees it', (name) => {
     expect(pkg.private).toBeUndefined();
     expect(pkg.type).toBe('module');
     expect(pkg.sideEffects).toBe(false);
-    expect(pkg.files).toEqual(['dist']);
+    expect(pkg.files).toEqual(['dist', 'LICENSE']);
+    expect(pkg.license).toBe('MIT');
+    expect(pkg.repository).toEqual({
+      type: 'git',
+      url: 'git+https://github.com/voelgoed/infrastructure.git',
+      directory: `packages/${name}`,
+    });
+    expect(pkg.homepage).toBe(`https://github.com/voelgoed/infrastructure/tree/main/packages/${name}#readme`);
+    expect(pkg.bugs).toEqual({ url: 'https://github.com/voelgoed/infrastructure/issues' });
+    expect(readFileSync(path.join(packageDir(name), 'LICENSE'), 'utf8')).toContain(
+      'Copyright (c) 2026 Voelgoed contributors',
+    );
     expect(pkg.engines?.node).toBe('>=22');
     expect(pkg.publishConfig?.access).toBe('public');
     expect(Object.keys(pkg.exports ?? {})).toContain('.');

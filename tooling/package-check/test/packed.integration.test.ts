@@ -31,7 +31,7 @@ beforeAll(() => {
   } catch {
     throw new Error(`check-packages wrote no results:\n${output.slice(-2000)}`);
   }
-}, 600_000);
+}, 900_000);
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -39,11 +39,43 @@ const failures = (prefix: string) =>
   results.filter((r) => r.name.startsWith(prefix) && !r.ok).map((r) => `${r.name}: ${r.detail}`);
 
 describe.each(PUBLISHED)('@voelgoed/%s packed and installed alone', (name) => {
-  it('packs, passes publint and attw, installs alone, imports as ESM and CJS, runs its smoke script, brings no other vendor', () => {
+  it('packs with LICENSE and repository fields, passes publint and attw (every profile), installs alone, imports as ESM and CJS, runs its smoke script, brings no other vendor', () => {
     const mine = results.filter((r) => r.name.startsWith(`${name}:`));
-    expect(mine.map((r) => r.name).join('\n')).toMatch(/smoke script works/);
-    expect(mine.length).toBeGreaterThanOrEqual(7);
+    const names = mine.map((r) => r.name).join('\n');
+    expect(names).toMatch(/smoke script works/);
+    expect(names).toMatch(/ships LICENSE/);
+    expect(names).toMatch(/no @internal member/);
+    expect(mine.length).toBeGreaterThanOrEqual(11);
     expect(failures(`${name}:`)).toEqual([]);
+  });
+});
+
+describe('consumer projects built from the tarballs', () => {
+  const consumers = (pattern: RegExp) =>
+    results.filter((r) => r.name.startsWith('consumers:') && pattern.test(r.name));
+
+  it.each(['jest', 'vitest', 'node:test'])(
+    'under %s (default config, no NODE_OPTIONS): every entry point loads; memory-twin, conformance-suite and real-adapter (HTTP, Redis) tests pass',
+    (runner) => {
+      const mine = consumers(new RegExp(`under ${runner} `));
+      expect(mine).toHaveLength(1);
+      expect(mine.filter((r) => !r.ok).map((r) => r.detail)).toEqual([]);
+    },
+  );
+
+  it.each(['module commonjs', 'module node16', 'module nodenext', 'moduleResolution bundler'])(
+    'tsc with %s (strict, no skipLibCheck) compiles every entry point',
+    (setting) => {
+      const mine = consumers(new RegExp(`tsc, ${setting}`));
+      expect(mine).toHaveLength(1);
+      expect(mine.filter((r) => !r.ok).map((r) => r.detail)).toEqual([]);
+    },
+  );
+
+  it('installs every tarball with the test runners once', () => {
+    const mine = consumers(/installs every tarball/);
+    expect(mine).toHaveLength(1);
+    expect(failures('consumers:')).toEqual([]);
   });
 });
 

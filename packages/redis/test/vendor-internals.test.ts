@@ -1,0 +1,64 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { describe, expect, it } from '@jest/globals';
+import { attachCommands, parseCommand } from '../src/typed-commands.js';
+
+// src/typed-commands.ts is the one file that reaches into @redis/client's dist/ (its command
+// definitions and parser), which is why package.json pins @redis/client exactly. These tests pin
+// the shapes it relies on: after a version bump they name what moved instead of the typed methods
+// silently sending wrong commands.
+const require = createRequire(__filename);
+const installed = (
+  JSON.parse(readFileSync(require.resolve('@redis/client/package.json'), 'utf8')) as { version: string }
+).version;
+const pinned = (
+  JSON.parse(readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as {
+    dependencies: Record<string, string>;
+  }
+).dependencies['@redis/client'];
+
+function internal(what: string, ok: boolean): void {
+  if (!ok) {
+    throw new Error(
+      `@redis/client ${installed}: ${what} is not what src/typed-commands.ts expects. It uses node-redis internals ` +
+        '(dist/lib/commands, dist/lib/client/parser): adapt that file to the new version before moving the exact pin.',
+    );
+  }
+}
+
+describe('the @redis/client internals the typed commands use', () => {
+  it('are those of the exactly pinned version', () => {
+    expect(pinned).toMatch(/^\d+\.\d+\.\d+$/);
+    internal(`the installed version (package.json pins ${pinned})`, installed === pinned);
+  });
+
+  it('a command definition parses its arguments into the wire form and first key', () => {
+    const commands: Record<string, unknown> = {};
+    attachCommands(commands, (_receiver, name, command, args) => ({ name, command, args }));
+    internal(
+      'the commands module (GET, SET, HGETALL definitions)',
+      ['get', 'GET', 'set', 'hGetAll'].every((n) => n in commands),
+    );
+    const set = (commands.set as (...a: unknown[]) => { command: never })('seat:1', 'held', { PX: 500 });
+    const parsed = parseCommand('set', set.command, ['seat:1', 'held', { PX: 500 }], undefined);
+    internal(
+      `BasicCommandParser's redisArgs/firstKey (got ${JSON.stringify(parsed.args)}, ${String(parsed.firstKey)})`,
+      JSON.stringify(parsed.args) === JSON.stringify(['SET', 'seat:1', 'held', 'PX', '500']) &&
+        parsed.firstKey === 'seat:1',
+    );
+  });
+
+  it("a command's RESP2 reply transformer turns a flat HGETALL reply into an object", () => {
+    const commands: Record<string, unknown> = {};
+    attachCommands(commands, (_receiver, _name, command) => command);
+    const hGetAll = (commands.hGetAll as () => never)();
+    const parsed = parseCommand('hGetAll', hGetAll, ['user:1'], undefined);
+    internal('the transformReply of HGETALL (per-RESP map, index 2)', typeof parsed.transform === 'function');
+    const reply = parsed.transform?.(['name', 'Thandi', 'seat', '7']);
+    internal(
+      `the HGETALL transform (gave ${JSON.stringify(reply)})`,
+      JSON.stringify(reply) === JSON.stringify({ name: 'Thandi', seat: '7' }),
+    );
+  });
+});
