@@ -55,7 +55,7 @@ export async function installConsumers(root, work, tarballs, published) {
     );
     for (const test of spec.tests) cpSync(path.join(fixtures, runner, test), path.join(dir, test));
   }
-  const runners = [`jest@${jestVersion(root)}`, 'vitest@5'];
+  const runners = [`jest@${jestVersion(root)}`, 'vitest@5.1.2'];
   const out = await runAsync('npm', [...NPM_INSTALL, ...published.map((n) => tarballs[n]), ...runners], {
     cwd: project,
     env: npmEnv(),
