@@ -5,6 +5,7 @@ export { DEFAULT_RETRY_METHODS, DEFAULT_RETRY_STATUSES, HTTP_METHODS } from './h
 export type * from './ports/cache.js';
 export type * from './ports/expiring-set.js';
 export type * from './ports/http.js';
+export type * from './ports/job-queue.js';
 export type * from './ports/key-value.js';
 export type * from './ports/lock.js';
 export type * from './ports/metrics.js';
