@@ -47,6 +47,12 @@ export {
   startConformanceHttpServer,
 } from './conformance/http-conformance-server.js';
 export {
+  describeJobQueue,
+  type JobQueueConformanceOptions,
+  jobQueueChecks,
+} from './conformance/job-queue.js';
+export { jobQueueBadInputCheck } from './conformance/job-queue-bad-input.js';
+export {
   isJunkError,
   JUNK_KINDS,
   type Junk,

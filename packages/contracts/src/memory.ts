@@ -9,6 +9,7 @@ export {
 } from './memory/fake-http-client.js';
 export { MemoryCache, type MemoryCacheOptions } from './memory/memory-cache.js';
 export { MemoryExpiringSet, type MemoryExpiringSetOptions } from './memory/memory-expiring-set.js';
+export { MemoryJobQueue, type MemoryJobQueueOptions } from './memory/memory-job-queue.js';
 export { MemoryKeyValueStore, type MemoryKeyValueStoreOptions } from './memory/memory-key-value-store.js';
 export { MemoryLock, type MemoryLockOptions } from './memory/memory-lock.js';
 export {

@@ -1,3 +1,6 @@
+// Ranges a caller's value must be in (else INVALID_ARGUMENT) are given on each option: backoff
+// fields, timeouts, grace and paging included, so every implementation refuses the same input.
+
 /**
  * A job's payload: any JSON value (objects, arrays, strings, numbers, booleans, null) or bytes.
  * Bytes come back as a `Uint8Array` (a `Buffer` on Node) with the same content; JSON values come
@@ -13,11 +16,11 @@ export type JobPriority = 'high' | 'normal' | 'low';
  * attempt n + 1 is a random value in [0, min(maxMs, initialMs × factor^(n − 1))].
  */
 export interface JobBackoff {
-  /** Default 1,000 ms. */
+  /** 0–2^31 − 1 ms, default 1,000 ms. */
   initialMs?: number;
-  /** Default 2. */
+  /** 1–1,000, default 2. */
   factor?: number;
-  /** Default 3,600,000 ms (one hour). */
+  /** 0–2^31 − 1 ms, default 3,600,000 ms (one hour). */
   maxMs?: number;
 }
 
@@ -44,8 +47,9 @@ export interface EnqueueOptions {
   /** Wait between failed attempts. */
   backoff?: JobBackoff;
   /**
-   * The handler's time limit per delivery, in ms; when it passes, the delivery's `signal` aborts
-   * and the delivery counts as failed. Default: none.
+   * The handler's time limit per delivery, 1–2^31 − 1 ms; when it passes, the delivery's `signal`
+   * aborts and the delivery counts as failed (its error a `TimeoutError`, code `TIMEOUT`).
+   * Default: none.
    */
   timeoutMs?: number;
 }
@@ -93,8 +97,8 @@ export interface JobWorkerOptions {
 /** Options of {@link JobWorker.close}. */
 export interface JobWorkerCloseOptions {
   /**
-   * How long running deliveries may take to finish (default 10,000 ms). After it, their signals
-   * abort and their jobs are handed back at once (not failed, no attempt used).
+   * How long running deliveries may take to finish, 0–2^31 − 1 ms (default 10,000). After it,
+   * their signals abort and their jobs are handed back at once (not failed, no attempt used).
    */
   graceMs?: number;
 }
@@ -167,7 +171,10 @@ export interface JobQueue<T = JobPayload> {
   counts(): Promise<JobCounts>;
   /** The job with this id, or undefined when it is not known (never existed, or forgotten after retention). */
   getJob(id: string): Promise<JobInfo<T> | undefined>;
-  /** Dead-lettered jobs, oldest failure first. */
+  /**
+   * Dead-lettered jobs, oldest failure first: `offset` an integer >= 0 (default 0), `limit` an
+   * integer 1–1,000 (default 100).
+   */
   deadLetters(options?: { offset?: number; limit?: number }): Promise<DeadLetter<T>[]>;
   /** Puts a dead-lettered job back in line with fresh attempts; false when no such dead letter. */
   retryDeadLetter(id: string): Promise<boolean>;
@@ -180,7 +187,8 @@ export interface JobQueue<T = JobPayload> {
   /**
    * Resolves when no job is waiting, delayed or active (every job enqueued so far completed or
    * was dead-lettered); rejects with `TimeoutError` when that does not happen within `timeoutMs`
-   * (default 30,000). Workers do the work: with none running, only an empty queue resolves.
+   * (1–2^31 − 1 ms, default 30,000). Workers do the work: with none running, only an empty queue
+   * resolves.
    */
   drain(options?: { timeoutMs?: number }): Promise<void>;
   /** Closes every worker of this queue object (as `JobWorker.close`) and releases its connections. */

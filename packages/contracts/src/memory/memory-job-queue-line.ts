@@ -1,0 +1,121 @@
+import { MAX_DELAY_MS, readOptions } from '../caller-input.js';
+import { InvalidArgumentError } from '../errors.js';
+import type { JobHandler, JobState, JobWorker } from '../ports/job-queue.js';
+import { type JobSettings, PREFIX, type StoredPayload } from './memory-job-queue-input.js';
+
+// The state of MemoryJobQueue's jobs and the order they wait in.
+
+const RANK = { high: 0, normal: 1, low: 2 } as const;
+
+/** One delivery's hold on its job: the worker, the delivery's signal, its lease and timeout. */
+export interface Lease {
+  readonly worker: Worker;
+  readonly controller: AbortController;
+  expiresAt: number;
+  readonly deadline: number | undefined;
+}
+
+/** A job as the queue keeps it (its payload dropped once it completed). */
+export interface Job {
+  readonly id: string;
+  payload: StoredPayload | undefined;
+  readonly settings: JobSettings;
+  readonly enqueuedAt: number;
+  readonly seq: number;
+  state: JobState;
+  /** When it is (or was) due: orders the line within a priority. */
+  runAt: number;
+  failures: number;
+  token: number;
+  lease: Lease | undefined;
+  lastError: { name: string; message: string; code?: string } | undefined;
+  doneAt: number;
+}
+
+/** A worker as the queue drives it. */
+export interface Worker extends JobWorker {
+  readonly handler: JobHandler<never>;
+  readonly concurrency: number;
+  /** Handlers that have not settled (a lost or timed-out delivery's included: it still holds its slot). */
+  handlers: number;
+  closing: boolean;
+  readonly leased: Set<Job>;
+  onChange: (() => void) | undefined;
+}
+
+/** Ready-line order: priority, then due time, then enqueue order. */
+const before = (a: Job, b: Job): boolean =>
+  RANK[a.settings.priority] !== RANK[b.settings.priority]
+    ? RANK[a.settings.priority] < RANK[b.settings.priority]
+    : a.runAt !== b.runAt
+      ? a.runAt < b.runAt
+      : a.seq < b.seq;
+const dueBefore = (a: Job, b: Job): boolean => (a.runAt !== b.runAt ? a.runAt < b.runAt : a.seq < b.seq);
+
+function insertSorted(list: Job[], job: Job, less: (a: Job, b: Job) => boolean): void {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (less(list[mid] as Job, job)) lo = mid + 1;
+    else hi = mid;
+  }
+  list.splice(lo, 0, job);
+}
+
+/**
+ * The jobs that wait: a ready line in delivery order and the delayed ones by due time. A job's
+ * `state` follows the list it is in.
+ */
+export class JobLine {
+  readonly #ready: Job[] = [];
+  readonly #delayed: Job[] = [];
+
+  get ready(): number {
+    return this.#ready.length;
+  }
+
+  get delayed(): number {
+    return this.#delayed.length;
+  }
+
+  /** Due time of the first delayed job (infinity when none). */
+  get nextDue(): number {
+    return this.#delayed[0]?.runAt ?? Number.POSITIVE_INFINITY;
+  }
+
+  /** Puts a job in the ready line or among the delayed ones, by its `runAt`. */
+  add(job: Job, now: number): void {
+    if (job.runAt <= now) {
+      job.state = 'waiting';
+      insertSorted(this.#ready, job, before);
+    } else {
+      job.state = 'delayed';
+      insertSorted(this.#delayed, job, dueBefore);
+    }
+  }
+
+  /** Moves the delayed jobs whose time has come to the ready line. */
+  promote(now: number): void {
+    while (this.#delayed.length > 0 && (this.#delayed[0] as Job).runAt <= now) {
+      const job = this.#delayed.shift() as Job;
+      job.state = 'waiting';
+      insertSorted(this.#ready, job, before);
+    }
+  }
+
+  /** Takes the first ready job. */
+  next(): Job | undefined {
+    return this.#ready.shift();
+  }
+}
+
+/** Reads `close` options: `graceMs` 0–2^31 − 1 (default 10,000). */
+export function readCloseOptions(options: unknown): { graceMs: number } {
+  const o = readOptions(options, ['graceMs'] as const, 'close options', PREFIX);
+  const graceMs = o.graceMs ?? 10_000;
+  if (typeof graceMs !== 'number' || !Number.isFinite(graceMs) || graceMs < 0 || graceMs > MAX_DELAY_MS) {
+    throw new InvalidArgumentError(`${PREFIX} graceMs must be a number from 0 to ${MAX_DELAY_MS}`);
+  }
+  return { graceMs };
+}

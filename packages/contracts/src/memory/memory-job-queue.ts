@@ -1,0 +1,447 @@
+import { randomUUID } from 'node:crypto';
+import { MAX_DELAY_MS, readOptions } from '../caller-input.js';
+import { AbortedError, LockLostError, TimeoutError } from '../errors.js';
+import type {
+  DeadLetter,
+  EnqueueOptions,
+  EnqueueResult,
+  JobCounts,
+  JobDelivery,
+  JobHandler,
+  JobInfo,
+  JobPayload,
+  JobQueue,
+  JobWorker,
+  JobWorkerCloseOptions,
+  JobWorkerOptions,
+} from '../ports/job-queue.js';
+import { type Clock, systemClock } from './clock.js';
+import {
+  backoffMs,
+  checkJobId,
+  describeFailure,
+  type JobSettings,
+  loadPayload,
+  PREFIX,
+  readEnqueueOptions,
+  readJobs,
+  readPage,
+  readQueueOptions,
+  readTimeoutMs,
+  readWorkerOptions,
+  type StoredPayload,
+  storePayload,
+} from './memory-job-queue-input.js';
+import { type Job, JobLine, type Lease, readCloseOptions, type Worker } from './memory-job-queue-line.js';
+
+/** Options of {@link MemoryJobQueue}. */
+export interface MemoryJobQueueOptions {
+  /**
+   * Time source (default {@link systemClock}, with timers). With any other clock (a
+   * `ManualClock`) the queue reads the clock every few real milliseconds while it has delayed
+   * or running jobs, so moving the clock makes delayed jobs due and timeouts pass.
+   */
+  clock?: Clock;
+  /** How long a completed job's id is remembered (idempotent enqueue, `getJob`), ms. Default 24 h. */
+  idRetentionMs?: number;
+  /** Largest payload, in bytes (JSON as UTF-8). Default 1 MiB. */
+  maxPayloadBytes?: number;
+  /**
+   * Lease of a delivery, ms (default 30,000). A running worker renews it whenever the queue
+   * looks at the clock; it lapses only when the clock jumps past it between two looks (a
+   * `ManualClock` advanced by `leaseMs` or more while a handler runs) or through
+   * {@link MemoryJobQueue.expireLease}.
+   */
+  leaseMs?: number;
+  /** Jitter source of the backoff, values in [0, 1) (default `Math.random`): seed it in tests. */
+  random?: () => number;
+}
+
+const DEFAULT_RETENTION_MS = 24 * 60 * 60 * 1000;
+const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
+/** How often a queue on a non-system clock reads it, real ms. */
+const POLL_MS = 5;
+
+/**
+ * An in-memory {@link JobQueue}, for tests of code that enqueues or processes jobs: the same
+ * answers, errors and delivery rules as the Redis queue (priorities, delays, retries with
+ * exponential backoff and full jitter, delivery tokens, dead letters, leases), in one process.
+ * Nothing survives the process.
+ *
+ * @example
+ * const queue = new MemoryJobQueue<{ to: string }>('mail');
+ * queue.process(async (job) => send(job.payload.to), { concurrency: 4 });
+ * await queue.enqueue({ to: 'a@example.com' }, { id: 'welcome:42' });
+ */
+export class MemoryJobQueue<T = JobPayload> implements JobQueue<T> {
+  readonly name: string;
+  readonly #clock: Clock;
+  readonly #retentionMs: number;
+  readonly #maxPayloadBytes: number;
+  readonly #leaseMs: number;
+  readonly #random: () => number;
+  readonly #jobs = new Map<string, Job>();
+  /** Jobs waiting for a worker or for their time. */
+  readonly #line = new JobLine();
+  readonly #active = new Set<Job>();
+  /** Dead-lettered jobs in the order they failed. */
+  readonly #dead = new Map<string, Job>();
+  /** Completed jobs in the order they completed, for forgetting them after the retention. */
+  readonly #completed: Job[] = [];
+  readonly #workers = new Set<Worker>();
+  readonly #drains = new Set<() => void>();
+  #seq = 0;
+  #paused = false;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(name: string, options?: MemoryJobQueueOptions) {
+    checkJobId(name, 'queue name');
+    const o = readQueueOptions(options);
+    this.name = name;
+    this.#clock = o.clock ?? systemClock;
+    this.#retentionMs = o.idRetentionMs ?? DEFAULT_RETENTION_MS;
+    this.#maxPayloadBytes = o.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD;
+    this.#leaseMs = o.leaseMs ?? 30_000;
+    this.#random = o.random ?? Math.random;
+  }
+
+  async enqueue(payload: T, options?: EnqueueOptions): Promise<EnqueueResult> {
+    const settings = readEnqueueOptions(options);
+    const stored = storePayload(payload, this.#maxPayloadBytes);
+    const result = this.#add(stored, settings);
+    this.#pump();
+    return result;
+  }
+
+  async enqueueMany(jobs: ReadonlyArray<{ payload: T; options?: EnqueueOptions }>): Promise<EnqueueResult[]> {
+    const checked = readJobs(jobs, this.#maxPayloadBytes);
+    const results = checked.map(({ payload, settings }) => this.#add(payload, settings));
+    this.#pump();
+    return results;
+  }
+
+  process(handler: JobHandler<T>, options?: JobWorkerOptions): JobWorker {
+    const concurrency = readWorkerOptions(handler, options);
+    const worker: Worker = {
+      handler: handler as JobHandler<never>,
+      concurrency,
+      handlers: 0,
+      closing: false,
+      leased: new Set(),
+      onChange: undefined,
+      get running() {
+        return worker.handlers;
+      },
+      close: (closeOptions) => this.#closeWorker(worker, closeOptions),
+    };
+    this.#workers.add(worker);
+    this.#pump();
+    return worker;
+  }
+
+  async counts(): Promise<JobCounts> {
+    this.#line.promote(this.#clock.now());
+    return {
+      waiting: this.#line.ready,
+      delayed: this.#line.delayed,
+      active: this.#active.size,
+      deadLettered: this.#dead.size,
+    };
+  }
+
+  async getJob(id: string): Promise<JobInfo<T> | undefined> {
+    checkJobId(id);
+    const now = this.#clock.now();
+    this.#line.promote(now);
+    this.#forget(now);
+    const job = this.#jobs.get(id);
+    if (job === undefined) return undefined;
+    return {
+      id,
+      state: job.state,
+      ...(job.payload === undefined ? {} : { payload: loadPayload<T>(job.payload) }),
+      failures: job.failures,
+      deliveryToken: job.token,
+    };
+  }
+
+  async deadLetters(options?: { offset?: number; limit?: number }): Promise<DeadLetter<T>[]> {
+    const { offset, limit } = readPage(options);
+    return [...this.#dead.values()].slice(offset, offset + limit).map((job) => ({
+      id: job.id,
+      payload: loadPayload<T>(job.payload as StoredPayload),
+      attempts: job.failures,
+      error: { ...(job.lastError as NonNullable<Job['lastError']>) },
+      failedAt: job.doneAt,
+    }));
+  }
+
+  async retryDeadLetter(id: string): Promise<boolean> {
+    checkJobId(id);
+    const job = this.#dead.get(id);
+    if (job === undefined) return false;
+    this.#dead.delete(id);
+    job.failures = 0;
+    job.lastError = undefined;
+    const now = this.#clock.now();
+    job.runAt = now;
+    this.#line.add(job, now);
+    this.#pump();
+    return true;
+  }
+
+  async removeDeadLetter(id: string): Promise<boolean> {
+    checkJobId(id);
+    if (!this.#dead.delete(id)) return false;
+    this.#jobs.delete(id);
+    this.#pump();
+    return true;
+  }
+
+  async pause(): Promise<void> {
+    this.#paused = true;
+  }
+
+  async resume(): Promise<void> {
+    this.#paused = false;
+    this.#pump();
+  }
+
+  async isPaused(): Promise<boolean> {
+    return this.#paused;
+  }
+
+  async drain(options?: { timeoutMs?: number }): Promise<void> {
+    const o = readOptions(options, ['timeoutMs'] as const, 'drain options', PREFIX);
+    const timeoutMs = o.timeoutMs === undefined ? 30_000 : readTimeoutMs(o.timeoutMs, 'timeoutMs');
+    if (this.#isEmpty()) return;
+    await new Promise<void>((resolve, reject) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#drains.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.#drains.delete(done);
+        reject(new TimeoutError(`${PREFIX} queue ${this.name} did not drain within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.#drains.add(done);
+    });
+  }
+
+  async close(options?: JobWorkerCloseOptions): Promise<void> {
+    readCloseOptions(options);
+    await Promise.all([...this.#workers].map((worker) => this.#closeWorker(worker, options)));
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /**
+   * For tests: makes the lease of job `id`'s running delivery lapse now, as a stalled worker's
+   * would (its signal aborts with `LOCK_LOST`, the job goes back in line without using an
+   * attempt, and its next delivery carries a higher token). False when the job is not active.
+   */
+  async expireLease(id: string): Promise<boolean> {
+    checkJobId(id);
+    const lease = this.#jobs.get(id)?.lease;
+    if (lease === undefined) return false;
+    lease.expiresAt = Number.NEGATIVE_INFINITY;
+    this.#pump();
+    return true;
+  }
+
+  #add(payload: StoredPayload, settings: JobSettings): EnqueueResult {
+    const now = this.#clock.now();
+    this.#forget(now);
+    const id = settings.id ?? randomUUID();
+    if (this.#jobs.has(id)) return { id, created: false };
+    const runAt = settings.runAt ?? now + (settings.delayMs ?? 0);
+    const job: Job = {
+      id,
+      payload,
+      settings,
+      enqueuedAt: now,
+      seq: this.#seq++,
+      state: 'waiting',
+      runAt,
+      failures: 0,
+      token: 0,
+      lease: undefined,
+      lastError: undefined,
+      doneAt: 0,
+    };
+    this.#jobs.set(id, job);
+    this.#line.add(job, now);
+    return { id, created: true };
+  }
+
+  /** Forgets completed jobs whose retention has passed. */
+  #forget(now: number): void {
+    while (this.#completed.length > 0 && (this.#completed[0] as Job).doneAt + this.#retentionMs <= now) {
+      const job = this.#completed.shift() as Job;
+      if (this.#jobs.get(job.id) === job) this.#jobs.delete(job.id);
+    }
+  }
+
+  #isEmpty(): boolean {
+    return this.#line.ready + this.#line.delayed + this.#active.size === 0;
+  }
+
+  /** Looks at the clock and moves every job whose time has come, then starts deliveries. */
+  #pump(): void {
+    const now = this.#clock.now();
+    for (const job of this.#active) {
+      const lease = job.lease as Lease;
+      if (lease.deadline !== undefined && now >= lease.deadline) {
+        this.#release(
+          job,
+          new TimeoutError(`${PREFIX} job ${job.id} timed out after ${job.settings.timeoutMs} ms`),
+        );
+        this.#fail(job, lease.controller.signal.reason, now);
+      } else if (lease.expiresAt <= now) {
+        this.#release(job, new LockLostError(`${PREFIX} the lease of job ${job.id} lapsed`, [job.id]));
+        this.#line.add(job, now);
+      } else {
+        lease.expiresAt = now + this.#leaseMs;
+      }
+    }
+    this.#line.promote(now);
+    this.#forget(now);
+    if (!this.#paused) this.#deliver(now);
+    if (this.#isEmpty()) for (const done of [...this.#drains]) done();
+    this.#schedule(now);
+  }
+
+  #deliver(now: number): void {
+    let started = true;
+    while (started && this.#line.ready > 0) {
+      started = false;
+      for (const worker of this.#workers) {
+        if (worker.closing || worker.handlers >= worker.concurrency) continue;
+        const job = this.#line.next();
+        if (job === undefined) return;
+        this.#start(job, worker, now);
+        started = true;
+      }
+    }
+  }
+
+  #start(job: Job, worker: Worker, now: number): void {
+    job.token += 1;
+    job.state = 'active';
+    const timeoutMs = job.settings.timeoutMs;
+    const lease: Lease = {
+      worker,
+      controller: new AbortController(),
+      expiresAt: now + this.#leaseMs,
+      deadline: timeoutMs === undefined ? undefined : now + timeoutMs,
+    };
+    job.lease = lease;
+    this.#active.add(job);
+    worker.leased.add(job);
+    worker.handlers += 1;
+    const delivery: JobDelivery<T> = Object.freeze({
+      id: job.id,
+      queue: this.name,
+      payload: loadPayload<T>(job.payload as StoredPayload),
+      attempt: job.failures + 1,
+      maxAttempts: job.settings.attempts,
+      deliveryToken: job.token,
+      enqueuedAt: job.enqueuedAt,
+      signal: lease.controller.signal,
+    });
+    const settle = (failed: boolean, error?: unknown) => {
+      worker.handlers -= 1;
+      if (job.lease === lease) {
+        const at = this.#clock.now();
+        this.#release(job);
+        if (failed) this.#fail(job, error, at);
+        else this.#complete(job, at);
+      }
+      worker.onChange?.();
+      this.#pump();
+    };
+    Promise.resolve()
+      .then(() => (worker.handler as JobHandler<T>)(delivery))
+      .then(
+        () => settle(false),
+        (error: unknown) => settle(true, error),
+      );
+  }
+
+  /** Ends a delivery's lease; with `reason`, aborts its signal (the handler may still be running). */
+  #release(job: Job, reason?: Error): void {
+    const lease = job.lease as Lease;
+    job.lease = undefined;
+    this.#active.delete(job);
+    lease.worker.leased.delete(job);
+    if (reason !== undefined) lease.controller.abort(reason);
+    lease.worker.onChange?.();
+  }
+
+  #complete(job: Job, now: number): void {
+    job.state = 'completed';
+    job.payload = undefined;
+    job.doneAt = now;
+    this.#completed.push(job);
+  }
+
+  #fail(job: Job, error: unknown, now: number): void {
+    job.failures += 1;
+    job.lastError = describeFailure(error);
+    if (job.failures >= job.settings.attempts) {
+      job.state = 'dead-lettered';
+      job.doneAt = now;
+      this.#dead.set(job.id, job);
+      return;
+    }
+    job.runAt = now + backoffMs(job.settings.backoff, job.failures, this.#random);
+    this.#line.add(job, now);
+  }
+
+  /** Sets the one timer for the next thing that is due (or the next look at a non-system clock). */
+  #schedule(now: number): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const working = [...this.#workers].some((w) => !w.closing);
+    let due = Number.POSITIVE_INFINITY;
+    if (working && !this.#paused) due = this.#line.nextDue;
+    for (const job of this.#active) {
+      const lease = job.lease as Lease;
+      due = Math.min(due, lease.expiresAt - (this.#leaseMs * 2) / 3, lease.deadline ?? due);
+    }
+    if (due === Number.POSITIVE_INFINITY) return;
+    const wait =
+      this.#clock === systemClock ? Math.min(Math.max(Math.ceil(due - now), 0), MAX_DELAY_MS) : POLL_MS;
+    // Unref'd: a test that forgets to close its queue does not keep the process alive.
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#pump();
+    }, wait).unref();
+  }
+
+  async #closeWorker(worker: Worker, options: JobWorkerCloseOptions | undefined): Promise<void> {
+    const { graceMs } = readCloseOptions(options);
+    worker.closing = true;
+    if (worker.leased.size > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, graceMs);
+        worker.onChange = () => {
+          if (worker.leased.size === 0) done();
+        };
+        function done() {
+          clearTimeout(timer);
+          worker.onChange = undefined;
+          resolve();
+        }
+      });
+    }
+    const now = this.#clock.now();
+    for (const job of [...worker.leased]) {
+      this.#release(job, new AbortedError(`${PREFIX} the worker closed before job ${job.id} finished`));
+      this.#line.add(job, now);
+    }
+    this.#workers.delete(worker);
+    this.#pump();
+  }
+}
