@@ -16,6 +16,7 @@ export const Channels = {
   httpCircuit: 'voelgoed:http:circuit',
   httpBulkhead: 'voelgoed:http:bulkhead',
   storageOperation: 'voelgoed:storage:operation',
+  queueJob: 'voelgoed:queue:job',
 } as const;
 
 export type ChannelName = (typeof Channels)[keyof typeof Channels];
@@ -138,6 +139,34 @@ export interface StorageOperationEvent {
   errorCode?: string;
 }
 
+/** What happened to a job, as `voelgoed:queue:job` reports it. */
+export type QueueJobEventKind =
+  | 'enqueued'
+  | 'started'
+  | 'completed'
+  | 'failed'
+  | 'retried'
+  | 'dead_lettered'
+  | 'lease_lost';
+
+/**
+ * `voelgoed:queue:job`: one per step of a job's life. `failed` is one failed delivery; it is
+ * followed by `retried` (another attempt comes) or `dead_lettered` (none is left).
+ */
+export interface QueueJobEvent {
+  /** The queue's name (never the job id or payload). */
+  queue: string;
+  event: QueueJobEventKind;
+  /** The delivery's attempt number (absent for `enqueued`). */
+  attempt?: number;
+  /** `completed`/`failed`: the handler's run time; `enqueued`: the enqueue call's, ms. */
+  durationMs?: number;
+  /** `retried`: the wait before the next attempt, ms. */
+  delayMs?: number;
+  /** `failed`: the error's `code`, or `UNKNOWN`. */
+  errorCode?: string;
+}
+
 /** Payload type of each channel. */
 export interface ChannelPayloads {
   'voelgoed:redis:command': RedisCommandEvent;
@@ -150,6 +179,7 @@ export interface ChannelPayloads {
   'voelgoed:http:circuit': HttpCircuitEvent;
   'voelgoed:http:bulkhead': HttpBulkheadEvent;
   'voelgoed:storage:operation': StorageOperationEvent;
+  'voelgoed:queue:job': QueueJobEvent;
 }
 
 /** A typed publisher on one channel. Check `enabled` before building a payload on a hot path. */

@@ -28,7 +28,7 @@ const here = path.dirname(new URL(import.meta.url).pathname);
 const root = path.resolve(here, '..', '..', '..');
 const bin = (name) => path.join(here, '..', 'node_modules', '.bin', name);
 
-export const PUBLISHED = ['contracts', 'redis', 'lock', 'http', 'storage', 'telemetry'];
+export const PUBLISHED = ['contracts', 'redis', 'lock', 'http', 'storage', 'telemetry', 'queue'];
 /** Vendor libraries each adapter brings; no other adapter may bring them. */
 const VENDOR = {
   redis: ['@redis/client', 'redis'],
@@ -36,6 +36,10 @@ const VENDOR = {
   storage: ['minio'],
   telemetry: ['prom-client'],
 };
+/** Libraries no package may bring: the queue stands on @voelgoed/redis, not on BullMQ's client. */
+const NEVER = ['ioredis', 'bullmq'];
+/** Packages that take @voelgoed/redis as a peer, and so may bring its vendor library. */
+const ON_REDIS = ['lock', 'queue'];
 
 /** Factories and constants the packages share internally: users get the error classes instead. */
 const INTERNAL_HELPERS = ['invalidArgument', 'MESSAGE_PREFIX', 'connectionError'];
@@ -203,8 +207,9 @@ function typeCheckAsConsumer(name, project) {
 
 function noForeignVendors(name, project) {
   const foreign = Object.entries(VENDOR)
-    .filter(([owner]) => owner !== name && !(name === 'lock' && owner === 'redis'))
+    .filter(([owner]) => owner !== name && !(ON_REDIS.includes(name) && owner === 'redis'))
     .flatMap(([, libs]) => libs)
+    .concat(NEVER)
     .filter((lib) => existsSync(path.join(project, 'node_modules', lib, 'package.json')));
   record(
     `${name}: brings no other adapter's vendor library`,

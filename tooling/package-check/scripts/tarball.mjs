@@ -68,9 +68,9 @@ export function checkTarball(name, tarball) {
     declarations.length > 0 && leaks.length === 0,
     leaks.map((f) => path.basename(f)).join(', '),
   );
-  if (name === 'lock') {
+  if (name === 'lock' || name === 'queue') {
     record(
-      'lock: takes @voelgoed/redis as a peer dependency (users hand it their own clients)',
+      `${name}: takes @voelgoed/redis as a peer dependency (users hand it their own clients)`,
       Boolean(pkg.peerDependencies?.['@voelgoed/redis']) && !pkg.dependencies?.['@voelgoed/redis'],
       JSON.stringify({ dependencies: pkg.dependencies, peerDependencies: pkg.peerDependencies }),
     );

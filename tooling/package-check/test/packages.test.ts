@@ -5,7 +5,9 @@ import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
 import { publint } from 'publint';
 
-const PUBLISHED = ['contracts', 'redis', 'lock', 'http', 'storage', 'telemetry'] as const;
+const PUBLISHED = ['contracts', 'redis', 'lock', 'http', 'storage', 'telemetry', 'queue'] as const;
+/** Packages that take @voelgoed/redis as a peer (and so may bring its vendor library). */
+const ON_REDIS: readonly string[] = ['lock', 'queue'];
 const here = path.join(__dirname, '..');
 const localRequire = createRequire(path.join(here, 'package.json'));
 
@@ -95,7 +97,7 @@ describe.each(PUBLISHED)('@voelgoed/%s as a consumer sees it', (name) => {
 
   it('takes @voelgoed/contracts as a peer and pulls no other adapter or its vendor library', () => {
     const runtime = Object.keys(pkg.dependencies ?? {});
-    const others = PUBLISHED.filter((n) => n !== name && !(name === 'lock' && n === 'redis'));
+    const others = PUBLISHED.filter((n) => n !== name && !(ON_REDIS.includes(name) && n === 'redis'));
     expect(runtime.filter((d) => others.some((n) => d === `@voelgoed/${n}`))).toEqual([]);
     const vendors: Record<string, string[]> = {
       redis: ['redis', 'ioredis'],
@@ -104,8 +106,9 @@ describe.each(PUBLISHED)('@voelgoed/%s as a consumer sees it', (name) => {
       telemetry: ['prom-client'],
     };
     const foreign = Object.entries(vendors)
-      .filter(([owner]) => owner !== name && !(name === 'lock' && owner === 'redis'))
-      .flatMap(([, libs]) => libs);
+      .filter(([owner]) => owner !== name && !(ON_REDIS.includes(name) && owner === 'redis'))
+      .flatMap(([, libs]) => libs)
+      .concat(['ioredis', 'bullmq']);
     expect(runtime.filter((d) => foreign.includes(d))).toEqual([]);
     if (name !== 'contracts') expect(pkg.peerDependencies?.['@voelgoed/contracts']).toBeDefined();
   });

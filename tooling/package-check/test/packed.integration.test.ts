@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 
 // Runs `pnpm check:packages` (scripts/check-packages.mjs) once and turns its results into tests,
 // so CI runs it as part of the README's test command.
-const PUBLISHED = ['contracts', 'redis', 'lock', 'http', 'storage', 'telemetry'] as const;
+const PUBLISHED = ['contracts', 'redis', 'lock', 'http', 'storage', 'telemetry', 'queue'] as const;
 const script = path.join(__dirname, '..', 'scripts', 'check-packages.mjs');
 
 interface CheckResult {

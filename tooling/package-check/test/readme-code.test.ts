@@ -19,7 +19,7 @@ import {
   unshippedLinks,
 } from './readme-links.js';
 
-const PUBLISHED = ['contracts', 'redis', 'lock', 'http', 'storage', 'telemetry'] as const;
+const PUBLISHED = ['contracts', 'redis', 'lock', 'http', 'storage', 'telemetry', 'queue'] as const;
 const markdownFiles = findMarkdownFiles();
 const read = (file: string): string => readFileSync(path.join(repoRoot, file), 'utf8');
 const blocks: CodeBlock[] = markdownFiles.flatMap((file) => extractTsBlocks(file, read(file)));

@@ -1,0 +1,3 @@
+import { createJestConfig } from '@voelgoed/jest-preset';
+
+export default createJestConfig(import.meta.dirname);

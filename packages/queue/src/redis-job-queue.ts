@@ -1,0 +1,273 @@
+import {
+  type DeadLetter,
+  type EnqueueOptions,
+  type EnqueueResult,
+  type JobCounts,
+  type JobHandler,
+  type JobInfo,
+  type JobPayload,
+  type JobQueue,
+  type JobState,
+  type JobWorker,
+  type JobWorkerCloseOptions,
+  type JobWorkerOptions,
+  TimeoutError,
+} from '@voelgoed/contracts';
+import type { RedisClient } from '@voelgoed/redis';
+import { enqueueFailed, invalidArgument, MESSAGE_PREFIX } from './errors.js';
+import { publishJobEvent } from './events.js';
+import {
+  checkName,
+  decodePayload,
+  fields,
+  type JobArgs,
+  MAX_DELAY_MS,
+  numberIn,
+  readJob,
+  readJobs,
+} from './input.js';
+import { type QueueKeys, queueKeys } from './keys.js';
+import {
+  countsScript,
+  deadLetterScript,
+  deadLettersScript,
+  enqueueScript,
+  getJobScript,
+  pauseScript,
+} from './scripts.js';
+import { Waker } from './waker.js';
+import { RedisJobWorker } from './worker.js';
+
+/** Options of {@link createRedisJobQueue}. */
+export interface RedisJobQueueOptions {
+  /**
+   * How long a delivery holds its job without renewing, ms (1,000–2^31 − 1). The worker renews
+   * every third of it while the handler runs; a crashed worker's jobs come back after at most
+   * this long. Default 30,000.
+   */
+  leaseMs?: number;
+  /** Largest payload, in bytes (JSON text as UTF-8, or the bytes). Default 1 MiB. */
+  maxPayloadBytes?: number;
+  /**
+   * How long a completed job's id is remembered (an enqueue with that id stores nothing), ms;
+   * 0 forgets it at once. Default 86,400,000 (one day).
+   */
+  retentionMs?: number;
+}
+
+/** Jobs per enqueue script call: bounds one call's run time on the server. */
+const BATCH = 500;
+const STATES: Record<string, JobState> = {
+  waiting: 'waiting',
+  delayed: 'delayed',
+  active: 'active',
+  completed: 'completed',
+  dead: 'dead-lettered',
+};
+
+const text = (b: unknown) => (Buffer.isBuffer(b) ? b.toString('utf8') : String(b ?? ''));
+const asBuffer = (b: unknown) => (Buffer.isBuffer(b) ? b : Buffer.from(text(b)));
+
+/**
+ * A {@link JobQueue} on Redis (standalone, Cluster or Sentinel, through `@voelgoed/redis`): all of
+ * a queue's keys share one hash slot, every state change is one Lua script, and every fetch also
+ * does the sweeping (due delayed jobs, leases that ran out), so no other process is needed.
+ */
+export class RedisJobQueue<T = JobPayload> implements JobQueue<T> {
+  readonly name: string;
+  readonly #redis: RedisClient;
+  readonly #keys: QueueKeys;
+  readonly #leaseMs: number;
+  readonly #maxPayloadBytes: number;
+  readonly #retentionMs: number;
+  readonly #waker: Waker;
+  readonly #workers = new Set<RedisJobWorker>();
+  #closed = false;
+
+  constructor(redis: RedisClient, name: string, options?: RedisJobQueueOptions) {
+    if (typeof redis !== 'object' || redis === null || typeof (redis as RedisClient).command !== 'function') {
+      throw invalidArgument('redis must be a RedisClient of @voelgoed/redis');
+    }
+    this.name = checkName(name, 'name');
+    if (name.includes('{') || name.includes('}')) throw invalidArgument('name must not contain { or }');
+    const o = fields(options, ['leaseMs', 'maxPayloadBytes', 'retentionMs'] as const, 'options');
+    this.#leaseMs =
+      o.leaseMs === undefined ? 30_000 : numberIn(o.leaseMs, 'leaseMs', 1_000, MAX_DELAY_MS, true);
+    this.#maxPayloadBytes =
+      o.maxPayloadBytes === undefined
+        ? 1024 * 1024
+        : numberIn(o.maxPayloadBytes, 'maxPayloadBytes', 1, 512 * 1024 * 1024, true);
+    this.#retentionMs =
+      o.retentionMs === undefined
+        ? 86_400_000
+        : numberIn(o.retentionMs, 'retentionMs', 0, MAX_DELAY_MS, true);
+    this.#redis = redis;
+    this.#keys = queueKeys(name);
+    this.#waker = new Waker(redis, this.#keys.wakeChannel);
+  }
+
+  #run<R>(script: typeof countsScript, args: (string | number | Buffer)[], buffers = false): Promise<R> {
+    const all = [this.#keys.jobPrefix, this.#keys.wakeChannel, ...args];
+    return script.run<R>(this.#redis, this.#keys.list, all, buffers ? { returnBuffers: true } : undefined);
+  }
+
+  async enqueue(payload: T, options?: EnqueueOptions): Promise<EnqueueResult> {
+    const job = readJob(payload, options, this.#maxPayloadBytes);
+    const [result] = await this.#store([job.args], [job.idGiven]);
+    return result!;
+  }
+
+  async enqueueMany(jobs: ReadonlyArray<{ payload: T; options?: EnqueueOptions }>): Promise<EnqueueResult[]> {
+    const list = readJobs(jobs, this.#maxPayloadBytes);
+    const given = list.map((job) => job.idGiven);
+    const results: EnqueueResult[] = [];
+    for (let i = 0; i < list.length; i += BATCH) {
+      const batch = list.slice(i, i + BATCH).map((job) => job.args);
+      results.push(...(await this.#store(batch, given.slice(0, i + BATCH))));
+    }
+    return results;
+  }
+
+  /** `given`: whether each job had a caller-given id (earlier batches' included: a retry repeats them). */
+  async #store(jobs: JobArgs[], given: boolean[]): Promise<EnqueueResult[]> {
+    const started = performance.now();
+    let created: number[];
+    try {
+      created = await this.#run<number[]>(enqueueScript, [jobs.length, ...jobs.flat()]);
+    } catch (error) {
+      throw enqueueFailed(error, given.every(Boolean));
+    }
+    const durationMs = performance.now() - started;
+    return jobs.map((job, i) => {
+      const isNew = Number(created[i]) === 1;
+      if (isNew) publishJobEvent({ queue: this.name, event: 'enqueued', durationMs });
+      return { id: job[0], created: isNew };
+    });
+  }
+
+  process(handler: JobHandler<T>, options?: JobWorkerOptions): JobWorker {
+    if (typeof handler !== 'function') throw invalidArgument('handler must be a function');
+    const o = fields(options, ['concurrency'] as const, 'worker options');
+    const concurrency =
+      o.concurrency === undefined ? 1 : numberIn(o.concurrency, 'concurrency', 1, 1000, true);
+    if (this.#closed) throw invalidArgument('the queue is closed');
+    const worker = new RedisJobWorker(
+      {
+        name: this.name,
+        redis: this.#redis,
+        keys: this.#keys,
+        leaseMs: this.#leaseMs,
+        retentionMs: this.#retentionMs,
+        waker: this.#waker,
+      },
+      handler as JobHandler,
+      concurrency,
+    );
+    this.#workers.add(worker);
+    return worker;
+  }
+
+  async counts(): Promise<JobCounts> {
+    const [ready, due, delayed, active, lapsed, dead] = (await this.#run<number[]>(countsScript, [])).map(
+      Number,
+    );
+    return { waiting: ready! + due! + lapsed!, delayed: delayed!, active: active!, deadLettered: dead! };
+  }
+
+  async getJob(id: string): Promise<JobInfo<T> | undefined> {
+    checkName(id, 'id');
+    const reply = await this.#run<unknown[]>(getJobScript, [id], true);
+    if (reply.length === 0) return undefined;
+    const state = STATES[text(reply[0])] ?? 'waiting';
+    const kind = text(reply[1]);
+    const payload = asBuffer(reply[2]);
+    return {
+      id,
+      state,
+      ...(state === 'completed' || kind === '' ? {} : { payload: decodePayload(kind, payload) as T }),
+      failures: Number(text(reply[3])),
+      deliveryToken: Number(text(reply[4])),
+    };
+  }
+
+  async deadLetters(options?: { offset?: number; limit?: number }): Promise<DeadLetter<T>[]> {
+    const o = fields(options, ['offset', 'limit'] as const, 'dead-letter options');
+    const offset =
+      o.offset === undefined ? 0 : numberIn(o.offset, 'offset', 0, Number.MAX_SAFE_INTEGER, true);
+    const limit = o.limit === undefined ? 100 : numberIn(o.limit, 'limit', 1, 1000, true);
+    const reply = await this.#run<unknown[]>(deadLettersScript, [offset, limit], true);
+    const out: DeadLetter<T>[] = [];
+    for (let i = 0; i + 5 < reply.length; i += 6) {
+      let error: DeadLetter['error'] = { name: 'Error', message: '' };
+      try {
+        error = JSON.parse(text(reply[i + 5]));
+      } catch {
+        // kept as the empty error above
+      }
+      out.push({
+        id: text(reply[i]),
+        failedAt: Number(text(reply[i + 1])),
+        payload: decodePayload(text(reply[i + 2]), asBuffer(reply[i + 3])) as T,
+        attempts: Number(text(reply[i + 4])),
+        error,
+      });
+    }
+    return out;
+  }
+
+  async retryDeadLetter(id: string): Promise<boolean> {
+    checkName(id, 'id');
+    return Number(await this.#run(deadLetterScript, [id, 'retry'])) === 1;
+  }
+
+  async removeDeadLetter(id: string): Promise<boolean> {
+    checkName(id, 'id');
+    return Number(await this.#run(deadLetterScript, [id, 'remove'])) === 1;
+  }
+
+  async pause(): Promise<void> {
+    await this.#run(pauseScript, ['pause']);
+  }
+
+  async resume(): Promise<void> {
+    await this.#run(pauseScript, ['resume']);
+  }
+
+  async isPaused(): Promise<boolean> {
+    return Number(await this.#run(pauseScript, ['get'])) === 1;
+  }
+
+  async drain(options?: { timeoutMs?: number }): Promise<void> {
+    const o = fields(options, ['timeoutMs'] as const, 'drain options');
+    const timeoutMs =
+      o.timeoutMs === undefined ? 30_000 : numberIn(o.timeoutMs, 'timeoutMs', 0, MAX_DELAY_MS);
+    if (timeoutMs === 0) throw invalidArgument('timeoutMs must be greater than 0');
+    const until = performance.now() + timeoutMs;
+    for (let wait = 5; ; wait = Math.min(200, wait * 2)) {
+      const c = await this.counts();
+      if (c.waiting + c.delayed + c.active === 0) return;
+      const left = until - performance.now();
+      if (left <= 0) {
+        throw new TimeoutError(
+          `${MESSAGE_PREFIX} the queue did not drain within ${timeoutMs} ms (${c.waiting} waiting, ${c.delayed} delayed, ${c.active} active)`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(wait, left)));
+    }
+  }
+
+  async close(options?: JobWorkerCloseOptions): Promise<void> {
+    this.#closed = true;
+    await Promise.all([...this.#workers].map((w) => w.close(options)));
+    await this.#waker.close();
+  }
+}
+
+/** Creates a {@link RedisJobQueue} named `name` on `redis` (a client of `@voelgoed/redis`, which stays the caller's). */
+export function createRedisJobQueue<T = JobPayload>(
+  redis: RedisClient,
+  name: string,
+  options?: RedisJobQueueOptions,
+): RedisJobQueue<T> {
+  return new RedisJobQueue<T>(redis, name, options);
+}

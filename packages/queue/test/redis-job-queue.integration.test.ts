@@ -1,0 +1,168 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { Channels, type QueueJobEvent, subscribe } from '@voelgoed/contracts';
+import { createRedisClient, keySlot, type RedisClient } from '@voelgoed/redis';
+import { type RedisServer, startRedis, stopAll } from '@voelgoed/testkit';
+import { createRedisJobQueue, isInfrastructureError, type RedisJobQueue } from '../src/index.js';
+import { until } from './run-worker.js';
+
+let server: RedisServer;
+let client: RedisClient;
+const queues: RedisJobQueue[] = [];
+
+beforeAll(async () => {
+  server = await startRedis();
+  client = createRedisClient({ url: server.url });
+  await client.ready();
+}, 60_000);
+
+afterEach(async () => {
+  await Promise.all(queues.splice(0).map((q) => q.close({ graceMs: 0 })));
+});
+
+afterAll(async () => {
+  await client?.close();
+  await stopAll();
+});
+
+function queue(options?: Parameters<typeof createRedisJobQueue>[2]): RedisJobQueue {
+  const q = createRedisJobQueue(client, `q-${randomUUID()}`, options);
+  queues.push(q);
+  return q;
+}
+
+describe('payloads and keys', () => {
+  it('delivers bytes (all 256 values) and JSON unchanged, and keeps every key of a queue in one slot', async () => {
+    const q = queue({ retentionMs: 60_000 });
+    const bytes = Buffer.from(Array.from({ length: 512 }, (_, i) => i % 256));
+    const json = { text: 'zoë ☃ \u0000', list: [1, null, true], nested: { n: -1.5 } };
+    await q.enqueue(bytes, { id: 'bytes' });
+    await q.enqueue(json, { id: 'json' });
+    await q.enqueue('fails', { id: 'dead', attempts: 1 });
+    await q.enqueue('later', { id: 'later', delayMs: 600_000 });
+    const seen = new Map<string, unknown>();
+    const worker = q.process((job) => {
+      if (job.id === 'dead') throw new Error('boom');
+      seen.set(job.id, job.payload);
+    });
+    await until(async () => (await q.counts()).deadLettered === 1 && seen.size === 2, { timeoutMs: 30_000 });
+    await worker.close();
+    expect(Buffer.isBuffer(seen.get('bytes'))).toBe(true);
+    expect((seen.get('bytes') as Buffer).equals(bytes)).toBe(true);
+    expect(seen.get('json')).toEqual(json);
+    expect(await q.deadLetters()).toMatchObject([
+      { id: 'dead', payload: 'fails', attempts: 1, error: { message: 'boom' } },
+    ]);
+
+    const keys = (await client.command(['KEYS', `*${q.name}*`])) as string[];
+    expect(keys.length).toBeGreaterThanOrEqual(5);
+    expect(new Set(keys.map((k) => keySlot(k))).size).toBe(1);
+  }, 60_000);
+});
+
+describe('telemetry', () => {
+  it('publishes enqueued, started, failed, retried, completed, dead-lettered and lease-lost events', async () => {
+    const events: QueueJobEvent[] = [];
+    const q = queue({ leaseMs: 3_000 });
+    const off = subscribe(Channels.queueJob, (e) => {
+      if (e.queue === q.name) events.push(e);
+    });
+    try {
+      await q.enqueue('flaky', { attempts: 2, backoff: { initialMs: 0 } });
+      await q.enqueue('broken', { attempts: 1 });
+      const { id: heldId } = await q.enqueue('held');
+      let flaky = 0;
+      const reasons: unknown[] = [];
+      const worker = q.process(
+        async (job) => {
+          if (job.payload === 'flaky' && flaky++ === 0)
+            throw Object.assign(new Error('once'), { code: 'E_ONCE' });
+          if (job.payload === 'broken') throw new Error('always');
+          if (job.payload === 'held' && job.deliveryToken === 1) {
+            // Lapse this delivery's lease as a stalled worker's would: its next renewal finds it gone.
+            await client.command(['ZADD', `{queue:${q.name}}:active`, 'XX', 0, job.id]);
+            await new Promise((resolve) => job.signal.addEventListener('abort', resolve, { once: true }));
+            reasons.push(job.signal.reason);
+          }
+        },
+        { concurrency: 3 },
+      );
+      await q.drain({ timeoutMs: 60_000 });
+      await worker.close();
+      expect(isInfrastructureError(reasons[0], 'LOCK_LOST')).toBe(true);
+      expect(await q.getJob(heldId)).toMatchObject({ state: 'completed', deliveryToken: 2, failures: 0 });
+      const kinds = events.map((e) => e.event);
+      expect(kinds.filter((k) => k === 'enqueued')).toHaveLength(3);
+      expect(kinds.filter((k) => k === 'completed')).toHaveLength(2);
+      expect(kinds.filter((k) => k === 'lease_lost')).toHaveLength(1);
+      expect(kinds.filter((k) => k === 'dead_lettered')).toHaveLength(1);
+      expect(
+        events
+          .filter((e) => e.event === 'failed')
+          .map((e) => e.errorCode)
+          .sort(),
+      ).toEqual(['E_ONCE', 'UNKNOWN']);
+      expect(events.filter((e) => e.event === 'retried')).toMatchObject([{ attempt: 1, delayMs: 0 }]);
+      expect(kinds.filter((k) => k === 'started')).toHaveLength(5);
+    } finally {
+      off();
+    }
+  }, 60_000);
+});
+
+describe('bad input', () => {
+  it('rejects INVALID_ARGUMENT before any command is sent', async () => {
+    let commands = 0;
+    const off = subscribe(Channels.redisCommand, () => {
+      commands++;
+    });
+    try {
+      const bad = (fn: () => unknown) => {
+        let error: unknown;
+        try {
+          fn();
+        } catch (e) {
+          error = e;
+        }
+        expect(isInfrastructureError(error, 'INVALID_ARGUMENT')).toBe(true);
+      };
+      for (const name of ['', 'x'.repeat(257), 'a{b}', 'a\ud800', 7, undefined]) {
+        bad(() => createRedisJobQueue(client, name as string));
+      }
+      bad(() => createRedisJobQueue({} as RedisClient, 'q'));
+      for (const options of [
+        { leaseMs: 999 },
+        { leaseMs: 1500.5 },
+        { leaseMs: '30000' },
+        { maxPayloadBytes: 0 },
+        { retentionMs: -1 },
+        'options',
+        new Proxy(
+          {},
+          {
+            get: () => {
+              throw new Error('trap');
+            },
+          },
+        ),
+      ]) {
+        bad(() => createRedisJobQueue(client, 'q', options as never));
+      }
+      const q = queue({ maxPayloadBytes: 10 });
+      await expect(q.enqueue('x'.repeat(20))).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+      await expect(
+        q.enqueueMany([{ payload: 1 }, { payload: 2, options: { delayMs: -1 } }]),
+      ).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+      });
+      expect(commands).toBe(0);
+      const worker = q.process(() => undefined);
+      await expect(worker.close({ graceMs: -1 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      await worker.close();
+      // Nothing of the rejected enqueues was stored.
+      expect(await q.counts()).toEqual({ waiting: 0, delayed: 0, active: 0, deadLettered: 0 });
+    } finally {
+      off();
+    }
+  }, 30_000);
+});
