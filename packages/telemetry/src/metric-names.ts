@@ -34,6 +34,10 @@ export const MetricNames = {
   storageOperationDuration: 'voelgoed_storage_operation_duration_seconds',
   /** Counter (bytes): bytes moved by storage operations that report them. */
   storageBytes: 'voelgoed_storage_transferred_bytes_total',
+  /** Counter: steps of background jobs, by queue and event. */
+  queueJobs: 'voelgoed_queue_jobs_total',
+  /** Histogram (s): run time of job handlers, by queue and outcome. */
+  queueJobDuration: 'voelgoed_queue_job_duration_seconds',
   /** Counter: label values folded into `__other__` (too many distinct values, or too long). */
   labelOverflow: 'voelgoed_telemetry_label_overflow_total',
   /** Counter: new label sets sent to a metric's overflow series (the metric reached its cap). */

@@ -20,6 +20,7 @@ import { type MetricsServer, type ServeOptions, startMetricsServer } from './met
 import { checkBuckets, PREFIX } from './naming.js';
 import { InstrumentFactory } from './prom-instruments.js';
 import { PromMetrics } from './prom-metrics.js';
+import { subscribeQueue } from './queue-events.js';
 import { subscribeRedis } from './redis-events.js';
 import { subscribeStorage } from './storage-events.js';
 
@@ -178,6 +179,7 @@ class PromTelemetry extends PromMetrics implements Telemetry {
         ...subscribeLock(context),
         ...subscribeHttp(context),
         ...subscribeStorage(context),
+        ...subscribeQueue(context),
       );
     }
   }

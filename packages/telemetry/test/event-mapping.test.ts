@@ -205,6 +205,31 @@ describe('adapter events → metrics', () => {
     ).toBe(1);
   });
 
+  it('voelgoed:queue:job → job steps and handler run time', async () => {
+    const t = telemetry();
+    const p = createPublisher(Channels.queueJob);
+    p.publish({ queue: 'mail', event: 'enqueued', durationMs: 1 });
+    p.publish({ queue: 'mail', event: 'enqueued', durationMs: 1 });
+    p.publish({ queue: 'mail', event: 'started', attempt: 1 });
+    p.publish({ queue: 'mail', event: 'completed', attempt: 1, durationMs: 50 });
+    p.publish({ queue: 'mail', event: 'failed', attempt: 1, durationMs: 5, errorCode: 'TIMEOUT' });
+    p.publish({ queue: 'mail', event: 'retried', attempt: 1, delayMs: 100 });
+    p.publish({ queue: 'mail', event: 'failed', attempt: 2, durationMs: 5 });
+    p.publish({ queue: 'mail', event: 'dead_lettered', attempt: 2 });
+    const s = parseExposition(await t.scrape());
+    const mail = { queue: 'mail' };
+    expect(value(s, MetricNames.queueJobs, { ...mail, event: 'enqueued' })).toBe(2);
+    expect(value(s, MetricNames.queueJobs, { ...mail, event: 'started' })).toBe(1);
+    expect(value(s, MetricNames.queueJobs, { ...mail, event: 'failed', error_type: 'TIMEOUT' })).toBe(1);
+    expect(value(s, MetricNames.queueJobs, { ...mail, event: 'failed', error_type: 'UNKNOWN' })).toBe(1);
+    expect(value(s, MetricNames.queueJobs, { ...mail, event: 'dead_lettered' })).toBe(1);
+    expect(value(s, `${MetricNames.queueJobDuration}_count`, { ...mail, outcome: 'completed' })).toBe(1);
+    expect(value(s, `${MetricNames.queueJobDuration}_count`, { ...mail, outcome: 'failed' })).toBe(2);
+    expect(value(s, `${MetricNames.queueJobDuration}_sum`, { ...mail, outcome: 'completed' })).toBeCloseTo(
+      0.05,
+    );
+  });
+
   it('counts a malformed payload instead of throwing into the publishing adapter', async () => {
     const t = telemetry();
     const raw = (name: ChannelName, payload: unknown) => channel(name).publish(payload);
