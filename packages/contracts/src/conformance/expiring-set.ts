@@ -76,8 +76,11 @@ export const expiringSetChecks: readonly ConformanceCheck<ExpiringSet>[] = [
       // Shortened only now, so a slow machine cannot expire it before the checks above.
       expect(await set.refresh(gone, SHORT_TTL)).toBe(true);
       const ttl = await set.ttl(gone);
-      expect(ttl).toBeGreaterThan(0);
-      expect(ttl).toBeLessThanOrEqual(SHORT_TTL);
+      // Undefined only when a stalled machine let the short TTL run out before this read.
+      if (ttl !== undefined) {
+        expect(ttl).toBeGreaterThan(0);
+        expect(ttl).toBeLessThanOrEqual(SHORT_TTL);
+      }
       await sleep(PAST_SHORT_TTL);
       expect(await set.has(gone)).toBe(false);
       expect(await set.ttl(gone)).toBeUndefined();
