@@ -1,27 +1,22 @@
 // A local stand-in for a card payment gateway (the demo's external service). It charges once
 // per Idempotency-Key (a retried charge returns the first result), fails now and then with
 // 503 + Retry-After, goes through a short outage so the client's circuit breaker opens and
-// recovers, and confirms each charge with a signed webhook to the shop.
+// recovers, and confirms each charge with a signed webhook to the shop, put in a durable outbox
+// (a JobQueue, through @voelgoed/http's durable webhook sender) before the charge is answered.
 import { randomUUID } from 'node:crypto';
-import { signWebhook } from '@voelgoed/http';
 import { serveLocally } from './local-server.js';
 
 /**
- * @param {{ webhookSecret: string, deliverWebhook: (payload: string, headers: Record<string, string>) => Promise<void>,
+ * @param {{ sendWebhook: (event: { type: string, data: object }) => Promise<unknown>,
  *           flakyEvery?: number, lostEvery?: number, outage?: { from: number, to: number } }} options
+ * `sendWebhook` stores the event for delivery (it resolves once stored, not once delivered).
  * `flakyEvery`: every Nth call fails with 503 before charging; `lostEvery`: every Nth charge is
  * made but its response is a 503 (as if lost), so only the idempotency key prevents a double charge.
  */
-export function createGateway({
-  webhookSecret,
-  deliverWebhook,
-  flakyEvery = 9,
-  lostEvery = 7,
-  outage = { from: 25, to: 40 },
-}) {
+export function createGateway({ sendWebhook, flakyEvery = 9, lostEvery = 7, outage = { from: 25, to: 40 } }) {
   const charges = new Map(); // idempotency key -> charge
   let calls = 0;
-  const stats = { calls: 0, charged: 0, replayed: 0, failed: 0, webhookRetries: 0 };
+  const stats = { calls: 0, charged: 0, replayed: 0, failed: 0 };
 
   /** @param {{ method: string, path: string, headers: Record<string, string | undefined>, body: string }} req */
   async function handle(req) {
@@ -41,22 +36,16 @@ export function createGateway({
     }
     const { amount, buyer, seat } = JSON.parse(req.body);
     const charge = { id: `ch_${randomUUID().slice(0, 8)}`, amount, buyer, seat, status: 'succeeded' };
+    // The confirmation is stored before the charge counts (an outbox): from here on it is
+    // delivered, retried on its schedule, even across a restart; it goes out after the response.
+    try {
+      await sendWebhook({ type: 'charge.succeeded', data: charge });
+    } catch {
+      stats.failed++;
+      return { status: 503, headers: { 'retry-after': '0' }, body: '{"error":"try again"}' };
+    }
     charges.set(key, charge);
     stats.charged++;
-    const payload = JSON.stringify({ type: 'charge.succeeded', data: charge });
-    // The webhook goes out after the response, as real gateways do, retried until it lands.
-    setImmediate(async () => {
-      const headers = signWebhook({ payload, secret: webhookSecret });
-      for (let attempt = 1; attempt <= 10; attempt++) {
-        try {
-          await deliverWebhook(payload, headers);
-          return;
-        } catch {
-          stats.webhookRetries++;
-          await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
-        }
-      }
-    });
     if (stats.charged % lostEvery === 0) {
       stats.failed++;
       return { status: 503, headers: { 'retry-after': '0' }, body: '{"error":"response lost"}' };

@@ -6,6 +6,7 @@ import path from 'node:path';
 import {
   FakeHttpClient,
   MemoryExpiringSet,
+  MemoryJobQueue,
   MemoryKeyValueStore,
   MemoryLock,
   MemoryObjectStorage,
@@ -13,6 +14,7 @@ import {
 } from '@voelgoed/contracts/memory';
 import { createHttpClient } from '@voelgoed/http';
 import { createRedisLock } from '@voelgoed/lock';
+import { createRedisJobQueue } from '@voelgoed/queue';
 import { createRedisClient, createRedisKeyValueStore } from '@voelgoed/redis';
 import { ExpiringSet } from '@voelgoed/redis/expiring-set';
 import { RateLimiter } from '@voelgoed/redis/rate-limiter';
@@ -28,9 +30,17 @@ const HTTP_POLICIES = {
   retryBudget: false,
 };
 
-/** A node:http server in front of the shop's webhook handler. */
-async function serveWebhooks(onWebhook) {
-  const server = await serveLocally((req) => ({ status: onWebhook(req.body, req.headers) }));
+/**
+ * A node:http server in front of the shop's webhook handler. Every `unavailableEvery`th request
+ * gets a 503 (the shop is redeploying), so the webhook sender's retries show.
+ */
+async function serveWebhooks(onWebhook, { unavailableEvery = 0 } = {}) {
+  let requests = 0;
+  const server = await serveLocally((req) => {
+    requests++;
+    if (unavailableEvery > 0 && requests % unavailableEvery === 0) return { status: 503 };
+    return { status: onWebhook(req.body, req.headers) };
+  });
   return { url: `${server.origin}/webhooks`, close: server.close };
 }
 
@@ -56,8 +66,9 @@ export async function createInfrastructure({ memory, gateway, gatewayUrl, rateLi
       },
     });
     log(
-      'infrastructure: in memory (MemoryLock, MemoryKeyValueStore, MemoryObjectStorage, FakeHttpClient, MemoryExpiringSet, MemoryRateLimiter)',
+      'infrastructure: in memory (MemoryLock, MemoryKeyValueStore, MemoryObjectStorage, FakeHttpClient, MemoryExpiringSet, MemoryRateLimiter, MemoryJobQueue)',
     );
+    const webhookQueue = new MemoryJobQueue('webhooks');
     return {
       kind: 'memory',
       locks: new MemoryLock(),
@@ -66,8 +77,10 @@ export async function createInfrastructure({ memory, gateway, gatewayUrl, rateLi
       storage: new MemoryObjectStorage(),
       holds: new MemoryExpiringSet({ defaultTtlMs: 10_000 }),
       limiter: new MemoryRateLimiter({ limit: rateLimit.limit, periodMs: rateLimit.periodMs }),
-      webhookTarget: undefined,
-      close: async () => {},
+      webhookQueue,
+      webhookQueueKind: 'MemoryJobQueue',
+      serveWebhooks,
+      close: () => webhookQueue.close(),
     };
   }
 
@@ -114,6 +127,9 @@ export async function createInfrastructure({ memory, gateway, gatewayUrl, rateLi
 
   const httpClient = createHttpClient({ baseUrl: gatewayUrl, ...HTTP_POLICIES });
   closers.unshift(() => httpClient.close());
+  // The gateway's webhook outbox: a JobQueue on the same Redis (closed before its client).
+  const webhookQueue = createRedisJobQueue(main, `${run}:webhooks`);
+  closers.unshift(() => webhookQueue.close());
   return {
     kind: 'real',
     locks,
@@ -126,6 +142,8 @@ export async function createInfrastructure({ memory, gateway, gatewayUrl, rateLi
       periodMs: rateLimit.periodMs,
       keyPrefix: `${run}:rate:`,
     }),
+    webhookQueue,
+    webhookQueueKind: 'Redis JobQueue',
     serveWebhooks,
     close: async () => {
       for (const close of closers) await close();

@@ -6,6 +6,7 @@
 // Options: --buyers N (200), --seats N (50), --metrics-port N (0 = any free port).
 import { parseArgs } from 'node:util';
 import { Channels, subscribe } from '@voelgoed/contracts';
+import { createDurableWebhookSender } from '@voelgoed/http';
 import { createTelemetry } from '@voelgoed/telemetry';
 import { createGateway, serveGateway } from './gateway.js';
 import { createInfrastructure } from './infrastructure.js';
@@ -23,11 +24,17 @@ const buyers = Number(args.buyers);
 const seats = Number(args.seats);
 const say = (line) => process.stdout.write(`${line}\n`);
 const WEBHOOK_SECRET = 'whsec_ZGVtby1zZWNyZXQtbm90LWZvci1wcm9kdWN0aW9u';
+// Short waits between webhook attempts, for a demo (the default is the Standard Webhooks schedule).
+const WEBHOOK_SCHEDULE_MS = [50, 100, 200, 400, 800, 1600];
 
-// What the adapters publish on diagnostics_channel, counted for the report.
+// What the adapters publish on diagnostics_channel, counted for the report (the gateway's
+// requests: the webhook sender's own requests go to the shop's origin).
 const seen = { attempts: 0, retries: 0, breaker: [] };
+let webhookOrigin;
 const unsubscribe = [
-  subscribe(Channels.httpRequest, () => seen.attempts++),
+  subscribe(Channels.httpRequest, (e) => {
+    if (e.origin !== webhookOrigin) seen.attempts++;
+  }),
   subscribe(Channels.httpRetry, () => seen.retries++),
   subscribe(Channels.httpCircuit, (e) => seen.breaker.push(`${e.from}→${e.to}`)),
 ];
@@ -38,15 +45,19 @@ say(`Voelgoed demo: ${buyers} buyers race for ${seats} seats${args.memory ? ' (i
 say(`metrics: ${metricsServer.url}`);
 
 let shop;
+let webhookSender;
+let webhooks;
+// The webhook jobs, for the report: stored, delivered, attempts that will be retried.
+const jobs = { enqueued: 0, delivered: 0, retried: 0, otherOutcomes: 0 };
 const gateway = createGateway({
-  webhookSecret: WEBHOOK_SECRET,
-  deliverWebhook: async (payload, headers) => {
-    if (webhooks) {
-      const response = await fetch(webhooks.url, { method: 'POST', body: payload, headers });
-      if (!response.ok) throw new Error(`webhook answered ${response.status}`);
-    } else {
-      shop.onWebhook(payload, headers);
-    }
+  // Stored in the JobQueue (resolves once stored); the sender's workers deliver it, signed.
+  sendWebhook: async (event) => {
+    const accepted = await webhookSender.deliver({
+      url: webhooks.url,
+      id: `evt_${event.data.id}`,
+      payload: event,
+    });
+    if (accepted.created) jobs.enqueued++;
   },
 });
 const gatewayServer = args.memory ? undefined : await serveGateway(gateway);
@@ -58,7 +69,24 @@ const infra = await createInfrastructure({
   log: say,
 });
 shop = createShop({ ...infra, metrics: telemetry, seats, price: 4500, webhookSecret: WEBHOOK_SECRET });
-const webhooks = infra.serveWebhooks ? await infra.serveWebhooks(shop.onWebhook) : undefined;
+webhooks = await infra.serveWebhooks(shop.onWebhook, { unavailableEvery: 15 });
+webhookOrigin = new URL(webhooks.url).origin;
+webhookSender = createDurableWebhookSender(infra.webhookQueue, {
+  secret: WEBHOOK_SECRET,
+  schedule: WEBHOOK_SCHEDULE_MS,
+  // The shop listens on 127.0.0.1 over http here; a real sender keeps both guards on.
+  allowHttp: true,
+  allowPrivateNetworks: true,
+  onAttempt: (attempt) => {
+    if (attempt.outcome === 'retry') jobs.retried++;
+  },
+  onOutcome: (result) => {
+    if (result.outcome === 'delivered') jobs.delivered++;
+    else jobs.otherOutcomes++;
+  },
+});
+webhookSender.start({ concurrency: 8 });
+say(`webhooks: durable delivery on a ${infra.webhookQueueKind} to ${webhooks.url}`);
 
 let done = 0;
 const started = performance.now();
@@ -87,6 +115,12 @@ try {
   if (process.stdout.isTTY) process.stdout.write('\n');
 }
 const seconds = (performance.now() - started) / 1000;
+// Every charge's webhook was stored; let the last ones (and their retries) land before the report.
+const drained = await infra.webhookQueue.drain({ timeoutMs: 15_000 }).then(
+  () => true,
+  () => false,
+);
+const jobCounts = await infra.webhookQueue.counts();
 
 const listed = [];
 if (!failure) for await (const o of infra.storage.list('tickets/')) listed.push(o.key);
@@ -117,15 +151,17 @@ say(
   `  charged, no ticket    ${Math.max(0, gateway.stats.charged - shop.tickets.length)} (seat went to someone else meanwhile: to refund)`,
 );
 say(`  rate-limited waits    ${shop.stats.rateLimited}`);
+say(`  webhooks              rejected ${shop.stats.webhooksRejected}, late ${shop.stats.webhooksLate}`);
 say(
-  `  webhooks              rejected ${shop.stats.webhooksRejected}, late ${shop.stats.webhooksLate}, redelivered ${gateway.stats.webhookRetries}`,
+  `  webhook jobs          ${jobs.enqueued} enqueued, ${jobs.delivered} delivered, ${jobs.retried} retried, ${jobCounts.deadLettered} dead-lettered${jobs.otherOutcomes ? `, ${jobs.otherOutcomes} refused or failed` : ''}${drained ? '' : `, ${jobCounts.waiting + jobCounts.delayed + jobCounts.active} still pending`} (${infra.webhookQueueKind})`,
 );
 say(
   `  metrics series        ${metricsText.split('\n').filter((l) => l && !l.startsWith('#')).length} (served at ${metricsServer.url} while running)`,
 );
 
 for (const u of unsubscribe) u();
-await webhooks?.close();
+await webhookSender.close();
+await webhooks.close();
 await gatewayServer?.close();
 await infra.close();
 await telemetry.close();

@@ -26,6 +26,19 @@ describe('the demo', () => {
       expect(output).toMatch(/seats sold\s+50 of 50 \(ticket objects stored: 50\)/);
       expect(output).toMatch(/metrics: http:\/\/127\.0\.0\.1:\d+\/metrics/);
       expect(Number(/http attempts\s+(\d+) \(retries/.exec(output)?.[1])).toBeGreaterThanOrEqual(50);
+      // Every charge's signed webhook went through the durable sender's JobQueue, once each; the
+      // shop's endpoint answers 503 to every 15th request, so some were retried.
+      const jobs =
+        /webhook jobs\s+(\d+) enqueued, (\d+) delivered, (\d+) retried, (\d+) dead-lettered \((.+)\)/.exec(
+          output,
+        );
+      // One per charge (a charge whose seat went to someone else meanwhile also has one).
+      const [enqueued, delivered, retried, dead] = (jobs?.slice(1, 5) ?? []).map(Number);
+      expect(enqueued).toBeGreaterThanOrEqual(50);
+      expect([delivered, dead]).toEqual([enqueued, 0]);
+      expect(retried).toBeGreaterThan(0);
+      expect(jobs?.[5]).toBe(args.length ? 'MemoryJobQueue' : 'Redis JobQueue');
+      expect(output).toMatch(/webhooks\s+rejected 0, late \d+/);
     },
     150_000,
   );

@@ -56,6 +56,16 @@ export {
   type WebhookSender,
   type WebhookSenderOptions,
 } from './webhooks/deliver.js';
+export {
+  createDurableWebhookSender,
+  type DurableWebhookMessage,
+  type DurableWebhookSender,
+  type DurableWebhookSenderOptions,
+  type WebhookAccepted,
+  type WebhookJob,
+  type WebhookOutcome,
+  webhookJobId,
+} from './webhooks/durable.js';
 export { type HmacSignatureOptions, isValidHmacSignature, verifyHmacSignature } from './webhooks/hmac.js';
 export type { WebhookSecret } from './webhooks/secrets.js';
 export type { SignatureEncoding } from './webhooks/signature-encoding.js';

@@ -85,7 +85,8 @@ function classify(status: number): WebhookAttemptOutcome {
   return 'failed';
 }
 
-function body(payload: unknown): { bytes: string | Uint8Array; json: boolean } {
+/** The raw body of a payload: an object as JSON text, a string or bytes as they are. */
+export function webhookBody(payload: unknown): { bytes: string | Uint8Array; json: boolean } {
   if (typeof payload === 'string' || payload instanceof Uint8Array) return { bytes: payload, json: false };
   if (payload === undefined) throw new InvalidArgumentError(`${MESSAGE_PREFIX} webhook payload is required`);
   let text: string | undefined;
@@ -100,26 +101,26 @@ function body(payload: unknown): { bytes: string | Uint8Array; json: boolean } {
   return { bytes: text, json: true };
 }
 
-function wait(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve(false);
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+/** The wait before attempt `attempt + 1` (undefined once the schedule is spent), with jitter. */
+export function nextWebhookDelay(
+  schedule: readonly number[],
+  jitter: number,
+  attempt: number,
+): number | undefined {
+  const base = schedule[attempt - 1];
+  return base === undefined ? undefined : Math.round(base * (1 - jitter + Math.random() * 2 * jitter));
 }
 
-/**
- * Creates a webhook sender: Standard Webhooks signatures, HTTPS only unless allowed, no redirects,
- * an SSRF guard on the address actually connected to, and retries on a schedule with jitter.
- */
-export function createWebhookSender(options: WebhookSenderOptions): WebhookSender {
+/** A sender's checked settings and the HTTP client its attempts go through. */
+export interface WebhookSenderSetup {
+  readonly options: WebhookSenderOptions;
+  readonly schedule: readonly number[];
+  readonly jitter: number;
+  readonly client: ResilientHttpClient;
+}
+
+/** Checks a sender's options (`INVALID_ARGUMENT` for a bad one) and makes its HTTP client. */
+export function setUpWebhookSender(options: WebhookSenderOptions): WebhookSenderSetup {
   if (typeof options !== 'object' || options === null) {
     throw new InvalidArgumentError(`${MESSAGE_PREFIX} webhook sender options must be an object`);
   }
@@ -148,69 +149,130 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
     maxResponseBytes: options.maxResponseBytes ?? 64 * 1024,
     ...(options.allowPrivateNetworks ? {} : { addressFilter: (address: string) => isPublicAddress(address) }),
   });
+  return { options, schedule, jitter, client };
+}
 
+/** Checks a message's url (absolute, https unless `allowHttp`) and headers; `INVALID_ARGUMENT` otherwise. */
+export function checkWebhookTarget(message: unknown, allowHttp: boolean | undefined): URL {
+  if (typeof message !== 'object' || message === null) {
+    throw new InvalidArgumentError(`${MESSAGE_PREFIX} webhook message must be an object`);
+  }
+  const { url: value, headers } = message as { url?: unknown; headers?: unknown };
+  // Checked here: spread below, a string would turn into headers named 0, 1, 2.
+  mergeHeaders({}, headers, 'message headers');
+  let url: URL;
+  try {
+    url = new URL(value as string);
+  } catch {
+    throw new InvalidArgumentError(`${MESSAGE_PREFIX} webhook url is not a valid absolute URL`);
+  }
+  if (url.protocol !== 'https:' && !(allowHttp && url.protocol === 'http:')) {
+    throw new InvalidArgumentError(
+      `${MESSAGE_PREFIX} webhook url must be https (allowHttp permits http): ${redactUrl(url)}`,
+    );
+  }
+  return url;
+}
+
+/** One signed attempt, as the sender makes it (its url and headers already checked). */
+export interface WebhookAttemptInput {
+  url: string;
+  id: string;
+  bytes: string | Uint8Array;
+  json: boolean;
+  headers?: Readonly<Record<string, string>> | undefined;
+  attempt: number;
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * Signs (with a fresh timestamp) and posts one attempt, classifies it and reports it through
+ * `onAttempt`. Throws only for an abort or a caller's mistake; every other failure is an outcome.
+ */
+export async function attemptWebhook(
+  setup: WebhookSenderSetup,
+  input: WebhookAttemptInput,
+): Promise<WebhookAttempt> {
+  const { options, client } = setup;
+  const { id, attempt } = input;
+  const started = performance.now();
+  const signature = signWebhook({ payload: input.bytes, secret: options.secret, id });
+  let outcome: WebhookAttemptOutcome;
+  let status: number | undefined;
+  let errorCode: string | undefined;
+  try {
+    const response = await client.post(input.url, {
+      body: input.bytes,
+      headers: {
+        ...(input.json ? { 'content-type': 'application/json' } : {}),
+        ...options.headers,
+        ...input.headers,
+        ...signature,
+      },
+      throwHttpErrors: false,
+      signal: input.signal,
+    });
+    status = response.status;
+    outcome = classify(status);
+  } catch (error) {
+    errorCode = isInfrastructureError(error) ? error.code : 'UNKNOWN';
+    if (errorCode === 'ABORTED' || errorCode === 'INVALID_ARGUMENT') throw error;
+    outcome = errorCode === 'FORBIDDEN_TARGET' ? 'refused' : 'retry';
+  }
+  const nextDelayMs =
+    outcome === 'retry' ? nextWebhookDelay(setup.schedule, setup.jitter, attempt) : undefined;
+  const record: WebhookAttempt = {
+    id,
+    attempt,
+    outcome,
+    durationMs: performance.now() - started,
+    ...(status !== undefined ? { status } : {}),
+    ...(errorCode !== undefined ? { errorCode } : {}),
+    ...(nextDelayMs !== undefined ? { nextDelayMs } : {}),
+  };
+  options.onAttempt?.(record);
+  return record;
+}
+
+function wait(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve(false);
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * Creates a webhook sender: Standard Webhooks signatures, HTTPS only unless allowed, no redirects,
+ * an SSRF guard on the address actually connected to, and retries on a schedule with jitter.
+ */
+export function createWebhookSender(options: WebhookSenderOptions): WebhookSender {
+  const setup = setUpWebhookSender(options);
   return {
     async deliver(message: WebhookMessage): Promise<WebhookDeliveryResult> {
-      if (typeof message !== 'object' || message === null) {
-        throw new InvalidArgumentError(`${MESSAGE_PREFIX} webhook message must be an object`);
-      }
-      // Checked here: spread below, a string would turn into headers named 0, 1, 2.
-      mergeHeaders({}, message.headers, 'message headers');
-      let url: URL;
-      try {
-        url = new URL(message.url);
-      } catch {
-        throw new InvalidArgumentError(`${MESSAGE_PREFIX} webhook url is not a valid absolute URL`);
-      }
-      if (url.protocol !== 'https:' && !(options.allowHttp && url.protocol === 'http:')) {
-        throw new InvalidArgumentError(
-          `${MESSAGE_PREFIX} webhook url must be https (allowHttp permits http): ${redactUrl(url)}`,
-        );
-      }
+      const url = checkWebhookTarget(message, options.allowHttp);
       const id = message.id ?? `msg_${randomUUID().replace(/-/g, '')}`;
-      const { bytes, json } = body(message.payload);
+      const { bytes, json } = webhookBody(message.payload);
       const attempts: WebhookAttempt[] = [];
       for (let attempt = 1; ; attempt++) {
-        const started = performance.now();
-        const signature = signWebhook({ payload: bytes, secret: options.secret, id });
-        let outcome: WebhookAttemptOutcome;
-        let status: number | undefined;
-        let errorCode: string | undefined;
-        try {
-          const response = await client.post(message.url, {
-            body: bytes,
-            headers: {
-              ...(json ? { 'content-type': 'application/json' } : {}),
-              ...options.headers,
-              ...message.headers,
-              ...signature,
-            },
-            throwHttpErrors: false,
-            signal: message.signal,
-          });
-          status = response.status;
-          outcome = classify(status);
-        } catch (error) {
-          errorCode = isInfrastructureError(error) ? error.code : 'UNKNOWN';
-          if (errorCode === 'ABORTED' || errorCode === 'INVALID_ARGUMENT') throw error;
-          outcome = errorCode === 'FORBIDDEN_TARGET' ? 'refused' : 'retry';
-        }
-        const base = schedule[attempt - 1];
-        const nextDelayMs =
-          outcome === 'retry' && base !== undefined
-            ? Math.round(base * (1 - jitter + Math.random() * 2 * jitter))
-            : undefined;
-        const record: WebhookAttempt = {
+        const record = await attemptWebhook(setup, {
+          url: message.url,
           id,
+          bytes,
+          json,
+          headers: message.headers,
           attempt,
-          outcome,
-          durationMs: performance.now() - started,
-          ...(status !== undefined ? { status } : {}),
-          ...(errorCode !== undefined ? { errorCode } : {}),
-          ...(nextDelayMs !== undefined ? { nextDelayMs } : {}),
-        };
+          signal: message.signal,
+        });
         attempts.push(record);
-        options.onAttempt?.(record);
+        const { outcome, nextDelayMs } = record;
         if (outcome !== 'retry') return { id, outcome, attempts };
         if (nextDelayMs === undefined) return { id, outcome: 'exhausted', attempts };
         if (!(await wait(nextDelayMs, message.signal))) {
@@ -220,7 +282,7 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
         }
       }
     },
-    close: () => client.close(),
+    close: () => setup.client.close(),
   };
 }
 

@@ -1,0 +1,288 @@
+import { randomUUID } from 'node:crypto';
+import {
+  InvalidArgumentError,
+  isInfrastructureError,
+  type JobDelivery,
+  type JobQueue,
+  type JobWorker,
+  type JobWorkerCloseOptions,
+  type JobWorkerOptions,
+} from '@voelgoed/contracts';
+import { MESSAGE_PREFIX } from '../errors.js';
+import { mergeHeaders } from '../headers.js';
+import {
+  attemptWebhook,
+  checkWebhookTarget,
+  setUpWebhookSender,
+  type WebhookAttempt,
+  type WebhookDeliveryResult,
+  type WebhookMessage,
+  type WebhookSenderOptions,
+  webhookBody,
+} from './deliver.js';
+import { signWebhook } from './standard-webhooks.js';
+
+// Durable delivery: every attempt is one job. The first is `<id>#1`; an attempt that should be
+// retried stores the next as `<id>#<n + 1>`, due after the schedule's wait, before its own job
+// completes. The ids are deterministic, so a crash between the two stores nothing twice, and the
+// queue's own attempts/backoff are not used for the schedule (its backoff is exponential with
+// full jitter, which cannot follow an arbitrary schedule such as Standard Webhooks').
+
+/** Longest job id the `JobQueue` port accepts. */
+const MAX_JOB_ID = 256;
+/** Longest wait a queue's `delayMs` accepts. */
+const MAX_DELAY_MS = 2 ** 31 - 1;
+
+/**
+ * One attempt of a durable webhook as it is stored in the queue: never a secret (signatures are
+ * made at send time, with the sender's secret and a fresh `webhook-timestamp`).
+ */
+export interface WebhookJob {
+  /** Format of this record. */
+  v: 1;
+  /** The `webhook-id`, the same on every attempt. */
+  id: string;
+  /** This job's attempt, 1 for the first. */
+  attempt: number;
+  url: string;
+  /** How `body` holds the raw body: JSON text or text as it is (sent as UTF-8), or bytes as base64. */
+  format: 'json' | 'text' | 'bytes';
+  body: string;
+  /** The message's own headers (the sender's `headers` option is added at send time, not stored). */
+  headers?: Record<string, string>;
+}
+
+/** What to deliver durably: as {@link WebhookMessage}, without a signal (delivery outlives the caller). */
+export type DurableWebhookMessage = Omit<WebhookMessage, 'signal'>;
+
+/** What {@link DurableWebhookSender.deliver} did. */
+export interface WebhookAccepted {
+  /** The `webhook-id` (the message's, or a new random `msg_…`). */
+  id: string;
+  /** False when a delivery with this id was already accepted (nothing was stored). */
+  created: boolean;
+}
+
+/** How a durable delivery ended, as {@link DurableWebhookSenderOptions.onOutcome} reports it. */
+export interface WebhookOutcome {
+  id: string;
+  /** `exhausted` (every attempt of the schedule ended in `retry`) also dead-letters the last job. */
+  outcome: WebhookDeliveryResult['outcome'];
+  /** The attempt that ended it. */
+  attempt: WebhookAttempt;
+}
+
+export interface DurableWebhookSenderOptions extends WebhookSenderOptions {
+  /** Called when a delivery ends, in the process that made its last attempt. */
+  onOutcome?: (outcome: WebhookOutcome) => void;
+}
+
+/** A webhook sender whose pending deliveries live in a {@link JobQueue}, so they survive restarts. */
+export interface DurableWebhookSender {
+  /**
+   * Validates the message (`INVALID_ARGUMENT` before anything is stored) and stores its first
+   * attempt; resolves once the queue holds it. Idempotent on the message id: a second delivery
+   * with an id the queue still knows stores nothing and resolves with `created: false`.
+   */
+  deliver(message: DurableWebhookMessage): Promise<WebhookAccepted>;
+  /**
+   * Runs deliveries in this process: a worker on the queue (any process with the same queue and
+   * secret may run one). Each attempt is signed when it is sent.
+   */
+  start(options?: JobWorkerOptions): JobWorker;
+  /** Closes the workers this sender started (running attempts get `graceMs`), then its HTTP client. The queue stays open. */
+  close(options?: JobWorkerCloseOptions): Promise<void>;
+}
+
+const invalid = (message: string) => new InvalidArgumentError(`${MESSAGE_PREFIX} ${message}`);
+
+/** The id of a delivery's nth attempt job: always suffixed, so `a#2` (attempt 1) never meets `a` (attempt 2). */
+export function webhookJobId(id: string, attempt: number): string {
+  return `${id}#${attempt}`;
+}
+
+/** Reads a stored job, refusing anything that is not one (another producer's job on this queue). */
+function readJob(payload: unknown): WebhookJob {
+  const job = payload as Partial<WebhookJob> | null;
+  if (
+    typeof job !== 'object' ||
+    job === null ||
+    job.v !== 1 ||
+    typeof job.id !== 'string' ||
+    typeof job.url !== 'string' ||
+    typeof job.body !== 'string' ||
+    !Number.isInteger(job.attempt) ||
+    (job.attempt as number) < 1 ||
+    !['json', 'text', 'bytes'].includes(job.format as string) ||
+    (job.headers !== undefined && (typeof job.headers !== 'object' || job.headers === null))
+  ) {
+    throw invalid('a job on the webhook queue is not a webhook job (v1)');
+  }
+  return job as WebhookJob;
+}
+
+/** Dead-letters an exhausted delivery: its `code` is the last attempt's (`HTTP_STATUS`, `CONNECTION`, `TIMEOUT`, …). */
+class WebhookExhaustedError extends Error {
+  readonly code: string;
+
+  constructor(attempt: WebhookAttempt) {
+    const last = attempt.status !== undefined ? `HTTP ${attempt.status}` : (attempt.errorCode ?? 'UNKNOWN');
+    super(
+      `${MESSAGE_PREFIX} webhook ${attempt.id} not delivered after ${attempt.attempt} attempts (last: ${last})`,
+    );
+    this.name = 'WebhookExhaustedError';
+    this.code = attempt.status !== undefined ? 'HTTP_STATUS' : (attempt.errorCode ?? 'UNKNOWN');
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** Calls a user's callback; its error must not fail (and so dead-letter) the attempt it reports. */
+function report<A>(callback: ((arg: A) => void) | undefined, arg: A): void {
+  try {
+    callback?.(arg);
+  } catch {
+    // the attempt was made whatever the callback does
+  }
+}
+
+/**
+ * Creates a durable webhook sender on `queue` (a `JobQueue`: `createRedisJobQueue` from
+ * `@voelgoed/queue` in production, `MemoryJobQueue` in tests; give it a queue of its own).
+ * The same signing, SSRF guard, classification and schedule as {@link createWebhookSender}, but
+ * `deliver` only stores the first attempt and `start()` runs them: a delivery accepted before a
+ * crash goes out after the restart, on its schedule, with the same `webhook-id`.
+ */
+export function createDurableWebhookSender(
+  queue: JobQueue,
+  options: DurableWebhookSenderOptions,
+): DurableWebhookSender {
+  if (
+    typeof queue !== 'object' ||
+    queue === null ||
+    typeof queue.enqueue !== 'function' ||
+    typeof queue.process !== 'function' ||
+    typeof queue.getJob !== 'function'
+  ) {
+    throw invalid('queue must be a JobQueue');
+  }
+  if (typeof options !== 'object' || options === null)
+    throw invalid('webhook sender options must be an object');
+  const onOutcome = options.onOutcome;
+  if (onOutcome !== undefined && typeof onOutcome !== 'function')
+    throw invalid('onOutcome must be a function');
+  const onAttempt = options.onAttempt;
+  if (onAttempt !== undefined && typeof onAttempt !== 'function')
+    throw invalid('onAttempt must be a function');
+  const setup = setUpWebhookSender({ ...options, onAttempt: (attempt) => report(onAttempt, attempt) });
+  const { schedule, jitter } = setup;
+  for (const delay of schedule) {
+    if (Math.ceil(delay * (1 + jitter)) > MAX_DELAY_MS) {
+      throw invalid(`schedule delays must stay below ${MAX_DELAY_MS} ms, jitter included`);
+    }
+  }
+  // The last attempt's job id must fit the queue's id limit.
+  const maxIdLength = MAX_JOB_ID - `#${schedule.length + 1}`.length;
+  const workers = new Set<JobWorker>();
+  let closed = false;
+
+  async function storeNext(job: WebhookJob, delayMs: number, signal: AbortSignal): Promise<void> {
+    // Idempotent (a deterministic id), so a failed store can be tried again safely.
+    for (let tries = 1; ; tries++) {
+      try {
+        await queue.enqueue(job, { id: webhookJobId(job.id, job.attempt), delayMs, attempts: 1 });
+        return;
+      } catch (error) {
+        const mistake =
+          isInfrastructureError(error, 'INVALID_ARGUMENT') ||
+          isInfrastructureError(error, 'PAYLOAD_TOO_LARGE');
+        if (mistake || tries >= 3 || signal.aborted) throw error;
+        await sleep(200 * tries, signal);
+      }
+    }
+  }
+
+  async function run(delivery: JobDelivery): Promise<void> {
+    const job = readJob(delivery.payload);
+    const next: WebhookJob = { ...job, attempt: job.attempt + 1 };
+    // A redelivery (the worker before died or lost its lease): if it already stored the next
+    // attempt, this one was made; sending it again would only add a duplicate.
+    if (
+      delivery.deliveryToken > 1 &&
+      (await queue.getJob(webhookJobId(job.id, next.attempt))) !== undefined
+    ) {
+      return;
+    }
+    const record = await attemptWebhook(setup, {
+      url: job.url,
+      id: job.id,
+      bytes: job.format === 'bytes' ? Buffer.from(job.body, 'base64') : job.body,
+      json: job.format === 'json',
+      headers: job.headers,
+      attempt: job.attempt,
+      signal: delivery.signal,
+    });
+    if (record.outcome !== 'retry') {
+      report(onOutcome, { id: job.id, outcome: record.outcome, attempt: record });
+      return;
+    }
+    if (record.nextDelayMs === undefined) {
+      report(onOutcome, { id: job.id, outcome: 'exhausted', attempt: record });
+      throw new WebhookExhaustedError(record);
+    }
+    await storeNext(next, record.nextDelayMs, delivery.signal);
+  }
+
+  return {
+    async deliver(message: DurableWebhookMessage): Promise<WebhookAccepted> {
+      checkWebhookTarget(message, options.allowHttp);
+      if (typeof message.url !== 'string') throw invalid('webhook url must be a string');
+      const id = message.id ?? `msg_${randomUUID().replace(/-/g, '')}`;
+      // The one webhook-id rule (visible ASCII, no dot), as signing applies it.
+      signWebhook({ payload: '', secret: options.secret, id });
+      if (id.length > maxIdLength) {
+        throw invalid(`webhook id must be at most ${maxIdLength} characters with this schedule`);
+      }
+      const { bytes, json } = webhookBody(message.payload);
+      const headers: Record<string, string> = {};
+      mergeHeaders(headers, message.headers, 'message headers');
+      const job: WebhookJob = {
+        v: 1,
+        id,
+        attempt: 1,
+        url: message.url,
+        format: json ? 'json' : typeof bytes === 'string' ? 'text' : 'bytes',
+        body:
+          typeof bytes === 'string'
+            ? bytes
+            : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64'),
+        ...(Object.keys(headers).length > 0 ? { headers } : {}),
+      };
+      const result = await queue.enqueue(job, { id: webhookJobId(id, 1), attempts: 1 });
+      return { id, created: result.created };
+    },
+
+    start(workerOptions?: JobWorkerOptions): JobWorker {
+      if (closed) throw invalid('the durable webhook sender is closed');
+      const worker = queue.process(run, workerOptions);
+      workers.add(worker);
+      return worker;
+    },
+
+    async close(closeOptions?: JobWorkerCloseOptions): Promise<void> {
+      closed = true;
+      await Promise.all([...workers].map((worker) => worker.close(closeOptions)));
+      await setup.client.close();
+    },
+  };
+}

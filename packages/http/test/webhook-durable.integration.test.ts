@@ -1,0 +1,513 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { isInfrastructureError, type JobQueue } from '@voelgoed/contracts';
+import { MemoryJobQueue } from '@voelgoed/contracts/memory';
+import { createRedisJobQueue } from '@voelgoed/queue';
+import { createRedisClient, type RedisClient } from '@voelgoed/redis';
+import {
+  faults,
+  type HttpServer,
+  type RecordedRequest,
+  type RedisServer,
+  startHttpServer,
+  startRedis,
+  stopAll,
+  waitFor,
+} from '@voelgoed/testkit';
+import {
+  createDurableWebhookSender,
+  type DurableWebhookSender,
+  type DurableWebhookSenderOptions,
+  verifyWebhook,
+  type WebhookAttempt,
+  type WebhookJob,
+  type WebhookOutcome,
+} from '../src/index.js';
+import { rejectionOf } from './helpers.js';
+
+const SECRET = `whsec_${Buffer.from('durable-delivery-signing-key-7').toString('base64')}`;
+const AUTH = 'Bearer sender-only-token';
+const LONG = 60_000;
+
+let redisServer: RedisServer;
+let redis: RedisClient;
+let receiver: HttpServer;
+const queues: JobQueue[] = [];
+const senders: DurableWebhookSender[] = [];
+
+beforeAll(async () => {
+  redisServer = await startRedis();
+  redis = createRedisClient({ url: redisServer.url });
+  await redis.ready();
+  receiver = await startHttpServer();
+}, LONG);
+
+afterEach(async () => {
+  await Promise.all(senders.splice(0).map((s) => s.close({ graceMs: 0 })));
+  await Promise.all(queues.splice(0).map((q) => q.close({ graceMs: 0 })));
+});
+
+afterAll(async () => {
+  await receiver?.stop();
+  await redis?.close();
+  await stopAll();
+});
+
+function answer(handler: Parameters<HttpServer['setHandler']>[0]): void {
+  receiver.requests.length = 0;
+  receiver.setHandler(handler);
+}
+
+const header = (r: RecordedRequest, name: string) => String(r.headers[name]);
+
+/** A sender on `queue` whose attempts and outcomes the test reads. */
+function sender(queue: JobQueue, options: Partial<DurableWebhookSenderOptions> = {}) {
+  const attempts: WebhookAttempt[] = [];
+  const outcomes: WebhookOutcome[] = [];
+  const s = createDurableWebhookSender(queue, {
+    secret: SECRET,
+    allowHttp: true,
+    allowPrivateNetworks: true,
+    schedule: [20, 20],
+    headers: { authorization: AUTH },
+    onAttempt: (a) => attempts.push(a),
+    onOutcome: (o) => outcomes.push(o),
+    ...options,
+  });
+  senders.push(s);
+  const settled = (n: number) =>
+    waitFor(`${n} outcomes`, async () => (outcomes.length >= n ? outcomes : undefined), { timeoutMs: LONG });
+  return { s, attempts, outcomes, settled };
+}
+
+const QUEUES: [string, () => JobQueue][] = [
+  ['MemoryJobQueue', () => new MemoryJobQueue(`wh-${randomUUID()}`)],
+  ['the Redis JobQueue', () => createRedisJobQueue(redis, `wh-${randomUUID()}`, { leaseMs: 2_000 })],
+];
+
+describe.each(QUEUES)('durable webhook delivery on %s', (_, makeQueue) => {
+  function queue(): JobQueue {
+    const q = makeQueue();
+    queues.push(q);
+    return q;
+  }
+
+  it(
+    'stores no secret, then delivers once with a valid signature; JSON, text and bytes byte-exact',
+    async () => {
+      answer(faults.json(204, {}));
+      const q = queue();
+      const { s, outcomes, settled } = sender(q);
+      const url = `${receiver.origin}/hooks`;
+      const bytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+      const json = { type: 'ping', text: 'zoë ☃ \u0000', n: [1, 2.5, null] };
+      const text = 'raw text ☃ \u{1F600}';
+      expect(await s.deliver({ url, payload: json, id: 'msg_json' })).toEqual({
+        id: 'msg_json',
+        created: true,
+      });
+      await s.deliver({ url, payload: text, id: 'msg_text', headers: { 'X-Trace': 't-1' } });
+      const { id: bytesId } = await s.deliver({ url, payload: bytes });
+      expect(bytesId).toMatch(/^msg_[0-9a-f]{32}$/);
+
+      // What the queue holds: url, body, headers, id, attempt; no secret, no sender headers.
+      const stored = await q.getJob('msg_text#1');
+      expect(stored?.payload).toEqual({
+        v: 1,
+        id: 'msg_text',
+        attempt: 1,
+        url,
+        format: 'text',
+        body: text,
+        headers: { 'x-trace': 't-1' },
+      } satisfies WebhookJob);
+      for (const id of ['msg_json#1', 'msg_text#1', `${bytesId}#1`]) {
+        const raw = JSON.stringify((await q.getJob(id))?.payload);
+        expect(raw).not.toContain(SECRET.slice(6));
+        expect(raw).not.toContain(AUTH);
+      }
+      expect(receiver.requests).toHaveLength(0);
+
+      s.start({ concurrency: 2 });
+      await settled(3);
+      expect(outcomes.map((o) => [o.id, o.outcome, o.attempt.attempt]).sort()).toEqual(
+        [
+          ['msg_json', 'delivered', 1],
+          ['msg_text', 'delivered', 1],
+          [bytesId, 'delivered', 1],
+        ].sort(),
+      );
+      expect(receiver.requests).toHaveLength(3);
+      const byId = new Map(receiver.requests.map((r) => [header(r, 'webhook-id'), r]));
+      for (const r of receiver.requests) {
+        expect(verifyWebhook({ payload: r.body, headers: r.headers, secret: SECRET }).id).toBe(
+          header(r, 'webhook-id'),
+        );
+        expect(r.headers.authorization).toBe(AUTH);
+      }
+      expect(byId.get('msg_json')!.body.equals(Buffer.from(JSON.stringify(json)))).toBe(true);
+      expect(byId.get('msg_json')!.headers['content-type']).toBe('application/json');
+      expect(byId.get('msg_text')!.body.equals(Buffer.from(text, 'utf8'))).toBe(true);
+      expect(byId.get('msg_text')!.headers['x-trace']).toBe('t-1');
+      expect(byId.get('msg_text')!.headers['content-type']).toBeUndefined();
+      expect(byId.get(bytesId)!.body.equals(bytes)).toBe(true);
+      await q.drain({ timeoutMs: LONG });
+      expect(await q.counts()).toMatchObject({ waiting: 0, delayed: 0, active: 0, deadLettered: 0 });
+    },
+    LONG,
+  );
+
+  it(
+    'retries a 503 on the schedule with the same webhook-id, signing each attempt afresh',
+    async () => {
+      answer(faults.statusSequence([503, 503, 200]));
+      const q = queue();
+      const { s, attempts, outcomes, settled } = sender(q, { schedule: [30, 30, 30] });
+      await s.deliver({ url: `${receiver.origin}/h`, payload: { n: 1 }, id: 'msg_retry' });
+      s.start();
+      await settled(1);
+      expect(outcomes[0]).toMatchObject({ id: 'msg_retry', outcome: 'delivered' });
+      expect(attempts.map((a) => [a.id, a.attempt, a.outcome, a.status])).toEqual([
+        ['msg_retry', 1, 'retry', 503],
+        ['msg_retry', 2, 'retry', 503],
+        ['msg_retry', 3, 'delivered', 200],
+      ]);
+      // The schedule's wait, ±20 % jitter (the computed value, not a measured time).
+      for (const a of attempts.slice(0, 2)) {
+        expect(a.nextDelayMs).toBeGreaterThanOrEqual(24);
+        expect(a.nextDelayMs).toBeLessThanOrEqual(36);
+      }
+      expect(receiver.requests.map((r) => header(r, 'webhook-id'))).toEqual([
+        'msg_retry',
+        'msg_retry',
+        'msg_retry',
+      ]);
+      for (const r of receiver.requests) {
+        expect(() => verifyWebhook({ payload: r.body, headers: r.headers, secret: SECRET })).not.toThrow();
+      }
+      expect((await q.getJob('msg_retry#3'))?.state).toBe('completed');
+      expect(await q.getJob('msg_retry#4')).toBeUndefined();
+      expect((await q.counts()).deadLettered).toBe(0);
+    },
+    LONG,
+  );
+
+  it(
+    'ends a delivery on 410 (gone) and 400 (failed) after one attempt',
+    async () => {
+      const q = queue();
+      const { s, outcomes, settled } = sender(q);
+      answer(faults.json(410, {}));
+      await s.deliver({ url: `${receiver.origin}/h`, payload: {}, id: 'msg_gone' });
+      s.start();
+      await settled(1);
+      answer(faults.json(400, {}));
+      await s.deliver({ url: `${receiver.origin}/h`, payload: {}, id: 'msg_bad' });
+      await settled(2);
+      expect(outcomes.map((o) => [o.id, o.outcome, o.attempt.attempt, o.attempt.status])).toEqual([
+        ['msg_gone', 'gone', 1, 410],
+        ['msg_bad', 'failed', 1, 400],
+      ]);
+      expect(receiver.requests).toHaveLength(1);
+      expect(await q.getJob('msg_gone#2')).toBeUndefined();
+      await q.drain({ timeoutMs: LONG });
+      expect((await q.counts()).deadLettered).toBe(0);
+    },
+    LONG,
+  );
+
+  it(
+    'checks the target at send time: a private address is accepted, then refused without a request',
+    async () => {
+      answer(faults.json(200, {}));
+      const q = queue();
+      const { s, outcomes, settled } = sender(q, { allowPrivateNetworks: false });
+      expect((await s.deliver({ url: `${receiver.origin}/h`, payload: {}, id: 'msg_private' })).created).toBe(
+        true,
+      );
+      s.start();
+      await settled(1);
+      expect(outcomes[0]).toMatchObject({
+        outcome: 'refused',
+        attempt: { attempt: 1, errorCode: 'FORBIDDEN_TARGET' },
+      });
+      expect(receiver.requests).toHaveLength(0);
+    },
+    LONG,
+  );
+
+  it(
+    'dead-letters an exhausted delivery (its last attempt), and an operator can retry it',
+    async () => {
+      answer(faults.json(503, {}));
+      const q = queue();
+      const { s, outcomes, settled } = sender(q);
+      await s.deliver({ url: `${receiver.origin}/h`, payload: 'x', id: 'msg_dead' });
+      s.start();
+      await settled(1);
+      expect(outcomes[0]).toMatchObject({ id: 'msg_dead', outcome: 'exhausted', attempt: { attempt: 3 } });
+      await waitFor(
+        'the dead letter',
+        async () => ((await q.counts()).deadLettered === 1 ? true : undefined),
+        {
+          timeoutMs: LONG,
+        },
+      );
+      expect(receiver.requests).toHaveLength(3);
+      const [dead] = await q.deadLetters();
+      expect(dead).toMatchObject({
+        id: 'msg_dead#3',
+        attempts: 1,
+        payload: { v: 1, id: 'msg_dead', attempt: 3, format: 'text', body: 'x' },
+        error: { name: 'WebhookExhaustedError', code: 'HTTP_STATUS' },
+      });
+      expect(dead!.error.message).toContain('HTTP 503');
+
+      answer(faults.json(200, {}));
+      expect(await q.retryDeadLetter('msg_dead#3')).toBe(true);
+      await settled(2);
+      expect(outcomes[1]).toMatchObject({ id: 'msg_dead', outcome: 'delivered', attempt: { attempt: 3 } });
+      expect(receiver.requests.map((r) => header(r, 'webhook-id'))).toEqual(['msg_dead']);
+      await q.drain({ timeoutMs: LONG });
+      expect((await q.counts()).deadLettered).toBe(0);
+    },
+    LONG,
+  );
+
+  it(
+    'is idempotent on the message id: delivering it again stores nothing and sends nothing more',
+    async () => {
+      answer(faults.json(200, {}));
+      const q = queue();
+      const { s, settled } = sender(q);
+      const message = { url: `${receiver.origin}/h`, payload: { n: 1 }, id: 'msg_once' };
+      expect(await s.deliver(message)).toEqual({ id: 'msg_once', created: true });
+      expect(await s.deliver({ ...message, payload: { n: 2 } })).toEqual({ id: 'msg_once', created: false });
+      expect((await q.counts()).waiting).toBe(1);
+      s.start();
+      await settled(1);
+      expect(await s.deliver(message)).toEqual({ id: 'msg_once', created: false });
+      await q.drain({ timeoutMs: LONG });
+      expect(receiver.requests).toHaveLength(1);
+      expect(JSON.parse(receiver.requests[0]!.body.toString())).toEqual({ n: 1 });
+    },
+    LONG,
+  );
+
+  it(
+    'refuses bad input with INVALID_ARGUMENT before anything is stored',
+    async () => {
+      const q = queue();
+      const { s } = sender(q);
+      const https = sender(q, { allowHttp: false }).s;
+      const circular: Record<string, unknown> = {};
+      circular.self = circular;
+      const url = `${receiver.origin}/h`;
+      const bad: [DurableWebhookSender, unknown][] = [
+        [s, null],
+        [s, { url: 'not a url', payload: {} }],
+        [s, { url: 'ftp://example.com/h', payload: {} }],
+        [https, { url, payload: {} }],
+        [s, { url: new URL(url), payload: {} }],
+        [s, { url, payload: circular }],
+        [s, { url, payload: { amount: 10n } }],
+        [s, { url, payload: undefined }],
+        [s, { url, payload: {}, headers: 'abc' }],
+        [s, { url, payload: {}, headers: { 'x-name': 'Zoë Ω' } }],
+        [s, { url, payload: {}, id: 'has.dot' }],
+        [s, { url, payload: {}, id: '' }],
+        [s, { url, payload: {}, id: 'x'.repeat(300) }],
+      ];
+      for (const [i, [target, message]] of bad.entries()) {
+        const error = await rejectionOf(target.deliver(message as never));
+        // The index names the failing case.
+        expect([i, isInfrastructureError(error, 'INVALID_ARGUMENT')]).toEqual([i, true]);
+      }
+      expect(await q.counts()).toMatchObject({ waiting: 0, delayed: 0, active: 0, deadLettered: 0 });
+      for (const make of [
+        () => createDurableWebhookSender({} as never, { secret: SECRET }),
+        () => createDurableWebhookSender(q, null as never),
+        () => createDurableWebhookSender(q, { secret: 'not base64!' }),
+        () => createDurableWebhookSender(q, { secret: SECRET, schedule: [-1] }),
+        () => createDurableWebhookSender(q, { secret: SECRET, schedule: [2 ** 31] }),
+        () => createDurableWebhookSender(q, { secret: SECRET, onOutcome: 'no' as never }),
+      ]) {
+        expect(make).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+      }
+    },
+    LONG,
+  );
+});
+
+describe('durable webhook delivery, redelivered attempts', () => {
+  it(
+    'does not send an attempt again when its redelivery finds the next attempt already stored',
+    async () => {
+      const q = new MemoryJobQueue(`wh-${randomUUID()}`);
+      queues.push(q);
+      // The first delivery of msg_twice#1 hangs at the receiver; its lease then lapses (as a
+      // crashed worker's would) after the next attempt was stored, as a crash between "store next"
+      // and "complete" leaves it.
+      answer(faults.hang());
+      const { s, attempts } = sender(q);
+      await s.deliver({ url: `${receiver.origin}/h`, payload: {}, id: 'msg_twice' });
+      s.start();
+      await waitFor('the first request', async () => (receiver.requests.length === 1 ? true : undefined), {
+        timeoutMs: LONG,
+      });
+      const next: WebhookJob = {
+        v: 1,
+        id: 'msg_twice',
+        attempt: 2,
+        url: `${receiver.origin}/h`,
+        format: 'json',
+        body: '{}',
+      };
+      await q.enqueue(next, { id: 'msg_twice#2', delayMs: 600_000, attempts: 1 });
+      expect(await q.expireLease('msg_twice#1')).toBe(true);
+      await waitFor(
+        'msg_twice#1 done',
+        async () => ((await q.getJob('msg_twice#1'))?.state === 'completed' ? true : undefined),
+        { timeoutMs: 30_000 },
+      );
+      expect((await q.getJob('msg_twice#1'))?.deliveryToken).toBe(2);
+      expect(receiver.requests).toHaveLength(1);
+      expect(attempts).toHaveLength(0);
+    },
+    LONG,
+  );
+});
+
+/** The restart test's child: accepts deliveries and runs them until it is killed. */
+class SenderProcess {
+  readonly child: ChildProcess;
+  readonly lines: Record<string, unknown>[] = [];
+  stderr = '';
+  #buffer = '';
+
+  constructor(config: object) {
+    const fixtures = path.join(__dirname, 'fixtures');
+    this.child = spawn(
+      process.execPath,
+      [
+        '--experimental-transform-types',
+        '--disable-warning=ExperimentalWarning',
+        '--import',
+        path.join(fixtures, 'ts-hooks.mjs'),
+        path.join(fixtures, 'durable-sender-process.ts'),
+        JSON.stringify(config),
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } },
+    );
+    this.child.stdout!.on('data', (d: Buffer) => {
+      this.#buffer += d.toString();
+      for (let at = this.#buffer.indexOf('\n'); at >= 0; at = this.#buffer.indexOf('\n')) {
+        this.lines.push(JSON.parse(this.#buffer.slice(0, at)) as Record<string, unknown>);
+        this.#buffer = this.#buffer.slice(at + 1);
+      }
+    });
+    this.child.stderr!.on('data', (d: Buffer) => {
+      this.stderr += d.toString();
+    });
+  }
+
+  of(event: string) {
+    return this.lines.filter((l) => l.event === event);
+  }
+
+  async kill(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise((resolve) => this.child.once('exit', resolve));
+    this.child.kill('SIGKILL');
+    await exited;
+  }
+}
+
+describe('durable webhook delivery across a restart', () => {
+  it(
+    'delivers every delivery a SIGKILLed process accepted, with its original webhook-id, on schedule',
+    async () => {
+      const ids = Array.from({ length: 12 }, (_, i) => `msg_restart_${i}`);
+      const schedule = [500, 1_000];
+      const name = `wh-restart-${randomUUID()}`;
+      // Before the kill: 503 to each first attempt; a second attempt (only if the kill came late)
+      // hangs, so it is still in flight when the process dies.
+      const seen = new Map<string, number>();
+      answer((req, res) => {
+        const id = String(req.headers['webhook-id']);
+        seen.set(id, (seen.get(id) ?? 0) + 1);
+        if (seen.get(id) === 1) res.writeHead(503).end();
+      });
+      const child = new SenderProcess({
+        redisUrl: redisServer.url,
+        queue: name,
+        secret: SECRET,
+        target: `${receiver.origin}/hooks`,
+        ids,
+        schedule,
+      });
+      const q = createRedisJobQueue(redis, name, { leaseMs: 1_000 });
+      queues.push(q);
+      let killedAt = 0;
+      try {
+        await waitFor(
+          'every delivery accepted and tried once',
+          async () => {
+            if (child.child.exitCode !== null) throw new Error(`the child exited: ${child.stderr}`);
+            const tried = child.of('attempt').filter((a) => a.attempt === 1);
+            return child.of('accepted').length === ids.length && tried.length === ids.length
+              ? true
+              : undefined;
+          },
+          { timeoutMs: LONG },
+        );
+        // Each first attempt stores the second before its own job completes: wait for all of them.
+        await waitFor(
+          'every second attempt stored',
+          async () => {
+            const next = await Promise.all(ids.map((id) => q.getJob(`${id}#2`)));
+            return next.every(Boolean) ? true : undefined;
+          },
+          { timeoutMs: LONG },
+        );
+      } finally {
+        await child.kill();
+        killedAt = Date.now();
+      }
+      expect(child.of('accepted').map((l) => [l.id, l.created])).toEqual(ids.map((id) => [id, true]));
+      for (const a of child.of('attempt').filter((l) => l.attempt === 1)) {
+        expect(a).toMatchObject({ outcome: 'retry', status: 503 });
+        expect(a.nextDelayMs).toBeGreaterThanOrEqual(400);
+        expect(a.nextDelayMs).toBeLessThanOrEqual(600);
+      }
+      const before = receiver.requests.length;
+      expect(new Set(receiver.requests.map((r) => header(r, 'webhook-id')))).toEqual(new Set(ids));
+
+      // After the restart: a fresh sender on the same queue; the receiver now answers 200.
+      receiver.setHandler(faults.json(200, {}));
+      const { s, attempts, outcomes, settled } = sender(q, { schedule });
+      s.start({ concurrency: 4 });
+      await settled(ids.length);
+      await q.drain({ timeoutMs: LONG });
+
+      const after = receiver.requests.slice(before);
+      expect(after.map((r) => header(r, 'webhook-id')).sort()).toEqual([...ids].sort());
+      for (const r of after) {
+        const id = header(r, 'webhook-id');
+        expect(verifyWebhook({ payload: r.body, headers: r.headers, secret: SECRET }).id).toBe(id);
+        expect(JSON.parse(r.body.toString())).toEqual({ n: ids.indexOf(id), id });
+        // Signed when sent, after the restart: not a signature stored before it.
+        expect(Number(header(r, 'webhook-timestamp'))).toBeGreaterThanOrEqual(Math.floor(killedAt / 1000));
+      }
+      expect(outcomes.map((o) => o.outcome)).toEqual(ids.map(() => 'delivered'));
+      expect(attempts.map((a) => [a.attempt, a.outcome])).toEqual(ids.map(() => [2, 'delivered']));
+      expect(await q.counts()).toMatchObject({ waiting: 0, delayed: 0, active: 0, deadLettered: 0 });
+      process.stdout.write(
+        `restart: ${ids.length} accepted, ${before} requests before the SIGKILL, ${after.length} after\n`,
+      );
+    },
+    LONG * 2,
+  );
+});
