@@ -27,7 +27,17 @@ const TIMEOUT = 'a handler that overruns timeoutMs sees its signal abort, and th
 const CLOSE =
   'worker close lets deliveries finish within the grace period, then aborts the rest and hands them back without using an attempt';
 
+const IDLE_AGE =
+  'oldestWaitingMs is 0 when no job waits: an empty queue, delayed jobs not yet due, an active job';
+const AGE =
+  'oldestWaitingMs is the age in ms of the job that has waited longest, whatever its priority, and grows while it waits';
+const DUE_AGE = 'a delayed job counts towards oldestWaitingMs from its due time, not from its enqueue';
+
 const cases: [keyof JobQueueDefects, string[]][] = [
+  ['frozenWaitAge', [AGE, DUE_AGE]],
+  ['waitAgeInSeconds', [AGE, DUE_AGE]],
+  ['waitAgeFromEnqueue', [IDLE_AGE, DUE_AGE]],
+  ['waitAgeOfNewest', [AGE]],
   [
     'dropIdempotency',
     ['an id makes enqueue idempotent: created false and nothing stored, while waiting and after completion'],

@@ -38,6 +38,12 @@ export const MetricNames = {
   queueJobs: 'voelgoed_queue_jobs_total',
   /** Histogram (s): run time of job handlers, by queue and outcome. */
   queueJobDuration: 'voelgoed_queue_job_duration_seconds',
+  /** Gauge: jobs of each observed queue by state, sampled at scrape time. */
+  queueDepth: 'voelgoed_queue_depth',
+  /** Gauge (s): age of each observed queue's longest-waiting ready job, sampled at scrape time. */
+  queueOldestWaiting: 'voelgoed_queue_oldest_waiting_seconds',
+  /** Counter: observed queues left out of a scrape because their `counts()` failed or timed out. */
+  queueObserveErrors: 'voelgoed_queue_observe_errors_total',
   /** Counter: label values folded into `__other__` (too many distinct values, or too long). */
   labelOverflow: 'voelgoed_telemetry_label_overflow_total',
   /** Counter: new label sets sent to a metric's overflow series (the metric reached its cap). */

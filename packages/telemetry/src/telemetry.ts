@@ -1,4 +1,4 @@
-import type { Metrics } from '@voelgoed/contracts';
+import type { JobQueue, Metrics } from '@voelgoed/contracts';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { collectExposition } from './collect-exposition.js';
 import { invalidArgument } from './errors.js';
@@ -21,6 +21,7 @@ import { checkBuckets, PREFIX } from './naming.js';
 import { InstrumentFactory } from './prom-instruments.js';
 import { PromMetrics } from './prom-metrics.js';
 import { subscribeQueue } from './queue-events.js';
+import { JobQueueGauges } from './queue-gauges.js';
 import { subscribeRedis } from './redis-events.js';
 import { subscribeStorage } from './storage-events.js';
 
@@ -86,6 +87,16 @@ export interface Telemetry extends Metrics {
   /** Starts a standalone server answering `GET /metrics`; closed by {@link Telemetry.close}. */
   serve(options: ServeOptions): Promise<MetricsServer>;
   /**
+   * Shows these job queues' depth (`voelgoed_queue_depth{queue,state}`) and oldest-waiting age
+   * (`voelgoed_queue_oldest_waiting_seconds{queue}`), read through `counts()` at each scrape,
+   * each call time-boxed by `callbackTimeoutMs`: a queue whose call fails or does not answer in
+   * time shows no samples in that scrape and is counted in
+   * `voelgoed_queue_observe_errors_total{queue,error_type}`; the scrape still answers. Observing
+   * a queue already observed does nothing; another queue object of the same name is
+   * `INVALID_ARGUMENT`. Returns a function that stops observing the queues this call added.
+   */
+  observeJobQueues(queues: readonly JobQueue[]): () => void;
+  /**
    * Unsubscribes from every channel, stops the servers `serve()` started and removes this
    * instance's metrics from the registry. Idempotent.
    */
@@ -110,6 +121,7 @@ class PromTelemetry extends PromMetrics implements Telemetry {
   readonly #unsubscribes: Unsubscribe[] = [];
   readonly #servers = new Set<MetricsServer>();
   readonly #defaultMetricNames: string[] = [];
+  #queueGauges: JobQueueGauges | undefined;
   #closed = false;
 
   constructor(options: TelemetryOptions) {
@@ -210,9 +222,28 @@ class PromTelemetry extends PromMetrics implements Telemetry {
     };
   }
 
+  observeJobQueues(queues: readonly JobQueue[]): () => void {
+    if (this.#closed) throw invalidArgument('observeJobQueues() after close()');
+    if (this.#queueGauges === undefined) {
+      // Registered at the first call, so a process that observes no queue shows no empty gauges.
+      const name = (base: string) => this.options.prefix + base;
+      this.#queueGauges = new JobQueueGauges(
+        this.factory,
+        {
+          jobs: name(MetricNames.queueDepth),
+          oldestWaiting: name(MetricNames.queueOldestWaiting),
+          errors: name(MetricNames.queueObserveErrors),
+        },
+        this.options.callbackTimeoutMs,
+      );
+    }
+    return this.#queueGauges.observe(queues);
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#queueGauges?.clear();
     for (const unsubscribe of this.#unsubscribes.splice(0)) unsubscribe();
     const servers = [...this.#servers];
     this.#servers.clear();

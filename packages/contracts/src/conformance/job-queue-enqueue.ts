@@ -7,7 +7,13 @@ import { type ConformanceCheck, expectInfrastructureError } from './shared.js';
 const { INVALID_ARGUMENT, PAYLOAD_TOO_LARGE } = ErrorCodes;
 
 async function expectEmpty(queue: JobQueue): Promise<void> {
-  expect(await queue.counts()).toEqual({ waiting: 0, delayed: 0, active: 0, deadLettered: 0 });
+  expect(await queue.counts()).toEqual({
+    waiting: 0,
+    delayed: 0,
+    active: 0,
+    deadLettered: 0,
+    oldestWaitingMs: 0,
+  });
 }
 
 /** Options that each break one rule of `EnqueueOptions`. */

@@ -1,6 +1,7 @@
 import type { JobQueue } from '../ports/job-queue.js';
 import type { BadInputOptions } from './bad-input.js';
 import { jobQueueBadInputCheck } from './job-queue-bad-input.js';
+import { countChecks } from './job-queue-counts.js';
 import { deliveryChecks } from './job-queue-delivery.js';
 import { enqueueChecks } from './job-queue-enqueue.js';
 import type { JobQueueCheckSettings } from './job-queue-support.js';
@@ -58,6 +59,7 @@ export function jobQueueChecks<T extends JobQueue = JobQueue>(
     ...deliveryChecks(settings),
     ...scheduleChecks(),
     ...workerChecks(),
+    ...countChecks(),
     jobQueueBadInputCheck(options.badInput),
   ];
   // Whatever the runner's default (Vitest's is 5 s), a check on a loaded machine gets a minute.

@@ -25,6 +25,8 @@ export interface Job {
   state: JobState;
   /** When it is (or was) due: orders the line within a priority. */
   runAt: number;
+  /** When it last became ready (entered the ready line): the start of its `oldestWaitingMs`. */
+  readySince: number;
   failures: number;
   token: number;
   lease: Lease | undefined;
@@ -88,6 +90,7 @@ export class JobLine {
   add(job: Job, now: number): void {
     if (job.runAt <= now) {
       job.state = 'waiting';
+      job.readySince = now;
       insertSorted(this.#ready, job, before);
     } else {
       job.state = 'delayed';
@@ -100,8 +103,16 @@ export class JobLine {
     while (this.#delayed.length > 0 && (this.#delayed[0] as Job).runAt <= now) {
       const job = this.#delayed.shift() as Job;
       job.state = 'waiting';
+      job.readySince = job.runAt;
       insertSorted(this.#ready, job, before);
     }
+  }
+
+  /** When the ready job that has waited longest became ready (infinity when none is ready). */
+  get oldestReadySince(): number {
+    let oldest = Number.POSITIVE_INFINITY;
+    for (const job of this.#ready) if (job.readySince < oldest) oldest = job.readySince;
+    return oldest;
   }
 
   /** Takes the first ready job. */

@@ -140,12 +140,15 @@ export class MemoryJobQueue<T = JobPayload> implements JobQueue<T> {
   }
 
   async counts(): Promise<JobCounts> {
-    this.#line.promote(this.#clock.now());
+    const now = this.#clock.now();
+    this.#line.promote(now);
+    const waiting = this.#line.ready;
     return {
-      waiting: this.#line.ready,
+      waiting,
       delayed: this.#line.delayed,
       active: this.#active.size,
       deadLettered: this.#dead.size,
+      oldestWaitingMs: waiting === 0 ? 0 : Math.max(0, now - this.#line.oldestReadySince),
     };
   }
 
@@ -264,6 +267,7 @@ export class MemoryJobQueue<T = JobPayload> implements JobQueue<T> {
       seq: this.#seq++,
       state: 'waiting',
       runAt,
+      readySince: now,
       failures: 0,
       token: 0,
       lease: undefined,
@@ -301,6 +305,8 @@ export class MemoryJobQueue<T = JobPayload> implements JobQueue<T> {
       } else if (lease.expiresAt <= now) {
         this.#release(job, new LockLostError(`${PREFIX} the lease of job ${job.id} lapsed`, [job.id]));
         this.#line.add(job, now);
+        // Ready since the lease ran out (not since this look at the clock noticed it).
+        if (Number.isFinite(lease.expiresAt)) job.readySince = lease.expiresAt;
       } else {
         lease.expiresAt = now + this.#leaseMs;
       }

@@ -124,6 +124,15 @@ export interface JobCounts {
   active: number;
   /** In the dead-letter set. */
   deadLettered: number;
+  /**
+   * How long the job that has waited longest among the `waiting` ones has been ready, in ms; 0
+   * when none waits. A job is ready from its enqueue (without a delay), from its due time (a
+   * delay, run-at or backoff that has passed), or from the lapse of the lease it lost (a crashed
+   * or stalled worker; a closing worker's hand-back, from the hand-back). Delayed and active jobs
+   * do not count; a paused queue's jobs go on ageing. Read on the queue's clock (the server's,
+   * for a queue on a server), so a gauge of it does not depend on the reader's clock.
+   */
+  oldestWaitingMs: number;
 }
 
 /** A job in the dead-letter set. */

@@ -34,6 +34,14 @@ export interface JobQueueDefects {
   noPayloadLimit?: boolean;
   /** A failure reported with attempt numbers that do not rise: every delivery says attempt 1. */
   constantAttempt?: boolean;
+  /** `oldestWaitingMs` is always 0. */
+  frozenWaitAge?: boolean;
+  /** `oldestWaitingMs` in seconds. */
+  waitAgeInSeconds?: boolean;
+  /** `oldestWaitingMs` from the enqueue of the oldest job not yet delivered, delayed ones included. */
+  waitAgeFromEnqueue?: boolean;
+  /** `oldestWaitingMs` of the waiting job enqueued last. */
+  waitAgeOfNewest?: boolean;
 }
 
 const strip = (options: EnqueueOptions | undefined, ...fields: (keyof EnqueueOptions)[]) => {
@@ -48,6 +56,8 @@ export class BrokenJobQueue implements JobQueue {
   readonly name: string;
   readonly #inner: MemoryJobQueue;
   readonly #defects: JobQueueDefects;
+  /** Enqueue times by id, for the `oldestWaitingMs` defects. */
+  readonly #enqueuedAt = new Map<string, number>();
   #paused = false;
 
   constructor(name: string, defects: JobQueueDefects = {}) {
@@ -57,7 +67,10 @@ export class BrokenJobQueue implements JobQueue {
   }
 
   async enqueue(payload: unknown, options?: EnqueueOptions): Promise<EnqueueResult> {
-    return this.#inner.enqueue(payload, await this.#options(options));
+    const at = Date.now();
+    const result = await this.#inner.enqueue(payload, await this.#options(options));
+    if (result.created) this.#enqueuedAt.set(result.id, at);
+    return result;
   }
 
   async enqueueMany(
@@ -105,7 +118,20 @@ export class BrokenJobQueue implements JobQueue {
   }
 
   async counts(): Promise<JobCounts> {
-    return this.#inner.counts();
+    const d = this.#defects;
+    const counts = await this.#inner.counts();
+    if (d.frozenWaitAge) return { ...counts, oldestWaitingMs: 0 };
+    if (d.waitAgeInSeconds) return { ...counts, oldestWaitingMs: counts.oldestWaitingMs / 1000 };
+    if (d.waitAgeFromEnqueue || d.waitAgeOfNewest) {
+      const states = d.waitAgeFromEnqueue ? ['waiting', 'delayed'] : ['waiting'];
+      const times: number[] = [];
+      for (const [id, at] of this.#enqueuedAt) {
+        if (states.includes((await this.#inner.getJob(id))?.state ?? '')) times.push(at);
+      }
+      const pick = d.waitAgeFromEnqueue ? Math.min(...times) : Math.max(...times);
+      return { ...counts, oldestWaitingMs: times.length === 0 ? 0 : Date.now() - pick };
+    }
+    return counts;
   }
 
   async getJob(id: string): Promise<JobInfo | undefined> {
