@@ -27,6 +27,7 @@ import {
   readJobs,
 } from './input.js';
 import { type QueueKeys, queueKeys } from './keys.js';
+import { FetchPermits, type QueueRateLimit, readRateLimit } from './rate-limit.js';
 import {
   countsScript,
   deadLetterScript,
@@ -53,6 +54,11 @@ export interface RedisJobQueueOptions {
    * 0 forgets it at once. Default 86,400,000 (one day).
    */
   retentionMs?: number;
+  /**
+   * At most `max` deliveries per `perMs` across every worker of this queue in every process
+   * (bursts of `burst`, default 1), on the rate limiter of `@voelgoed/redis`. Default: none.
+   */
+  rateLimit?: QueueRateLimit;
 }
 
 /** Jobs per enqueue script call: bounds one call's run time on the server. */
@@ -81,6 +87,7 @@ export class RedisJobQueue<T = JobPayload> implements JobQueue<T> {
   readonly #maxPayloadBytes: number;
   readonly #retentionMs: number;
   readonly #waker: Waker;
+  readonly #permits: FetchPermits | undefined;
   readonly #workers = new Set<RedisJobWorker>();
   #closed = false;
 
@@ -90,7 +97,7 @@ export class RedisJobQueue<T = JobPayload> implements JobQueue<T> {
     }
     this.name = checkName(name, 'name');
     if (name.includes('{') || name.includes('}')) throw invalidArgument('name must not contain { or }');
-    const o = fields(options, ['leaseMs', 'maxPayloadBytes', 'retentionMs'] as const, 'options');
+    const o = fields(options, ['leaseMs', 'maxPayloadBytes', 'retentionMs', 'rateLimit'] as const, 'options');
     this.#leaseMs =
       o.leaseMs === undefined ? 30_000 : numberIn(o.leaseMs, 'leaseMs', 1_000, MAX_DELAY_MS, true);
     this.#maxPayloadBytes =
@@ -101,9 +108,16 @@ export class RedisJobQueue<T = JobPayload> implements JobQueue<T> {
       o.retentionMs === undefined
         ? 86_400_000
         : numberIn(o.retentionMs, 'retentionMs', 0, MAX_DELAY_MS, true);
+    const rateLimit = readRateLimit(o.rateLimit);
+    this.#permits = rateLimit && new FetchPermits(redis, name, rateLimit);
     this.#redis = redis;
     this.#keys = queueKeys(name);
     this.#waker = new Waker(redis, this.#keys.wakeChannel);
+  }
+
+  /** How long a completed job's id is remembered, ms (the `retentionMs` option). */
+  get retentionMs(): number {
+    return this.#retentionMs;
   }
 
   #run<R>(script: typeof countsScript, args: (string | number | Buffer)[], buffers = false): Promise<R> {
@@ -159,6 +173,7 @@ export class RedisJobQueue<T = JobPayload> implements JobQueue<T> {
         leaseMs: this.#leaseMs,
         retentionMs: this.#retentionMs,
         waker: this.#waker,
+        permits: this.#permits,
       },
       handler as JobHandler,
       concurrency,
@@ -168,10 +183,17 @@ export class RedisJobQueue<T = JobPayload> implements JobQueue<T> {
   }
 
   async counts(): Promise<JobCounts> {
-    const [ready, due, delayed, active, lapsed, dead] = (await this.#run<number[]>(countsScript, [])).map(
-      Number,
-    );
-    return { waiting: ready! + due! + lapsed!, delayed: delayed!, active: active!, deadLettered: dead! };
+    const [ready, due, delayed, active, lapsed, dead, age] = (
+      await this.#run<number[]>(countsScript, [])
+    ).map(Number);
+    const waiting = ready! + due! + lapsed!;
+    return {
+      waiting,
+      delayed: delayed!,
+      active: active!,
+      deadLettered: dead!,
+      oldestWaitingMs: waiting === 0 ? 0 : Math.max(0, age ?? 0),
+    };
   }
 
   async getJob(id: string): Promise<JobInfo<T> | undefined> {

@@ -5,35 +5,42 @@ import { defineScript } from '@voelgoed/redis';
 // (TIME), so workers on machines with skewed clocks agree on due times and leases.
 // A job hash holds: k kind ('j' JSON, 'b' bytes), p payload, r priority rank, m max attempts,
 // f failures, t delivery token, e enqueued at, b backoff, to timeout, s state, o ready order,
-// err the last error (JSON), fa failed at.
+// err the last error (JSON), fa failed at, rs ready since (when it last went in line: the start
+// of counts' oldest-waiting age), rk 1 when it went back in line at an earlier place (kept 'o').
 const PRELUDE = `
+local clock_ms = nil
 local function now_ms()
   local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  clock_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  return clock_ms
 end
 -- Scores go out as exact integers: tostring() would round them to 14 digits.
 local function fmt(x) return string.format('%.0f', x) end
-local function to_ready(id, jk, keep_order)
+-- since: when the job became ready (its due time, its lease's expiry); default now.
+local function to_ready(id, jk, keep_order, since)
   local o = nil
+  local kept = 0
   if keep_order then o = tonumber(redis.call('HGET', jk, 'o')) end
-  if not o then
+  if o then kept = 1 else
     o = tonumber(redis.call('HGET', jk, 'r') or '1') * 17592186044416 + redis.call('INCR', KEYS[6])
   end
-  redis.call('HSET', jk, 's', 'waiting', 'o', fmt(o))
+  redis.call('HSET', jk, 's', 'waiting', 'o', fmt(o), 'rs', fmt(since or clock_ms or now_ms()), 'rk', kept)
   redis.call('ZADD', KEYS[1], fmt(o), id)
 end
 -- The work a sweeper process would do, done by every fetch: due delayed jobs go in line, and
 -- so do active jobs whose lease ran out (their worker crashed or stalled), keeping their place.
 local function promote(now)
-  local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', fmt(now), 'LIMIT', 0, 1000)
-  for _, id in ipairs(due) do
+  local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', fmt(now), 'WITHSCORES', 'LIMIT', 0, 1000)
+  for i = 1, #due, 2 do
+    local id = due[i]
     redis.call('ZREM', KEYS[2], id)
-    if redis.call('EXISTS', ARGV[1] .. id) == 1 then to_ready(id, ARGV[1] .. id, false) end
+    if redis.call('EXISTS', ARGV[1] .. id) == 1 then to_ready(id, ARGV[1] .. id, false, tonumber(due[i + 1])) end
   end
-  local lapsed = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', '(' .. fmt(now), 'LIMIT', 0, 1000)
-  for _, id in ipairs(lapsed) do
+  local lapsed = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', '(' .. fmt(now), 'WITHSCORES', 'LIMIT', 0, 1000)
+  for i = 1, #lapsed, 2 do
+    local id = lapsed[i]
     redis.call('ZREM', KEYS[3], id)
-    if redis.call('EXISTS', ARGV[1] .. id) == 1 then to_ready(id, ARGV[1] .. id, true) end
+    if redis.call('EXISTS', ARGV[1] .. id) == 1 then to_ready(id, ARGV[1] .. id, true, tonumber(lapsed[i + 1])) end
   end
 end
 local function holds(id, token)
@@ -46,12 +53,18 @@ const script = (body: string) => defineScript(PRELUDE + body, 6);
 /**
  * ARGV[3]: job count, then 9 fields per job: id, kind, payload, rank, attempts, due ('d' delay
  * ms, 'a' epoch ms, '' now) and its value, backoff, timeout. Returns 1 (created) or 0 per job.
+ * Hot path: one EXISTS and one HSET per job; the order numbers come from one INCRBY for the
+ * whole call and the ready jobs go in line with one ZADD (to_ready inlined: keep them in step).
  */
 export const enqueueScript = script(`
 local now = now_ms()
+local n = tonumber(ARGV[3])
 local out = {}
 local created = 0
-for i = 0, tonumber(ARGV[3]) - 1 do
+local seq = redis.call('INCRBY', KEYS[6], n) - n
+local ready = {}
+local snow = fmt(now)
+for i = 0, n - 1 do
   local b = 4 + i * 9
   local id = ARGV[b]
   local jk = ARGV[1] .. id
@@ -61,46 +74,80 @@ for i = 0, tonumber(ARGV[3]) - 1 do
     local due = now
     if ARGV[b + 5] == 'd' then due = now + tonumber(ARGV[b + 6])
     elseif ARGV[b + 5] == 'a' then due = tonumber(ARGV[b + 6]) end
-    redis.call('HSET', jk, 'k', ARGV[b + 1], 'p', ARGV[b + 2], 'r', ARGV[b + 3], 'm', ARGV[b + 4],
-      'f', 0, 't', 0, 'e', fmt(now), 'b', ARGV[b + 7], 'to', ARGV[b + 8])
     if due > now then
-      redis.call('HSET', jk, 's', 'delayed')
+      redis.call('HSET', jk, 'k', ARGV[b + 1], 'p', ARGV[b + 2], 'r', ARGV[b + 3], 'm', ARGV[b + 4],
+        'f', 0, 't', 0, 'e', snow, 'b', ARGV[b + 7], 'to', ARGV[b + 8], 's', 'delayed')
       redis.call('ZADD', KEYS[2], fmt(due), id)
     else
-      to_ready(id, jk, false)
+      local o = fmt(tonumber(ARGV[b + 3]) * 17592186044416 + seq + i + 1)
+      redis.call('HSET', jk, 'k', ARGV[b + 1], 'p', ARGV[b + 2], 'r', ARGV[b + 3], 'm', ARGV[b + 4],
+        'f', 0, 't', 0, 'e', snow, 'b', ARGV[b + 7], 'to', ARGV[b + 8], 's', 'waiting', 'o', o,
+        'rs', snow, 'rk', 0)
+      ready[#ready + 1] = o
+      ready[#ready + 1] = id
     end
     out[i + 1] = 1
     created = created + 1
   end
 end
+if #ready > 0 then redis.call('ZADD', KEYS[1], unpack(ready)) end
 if created > 0 then redis.call('PUBLISH', ARGV[2], 'e') end
 return out
 `);
 
 /**
- * ARGV[3]: most jobs to take, ARGV[4]: lease ms. Returns { ms until the next delayed job or
- * lease expiry (-1: none), then 9 fields per job: id, token, failures, max attempts, enqueued
- * at, kind, payload, backoff, timeout }.
+ * Completes, then fetches: a worker acknowledges the jobs its handlers finished and takes new
+ * ones in one call (one round trip per job at concurrency 1; one call for a whole batch of
+ * completions at high concurrency). ARGV[3]: most jobs to take (0: only complete), ARGV[4]:
+ * lease ms, ARGV[5]: retention ms of a completed job (0: delete it), ARGV[6]: number of
+ * completions, then id and token of each. Returns { ms until the next delayed job or lease
+ * expiry (-1: none, or not looked up because every job asked for was taken), then 1 per completion done or 0 when its token no longer held the job,
+ * then 9 fields per job taken: id, token, failures, max attempts, enqueued at, kind, payload,
+ * backoff, timeout }.
  */
 export const fetchScript = script(`
 local now = now_ms()
-promote(now)
 local out = { -1 }
-if redis.call('EXISTS', KEYS[5]) == 0 then
+local keep = tonumber(ARGV[5])
+for i = 7, 6 + 2 * tonumber(ARGV[6]), 2 do
+  local id = ARGV[i]
+  if holds(id, ARGV[i + 1]) then
+    local jk = ARGV[1] .. id
+    redis.call('ZREM', KEYS[3], id)
+    if keep > 0 then
+      redis.call('HDEL', jk, 'p', 'o', 'err')
+      redis.call('HSET', jk, 's', 'completed')
+      redis.call('PEXPIRE', jk, keep)
+    else
+      redis.call('DEL', jk)
+    end
+    out[#out + 1] = 1
+  else
+    out[#out + 1] = 0
+  end
+end
+promote(now)
+if tonumber(ARGV[3]) > 0 and redis.call('EXISTS', KEYS[5]) == 0 then
   local popped = redis.call('ZPOPMIN', KEYS[1], ARGV[3])
+  local leases = {}
+  local until_ms = fmt(now + tonumber(ARGV[4]))
   for i = 1, #popped, 2 do
     local id = popped[i]
     local jk = ARGV[1] .. id
-    if redis.call('EXISTS', jk) == 1 then
-      local t = redis.call('HINCRBY', jk, 't', 1)
-      redis.call('HSET', jk, 's', 'active')
-      redis.call('ZADD', KEYS[3], fmt(now + tonumber(ARGV[4])), id)
-      local h = redis.call('HMGET', jk, 'f', 'm', 'e', 'k', 'p', 'b', 'to')
+    local h = redis.call('HMGET', jk, 't', 'f', 'm', 'e', 'k', 'p', 'b', 'to')
+    if h[5] then
+      local t = (tonumber(h[1]) or 0) + 1
+      redis.call('HSET', jk, 't', t, 's', 'active')
+      leases[#leases + 1] = until_ms
+      leases[#leases + 1] = id
       out[#out + 1] = id
       out[#out + 1] = t
-      for j = 1, 7 do out[#out + 1] = h[j] end
+      for j = 2, 8 do out[#out + 1] = h[j] end
     end
   end
+  if #leases > 0 then redis.call('ZADD', KEYS[3], unpack(leases)) end
+  -- Every job asked for was taken: the worker fetches again at once and needs no due time.
+  if #leases == 2 * tonumber(ARGV[3]) then return out end
 end
 local nd = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
 local na = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
@@ -115,37 +162,35 @@ return out
 `);
 
 /**
- * ARGV[3]: id, ARGV[4]: token, ARGV[5]: lease ms. Returns 1 when the lease is extended, 0 when
- * it is lost: taken by a later delivery, or run out (the job is then put back in line at once).
+ * Renews the leases of every delivery a worker runs, in one call. ARGV[3]: lease ms, then id and
+ * token of each delivery. Returns 1 per delivery whose lease is extended, 0 per one whose lease
+ * is lost: taken by a later delivery, or run out (the job is then put back in line at once).
  */
 export const renewScript = script(`
 local now = now_ms()
-local score = holds(ARGV[3], ARGV[4])
-if not score then return 0 end
-if tonumber(score) < now then
-  redis.call('ZREM', KEYS[3], ARGV[3])
-  to_ready(ARGV[3], ARGV[1] .. ARGV[3], true)
-  redis.call('PUBLISH', ARGV[2], 'l')
-  return 0
+local out = {}
+local leases = {}
+local lost = false
+local until_ms = fmt(now + tonumber(ARGV[3]))
+for i = 4, #ARGV, 2 do
+  local id = ARGV[i]
+  local score = holds(id, ARGV[i + 1])
+  if not score then
+    out[#out + 1] = 0
+  elseif tonumber(score) < now then
+    redis.call('ZREM', KEYS[3], id)
+    to_ready(id, ARGV[1] .. id, true, tonumber(score))
+    lost = true
+    out[#out + 1] = 0
+  else
+    leases[#leases + 1] = until_ms
+    leases[#leases + 1] = id
+    out[#out + 1] = 1
+  end
 end
-redis.call('ZADD', KEYS[3], fmt(now + tonumber(ARGV[5])), ARGV[3])
-return 1
-`);
-
-/** ARGV[3]: id, ARGV[4]: token, ARGV[5]: retention ms. Returns 1, or 0 when the token no longer holds the job. */
-export const completeScript = script(`
-if not holds(ARGV[3], ARGV[4]) then return 0 end
-local jk = ARGV[1] .. ARGV[3]
-redis.call('ZREM', KEYS[3], ARGV[3])
-local keep = tonumber(ARGV[5])
-if keep > 0 then
-  redis.call('HDEL', jk, 'p', 'o', 'err')
-  redis.call('HSET', jk, 's', 'completed')
-  redis.call('PEXPIRE', jk, keep)
-else
-  redis.call('DEL', jk)
-end
-return 1
+if #leases > 0 then redis.call('ZADD', KEYS[3], unpack(leases)) end
+if lost then redis.call('PUBLISH', ARGV[2], 'l') end
+return out
 `);
 
 /**
@@ -212,18 +257,44 @@ return redis.call('EXISTS', KEYS[5])
 `);
 
 /**
- * Returns { ready, delayed and due, delayed, active, active with a lapsed lease, dead }.
- * A due delayed job or a lapsed lease counts as waiting: the next fetch takes it.
+ * Returns { ready, delayed and due, delayed, active, active with a lapsed lease, dead, age in ms
+ * of the longest-waiting job (0: none) }. A due delayed job or a lapsed lease counts as waiting:
+ * the next fetch takes it; it has waited since its due time or its lease's expiry (their scores).
+ * In line, jobs of one priority rank went ready in the order of their place ('rs' rises with
+ * 'o'), except those that went back at an earlier place ('rk' 1, after a lapsed or handed-back
+ * lease); such a job is behind no job that went ready before it. So the oldest of a rank is the
+ * first job of the rank that kept no place, or one of the kept ones before it: a few reads per
+ * rank (at most 16 per rank), never a scan of the line.
  */
 export const countsScript = script(`
-local now = fmt(now_ms())
+local t = now_ms()
+local now = fmt(t)
+local oldest = t
+local lo = '-inf'
+for _ = 1, 64 do
+  local head = redis.call('ZRANGEBYSCORE', KEYS[1], lo, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
+  if not head[1] then break end
+  local hi = '(' .. fmt((math.floor(tonumber(head[2]) / 17592186044416) + 1) * 17592186044416)
+  for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], lo, hi, 'LIMIT', 0, 16)) do
+    local h = redis.call('HMGET', ARGV[1] .. id, 'rs', 'e', 'rk')
+    local since = tonumber(h[1] or h[2] or '')
+    if since and since < oldest then oldest = since end
+    if h[3] ~= '1' then break end
+  end
+  lo = string.sub(hi, 2)
+end
+local due = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+if due[2] and tonumber(due[2]) < oldest then oldest = tonumber(due[2]) end
+local lapsed = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
+if lapsed[2] and tonumber(lapsed[2]) < oldest then oldest = tonumber(lapsed[2]) end
 return {
   redis.call('ZCARD', KEYS[1]),
   redis.call('ZCOUNT', KEYS[2], '-inf', now),
   redis.call('ZCOUNT', KEYS[2], '(' .. now, '+inf'),
   redis.call('ZCOUNT', KEYS[3], now, '+inf'),
   redis.call('ZCOUNT', KEYS[3], '-inf', '(' .. now),
-  redis.call('ZCARD', KEYS[4])
+  redis.call('ZCARD', KEYS[4]),
+  t - oldest
 }
 `);
 

@@ -12,7 +12,8 @@ import { MESSAGE_PREFIX } from './errors.js';
 import { codeOf, publishJobEvent } from './events.js';
 import { backoffMs, decodePayload, describeFailure, fields, MAX_DELAY_MS, numberIn } from './input.js';
 import type { QueueKeys } from './keys.js';
-import { completeScript, failScript, fetchScript, releaseScript, renewScript } from './scripts.js';
+import type { FetchPermits } from './rate-limit.js';
+import { failScript, fetchScript, releaseScript, renewScript } from './scripts.js';
 import type { Waker } from './waker.js';
 
 /** What a worker needs of its queue. */
@@ -23,6 +24,8 @@ export interface WorkerContext {
   readonly leaseMs: number;
   readonly retentionMs: number;
   readonly waker: Waker;
+  /** The queue's rate limit, when it has one. */
+  readonly permits?: FetchPermits | undefined;
 }
 
 /** Longest idle wait between fetches when nothing is due (a missed wake-up costs at most this). */
@@ -47,15 +50,21 @@ interface Running {
   leaseUntil: number;
   /** The lease is gone (lost, or handed back): the outcome is not acknowledged. */
   gone: boolean;
-  renewing: boolean;
+  /** The handler is done and its outcome is on the way: renewals leave the delivery alone. */
+  acking: boolean;
+  readonly attempt: number;
+  durationMs: number;
+  /** Settles a completion waiting in the worker's batch. */
+  acked: (() => void) | undefined;
   finished: Promise<void>;
 }
 
 const text = (b: unknown) => (Buffer.isBuffer(b) ? b.toString('utf8') : String(b ?? ''));
 
-function parseJobs(reply: unknown[]): FetchedJob[] {
+/** The jobs of a fetch reply, 9 fields each from index `from`. */
+function parseJobs(reply: unknown[], from: number): FetchedJob[] {
   const jobs: FetchedJob[] = [];
-  for (let i = 1; i + 8 < reply.length; i += 9) {
+  for (let i = from; i + 8 < reply.length; i += 9) {
     const timeout = text(reply[i + 8]);
     jobs.push({
       id: text(reply[i]),
@@ -74,12 +83,29 @@ function parseJobs(reply: unknown[]): FetchedJob[] {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** Most completions sent in one call: bounds one call's run time on the server. */
+const MAX_ACKS = 500;
+
 /** A worker: fetches while it has free slots, runs deliveries, renews their leases, acknowledges. */
 export class RedisJobWorker implements JobWorker {
   readonly #ctx: WorkerContext;
   readonly #handler: JobHandler;
   readonly #concurrency: number;
   readonly #running = new Set<Running>();
+  /** Handlers running now (not those whose outcome is on the way): what the free slots count. */
+  #handling = 0;
+  /** Finished deliveries whose completion has not been sent yet. */
+  #acks: Running[] = [];
+  /**
+   * Where the fetch loop is: 'call' (a fetch in flight: completions wait for the next one),
+   * 'slot' (waiting for a free slot: a completion wakes it and goes with its fetch) or 'other'
+   * (idle, rate-limited, backing off or stopped: completions are sent on their own).
+   */
+  #phase: 'call' | 'slot' | 'other' = 'other';
+  #ackFlushScheduled = false;
+  #ackErrors = 0;
+  #renewTimer: NodeJS.Timeout | undefined;
+  #renewing = false;
   readonly #stop = new AbortController();
   #slotFreed: (() => void) | undefined;
   readonly #loopDone: Promise<void>;
@@ -106,38 +132,159 @@ export class RedisJobWorker implements JobWorker {
     const stop = this.#stop.signal;
     await waker.ensure();
     let errors = 0;
-    while (!stop.aborted) {
-      const free = this.#concurrency - this.#running.size;
-      if (free <= 0) {
-        await new Promise<void>((resolve) => {
-          this.#slotFreed = resolve;
+    try {
+      while (!stop.aborted) {
+        this.#phase = 'other';
+        let free = this.#concurrency - this.#handling;
+        if (free <= 0 && this.#acks.length === 0) {
+          this.#phase = 'slot';
+          await new Promise<void>((resolve) => {
+            this.#slotFreed = resolve;
+          });
+          continue;
+        }
+        // A rate-limited queue: fetch no more than the permits taken (waits while refused).
+        if (free > 0 && this.#ctx.permits) free = await this.#ctx.permits.take(free, stop);
+        if (free <= 0 && this.#acks.length === 0) continue;
+        // Completions that finished meanwhile go with this fetch (one call, one round trip).
+        this.#phase = 'call';
+        const acks = this.#takeAcks();
+        const take = Math.max(0, free);
+        const generation = waker.generation;
+        const sentAt = performance.now();
+        let reply: unknown[];
+        try {
+          reply = await fetchScript.run<unknown[]>(redis, keys.list, this.#fetchArgs(take, acks), {
+            returnBuffers: true,
+          });
+          errors = 0;
+        } catch {
+          // Redis down or paused: keep the worker alive and try again, backing off up to 2 s.
+          this.#phase = 'other';
+          this.#retryAcks(acks);
+          errors++;
+          await waker.wait(generation, Math.min(2_000, 25 * 2 ** errors), stop);
+          continue;
+        }
+        this.#settleAcks(acks, reply);
+        const jobs = parseJobs(reply, 1 + acks.length);
+        for (const job of jobs) {
+          if (stop.aborted) this.#handBack(job);
+          else this.#start(job, sentAt + leaseMs);
+        }
+        if (this.#acks.length > 0 || take === 0 || jobs.length === take) continue;
+        this.#phase = 'other';
+        if (!waker.subscribed) void waker.ensure();
+        const next = Number(reply[0]);
+        const cap = waker.subscribed ? IDLE_CAP_MS : 1_000;
+        await waker.wait(generation, next < 0 ? cap : Math.max(1, Math.min(cap, next + 1)), stop);
+      }
+    } finally {
+      // Stopped: completions from now on are sent on their own.
+      this.#phase = 'other';
+      if (this.#acks.length > 0) this.#scheduleAckFlush(0);
+    }
+  }
+
+  /** The fetch script's arguments: take up to `take` jobs after completing `acks`. */
+  #fetchArgs(take: number, acks: readonly Running[]): (string | number)[] {
+    const { keys, leaseMs, retentionMs } = this.#ctx;
+    const args: (string | number)[] = new Array(6 + 2 * acks.length);
+    args[0] = keys.jobPrefix;
+    args[1] = keys.wakeChannel;
+    args[2] = take;
+    args[3] = leaseMs;
+    args[4] = retentionMs;
+    args[5] = acks.length;
+    for (let i = 0; i < acks.length; i++) {
+      args[6 + 2 * i] = acks[i]!.job.id;
+      args[7 + 2 * i] = acks[i]!.job.token;
+    }
+    return args;
+  }
+
+  #takeAcks(): Running[] {
+    if (this.#acks.length <= MAX_ACKS) {
+      const acks = this.#acks;
+      this.#acks = [];
+      return acks;
+    }
+    return this.#acks.splice(0, MAX_ACKS);
+  }
+
+  /** Completion results: 1 done (event), 0 the token no longer held the job (lease lost). */
+  #settleAcks(acks: readonly Running[], reply: unknown[]): void {
+    for (let i = 0; i < acks.length; i++) {
+      const run = acks[i]!;
+      if (Number(reply[1 + i]) === 1) {
+        publishJobEvent({
+          queue: this.#ctx.name,
+          event: 'completed',
+          attempt: run.attempt,
+          durationMs: run.durationMs,
         });
-        continue;
+      } else {
+        this.#lose(run, 'its lease ran out or a later delivery took the job');
       }
-      const generation = waker.generation;
-      const sentAt = performance.now();
-      let reply: unknown[];
-      try {
-        reply = await fetchScript.run<unknown[]>(redis, keys.list, this.#args(free, leaseMs), {
-          returnBuffers: true,
-        });
-        errors = 0;
-      } catch {
-        // Redis down or paused: keep the worker alive and try again, backing off up to 2 s.
-        errors++;
-        await waker.wait(generation, Math.min(2_000, 25 * 2 ** errors), stop);
-        continue;
-      }
-      const jobs = parseJobs(reply);
-      for (const job of jobs) {
-        if (stop.aborted) this.#handBack(job);
-        else this.#start(job, sentAt + leaseMs);
-      }
-      if (jobs.length === free) continue;
-      if (!waker.subscribed) void waker.ensure();
-      const next = Number(reply[0]);
-      const cap = waker.subscribed ? IDLE_CAP_MS : 1_000;
-      await waker.wait(generation, next < 0 ? cap : Math.max(1, Math.min(cap, next + 1)), stop);
+      this.#settle(run);
+    }
+  }
+
+  /** Redis unreachable: completions go again while their lease lasts; after it the job comes back anyway. */
+  #retryAcks(acks: readonly Running[]): void {
+    const now = performance.now();
+    for (const run of acks) {
+      if (run.gone || now >= run.leaseUntil) this.#settle(run);
+      else this.#acks.push(run);
+    }
+  }
+
+  #settle(run: Running): void {
+    const done = run.acked;
+    run.acked = undefined;
+    done?.();
+  }
+
+  /** Sends the waiting completions on their own (the loop is idle, waiting or stopped). */
+  #scheduleAckFlush(delayMs: number): void {
+    if (this.#ackFlushScheduled) return;
+    this.#ackFlushScheduled = true;
+    const flush = () => {
+      this.#ackFlushScheduled = false;
+      void this.#flushAcks();
+    };
+    if (delayMs > 0) setTimeout(flush, delayMs);
+    else setImmediate(flush);
+  }
+
+  /** Completions are waiting: whoever is to send them next is told. */
+  #acksWaiting(delayMs = 0): void {
+    if (this.#phase === 'slot') this.#wakeLoop();
+    else if (this.#phase === 'other') this.#scheduleAckFlush(delayMs);
+    // 'call': the loop sends them after the reply.
+  }
+
+  async #flushAcks(): Promise<void> {
+    if (this.#acks.length === 0) return;
+    if (this.#phase !== 'other') {
+      this.#acksWaiting();
+      return;
+    }
+    const acks = this.#takeAcks();
+    try {
+      const reply = await fetchScript.run<unknown[]>(
+        this.#ctx.redis,
+        this.#ctx.keys.list,
+        this.#fetchArgs(0, acks),
+      );
+      this.#ackErrors = 0;
+      this.#settleAcks(acks, reply);
+    } catch {
+      this.#retryAcks(acks);
+      this.#ackErrors++;
+    }
+    if (this.#acks.length > 0) {
+      this.#acksWaiting(this.#ackErrors === 0 ? 0 : Math.min(1_000, 25 * 2 ** this.#ackErrors));
     }
   }
 
@@ -154,24 +301,23 @@ export class RedisJobWorker implements JobWorker {
       controller: new AbortController(),
       leaseUntil,
       gone: false,
-      renewing: false,
+      acking: false,
+      attempt: job.failures + 1,
+      durationMs: 0,
+      acked: undefined,
       finished: Promise.resolve(),
     };
     this.#running.add(run);
-    run.finished = this.#deliver(run).finally(() => {
-      this.#running.delete(run);
-      const freed = this.#slotFreed;
-      this.#slotFreed = undefined;
-      freed?.();
-    });
+    this.#handling++;
+    // One timer per worker renews every lease it holds, in one call.
+    this.#renewTimer ??= setInterval(this.#renewAll, Math.max(1, Math.floor(this.#ctx.leaseMs / 3)));
+    run.finished = this.#deliver(run);
   }
 
   async #deliver(run: Running): Promise<void> {
-    const { job, controller } = run;
-    const { name, leaseMs } = this.#ctx;
-    const attempt = job.failures + 1;
+    const { job, controller, attempt } = run;
+    const { name } = this.#ctx;
     publishJobEvent({ queue: name, event: 'started', attempt });
-    const renewal = setInterval(() => void this.#renew(run), Math.max(1, Math.floor(leaseMs / 3)));
     let timeout: NodeJS.Timeout | undefined;
     const started = performance.now();
     let failure: { error: unknown } | undefined;
@@ -209,34 +355,77 @@ export class RedisJobWorker implements JobWorker {
     } catch (error) {
       failure = { error };
     } finally {
-      clearInterval(renewal);
       clearTimeout(timeout);
     }
-    if (run.gone) return;
-    const durationMs = performance.now() - started;
-    await this.#acknowledge(run, attempt, durationMs, failure);
+    this.#handling--;
+    this.#wakeLoop();
+    try {
+      if (run.gone) return;
+      run.durationMs = performance.now() - started;
+      run.acking = true;
+      if (failure) await this.#fail(run, failure);
+      else await this.#complete(run);
+    } finally {
+      this.#running.delete(run);
+      if (this.#running.size === 0 && this.#renewTimer !== undefined) {
+        clearInterval(this.#renewTimer);
+        this.#renewTimer = undefined;
+      }
+    }
   }
 
-  async #renew(run: Running): Promise<void> {
-    if (run.gone) return;
-    if (performance.now() >= run.leaseUntil) {
-      this.#lose(run, 'its lease ran out before it could be renewed');
-      return;
+  /** A slot is free: the loop fetches, after this tick's other completions have queued up. */
+  #wakeLoop(): void {
+    const freed = this.#slotFreed;
+    if (freed === undefined) return;
+    this.#slotFreed = undefined;
+    setImmediate(freed);
+  }
+
+  /** Queues the completion: sent with the loop's next fetch, or on its own when the loop waits. */
+  #complete(run: Running): Promise<void> {
+    return new Promise<void>((resolve) => {
+      run.acked = resolve;
+      this.#acks.push(run);
+      this.#acksWaiting();
+    });
+  }
+
+  readonly #renewAll = (): void => {
+    void this.#renewLeases();
+  };
+
+  async #renewLeases(): Promise<void> {
+    const now = performance.now();
+    const runs: Running[] = [];
+    for (const run of this.#running) {
+      // A delivery whose outcome is on the way is settled by that outcome's reply.
+      if (run.gone || run.acking) continue;
+      if (now >= run.leaseUntil) this.#lose(run, 'its lease ran out before it could be renewed');
+      else runs.push(run);
     }
-    if (run.renewing) return;
-    run.renewing = true;
+    if (this.#renewing || runs.length === 0) return;
+    this.#renewing = true;
+    const { redis, keys, leaseMs } = this.#ctx;
+    const args: (string | number)[] = [keys.jobPrefix, keys.wakeChannel, leaseMs];
+    for (const run of runs) args.push(run.job.id, run.job.token);
     const sentAt = performance.now();
     try {
-      const args = this.#args(run.job.id, run.job.token, this.#ctx.leaseMs);
-      const held = await renewScript.run(this.#ctx.redis, this.#ctx.keys.list, args);
-      if (Number(held) === 1) run.leaseUntil = Math.max(run.leaseUntil, sentAt + this.#ctx.leaseMs);
-      else this.#lose(run, 'its lease ran out or a later delivery took the job');
+      const held = await renewScript.run<unknown[]>(redis, keys.list, args);
+      for (let i = 0; i < runs.length; i++) {
+        const run = runs[i]!;
+        if (Number(held[i]) === 1) run.leaseUntil = Math.max(run.leaseUntil, sentAt + leaseMs);
+        else if (!run.acking) this.#lose(run, 'its lease ran out or a later delivery took the job');
+      }
     } catch {
-      // Redis unreachable: the lease holds until its local deadline, checked at the next tick.
-      if (performance.now() >= run.leaseUntil)
-        this.#lose(run, 'its lease could not be renewed before it ran out');
+      // Redis unreachable: a lease holds until its local deadline, checked at the next tick.
+      const t = performance.now();
+      for (const run of runs) {
+        if (!run.acking && t >= run.leaseUntil)
+          this.#lose(run, 'its lease could not be renewed before it ran out');
+      }
     } finally {
-      run.renewing = false;
+      this.#renewing = false;
     }
   }
 
@@ -247,19 +436,13 @@ export class RedisJobWorker implements JobWorker {
     run.controller.abort(new LockLostError(`${MESSAGE_PREFIX} delivery lost: ${why}`, [run.job.id]));
   }
 
-  async #acknowledge(run: Running, attempt: number, durationMs: number, failure?: { error: unknown }) {
-    const { redis, keys, name, retentionMs } = this.#ctx;
-    const { job } = run;
-    const wait = failure ? backoffMs(job.backoff, attempt) : 0;
-    const error = failure ? JSON.stringify(describeFailure(failure.error)) : '';
+  async #fail(run: Running, failure: { error: unknown }): Promise<void> {
+    const { redis, keys, name } = this.#ctx;
+    const { job, attempt, durationMs } = run;
+    const wait = backoffMs(job.backoff, attempt);
+    const error = JSON.stringify(describeFailure(failure.error));
     for (let tries = 0; ; tries++) {
       try {
-        if (!failure) {
-          const done = await completeScript.run(redis, keys.list, this.#args(job.id, job.token, retentionMs));
-          if (Number(done) === 1) publishJobEvent({ queue: name, event: 'completed', attempt, durationMs });
-          else this.#lose(run, 'its lease ran out or a later delivery took the job');
-          return;
-        }
         const outcome = Number(
           await failScript.run(redis, keys.list, this.#args(job.id, job.token, error, wait)),
         );
@@ -309,7 +492,8 @@ export class RedisJobWorker implements JobWorker {
     }
     // Grace over: stop the rest and hand their jobs back, so another worker takes them at once.
     for (const run of this.#running) {
-      if (run.gone) continue;
+      // A delivery whose outcome is on the way is settled by that outcome.
+      if (run.gone || run.acking) continue;
       run.gone = true;
       run.controller.abort(
         new AbortedError(`${MESSAGE_PREFIX} the worker was closed before the job finished`),

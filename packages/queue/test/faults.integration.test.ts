@@ -72,7 +72,13 @@ describe('a crashed worker', () => {
       expect(seen.get(id)!.attempt).toBe(1);
       expect(seen.get(id)!.token).toBeGreaterThanOrEqual(2);
     }
-    expect(await q.counts()).toEqual({ waiting: 0, delayed: 0, active: 0, deadLettered: 0 });
+    expect(await q.counts()).toEqual({
+      waiting: 0,
+      delayed: 0,
+      active: 0,
+      deadLettered: 0,
+      oldestWaitingMs: 0,
+    });
   }, 120_000);
 });
 

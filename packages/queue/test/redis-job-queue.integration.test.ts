@@ -160,7 +160,13 @@ describe('bad input', () => {
       await expect(worker.close({ graceMs: -1 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
       await worker.close();
       // Nothing of the rejected enqueues was stored.
-      expect(await q.counts()).toEqual({ waiting: 0, delayed: 0, active: 0, deadLettered: 0 });
+      expect(await q.counts()).toEqual({
+        waiting: 0,
+        delayed: 0,
+        active: 0,
+        deadLettered: 0,
+        oldestWaitingMs: 0,
+      });
     } finally {
       off();
     }
