@@ -157,18 +157,21 @@ describe('S3Storage: one PUT for a body of known size up to multipartThreshold',
   });
 
   it('the request deadline runs from the last byte sent: a slow steady upload finishes, a stalled one times out', async () => {
-    const s = storage({ multipartThreshold: 64 * MiB, requestTimeoutMs: 300 });
+    // The deadline leaves the server 2 s to answer after the last byte: a 300 ms one was missed
+    // by radosgw on a loaded machine (a clean-clone run), which is the server's time, not ours.
+    const s = storage({ multipartThreshold: 64 * MiB, requestTimeoutMs: 2_000 });
+    // Above partSize (5 MiB), so the body streams in one PUT rather than being buffered first.
     const data = bytes(6 * MiB, 4);
-    // ~1.2 s in all, a chunk every 50 ms: longer than the deadline, never idle that long.
+    // ~3.2 s in all, a chunk every 100 ms: longer than the deadline, never idle that long.
     const steady = randomKey();
-    await s.put(steady, slow(data, 256 * 1024, 50), { size: data.length });
+    await s.put(steady, slow(data, 192 * 1024, 100), { size: data.length });
     expect(md5(await getBytes(s, steady))).toBe(md5(data));
 
     const stalled = randomKey();
     const source = Readable.from(
       (async function* () {
         yield data.subarray(0, MiB);
-        await new Promise((r) => setTimeout(r, 1500).unref());
+        await new Promise((r) => setTimeout(r, 5_000).unref());
         yield data.subarray(MiB);
       })(),
     );
