@@ -234,7 +234,8 @@ export async function attemptWebhook(
   return record;
 }
 
-function wait(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+/** Resolves true after `ms`, or false at once when `signal` aborts (or already has). */
+export function wait(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
   return new Promise((resolve) => {
     if (signal?.aborted) return resolve(false);
     const onAbort = () => {

@@ -18,6 +18,7 @@ import {
   type WebhookDeliveryResult,
   type WebhookMessage,
   type WebhookSenderOptions,
+  wait,
   webhookBody,
 } from './deliver.js';
 import { signWebhook } from './standard-webhooks.js';
@@ -135,18 +136,6 @@ class WebhookExhaustedError extends Error {
   }
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
-
 /** Calls a user's callback; its error must not fail (and so dead-letter) the attempt it reports. */
 function report<A>(callback: ((arg: A) => void) | undefined, arg: A): void {
   try {
@@ -207,7 +196,7 @@ export function createDurableWebhookSender(
           isInfrastructureError(error, 'INVALID_ARGUMENT') ||
           isInfrastructureError(error, 'PAYLOAD_TOO_LARGE');
         if (mistake || tries >= 3 || signal.aborted) throw error;
-        await sleep(200 * tries, signal);
+        await wait(200 * tries, signal);
       }
     }
   }
