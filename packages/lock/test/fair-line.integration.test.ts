@@ -129,9 +129,11 @@ describe('fair line (N = 3)', () => {
     const a = manager(g.urls);
     const waitingA = a.acquire('dead', 10_000);
     const node = await lineNode(g, 'dead');
-    // A waiter that joined first and then died: at the head, its lease running out in 300 ms.
+    // A waiter that joined first and then died: at the head, its lease running out in 2 s. Not
+    // sooner: B must join while it is still in line (a loaded machine stalls for up to ~0.5 s),
+    // or the line drops it before the test looks and waits for a third waiter that never comes.
     await node.call(['ZADD', lineKey('dead'), '1', 'dead-waiter']);
-    await node.call(['ZADD', leaseKey('dead'), String(Date.now() + 300), 'dead-waiter']);
+    await node.call(['ZADD', leaseKey('dead'), String(Date.now() + 2000), 'dead-waiter']);
     const b = manager(g.urls);
     const waitingB = b.acquire('dead', 10_000);
     await lineLength(node, 'dead', 3);
