@@ -20,9 +20,15 @@ describe.each(TRANSPORTS)('circuit breaker and bulkhead over %s', (transport) =>
     const client = createHttpClient({
       transport,
       retry: false,
-      circuitBreaker: { consecutiveFailures: 3, openMs: 200, halfOpenProbes: 1 },
+      // Open for 2 s: the checks that it is open (and fails fast) must come before it half-opens,
+      // which a loaded machine's event-loop stall (up to ~0.5 s in full runs) must not outlast.
+      circuitBreaker: { consecutiveFailures: 3, openMs: 2000, halfOpenProbes: 1 },
     });
     const recorder = recordEvents(Channels.httpCircuit);
+    /** Waits until the open circuit half-opens (after openMs). */
+    const halfOpen = async () => {
+      while (client.circuitState(server.origin) === 'open') await new Promise((r) => setTimeout(r, 20));
+    };
     try {
       const url = `${server.origin}/breaker`;
       for (let i = 0; i < 3; i++) expect((await rejectionOf(client.get(url))).status).toBe(500);
@@ -33,13 +39,13 @@ describe.each(TRANSPORTS)('circuit breaker and bulkhead over %s', (transport) =>
       expect(open.target).toBe(server.origin);
       expect(server.requests).toHaveLength(3);
 
-      await new Promise((resolve) => setTimeout(resolve, 250));
+      await halfOpen();
       expect(client.circuitState(server.origin)).toBe('half_open');
       // The probe fails: open again.
       expect((await rejectionOf(client.get(url))).status).toBe(500);
       expect(client.circuitState(server.origin)).toBe('open');
 
-      await new Promise((resolve) => setTimeout(resolve, 250));
+      await halfOpen();
       server.setHandler(faults.delay(100, faults.json(200, { ok: true })));
       // One probe at a time: a second call while the probe is out fails fast.
       const probe = client.get(url);

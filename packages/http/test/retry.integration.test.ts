@@ -138,17 +138,20 @@ describe.each(TRANSPORTS)('retries over %s', (transport) => {
 
   it('fails at the overall deadline, however many retries remain', async () => {
     answer(faults.sequence([faults.statusSequence([503]), faults.hang()]));
-    const error = await rejectionOf(client.get('/r', { deadlineMs: 300, retry: { limit: 100, ...FAST } }));
+    // A deadline of seconds: the first attempt must be answered (and the second sent) before it,
+    // which a loaded machine's event-loop stall (up to ~0.5 s in full runs) must not prevent.
+    const error = await rejectionOf(client.get('/r', { deadlineMs: 2000, retry: { limit: 100, ...FAST } }));
     expect(error).toBeInstanceOf(HttpTimeoutError);
     expect(error.phase).toBe('deadline');
-    expect(error.message).toBe(`[voelgoed:http] GET ${server.origin}/r passed its deadline of 300 ms`);
+    expect(error.message).toBe(`[voelgoed:http] GET ${server.origin}/r passed its deadline of 2000 ms`);
     expect(server.requests).toHaveLength(2);
   });
 
   it('stops retrying when the next wait would pass the deadline', async () => {
     answer(faults.statusSequence([503]));
     const error = await rejectionOf(
-      client.get('/r', { deadlineMs: 400, retry: { limit: 1000, baseDelayMs: 20, maxDelayMs: 200 } }),
+      // Long enough for more than one attempt on a loaded machine (stalls of up to ~0.5 s).
+      client.get('/r', { deadlineMs: 2000, retry: { limit: 1000, baseDelayMs: 20, maxDelayMs: 200 } }),
     );
     expect(['HTTP_STATUS', 'TIMEOUT']).toContain(error.code);
     expect(server.requests.length).toBeGreaterThan(1);

@@ -68,8 +68,10 @@ describe.each(TRANSPORTS)('timeouts over %s', (transport) => {
   });
 
   it('times out a slow body (phase request)', async () => {
-    server.setHandler(faults.slowBody(['a', 'b', 'c', 'd', 'e'], 200));
-    const client = createHttpClient({ transport, timeoutMs: 300, retry: false });
+    server.setHandler(faults.slowBody(['a', 'b', 'c', 'd', 'e'], 1000));
+    // The headers come at once and the body takes 4 s: a timeout of 2 s ends it in the body
+    // (phase request), with room for a loaded machine's stall before the headers are read.
+    const client = createHttpClient({ transport, timeoutMs: 2000, retry: false });
     try {
       const error = await rejectionOf(client.get(`${server.origin}/slow-body`));
       expect(error).toBeInstanceOf(HttpTimeoutError);
@@ -112,7 +114,9 @@ describe.each(TRANSPORTS)('timeouts over %s', (transport) => {
   it('retries an idempotent request that timed out, each attempt with its own timeout', async () => {
     server.requests.length = 0;
     server.setHandler(faults.sequence([faults.hang(), faults.json(200, { ok: 1 })]));
-    const client = createHttpClient({ transport, timeoutMs: 150, retry: { limit: 1, baseDelayMs: 1 } });
+    // Not shorter: the second attempt must be answered within it, and a loaded machine's
+    // event-loop stall (up to ~0.5 s in full runs) would time that one out too.
+    const client = createHttpClient({ transport, timeoutMs: 2000, retry: { limit: 1, baseDelayMs: 1 } });
     try {
       const response = await client.get(`${server.origin}/t`);
       expect(response.attempts).toBe(2);

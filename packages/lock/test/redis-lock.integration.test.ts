@@ -218,10 +218,21 @@ describe.each([1, 3])('RedisLock over %i node(s)', (n) => {
     const a = locks(n);
     const b = locks(n);
     const resource = name('handoff');
+    // b's owner values start with its manager's prefix, which also names the channel a hand-off
+    // to b's place in the fair line is published on: `<channel>/<prefix>`.
+    const warm = await b.acquire(name('warm-up'), 5000);
+    const ownChannel = `voelgoed:lock:released/${warm.value.slice(0, warm.value.indexOf(':'))}`;
+    await warm.release();
     const holder = await a.acquire(resource, 30_000);
     // With a one-minute retry delay, only the release notification can let this through in time.
     const waiting = b.acquire(resource, 5000, { retries: 1, retryDelayMs: 60_000, jitterMs: 0 });
-    await new Promise((r) => setTimeout(r, 100));
+    // Release only once b listens on every node (it subscribes after its first refusal, without
+    // waiting): a fixed sleep loses that race on a loaded machine, and b then sleeps a minute.
+    for (const s of group.servers.slice(0, n)) {
+      while (Number(((await s.call(['PUBSUB', 'NUMSUB', ownChannel])) as unknown[])[1]) < 1) {
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    }
     await holder.release();
     const next = await waiting;
     expect(next.held).toBe(true);

@@ -319,7 +319,9 @@ describe('connect attempts', () => {
     const own = createRedisClient({
       port: proxy.port,
       password: 'handshake-secret',
-      connectTimeoutMs: 300,
+      // Not shorter: the second attempt must connect within it, and a loaded machine's event-loop
+      // stall (up to ~0.5 s in full runs) would time it out too and make a third connection.
+      connectTimeoutMs: 2000,
       commandTimeoutMs: 2000,
       reconnect: { minDelayMs: 10, maxDelayMs: 20 },
     });

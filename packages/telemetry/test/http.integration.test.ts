@@ -64,7 +64,9 @@ describe('@voelgoed/http → http client metrics', () => {
   it('tracks the circuit breaker state per origin and counts transitions', async () => {
     telemetry = createTelemetry();
     server.setHandler(faults.json(500, { error: 'down' }));
-    const http = client({ retry: false, circuitBreaker: { consecutiveFailures: 2, openMs: 50 } });
+    // Open for 2 s: the third call and the scrape must come while it is open, which a loaded
+    // machine's event-loop stall (up to ~0.5 s in full runs) must not outlast.
+    const http = client({ retry: false, circuitBreaker: { consecutiveFailures: 2, openMs: 2000 } });
     await settle(http.get(server.url));
     await settle(http.get(server.url));
     const open = await settle(http.get(server.url));
@@ -74,7 +76,10 @@ describe('@voelgoed/http → http client metrics', () => {
     expect(value(s, MetricNames.httpCircuitState, origin)).toBe(2);
     expect(value(s, MetricNames.httpCircuitTransitions, { ...origin, state: 'open' })).toBe(1);
 
-    await new Promise((resolve) => setTimeout(resolve, 80));
+    // Wait until it half-opens (after openMs).
+    while (http.circuitState(server.origin) === 'open') {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
     server.setHandler(faults.json(200, { ok: true }));
     await http.get(server.url);
     s = parseExposition(await telemetry.scrape());

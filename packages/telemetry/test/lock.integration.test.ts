@@ -40,8 +40,11 @@ describe('@voelgoed/lock → lock metrics', () => {
     await expect(second.extend(5000)).rejects.toThrow();
     expect(await second.release()).toBe(false);
 
-    // withLock's watchdog extends on its own (trigger="auto").
-    await locks.withLock(resource, () => new Promise((resolve) => setTimeout(resolve, 250)), { ttlMs: 300 });
+    // withLock's watchdog extends on its own (trigger="auto"): a TTL of 2 s renewed every third
+    // of it, so a loaded machine's event-loop stall (up to ~0.5 s in full runs) cannot lose it.
+    await locks.withLock(resource, () => new Promise((resolve) => setTimeout(resolve, 1500)), {
+      ttlMs: 2000,
+    });
 
     const s = parseExposition(await telemetry.scrape());
     expect(value(s, `${MetricNames.lockAcquireDuration}_count`, { outcome: 'acquired' })).toBe(3);
