@@ -56,10 +56,15 @@ export function createGateway({ sendWebhook, flakyEvery = 9, lostEvery = 7, outa
   return { handle, stats };
 }
 
-/** Serves a gateway's `handle` over node:http on a free port. */
-export async function serveGateway(gateway) {
+/**
+ * Serves a gateway's `handle` over node:http on a free port. `remoteParent(headers, fn)`, when
+ * given, runs each request in the trace context its `traceparent` names (`--trace`).
+ */
+export async function serveGateway(gateway, { remoteParent } = {}) {
   const server = await serveLocally(async (req) => {
-    const answer = await gateway.handle(req);
+    const answer = await (remoteParent
+      ? remoteParent(req.headers, () => gateway.handle(req))
+      : gateway.handle(req));
     return { ...answer, headers: { 'content-type': 'application/json', ...answer.headers } };
   });
   return { url: server.origin, close: server.close };

@@ -3,6 +3,7 @@
 //                         payment gateway over HTTP; REDIS_URLS / REDIS_URL / S3_URL point it at
 //                         external servers instead
 //   ./dev demo --memory   the same shop code on the in-memory implementations from contracts
+//   ./dev demo --trace    also prints one purchase's trace (OpenTelemetry spans) as a waterfall
 // Options: --buyers N (200), --seats N (50), --metrics-port N (0 = any free port).
 import { parseArgs } from 'node:util';
 import { Channels, subscribe } from '@voelgoed/contracts';
@@ -15,6 +16,7 @@ import { createShop } from './shop.js';
 const { values: args } = parseArgs({
   options: {
     memory: { type: 'boolean', default: false },
+    trace: { type: 'boolean', default: false },
     buyers: { type: 'string', default: '200' },
     seats: { type: 'string', default: '50' },
     'metrics-port': { type: 'string', default: '0' },
@@ -39,6 +41,8 @@ const unsubscribe = [
   subscribe(Channels.httpCircuit, (e) => seen.breaker.push(`${e.from}→${e.to}`)),
 ];
 
+// Tracing first: spans are made from the adapters' trace channels, whoever created the clients.
+const tracing = args.trace ? (await import('./tracing.js')).startTracing() : undefined;
 const telemetry = createTelemetry();
 const metricsServer = await telemetry.serve({ port: Number(args['metrics-port']) });
 say(`Voelgoed demo: ${buyers} buyers race for ${seats} seats${args.memory ? ' (in memory)' : ''}`);
@@ -60,7 +64,9 @@ const gateway = createGateway({
     if (accepted.created) jobs.enqueued++;
   },
 });
-const gatewayServer = args.memory ? undefined : await serveGateway(gateway);
+const gatewayServer = args.memory
+  ? undefined
+  : await serveGateway(gateway, { remoteParent: tracing?.remoteParent });
 const infra = await createInfrastructure({
   memory: args.memory,
   gateway,
@@ -103,7 +109,15 @@ let failure;
 try {
   await Promise.all(
     Array.from({ length: buyers }, (_, i) =>
-      shop.buyer(`b${i}`).finally(() => {
+      (tracing
+        ? tracing.buyer(`b${i}`, () =>
+            shop.buyer(`b${i}`).then((sold) => {
+              if (sold) tracing.purchased();
+              return sold;
+            }),
+          )
+        : shop.buyer(`b${i}`)
+      ).finally(() => {
         done++;
       }),
     ),
@@ -158,6 +172,13 @@ say(
 say(
   `  metrics series        ${metricsText.split('\n').filter((l) => l && !l.startsWith('#')).length} (served at ${metricsServer.url} while running)`,
 );
+
+if (tracing) {
+  say('');
+  say('one purchase, traced (lock wait, Redis, HTTP attempts, the webhook job, the ticket put):');
+  for (const line of tracing.waterfall()) say(`  ${line}`);
+  await tracing.stop();
+}
 
 for (const u of unsubscribe) u();
 await webhookSender.close();

@@ -43,6 +43,31 @@ describe('the demo', () => {
     150_000,
   );
 
+  it('--trace prints one purchase as a waterfall: lock, Redis, the gateway call, the webhook job and its linked delivery, the ticket put', () => {
+    const { status, output } = runDemo(['--trace', '--buyers', '30', '--seats', '10']);
+    expect(status).toBe(0);
+    const at = output.indexOf('one purchase, traced');
+    expect(at).toBeGreaterThan(0);
+    const waterfall = output.slice(at).split('\n');
+    const line = (pattern: RegExp) => waterfall.find((l) => pattern.test(l));
+    expect(line(/^\s+trace [0-9a-f]{32} · \d+ spans/)).toBeDefined();
+    expect(line(/^\s+buyer b\d+\s/)).toBeDefined();
+    expect(line(/lock acquire .*attempts \d+ · token \d+/)).toBeDefined();
+    expect(line(/^\s+(GET|SET|EVAL|EVALSHA)\s.*:\d+/)).toBeDefined();
+    // The gateway call carried traceparent: the gateway's enqueue of the webhook job is its child.
+    const post = waterfall.findIndex((l) => /^\s+POST\s.*status \d{3}/.test(l));
+    expect(post).toBeGreaterThan(0);
+    expect(waterfall.slice(post + 1).find((l) => /^\s+send .*job evt_/.test(l))).toBeDefined();
+    expect(line(/storage put .*key tickets\/seat-\d{3}\.json/)).toBeDefined();
+    // The delivery runs in its own trace, linked back to this one, and its POST is its child.
+    const linked = waterfall.findIndex((l) => /linked \(a job's consumer span links back/.test(l));
+    expect(linked).toBeGreaterThan(post);
+    expect(waterfall[linked + 1]).toMatch(/^\s+process .*job evt_/);
+    expect(waterfall[linked + 2]).toMatch(/^\s+POST\s.*status \d{3}/);
+    // Nothing secret in it: the webhook secret is the demo's constant.
+    expect(output).not.toContain('whsec_');
+  }, 150_000);
+
   it('shows the retries, the idempotency key and the breaker at work on the real HTTP client', () => {
     const { status, output } = runDemo(['--buyers', '120', '--seats', '30']);
     expect(status).toBe(0);
