@@ -66,6 +66,7 @@ export {
   keyValueStoreChecks,
 } from './conformance/key-value-store.js';
 export { keyValueStoreBadInputCheck } from './conformance/key-value-store-bad-input.js';
+export { lifecycleChecks } from './conformance/lifecycle.js';
 export {
   describeMetrics,
   type MetricReading,

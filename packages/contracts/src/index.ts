@@ -1,15 +1,39 @@
 export { isWellFormed, readList, readOptions, readRecord } from './caller-input.js';
 export * from './errors.js';
 export * from './events.js';
+export {
+  boundedHealth,
+  checkHealth,
+  closedHealth,
+  HEALTH_TIMEOUT_MS,
+  healthError,
+  redactHealthMessage,
+} from './health-report.js';
 export { DEFAULT_RETRY_METHODS, DEFAULT_RETRY_STATUSES, HTTP_METHODS } from './http-defaults.js';
 export type * from './ports/cache.js';
 export type * from './ports/expiring-set.js';
+export type * from './ports/health.js';
 export type * from './ports/http.js';
 export type * from './ports/job-queue.js';
 export type * from './ports/key-value.js';
 export type * from './ports/lock.js';
+export * from './ports/logger.js';
 export type * from './ports/metrics.js';
 export type * from './ports/rate-limiter.js';
 export type * from './ports/storage.js';
+export {
+  type HttpAttemptTrace,
+  type LockAcquireTrace,
+  type QueueProcessTrace,
+  type QueuePublishTrace,
+  type StorageOperationTrace,
+  type TraceChannelName,
+  TraceChannels,
+  type TraceContext,
+  type TraceContexts,
+  traceChannel,
+  traced,
+  traceOperation,
+} from './trace.js';
 export { validate } from './validate.js';
 export { MAX_OBJECT_KEY_BYTES, validateObjectKey, validateObjectKeyPrefix } from './validate-object-key.js';

@@ -74,6 +74,14 @@ describe('checkCall', () => {
 /** A store with the bugs the suite is there to find; `defect` picks one. */
 class FlawedKeyValueStore implements KeyValueStore {
   readonly #inner = new MemoryKeyValueStore();
+  health() {
+    return this.#inner.health();
+  }
+
+  close() {
+    return this.#inner.close();
+  }
+
   constructor(
     readonly defect: 'trusts options' | 'mangles text' | 'hangs on long keys' | 'applies before checking',
   ) {}
@@ -139,6 +147,14 @@ describe('the KeyValueStore bad-input check', () => {
 /** A lock with the bugs the suite is there to find. */
 class FlawedLock implements DistributedLock {
   readonly #inner = new MemoryLock();
+  health() {
+    return this.#inner.health();
+  }
+
+  close() {
+    return this.#inner.close();
+  }
+
   constructor(readonly defect: 'mangles names' | 'trusts the signal') {}
   async acquire(
     resource: string | readonly string[],

@@ -106,6 +106,8 @@ describe('the RateLimiter suite', () => {
           return result;
         },
         reset: (subject) => inner.reset(subject),
+        health: () => inner.health(),
+        close: () => inner.close(),
       };
     };
     const check = findCheck(

@@ -1,4 +1,4 @@
-import { Channels, CircuitOpenError, createPublisher } from '@voelgoed/contracts';
+import { Channels, CircuitOpenError, createPublisher, type Logger, silentLogger } from '@voelgoed/contracts';
 import { MESSAGE_PREFIX } from './errors.js';
 import { SlidingWindow } from './sliding-window.js';
 
@@ -46,6 +46,7 @@ export class CircuitBreaker {
     readonly origin: string,
     readonly options: Required<CircuitBreakerOptions>,
     private readonly now: () => number = Date.now,
+    private readonly logger: Logger = silentLogger,
   ) {
     this.#window = new SlidingWindow(options.windowMs, 2);
   }
@@ -125,5 +126,19 @@ export class CircuitBreaker {
       this.#window.reset();
     }
     circuitEvents.publish({ origin: this.origin, from, to });
+    this.#log(from, to);
+  }
+
+  /** Tells the operator: warn when the breaker opens, info when it half-opens or closes. */
+  #log(from: CircuitState, to: CircuitState): void {
+    const origin = this.origin;
+    if (to === 'open') {
+      const failures = from === 'half_open' ? 'probe' : this.#consecutive;
+      this.logger.warn({ origin, from, to, failures, openMs: this.options.openMs }, 'http circuit opened');
+    } else if (to === 'half_open') {
+      this.logger.info({ origin, from, to }, 'http circuit half-open, probing');
+    } else {
+      this.logger.info({ origin, from, to }, 'http circuit closed');
+    }
   }
 }

@@ -3,13 +3,19 @@ import {
   AbortedError,
   Channels,
   ConnectionError,
+  closedHealth,
   createPublisher,
+  type HealthReport,
+  type HttpAttemptTrace,
   type HttpClient,
   type HttpMethod,
   type HttpResponse,
   HttpStatusError,
   type HttpStreamResponse,
   isInfrastructureError,
+  TraceChannels,
+  traceChannel,
+  traced,
 } from '@voelgoed/contracts';
 import { checkLiteralHost, filteredLookup } from './address-filter.js';
 import { Attempt } from './attempt.js';
@@ -27,7 +33,7 @@ import {
   resolveOptions,
 } from './options.js';
 import { describeRequest, type PreparedRequest, prepareRequest } from './prepare.js';
-import { redactHeaders } from './redact.js';
+import { redactHeaders, redactUrl } from './redact.js';
 import { BufferedResponse } from './response.js';
 import { RetryBudget } from './retry-budget.js';
 import { RequestScope } from './scope.js';
@@ -37,6 +43,8 @@ import { createUndiciTransport } from './undici-transport.js';
 const P = MESSAGE_PREFIX;
 const requestEvents = createPublisher(Channels.httpRequest);
 const retryEvents = createPublisher(Channels.httpRetry);
+/** One trace per attempt (nothing is built when nobody subscribes). */
+const attemptTrace = traceChannel(TraceChannels.httpAttempt);
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const ERROR_EXCERPT_BYTES = 4096;
@@ -146,10 +154,38 @@ class Client implements ResilientHttpClient {
     return this.#origins.get(origin)?.breaker?.state ?? 'closed';
   }
 
-  async close(): Promise<void> {
-    this.#closed = true;
-    await this.#transport.close();
+  /**
+   * From the breakers' states, with no remote call: `up` when every breaker is closed, `degraded`
+   * when one is open or half-open (`details.circuits`: origin → state, for those not closed),
+   * `down` after {@link close}.
+   */
+  async health(): Promise<HealthReport> {
+    if (this.#closed) return closedHealth('http');
+    const circuits: Record<string, CircuitState> = {};
+    for (const { origin, breaker } of this.#origins.values()) {
+      const state = breaker?.state ?? 'closed';
+      if (state !== 'closed') circuits[origin] = state;
+    }
+    const open = Object.keys(circuits);
+    return {
+      status: open.length === 0 ? 'up' : 'degraded',
+      resource: 'http',
+      latencyMs: 0,
+      ...(open.length === 0
+        ? {}
+        : { error: { code: 'CIRCUIT_OPEN', message: `circuit not closed for ${open.length} origin(s)` } }),
+      details: { origins: this.#origins.size, circuits },
+    };
   }
+
+  /** Closes pooled connections; requests after it fail. Idempotent. */
+  close(): Promise<void> {
+    this.#closed = true;
+    this.#closing ??= this.#transport.close().catch(() => undefined);
+    return this.#closing;
+  }
+
+  #closing: Promise<void> | undefined;
 
   async #run(
     request: HttpClientRequest,
@@ -199,7 +235,7 @@ class Client implements ResilientHttpClient {
       policies = {
         origin,
         bulkhead: bulkhead && new Bulkhead(origin, bulkhead.maxConcurrent, bulkhead.maxQueued),
-        breaker: circuitBreaker && new CircuitBreaker(origin, circuitBreaker),
+        breaker: circuitBreaker && new CircuitBreaker(origin, circuitBreaker, Date.now, this.#options.logger),
       };
       this.#origins.set(origin, policies);
     }
@@ -222,7 +258,9 @@ class Client implements ResilientHttpClient {
       let ticket: CircuitTicket | undefined;
       try {
         ticket = breaker?.enter();
-        result = await this.#attempt(p, scope, stream, started);
+        result = attemptTrace.hasSubscribers
+          ? await this.#tracedAttempt(p, scope, stream, started, attempt)
+          : await this.#attempt(p, scope, stream, started, undefined);
         if (ticket) {
           if (result.status >= 500) breaker!.failure(ticket);
           else breaker!.success(ticket);
@@ -320,14 +358,51 @@ class Client implements ResilientHttpClient {
     return new BufferedResponse(result.status, result.headers, result.bytes!, url, attempts);
   }
 
-  /** One attempt under its own timeouts: send (following redirects), then read or hand over the body. */
+  /** {@link #attempt} published on the attempt trace channel, sending the headers a subscriber adds. */
+  #tracedAttempt(
+    p: PreparedRequest,
+    scope: RequestScope<PreparedRequest>,
+    stream: boolean,
+    now: number,
+    attempt: number,
+  ): Promise<AttemptResult> {
+    return traced(
+      attemptTrace,
+      (): HttpAttemptTrace => ({
+        method: p.method,
+        url: redactUrl(p.url),
+        serverAddress: p.url.hostname.replace(/^\[(.*)\]$/, '$1'),
+        serverPort: p.url.port === '' ? (p.url.protocol === 'https:' ? 443 : 80) : Number(p.url.port),
+        ...(p.route === undefined ? {} : { route: p.route }),
+        attempt,
+        headers: {},
+      }),
+      async (trace) => {
+        try {
+          const result = await this.#attempt(p, scope, stream, now, trace?.headers);
+          if (trace) trace.status = result.status;
+          return result;
+        } catch (error) {
+          if (trace) trace.errorCode = isInfrastructureError(error) ? error.code : 'UNKNOWN';
+          throw error;
+        }
+      },
+    );
+  }
+
+  /**
+   * One attempt under its own timeouts: send (following redirects), then read or hand over the
+   * body. `extraHeaders` (a tracer's propagation fields) are sent besides the request's own.
+   */
   async #attempt(
     p: PreparedRequest,
     scope: RequestScope<PreparedRequest>,
     stream: boolean,
     now: number,
+    extraHeaders: Readonly<Record<string, string>> | undefined,
   ): Promise<AttemptResult> {
     const attempt = new Attempt(p, scope, this.#options.decompress, now);
+    const headers = extraHeaders === undefined ? p.headers : withPropagation(p.headers, extraHeaders);
     try {
       if (attempt.reason !== undefined) throw attempt.reason;
       if (this.#canRead && !stream && !p.followRedirects) {
@@ -336,7 +411,7 @@ class Client implements ResilientHttpClient {
         const response = await this.#transport.read!({
           method: p.method,
           url: p.url,
-          headers: p.headers,
+          headers,
           body: p.body,
           control: attempt,
         });
@@ -352,7 +427,7 @@ class Client implements ResilientHttpClient {
         scope.endAttempt(attempt);
         return { status: response.status, headers: response.headers, url: p.url, bytes, stream: undefined };
       }
-      const response = await this.#sendFollowingRedirects(p, attempt.signal);
+      const response = await this.#sendFollowingRedirects(p, attempt.signal, headers);
       let mode: number;
       try {
         mode = attempt.onHead(response.status, response.headers);
@@ -399,11 +474,12 @@ class Client implements ResilientHttpClient {
   async #sendFollowingRedirects(
     p: PreparedRequest,
     signal: AbortSignal,
+    firstHeaders: Record<string, string>,
   ): Promise<TransportResponse & { url: URL }> {
     let url = p.url;
     let method = p.method;
     let body = p.body;
-    let headers = p.headers;
+    let headers = firstHeaders;
     const filter = this.#options.addressFilter;
     for (let hop = 0; ; hop++) {
       if (filter) checkLiteralHost(url, filter);
@@ -445,6 +521,26 @@ class Client implements ResilientHttpClient {
       url = next;
     }
   }
+}
+
+/**
+ * The request's headers plus a tracer's propagation fields. The caller's own headers win: one
+ * that set `traceparent` itself keeps it (and its `tracestate`, or none), so a caller that
+ * continues a trace of its own is never overridden.
+ */
+function withPropagation(
+  own: Record<string, string>,
+  extra: Readonly<Record<string, string>>,
+): Record<string, string> {
+  let merged: Record<string, string> | undefined;
+  const callerTraceparent = own.traceparent !== undefined;
+  for (const raw in extra) {
+    const name = raw.toLowerCase();
+    if (own[name] !== undefined || (callerTraceparent && name === 'tracestate')) continue;
+    merged ??= { ...own };
+    merged[name] = extra[raw]!;
+  }
+  return merged ?? own;
 }
 
 /** Whether an attempt's error says something about the origin's health (for the breaker). */

@@ -1,9 +1,10 @@
-import type { HttpMethod, HttpRequest, HttpRetryOptions } from '@voelgoed/contracts';
+import type { HttpMethod, HttpRequest, HttpRetryOptions, Logger } from '@voelgoed/contracts';
 import {
   DEFAULT_RETRY_METHODS,
   DEFAULT_RETRY_STATUSES,
   HTTP_METHODS,
   InvalidArgumentError,
+  readLogger,
   validate,
 } from '@voelgoed/contracts';
 import type { BulkheadOptions } from './bulkhead.js';
@@ -77,6 +78,11 @@ export interface HttpClientOptions {
    * otherwise direct. `addressFilter` still judges the target (resolved here), not the proxy.
    */
   proxy?: ProxyOption;
+  /**
+   * Where to log circuit breaker transitions per origin: warn when one opens, info when it
+   * half-opens or closes (default: nothing is logged). pino and `console` fit.
+   */
+  logger?: Logger;
 }
 
 /** The port's request plus what this client adds. */
@@ -125,6 +131,7 @@ export interface ResolvedOptions {
   idempotencyHeader: string;
   addressFilter: ((address: string, family: 4 | 6) => boolean) | undefined;
   proxy: ProxyConfig | undefined;
+  logger: Logger;
 }
 
 export const METHODS: ReadonlySet<HttpMethod> = new Set(HTTP_METHODS);
@@ -301,6 +308,7 @@ export function resolveOptions(options: HttpClientOptions = {}): ResolvedOptions
         : headerName(options.idempotencyHeader, 'idempotencyHeader'),
     addressFilter: options.addressFilter,
     proxy: resolveProxy(options.proxy, P),
+    logger: readLogger(options.logger, P),
   };
 }
 

@@ -1,4 +1,4 @@
-import type { Lock } from '@voelgoed/contracts';
+import { type Lock, type Logger, silentLogger } from '@voelgoed/contracts';
 import type { RedisClient } from '@voelgoed/redis';
 import { lockLost } from './errors.js';
 import { codeOf, events } from './events.js';
@@ -30,6 +30,8 @@ export class RedisLockHandle implements Lock {
     private readonly onReleased?: (handle: RedisLockHandle) => void,
     /** The connections (one per node) this lock's commands go through. */
     private readonly nodes: readonly RedisClient[] = redlock.clients,
+    /** Where a loss and an unconfirmed extension are logged (never the resources or the value). */
+    private readonly logger: Logger = silentLogger,
   ) {
     this.resource = resources[0]!;
     this.fencingToken = fencingTokens[0]!;
@@ -74,6 +76,10 @@ export class RedisLockHandle implements Lock {
     this.#lost = true;
     const heldMs = performance.now() - this.#acquiredAt;
     events.lost.publishLazy(() => ({ resourceCount: this.resources.length, heldMs, reason }));
+    this.logger.warn(
+      { resourceCount: this.resources.length, heldMs: Math.round(heldMs), reason },
+      'lock lost',
+    );
   }
 
   /**
@@ -147,6 +153,15 @@ export class RedisLockHandle implements Lock {
     }
     const error = result.error ?? lockLost(this.resources, 'no quorum of nodes confirmed the extension');
     report(codeOf(error));
+    this.logger.warn(
+      {
+        resourceCount: this.resources.length,
+        trigger,
+        errorCode: codeOf(error),
+        remainingMs: Math.round(this.remainingMs),
+      },
+      'lock extension not confirmed by a quorum',
+    );
     throw error;
   }
 

@@ -1,3 +1,4 @@
+import { type Logger, readLogger } from '@voelgoed/contracts';
 import type { RedisClient, RedisClientOptions } from '@voelgoed/redis';
 import { invalidArgument } from './errors.js';
 
@@ -43,6 +44,12 @@ export interface RedisLockOptions {
    * connection are handled while the server works on the next batch from another.
    */
   connectionsPerNode?: number;
+  /**
+   * Where to log lost locks (warn: resource count, held ms, reason) and extensions no quorum
+   * confirmed (warn); never a resource name or owner value [nothing is logged]. With `urls`, the
+   * connections it makes log their reconnects there too (one connection per node).
+   */
+  logger?: Logger;
 }
 
 export interface ResolvedLockOptions {
@@ -59,6 +66,7 @@ export interface ResolvedLockOptions {
   hashTags: boolean | 'auto';
   renewFraction: number;
   connectionsPerNode: number;
+  logger: Logger;
 }
 
 /** Longest TTL, ms: larger ones cannot be held exactly (and Redis refuses them past 2^63). */
@@ -151,5 +159,6 @@ export function resolveLockOptions(options: RedisLockOptions): ResolvedLockOptio
     fairLine: checkBoolean('fairLine', options.fairLine, true),
     hashTags,
     renewFraction,
+    logger: readLogger(options.logger, '[voelgoed:lock]'),
   };
 }

@@ -1,10 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import type {
-  AcquireOptions,
-  DistributedLock,
-  Lock,
-  LockLostError,
-  WithLockOptions,
+import {
+  type AcquireOptions,
+  boundedHealth,
+  checkHealth,
+  closedHealth,
+  type DistributedLock,
+  HEALTH_TIMEOUT_MS,
+  type HealthReport,
+  type Lock,
+  type LockAcquireTrace,
+  type LockLostError,
+  TraceChannels,
+  traceChannel,
+  traced,
+  type WithLockOptions,
 } from '@voelgoed/contracts';
 import { createRedisClient, type RedisClient } from '@voelgoed/redis';
 import { checkSignal, readOptions, toResources } from './caller-input.js';
@@ -25,6 +34,9 @@ import {
 import { type Granted, Redlock, type Refused } from './redlock.js';
 import { ReleaseNotifier, type WaitTicket } from './release-notifier.js';
 import { Watchdog } from './watchdog.js';
+
+/** The trace channel around each acquire (nothing is built when nobody subscribes). */
+const acquireTrace = traceChannel(TraceChannels.lockAcquire);
 
 /** Size of the map of live handles at which handles past their validity are forgotten. */
 const SWEEP_LIVE_AT = 10_000;
@@ -115,7 +127,9 @@ export class RedisLock implements DistributedLock {
       try {
         for (let l = 0; l < this.#options.connectionsPerNode; l++) {
           const lane: RedisClient[] = [];
-          for (const url of urls) lane.push(createRedisClient({ ...options.clientOptions, url }));
+          // Only the first lane logs its reconnects: one line per node, not per connection.
+          const logger = l === 0 ? { logger: this.#options.logger } : {};
+          for (const url of urls) lane.push(createRedisClient({ ...logger, ...options.clientOptions, url }));
           created.push(...lane);
           lanes.push(lane);
         }
@@ -181,7 +195,22 @@ export class RedisLock implements DistributedLock {
     };
   }
 
-  async #acquire(resources: string[], ttl: number, policy: AcquirePolicy): Promise<RedisLockHandle> {
+  #acquire(resources: string[], ttl: number, policy: AcquirePolicy): Promise<RedisLockHandle> {
+    if (!acquireTrace.hasSubscribers) return this.#acquireTraced(resources, ttl, policy, undefined);
+    return traced(
+      acquireTrace,
+      () => ({ resources, ttlMs: ttl, nodes: this.#redlock.clients.length }),
+      (trace) => this.#acquireTraced(resources, ttl, policy, trace),
+    );
+  }
+
+  /** `#acquire`, filling the trace context's result fields when there is one. */
+  async #acquireTraced(
+    resources: string[],
+    ttl: number,
+    policy: AcquirePolicy,
+    trace: LockAcquireTrace | undefined,
+  ): Promise<RedisLockHandle> {
     const o = this.#options;
     const { retries, retryDelayMs, jitterMs, signal } = policy;
     if (this.#closed)
@@ -246,9 +275,15 @@ export class RedisLock implements DistributedLock {
             result.validUntil,
             this.#untrack,
             request.nodes,
+            this.#options.logger,
           );
           this.#track(lock);
           if (events.acquire.enabled) reportAcquire(resources, started, attempts, 'acquired');
+          if (trace !== undefined) {
+            trace.attempts = attempts;
+            trace.fencingTokens = result.tokens;
+            trace.outcome = 'acquired';
+          }
           granted = true;
           return lock;
         }
@@ -276,6 +311,12 @@ export class RedisLock implements DistributedLock {
       if (events.acquire.enabled) {
         const outcome = error instanceof LockNotAcquiredError ? 'timeout' : 'error';
         reportAcquire(resources, started, attempts, outcome, codeOf(error));
+      }
+      if (trace !== undefined) {
+        trace.attempts = attempts;
+        trace.outcome = error instanceof LockNotAcquiredError ? 'timeout' : 'error';
+        if (error instanceof LockNotAcquiredError) trace.reason = error.reason;
+        trace.errorCode = codeOf(error);
       }
       throw error;
     } finally {
@@ -403,6 +444,46 @@ export class RedisLock implements DistributedLock {
     }
     if (lost) throw lost;
     return result;
+  }
+
+  /**
+   * `up` when every node answers a PING within a second, `degraded` when a quorum does but not
+   * all, `down` below a quorum or after {@link close}. `details`: nodes, answering, quorum, and
+   * each node's target and status. Never throws; answers within about a second.
+   */
+  async health(): Promise<HealthReport> {
+    const nodes = this.#owned
+      ? this.#clients.slice(0, this.#clients.length / this.#options.connectionsPerNode)
+      : this.#clients;
+    const target = nodes.map((c) => c.target).join(',');
+    if (this.#closed) return closedHealth('lock', target);
+    const quorum = this.#redlock.quorum;
+    return boundedHealth(
+      'lock',
+      async () => {
+        const started = performance.now();
+        const reports = await Promise.all(nodes.map((c) => checkHealth(c, { name: 'redis' })));
+        const answering = reports.filter((r) => r.status === 'up').length;
+        const status = answering === nodes.length ? 'up' : answering >= quorum ? 'degraded' : 'down';
+        const firstError = reports.find((r) => r.error !== undefined)?.error;
+        return {
+          status,
+          resource: 'lock',
+          target,
+          latencyMs: Math.round((performance.now() - started) * 100) / 100,
+          ...(status === 'up' || firstError === undefined
+            ? {}
+            : { error: status === 'down' ? { ...firstError, code: 'NO_QUORUM' } : firstError }),
+          details: {
+            nodes: nodes.length,
+            answering,
+            quorum,
+            node: reports.map((r) => ({ target: r.target, status: r.status })),
+          },
+        };
+      },
+      { timeoutMs: HEALTH_TIMEOUT_MS + 500, target },
+    );
   }
 
   /**

@@ -1,7 +1,11 @@
 import {
+  boundedHealth,
+  closedHealth,
   type DeadLetter,
   type EnqueueOptions,
   type EnqueueResult,
+  HEALTH_TIMEOUT_MS,
+  type HealthReport,
   type JobCounts,
   type JobHandler,
   type JobInfo,
@@ -11,11 +15,17 @@ import {
   type JobWorker,
   type JobWorkerCloseOptions,
   type JobWorkerOptions,
+  type Logger,
+  type QueuePublishTrace,
+  readLogger,
   TimeoutError,
+  TraceChannels,
+  traceChannel,
+  traced,
 } from '@voelgoed/contracts';
 import type { RedisClient } from '@voelgoed/redis';
 import { enqueueFailed, invalidArgument, MESSAGE_PREFIX } from './errors.js';
-import { publishJobEvent } from './events.js';
+import { codeOf, publishJobEvent } from './events.js';
 import {
   checkName,
   decodePayload,
@@ -59,6 +69,32 @@ export interface RedisJobQueueOptions {
    * (bursts of `burst`, default 1), on the rate limiter of `@voelgoed/redis`. Default: none.
    */
   rateLimit?: QueueRateLimit;
+  /**
+   * Where to log what an operator needs to know: a job dead-lettered (warn: queue, job id,
+   * attempts, error code), a delivery's lease lost (warn), a handler that failed (info: error
+   * code, the job is retried), a worker closed with jobs still running after its grace (warn).
+   * Never a payload or an error message. Default: nothing is logged.
+   */
+  logger?: Logger;
+}
+
+const publishing = traceChannel(TraceChannels.queuePublish);
+
+/** The carrier a traced enqueue stores with its jobs (JSON), or nothing when it is empty. */
+function carrierOf(ctx: QueuePublishTrace | undefined): string | undefined {
+  if (ctx === undefined) return undefined;
+  for (const _ in ctx.carrier) return JSON.stringify(ctx.carrier);
+  return undefined;
+}
+
+/** Runs a traced enqueue, noting its error code in the trace context when it fails. */
+async function noteFailure<R>(ctx: QueuePublishTrace | undefined, fn: () => Promise<R>): Promise<R> {
+  try {
+    return await fn();
+  } catch (error) {
+    if (ctx) ctx.errorCode = codeOf(error);
+    throw error;
+  }
 }
 
 /** Jobs per enqueue script call: bounds one call's run time on the server. */
@@ -88,6 +124,7 @@ export class RedisJobQueue<T = JobPayload> implements JobQueue<T> {
   readonly #retentionMs: number;
   readonly #waker: Waker;
   readonly #permits: FetchPermits | undefined;
+  readonly #logger: Logger;
   readonly #workers = new Set<RedisJobWorker>();
   #closed = false;
 
@@ -97,7 +134,12 @@ export class RedisJobQueue<T = JobPayload> implements JobQueue<T> {
     }
     this.name = checkName(name, 'name');
     if (name.includes('{') || name.includes('}')) throw invalidArgument('name must not contain { or }');
-    const o = fields(options, ['leaseMs', 'maxPayloadBytes', 'retentionMs', 'rateLimit'] as const, 'options');
+    const o = fields(
+      options,
+      ['leaseMs', 'maxPayloadBytes', 'retentionMs', 'rateLimit', 'logger'] as const,
+      'options',
+    );
+    this.#logger = readLogger(o.logger, MESSAGE_PREFIX);
     this.#leaseMs =
       o.leaseMs === undefined ? 30_000 : numberIn(o.leaseMs, 'leaseMs', 1_000, MAX_DELAY_MS, true);
     this.#maxPayloadBytes =
@@ -125,29 +167,66 @@ export class RedisJobQueue<T = JobPayload> implements JobQueue<T> {
     return script.run<R>(this.#redis, this.#keys.list, all, buffers ? { returnBuffers: true } : undefined);
   }
 
-  async enqueue(payload: T, options?: EnqueueOptions): Promise<EnqueueResult> {
+  /**
+   * Traced on `voelgoed:queue:publish` when someone subscribes: the propagation fields a
+   * subscriber puts in the carrier are stored with the job (nothing is stored otherwise).
+   */
+  enqueue(payload: T, options?: EnqueueOptions): Promise<EnqueueResult> {
+    if (!publishing.hasSubscribers) return this.#enqueue(payload, options, undefined);
+    return traced(
+      publishing,
+      (): QueuePublishTrace => ({ queue: this.name, count: 1, carrier: {} }),
+      (ctx) => noteFailure(ctx, () => this.#enqueue(payload, options, ctx)),
+    );
+  }
+
+  async #enqueue(
+    payload: T,
+    options: EnqueueOptions | undefined,
+    ctx: QueuePublishTrace | undefined,
+  ): Promise<EnqueueResult> {
     const job = readJob(payload, options, this.#maxPayloadBytes);
-    const [result] = await this.#store([job.args], [job.idGiven]);
+    if (ctx) ctx.jobId = job.args[0];
+    const [result] = await this.#store([job.args], [job.idGiven], carrierOf(ctx));
     return result!;
   }
 
-  async enqueueMany(jobs: ReadonlyArray<{ payload: T; options?: EnqueueOptions }>): Promise<EnqueueResult[]> {
+  enqueueMany(jobs: ReadonlyArray<{ payload: T; options?: EnqueueOptions }>): Promise<EnqueueResult[]> {
+    if (!publishing.hasSubscribers) return this.#enqueueMany(jobs, undefined);
+    return traced(
+      publishing,
+      (): QueuePublishTrace => ({ queue: this.name, count: 0, batch: true, carrier: {} }),
+      (ctx) => noteFailure(ctx, () => this.#enqueueMany(jobs, ctx)),
+    );
+  }
+
+  async #enqueueMany(
+    jobs: ReadonlyArray<{ payload: T; options?: EnqueueOptions }>,
+    ctx: QueuePublishTrace | undefined,
+  ): Promise<EnqueueResult[]> {
     const list = readJobs(jobs, this.#maxPayloadBytes);
+    if (ctx) ctx.count = list.length;
+    const carrier = carrierOf(ctx);
     const given = list.map((job) => job.idGiven);
     const results: EnqueueResult[] = [];
     for (let i = 0; i < list.length; i += BATCH) {
       const batch = list.slice(i, i + BATCH).map((job) => job.args);
-      results.push(...(await this.#store(batch, given.slice(0, i + BATCH))));
+      results.push(...(await this.#store(batch, given.slice(0, i + BATCH), carrier)));
     }
     return results;
   }
 
-  /** `given`: whether each job had a caller-given id (earlier batches' included: a retry repeats them). */
-  async #store(jobs: JobArgs[], given: boolean[]): Promise<EnqueueResult[]> {
+  /**
+   * `given`: whether each job had a caller-given id (earlier batches' included: a retry repeats
+   * them). `carrier`: the trace carrier (JSON) to keep with every job, when traced.
+   */
+  async #store(jobs: JobArgs[], given: boolean[], carrier: string | undefined): Promise<EnqueueResult[]> {
     const started = performance.now();
     let created: number[];
     try {
-      created = await this.#run<number[]>(enqueueScript, [jobs.length, ...jobs.flat()]);
+      const args: (string | number | Buffer)[] = [jobs.length, ...jobs.flat()];
+      if (carrier !== undefined) args.push(carrier);
+      created = await this.#run<number[]>(enqueueScript, args);
     } catch (error) {
       throw enqueueFailed(error, given.every(Boolean));
     }
@@ -174,6 +253,7 @@ export class RedisJobQueue<T = JobPayload> implements JobQueue<T> {
         retentionMs: this.#retentionMs,
         waker: this.#waker,
         permits: this.#permits,
+        logger: this.#logger,
       },
       handler as JobHandler,
       concurrency,
@@ -276,6 +356,30 @@ export class RedisJobQueue<T = JobPayload> implements JobQueue<T> {
       }
       await new Promise((resolve) => setTimeout(resolve, Math.min(wait, left)));
     }
+  }
+
+  /**
+   * Its Redis client's health (a PING within a second), `down` after {@link close}. Never
+   * throws. `details.queue` names the queue.
+   */
+  health(): Promise<HealthReport> {
+    const target = this.#redis.target;
+    if (this.#closed) return Promise.resolve(closedHealth('queue', target));
+    return boundedHealth(
+      'queue',
+      async () => {
+        const { status, latencyMs, error } = await this.#redis.health();
+        return {
+          status,
+          resource: 'queue',
+          target,
+          ...(latencyMs === undefined ? {} : { latencyMs }),
+          ...(error === undefined ? {} : { error }),
+          details: { queue: this.name },
+        };
+      },
+      { timeoutMs: HEALTH_TIMEOUT_MS + 250, target },
+    );
   }
 
   async close(options?: JobWorkerCloseOptions): Promise<void> {

@@ -6,7 +6,8 @@ import { defineScript } from '@voelgoed/redis';
 // A job hash holds: k kind ('j' JSON, 'b' bytes), p payload, r priority rank, m max attempts,
 // f failures, t delivery token, e enqueued at, b backoff, to timeout, s state, o ready order,
 // err the last error (JSON), fa failed at, rs ready since (when it last went in line: the start
-// of counts' oldest-waiting age), rk 1 when it went back in line at an earlier place (kept 'o').
+// of counts' oldest-waiting age), rk 1 when it went back in line at an earlier place (kept 'o'),
+// tc the producer's trace propagation fields (JSON; only when its enqueue was traced).
 const PRELUDE = `
 local clock_ms = nil
 local function now_ms()
@@ -52,7 +53,9 @@ const script = (body: string) => defineScript(PRELUDE + body, 6);
 
 /**
  * ARGV[3]: job count, then 9 fields per job: id, kind, payload, rank, attempts, due ('d' delay
- * ms, 'a' epoch ms, '' now) and its value, backoff, timeout. Returns 1 (created) or 0 per job.
+ * ms, 'a' epoch ms, '' now) and its value, backoff, timeout; then, only when the enqueue was
+ * traced, the trace carrier (JSON) every job of the call keeps in 'tc'. Returns 1 (created) or 0
+ * per job.
  * Hot path: one EXISTS and one HSET per job; the order numbers come from one INCRBY for the
  * whole call and the ready jobs go in line with one ZADD (to_ready inlined: keep them in step).
  */
@@ -64,6 +67,7 @@ local created = 0
 local seq = redis.call('INCRBY', KEYS[6], n) - n
 local ready = {}
 local snow = fmt(now)
+local tc = ARGV[4 + n * 9]
 for i = 0, n - 1 do
   local b = 4 + i * 9
   local id = ARGV[b]
@@ -86,6 +90,7 @@ for i = 0, n - 1 do
       ready[#ready + 1] = o
       ready[#ready + 1] = id
     end
+    if tc then redis.call('HSET', jk, 'tc', tc) end
     out[i + 1] = 1
     created = created + 1
   end
@@ -102,8 +107,8 @@ return out
  * lease ms, ARGV[5]: retention ms of a completed job (0: delete it), ARGV[6]: number of
  * completions, then id and token of each. Returns { ms until the next delayed job or lease
  * expiry (-1: none, or not looked up because every job asked for was taken), then 1 per completion done or 0 when its token no longer held the job,
- * then 9 fields per job taken: id, token, failures, max attempts, enqueued at, kind, payload,
- * backoff, timeout }.
+ * then 10 fields per job taken: id, token, failures, max attempts, enqueued at, kind, payload,
+ * backoff, timeout, trace carrier (nil when none) }.
  */
 export const fetchScript = script(`
 local now = now_ms()
@@ -115,7 +120,7 @@ for i = 7, 6 + 2 * tonumber(ARGV[6]), 2 do
     local jk = ARGV[1] .. id
     redis.call('ZREM', KEYS[3], id)
     if keep > 0 then
-      redis.call('HDEL', jk, 'p', 'o', 'err')
+      redis.call('HDEL', jk, 'p', 'o', 'err', 'tc')
       redis.call('HSET', jk, 's', 'completed')
       redis.call('PEXPIRE', jk, keep)
     else
@@ -134,7 +139,7 @@ if tonumber(ARGV[3]) > 0 and redis.call('EXISTS', KEYS[5]) == 0 then
   for i = 1, #popped, 2 do
     local id = popped[i]
     local jk = ARGV[1] .. id
-    local h = redis.call('HMGET', jk, 't', 'f', 'm', 'e', 'k', 'p', 'b', 'to')
+    local h = redis.call('HMGET', jk, 't', 'f', 'm', 'e', 'k', 'p', 'b', 'to', 'tc')
     if h[5] then
       local t = (tonumber(h[1]) or 0) + 1
       redis.call('HSET', jk, 't', t, 's', 'active')
@@ -142,7 +147,7 @@ if tonumber(ARGV[3]) > 0 and redis.call('EXISTS', KEYS[5]) == 0 then
       leases[#leases + 1] = id
       out[#out + 1] = id
       out[#out + 1] = t
-      for j = 2, 8 do out[#out + 1] = h[j] end
+      for j = 2, 9 do out[#out + 1] = h[j] end
     end
   end
   if #leases > 0 then redis.call('ZADD', KEYS[3], unpack(leases)) end

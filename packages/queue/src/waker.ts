@@ -1,5 +1,8 @@
 import type { RedisClient } from '@voelgoed/redis';
 
+/** How long `close()` waits for the subscription to be closed, ms. */
+const CLOSE_TIMEOUT_MS = 2000;
+
 /**
  * Wakes a queue's idle workers: one pub/sub subscription per queue object, on the channel every
  * state change that puts a job in line publishes on. An idle worker waits on it with a timer set
@@ -69,9 +72,22 @@ export class Waker {
   async close(): Promise<void> {
     this.#closed = true;
     this.wake();
-    await this.#subscribing;
-    const unsubscribe = this.#unsubscribe;
-    this.#unsubscribe = undefined;
-    await unsubscribe?.().catch(() => {});
+    // A paused (SIGSTOPped) server never answers SUBSCRIBE or UNSUBSCRIBE: do not let it hang
+    // the queue's close(). An abandoned unsubscribe ends with the client's own close.
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, CLOSE_TIMEOUT_MS);
+      timer.unref();
+    });
+    await Promise.race([
+      (async () => {
+        await this.#subscribing;
+        const unsubscribe = this.#unsubscribe;
+        this.#unsubscribe = undefined;
+        await unsubscribe?.().catch(() => {});
+      })(),
+      bound,
+    ]);
+    clearTimeout(timer);
   }
 }

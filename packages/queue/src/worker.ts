@@ -5,7 +5,12 @@ import {
   type JobWorker,
   type JobWorkerCloseOptions,
   LockLostError,
+  type Logger,
+  type QueueProcessTrace,
   TimeoutError,
+  TraceChannels,
+  traceChannel,
+  traced,
 } from '@voelgoed/contracts';
 import type { RedisClient } from '@voelgoed/redis';
 import { MESSAGE_PREFIX } from './errors.js';
@@ -26,6 +31,8 @@ export interface WorkerContext {
   readonly waker: Waker;
   /** The queue's rate limit, when it has one. */
   readonly permits?: FetchPermits | undefined;
+  /** Where dead letters, lost leases, handler failures and an exceeded close grace are logged. */
+  readonly logger: Logger;
 }
 
 /** Longest idle wait between fetches when nothing is due (a missed wake-up costs at most this). */
@@ -41,7 +48,11 @@ interface FetchedJob {
   payload: Buffer;
   backoff: string;
   timeoutMs: number | undefined;
+  /** The producer's trace carrier (JSON), '' when its enqueue was not traced. */
+  carrier: string;
 }
+
+type Outcome = NonNullable<QueueProcessTrace['outcome']>;
 
 interface Running {
   readonly job: FetchedJob;
@@ -54,17 +65,20 @@ interface Running {
   acking: boolean;
   readonly attempt: number;
   durationMs: number;
+  /** Set when the completion was acknowledged (for the trace). */
+  outcome: Outcome | undefined;
   /** Settles a completion waiting in the worker's batch. */
   acked: (() => void) | undefined;
-  finished: Promise<void>;
+  /** Settles (never rejects) when the delivery is done. */
+  finished: Promise<unknown>;
 }
 
 const text = (b: unknown) => (Buffer.isBuffer(b) ? b.toString('utf8') : String(b ?? ''));
 
-/** The jobs of a fetch reply, 9 fields each from index `from`. */
+/** The jobs of a fetch reply, 10 fields each from index `from`. */
 function parseJobs(reply: unknown[], from: number): FetchedJob[] {
   const jobs: FetchedJob[] = [];
-  for (let i = from; i + 8 < reply.length; i += 9) {
+  for (let i = from; i + 9 < reply.length; i += 10) {
     const timeout = text(reply[i + 8]);
     jobs.push({
       id: text(reply[i]),
@@ -76,9 +90,27 @@ function parseJobs(reply: unknown[], from: number): FetchedJob[] {
       payload: Buffer.isBuffer(reply[i + 6]) ? (reply[i + 6] as Buffer) : Buffer.from(text(reply[i + 6])),
       backoff: text(reply[i + 7]),
       timeoutMs: timeout === '' ? undefined : Number(timeout),
+      carrier: reply[i + 9] == null ? '' : text(reply[i + 9]),
     });
   }
   return jobs;
+}
+
+const processing = traceChannel(TraceChannels.queueProcess);
+const NO_CARRIER: Readonly<Record<string, string>> = Object.freeze({});
+
+/** A stored carrier back (string fields only; anything unreadable is no carrier). */
+function readCarrier(json: string): Readonly<Record<string, string>> {
+  if (json === '') return NO_CARRIER;
+  try {
+    const parsed: unknown = JSON.parse(json);
+    if (typeof parsed !== 'object' || parsed === null) return NO_CARRIER;
+    const carrier: Record<string, string> = {};
+    for (const [k, v] of Object.entries(parsed)) if (typeof v === 'string') carrier[k] = v;
+    return carrier;
+  } catch {
+    return NO_CARRIER;
+  }
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -217,6 +249,7 @@ export class RedisJobWorker implements JobWorker {
     for (let i = 0; i < acks.length; i++) {
       const run = acks[i]!;
       if (Number(reply[1 + i]) === 1) {
+        run.outcome = 'completed';
         publishJobEvent({
           queue: this.#ctx.name,
           event: 'completed',
@@ -304,6 +337,7 @@ export class RedisJobWorker implements JobWorker {
       acking: false,
       attempt: job.failures + 1,
       durationMs: 0,
+      outcome: undefined,
       acked: undefined,
       finished: Promise.resolve(),
     };
@@ -314,7 +348,30 @@ export class RedisJobWorker implements JobWorker {
     run.finished = this.#deliver(run);
   }
 
-  async #deliver(run: Running): Promise<void> {
+  /**
+   * Runs one delivery. Traced on `voelgoed:queue:process` when someone subscribes: the handler
+   * runs through the subscriber's enter, and the trace settles once the outcome is known (the
+   * completion acknowledged, or the failure recorded).
+   */
+  #deliver(run: Running): Promise<unknown> {
+    if (!processing.hasSubscribers) return this.#handle(run, undefined);
+    const context = (): QueueProcessTrace => ({
+      queue: this.#ctx.name,
+      jobId: run.job.id,
+      attempt: run.attempt,
+      deliveryToken: run.job.token,
+      carrier: readCarrier(run.job.carrier),
+    });
+    return traced(processing, context, async (ctx) => {
+      const failure = await this.#handle(run, ctx);
+      if (failure === undefined) return;
+      if (ctx) ctx.errorCode = codeOf(failure.error);
+      throw failure.error;
+    }).catch(() => {});
+  }
+
+  /** Runs the handler and settles the delivery; returns the handler's failure, if any. */
+  async #handle(run: Running, trace: QueueProcessTrace | undefined): Promise<{ error: unknown } | undefined> {
     const { job, controller, attempt } = run;
     const { name } = this.#ctx;
     publishJobEvent({ queue: name, event: 'started', attempt });
@@ -360,11 +417,21 @@ export class RedisJobWorker implements JobWorker {
     this.#handling--;
     this.#wakeLoop();
     try {
-      if (run.gone) return;
+      if (run.gone) {
+        if (trace) trace.outcome = 'lease_lost';
+        return failure;
+      }
       run.durationMs = performance.now() - started;
       run.acking = true;
-      if (failure) await this.#fail(run, failure);
-      else await this.#complete(run);
+      if (failure) {
+        const outcome = await this.#fail(run, failure);
+        if (trace) trace.outcome = outcome;
+      } else {
+        await this.#complete(run);
+        // Not acknowledged: the lease was lost, or ran out while Redis could not be reached.
+        if (trace) trace.outcome = run.outcome ?? 'lease_lost';
+      }
+      return failure;
     } finally {
       this.#running.delete(run);
       if (this.#running.size === 0 && this.#renewTimer !== undefined) {
@@ -433,10 +500,15 @@ export class RedisJobWorker implements JobWorker {
     if (run.gone) return;
     run.gone = true;
     publishJobEvent({ queue: this.#ctx.name, event: 'lease_lost', attempt: run.job.failures + 1 });
+    this.#ctx.logger.warn(
+      { queue: this.#ctx.name, jobId: run.job.id, attempt: run.job.failures + 1, reason: why },
+      'job lease lost',
+    );
     run.controller.abort(new LockLostError(`${MESSAGE_PREFIX} delivery lost: ${why}`, [run.job.id]));
   }
 
-  async #fail(run: Running, failure: { error: unknown }): Promise<void> {
+  /** Records the failure; returns the outcome ('failed' when Redis could not be told in time). */
+  async #fail(run: Running, failure: { error: unknown }): Promise<Outcome> {
     const { redis, keys, name } = this.#ctx;
     const { job, attempt, durationMs } = run;
     const wait = backoffMs(job.backoff, attempt);
@@ -448,7 +520,7 @@ export class RedisJobWorker implements JobWorker {
         );
         if (outcome === 0) {
           this.#lose(run, 'its lease ran out or a later delivery took the job');
-          return;
+          return 'lease_lost';
         }
         publishJobEvent({
           queue: name,
@@ -457,12 +529,23 @@ export class RedisJobWorker implements JobWorker {
           durationMs,
           errorCode: codeOf(failure.error),
         });
-        if (outcome === 2) publishJobEvent({ queue: name, event: 'dead_lettered', attempt });
-        else publishJobEvent({ queue: name, event: 'retried', attempt, delayMs: wait });
-        return;
+        if (outcome === 2) {
+          publishJobEvent({ queue: name, event: 'dead_lettered', attempt });
+          this.#ctx.logger.warn(
+            { queue: name, jobId: job.id, attempts: attempt, errorCode: codeOf(failure.error) },
+            'job dead-lettered',
+          );
+          return 'dead_lettered';
+        }
+        publishJobEvent({ queue: name, event: 'retried', attempt, delayMs: wait });
+        this.#ctx.logger.info(
+          { queue: name, jobId: job.id, attempt, errorCode: codeOf(failure.error), retryInMs: wait },
+          'job handler failed, retrying',
+        );
+        return 'retried';
       } catch {
         // Redis unreachable: try again while the lease lasts; after it the job comes back anyway.
-        if (run.gone || performance.now() >= run.leaseUntil) return;
+        if (run.gone || performance.now() >= run.leaseUntil) return 'failed';
         await sleep(Math.min(1_000, 25 * 2 ** tries));
       }
     }
@@ -491,6 +574,14 @@ export class RedisJobWorker implements JobWorker {
       clearTimeout(timer);
     }
     // Grace over: stop the rest and hand their jobs back, so another worker takes them at once.
+    let handedBack = 0;
+    for (const run of this.#running) if (!run.gone && !run.acking) handedBack++;
+    if (handedBack > 0) {
+      this.#ctx.logger.warn(
+        { queue: this.#ctx.name, graceMs, running: handedBack },
+        'worker close grace exceeded, handing running jobs back',
+      );
+    }
     for (const run of this.#running) {
       // A delivery whose outcome is on the way is settled by that outcome.
       if (run.gone || run.acking) continue;

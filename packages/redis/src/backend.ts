@@ -7,6 +7,7 @@ import { ClusterBackend } from './cluster-backend.js';
 import type { RedisArgument } from './commands.js';
 import type { ReplyHandler } from './connection.js';
 import type { NodeRedisClient } from './node-redis-options.js';
+import type { NodeRedisTracing } from './node-redis-tracing.js';
 import type { ResolvedOptions } from './options.js';
 import { SentinelBackend } from './sentinel-backend.js';
 import { StandaloneBackend } from './standalone-backend.js';
@@ -35,6 +36,11 @@ export interface Backend {
   readonly isReady: boolean;
   /** Connected, connecting or reconnecting: not closed. */
   readonly isOpen: boolean;
+  /**
+   * Publishes node-redis's diagnostics channels for this backend's own connection (standalone);
+   * undefined where node-redis carries the commands and publishes them itself.
+   */
+  readonly tracing?: NodeRedisTracing;
   /** Resolves once the first connection is ready (retrying meanwhile, reporting each failure). */
   connect(): Promise<void>;
   /**
@@ -56,11 +62,16 @@ export interface Backend {
     commands: readonly (readonly RedisArgument[])[],
     buffers: boolean,
   ): RedisArgument | undefined;
-  /** MULTI, the commands, EXEC; resolves with EXEC's replies. `routing`: the slot's key in a Cluster. */
+  /**
+   * MULTI, the commands, EXEC; resolves with EXEC's replies. `routing`: the slot's key in a
+   * Cluster. `raw` (only where `tracing` is set): errors of commands that ran stay among the
+   * replies instead of rejecting.
+   */
   transaction(
     commands: readonly (readonly RedisArgument[])[],
     buffers: boolean,
     routing: RedisArgument | undefined,
+    raw?: boolean,
   ): Promise<unknown>;
   /** Subscribes on a connection of its own; resolves with a function that unsubscribes. */
   subscribe(channel: string, handler: MessageHandler): Promise<() => Promise<void>>;

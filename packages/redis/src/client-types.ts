@@ -1,4 +1,4 @@
-import type { InfrastructureError } from '@voelgoed/contracts';
+import type { HealthReport, InfrastructureError } from '@voelgoed/contracts';
 import type { RedisArgument, RedisReply } from './commands.js';
 
 /** One command: name first, then its arguments. */
@@ -21,7 +21,12 @@ export interface CommandOptions {
 
 export type ConnectionState = 'connecting' | 'ready' | 'reconnecting' | 'closing' | 'closed';
 
-export interface RedisHealth {
+/**
+ * The client's health: the contracts' `HealthReport` (`status` `up` when a PING answered within
+ * a second, `down` otherwise; `latencyMs` the PING's round trip) and the client's own fields.
+ */
+export interface RedisHealth extends HealthReport {
+  resource: 'redis';
   state: ConnectionState;
   /** Round trip of a PING just now, or undefined when it failed. */
   pingMs: number | undefined;

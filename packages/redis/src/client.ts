@@ -1,3 +1,4 @@
+import { HEALTH_TIMEOUT_MS, type HealthError, healthError, redactHealthMessage } from '@voelgoed/contracts';
 import { type Backend, createBackend, type DeploymentKind } from './backend.js';
 import type {
   CommandOptions,
@@ -8,13 +9,16 @@ import type {
 } from './client-types.js';
 import { commandChannel, publishCommand } from './command-events.js';
 import { commandName, type RedisArgument, type RedisReply, validateCommand } from './commands.js';
+import { ConnectionLog } from './connection-log.js';
 import { ConnectionWaiters } from './connection-waiters.js';
 import { type Deadline, DeadlineSweeper } from './deadline.js';
 import { connectionError, invalidArgument, mapError, RedisTimeoutError } from './errors.js';
 import { IsolatedConnection } from './isolated-connection.js';
+import { batchTrace, commandTrace, type NodeRedisTracing } from './node-redis-tracing.js';
 import { describeTarget, type RedisClientOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { PendingCommand } from './pending-command.js';
 import { sameSlotKey } from './slots.js';
+import { execReplies } from './standalone-backend.js';
 import {
   attachCommands,
   checkTypeMapping,
@@ -52,10 +56,12 @@ export class RedisClient {
   #inFlight = 0;
   readonly #waiters = new ConnectionWaiters();
   #lastError: string | undefined;
+  readonly #log: ConnectionLog;
 
   constructor(input: string | RedisClientOptions = {}) {
     this.#options = resolveOptions(input);
     this.#target = describeTarget(this.#options);
+    this.#log = new ConnectionLog(this.#options.logger, this.#target);
     this.#backend = createBackend(this.#options, {
       onError: (e) => this.#onError(e),
       onReady: () => this.#markReady(),
@@ -63,6 +69,7 @@ export class RedisClient {
         if (this.#state === 'ready') this.#state = 'reconnecting';
       },
       onEnd: () => {
+        if (this.#state !== 'closing' && this.#state !== 'closed') this.#log.gaveUp();
         if (this.#state !== 'closing') this.#state = 'closed';
       },
       closing: () => this.#state === 'closing' || this.#state === 'closed',
@@ -88,6 +95,8 @@ export class RedisClient {
 
   #onError(error: unknown): void {
     this.#lastError = (error as { message?: string })?.message ?? String(error);
+    if (!this.#backend.isReady && this.#state !== 'closing' && this.#state !== 'closed')
+      this.#log.error(error);
     // A failed attempt fails those waiting for a connection at once (wrong password, nothing
     // listening) instead of letting them run into their deadline.
     if (!this.#backend.isReady) this.#waiters.fail(error, this.#everReady);
@@ -95,6 +104,7 @@ export class RedisClient {
   }
 
   #markReady(): void {
+    if (this.#state !== 'closing' && this.#state !== 'closed') this.#log.ready();
     if (this.#state !== 'closing' && this.#state !== 'closed') this.#state = 'ready';
     this.#everReady = true;
     this.#waiters.ready();
@@ -133,6 +143,15 @@ export class RedisClient {
    * error reply.
    */
   command<T = RedisReply>(args: RedisCommand, options?: CommandOptions): Promise<T> {
+    return this.#command<T>(args, options, undefined);
+  }
+
+  /** command(); `batchSize`: one of a pipeline of that many (for node-redis's trace context). */
+  #command<T>(
+    args: RedisCommand,
+    options: CommandOptions | undefined,
+    batchSize: number | undefined,
+  ): Promise<T> {
     let timeoutMs = this.#options.commandTimeoutMs;
     let numbers: boolean;
     try {
@@ -145,7 +164,17 @@ export class RedisClient {
       // Bad input rejects like every other failure, so `.catch()` sees it.
       return Promise.reject(error);
     }
-    return this.#dispatch<T>(args, timeoutMs, numbers, options?.returnBuffers === true, undefined);
+    const buffers = options?.returnBuffers === true;
+    // node-redis's `node-redis:command`, for our own connection (node-redis-tracing.ts).
+    if (commandTrace.hasSubscribers) {
+      const tracing = this.#backend.tracing;
+      if (tracing !== undefined) {
+        return tracing.command(args, batchSize, () =>
+          this.#dispatch<T>(args, timeoutMs, numbers, buffers, undefined),
+        );
+      }
+    }
+    return this.#dispatch<T>(args, timeoutMs, numbers, buffers, undefined);
   }
 
   /**
@@ -158,6 +187,14 @@ export class RedisClient {
       numbers = validateCommand(args);
     } catch (error) {
       return Promise.reject(error);
+    }
+    if (commandTrace.hasSubscribers) {
+      const tracing = this.#backend.tracing;
+      if (tracing !== undefined) {
+        return tracing.command(args, undefined, () =>
+          this.#dispatch(args, this.#options.commandTimeoutMs, numbers, buffers, firstKey),
+        );
+      }
     }
     return this.#dispatch(args, this.#options.commandTimeoutMs, numbers, buffers, firstKey);
   }
@@ -268,12 +305,47 @@ export class RedisClient {
   ): Promise<PipelineResult<T>[]> {
     if (!Array.isArray(commands)) throw invalidArgument('pipeline takes an array of commands');
     for (const [i, c] of commands.entries()) validateCommand(c, `pipeline command ${i}`);
-    const settled = await Promise.allSettled(commands.map((c) => this.command<T>(c, options)));
+    // An empty pipeline sends nothing, and node-redis traces nothing for it either.
+    const tracing =
+      commands.length > 0 && (batchTrace.hasSubscribers || commandTrace.hasSubscribers)
+        ? this.#backend.tracing
+        : undefined;
+    const settled =
+      tracing === undefined
+        ? await Promise.allSettled(commands.map((c) => this.command<T>(c, options)))
+        : await this.#tracedPipeline<T>(tracing, commands, options);
     return settled.map((s) =>
       s.status === 'fulfilled'
         ? { ok: true as const, value: s.value }
         : { ok: false as const, error: mapError(s.reason, 'PIPELINE') },
     );
+  }
+
+  /**
+   * A pipeline as node-redis traces one: `node-redis:batch` around it, whose outcome is the first
+   * failed command's error (node-redis's execAsPipeline rejects with it), and each command on
+   * `node-redis:command` inside it, with `batchMode` and `batchSize`.
+   */
+  async #tracedPipeline<T>(
+    tracing: NodeRedisTracing,
+    commands: readonly RedisCommand[],
+    options: CommandOptions | undefined,
+  ): Promise<PromiseSettledResult<T>[]> {
+    const size = commands.length;
+    let sent: Promise<T>[] = [];
+    const batch = tracing.batch('PIPELINE', size, () => {
+      sent = commands.map((c) => this.#command<T>(c, options, size));
+      return Promise.all(sent);
+    });
+    // Handled at once (an early failure must not be unhandled); awaited last, so the batch's
+    // asyncEnd comes before the caller continues, as with node-redis.
+    const batchDone = batch.then(
+      () => {},
+      () => {},
+    );
+    const settled = await Promise.allSettled(sent);
+    await batchDone;
+    return settled;
   }
 
   /**
@@ -291,9 +363,37 @@ export class RedisClient {
     const buffers = options?.returnBuffers === true;
     const routing = this.#backend.checkTransaction(commands, buffers);
     const timeoutMs = options?.timeoutMs ?? this.#options.commandTimeoutMs;
+    if (batchTrace.hasSubscribers) {
+      const tracing = this.#backend.tracing;
+      if (tracing !== undefined)
+        return this.#tracedTransaction(tracing, commands, buffers, timeoutMs) as Promise<T>;
+    }
     return this.#withDeadline('EXEC', timeoutMs, () =>
       this.#backend.transaction(commands, buffers, routing),
     ) as Promise<T>;
+  }
+
+  /**
+   * A transaction as node-redis traces one on `node-redis:batch`: its outcome is EXEC's replies,
+   * errors of commands that ran among them (node-redis rejects for those after the trace ended);
+   * an aborted transaction, a deadline or a lost connection is its error.
+   */
+  async #tracedTransaction(
+    tracing: NodeRedisTracing,
+    commands: readonly RedisCommand[],
+    buffers: boolean,
+    timeoutMs: number,
+  ): Promise<unknown> {
+    const replies = await tracing.batch('MULTI', commands.length, () =>
+      this.#withDeadline('EXEC', timeoutMs, () =>
+        this.#backend.transaction(commands, buffers, undefined, true),
+      ),
+    );
+    try {
+      return execReplies(replies);
+    } catch (error) {
+      throw mapError(error, 'EXEC');
+    }
   }
 
   /**
@@ -382,26 +482,62 @@ export class RedisClient {
     }
   }
 
-  /** State, PING latency, in-flight count, queue depth and last error, for readiness probes. */
+  /**
+   * State, PING latency, in-flight count, queue depth and last error, for readiness probes, as a
+   * `HealthReport`: `up` when a PING answered within a second, `down` otherwise (not connected,
+   * a paused or unreachable server, closed). Never throws; answers within about a second.
+   */
   async health(): Promise<RedisHealth> {
     let pingMs: number | undefined;
-    if (this.#backend.isReady) {
+    let error: HealthError | undefined;
+    const closing = this.#state === 'closing' || this.#state === 'closed';
+    if (!closing) {
+      // Not ready yet (connecting, reconnecting): the PING waits for the connection, within the bound.
       const started = performance.now();
+      const timeoutMs = Math.min(HEALTH_TIMEOUT_MS, this.#options.commandTimeoutMs);
+      let timer: ReturnType<typeof setTimeout> | undefined;
       try {
-        await this.command(['PING'], { timeoutMs: Math.min(1000, this.#options.commandTimeoutMs) });
+        // The command's own deadline should fire; the race only makes sure nothing else can hold it up.
+        await Promise.race([
+          this.command(['PING'], { timeoutMs }),
+          new Promise((_, reject) => {
+            timer = setTimeout(
+              () => reject(new RedisTimeoutError(`PING took longer than ${timeoutMs} ms`, true, true)),
+              timeoutMs + 100,
+            );
+          }),
+        ]);
         pingMs = performance.now() - started;
-      } catch {
+      } catch (e) {
         pingMs = undefined;
+        error = healthError(e, 'TIMEOUT');
+      } finally {
+        clearTimeout(timer);
       }
     }
     const closed = this.#state === 'closing' || this.#state === 'closed';
     const connected = this.#backend.isReady ? 'ready' : this.#everReady ? 'reconnecting' : 'connecting';
+    const state = closed ? this.#state : connected;
+    if (pingMs === undefined && error === undefined) {
+      error = closed
+        ? { code: 'CLOSED', message: 'the client is closed' }
+        : {
+            code: 'CONNECTION',
+            message: redactHealthMessage(
+              `not connected (${state})${this.#lastError ? `: ${this.#lastError}` : ''}`,
+            ),
+          };
+    }
     return {
-      state: closed ? this.#state : connected,
+      status: pingMs === undefined ? 'down' : 'up',
+      resource: 'redis',
+      ...(pingMs === undefined ? {} : { latencyMs: Math.round(pingMs * 100) / 100 }),
+      ...(error === undefined ? {} : { error }),
+      state,
       pingMs,
       inFlight: this.#inFlight,
       queueDepth: this.#sweeper.size,
-      lastError: this.#lastError,
+      lastError: this.#lastError === undefined ? undefined : redactHealthMessage(this.#lastError),
       target: this.#target,
     };
   }
@@ -415,16 +551,27 @@ export class RedisClient {
    * Stops taking commands, waits up to `timeoutMs` [5000] for in-flight ones to finish, then
    * closes every connection. Idempotent.
    */
-  async close({ timeoutMs = 5000 }: { timeoutMs?: number } = {}): Promise<void> {
-    if (this.#state === 'closed') return;
+  close({ timeoutMs = 5000 }: { timeoutMs?: number } = {}): Promise<void> {
+    if (this.#state === 'closed') return Promise.resolve();
+    // A second call while closing waits for the first one.
+    this.#closing ??= this.#close(timeoutMs);
+    return this.#closing;
+  }
+
+  #closing: Promise<void> | undefined;
+
+  async #close(timeoutMs: number): Promise<void> {
     this.#state = 'closing';
     const until = performance.now() + timeoutMs;
     while (this.#inFlight > 0 && performance.now() < until) await new Promise((r) => setTimeout(r, 5));
     // A graceful close waits for the server's replies; a paused or black-holed server never
     // sends them, so whatever has not closed when the deadline passes is destroyed.
-    await this.#backend.close(Math.max(100, until - performance.now()), this.#inFlight === 0);
-    this.#sweeper.dispose();
-    this.#state = 'closed';
+    try {
+      await this.#backend.close(Math.max(100, until - performance.now()), this.#inFlight === 0);
+    } finally {
+      this.#sweeper.dispose();
+      this.#state = 'closed';
+    }
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -2,6 +2,7 @@
 import { createCluster, type RedisClusterType } from '@redis/client';
 import type { Backend, BackendEvents, MessageHandler, ReplyHandler } from './backend.js';
 import { isReadonlyCommand, keyArg, type RedisArgument, routingKey, toArgs } from './commands.js';
+import { type EventSource, logClusterNodes } from './connection-log.js';
 import {
   BUFFERS,
   closeClient,
@@ -36,6 +37,7 @@ export class ClusterBackend implements Backend {
       RESP: 2,
     }) as unknown as RedisClusterType;
     this.#client.on('error', (e: unknown) => events.onError(e));
+    logClusterNodes(this.#client as unknown as EventSource, options.logger);
   }
 
   get isReady(): boolean {

@@ -61,9 +61,15 @@ export interface RespConnectionOptions {
   /** Delay before reconnect attempt `retries` (0-based), or false to give up. */
   reconnectStrategy(retries: number): number | false;
   onError(error: Error): void;
-  onReady(): void;
+  /** Ready (also after a reconnect); `createTimeMs`: from opening the socket to ready. */
+  onReady(createTimeMs: number): void;
   onReconnecting(): void;
   onEnd(): void;
+  /**
+   * A ready connection broke (`error`), or close()/destroy() ended the connection
+   * (`application_close`; `wasConnected`: it was ready then). Not told when it gave up.
+   */
+  onClosed?(reason: 'error' | 'application_close', wasConnected: boolean): void;
 }
 
 type State = 'idle' | 'connecting' | 'ready' | 'reconnecting' | 'closing' | 'closed';
@@ -85,6 +91,8 @@ export class RespConnection {
   #reconnectTimer: NodeJS.Timeout | undefined;
   #connected: { resolve(): void; reject(error: unknown): void; promise: Promise<void> } | undefined;
   #closed: Promise<void> | undefined;
+  /** close() began on a ready connection. */
+  #closingReady = false;
   readonly #flush = () => this.flush();
 
   constructor(options: RespConnectionOptions) {
@@ -223,6 +231,7 @@ export class RespConnection {
 
   #attempt(): void {
     const o = this.#o;
+    const attemptStarted = performance.now();
     let socket: net.Socket;
     const options = {
       host: o.host,
@@ -287,7 +296,7 @@ export class RespConnection {
           this.#retries = 0;
           this.#state = 'ready';
           this.#connected?.resolve();
-          o.onReady();
+          o.onReady(performance.now() - attemptStarted);
         },
         (error: unknown) => fail(error as Error),
       );
@@ -334,6 +343,7 @@ export class RespConnection {
 
   /** An established connection broke: fail what is in flight and reconnect. */
   #lose(error: Error): void {
+    if (this.#state === 'ready') this.#o.onClosed?.('error', true);
     const socket = this.#socket;
     this.#socket = undefined;
     socket?.destroy();
@@ -368,7 +378,8 @@ export class RespConnection {
     for (let i = Math.max(0, sent); i < handlers.length; i++) handlers[i]!.fail(error);
   }
 
-  #end(error: Error): void {
+  /** `byApplication`: close() or destroy() (not giving up). */
+  #end(error: Error, byApplication = false): void {
     if (this.#reconnectTimer) clearTimeout(this.#reconnectTimer);
     this.#reconnectTimer = undefined;
     const socket = this.#socket;
@@ -376,9 +387,11 @@ export class RespConnection {
     socket?.destroy();
     this.#failQueued(error);
     const wasOpen = this.#state !== 'closed';
+    const wasConnected = this.#state === 'ready' || this.#closingReady;
     this.#state = 'closed';
     this.#connected?.reject(error);
     this.#connected?.promise.catch(() => {});
+    if (wasOpen && byApplication) this.#o.onClosed?.('application_close', wasConnected);
     if (wasOpen) this.#o.onEnd();
   }
 
@@ -391,10 +404,11 @@ export class RespConnection {
   async #closeGracefully(): Promise<void> {
     const socket = this.#socket;
     if (this.#state !== 'ready' || !socket) {
-      this.#end(new ClientClosedError());
+      this.#end(new ClientClosedError(), true);
       return;
     }
     this.#state = 'closing';
+    this.#closingReady = true;
     if (this.#queue.size > 0) {
       // Replies come in order: once this PING is answered, everything before it is.
       await new Promise<void>((resolve) => {
@@ -408,11 +422,11 @@ export class RespConnection {
         socket.end();
       });
     }
-    this.#end(new ClientClosedError());
+    this.#end(new ClientClosedError(), true);
   }
 
   /** Closes at once; what is in flight fails with ClientClosedError. */
   destroy(): void {
-    this.#end(new ClientClosedError());
+    this.#end(new ClientClosedError(), true);
   }
 }

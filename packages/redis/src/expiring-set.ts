@@ -1,6 +1,7 @@
-import type { ExpiringSet as ExpiringSetPort } from '@voelgoed/contracts';
+import type { ExpiringSet as ExpiringSetPort, HealthReport } from '@voelgoed/contracts';
 import type { RedisClient } from './client.js';
 import { invalidArgument } from './errors.js';
+import { primitiveHealth } from './primitive-health.js';
 import { defineScript } from './script.js';
 
 // Every script reads the server's clock (TIME), so processes with skewed clocks agree on expiry.
@@ -90,6 +91,18 @@ function validateTtl(ttlMs: unknown): asserts ttlMs is number {
  */
 export class ExpiringSet implements ExpiringSetPort {
   readonly #defaultTtlMs: number;
+
+  #closed = false;
+
+  /** Its client's health (a PING within a second) until {@link close}, `down` after. Never throws. */
+  health(): Promise<HealthReport> {
+    return primitiveHealth('expiring-set', this.client, this.#closed);
+  }
+
+  /** Marks it closed (`health()` reports `down`); the client stays open: it is the caller's. Idempotent. */
+  async close(): Promise<void> {
+    this.#closed = true;
+  }
 
   constructor(
     private readonly client: Pick<RedisClient, 'command'>,

@@ -1,3 +1,4 @@
+import type { HealthReport } from '@voelgoed/contracts';
 import {
   ConflictError,
   type IncrOptions,
@@ -11,6 +12,7 @@ import {
 } from '@voelgoed/contracts';
 import type { RedisClient } from './client.js';
 import { invalidArgument, MESSAGE_PREFIX, RedisReplyError } from './errors.js';
+import { primitiveHealth } from './primitive-health.js';
 import { defineScript } from './script.js';
 import { keySlot } from './slots.js';
 
@@ -79,6 +81,18 @@ export interface RedisKeyValueStoreOptions {
 export class RedisKeyValueStore implements KeyValueStore {
   readonly #client: RedisClient;
   readonly #prefix: string;
+
+  #closed = false;
+
+  /** Its client's health (a PING within a second) until {@link close}, `down` after. Never throws. */
+  health(): Promise<HealthReport> {
+    return primitiveHealth('key-value', this.#client, this.#closed);
+  }
+
+  /** Marks it closed (`health()` reports `down`); the client stays open: it is the caller's. Idempotent. */
+  async close(): Promise<void> {
+    this.#closed = true;
+  }
 
   constructor(client: RedisClient, options: RedisKeyValueStoreOptions = {}) {
     this.#client = client;

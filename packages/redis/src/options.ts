@@ -1,4 +1,5 @@
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
+import { type Logger, readLogger } from '@voelgoed/contracts';
 import { invalidArgument } from './errors.js';
 
 export interface RedisNodeAddress {
@@ -45,6 +46,11 @@ export interface RedisClientOptions {
   poolSize?: number;
   /** Client name shown in `CLIENT LIST`. */
   clientName?: string;
+  /**
+   * Where to log connection losses, reconnect attempts, reconnects, giving up, Cluster node
+   * losses and Sentinel master changes [nothing is logged]. pino and `console` fit.
+   */
+  logger?: Logger;
 }
 
 export interface ResolvedOptions {
@@ -62,6 +68,7 @@ export interface ResolvedOptions {
   maxDelayMs: number;
   poolSize: number;
   clientName: string | undefined;
+  logger: Logger;
 }
 
 function positiveInteger(name: string, value: number | undefined, fallback: number, min = 1): number {
@@ -218,6 +225,7 @@ export function resolveOptions(input: string | RedisClientOptions = {}): Resolve
     maxDelayMs: Math.max(minDelayMs, maxDelayMs),
     poolSize: positiveInteger('poolSize', options.poolSize, 4),
     clientName: options.clientName,
+    logger: readLogger(options.logger, '[voelgoed:redis]'),
   };
 }
 

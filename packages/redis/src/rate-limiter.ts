@@ -1,10 +1,12 @@
 import type {
+  HealthReport,
   RateLimiter as RateLimiterPort,
   RateLimiterSettings,
   RateLimitResult,
 } from '@voelgoed/contracts';
 import type { RedisClient } from './client.js';
 import { invalidArgument } from './errors.js';
+import { primitiveHealth } from './primitive-health.js';
 import { defineScript } from './script.js';
 
 // GCRA (generic cell rate algorithm): one key per subject holding its "theoretical arrival
@@ -58,6 +60,18 @@ export class RateLimiter implements RateLimiterPort {
   readonly #intervalMs: number;
   readonly #limit: number;
   readonly #prefix: string;
+
+  #closed = false;
+
+  /** Its client's health (a PING within a second) until {@link close}, `down` after. Never throws. */
+  health(): Promise<HealthReport> {
+    return primitiveHealth('rate-limiter', this.client, this.#closed);
+  }
+
+  /** Marks it closed (`health()` reports `down`); the client stays open: it is the caller's. Idempotent. */
+  async close(): Promise<void> {
+    this.#closed = true;
+  }
 
   constructor(
     private readonly client: Pick<RedisClient, 'command'>,

@@ -2,6 +2,7 @@
 import { createSentinel, type RedisSentinelType } from '@redis/client';
 import type { Backend, BackendEvents, MessageHandler, ReplyHandler } from './backend.js';
 import { isReadonlyCommand, type RedisArgument, toArgs } from './commands.js';
+import { type EventSource, logSentinelTopology } from './connection-log.js';
 import {
   BUFFERS,
   closeClient,
@@ -43,6 +44,7 @@ export class SentinelBackend implements Backend {
       reserveClient: true,
     }) as unknown as RedisSentinelType;
     this.#client.on('error', (e: unknown) => events.onError(e));
+    logSentinelTopology(this.#client as unknown as EventSource, options.logger, sentinel.name);
   }
 
   get isReady(): boolean {

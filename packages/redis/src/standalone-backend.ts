@@ -16,14 +16,32 @@ import {
   standaloneOptions,
   within,
 } from './node-redis-options.js';
+import { connectTrace, NodeRedisTracing } from './node-redis-tracing.js';
 import type { ResolvedOptions } from './options.js';
 import { ErrorReply } from './resp.js';
+
+/**
+ * EXEC's replies, or the first error among them (the commands that ran before and after it did
+ * run: Redis has no rollback).
+ */
+export function execReplies(replies: unknown): unknown {
+  if (Array.isArray(replies)) {
+    const at = replies.findIndex((r) => r instanceof ErrorReply);
+    if (at >= 0) {
+      const first = replies[at] as ErrorReply;
+      throw new ErrorReply(`${first.message} (transaction command ${at}; the others ran)`);
+    }
+  }
+  return replies;
+}
 
 export class StandaloneBackend implements Backend {
   readonly kind = 'standalone';
   readonly #o: ResolvedOptions;
   readonly #events: BackendEvents;
   readonly #connection: RespConnection;
+  /** node-redis's diagnostics channels for the shared connection (node-redis-tracing.ts). */
+  readonly tracing: NodeRedisTracing;
   #pool: RedisClientPoolType | undefined;
   readonly #subscribers: NodeRedisClient[] = [];
 
@@ -32,6 +50,8 @@ export class StandaloneBackend implements Backend {
     this.#events = events;
     // Built now, at start-up, rather than at the first subscribe() mid-run.
     nodeRedisTemplate();
+    const tracing = new NodeRedisTracing(options.host, options.port, options.db);
+    this.tracing = tracing;
     this.#connection = new RespConnection({
       host: options.host,
       port: options.port,
@@ -42,10 +62,17 @@ export class StandaloneBackend implements Backend {
       clientName: options.clientName,
       connectTimeoutMs: options.connectTimeoutMs,
       reconnectStrategy: reconnectStrategy(options, events.closing),
-      onError: (e) => events.onError(e),
-      onReady: () => events.onReady(),
+      onError: (e) => {
+        tracing.error(e);
+        events.onError(e);
+      },
+      onReady: (createTimeMs) => {
+        tracing.ready(createTimeMs);
+        events.onReady();
+      },
       onReconnecting: () => events.onReconnecting(),
       onEnd: () => events.onEnd(),
+      onClosed: (reason, wasConnected) => tracing.closed(reason, wasConnected),
     });
   }
 
@@ -58,6 +85,7 @@ export class StandaloneBackend implements Backend {
   }
 
   connect(): Promise<void> {
+    if (connectTrace.hasSubscribers) return this.tracing.connect(() => this.#connection.connect());
     return this.#connection.connect();
   }
 
@@ -73,9 +101,14 @@ export class StandaloneBackend implements Backend {
    * synchronous run, all or none, so nothing comes between them). A command the server refused
    * to queue aborts the whole transaction (EXECABORT, reported with that command's error);
    * errors of commands that ran are reported with the first of them (the others did run: Redis
-   * has no rollback).
+   * has no rollback), unless `raw`: then EXEC's replies come as they are, errors among them.
    */
-  async transaction(commands: readonly (readonly RedisArgument[])[], buffers: boolean): Promise<unknown> {
+  async transaction(
+    commands: readonly (readonly RedisArgument[])[],
+    buffers: boolean,
+    _routing?: RedisArgument,
+    raw = false,
+  ): Promise<unknown> {
     const queued = this.#connection.sendAll([['MULTI'], ...commands, ['EXEC']], buffers);
     const exec = queued.pop()!;
     for (const q of queued) q.catch(() => {});
@@ -90,14 +123,7 @@ export class StandaloneBackend implements Backend {
       const cause = (results[at] as PromiseRejectedResult).reason as Error;
       throw new ErrorReply(`${error.message} (transaction command ${at - 1}: ${cause.message})`);
     }
-    if (Array.isArray(replies)) {
-      const at = replies.findIndex((r) => r instanceof ErrorReply);
-      if (at >= 0) {
-        const first = replies[at] as ErrorReply;
-        throw new ErrorReply(`${first.message} (transaction command ${at}; the others ran)`);
-      }
-    }
-    return replies;
+    return raw ? replies : execReplies(replies);
   }
 
   async subscribe(channel: string, handler: MessageHandler): Promise<() => Promise<void>> {

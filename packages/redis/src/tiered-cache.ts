@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import type { HealthReport } from '@voelgoed/contracts';
 import { type Cache, type CacheCodec, type CacheLoader, InvalidArgumentError } from '@voelgoed/contracts';
 import type { RedisClient } from './client.js';
 import { invalidArgument, MESSAGE_PREFIX } from './errors.js';
 import { LruMap } from './lru.js';
+import { primitiveHealth } from './primitive-health.js';
 
 /** Turns values into strings for Redis and back [JSON]. */
 export type { CacheCodec, CacheLoader };
@@ -40,6 +42,9 @@ const jsonCodec: CacheCodec<never> = {
   encode: (value) => JSON.stringify(value),
   decode: (text) => JSON.parse(text) as never,
 };
+
+/** How long `close()` waits for the invalidation subscription to close, ms. */
+const CLOSE_WAIT_MS = 2000;
 
 /**
  * In-process LRU (L1) in front of Redis (L2) in front of a loader: single-flight per key (a
@@ -216,10 +221,33 @@ export class TieredCache<T> implements Cache<T> {
     return this.#l1.get(key) !== undefined;
   }
 
-  /** Stops listening for invalidations and empties L1. */
+  #closed = false;
+
+  /** Its client's health (a PING within a second) until {@link close}, `down` after. Never throws. */
+  health(): Promise<HealthReport> {
+    return primitiveHealth('cache', this.#client, this.#closed);
+  }
+
+  /** Stops listening for invalidations and empties L1 (the client stays open: it is the caller's). Idempotent. */
   async close(): Promise<void> {
-    await this.#started?.catch(() => {});
-    await this.#unsubscribe?.();
+    this.#closed = true;
+    this.#l1.clear();
+    // A paused (SIGSTOPped) server never answers SUBSCRIBE or UNSUBSCRIBE: the wait is bounded,
+    // and an abandoned unsubscribe ends with the client's own close.
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      (async () => {
+        await this.#started?.catch(() => {});
+        const unsubscribe = this.#unsubscribe;
+        this.#unsubscribe = undefined;
+        await unsubscribe?.().catch(() => {});
+      })(),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, CLOSE_WAIT_MS);
+        timer.unref?.();
+      }),
+    ]);
+    clearTimeout(timer);
     this.#l1.clear();
   }
 }

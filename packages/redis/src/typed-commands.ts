@@ -6,7 +6,8 @@
  * shared connection) and its replies transformed as node-redis would.
  *
  * This is the one file that imports node-redis internals (`@redis/client/dist/lib/…`: the
- * commands module, `BasicCommandParser`, reply transformers), which no semver range covers:
+ * commands module, `BasicCommandParser`, reply transformers; node-redis-tracing.ts ports the
+ * two tracing helpers it needs instead of importing them), which no semver range covers:
  * package.json pins @redis/client exactly, and test/vendor-internals.test.ts fails naming the
  * shape that moved when a new version changes them.
  */

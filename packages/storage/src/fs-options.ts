@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { invalidArgument } from './errors.js';
+import { type Logger, readLogger } from '@voelgoed/contracts';
+import { invalidArgument, MESSAGE_PREFIX } from './errors.js';
 import { type FsSigningOptions, FsUrlSigner } from './fs-signing.js';
 import { validateMs } from './options-checks.js';
 
@@ -21,6 +22,11 @@ export interface FsStorageOptions {
    * Without it `signedUrl` rejects with `NOT_SUPPORTED`.
    */
   signing?: FsSigningOptions;
+  /**
+   * Where to log stale temp files removed when the storage opens (info: how many; what puts
+   * whose process died left behind). Default: nothing is logged.
+   */
+  logger?: Logger;
 }
 
 /** Default of {@link FsStorageOptions.staleTempMs}. */
@@ -33,6 +39,7 @@ export function readFsStorageOptions(options: FsStorageOptions): {
   maxObjectSize: number | undefined;
   staleTempMs: number;
   signer: FsUrlSigner | undefined;
+  logger: Logger;
 } {
   if (options === null || typeof options !== 'object') throw invalidArgument('options must be { root }');
   if (typeof options.root !== 'string' || options.root.length === 0 || options.root.includes('\0'))
@@ -46,5 +53,6 @@ export function readFsStorageOptions(options: FsStorageOptions): {
     maxObjectSize: max,
     staleTempMs: validateMs(options.staleTempMs, 'staleTempMs') ?? STALE_TEMP_MS,
     signer: options.signing === undefined ? undefined : new FsUrlSigner(options.signing),
+    logger: readLogger(options.logger, MESSAGE_PREFIX),
   };
 }

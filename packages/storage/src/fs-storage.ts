@@ -1,15 +1,19 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { type FileHandle, mkdir, open, rename, rmdir, unlink } from 'node:fs/promises';
+import { createReadStream, constants as fsConstants } from 'node:fs';
+import { access, type FileHandle, mkdir, open, rename, rmdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import {
+  boundedHealth,
+  closedHealth,
   type GetResult,
+  type HealthReport,
   InfrastructureError,
   InvalidArgumentError,
   isInfrastructureError,
   type ListedObject,
   type ListOptions,
+  type Logger,
   type ObjectInfo,
   type ObjectStorage,
   type ObjectStorageCapabilities,
@@ -46,7 +50,7 @@ import { validateKey } from './key.js';
 import { listObjects } from './list.js';
 import { headerValue, normalizeMetadata } from './object-headers.js';
 import { validateMs, validateRange } from './options-checks.js';
-import { type EventSource, instrument } from './telemetry.js';
+import { type EventSource, instrument, rangeBytes } from './telemetry.js';
 
 export type { FsStorageOptions } from './fs-options.js';
 
@@ -71,6 +75,7 @@ export class FsStorage implements ObjectStorage {
   readonly #fsync: boolean;
   readonly #maxObjectSize: number | undefined;
   readonly #staleTempMs: number;
+  readonly #logger: Logger;
   readonly #source: EventSource;
   readonly #guard: RootGuard;
   readonly #signer: FsUrlSigner | undefined;
@@ -86,12 +91,38 @@ export class FsStorage implements ObjectStorage {
     this.#fsync = checked.fsync;
     this.#maxObjectSize = checked.maxObjectSize;
     this.#staleTempMs = checked.staleTempMs;
+    this.#logger = checked.logger;
     this.#source = { driver: 'fs', bucket: path.basename(this.root) };
     this.#guard = new RootGuard(this.#objects);
     this.#roots = [this.root];
     this.#signer = checked.signer;
     if (this.#signer) attachSigner(this, this.#signer);
     this.capabilities = { signedUrl: this.#signer !== undefined };
+  }
+
+  #closed = false;
+
+  /**
+   * `up` when the root's directories exist (made on first use) and are readable and writable
+   * by this process, `down` otherwise or after {@link close}. Never throws; within a second.
+   */
+  health(): Promise<HealthReport> {
+    if (this.#closed) return Promise.resolve(closedHealth('storage', this.root));
+    return boundedHealth(
+      'storage',
+      async () => {
+        await this.#init();
+        await access(this.#objects, fsConstants.R_OK | fsConstants.W_OK);
+        await access(this.#tmp, fsConstants.R_OK | fsConstants.W_OK);
+        return { status: 'up', resource: 'storage', target: this.root, details: { driver: 'fs' } };
+      },
+      { target: this.root },
+    );
+  }
+
+  /** Nothing stays open between calls: marks the storage closed (`health()` reports `down`). Idempotent. */
+  async close(): Promise<void> {
+    this.#closed = true;
   }
 
   /** Creates the directories, refuses links in their place, and sweeps stale temp files. */
@@ -102,7 +133,13 @@ export class FsStorage implements ObjectStorage {
       await this.#guard.init('init', [this.#objects, this.#tmp]);
       const realRoot = path.dirname(this.#guard.realBase!);
       if (realRoot !== this.root) this.#roots.unshift(realRoot);
-      await sweepTempFiles(this.root, this.#tmp, this.#staleTempMs);
+      const swept = await sweepTempFiles(this.root, this.#tmp, this.#staleTempMs);
+      if (swept.length > 0) {
+        this.#logger.info(
+          { driver: 'fs', removed: swept.length, olderThanMs: this.#staleTempMs },
+          'storage removed stale temp files of interrupted puts',
+        );
+      }
     })().catch((error: unknown) => {
       this.#ready = undefined;
       // A root that cannot be made is not a missing object.
@@ -159,6 +196,7 @@ export class FsStorage implements ObjectStorage {
         return { key, etag: header.etag, size: header.size };
       },
       (r) => r.size,
+      { key },
     );
   }
 
@@ -238,6 +276,7 @@ export class FsStorage implements ObjectStorage {
         return this.#read('get', key, undefined, undefined, signal);
       },
       (r) => r.size,
+      { key },
     );
   }
 
@@ -250,7 +289,8 @@ export class FsStorage implements ObjectStorage {
         validateRange(start, end);
         return this.#read('getRange', key, start, end, undefined);
       },
-      (r) => r.size,
+      (r) => rangeBytes(start, end, r.size),
+      { key },
     );
   }
 
@@ -281,34 +321,52 @@ export class FsStorage implements ObjectStorage {
   }
 
   head(key: string): Promise<ObjectInfo> {
-    return instrument(this.#source, 'head', async () => {
-      validateKey(key);
-      const { handle, header } = await this.#openObject(key, 'head');
-      await handle.close();
-      return headerToInfo(header);
-    });
+    return instrument(
+      this.#source,
+      'head',
+      async () => {
+        validateKey(key);
+        const { handle, header } = await this.#openObject(key, 'head');
+        await handle.close();
+        return headerToInfo(header);
+      },
+      undefined,
+      { key },
+    );
   }
 
   exists(key: string): Promise<boolean> {
-    return instrument(this.#source, 'exists', async () => {
-      validateKey(key);
-      try {
-        const { handle } = await this.#openObject(key, 'exists');
-        await handle.close();
-        return true;
-      } catch (error) {
-        if (isInfrastructureError(error, 'NOT_FOUND')) return false;
-        throw error;
-      }
-    });
+    return instrument(
+      this.#source,
+      'exists',
+      async () => {
+        validateKey(key);
+        try {
+          const { handle } = await this.#openObject(key, 'exists');
+          await handle.close();
+          return true;
+        } catch (error) {
+          if (isInfrastructureError(error, 'NOT_FOUND')) return false;
+          throw error;
+        }
+      },
+      undefined,
+      { key },
+    );
   }
 
   delete(key: string): Promise<void> {
-    return instrument(this.#source, 'delete', async () => {
-      validateKey(key);
-      await this.#init();
-      await this.#delete(key);
-    });
+    return instrument(
+      this.#source,
+      'delete',
+      async () => {
+        validateKey(key);
+        await this.#init();
+        await this.#delete(key);
+      },
+      undefined,
+      { key },
+    );
   }
 
   /**
@@ -340,18 +398,24 @@ export class FsStorage implements ObjectStorage {
   }
 
   deleteMany(keys: readonly string[]): Promise<void> {
-    return instrument(this.#source, 'deleteMany', async () => {
-      const checked = readKeyList(keys, (key) => {
-        validateKey(key);
-        return key;
-      });
-      await this.#init();
-      const unique = [...new Set(checked)];
-      // Batches of 16 at a time.
-      for (let i = 0; i < unique.length; i += 16) {
-        await Promise.all(unique.slice(i, i + 16).map((key) => this.#delete(key)));
-      }
-    });
+    return instrument(
+      this.#source,
+      'deleteMany',
+      async () => {
+        const checked = readKeyList(keys, (key) => {
+          validateKey(key);
+          return key;
+        });
+        await this.#init();
+        const unique = [...new Set(checked)];
+        // Batches of 16 at a time.
+        for (let i = 0; i < unique.length; i += 16) {
+          await Promise.all(unique.slice(i, i + 16).map((key) => this.#delete(key)));
+        }
+      },
+      undefined,
+      { keys },
+    );
   }
 
   list(prefix?: string, options: ListOptions = {}): AsyncIterable<ListedObject> {
@@ -397,19 +461,26 @@ export class FsStorage implements ObjectStorage {
         return headerToInfo(copied);
       },
       (r) => r.size,
+      { key: toKey, sourceKey: fromKey },
     );
   }
 
   /** A URL for `createFsSignedUrlHandler` (needs the `signing` option; signing checks no object). */
   signedUrl(key: string, options?: SignedUrlOptions): Promise<string> {
-    return instrument(this.#source, 'signedUrl', async () => {
-      validateKey(key);
-      if (this.#signer) return this.#signer.sign(key, options);
-      throw new InfrastructureError(
-        StorageErrorCodes.NOT_SUPPORTED,
-        `${MESSAGE_PREFIX} the filesystem driver signs URLs only when created with the signing option ({ secret, baseUrl }), served by createFsSignedUrlHandler`,
-      );
-    });
+    return instrument(
+      this.#source,
+      'signedUrl',
+      async () => {
+        validateKey(key);
+        if (this.#signer) return this.#signer.sign(key, options);
+        throw new InfrastructureError(
+          StorageErrorCodes.NOT_SUPPORTED,
+          `${MESSAGE_PREFIX} the filesystem driver signs URLs only when created with the signing option ({ secret, baseUrl }), served by createFsSignedUrlHandler`,
+        );
+      },
+      undefined,
+      { key },
+    );
   }
 
   /**

@@ -1,7 +1,7 @@
 import { isInfrastructureError, type ListedObject, type ListOptions } from '@voelgoed/contracts';
 import { errorCodeOf } from './error-code.js';
 import { validateLimit, validatePrefix } from './key.js';
-import { type EventSource, publish, telemetryEnabled } from './telemetry.js';
+import { type EventSource, publish, telemetryEnabled, traceList } from './telemetry.js';
 
 /**
  * The part of `list` every driver shares: arguments checked when iteration starts (so bad
@@ -18,8 +18,11 @@ export function listObjects(
 ): AsyncIterable<ListedObject> {
   async function* run(): AsyncGenerator<ListedObject> {
     const started = telemetryEnabled() ? performance.now() : 0;
+    // The span runs from the first next() to the end of the iteration (or its break).
+    const trace = traceList(source, prefixArg);
     let outcome: 'ok' | 'error' = 'ok';
     let errorCode: string | undefined;
+    let failure: unknown;
     try {
       const prefix = validatePrefix(prefixArg);
       const limit = validateLimit(readOptions().limit);
@@ -31,9 +34,14 @@ export function listObjects(
     } catch (error) {
       outcome = 'error';
       errorCode = errorCodeOf(error);
-      throw isInfrastructureError(error) ? error : wrapError(error);
+      failure = isInfrastructureError(error) ? error : wrapError(error);
+      throw failure;
     } finally {
       if (started) publish(source, 'list', started, outcome, undefined, errorCode);
+      if (trace) {
+        if (errorCode !== undefined) trace.context.errorCode = errorCode;
+        trace.settle(failure);
+      }
     }
   }
   return { [Symbol.asyncIterator]: run };

@@ -1,4 +1,5 @@
 import type { Agent } from 'node:http';
+import { type Logger, readLogger } from '@voelgoed/contracts';
 import { invalidArgument, MESSAGE_PREFIX } from './errors.js';
 import { type ProxyConfig, type ProxyOption, resolveProxy } from './proxy-config.js';
 
@@ -58,6 +59,11 @@ export interface S3StorageOptions {
    * Not with `agent` (give the agent its own proxy then).
    */
   proxy?: ProxyOption;
+  /**
+   * Where to log a multipart upload aborted after an error (warn: bucket, parts and bytes sent,
+   * error code; never the key, the credentials or a signed URL). Default: nothing is logged.
+   */
+  logger?: Logger;
 }
 
 /** The options with every default filled in. */
@@ -83,6 +89,7 @@ export interface ResolvedS3Options {
   agent: Agent | undefined;
   /** The proxy for the endpoint, or `undefined` for direct connections (and with `agent`). */
   proxy: ProxyConfig | undefined;
+  logger: Logger;
 }
 
 export const S3_DEFAULTS = {
@@ -260,6 +267,7 @@ export function resolveS3Options(options: S3StorageOptions): ResolvedS3Options {
       S3_DEFAULTS.requestTimeoutMs,
     ),
     agent: options.agent,
+    logger: readLogger(options.logger, MESSAGE_PREFIX),
     proxy: resolveAgentProxy(options),
   };
 }

@@ -136,10 +136,25 @@ class MultipartPut {
       return await this.#complete();
     } catch (error) {
       const cause = this.#failure ?? error;
-      await this.#abort();
+      const multipart = this.#uploadId !== undefined;
+      const parts = this.#parts.length;
+      const aborted = await this.#abort();
       const signal = this.options.signal;
       if (signal?.aborted) throw abortedError(signal);
-      throw this.ctx.translate(cause, 'put', this.key);
+      const translated = this.ctx.translate(cause, 'put', this.key);
+      if (multipart) {
+        this.ctx.options.logger.warn(
+          {
+            bucket: this.ctx.bucket,
+            partsDone: parts,
+            bytesSent: this.#sent,
+            errorCode: translated.code,
+            abortedOnServer: aborted,
+          },
+          'storage multipart upload aborted after an error',
+        );
+      }
+      throw translated;
     }
   }
 
@@ -266,12 +281,15 @@ class MultipartPut {
     return stripQuotes(stat.etag);
   }
 
-  /** Stops every part in flight and aborts the upload (best effort: errors here change nothing). */
-  async #abort(): Promise<void> {
+  /**
+   * Stops every part in flight and aborts the upload (best effort: errors here change nothing).
+   * Resolves whether the server confirmed the abort.
+   */
+  async #abort(): Promise<boolean> {
     this.#internal.abort();
     await Promise.allSettled([...this.#inflight]);
     const uploadId = this.#uploadId;
-    if (uploadId === undefined) return;
+    if (uploadId === undefined) return false;
     this.#uploadId = undefined;
     const { ctx, key } = this;
     try {
@@ -279,8 +297,10 @@ class MultipartPut {
       await ctx.call('put', key, () =>
         ctx.client.abortMultipartUpload(ctx.bucket, key, encodeURIComponent(uploadId)),
       );
+      return true;
     } catch {
       // Servers without AbortMultipartUpload (s3rver) or an unreachable server: nothing more to do here.
+      return false;
     }
   }
 }

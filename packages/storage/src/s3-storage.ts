@@ -1,7 +1,10 @@
 import http from 'node:http';
 import https from 'node:https';
 import {
+  boundedHealth,
+  closedHealth,
   type GetResult,
+  type HealthReport,
   isInfrastructureError,
   type ListedObject,
   type ListOptions,
@@ -37,7 +40,7 @@ import { listPage, readText } from './s3-list.js';
 import { parseS3Url, type ResolvedS3Options, resolveS3Options, type S3StorageOptions } from './s3-options.js';
 import { s3Put } from './s3-put.js';
 import { createTransport } from './s3-transport.js';
-import { type EventSource, instrument } from './telemetry.js';
+import { type EventSource, instrument, rangeBytes } from './telemetry.js';
 
 /**
  * `ObjectStorage` on S3, MinIO and other S3-compatible services, built on the `minio` client
@@ -70,7 +73,12 @@ export class S3Storage implements ObjectStorage {
     }
     this.#ctx = createS3Context(client, unsignedClient, resolved);
     this.#presigner = resolved.publicUrl ? newPresigner(resolved, resolved.publicUrl) : client;
-    this.#source = { driver: 's3', bucket: resolved.bucket };
+    this.#source = {
+      driver: 's3',
+      bucket: resolved.bucket,
+      serverAddress: resolved.endPoint,
+      serverPort: resolved.port,
+    };
   }
 
   /** Creates the bucket when it does not exist (in the configured region). */
@@ -96,6 +104,7 @@ export class S3Storage implements ObjectStorage {
         return s3Put(this.#ctx, key, body, readPutOptions(options));
       },
       (r) => r.size,
+      { key },
     );
   }
 
@@ -108,6 +117,7 @@ export class S3Storage implements ObjectStorage {
         return this.#get('get', key, undefined, readGetOptions(options).signal);
       },
       (r) => r.size,
+      { key },
     );
   }
 
@@ -120,7 +130,8 @@ export class S3Storage implements ObjectStorage {
         validateRange(start, end);
         return this.#get('getRange', key, `bytes=${start}-${end}`, undefined);
       },
-      (r) => r.size,
+      (r) => rangeBytes(start, end, r.size),
+      { key },
     );
   }
 
@@ -147,10 +158,16 @@ export class S3Storage implements ObjectStorage {
   }
 
   head(key: string): Promise<ObjectInfo> {
-    return instrument(this.#source, 'head', async () => {
-      validateKey(key);
-      return this.#head('head', key);
-    });
+    return instrument(
+      this.#source,
+      'head',
+      async () => {
+        validateKey(key);
+        return this.#head('head', key);
+      },
+      undefined,
+      { key },
+    );
   }
 
   async #head(operation: string, key: string): Promise<ObjectInfo> {
@@ -162,67 +179,85 @@ export class S3Storage implements ObjectStorage {
   }
 
   exists(key: string): Promise<boolean> {
-    return instrument(this.#source, 'exists', async () => {
-      validateKey(key);
-      try {
-        await this.#head('exists', key);
-        this.#bucketSeen = true;
-        return true;
-      } catch (error) {
-        if (!(error instanceof NotFoundError || isInfrastructureError(error, 'NOT_FOUND'))) throw error;
-      }
-      // A HEAD's 404 has no body to tell a missing object from a missing bucket; get, put and
-      // list report a missing bucket, so exists() does too (asked until the bucket is seen once).
-      if (!this.#bucketSeen) {
-        const { client, bucket } = this.#ctx;
-        if (!(await this.#ctx.call('exists', undefined, () => client.bucketExists(bucket)))) {
-          throw this.#ctx.translate(
-            Object.assign(new Error('NoSuchBucket'), { name: 'S3Error', code: 'NoSuchBucket' }),
-            'exists',
-          );
+    return instrument(
+      this.#source,
+      'exists',
+      async () => {
+        validateKey(key);
+        try {
+          await this.#head('exists', key);
+          this.#bucketSeen = true;
+          return true;
+        } catch (error) {
+          if (!(error instanceof NotFoundError || isInfrastructureError(error, 'NOT_FOUND'))) throw error;
         }
-        this.#bucketSeen = true;
-      }
-      return false;
-    });
+        // A HEAD's 404 has no body to tell a missing object from a missing bucket; get, put and
+        // list report a missing bucket, so exists() does too (asked until the bucket is seen once).
+        if (!this.#bucketSeen) {
+          const { client, bucket } = this.#ctx;
+          if (!(await this.#ctx.call('exists', undefined, () => client.bucketExists(bucket)))) {
+            throw this.#ctx.translate(
+              Object.assign(new Error('NoSuchBucket'), { name: 'S3Error', code: 'NoSuchBucket' }),
+              'exists',
+            );
+          }
+          this.#bucketSeen = true;
+        }
+        return false;
+      },
+      undefined,
+      { key },
+    );
   }
 
   delete(key: string): Promise<void> {
-    return instrument(this.#source, 'delete', async () => {
-      validateKey(key);
-      const { client, bucket } = this.#ctx;
-      await this.#ctx.call('delete', key, () => client.removeObject(bucket, key));
-    });
+    return instrument(
+      this.#source,
+      'delete',
+      async () => {
+        validateKey(key);
+        const { client, bucket } = this.#ctx;
+        await this.#ctx.call('delete', key, () => client.removeObject(bucket, key));
+      },
+      undefined,
+      { key },
+    );
   }
 
   deleteMany(keys: readonly string[]): Promise<void> {
-    return instrument(this.#source, 'deleteMany', async () => {
-      const checked = readKeyList(keys, (key) => {
-        validateKey(key);
-        return key;
-      });
-      const all = [...new Set(checked)];
-      const { client, bucket } = this.#ctx;
-      // A key with leading or trailing whitespace goes in a DELETE of its own: XML parsers of
-      // S3-compatible servers may trim text nodes, and `a ` would then delete `a`.
-      const unique: string[] = [];
-      for (const key of all) {
-        if (key.trim() === key) unique.push(key);
-        else await this.#ctx.call('deleteMany', key, () => client.removeObject(bucket, key));
-      }
-      if (unique.length === 0) return;
-      // minio sends DeleteObjects in batches of 1,000 (the S3 limit).
-      const errors = await this.#ctx.call('deleteMany', undefined, () =>
-        client.removeObjects(bucket, unique),
-      );
-      const failed = (errors as { Code?: string }[]).filter((e) => e.Code && e.Code !== 'NoSuchKey');
-      if (failed.length > 0) {
-        throw this.#ctx.translate(
-          Object.assign(new Error(failed[0]!.Code), { name: 'S3Error', code: failed[0]!.Code }),
-          `deleteMany (${failed.length} of ${unique.length} failed)`,
+    return instrument(
+      this.#source,
+      'deleteMany',
+      async () => {
+        const checked = readKeyList(keys, (key) => {
+          validateKey(key);
+          return key;
+        });
+        const all = [...new Set(checked)];
+        const { client, bucket } = this.#ctx;
+        // A key with leading or trailing whitespace goes in a DELETE of its own: XML parsers of
+        // S3-compatible servers may trim text nodes, and `a ` would then delete `a`.
+        const unique: string[] = [];
+        for (const key of all) {
+          if (key.trim() === key) unique.push(key);
+          else await this.#ctx.call('deleteMany', key, () => client.removeObject(bucket, key));
+        }
+        if (unique.length === 0) return;
+        // minio sends DeleteObjects in batches of 1,000 (the S3 limit).
+        const errors = await this.#ctx.call('deleteMany', undefined, () =>
+          client.removeObjects(bucket, unique),
         );
-      }
-    });
+        const failed = (errors as { Code?: string }[]).filter((e) => e.Code && e.Code !== 'NoSuchKey');
+        if (failed.length > 0) {
+          throw this.#ctx.translate(
+            Object.assign(new Error(failed[0]!.Code), { name: 'S3Error', code: failed[0]!.Code }),
+            `deleteMany (${failed.length} of ${unique.length} failed)`,
+          );
+        }
+      },
+      undefined,
+      { keys },
+    );
   }
 
   list(prefix?: string, options: ListOptions = {}): AsyncIterable<ListedObject> {
@@ -278,31 +313,68 @@ export class S3Storage implements ObjectStorage {
         return this.#head('copy', toKey);
       },
       (r) => r.size,
+      { key: toKey, sourceKey: fromKey },
     );
   }
 
   signedUrl(key: string, signedUrlOptions: SignedUrlOptions = {}): Promise<string> {
-    return instrument(this.#source, 'signedUrl', async () => {
-      validateKey(key);
-      const options = readSignedUrlOptions(signedUrlOptions);
-      const { method, expiresInS } = validateSignedUrlOptions(
-        options,
-        this.#ctx.options.maxSignedUrlExpiresInS,
-      );
-      const contentType = headerValue(options.contentType, 'contentType');
-      // The client has its region set: presigning is local, no network call.
-      const params: Record<string, string> = {};
-      if (method === 'GET' && contentType) params['response-content-type'] = contentType;
-      try {
-        return await this.#presigner.presignedUrl(method, this.bucket, key, expiresInS, params);
-      } catch (error) {
-        throw this.#ctx.translate(error, 'signedUrl', key);
-      }
-    });
+    return instrument(
+      this.#source,
+      'signedUrl',
+      async () => {
+        validateKey(key);
+        const options = readSignedUrlOptions(signedUrlOptions);
+        const { method, expiresInS } = validateSignedUrlOptions(
+          options,
+          this.#ctx.options.maxSignedUrlExpiresInS,
+        );
+        const contentType = headerValue(options.contentType, 'contentType');
+        // The client has its region set: presigning is local, no network call.
+        const params: Record<string, string> = {};
+        if (method === 'GET' && contentType) params['response-content-type'] = contentType;
+        try {
+          return await this.#presigner.presignedUrl(method, this.bucket, key, expiresInS, params);
+        } catch (error) {
+          throw this.#ctx.translate(error, 'signedUrl', key);
+        }
+      },
+      undefined,
+      { key },
+    );
   }
 
-  /** Closes the keep-alive connections this storage opened (not those of an agent it was given). */
-  close(): void {
+  /**
+   * A cheap bucket check (one HEAD of the bucket, no retries) within a second: `up` when the
+   * bucket exists, `down` when it does not, the service does not answer in time, refuses the
+   * credentials, or after {@link close}. Never throws.
+   */
+  health(): Promise<HealthReport> {
+    const { endPoint, port } = this.#ctx.options;
+    const target = `${endPoint}:${port}/${this.bucket}`;
+    if (this.#closed) return Promise.resolve(closedHealth('storage', target));
+    return boundedHealth(
+      'storage',
+      async () => {
+        const exists = await this.#ctx.client.bucketExists(this.bucket);
+        return exists
+          ? { status: 'up', resource: 'storage', target, details: { driver: 's3' } }
+          : {
+              status: 'down',
+              resource: 'storage',
+              target,
+              error: { code: 'NOT_FOUND', message: `bucket ${this.bucket} does not exist` },
+              details: { driver: 's3' },
+            };
+      },
+      { target },
+    );
+  }
+
+  #closed = false;
+
+  /** Closes the keep-alive connections this storage opened (not those of an agent it was given). Idempotent. */
+  async close(): Promise<void> {
+    this.#closed = true;
     this.#ownAgent?.destroy();
   }
 }

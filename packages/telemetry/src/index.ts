@@ -6,6 +6,14 @@ export {
   TimeoutError,
 } from '@voelgoed/contracts';
 export type { TelemetryErrorCode } from './errors.js';
+export {
+  type GracefulShutdown,
+  type GracefulShutdownOptions,
+  gracefulShutdown,
+  type ShutdownOutcome,
+  type ShutdownResult,
+  type ShutdownTarget,
+} from './graceful-shutdown.js';
 export { CIRCUIT_STATE_VALUES } from './http-events.js';
 export { OTHER } from './label-guard.js';
 export {
@@ -26,6 +34,7 @@ export {
 export type { MetricsServer, ServeOptions } from './metrics-server.js';
 export { prometheusName, unitSuffix } from './naming.js';
 export { createNoopMetrics, NoopMetrics } from './noop-metrics.js';
+export { checkReadiness, type ReadinessReport } from './readiness.js';
 export {
   createTelemetry,
   type DefaultMetricsOptions,

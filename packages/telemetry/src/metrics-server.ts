@@ -1,8 +1,9 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ConnectionError } from '@voelgoed/contracts';
+import { ConnectionError, type Resource } from '@voelgoed/contracts';
 import { invalidArgument, MESSAGE_PREFIX } from './errors.js';
 import type { MetricsRequestHandler } from './metrics-handler.js';
+import { checkReadiness, type ReadinessReport } from './readiness.js';
 
 /** Options of `telemetry.serve()`. */
 export interface ServeOptions {
@@ -12,24 +13,58 @@ export interface ServeOptions {
   host?: string;
   /** Path the metrics answer on (others get 404). Default `/metrics`. */
   path?: string;
+  /**
+   * Resources whose health `/readyz` aggregates (beside those given to
+   * `telemetry.addReadinessCheck()`). Default none: `/readyz` then answers 200.
+   */
+  resources?: readonly Resource[];
 }
+
+/** Answers `/readyz`: the aggregated health of the registered resources. */
+export type ReadinessSource = () => Promise<ReadinessReport>;
 
 /** A running standalone metrics server. */
 export interface MetricsServer {
   /** Full URL of the metrics path, e.g. `http://127.0.0.1:9464/metrics`. */
   readonly url: string;
   readonly port: number;
+  /** `http://…/healthz`: 200 while the process serves (liveness). */
+  readonly healthzUrl: string;
+  /** `http://…/readyz`: 200 when every resource is up or degraded, 503 otherwise, JSON body (readiness). */
+  readonly readyzUrl: string;
   /** Stops listening and closes open connections. */
   close(): Promise<void>;
 }
 
+const NO_STORE = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
+
+/** Answers `/readyz` from `readiness`: 200 when ready, 503 otherwise, the report as JSON. */
+async function answerReadiness(readiness: ReadinessSource, response: ServerResponse): Promise<void> {
+  let status = 503;
+  let body: string;
+  try {
+    const report = await readiness();
+    status = report.ready ? 200 : 503;
+    body = JSON.stringify({ status: report.status, checks: report.checks });
+  } catch {
+    body = JSON.stringify({ status: 'down', checks: [] });
+  }
+  if (!response.destroyed) {
+    response.writeHead(status, NO_STORE);
+    response.end(`${body}\n`);
+  }
+}
+
 /**
- * Starts a `node:http` server that answers `path` with `handler` and 404 elsewhere. Rejects with
- * `ConnectionError` when it cannot listen (port taken), `InvalidArgumentError` for bad options.
+ * Starts a `node:http` server that answers `path` with `handler`, `/healthz` with 200 (the
+ * process serves), `/readyz` from `readiness` (200 when ready, 503 otherwise, JSON) and 404
+ * elsewhere. Rejects with `ConnectionError` when it cannot listen (port taken),
+ * `InvalidArgumentError` for bad options.
  */
 export async function startMetricsServer(
   handler: MetricsRequestHandler,
   options: ServeOptions,
+  readiness: ReadinessSource = () => checkReadiness(options.resources ?? []),
 ): Promise<MetricsServer> {
   if (options === null || typeof options !== 'object') throw invalidArgument('serve() takes { port }');
   const { port, host = '127.0.0.1', path = '/metrics' } = options;
@@ -40,9 +75,26 @@ export async function startMetricsServer(
     throw invalidArgument('serve(): host must be a non-empty string');
   if (typeof path !== 'string' || !path.startsWith('/'))
     throw invalidArgument('serve(): path must start with "/"');
+  const { resources } = options;
+  if (
+    resources !== undefined &&
+    (!Array.isArray(resources) ||
+      !resources.every((r) => typeof r === 'object' && r !== null && typeof r.health === 'function'))
+  ) {
+    throw invalidArgument('serve(): resources must be an array of objects with a health() method');
+  }
 
   const server: Server = createServer((request, response) => {
     const pathname = (request.url ?? '/').split('?')[0];
+    if (pathname === '/healthz' && pathname !== path) {
+      response.writeHead(200, NO_STORE);
+      response.end('{"status":"up"}\n');
+      return;
+    }
+    if (pathname === '/readyz' && pathname !== path) {
+      void answerReadiness(readiness, response);
+      return;
+    }
     if (pathname !== path) {
       response.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
       response.end('not found\n');
@@ -67,6 +119,8 @@ export async function startMetricsServer(
   let closing: Promise<void> | undefined;
   return {
     url: `http://${shownHost}:${actual}${path}`,
+    healthzUrl: `http://${shownHost}:${actual}/healthz`,
+    readyzUrl: `http://${shownHost}:${actual}/readyz`,
     port: actual,
     close() {
       closing ??= new Promise<void>((resolve) => {

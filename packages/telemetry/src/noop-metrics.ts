@@ -9,6 +9,7 @@ import type {
   ObservableCallback,
   UpDownCounter,
 } from '@voelgoed/contracts';
+import { closedHealth, type HealthReport } from '@voelgoed/contracts';
 import { invalidArgument, unreadable } from './errors.js';
 import { checkBuckets, checkLabelNames, PORT_NAME, readDeclaration, readField, shown } from './naming.js';
 
@@ -22,6 +23,19 @@ type Kind = 'counter' | 'upDownCounter' | 'histogram' | 'gauge' | 'observableGau
  */
 export class NoopMetrics implements Metrics {
   readonly #declared = new Map<string, { kind: Kind; handle: unknown }>();
+  #closed = false;
+
+  /** `up` until {@link close}, `down` after. */
+  async health(): Promise<HealthReport> {
+    return this.#closed
+      ? closedHealth('metrics')
+      : { status: 'up', resource: 'metrics', details: { driver: 'noop' } };
+  }
+
+  /** Marks it closed (`health()` reports `down`). Idempotent. */
+  async close(): Promise<void> {
+    this.#closed = true;
+  }
 
   counter(name: string, options: InstrumentOptions = {}): Counter {
     return this.#declare(name, 'counter', options, (check) => {

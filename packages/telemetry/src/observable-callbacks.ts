@@ -3,7 +3,7 @@ import type { MetricLabels, ObservableCallback, ObservableResult } from '@voelgo
 /** What {@link ObservableCallbacks.collect} tells its owner. */
 export interface CallbackReports {
   /** A callback threw or rejected within its time box. */
-  onError(): void;
+  onError(error: unknown): void;
   /** A callback had not settled within its time box (or was still running from before). */
   onTimeout(): void;
 }
@@ -68,10 +68,10 @@ export class ObservableCallbacks {
     entry.running = true;
     try {
       await entry.callback(result);
-    } catch {
+    } catch (error) {
       // A failing callback must not break the whole scrape; it is counted instead (unless it
       // already counted as timed out).
-      if (isOpen()) this.reports.onError();
+      if (isOpen()) this.reports.onError(error);
     } finally {
       entry.running = false;
     }

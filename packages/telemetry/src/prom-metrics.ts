@@ -13,6 +13,8 @@ import type {
   ObservableCallback,
   UpDownCounter,
 } from '@voelgoed/contracts';
+import { closedHealth, type HealthReport, type Logger } from '@voelgoed/contracts';
+import { CallbackLog } from './callback-log.js';
 import { invalidArgument, unreadable } from './errors.js';
 import {
   checkBuckets,
@@ -192,6 +194,8 @@ export interface PromMetricsOptions {
   defaultBuckets: readonly number[];
   /** Time box (ms) of each observable callback at a collection. */
   callbackTimeoutMs: number;
+  /** Where failed and timed-out observable callbacks are logged (default: nowhere). */
+  logger?: Logger;
 }
 
 /**
@@ -201,11 +205,30 @@ export interface PromMetricsOptions {
  */
 export class PromMetrics implements Metrics {
   readonly #declared = new Map<string, Declared>();
+  #closed = false;
+  #callbackLog: CallbackLog | undefined;
+
+  /** `up` (it lives in this process) until {@link close}, `down` after. */
+  async health(): Promise<HealthReport> {
+    return this.#closed
+      ? closedHealth('metrics')
+      : { status: 'up', resource: 'metrics', details: { driver: 'prometheus' } };
+  }
+
+  /** Marks it closed (`health()` reports `down`). Idempotent. */
+  async close(): Promise<void> {
+    this.#closed = true;
+  }
 
   constructor(
     readonly factory: InstrumentFactory,
     readonly options: PromMetricsOptions,
   ) {}
+
+  #callbacks(): CallbackLog {
+    this.#callbackLog ??= new CallbackLog(this.options.logger, this.options.callbackTimeoutMs);
+    return this.#callbackLog;
+  }
 
   counter(name: string, options: InstrumentOptions = {}): Counter {
     return this.#declare(name, 'counter', options, (promName, help, labelNames) => {
@@ -277,8 +300,14 @@ export class PromMetrics implements Metrics {
     const declared = this.#declareEntry(name, 'observableGauge', options, (promName, help, labelNames) => {
       const factory = this.factory;
       const callbacks = new ObservableCallbacks(this.options.callbackTimeoutMs, {
-        onError: () => factory.reportError(promName),
-        onTimeout: () => factory.reportTimeout(promName),
+        onError: (error) => {
+          factory.reportError(promName);
+          this.#callbacks().failed(promName, error);
+        },
+        onTimeout: () => {
+          factory.reportTimeout(promName);
+          this.#callbacks().timedOut(promName);
+        },
       });
       let labels: LabelResolver | undefined;
       const inst: GaugeInstrument = factory.gauge(promName, help, labelNames, async () => {

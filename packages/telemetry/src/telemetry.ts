@@ -1,7 +1,7 @@
-import type { JobQueue, Metrics } from '@voelgoed/contracts';
+import { type JobQueue, type Logger, type Metrics, type Resource, readLogger } from '@voelgoed/contracts';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { collectExposition } from './collect-exposition.js';
-import { invalidArgument } from './errors.js';
+import { invalidArgument, MESSAGE_PREFIX } from './errors.js';
 import type { EventContext, Unsubscribe } from './event-context.js';
 import { subscribeHttp } from './http-events.js';
 import { subscribeLock } from './lock-events.js';
@@ -22,6 +22,7 @@ import { InstrumentFactory } from './prom-instruments.js';
 import { PromMetrics } from './prom-metrics.js';
 import { subscribeQueue } from './queue-events.js';
 import { JobQueueGauges } from './queue-gauges.js';
+import { checkReadiness, ReadinessRegistry, type ReadinessReport } from './readiness.js';
 import { subscribeRedis } from './redis-events.js';
 import { subscribeStorage } from './storage-events.js';
 
@@ -64,6 +65,11 @@ export interface TelemetryOptions {
   scrapeTimeoutMs?: number;
   /** Subscribe to the adapters' diagnostics_channel events. Default `true`. */
   events?: boolean;
+  /**
+   * Where to log an observable callback that failed (warn, with its error code) or outlived
+   * `callbackTimeoutMs` at a scrape (warn), at most once a minute per metric. Default: nothing.
+   */
+  logger?: Logger;
 }
 
 /**
@@ -84,7 +90,11 @@ export interface Telemetry extends Metrics {
   scrape(): Promise<string>;
   /** A `node:http` handler answering with the exposition (mount it at `/metrics`). */
   metricsHandler(): MetricsRequestHandler;
-  /** Starts a standalone server answering `GET /metrics`; closed by {@link Telemetry.close}. */
+  /**
+   * Starts a standalone server answering `GET /metrics`, `/healthz` (200 while the process
+   * serves) and `/readyz` (the registered resources' health, and `options.resources`': 200 when
+   * all are up or degraded, 503 otherwise, JSON); closed by {@link Telemetry.close}.
+   */
   serve(options: ServeOptions): Promise<MetricsServer>;
   /**
    * Shows these job queues' depth (`voelgoed_queue_depth{queue,state}`) and oldest-waiting age
@@ -96,6 +106,14 @@ export interface Telemetry extends Metrics {
    * `INVALID_ARGUMENT`. Returns a function that stops observing the queues this call added.
    */
   observeJobQueues(queues: readonly JobQueue[]): () => void;
+  /**
+   * Registers a resource (a Redis client, lock, HTTP client, storage, queue: anything with
+   * `health()`) whose health `/readyz` aggregates on every server `serve()` starts. Returns a
+   * function that removes it. Adding one twice keeps one entry.
+   */
+  addReadinessCheck(resource: Resource): () => void;
+  /** The aggregated health of the registered resources, as `/readyz` answers it. Never rejects. */
+  readiness(): Promise<ReadinessReport>;
   /**
    * Unsubscribes from every channel, stops the servers `serve()` started and removes this
    * instance's metrics from the registry. Idempotent.
@@ -123,6 +141,7 @@ class PromTelemetry extends PromMetrics implements Telemetry {
   readonly #defaultMetricNames: string[] = [];
   #queueGauges: JobQueueGauges | undefined;
   #closed = false;
+  readonly #readiness = new ReadinessRegistry();
 
   constructor(options: TelemetryOptions) {
     if (options === null || typeof options !== 'object') throw invalidArgument('options must be an object');
@@ -172,7 +191,8 @@ class PromTelemetry extends PromMetrics implements Telemetry {
         timeouts: prefix + MetricNames.callbackTimeouts,
       },
     );
-    super(factory, { prefix, defaultBuckets: buckets, callbackTimeoutMs });
+    const logger = readLogger(options.logger, MESSAGE_PREFIX);
+    super(factory, { prefix, defaultBuckets: buckets, callbackTimeoutMs, logger });
     this.registry = registry;
     this.#scrapeTimeoutMs = scrapeTimeoutMs;
 
@@ -210,16 +230,28 @@ class PromTelemetry extends PromMetrics implements Telemetry {
 
   async serve(options: ServeOptions): Promise<MetricsServer> {
     if (this.#closed) throw invalidArgument('serve() after close()');
-    const server = await startMetricsServer(this.metricsHandler(), options);
+    const server = await startMetricsServer(this.metricsHandler(), options, () =>
+      checkReadiness([...this.#readiness.resources, ...(options.resources ?? [])]),
+    );
     this.#servers.add(server);
     return {
       url: server.url,
       port: server.port,
+      healthzUrl: server.healthzUrl,
+      readyzUrl: server.readyzUrl,
       close: () => {
         this.#servers.delete(server);
         return server.close();
       },
     };
+  }
+
+  addReadinessCheck(resource: Resource): () => void {
+    return this.#readiness.add(resource);
+  }
+
+  readiness(): Promise<ReadinessReport> {
+    return checkReadiness(this.#readiness.resources);
   }
 
   observeJobQueues(queues: readonly JobQueue[]): () => void {
@@ -240,11 +272,12 @@ class PromTelemetry extends PromMetrics implements Telemetry {
     return this.#queueGauges.observe(queues);
   }
 
-  async close(): Promise<void> {
+  override async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.#queueGauges?.clear();
     for (const unsubscribe of this.#unsubscribes.splice(0)) unsubscribe();
+    await super.close();
     const servers = [...this.#servers];
     this.#servers.clear();
     await Promise.all(servers.map((s) => s.close()));

@@ -2,6 +2,7 @@ import { ErrorCodes } from '../errors.js';
 import type { Cache } from '../ports/cache.js';
 import { expect } from './assert.js';
 import { cacheBadInputCheck } from './cache-bad-input.js';
+import { lifecycleChecks } from './lifecycle.js';
 import {
   type ConformanceCheck,
   type ConformanceOptions,
@@ -172,6 +173,7 @@ export const cacheChecks: readonly ConformanceCheck<Cache<unknown>>[] = [
     },
   },
   cacheBadInputCheck(),
+  ...lifecycleChecks<Cache<unknown>>((cache) => cache),
 ];
 
 /**

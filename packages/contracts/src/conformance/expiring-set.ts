@@ -2,6 +2,7 @@ import { ErrorCodes } from '../errors.js';
 import type { ExpiringSet } from '../ports/expiring-set.js';
 import { expect } from './assert.js';
 import { expiringSetBadInputCheck } from './expiring-set-bad-input.js';
+import { lifecycleChecks } from './lifecycle.js';
 import {
   type ConformanceCheck,
   type ConformanceOptions,
@@ -183,6 +184,7 @@ export const expiringSetChecks: readonly ConformanceCheck<ExpiringSet>[] = [
     },
   },
   expiringSetBadInputCheck(),
+  ...lifecycleChecks<ExpiringSet>((set) => set),
 ];
 
 /**

@@ -12,6 +12,7 @@ import {
   largeBody,
   startConformanceHttpServer,
 } from './http-conformance-server.js';
+import { lifecycleChecks } from './lifecycle.js';
 import {
   type ConformanceCheck,
   type ConformanceOptions,
@@ -372,6 +373,7 @@ export const httpClientChecks: readonly ConformanceCheck<HttpConformanceTarget>[
     },
   },
   httpClientBadInputCheck(),
+  ...lifecycleChecks<HttpConformanceTarget>((target) => target.client),
 ];
 
 /**

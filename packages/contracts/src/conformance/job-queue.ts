@@ -6,6 +6,7 @@ import { deliveryChecks } from './job-queue-delivery.js';
 import { enqueueChecks } from './job-queue-enqueue.js';
 import type { JobQueueCheckSettings } from './job-queue-support.js';
 import { scheduleChecks, workerChecks } from './job-queue-workers.js';
+import { lifecycleChecks } from './lifecycle.js';
 import {
   type ConformanceCheck,
   type ConformanceOptions,
@@ -61,6 +62,7 @@ export function jobQueueChecks<T extends JobQueue = JobQueue>(
     ...workerChecks(),
     ...countChecks(),
     jobQueueBadInputCheck(options.badInput),
+    ...lifecycleChecks<JobQueue>((queue) => queue),
   ];
   // Whatever the runner's default (Vitest's is 5 s), a check on a loaded machine gets a minute.
   return checks.map((check) => (check.timeoutMs === undefined ? { ...check, timeoutMs: 60_000 } : check));

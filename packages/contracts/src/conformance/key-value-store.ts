@@ -2,6 +2,7 @@ import { ErrorCodes } from '../errors.js';
 import type { KeyValueStore } from '../ports/key-value.js';
 import { expect } from './assert.js';
 import { keyValueStoreBadInputCheck } from './key-value-store-bad-input.js';
+import { lifecycleChecks } from './lifecycle.js';
 import {
   type ConformanceCheck,
   type ConformanceOptions,
@@ -302,6 +303,7 @@ export const keyValueStoreChecks: readonly ConformanceCheck<KeyValueStore>[] = [
     },
   },
   keyValueStoreBadInputCheck(),
+  ...lifecycleChecks<KeyValueStore>((store) => store),
 ];
 
 /**

@@ -3,6 +3,7 @@ import { ErrorCodes } from '../errors.js';
 import { MemoryMetrics } from '../memory/memory-metrics.js';
 import type { MetricLabels, Metrics } from '../ports/metrics.js';
 import { expect } from './assert.js';
+import { lifecycleChecks } from './lifecycle.js';
 import { metricsBadInputCheck } from './metrics-bad-input.js';
 import {
   type ConformanceCheck,
@@ -279,6 +280,7 @@ export const metricsChecks: readonly ConformanceCheck<MetricsHarness>[] = [
     },
   },
   metricsBadInputCheck(),
+  ...lifecycleChecks<MetricsHarness>((harness) => harness.metrics),
 ];
 
 /**

@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { ErrorCodes, isInfrastructureError } from '../errors.js';
 import type { ObjectStorage, PutBody } from '../ports/storage.js';
 import { expect } from './assert.js';
+import { lifecycleChecks } from './lifecycle.js';
 import { type ObjectStorageBadInputOptions, objectStorageBadInputCheck } from './object-storage-bad-input.js';
 import { objectStorageConsistencyChecks } from './object-storage-consistency.js';
 import {
@@ -665,6 +666,7 @@ export function objectStorageChecks<T extends ObjectStorage = ObjectStorage>(
   ];
   checks.push(objectStorageBadInputCheck({ keyPrefix, ...options.badInput }));
   checks.push(...objectStorageConsistencyChecks(options));
+  checks.push(...lifecycleChecks<T>((storage) => storage));
 
   if (options.signedUrl === false) {
     checks.push({

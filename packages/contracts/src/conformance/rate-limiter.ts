@@ -1,6 +1,7 @@
 import { ErrorCodes } from '../errors.js';
 import type { RateLimiter, RateLimiterSettings, RateLimitResult } from '../ports/rate-limiter.js';
 import { expect } from './assert.js';
+import { lifecycleChecks } from './lifecycle.js';
 import { rateLimiterBadInputCheck } from './rate-limiter-bad-input.js';
 import {
   type ConformanceCheck,
@@ -181,6 +182,7 @@ export const rateLimiterChecks: readonly ConformanceCheck<RateLimiterMaker>[] = 
     },
   },
   rateLimiterBadInputCheck(),
+  ...lifecycleChecks<RateLimiterMaker>((make) => make({ limit: 5, periodMs: 60_000 })),
 ];
 
 /**

@@ -9,7 +9,9 @@ import {
   TimeoutError,
 } from '../errors.js';
 import { Channels, createPublisher } from '../events.js';
+import { closedHealth } from '../health-report.js';
 import { DEFAULT_RETRY_METHODS, DEFAULT_RETRY_STATUSES } from '../http-defaults.js';
+import type { HealthReport } from '../ports/health.js';
 import type {
   HttpClient,
   HttpMethod,
@@ -115,6 +117,20 @@ export class FakeHttpClient implements HttpClient {
   readonly #handler: FakeHttpHandler | undefined;
   readonly #defaults: RequestDefaults;
   readonly #sleep: (ms: number) => Promise<void>;
+
+  #closed = false;
+
+  /** `up` (it lives in this process) until {@link close}, `down` after. */
+  async health(): Promise<HealthReport> {
+    return this.#closed
+      ? closedHealth('http', 'memory')
+      : { status: 'up', resource: 'http', target: 'memory' };
+  }
+
+  /** Marks it closed: `health()` reports `down` from then on. Idempotent. */
+  async close(): Promise<void> {
+    this.#closed = true;
+  }
 
   constructor(options: FakeHttpClientOptions = {}) {
     if (options.handler !== undefined && typeof options.handler !== 'function') {

@@ -1,6 +1,8 @@
 import { isWellFormed, MAX_TTL_MS, readOptions } from '../caller-input.js';
 import { InvalidArgumentError } from '../errors.js';
+import { closedHealth } from '../health-report.js';
 import type { Cache, CacheCodec, CacheLoader } from '../ports/cache.js';
+import type { HealthReport } from '../ports/health.js';
 import { validate } from '../validate.js';
 import { type Clock, systemClock } from './clock.js';
 
@@ -45,6 +47,20 @@ export class MemoryCache<T> implements Cache<T> {
   readonly #clock: Clock;
   readonly #entries = new Map<string, Entry>();
   readonly #inflight = new Map<string, Promise<T | undefined>>();
+
+  #closed = false;
+
+  /** `up` (it lives in this process) until {@link close}, `down` after. */
+  async health(): Promise<HealthReport> {
+    return this.#closed
+      ? closedHealth('cache', 'memory')
+      : { status: 'up', resource: 'cache', target: 'memory' };
+  }
+
+  /** Marks it closed: `health()` reports `down` from then on. Idempotent. */
+  async close(): Promise<void> {
+    this.#closed = true;
+  }
 
   constructor(options: MemoryCacheOptions<T> = {}) {
     const o = readOptions(

@@ -1,6 +1,8 @@
 import { isWellFormed, MAX_TTL_MS, readOptions } from '../caller-input.js';
 import { InvalidArgumentError } from '../errors.js';
+import { closedHealth } from '../health-report.js';
 import type { ExpiringSet } from '../ports/expiring-set.js';
+import type { HealthReport } from '../ports/health.js';
 import { validate } from '../validate.js';
 import { type Clock, systemClock } from './clock.js';
 
@@ -25,6 +27,20 @@ export class MemoryExpiringSet implements ExpiringSet {
   readonly #clock: Clock;
   /** Member -> expiry (clock ms). */
   readonly #members = new Map<string, number>();
+
+  #closed = false;
+
+  /** `up` (it lives in this process) until {@link close}, `down` after. */
+  async health(): Promise<HealthReport> {
+    return this.#closed
+      ? closedHealth('expiring-set', 'memory')
+      : { status: 'up', resource: 'expiring-set', target: 'memory' };
+  }
+
+  /** Marks it closed: `health()` reports `down` from then on. Idempotent. */
+  async close(): Promise<void> {
+    this.#closed = true;
+  }
 
   constructor(options: MemoryExpiringSetOptions = {}) {
     const o = readOptions(options, ['defaultTtlMs', 'clock'], 'expiring set options', PREFIX);

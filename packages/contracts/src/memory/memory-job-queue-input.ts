@@ -1,6 +1,7 @@
 import { isWellFormed, MAX_DELAY_MS, readList, readOptions } from '../caller-input.js';
 import { InvalidArgumentError, PayloadTooLargeError } from '../errors.js';
 import type { JobPriority } from '../ports/job-queue.js';
+import { readLogger } from '../ports/logger.js';
 import type { Clock } from './clock.js';
 import type { MemoryJobQueueOptions } from './memory-job-queue.js';
 
@@ -183,7 +184,7 @@ export function describeFailure(error: unknown): { name: string; message: string
 export function readQueueOptions(options: unknown): MemoryJobQueueOptions {
   const o = readOptions(
     options,
-    ['clock', 'idRetentionMs', 'maxPayloadBytes', 'leaseMs', 'random'] as const,
+    ['clock', 'idRetentionMs', 'maxPayloadBytes', 'leaseMs', 'random', 'logger'] as const,
     'job queue options',
     PREFIX,
   );
@@ -196,6 +197,7 @@ export function readQueueOptions(options: unknown): MemoryJobQueueOptions {
   const max = Number.MAX_SAFE_INTEGER;
   return {
     clock: o.clock as Clock | undefined,
+    logger: readLogger(o.logger, PREFIX),
     random: o.random as (() => number) | undefined,
     idRetentionMs:
       o.idRetentionMs === undefined ? undefined : numberIn(o.idRetentionMs, 'idRetentionMs', 0, max, true),

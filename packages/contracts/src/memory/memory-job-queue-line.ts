@@ -13,6 +13,8 @@ export interface Lease {
   readonly controller: AbortController;
   expiresAt: number;
   readonly deadline: number | undefined;
+  /** Set when the queue settled the delivery before its handler did (a timeout): for its trace. */
+  outcome?: 'retried' | 'dead_lettered';
 }
 
 /** A job as the queue keeps it (its payload dropped once it completed). */
@@ -32,6 +34,8 @@ export interface Job {
   lease: Lease | undefined;
   lastError: { name: string; message: string; code?: string } | undefined;
   doneAt: number;
+  /** The producer's trace propagation fields, when its enqueue was traced. */
+  readonly carrier: Readonly<Record<string, string>> | undefined;
 }
 
 /** A worker as the queue drives it. */

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { MAX_DELAY_MS, readOptions } from '../caller-input.js';
 import { AbortedError, LockLostError, TimeoutError } from '../errors.js';
+import { closedHealth } from '../health-report.js';
+import type { HealthReport } from '../ports/health.js';
 import type {
   DeadLetter,
   EnqueueOptions,
@@ -15,6 +17,14 @@ import type {
   JobWorkerCloseOptions,
   JobWorkerOptions,
 } from '../ports/job-queue.js';
+import { type Logger, silentLogger } from '../ports/logger.js';
+import {
+  type QueueProcessTrace,
+  type QueuePublishTrace,
+  TraceChannels,
+  traceChannel,
+  traced,
+} from '../trace.js';
 import { type Clock, systemClock } from './clock.js';
 import {
   backoffMs,
@@ -55,7 +65,26 @@ export interface MemoryJobQueueOptions {
   leaseMs?: number;
   /** Jitter source of the backoff, values in [0, 1) (default `Math.random`): seed it in tests. */
   random?: () => number;
+  /** Where to log dead-lettered jobs (warn) (default: nothing is logged). */
+  logger?: Logger | undefined;
 }
+
+const publishing = traceChannel(TraceChannels.queuePublish);
+const processing = traceChannel(TraceChannels.queueProcess);
+const NO_CARRIER: Readonly<Record<string, string>> = Object.freeze({});
+
+/** The carrier to store with a traced enqueue's jobs: none when it is empty. */
+const carrierOf = (ctx: QueuePublishTrace | undefined) =>
+  ctx !== undefined && Object.keys(ctx.carrier).length > 0 ? { ...ctx.carrier } : undefined;
+
+const codeOf = (error: unknown): string => {
+  try {
+    const code = (error as { code?: unknown })?.code;
+    return typeof code === 'string' ? code : 'UNKNOWN';
+  } catch {
+    return 'UNKNOWN';
+  }
+};
 
 const DEFAULT_RETENTION_MS = 24 * 60 * 60 * 1000;
 const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
@@ -80,6 +109,7 @@ export class MemoryJobQueue<T = JobPayload> implements JobQueue<T> {
   readonly #maxPayloadBytes: number;
   readonly #leaseMs: number;
   readonly #random: () => number;
+  readonly #logger: Logger;
   readonly #jobs = new Map<string, Job>();
   /** Jobs waiting for a worker or for their time. */
   readonly #line = new JobLine();
@@ -103,21 +133,50 @@ export class MemoryJobQueue<T = JobPayload> implements JobQueue<T> {
     this.#maxPayloadBytes = o.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD;
     this.#leaseMs = o.leaseMs ?? 30_000;
     this.#random = o.random ?? Math.random;
+    this.#logger = o.logger ?? silentLogger;
   }
 
-  async enqueue(payload: T, options?: EnqueueOptions): Promise<EnqueueResult> {
-    const settings = readEnqueueOptions(options);
-    const stored = storePayload(payload, this.#maxPayloadBytes);
-    const result = this.#add(stored, settings);
-    this.#pump();
-    return result;
+  /** Traced on `voelgoed:queue:publish` when someone subscribes: the carrier goes with the job. */
+  enqueue(payload: T, options?: EnqueueOptions): Promise<EnqueueResult> {
+    return traced(
+      publishing,
+      (): QueuePublishTrace => ({ queue: this.name, count: 1, carrier: {} }),
+      (ctx) =>
+        this.#publish(ctx, async () => {
+          const settings = readEnqueueOptions(options);
+          const stored = storePayload(payload, this.#maxPayloadBytes);
+          const result = this.#add(stored, settings, carrierOf(ctx));
+          if (ctx) ctx.jobId = result.id;
+          this.#pump();
+          return result;
+        }),
+    );
   }
 
-  async enqueueMany(jobs: ReadonlyArray<{ payload: T; options?: EnqueueOptions }>): Promise<EnqueueResult[]> {
-    const checked = readJobs(jobs, this.#maxPayloadBytes);
-    const results = checked.map(({ payload, settings }) => this.#add(payload, settings));
-    this.#pump();
-    return results;
+  enqueueMany(jobs: ReadonlyArray<{ payload: T; options?: EnqueueOptions }>): Promise<EnqueueResult[]> {
+    return traced(
+      publishing,
+      (): QueuePublishTrace => ({ queue: this.name, count: 0, batch: true, carrier: {} }),
+      (ctx) =>
+        this.#publish(ctx, async () => {
+          const checked = readJobs(jobs, this.#maxPayloadBytes);
+          if (ctx) ctx.count = checked.length;
+          const carrier = carrierOf(ctx);
+          const results = checked.map(({ payload, settings }) => this.#add(payload, settings, carrier));
+          this.#pump();
+          return results;
+        }),
+    );
+  }
+
+  /** Runs an enqueue, noting its error code in the trace context when it fails. */
+  async #publish<R>(ctx: QueuePublishTrace | undefined, fn: () => Promise<R>): Promise<R> {
+    try {
+      return await fn();
+    } catch (error) {
+      if (ctx) ctx.errorCode = codeOf(error);
+      throw error;
+    }
   }
 
   process(handler: JobHandler<T>, options?: JobWorkerOptions): JobWorker {
@@ -232,8 +291,18 @@ export class MemoryJobQueue<T = JobPayload> implements JobQueue<T> {
     });
   }
 
+  #closed = false;
+
+  /** `up` (it lives in this process) until {@link close}, `down` after. */
+  async health(): Promise<HealthReport> {
+    return this.#closed
+      ? closedHealth('queue', 'memory')
+      : { status: 'up', resource: 'queue', target: 'memory', details: { queue: this.name } };
+  }
+
   async close(options?: JobWorkerCloseOptions): Promise<void> {
     readCloseOptions(options);
+    this.#closed = true;
     await Promise.all([...this.#workers].map((worker) => this.#closeWorker(worker, options)));
     clearTimeout(this.#timer);
     this.#timer = undefined;
@@ -253,7 +322,11 @@ export class MemoryJobQueue<T = JobPayload> implements JobQueue<T> {
     return true;
   }
 
-  #add(payload: StoredPayload, settings: JobSettings): EnqueueResult {
+  #add(
+    payload: StoredPayload,
+    settings: JobSettings,
+    carrier: Readonly<Record<string, string>> | undefined,
+  ): EnqueueResult {
     const now = this.#clock.now();
     this.#forget(now);
     const id = settings.id ?? randomUUID();
@@ -273,6 +346,7 @@ export class MemoryJobQueue<T = JobPayload> implements JobQueue<T> {
       lease: undefined,
       lastError: undefined,
       doneAt: 0,
+      carrier,
     };
     this.#jobs.set(id, job);
     this.#line.add(job, now);
@@ -301,7 +375,7 @@ export class MemoryJobQueue<T = JobPayload> implements JobQueue<T> {
           job,
           new TimeoutError(`${PREFIX} job ${job.id} timed out after ${job.settings.timeoutMs} ms`),
         );
-        this.#fail(job, lease.controller.signal.reason, now);
+        lease.outcome = this.#fail(job, lease.controller.signal.reason, now);
       } else if (lease.expiresAt <= now) {
         this.#release(job, new LockLostError(`${PREFIX} the lease of job ${job.id} lapsed`, [job.id]));
         this.#line.add(job, now);
@@ -356,23 +430,53 @@ export class MemoryJobQueue<T = JobPayload> implements JobQueue<T> {
       enqueuedAt: job.enqueuedAt,
       signal: lease.controller.signal,
     });
-    const settle = (failed: boolean, error?: unknown) => {
+    /** Settles the delivery; returns its outcome (for the trace). */
+    const settle = (failed: boolean, error?: unknown): NonNullable<QueueProcessTrace['outcome']> => {
       worker.handlers -= 1;
+      let outcome: NonNullable<QueueProcessTrace['outcome']> = lease.outcome ?? 'lease_lost';
       if (job.lease === lease) {
         const at = this.#clock.now();
         this.#release(job);
-        if (failed) this.#fail(job, error, at);
-        else this.#complete(job, at);
+        if (failed) outcome = this.#fail(job, error, at);
+        else {
+          this.#complete(job, at);
+          outcome = 'completed';
+        }
       }
       worker.onChange?.();
       this.#pump();
+      return outcome;
     };
-    Promise.resolve()
-      .then(() => (worker.handler as JobHandler<T>)(delivery))
-      .then(
+    const handle = () => Promise.resolve().then(() => (worker.handler as JobHandler<T>)(delivery));
+    if (!processing.hasSubscribers) {
+      handle().then(
         () => settle(false),
         (error: unknown) => settle(true, error),
       );
+      return;
+    }
+    // Traced: the handler runs through the subscriber's enter (its calls become the consumer
+    // span's children); the span ends once the outcome is known.
+    const context = (): QueueProcessTrace => ({
+      queue: this.name,
+      jobId: job.id,
+      attempt: delivery.attempt,
+      deliveryToken: job.token,
+      carrier: job.carrier ?? NO_CARRIER,
+    });
+    traced(processing, context, async (ctx) => {
+      let failure: { error: unknown } | undefined;
+      try {
+        await handle();
+      } catch (error) {
+        failure = { error };
+      }
+      const outcome = settle(failure !== undefined, failure?.error);
+      if (ctx) ctx.outcome = outcome;
+      if (failure === undefined) return;
+      if (ctx) ctx.errorCode = codeOf(failure.error);
+      throw failure.error;
+    }).catch(() => {});
   }
 
   /** Ends a delivery's lease; with `reason`, aborts its signal (the handler may still be running). */
@@ -392,17 +496,27 @@ export class MemoryJobQueue<T = JobPayload> implements JobQueue<T> {
     this.#completed.push(job);
   }
 
-  #fail(job: Job, error: unknown, now: number): void {
+  #fail(job: Job, error: unknown, now: number): 'retried' | 'dead_lettered' {
     job.failures += 1;
     job.lastError = describeFailure(error);
     if (job.failures >= job.settings.attempts) {
       job.state = 'dead-lettered';
       job.doneAt = now;
       this.#dead.set(job.id, job);
-      return;
+      this.#logger.warn(
+        {
+          queue: this.name,
+          jobId: job.id,
+          attempts: job.failures,
+          errorCode: job.lastError.code ?? job.lastError.name,
+        },
+        'job dead-lettered',
+      );
+      return 'dead_lettered';
     }
     job.runAt = now + backoffMs(job.settings.backoff, job.failures, this.#random);
     this.#line.add(job, now);
+    return 'retried';
   }
 
   /** Sets the one timer for the next thing that is due (or the next look at a non-system clock). */

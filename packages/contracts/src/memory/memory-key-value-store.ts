@@ -1,5 +1,7 @@
 import { isWellFormed, MAX_TTL_MS, readList, readOptions, readRecord } from '../caller-input.js';
 import { ConflictError, InvalidArgumentError } from '../errors.js';
+import { closedHealth } from '../health-report.js';
+import type { HealthReport } from '../ports/health.js';
 import type { IncrOptions, KeyValueStore, SetOptions } from '../ports/key-value.js';
 import { validate } from '../validate.js';
 import { type Clock, systemClock } from './clock.js';
@@ -30,6 +32,20 @@ interface Entry {
 export class MemoryKeyValueStore implements KeyValueStore {
   readonly #entries = new Map<string, Entry>();
   readonly #clock: Clock;
+
+  #closed = false;
+
+  /** `up` (it lives in this process) until {@link close}, `down` after. */
+  async health(): Promise<HealthReport> {
+    return this.#closed
+      ? closedHealth('key-value', 'memory')
+      : { status: 'up', resource: 'key-value', target: 'memory' };
+  }
+
+  /** Marks it closed: `health()` reports `down` from then on. Idempotent. */
+  async close(): Promise<void> {
+    this.#closed = true;
+  }
 
   constructor(options: MemoryKeyValueStoreOptions = {}) {
     this.#clock = options.clock ?? systemClock;

@@ -9,6 +9,8 @@ import {
   readSignal,
 } from '../caller-input.js';
 import { InvalidArgumentError, LockLostError, LockTimeoutError } from '../errors.js';
+import { closedHealth } from '../health-report.js';
+import type { HealthReport } from '../ports/health.js';
 import type { AcquireOptions, DistributedLock, Lock, WithLockOptions } from '../ports/lock.js';
 import { validate } from '../validate.js';
 import { type Clock, systemClock } from './clock.js';
@@ -57,6 +59,20 @@ export class MemoryLock implements DistributedLock {
   readonly #held = new Map<string, Holding>();
   readonly #tokens = new Map<string, number>();
   readonly #waiters = new Map<string, Set<() => void>>();
+
+  #closed = false;
+
+  /** `up` (it lives in this process) until {@link close}, `down` after. */
+  async health(): Promise<HealthReport> {
+    return this.#closed
+      ? closedHealth('lock', 'memory')
+      : { status: 'up', resource: 'lock', target: 'memory' };
+  }
+
+  /** Marks it closed: `health()` reports `down` from then on. Idempotent. */
+  async close(): Promise<void> {
+    this.#closed = true;
+  }
 
   constructor(options: MemoryLockOptions = {}) {
     this.#clock = options.clock ?? systemClock;

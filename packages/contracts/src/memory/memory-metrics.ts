@@ -1,5 +1,7 @@
 import { readList, readOptions } from '../caller-input.js';
 import { InvalidArgumentError } from '../errors.js';
+import { closedHealth } from '../health-report.js';
+import type { HealthReport } from '../ports/health.js';
 import type {
   BoundCounter,
   BoundGauge,
@@ -80,6 +82,20 @@ interface Instrument {
  */
 export class MemoryMetrics implements Metrics {
   readonly #instruments = new Map<string, Instrument>();
+
+  #closed = false;
+
+  /** `up` (it lives in this process) until {@link close}, `down` after. */
+  async health(): Promise<HealthReport> {
+    return this.#closed
+      ? closedHealth('metrics', 'memory')
+      : { status: 'up', resource: 'metrics', target: 'memory' };
+  }
+
+  /** Marks it closed: `health()` reports `down` from then on. Idempotent. */
+  async close(): Promise<void> {
+    this.#closed = true;
+  }
 
   counter(name: string, options: InstrumentOptions = {}): Counter {
     const inst = this.#declare(name, 'counter', options);

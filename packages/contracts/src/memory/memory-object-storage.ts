@@ -11,6 +11,8 @@ import {
   PayloadTooLargeError,
 } from '../errors.js';
 import { Channels, createPublisher, type StorageOperationEvent } from '../events.js';
+import { closedHealth } from '../health-report.js';
+import type { HealthReport } from '../ports/health.js';
 import type {
   GetResult,
   ListedObject,
@@ -23,6 +25,7 @@ import type {
   PutResult,
   SignedUrlOptions,
 } from '../ports/storage.js';
+import { type StorageOperationTrace, TraceChannels, traceChannel, traced, traceOperation } from '../trace.js';
 import { validate } from '../validate.js';
 import { validateObjectKey, validateObjectKeyPrefix } from '../validate-object-key.js';
 import { type Clock, systemClock } from './clock.js';
@@ -48,6 +51,7 @@ const METADATA_KEY = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
 const HEADER_UNSAFE = /[\u0000-\u0008\u000a-\u001f\u007f]/;
 
 const publisher = createPublisher(Channels.storageOperation);
+const tracing = traceChannel(TraceChannels.storageOperation);
 
 /** Options of {@link MemoryObjectStorage}. */
 export interface MemoryObjectStorageOptions {
@@ -105,6 +109,20 @@ export class MemoryObjectStorage implements ObjectStorage {
   readonly #bucket: string;
   readonly #secret = randomBytes(32);
 
+  #closed = false;
+
+  /** `up` (it lives in this process) until {@link close}, `down` after. */
+  async health(): Promise<HealthReport> {
+    return this.#closed
+      ? closedHealth('storage', 'memory')
+      : { status: 'up', resource: 'storage', target: 'memory' };
+  }
+
+  /** Marks it closed: `health()` reports `down` from then on. Idempotent. */
+  async close(): Promise<void> {
+    this.#closed = true;
+  }
+
   constructor(options: MemoryObjectStorageOptions = {}) {
     if (options.maxObjectSize !== undefined)
       validate.integer(options.maxObjectSize, 'maxObjectSize', PREFIX, 0);
@@ -129,7 +147,7 @@ export class MemoryObjectStorage implements ObjectStorage {
   }
 
   put(key: string, body: PutBody, putOptions: PutOptions = {}): Promise<PutResult> {
-    return this.#observe('put', async () => {
+    return this.#observe('put', { key }, async () => {
       validateObjectKey(key, PREFIX);
       // One read of each field: a getter or Proxy cannot answer one thing to the check and another later.
       const options = readOptions(putOptions, PUT_FIELDS, 'put options', PREFIX) as PutOptions;
@@ -170,7 +188,7 @@ export class MemoryObjectStorage implements ObjectStorage {
   }
 
   get(key: string, options: { signal?: AbortSignal } = {}): Promise<GetResult> {
-    return this.#observe('get', async () => {
+    return this.#observe('get', { key }, async () => {
       validateObjectKey(key, PREFIX);
       const signal = readSignal(readOptions(options, ['signal'], 'get options', PREFIX).signal, PREFIX);
       if (signal?.aborted) {
@@ -188,7 +206,7 @@ export class MemoryObjectStorage implements ObjectStorage {
    * `InvalidArgumentError` (HTTP would answer 416).
    */
   getRange(key: string, start: number, end: number): Promise<GetResult> {
-    return this.#observe('getRange', async () => {
+    return this.#observe('getRange', { key }, async () => {
       validateObjectKey(key, PREFIX);
       validate.integer(start, 'range start', PREFIX, 0);
       validate.integer(end, 'range end', PREFIX, 0);
@@ -205,21 +223,21 @@ export class MemoryObjectStorage implements ObjectStorage {
   }
 
   head(key: string): Promise<ObjectInfo> {
-    return this.#observe('head', async () => {
+    return this.#observe('head', { key }, async () => {
       validateObjectKey(key, PREFIX);
       return { result: info(key, this.#require(key)) };
     });
   }
 
   exists(key: string): Promise<boolean> {
-    return this.#observe('exists', async () => {
+    return this.#observe('exists', { key }, async () => {
       validateObjectKey(key, PREFIX);
       return { result: this.#objects.has(key) };
     });
   }
 
   delete(key: string): Promise<void> {
-    return this.#observe('delete', async () => {
+    return this.#observe('delete', { key }, async () => {
       validateObjectKey(key, PREFIX);
       this.#objects.delete(key);
       return { result: undefined };
@@ -227,7 +245,7 @@ export class MemoryObjectStorage implements ObjectStorage {
   }
 
   deleteMany(keys: readonly string[]): Promise<void> {
-    return this.#observe('deleteMany', async () => {
+    return this.#observe('deleteMany', { keys }, async () => {
       // Check every key first: a bad key deletes nothing.
       const checked = readList(keys, 'keys', PREFIX, (key) => {
         validateObjectKey(key, PREFIX);
@@ -244,8 +262,11 @@ export class MemoryObjectStorage implements ObjectStorage {
 
   async *#listGenerator(prefixArg: string | undefined, options: ListOptions): AsyncGenerator<ListedObject> {
     const start = performance.now();
+    // The span runs from the first next() to the end of the iteration (or its break).
+    const trace = traceOperation(tracing, () => this.#traceContext('list', { key: prefixArg }));
     let listed = 0;
     let errorCode: string | undefined;
+    let failure: unknown;
     try {
       const prefix = validateObjectKeyPrefix(prefixArg, PREFIX);
       const { limit: rawLimit } = readOptions(options, ['limit'], 'list options', PREFIX);
@@ -265,9 +286,14 @@ export class MemoryObjectStorage implements ObjectStorage {
       }
     } catch (error) {
       errorCode = isInfrastructureError(error) ? error.code : 'UNKNOWN';
+      failure = error;
       throw error;
     } finally {
       this.#publish('list', start, errorCode, undefined);
+      if (trace) {
+        if (errorCode !== undefined) trace.context.errorCode = errorCode;
+        trace.settle(failure);
+      }
     }
   }
 
@@ -296,7 +322,7 @@ export class MemoryObjectStorage implements ObjectStorage {
   }
 
   copy(fromKey: string, toKey: string): Promise<ObjectInfo> {
-    return this.#observe('copy', async () => {
+    return this.#observe('copy', { key: toKey, sourceKey: fromKey }, async () => {
       validateObjectKey(fromKey, PREFIX, 'source key');
       validateObjectKey(toKey, PREFIX, 'destination key');
       const source = this.#require(fromKey);
@@ -314,7 +340,7 @@ export class MemoryObjectStorage implements ObjectStorage {
    * object exists.
    */
   signedUrl(key: string, signedUrlOptions: SignedUrlOptions = {}): Promise<string> {
-    return this.#observe('signedUrl', async () => {
+    return this.#observe('signedUrl', { key }, async () => {
       validateObjectKey(key, PREFIX);
       const options = readOptions(
         signedUrlOptions,
@@ -420,7 +446,50 @@ export class MemoryObjectStorage implements ObjectStorage {
     return stored;
   }
 
+  /**
+   * Runs one operation: publishes its event and, when someone subscribes to the trace channel,
+   * traces it (the traced promise resolves to nothing: a signed URL or a body stays out of the
+   * trace context).
+   */
   async #observe<R>(
+    operation: StorageOperationEvent['operation'],
+    target: TraceTarget,
+    run: () => Promise<{ result: R; bytes?: number }>,
+  ): Promise<R> {
+    if (!tracing.hasSubscribers) return this.#measure(operation, run);
+    let out: R;
+    await traced(
+      tracing,
+      () => this.#traceContext(operation, target),
+      async (ctx) => {
+        try {
+          out = await this.#measure(operation, async () => {
+            const done = await run();
+            if (ctx && done.bytes !== undefined) ctx.bytes = done.bytes;
+            return done;
+          });
+        } catch (error) {
+          if (ctx) ctx.errorCode = (error as InfrastructureError).code;
+          throw error;
+        }
+      },
+    );
+    return out!;
+  }
+
+  #traceContext(operation: StorageOperationEvent['operation'], target: TraceTarget): StorageOperationTrace {
+    const ctx: StorageOperationTrace = { operation, driver: 'memory', bucket: this.#bucket };
+    if (typeof target.key === 'string') ctx.key = target.key;
+    if (typeof target.sourceKey === 'string') ctx.sourceKey = target.sourceKey;
+    try {
+      if (Array.isArray(target.keys)) ctx.keyCount = target.keys.length;
+    } catch {
+      // A hostile list (a Proxy): the operation rejects it; the span just has no count.
+    }
+    return ctx;
+  }
+
+  async #measure<R>(
     operation: StorageOperationEvent['operation'],
     run: () => Promise<{ result: R; bytes?: number }>,
   ): Promise<R> {
@@ -454,6 +523,13 @@ export class MemoryObjectStorage implements ObjectStorage {
       ...(errorCode === undefined ? {} : { errorCode }),
     }));
   }
+}
+
+/** What a span names besides the operation: the key (or prefix), a copy's source, a batch's keys. */
+interface TraceTarget {
+  key?: unknown;
+  sourceKey?: unknown;
+  keys?: unknown;
 }
 
 function info(key: string, stored: StoredObject): ObjectInfo {

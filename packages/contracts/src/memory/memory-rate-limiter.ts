@@ -1,5 +1,7 @@
 import { isWellFormed, MAX_TTL_MS, readOptions } from '../caller-input.js';
 import { InvalidArgumentError } from '../errors.js';
+import { closedHealth } from '../health-report.js';
+import type { HealthReport } from '../ports/health.js';
 import type { RateLimiter, RateLimiterSettings, RateLimitResult } from '../ports/rate-limiter.js';
 import { validate } from '../validate.js';
 import { type Clock, systemClock } from './clock.js';
@@ -29,6 +31,20 @@ export class MemoryRateLimiter implements RateLimiter {
   /** Subject -> theoretical arrival time (clock ms); a time in the past is a full allowance. */
   readonly #arrivals = new Map<string, number>();
   #calls = 0;
+
+  #closed = false;
+
+  /** `up` (it lives in this process) until {@link close}, `down` after. */
+  async health(): Promise<HealthReport> {
+    return this.#closed
+      ? closedHealth('rate-limiter', 'memory')
+      : { status: 'up', resource: 'rate-limiter', target: 'memory' };
+  }
+
+  /** Marks it closed: `health()` reports `down` from then on. Idempotent. */
+  async close(): Promise<void> {
+    this.#closed = true;
+  }
 
   constructor(options: MemoryRateLimiterOptions) {
     if (options === undefined) throw new InvalidArgumentError(`${PREFIX} rate limiter options are required`);

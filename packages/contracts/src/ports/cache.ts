@@ -1,3 +1,5 @@
+import type { Resource } from './health.js';
+
 /** Loads a value on a cache miss; resolve `undefined` to cache nothing. */
 export type CacheLoader<T> = (key: string) => Promise<T | undefined>;
 
@@ -14,7 +16,7 @@ export interface CacheCodec<T> {
  * of one key call the loader once. Keys are non-empty strings; TTLs are positive finite ms.
  * Bad input rejects with `InvalidArgumentError`; a loader's own error reaches the caller as it is.
  */
-export interface Cache<T> {
+export interface Cache<T> extends Resource {
   /**
    * The value of `key`, else what `loader` (or the cache's default loader) resolves, which is
    * then cached; `undefined` when there is none.

@@ -1,10 +1,12 @@
+import type { Resource } from './health.js';
+
 /**
  * The swappable face of a set whose members each expire (holds, reservations, "seen" marks):
  * a sorted set on Redis, or in memory for tests. Members are non-empty strings; TTLs are in
  * ms (positive, finite, at most 2^53 - 1, rounded up to whole ms). An expired member is gone
  * for every method. Bad input rejects with `InvalidArgumentError`.
  */
-export interface ExpiringSet {
+export interface ExpiringSet extends Resource {
   /** Adds `member` (or renews it) for `ttlMs` (default: the set's default TTL); resolves true when it was not a live member before. */
   add(member: string, ttlMs?: number): Promise<boolean>;
   /** Adds `member` only when it is not a live member; resolves false (and changes nothing) otherwise. */

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { Resource } from './health.js';
 
 export type HttpMethod = 'GET' | 'HEAD' | 'OPTIONS' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -76,7 +77,7 @@ export type HttpRequestOptions = Omit<HttpRequest, 'url' | 'method'>;
  * `HttpStatusError`, `CircuitOpenError`, `RateLimitedError`, `AbortedError`, `InvalidArgumentError`
  * (malformed URL, bad options).
  */
-export interface HttpClient {
+export interface HttpClient extends Resource {
   request(request: HttpRequest): Promise<HttpResponse>;
   /** Like `request`, but resolves once headers arrive, with the body as a stream. */
   stream(request: HttpRequest): Promise<HttpStreamResponse>;

@@ -1,3 +1,5 @@
+import type { Resource } from './health.js';
+
 // Ranges a caller's value must be in (else INVALID_ARGUMENT) are given on each option: backoff
 // fields, timeouts, grace and paging included, so every implementation refuses the same input.
 
@@ -169,7 +171,7 @@ export interface JobInfo<T = JobPayload> {
  * its effects idempotent on the job id, and fence them on `deliveryToken`.
  * Bad input rejects with `InvalidArgumentError`; an oversized payload with `PayloadTooLargeError`.
  */
-export interface JobQueue<T = JobPayload> {
+export interface JobQueue<T = JobPayload> extends Resource {
   /** The queue's name. */
   readonly name: string;
   enqueue(payload: T, options?: EnqueueOptions): Promise<EnqueueResult>;

@@ -1,3 +1,5 @@
+import type { Resource } from './health.js';
+
 /** Options of {@link KeyValueStore.set}. */
 export interface SetOptions {
   /** Expire the key after this many ms (a positive finite number). Without it the key has no expiry. */
@@ -18,7 +20,7 @@ export interface IncrOptions {
  * The swappable face of a key-value store such as Redis: string values, TTLs in milliseconds.
  * Keys are non-empty strings; bad input rejects with `InvalidArgumentError`.
  */
-export interface KeyValueStore {
+export interface KeyValueStore extends Resource {
   /** The value, or `null` when the key does not exist (or has expired). */
   get(key: string): Promise<string | null>;
   /** Stores `value`. Resolves `false` when an `NX`/`XX` condition kept it from being set. A plain set clears any TTL. */

@@ -1,3 +1,5 @@
+import type { Resource } from './health.js';
+
 /** How to try for a lock. */
 export interface AcquireOptions {
   /** Further attempts after the first one fails (default 10; 0 tries once; `Infinity` until the signal aborts). */
@@ -51,7 +53,7 @@ export interface Lock extends AsyncDisposable {
 }
 
 /** A lock manager shared across processes (Redlock over Redis, or in memory for tests). */
-export interface DistributedLock {
+export interface DistributedLock extends Resource {
   /**
    * Takes the lock on `resource` (or on every one of `resources`, all or nothing) for `ttlMs`
    * (default 5000). Rejects with `LockTimeoutError` (code `LOCK_TIMEOUT`) once its retries are

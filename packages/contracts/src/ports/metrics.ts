@@ -1,3 +1,5 @@
+import type { Resource } from './health.js';
+
 /** Label values by label name. Only names declared with the instrument are allowed. */
 export type MetricLabels = Readonly<Record<string, string | number | boolean>>;
 
@@ -70,7 +72,7 @@ export type ObservableCallback = (result: ObservableResult) => void | Promise<vo
  * control characters, empty or non-ascending `buckets`, and options or labels that cannot be
  * read (a Proxy or getter that throws).
  */
-export interface Metrics {
+export interface Metrics extends Resource {
   counter(name: string, options?: InstrumentOptions): Counter;
   upDownCounter(name: string, options?: InstrumentOptions): UpDownCounter;
   histogram(name: string, options?: HistogramOptions): Histogram;

@@ -1,3 +1,5 @@
+import type { Resource } from './health.js';
+
 /** What {@link RateLimiter.consume} decided. */
 export interface RateLimitResult {
   /** Whether the request may go ahead (its cost was taken from the allowance). */
@@ -24,7 +26,7 @@ export interface RateLimiterSettings {
  * comes back every `periodMs / limit` ms. A denied request takes nothing. Bad input rejects
  * with `InvalidArgumentError`.
  */
-export interface RateLimiter {
+export interface RateLimiter extends Resource {
   /**
    * Takes `cost` (default 1; an integer from 1 to the limit) from `subject`'s allowance if
    * there is enough; otherwise takes nothing and says when to try again.

@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { Resource } from './health.js';
 
 /** What is known of a stored object. */
 export interface ObjectInfo {
@@ -73,7 +74,7 @@ export interface ObjectStorageCapabilities {
  * '/') and without control characters, so that a key names the same object on every driver;
  * bad keys reject with `InvalidArgumentError`. A missing object rejects with `NotFoundError`.
  */
-export interface ObjectStorage {
+export interface ObjectStorage extends Resource {
   readonly capabilities: ObjectStorageCapabilities;
   put(key: string, body: PutBody, options?: PutOptions): Promise<PutResult>;
   get(key: string, options?: { signal?: AbortSignal }): Promise<GetResult>;

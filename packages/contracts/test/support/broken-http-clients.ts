@@ -26,6 +26,14 @@ export interface HttpDefects {
 
 /** An HttpClient that rewrites requests before a correct client sends them. */
 export class BrokenHttpClient implements HttpClient {
+  health() {
+    return this.inner.health();
+  }
+
+  close() {
+    return this.inner.close();
+  }
+
   constructor(
     private readonly inner: HttpClient,
     private readonly defects: HttpDefects,

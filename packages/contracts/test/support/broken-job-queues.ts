@@ -60,6 +60,10 @@ export class BrokenJobQueue implements JobQueue {
   readonly #enqueuedAt = new Map<string, number>();
   #paused = false;
 
+  health() {
+    return this.#inner.health();
+  }
+
   constructor(name: string, defects: JobQueueDefects = {}) {
     this.name = name;
     this.#defects = defects;

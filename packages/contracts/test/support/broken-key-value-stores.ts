@@ -21,6 +21,14 @@ export interface KeyValueDefects {
 /** A {@link MemoryKeyValueStore} wrapped with deliberate defects. Test-only. */
 export class BrokenKeyValueStore implements KeyValueStore {
   readonly #inner = new MemoryKeyValueStore();
+  health() {
+    return this.#inner.health();
+  }
+
+  close() {
+    return this.#inner.close();
+  }
+
   constructor(readonly defects: KeyValueDefects) {}
 
   #guard<T>(fallback: T, op: () => Promise<T>): Promise<T> {

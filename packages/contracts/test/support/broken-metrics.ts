@@ -80,6 +80,8 @@ export function brokenMetricsHarness(defects: MetricsDefects): MetricsHarness {
         ),
       );
     },
+    health: () => inner.health(),
+    close: () => inner.close(),
   };
   return { metrics, read: harness.read };
 }

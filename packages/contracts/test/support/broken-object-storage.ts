@@ -55,6 +55,14 @@ export class BrokenObjectStorage implements ObjectStorage {
   readonly capabilities = { signedUrl: true };
   readonly inner = new MemoryObjectStorage();
 
+  health() {
+    return this.inner.health();
+  }
+
+  close() {
+    return this.inner.close();
+  }
+
   constructor(private readonly defects: StorageDefects) {}
 
   #key(key: string): string {

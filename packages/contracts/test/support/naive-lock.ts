@@ -9,6 +9,7 @@ import {
   readSignal,
 } from '../../src/caller-input.js';
 import { InvalidArgumentError, LockLostError, LockTimeoutError } from '../../src/errors.js';
+import type { HealthReport } from '../../src/ports/health.js';
 import type { AcquireOptions, DistributedLock, Lock, WithLockOptions } from '../../src/ports/lock.js';
 
 const bad = (what: string) => new InvalidArgumentError(`[test] bad ${what}`);
@@ -94,6 +95,18 @@ export class NaiveLock implements DistributedLock {
   readonly #held = new Map<string, Holding>();
   readonly #tokens = new Map<string, number>();
   #disposed = false;
+
+  #closed = false;
+
+  async health(): Promise<HealthReport> {
+    return this.#closed
+      ? { status: 'down', resource: 'lock', error: { code: 'CLOSED', message: 'closed' } }
+      : { status: 'up', resource: 'lock' };
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+  }
 
   constructor(readonly defects: LockDefects = {}) {}
 

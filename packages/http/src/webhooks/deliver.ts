@@ -1,5 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { AbortedError, InvalidArgumentError, isInfrastructureError } from '@voelgoed/contracts';
+import {
+  AbortedError,
+  checkHealth,
+  closedHealth,
+  type HealthReport,
+  InvalidArgumentError,
+  isInfrastructureError,
+  type Resource,
+} from '@voelgoed/contracts';
 import { createHttpClient, type ResilientHttpClient } from '../client.js';
 import { MESSAGE_PREFIX } from '../errors.js';
 import { mergeHeaders } from '../headers.js';
@@ -75,7 +83,36 @@ export interface WebhookDeliveryResult {
 /** Signs and posts webhooks, retrying on a schedule. */
 export interface WebhookSender {
   deliver(message: WebhookMessage): Promise<WebhookDeliveryResult>;
+  /** Its HTTP client's breakers (`degraded` while one is open); `down` after `close()`. Never throws. */
+  health(): Promise<HealthReport>;
+  /** Closes its HTTP client. Idempotent. */
   close(): Promise<void>;
+}
+
+/**
+ * A webhook sender's health: `down` once closed or when its `store` (the durable sender's queue)
+ * is down; else `degraded` when the store or the HTTP client's breakers are, else `up`.
+ */
+export async function webhookHealth(
+  client: ResilientHttpClient,
+  closed: boolean,
+  store?: Resource,
+): Promise<HealthReport> {
+  if (closed) return closedHealth('webhook');
+  const [http, queue] = await Promise.all([
+    checkHealth(client, { name: 'http' }),
+    store === undefined ? undefined : checkHealth(store, { name: 'queue' }),
+  ]);
+  const statuses = [http.status, queue?.status];
+  const status = statuses.includes('down') ? 'down' : statuses.includes('degraded') ? 'degraded' : 'up';
+  const error = queue?.error ?? http.error;
+  return {
+    status,
+    resource: 'webhook',
+    ...(queue?.target === undefined ? {} : { target: queue.target }),
+    ...(status === 'up' || error === undefined ? {} : { error }),
+    details: { http: http.status, ...(queue === undefined ? {} : { queue: queue.status }), ...http.details },
+  };
 }
 
 function classify(status: number): WebhookAttemptOutcome {
@@ -256,6 +293,7 @@ export function wait(ms: number, signal: AbortSignal | undefined): Promise<boole
  */
 export function createWebhookSender(options: WebhookSenderOptions): WebhookSender {
   const setup = setUpWebhookSender(options);
+  let closed = false;
   return {
     async deliver(message: WebhookMessage): Promise<WebhookDeliveryResult> {
       const url = checkWebhookTarget(message, options.allowHttp);
@@ -283,7 +321,11 @@ export function createWebhookSender(options: WebhookSenderOptions): WebhookSende
         }
       }
     },
-    close: () => setup.client.close(),
+    health: () => webhookHealth(setup.client, closed),
+    close: () => {
+      closed = true;
+      return setup.client.close();
+    },
   };
 }
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
+  type HealthReport,
   InvalidArgumentError,
   isInfrastructureError,
   type JobDelivery,
@@ -7,6 +8,8 @@ import {
   type JobWorker,
   type JobWorkerCloseOptions,
   type JobWorkerOptions,
+  type Logger,
+  readLogger,
 } from '@voelgoed/contracts';
 import { MESSAGE_PREFIX } from '../errors.js';
 import { mergeHeaders } from '../headers.js';
@@ -20,6 +23,7 @@ import {
   type WebhookSenderOptions,
   wait,
   webhookBody,
+  webhookHealth,
 } from './deliver.js';
 import { signWebhook } from './standard-webhooks.js';
 
@@ -76,6 +80,12 @@ export interface WebhookOutcome {
 export interface DurableWebhookSenderOptions extends WebhookSenderOptions {
   /** Called when a delivery ends, in the process that made its last attempt. */
   onOutcome?: (outcome: WebhookOutcome) => void;
+  /**
+   * Where to log deliveries that end undelivered: warn when one is dead-lettered (its schedule
+   * exhausted), with its id, attempts, last status or error code and the target host; never
+   * the payload, the secret or the URL's path and query (default: nothing is logged).
+   */
+  logger?: Logger;
 }
 
 /** A webhook sender whose pending deliveries live in a {@link JobQueue}, so they survive restarts. */
@@ -91,6 +101,11 @@ export interface DurableWebhookSender {
    * secret may run one). Each attempt is signed when it is sent.
    */
   start(options?: JobWorkerOptions): JobWorker;
+  /**
+   * `down` after `close()` or while the queue is down; `degraded` while an HTTP breaker is open.
+   * Never throws.
+   */
+  health(): Promise<HealthReport>;
   /** Closes the workers this sender started (running attempts get `graceMs`), then its HTTP client. The queue stays open. */
   close(options?: JobWorkerCloseOptions): Promise<void>;
 }
@@ -136,6 +151,15 @@ class WebhookExhaustedError extends Error {
   }
 }
 
+/** The host of a webhook URL, for a log line: never its user info, path or query (they may hold tokens). */
+function targetHost(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return 'invalid-url';
+  }
+}
+
 /** Calls a user's callback; its error must not fail (and so dead-letter) the attempt it reports. */
 function report<A>(callback: ((arg: A) => void) | undefined, arg: A): void {
   try {
@@ -173,6 +197,7 @@ export function createDurableWebhookSender(
   const onAttempt = options.onAttempt;
   if (onAttempt !== undefined && typeof onAttempt !== 'function')
     throw invalid('onAttempt must be a function');
+  const logger = readLogger(options.logger, MESSAGE_PREFIX);
   const setup = setUpWebhookSender({ ...options, onAttempt: (attempt) => report(onAttempt, attempt) });
   const { schedule, jitter } = setup;
   for (const delay of schedule) {
@@ -227,6 +252,16 @@ export function createDurableWebhookSender(
     }
     if (record.nextDelayMs === undefined) {
       report(onOutcome, { id: job.id, outcome: 'exhausted', attempt: record });
+      logger.warn(
+        {
+          webhookId: job.id,
+          host: targetHost(job.url),
+          attempts: record.attempt,
+          ...(record.status === undefined ? {} : { status: record.status }),
+          errorCode: record.status !== undefined ? 'HTTP_STATUS' : (record.errorCode ?? 'UNKNOWN'),
+        },
+        'webhook delivery dead-lettered',
+      );
       throw new WebhookExhaustedError(record);
     }
     await storeNext(next, record.nextDelayMs, delivery.signal);
@@ -266,6 +301,10 @@ export function createDurableWebhookSender(
       const worker = queue.process(run, workerOptions);
       workers.add(worker);
       return worker;
+    },
+
+    health(): Promise<HealthReport> {
+      return webhookHealth(setup.client, closed, queue);
     },
 
     async close(closeOptions?: JobWorkerCloseOptions): Promise<void> {

@@ -1,0 +1,192 @@
+import { afterAll, afterEach, describe, expect, it, jest } from '@jest/globals';
+import type { Logger } from '@voelgoed/contracts';
+import { startRedis, startRedisCluster, startRedisSentinel, stopAll, waitFor } from '@voelgoed/testkit';
+import { createRedisClient, type RedisClient } from '../src/index.js';
+
+interface Line {
+  level: string;
+  obj: Record<string, unknown>;
+  msg: string | undefined;
+}
+
+/** A logger that keeps what it is told, as a real one would receive it. */
+function capture(): { logger: Logger; lines: Line[] } {
+  const lines: Line[] = [];
+  const at = (level: string) => (obj: Record<string, unknown>, msg?: string) => {
+    lines.push({ level, obj, msg });
+  };
+  return { logger: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }, lines };
+}
+
+const find = (lines: Line[], msg: string, target?: string) =>
+  lines.find((l) => l.msg === msg && (target === undefined || l.obj.target === target));
+
+async function until(what: string, probe: () => boolean, timeoutMs = 20_000): Promise<void> {
+  await waitFor(what, async () => (probe() ? true : undefined), { timeoutMs, intervalMs: 25 });
+}
+
+/** PINGs until one succeeds (the client reconnects on its own). */
+async function pingUntilUp(client: RedisClient): Promise<void> {
+  await waitFor('a PONG after the restart', async () =>
+    (await client.command(['PING']).catch(() => undefined)) === 'PONG' ? true : undefined,
+  );
+}
+
+const clients: RedisClient[] = [];
+afterEach(async () => {
+  for (const client of clients.splice(0)) await client.close().catch(() => {});
+});
+afterAll(async () => {
+  await stopAll();
+});
+
+const PASSWORD = 'logger-secret-p4ss';
+
+describe('the Redis client logger', () => {
+  it('logs lost, failed attempts and reconnected when the server is killed and restarted, with no secret', async () => {
+    const server = await startRedis({ args: ['--requirepass', PASSWORD] });
+    const { logger, lines } = capture();
+    const client = createRedisClient({
+      url: `redis://default:${PASSWORD}@127.0.0.1:${server.port}`,
+      clientName: 'logger-test',
+      logger,
+      reconnect: { minDelayMs: 20, maxDelayMs: 100 },
+    });
+    clients.push(client);
+    await client.command(['SET', 'k', 'v']);
+    expect(lines).toEqual([]); // nothing per command, nothing for the first connect
+    const target = `127.0.0.1:${server.port}`;
+
+    await server.kill();
+    await until('the loss line', () => find(lines, 'redis connection lost, reconnecting') !== undefined);
+    await until('a failed attempt line', () => find(lines, 'redis reconnect attempt failed') !== undefined);
+    await server.restart();
+    await pingUntilUp(client);
+    await until('the reconnected line', () => find(lines, 'redis reconnected') !== undefined);
+
+    expect(find(lines, 'redis connection lost, reconnecting')).toMatchObject({
+      level: 'warn',
+      obj: { target, error: expect.any(String) },
+    });
+    expect(find(lines, 'redis reconnect attempt failed')).toMatchObject({
+      level: 'info',
+      obj: { target, attempt: 1, error: 'ECONNREFUSED' },
+    });
+    const reconnected = find(lines, 'redis reconnected');
+    expect(reconnected).toMatchObject({ level: 'info', obj: { target } });
+    expect(reconnected?.obj.attempts).toEqual(expect.any(Number));
+    expect(reconnected?.obj.downMs).toEqual(expect.any(Number));
+    // One loss, one reconnect: the pool's and the first connect's errors are not logged.
+    expect(lines.filter((l) => l.msg === 'redis connection lost, reconnecting')).toHaveLength(1);
+    expect(lines.filter((l) => l.msg === 'redis reconnected')).toHaveLength(1);
+    const text = JSON.stringify(lines);
+    expect(text).not.toContain(PASSWORD);
+    expect(text).not.toContain('"k"');
+  }, 60_000);
+
+  it('keeps working when the logger throws', async () => {
+    const server = await startRedis();
+    let calls = 0;
+    const boom = () => {
+      calls += 1;
+      throw new Error('logger down');
+    };
+    const client = createRedisClient({
+      url: server.url,
+      logger: { debug: boom, info: boom, warn: boom, error: boom },
+      reconnect: { minDelayMs: 20, maxDelayMs: 100 },
+    });
+    clients.push(client);
+    await client.command(['PING']);
+    await server.kill();
+    await until('the logger to be called', () => calls > 0);
+    await server.restart();
+    await pingUntilUp(client);
+    expect(await client.command(['SET', 'after', '1'])).toBe('OK');
+  }, 60_000);
+
+  it('logs nothing by default (no console output) and refuses a logger that is not one', async () => {
+    expect(() => createRedisClient({ logger: {} as Logger })).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
+    const server = await startRedis();
+    const spies = (['debug', 'info', 'log', 'warn', 'error'] as const).map((m) =>
+      jest.spyOn(console, m).mockImplementation(() => {}),
+    );
+    try {
+      const client = createRedisClient({ url: server.url, reconnect: { minDelayMs: 20, maxDelayMs: 100 } });
+      clients.push(client);
+      await client.command(['PING']);
+      await server.kill();
+      await until('the client to notice', () => client.state === 'reconnecting');
+      await server.restart();
+      await pingUntilUp(client);
+      for (const spy of spies) expect(spy).not.toHaveBeenCalled();
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
+  }, 60_000);
+
+  it('logs a Cluster node lost and reconnected, by node address', async () => {
+    const cluster = await startRedisCluster();
+    const { logger, lines } = capture();
+    const client = createRedisClient({
+      cluster: { nodes: cluster.seeds.slice(0, 1), topologyRefreshMs: 0 },
+      logger,
+      reconnect: { minDelayMs: 20, maxDelayMs: 100 },
+    });
+    clients.push(client);
+    await client.command(['SET', '{a}k', '1']);
+    const node = cluster.nodes[1];
+    if (!node) throw new Error('the cluster has no second node');
+    const target = `127.0.0.1:${node.port}`;
+    await node.kill();
+    await until(
+      'the node loss line',
+      () => find(lines, 'redis connection lost, reconnecting', target) !== undefined,
+    );
+    await node.restart();
+    await until(
+      'the node reconnected line',
+      () => find(lines, 'redis reconnected', target) !== undefined,
+      30_000,
+    );
+    expect(find(lines, 'redis connection lost, reconnecting', target)?.level).toBe('warn');
+    expect(find(lines, 'redis reconnected', target)?.level).toBe('info');
+  }, 90_000);
+
+  it('logs a Sentinel master change after the master is killed', async () => {
+    const group = await startRedisSentinel();
+    const { logger, lines } = capture();
+    const client = createRedisClient({
+      sentinel: { name: group.masterName, sentinels: group.sentinelAddresses },
+      commandTimeoutMs: 2000,
+      logger,
+    });
+    clients.push(client);
+    await client.command(['SET', 'x', '1']);
+    const old = group.master.port;
+    await group.master.kill();
+    const promoted = await group.waitForFailover(old);
+    // Commands keep the client talking while node-redis learns of the new master.
+    await waitFor(
+      'a write on the new master and the master-change line',
+      async () => {
+        const ok = (await client.command(['SET', 'y', '1']).catch(() => undefined)) === 'OK';
+        return ok && find(lines, 'redis sentinel master changed') !== undefined ? true : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 100 },
+    );
+    expect(lines.filter((l) => l.msg === 'redis sentinel master changed')).toEqual([
+      {
+        level: 'warn',
+        obj: {
+          target: `sentinel(${group.masterName})`,
+          master: `${promoted.host}:${promoted.port}`,
+          previous: `127.0.0.1:${old}`,
+        },
+        msg: 'redis sentinel master changed',
+      },
+    ]);
+  }, 90_000);
+});

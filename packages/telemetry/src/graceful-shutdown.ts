@@ -1,0 +1,174 @@
+import { TimeoutError } from '@voelgoed/contracts';
+import { invalidArgument, MESSAGE_PREFIX } from './errors.js';
+
+/** Anything with a `close()`: every port and adapter (`Resource`), a server, a pool. */
+export interface ShutdownTarget {
+  close(): Promise<unknown> | unknown;
+}
+
+/** Options of {@link gracefulShutdown}. */
+export interface GracefulShutdownOptions {
+  /** Signals that start the shutdown. Default `['SIGTERM', 'SIGINT']`; `[]` listens to none. */
+  signals?: readonly NodeJS.Signals[];
+  /** The whole shutdown's deadline, ms (default 10,000): every close shares it. */
+  timeoutMs?: number;
+  /**
+   * Told of each close that failed (`error` as thrown) or was abandoned at the deadline (`error`
+   * a `TimeoutError`), with the resource. A throwing `onError` is ignored.
+   */
+  onError?: (error: unknown, resource: ShutdownTarget) => void;
+  /**
+   * After a signal's shutdown, exit the process: code 0 when every close finished, 1 otherwise
+   * (a second signal while shutting down exits at once with 1). Default `true`: a process that
+   * listens to SIGTERM no longer exits by itself. A direct `shutdown()` call never exits.
+   */
+  exit?: boolean;
+}
+
+/** How each resource's close went. */
+export type ShutdownOutcome = 'closed' | 'failed' | 'abandoned';
+
+/** What a shutdown did, in closing order (the reverse of registration). */
+export interface ShutdownResult {
+  /** True when every close finished without error within the deadline. */
+  ok: boolean;
+  outcomes: { resource: ShutdownTarget; outcome: ShutdownOutcome; error?: unknown }[];
+  durationMs: number;
+}
+
+/** The handle {@link gracefulShutdown} returns. */
+export interface GracefulShutdown {
+  /**
+   * Closes the resources now (once: later calls and signals get the same promise). Resolves
+   * within the deadline, never rejects.
+   */
+  shutdown(): Promise<ShutdownResult>;
+  /** Registers one more resource (closed before those registered earlier). */
+  add(resource: ShutdownTarget): void;
+  /** Stops listening to the signals (the resources stay open). */
+  dispose(): void;
+}
+
+/**
+ * Closes `resources` in reverse order of registration on the first of `signals` (or when
+ * `shutdown()` is called), each within what is left of `timeoutMs`: a close that has not
+ * finished by then is abandoned and reported, the closes after it are still started, and the
+ * shutdown resolves within the deadline even when a server does not answer (paused, black-holed).
+ *
+ * @example
+ * const shutdown = gracefulShutdown([redis, lock, http, queue], { timeoutMs: 10_000 });
+ * // SIGTERM → queue, http, lock, redis closed in that order; the process exits when done.
+ */
+export function gracefulShutdown(
+  resources: readonly ShutdownTarget[],
+  options: GracefulShutdownOptions = {},
+): GracefulShutdown {
+  if (!Array.isArray(resources)) throw invalidArgument('gracefulShutdown() takes an array of resources');
+  const list: ShutdownTarget[] = [];
+  const add = (resource: ShutdownTarget) => {
+    if (typeof resource !== 'object' || resource === null || typeof resource.close !== 'function') {
+      throw invalidArgument('gracefulShutdown(): each resource must have a close() method');
+    }
+    list.push(resource);
+  };
+  for (const resource of resources) add(resource);
+  if (options === null || typeof options !== 'object')
+    throw invalidArgument('gracefulShutdown(): options must be an object');
+  const { signals = ['SIGTERM', 'SIGINT'], timeoutMs = 10_000, onError, exit = true } = options;
+  if (!Array.isArray(signals) || !signals.every((s) => typeof s === 'string' && s.startsWith('SIG'))) {
+    throw invalidArgument('gracefulShutdown(): signals must be an array of signal names such as SIGTERM');
+  }
+  if (
+    typeof timeoutMs !== 'number' ||
+    !Number.isFinite(timeoutMs) ||
+    timeoutMs <= 0 ||
+    timeoutMs > 2 ** 31 - 1
+  ) {
+    throw invalidArgument('gracefulShutdown(): timeoutMs must be a positive number of ms');
+  }
+  if (onError !== undefined && typeof onError !== 'function') {
+    throw invalidArgument('gracefulShutdown(): onError must be a function');
+  }
+
+  const report = (error: unknown, resource: ShutdownTarget) => {
+    try {
+      onError?.(error, resource);
+    } catch {
+      // The shutdown goes on whatever the callback does.
+    }
+  };
+
+  let running: Promise<ShutdownResult> | undefined;
+  const shutdown = (): Promise<ShutdownResult> => {
+    running ??= closeAll(list.slice().reverse(), timeoutMs, report);
+    return running;
+  };
+
+  const onSignal = () => {
+    if (running !== undefined) {
+      // A second signal while closing: the operator insists.
+      if (exit) process.exit(1);
+      return;
+    }
+    void shutdown().then((result) => {
+      if (exit) process.exit(result.ok ? 0 : 1);
+    });
+  };
+  for (const signal of signals) process.on(signal, onSignal);
+  const dispose = () => {
+    for (const signal of signals) process.off(signal, onSignal);
+  };
+
+  return { shutdown, add, dispose };
+}
+
+async function closeAll(
+  ordered: ShutdownTarget[],
+  timeoutMs: number,
+  report: (error: unknown, resource: ShutdownTarget) => void,
+): Promise<ShutdownResult> {
+  const started = performance.now();
+  const deadline = started + timeoutMs;
+  const outcomes: ShutdownResult['outcomes'] = [];
+  for (const resource of ordered) {
+    const left = deadline - performance.now();
+    const closing = Promise.resolve().then(() => resource.close());
+    if (left <= 0) {
+      // Nothing left to wait with: the close is started all the same, and not waited for.
+      closing.catch(() => undefined);
+      const error = new TimeoutError(
+        `${MESSAGE_PREFIX} shutdown deadline of ${timeoutMs} ms passed before this close`,
+      );
+      outcomes.push({ resource, outcome: 'abandoned', error });
+      report(error, resource);
+      continue;
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), left);
+    });
+    try {
+      const won = await Promise.race([closing.then(() => 'closed' as const), timedOut]);
+      if (won === 'timeout') {
+        closing.catch(() => undefined);
+        const error = new TimeoutError(
+          `${MESSAGE_PREFIX} close did not finish within the shutdown deadline of ${timeoutMs} ms: abandoned`,
+        );
+        outcomes.push({ resource, outcome: 'abandoned', error });
+        report(error, resource);
+      } else {
+        outcomes.push({ resource, outcome: 'closed' });
+      }
+    } catch (error) {
+      outcomes.push({ resource, outcome: 'failed', error });
+      report(error, resource);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  return {
+    ok: outcomes.every((o) => o.outcome === 'closed'),
+    outcomes,
+    durationMs: Math.round(performance.now() - started),
+  };
+}

@@ -1,0 +1,171 @@
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from '@jest/globals';
+import { isInfrastructureError } from '@voelgoed/contracts';
+import { MemoryKeyValueStore } from '@voelgoed/contracts/memory';
+import { createRedisClient } from '@voelgoed/redis';
+import { type RedisServer, startRedis } from '@voelgoed/testkit';
+import { gracefulShutdown, type ShutdownTarget } from '../src/index.js';
+
+const cleanup: (() => Promise<unknown> | unknown)[] = [];
+afterAll(async () => {
+  for (const c of cleanup.reverse()) await c();
+});
+
+/** A resource that records when its close starts, and closes as `close` says. */
+function recorder(name: string, log: string[], close: () => Promise<void> = async () => {}): ShutdownTarget {
+  return {
+    close: async () => {
+      log.push(name);
+      await close();
+    },
+  };
+}
+
+describe('gracefulShutdown (in process)', () => {
+  it('closes in reverse order of registration, once, and resolves with each outcome', async () => {
+    const log: string[] = [];
+    const store = new MemoryKeyValueStore();
+    const late = recorder('late', log);
+    const shutdown = gracefulShutdown([recorder('a', log), store, recorder('b', log)], { signals: [] });
+    shutdown.add(late);
+    const [first, second] = await Promise.all([shutdown.shutdown(), shutdown.shutdown()]);
+    expect(second).toBe(first);
+    expect(log).toEqual(['late', 'b', 'a']);
+    expect(first.ok).toBe(true);
+    expect(first.outcomes.map((o) => o.outcome)).toEqual(['closed', 'closed', 'closed', 'closed']);
+    expect(first.outcomes[2]!.resource).toBe(store);
+    expect((await store.health()).status).toBe('down');
+  });
+
+  it('a close that throws is reported and the others are still closed', async () => {
+    const log: string[] = [];
+    const errors: unknown[] = [];
+    const failure = new Error('close failed');
+    const shutdown = gracefulShutdown(
+      [
+        recorder('a', log),
+        recorder('b', log, async () => {
+          throw failure;
+        }),
+      ],
+      { signals: [], onError: (e) => errors.push(e) },
+    );
+    const result = await shutdown.shutdown();
+    expect(log).toEqual(['b', 'a']);
+    expect(result.ok).toBe(false);
+    expect(result.outcomes.map((o) => o.outcome)).toEqual(['failed', 'closed']);
+    expect(errors).toEqual([failure]);
+  });
+
+  it('resolves within the deadline with a Redis server paused: the hanging close is abandoned and reported, the next still started', async () => {
+    const server: RedisServer = await startRedis();
+    cleanup.push(() => server.stop());
+    const redis = createRedisClient({ url: server.url });
+    cleanup.push(() => redis.close({ timeoutMs: 100 }));
+    await redis.command(['PING']);
+    const log: string[] = [];
+    const errors: unknown[] = [];
+    server.pause();
+    cleanup.push(() => server.isPaused && server.resume());
+    // The client waits up to 30 s for a graceful QUIT the paused server never answers.
+    const shutdown = gracefulShutdown(
+      [recorder('first', log), recorder('redis', log, () => redis.close({ timeoutMs: 30_000 }))],
+      { signals: [], timeoutMs: 1000, onError: (e, r) => errors.push([e, r]) },
+    );
+    const result = await shutdown.shutdown();
+    console.log(`shutdown with a paused Redis resolved after ${result.durationMs} ms (deadline 1000 ms)`);
+    server.resume();
+    expect(log).toEqual(['redis', 'first']);
+    expect(result.ok).toBe(false);
+    // The paused server's close is abandoned; the next one is started with what is left (a
+    // sliver of time or none, depending on the timer), so it may finish or be abandoned too.
+    expect(result.outcomes[0]!.outcome).toBe('abandoned');
+    expect(isInfrastructureError(result.outcomes[0]!.error, 'TIMEOUT')).toBe(true);
+    expect(errors[0]).toEqual([result.outcomes[0]!.error, result.outcomes[0]!.resource]);
+    expect(['closed', 'abandoned']).toContain(result.outcomes[1]!.outcome);
+  });
+
+  it('listens to the signals it is given, and dispose() stops listening', async () => {
+    const before = process.listenerCount('SIGUSR2');
+    const shutdown = gracefulShutdown([], { signals: ['SIGUSR2'], exit: false });
+    expect(process.listenerCount('SIGUSR2')).toBe(before + 1);
+    shutdown.dispose();
+    expect(process.listenerCount('SIGUSR2')).toBe(before);
+  });
+
+  it('rejects bad arguments with INVALID_ARGUMENT', () => {
+    const bad = (f: () => unknown) =>
+      expect(f).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }) as unknown as Error);
+    bad(() => gracefulShutdown({} as never));
+    bad(() => gracefulShutdown([{} as ShutdownTarget]));
+    bad(() => gracefulShutdown([], { timeoutMs: 0, signals: [] }));
+    bad(() => gracefulShutdown([], { timeoutMs: Number.NaN, signals: [] }));
+    bad(() => gracefulShutdown([], { signals: ['TERM' as NodeJS.Signals] }));
+    bad(() => gracefulShutdown([], { signals: [], onError: 'x' as never }));
+  });
+});
+
+describe('gracefulShutdown (child process, SIGTERM)', () => {
+  it('a service whose Redis is paused exits on SIGTERM: closes in reverse order, reports the abandoned close, exit code 1', async () => {
+    const server = await startRedis();
+    cleanup.push(() => server.stop());
+    const fixtures = path.join(__dirname, 'fixtures');
+    const child = spawn(
+      process.execPath,
+      [
+        '--experimental-transform-types',
+        '--disable-warning=ExperimentalWarning',
+        '--import',
+        path.join(fixtures, 'ts-hooks.mjs'),
+        path.join(fixtures, 'shutdown-process.ts'),
+        JSON.stringify({ url: server.url, timeoutMs: 2000 }),
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } },
+    );
+    cleanup.push(() => child.exitCode === null && child.kill('SIGKILL'));
+    const lines: Record<string, unknown>[] = [];
+    let stderr = '';
+    let buffer = '';
+    let onLine = () => {};
+    child.stdout.on('data', (d: Buffer) => {
+      buffer += d.toString();
+      for (let at = buffer.indexOf('\n'); at >= 0; at = buffer.indexOf('\n')) {
+        lines.push(JSON.parse(buffer.slice(0, at)) as Record<string, unknown>);
+        buffer = buffer.slice(at + 1);
+      }
+      onLine();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the child never got ready: ${stderr}`)), 60_000);
+      onLine = () => {
+        if (lines.some((l) => l.ready)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      onLine();
+      void exited.then(() => reject(new Error(`the child exited before it was ready: ${stderr}`)));
+    });
+
+    server.pause();
+    cleanup.push(() => server.isPaused && server.resume());
+    const signalled = performance.now();
+    child.kill('SIGTERM');
+    const bound = new Promise<'still running'>((resolve) =>
+      setTimeout(() => resolve('still running'), 20_000).unref(),
+    );
+    const code = await Promise.race([exited, bound]);
+    const tookMs = Math.round(performance.now() - signalled);
+    server.resume();
+    console.log(`child exited ${tookMs} ms after SIGTERM (deadline 2000 ms): ${JSON.stringify(lines)}`);
+    expect(code).toBe(1);
+    expect(lines.filter((l) => l.closing).map((l) => l.closing)).toEqual(['lock', 'redis']);
+    expect(lines.find((l) => l.order)?.order).toEqual(['lock', 'redis']);
+    expect(lines.some((l) => l.problem === 'TIMEOUT')).toBe(true);
+  }, 90_000);
+});
