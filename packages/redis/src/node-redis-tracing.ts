@@ -131,16 +131,29 @@ export class NodeRedisTracing {
    * publishes no command events inside a MULTI).
    */
   command<T>(args: readonly unknown[], batchSize: number | undefined, run: () => Promise<T>): Promise<T> {
-    const context: CommandTraceContext = {
-      command: String(args[0]).toUpperCase(),
+    const command = String(args[0]).toUpperCase();
+    if (batchSize === undefined) {
+      const context: CommandTraceContext = {
+        command,
+        args: sanitizeArgs(args),
+        database: this.database,
+        clientId: this.clientId,
+        serverAddress: this.serverAddress,
+        serverPort: this.serverPort,
+      };
+      return commandTrace.tracePromise(run, context);
+    }
+    // Built whole (not spread from the one above): one object, one shape per kind of context.
+    const inBatch: BatchCommandTraceContext = {
+      command,
       args: sanitizeArgs(args),
       database: this.database,
       clientId: this.clientId,
       serverAddress: this.serverAddress,
       serverPort: this.serverPort,
+      batchMode: 'PIPELINE',
+      batchSize,
     };
-    if (batchSize === undefined) return commandTrace.tracePromise(run, context);
-    const inBatch: BatchCommandTraceContext = { ...context, batchMode: 'PIPELINE', batchSize };
     return commandTrace.tracePromise(run, inBatch);
   }
 
