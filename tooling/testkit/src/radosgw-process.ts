@@ -67,7 +67,9 @@ osd objectstore = memstore
 # write would then wait forever. Only what is stored takes memory.
 memstore device bytes = 8589934592
 [client.rgw]
-rgw frontends = beast endpoint=127.0.0.1:${rgwPort}
+# tcp_nodelay: without it every small GET waited ~40 ms (Nagle's algorithm against the client's
+# delayed ACK), capping 1 KiB gets at ~360/s at c=16 for any client; with it ~1,450/s.
+rgw frontends = beast endpoint=127.0.0.1:${rgwPort} tcp_nodelay=1
 rgw data = ${dir}/rgw
 # Deleted data is otherwise kept (in RAM, memstore) for two hours.
 rgw gc obj min wait = 10
