@@ -42,15 +42,20 @@ export function createS3Context(
     options,
     bucket,
     translate,
-    call(operation, key, fn, opts = {}) {
-      const { signal, retry = true, activity } = opts;
-      return requestScope.run({ signal, activity }, () =>
+    call(operation, key, fn, opts) {
+      const signal = opts?.signal;
+      const activity = opts?.activity;
+      const run = () =>
         withRetry(fn, (error) => translate(error, operation, key), {
-          retries: retry ? options.retries : 0,
+          retries: opts?.retry === false ? 0 : options.retries,
           baseDelayMs: options.retryBaseDelayMs,
           signal,
-        }),
-      );
+        });
+      // Without a signal or an activity clock the scope would be empty: outside any scope (the
+      // usual case) that is what the transport already sees, so no new context is made.
+      if (signal === undefined && activity === undefined && requestScope.getStore() === undefined)
+        return run();
+      return requestScope.run({ signal, activity }, run);
     },
   };
 }

@@ -42,6 +42,9 @@ import { s3Put } from './s3-put.js';
 import { createTransport } from './s3-transport.js';
 import { type EventSource, instrument, rangeBytes } from './telemetry.js';
 
+/** The default options of `get` (frozen, so reading them needs no checks). */
+const NO_OPTIONS: { signal?: AbortSignal } = Object.freeze({});
+
 /**
  * `ObjectStorage` on S3, MinIO and other S3-compatible services, built on the `minio` client
  * with its retries off (ours apply), its multipart upload replaced by ours, and its listing
@@ -108,13 +111,15 @@ export class S3Storage implements ObjectStorage {
     );
   }
 
-  get(key: string, options: { signal?: AbortSignal } = {}): Promise<GetResult> {
+  get(key: string, options: { signal?: AbortSignal } = NO_OPTIONS): Promise<GetResult> {
     return instrument(
       this.#source,
       'get',
       async () => {
         validateKey(key);
-        return this.#get('get', key, undefined, readGetOptions(options).signal);
+        // The default `{}` has nothing to read.
+        const signal = options === NO_OPTIONS ? undefined : readGetOptions(options).signal;
+        return this.#get('get', key, undefined, signal);
       },
       (r) => r.size,
       { key },
@@ -135,7 +140,12 @@ export class S3Storage implements ObjectStorage {
     );
   }
 
-  async #get(operation: string, key: string, range: string | undefined, signal: AbortSignal | undefined) {
+  async #get(
+    operation: string,
+    key: string,
+    range: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<GetResult> {
     throwIfAborted(signal);
     const { client, bucket } = this.#ctx;
     const res = await this.#ctx.call(
@@ -153,8 +163,9 @@ export class S3Storage implements ObjectStorage {
     // A server may ignore the Range (200, whole object) or answer another one (s3rver sends all of
     // a 100-byte object for bytes=0-0): cut what was asked for here.
     const slice = range ? rangeSlice(range, res.statusCode, res.headers['content-range']) : undefined;
-    const body = wrapBody(res, (error) => this.#ctx.translate(error, operation, key), slice);
-    return { ...info, body };
+    const result = info as GetResult;
+    result.body = wrapBody(res, (error) => this.#ctx.translate(error, operation, key), slice);
+    return result;
   }
 
   head(key: string): Promise<ObjectInfo> {

@@ -1,0 +1,114 @@
+// The body of a get hands the HTTP response through (no wrapper stream): these check, against a
+// local HTTP server answering like S3, that what the wrapper was for still holds: a body cut
+// short errors with a typed error, a body a caller destroys closes its connection, a range
+// answered whole is cut to the range.
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { isInfrastructureError } from '@voelgoed/contracts';
+import { createS3Storage, type S3Storage } from '../src/index.js';
+import { bytes, readAll } from './helpers.js';
+
+const OBJECT = bytes(4096);
+let server: http.Server;
+let port: number;
+const sockets = new Set<Socket>();
+let closedSockets = 0;
+const opened: S3Storage[] = [];
+
+beforeAll(async () => {
+  server = http.createServer((req, res) => {
+    const headers = {
+      'content-type': 'application/octet-stream',
+      etag: '"0123456789abcdef0123456789abcdef"',
+      'last-modified': new Date(0).toUTCString(),
+      'content-length': String(OBJECT.length),
+    };
+    if (req.url?.includes('/short')) {
+      // Announces 4096 bytes, sends 1000, then drops the connection.
+      res.writeHead(200, headers);
+      res.write(OBJECT.subarray(0, 1000), () => setTimeout(() => req.socket.destroy(), 20));
+      return;
+    }
+    if (req.url?.includes('/slow')) {
+      // Sends the first half, the rest never (until the client gives up).
+      res.writeHead(200, headers);
+      res.write(OBJECT.subarray(0, 2048));
+      return;
+    }
+    // Ignores any Range: the whole object with 200.
+    res.writeHead(200, headers);
+    res.end(OBJECT);
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => {
+      sockets.delete(socket);
+      closedSockets++;
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  port = (server.address() as AddressInfo).port;
+});
+
+afterAll(async () => {
+  for (const s of opened) await s.close();
+  for (const socket of sockets) socket.destroy();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+function storage(): S3Storage {
+  const s = createS3Storage({
+    endPoint: '127.0.0.1',
+    port,
+    useSSL: false,
+    accessKey: 'AKIAEXAMPLE',
+    secretKey: 'secret-example-key',
+    region: 'us-east-1',
+    bucket: 'body-bucket',
+    pathStyle: true,
+    retries: 0,
+  });
+  opened.push(s);
+  return s;
+}
+
+describe('S3 get body, handed through', () => {
+  it('reads a whole body, and cuts a range answered whole to the range', async () => {
+    const s = storage();
+    const whole = await s.get('whole');
+    expect(whole.size).toBe(4096);
+    expect((await readAll(whole.body)).equals(OBJECT)).toBe(true);
+    const range = await s.getRange('whole', 100, 1099);
+    expect((await readAll(range.body)).equals(OBJECT.subarray(100, 1100))).toBe(true);
+  });
+
+  it('a body cut short errors with a typed, retryable CONNECTION error, not an early end', async () => {
+    const s = storage();
+    const { body } = await s.get('short');
+    const error = await readAll(body).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isInfrastructureError(error, 'CONNECTION')).toBe(true);
+    expect((error as { retryable?: boolean }).retryable).toBe(true);
+  });
+
+  it('destroying a body closes its connection', async () => {
+    const s = storage();
+    const { body } = await s.get('slow');
+    const before = closedSockets;
+    await new Promise<void>((resolve) => body.once('data', () => resolve()));
+    body.destroy();
+    await new Promise<void>((resolve, reject) => {
+      const started = Date.now();
+      const poll = () => {
+        if (closedSockets > before) resolve();
+        else if (Date.now() - started > 10_000) reject(new Error('the connection stayed open'));
+        else setTimeout(poll, 10);
+      };
+      poll();
+    });
+    expect(closedSockets).toBeGreaterThan(before);
+  });
+});
