@@ -2,23 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { Logger } from '@voelgoed/contracts';
 import { MemoryJobQueue } from '@voelgoed/contracts/memory';
-import { faults, type HttpServer, startHttpServer, waitFor } from '@voelgoed/testkit';
+import { captureLogger, faults, type HttpServer, startHttpServer, waitFor } from '@voelgoed/testkit';
 import { createDurableWebhookSender, createHttpClient } from '../src/index.js';
 import { rejectionOf, TRANSPORTS } from './helpers.js';
-
-interface Line {
-  level: string;
-  obj: Record<string, unknown>;
-  msg: string | undefined;
-}
-
-function capture(): { logger: Logger; lines: Line[] } {
-  const lines: Line[] = [];
-  const at = (level: string) => (obj: Record<string, unknown>, msg?: string) => {
-    lines.push({ level, obj, msg });
-  };
-  return { logger: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }, lines };
-}
 
 const AUTH = 'Bearer logger-sweep-token-31337';
 const SECRET = `whsec_${Buffer.from('logger-sweep-signing-key-42').toString('base64')}`;
@@ -39,7 +25,7 @@ async function untilState(read: () => string, state: string): Promise<void> {
 describe.each(TRANSPORTS)('http client logger over %s', (transport) => {
   it('logs the breaker opening (warn), half-opening and closing (info) for its origin, and no secret', async () => {
     server.setHandler(faults.statusSequence([500]));
-    const { logger, lines } = capture();
+    const { logger, lines } = captureLogger();
     const client = createHttpClient({
       transport,
       retry: false,
@@ -138,7 +124,7 @@ describe('durable webhook sender logger', () => {
   it('warns when a delivery is dead-lettered: id, host, attempts, status; no secret, payload, path or query', async () => {
     server.requests.length = 0;
     server.setHandler(faults.statusSequence([503]));
-    const { logger, lines } = capture();
+    const { logger, lines } = captureLogger();
     const queue = new MemoryJobQueue(`wh-log-${randomUUID()}`);
     const sender = createDurableWebhookSender(queue, {
       secret: SECRET,

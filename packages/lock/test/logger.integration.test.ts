@@ -1,21 +1,7 @@
 import { afterAll, afterEach, describe, expect, it, jest } from '@jest/globals';
 import type { Logger } from '@voelgoed/contracts';
-import { type RedisGroup, startRedisGroup, stopAll, waitFor } from '@voelgoed/testkit';
+import { captureLogger, type RedisGroup, startRedisGroup, stopAll, waitFor } from '@voelgoed/testkit';
 import { createRedisLock, type RedisLock } from '../src/index.js';
-
-interface Line {
-  level: string;
-  obj: Record<string, unknown>;
-  msg: string | undefined;
-}
-
-function capture(): { logger: Logger; lines: Line[] } {
-  const lines: Line[] = [];
-  const at = (level: string) => (obj: Record<string, unknown>, msg?: string) => {
-    lines.push({ level, obj, msg });
-  };
-  return { logger: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }, lines };
-}
 
 /** Blocks this process's event loop, like a GC pause or a stopped VM. */
 function stall(ms: number): void {
@@ -47,7 +33,7 @@ const RESOURCE = 'orders:secret-resource-name';
 
 describe('lock logger', () => {
   it('warns "lock lost" (resource count, held ms, reason) when a stalled holder outlives its TTL', async () => {
-    const { logger, lines } = capture();
+    const { logger, lines } = captureLogger();
     const { g, locks } = await setup(logger);
     let value = '';
     const run = locks.withLock(
@@ -74,7 +60,7 @@ describe('lock logger', () => {
   }, 30_000);
 
   it('warns when no quorum confirms an auto-extension (a paused node), then that the lock is lost', async () => {
-    const { logger, lines } = capture();
+    const { logger, lines } = captureLogger();
     const { g, locks } = await setup(logger, 1, 300);
     const run = locks.withLock(
       RESOURCE,

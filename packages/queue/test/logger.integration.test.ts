@@ -2,22 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { Logger } from '@voelgoed/contracts';
 import { createRedisClient, type RedisClient } from '@voelgoed/redis';
-import { type RedisServer, startRedis, stopAll, waitFor } from '@voelgoed/testkit';
+import { captureLogger, type RedisServer, startRedis, stopAll, waitFor } from '@voelgoed/testkit';
 import { createRedisJobQueue, type RedisJobQueue, type RedisJobQueueOptions } from '../src/index.js';
-
-interface Line {
-  level: string;
-  obj: Record<string, unknown>;
-  msg: string | undefined;
-}
-
-function capture(): { logger: Logger; lines: Line[] } {
-  const lines: Line[] = [];
-  const at = (level: string) => (obj: Record<string, unknown>, msg?: string) => {
-    lines.push({ level, obj, msg });
-  };
-  return { logger: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }, lines };
-}
 
 /** Blocks this process's event loop, like a GC pause or a stopped VM. */
 function stall(ms: number): void {
@@ -59,7 +45,7 @@ const declined = () => Object.assign(new Error(`declined ${PAYLOAD_SECRET}`), { 
 
 describe('queue logger', () => {
   it('warns when a job that always fails with attempts 1 is dead-lettered; no payload or error message', async () => {
-    const { logger, lines } = capture();
+    const { logger, lines } = captureLogger();
     const q = queue({ logger });
     q.process(async () => {
       throw declined();
@@ -78,7 +64,7 @@ describe('queue logger', () => {
   });
 
   it('logs a failed attempt that is retried (info), then the dead letter', async () => {
-    const { logger, lines } = capture();
+    const { logger, lines } = captureLogger();
     const q = queue({ logger });
     q.process(async () => {
       throw declined();
@@ -96,7 +82,7 @@ describe('queue logger', () => {
   });
 
   it('warns "job lease lost" when a stalled handler outlives its lease', async () => {
-    const { logger, lines } = capture();
+    const { logger, lines } = captureLogger();
     const q = queue({ logger, leaseMs: 1_000 });
     q.process(async (job) => {
       stall(3_500); // the lease is 1 s: more than two seconds of slack past it
@@ -114,7 +100,7 @@ describe('queue logger', () => {
   }, 30_000);
 
   it('warns when a worker is closed with a job still running past its grace', async () => {
-    const { logger, lines } = capture();
+    const { logger, lines } = captureLogger();
     const q = queue({ logger });
     let started = false;
     const worker = q.process(async (job) => {

@@ -1,24 +1,17 @@
 import { afterAll, afterEach, describe, expect, it, jest } from '@jest/globals';
 import type { Logger } from '@voelgoed/contracts';
-import { startRedis, startRedisCluster, startRedisSentinel, stopAll, waitFor } from '@voelgoed/testkit';
+import {
+  captureLogger,
+  type LoggedLine,
+  startRedis,
+  startRedisCluster,
+  startRedisSentinel,
+  stopAll,
+  waitFor,
+} from '@voelgoed/testkit';
 import { createRedisClient, type RedisClient } from '../src/index.js';
 
-interface Line {
-  level: string;
-  obj: Record<string, unknown>;
-  msg: string | undefined;
-}
-
-/** A logger that keeps what it is told, as a real one would receive it. */
-function capture(): { logger: Logger; lines: Line[] } {
-  const lines: Line[] = [];
-  const at = (level: string) => (obj: Record<string, unknown>, msg?: string) => {
-    lines.push({ level, obj, msg });
-  };
-  return { logger: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }, lines };
-}
-
-const find = (lines: Line[], msg: string, target?: string) =>
+const find = (lines: LoggedLine[], msg: string, target?: string) =>
   lines.find((l) => l.msg === msg && (target === undefined || l.obj.target === target));
 
 async function until(what: string, probe: () => boolean, timeoutMs = 20_000): Promise<void> {
@@ -45,7 +38,7 @@ const PASSWORD = 'logger-secret-p4ss';
 describe('the Redis client logger', () => {
   it('logs lost, failed attempts and reconnected when the server is killed and restarted, with no secret', async () => {
     const server = await startRedis({ args: ['--requirepass', PASSWORD] });
-    const { logger, lines } = capture();
+    const { logger, lines } = captureLogger();
     const client = createRedisClient({
       url: `redis://default:${PASSWORD}@127.0.0.1:${server.port}`,
       clientName: 'logger-test',
@@ -129,7 +122,7 @@ describe('the Redis client logger', () => {
 
   it('logs a Cluster node lost and reconnected, by node address', async () => {
     const cluster = await startRedisCluster();
-    const { logger, lines } = capture();
+    const { logger, lines } = captureLogger();
     const client = createRedisClient({
       cluster: { nodes: cluster.seeds.slice(0, 1), topologyRefreshMs: 0 },
       logger,
@@ -157,7 +150,7 @@ describe('the Redis client logger', () => {
 
   it('logs a Sentinel master change after the master is killed', async () => {
     const group = await startRedisSentinel();
-    const { logger, lines } = capture();
+    const { logger, lines } = captureLogger();
     const client = createRedisClient({
       sentinel: { name: group.masterName, sentinels: group.sentinelAddresses },
       commandTimeoutMs: 2000,

@@ -3,23 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { isInfrastructureError, type Logger } from '@voelgoed/contracts';
-import { type S3Server, startS3 } from '@voelgoed/testkit';
+import { captureLogger, type S3Server, startS3 } from '@voelgoed/testkit';
 import { createFsStorage, createS3Storage, type S3Storage } from '../src/index.js';
 import { bytes, failingAfter, randomKey } from './helpers.js';
-
-interface Line {
-  level: string;
-  obj: Record<string, unknown>;
-  msg: string | undefined;
-}
-
-function capture(): { logger: Logger; lines: Line[] } {
-  const lines: Line[] = [];
-  const at = (level: string) => (obj: Record<string, unknown>, msg?: string) => {
-    lines.push({ level, obj, msg });
-  };
-  return { logger: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }, lines };
-}
 
 const MiB = 1024 * 1024;
 let server: S3Server;
@@ -49,7 +35,7 @@ afterAll(async () => {
 
 describe('S3 storage logger', () => {
   it('warns when a multipart upload is aborted after an error; nothing for a one-part put; no secret or key', async () => {
-    const { logger, lines } = capture();
+    const { logger, lines } = captureLogger();
     const s = storage(logger);
     const small = randomKey('logger-small');
     expect(
@@ -114,7 +100,7 @@ describe('filesystem storage logger', () => {
         const when = new Date(Date.now() - 2 * 3_600_000);
         utimesSync(path.join(tmp, name), when, when);
       }
-      const { logger, lines } = capture();
+      const { logger, lines } = captureLogger();
       const fs = createFsStorage({ root, logger });
       await fs.put('k', 'v');
       await fs.put('k2', 'v');

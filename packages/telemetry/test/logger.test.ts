@@ -1,20 +1,7 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import type { Logger } from '@voelgoed/contracts';
+import { captureLogger } from '@voelgoed/testkit';
 import { createTelemetry, type Telemetry } from '../src/index.js';
-
-interface Line {
-  level: string;
-  obj: Record<string, unknown>;
-  msg: string | undefined;
-}
-
-function capture(): { logger: Logger; lines: Line[] } {
-  const lines: Line[] = [];
-  const at = (level: string) => (obj: Record<string, unknown>, msg?: string) => {
-    lines.push({ level, obj, msg });
-  };
-  return { logger: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }, lines };
-}
 
 // A small time box (50 ms) keeps the tests quick; nothing here asserts how long anything took.
 const open: Telemetry[] = [];
@@ -36,7 +23,7 @@ async function scrapeUntil(t: Telemetry, done: () => boolean): Promise<void> {
 
 describe('telemetry logger', () => {
   it('warns once a minute per metric when an observable callback fails or times out; never its message', async () => {
-    const { logger, lines } = capture();
+    const { logger, lines } = captureLogger();
     const t = telemetry({ logger });
     t.observableGauge('broken', async () => {
       throw Object.assign(new Error(`upstream said ${SECRET}`), { code: 'ECONNREFUSED' });

@@ -1,3 +1,4 @@
+export { type CapturingLogger, captureLogger, type LoggedLine } from './capture-logger.js';
 export {
   ConnectProxy,
   type ProxyConnect,
