@@ -29,6 +29,11 @@ export function closedHealth(resource: string, target?: string): HealthReport {
   };
 }
 
+/** The report of something that lives in this process (a memory twin): `up` until closed. */
+export function inMemoryHealth(resource: string, closed: boolean): HealthReport {
+  return closed ? closedHealth(resource, 'memory') : { status: 'up', resource, target: 'memory' };
+}
+
 /**
  * Runs `probe` and resolves with its report, or a `down` report when it throws or takes longer
  * than `timeoutMs` (default {@link HEALTH_TIMEOUT_MS}). Never rejects. `latencyMs` is filled in

@@ -164,17 +164,7 @@ export class RedisClient {
       // Bad input rejects like every other failure, so `.catch()` sees it.
       return Promise.reject(error);
     }
-    const buffers = options?.returnBuffers === true;
-    // node-redis's `node-redis:command`, for our own connection (node-redis-tracing.ts).
-    if (commandTrace.hasSubscribers) {
-      const tracing = this.#backend.tracing;
-      if (tracing !== undefined) {
-        return tracing.command(args, batchSize, () =>
-          this.#dispatch<T>(args, timeoutMs, numbers, buffers, undefined),
-        );
-      }
-    }
-    return this.#dispatch<T>(args, timeoutMs, numbers, buffers, undefined);
+    return this.#traced<T>(args, timeoutMs, numbers, options?.returnBuffers === true, undefined, batchSize);
   }
 
   /**
@@ -188,15 +178,26 @@ export class RedisClient {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (commandTrace.hasSubscribers) {
-      const tracing = this.#backend.tracing;
-      if (tracing !== undefined) {
-        return tracing.command(args, undefined, () =>
-          this.#dispatch(args, this.#options.commandTimeoutMs, numbers, buffers, firstKey),
-        );
-      }
-    }
-    return this.#dispatch(args, this.#options.commandTimeoutMs, numbers, buffers, firstKey);
+    return this.#traced(args, this.#options.commandTimeoutMs, numbers, buffers, firstKey, undefined);
+  }
+
+  /**
+   * {@link #dispatch}, published on node-redis's `node-redis:command` when someone subscribes and
+   * the backend is our own connection (node-redis-tracing.ts); `batchSize` for a pipeline's command.
+   */
+  #traced<T>(
+    args: RedisCommand,
+    timeoutMs: number,
+    numbers: boolean,
+    buffers: boolean,
+    routing: RedisArgument | undefined,
+    batchSize: number | undefined,
+  ): Promise<T> {
+    const tracing = commandTrace.hasSubscribers ? this.#backend.tracing : undefined;
+    if (tracing === undefined) return this.#dispatch<T>(args, timeoutMs, numbers, buffers, routing);
+    return tracing.command(args, batchSize, () =>
+      this.#dispatch<T>(args, timeoutMs, numbers, buffers, routing),
+    );
   }
 
   /**

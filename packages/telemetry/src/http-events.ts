@@ -8,26 +8,8 @@ import {
   text,
   type Unsubscribe,
 } from './event-context.js';
+import { knownHttpMethod } from './http-method.js';
 import { MetricNames } from './metric-names.js';
-
-// OpenTelemetry: http.request.method is one of these, anything else is `_OTHER`.
-const METHODS = new Set([
-  'CONNECT',
-  'DELETE',
-  'GET',
-  'HEAD',
-  'OPTIONS',
-  'PATCH',
-  'POST',
-  'PUT',
-  'QUERY',
-  'TRACE',
-]);
-
-function method(value: unknown): string {
-  const upper = typeof value === 'string' ? value.toUpperCase() : '';
-  return METHODS.has(upper) ? upper : '_OTHER';
-}
 
 /** Gauge value of each circuit state. */
 export const CIRCUIT_STATE_VALUES = { closed: 0, half_open: 1, open: 2 } as const;
@@ -76,7 +58,7 @@ export function subscribeHttp(context: EventContext): Unsubscribe[] {
   const requestSeries = seriesCache(context, 5, ([m, o, status, outcome, code]) => {
     const [address, port] = splitOrigin(text(o));
     const key = duration.key([
-      method(m),
+      knownHttpMethod(m),
       address,
       port,
       text(status),
@@ -87,7 +69,7 @@ export function subscribeHttp(context: EventContext): Unsubscribe[] {
   });
   const retrySeries = seriesCache(context, 3, ([m, o, reason]) => {
     const [address, port] = splitOrigin(text(o));
-    const key = retries.key([method(m), address, port, text(reason)]);
+    const key = retries.key([knownHttpMethod(m), address, port, text(reason)]);
     return { value: key, cacheable: !key.folded };
   });
   const circuitSeries = seriesCache(context, 2, ([o, to]) => {

@@ -1,12 +1,6 @@
 import { context, propagation, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import {
-  BasicTracerProvider,
-  InMemorySpanExporter,
-  type ReadableSpan,
-  SimpleSpanProcessor,
-} from '@opentelemetry/sdk-trace-base';
+import type { BasicTracerProvider, InMemorySpanExporter, ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { startSdk } from './tracing-setup.js';
 
 // The SDK set-up of the tracing tests: an in-memory exporter, async-hooks context, W3C propagation.
 
@@ -22,10 +16,7 @@ export interface TraceKit {
 }
 
 export function startTraceKit(): TraceKit {
-  const exporter = new InMemorySpanExporter();
-  const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  const { exporter, provider } = startSdk();
   const all = () => exporter.getFinishedSpans();
   return {
     exporter,

@@ -21,12 +21,17 @@ export interface TracingHarness {
   close(): Promise<void>;
 }
 
-export function startTracing(options: Omit<TracingOptions, 'tracerProvider'> = {}): TracingHarness {
+/** The SDK of every tracing test: spans kept in memory, async-hooks context, W3C propagation. */
+export function startSdk(): { exporter: InMemorySpanExporter; provider: BasicTracerProvider } {
   const exporter = new InMemorySpanExporter();
   const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-  const manager = new AsyncLocalStorageContextManager().enable();
-  context.setGlobalContextManager(manager);
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  return { exporter, provider };
+}
+
+export function startTracing(options: Omit<TracingOptions, 'tracerProvider'> = {}): TracingHarness {
+  const { exporter, provider } = startSdk();
   const instrumentation = instrumentTracing({ ...options, tracerProvider: provider });
   const tracer = provider.getTracer('test');
   return {

@@ -9,7 +9,7 @@ import {
   TimeoutError,
 } from '../errors.js';
 import { Channels, createPublisher } from '../events.js';
-import { closedHealth } from '../health-report.js';
+import { inMemoryHealth } from '../health-report.js';
 import { DEFAULT_RETRY_METHODS, DEFAULT_RETRY_STATUSES } from '../http-defaults.js';
 import type { HealthReport } from '../ports/health.js';
 import type {
@@ -122,9 +122,7 @@ export class FakeHttpClient implements HttpClient {
 
   /** `up` (it lives in this process) until {@link close}, `down` after. */
   async health(): Promise<HealthReport> {
-    return this.#closed
-      ? closedHealth('http', 'memory')
-      : { status: 'up', resource: 'http', target: 'memory' };
+    return inMemoryHealth('http', this.#closed);
   }
 
   /** Marks it closed: `health()` reports `down` from then on. Idempotent. */

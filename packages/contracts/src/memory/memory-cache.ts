@@ -1,6 +1,6 @@
 import { isWellFormed, MAX_TTL_MS, readOptions } from '../caller-input.js';
 import { InvalidArgumentError } from '../errors.js';
-import { closedHealth } from '../health-report.js';
+import { inMemoryHealth } from '../health-report.js';
 import type { Cache, CacheCodec, CacheLoader } from '../ports/cache.js';
 import type { HealthReport } from '../ports/health.js';
 import { validate } from '../validate.js';
@@ -52,9 +52,7 @@ export class MemoryCache<T> implements Cache<T> {
 
   /** `up` (it lives in this process) until {@link close}, `down` after. */
   async health(): Promise<HealthReport> {
-    return this.#closed
-      ? closedHealth('cache', 'memory')
-      : { status: 'up', resource: 'cache', target: 'memory' };
+    return inMemoryHealth('cache', this.#closed);
   }
 
   /** Marks it closed: `health()` reports `down` from then on. Idempotent. */

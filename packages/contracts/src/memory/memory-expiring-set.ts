@@ -1,6 +1,6 @@
 import { isWellFormed, MAX_TTL_MS, readOptions } from '../caller-input.js';
 import { InvalidArgumentError } from '../errors.js';
-import { closedHealth } from '../health-report.js';
+import { inMemoryHealth } from '../health-report.js';
 import type { ExpiringSet } from '../ports/expiring-set.js';
 import type { HealthReport } from '../ports/health.js';
 import { validate } from '../validate.js';
@@ -32,9 +32,7 @@ export class MemoryExpiringSet implements ExpiringSet {
 
   /** `up` (it lives in this process) until {@link close}, `down` after. */
   async health(): Promise<HealthReport> {
-    return this.#closed
-      ? closedHealth('expiring-set', 'memory')
-      : { status: 'up', resource: 'expiring-set', target: 'memory' };
+    return inMemoryHealth('expiring-set', this.#closed);
   }
 
   /** Marks it closed: `health()` reports `down` from then on. Idempotent. */

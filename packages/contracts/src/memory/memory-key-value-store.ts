@@ -1,6 +1,6 @@
 import { isWellFormed, MAX_TTL_MS, readList, readOptions, readRecord } from '../caller-input.js';
 import { ConflictError, InvalidArgumentError } from '../errors.js';
-import { closedHealth } from '../health-report.js';
+import { inMemoryHealth } from '../health-report.js';
 import type { HealthReport } from '../ports/health.js';
 import type { IncrOptions, KeyValueStore, SetOptions } from '../ports/key-value.js';
 import { validate } from '../validate.js';
@@ -37,9 +37,7 @@ export class MemoryKeyValueStore implements KeyValueStore {
 
   /** `up` (it lives in this process) until {@link close}, `down` after. */
   async health(): Promise<HealthReport> {
-    return this.#closed
-      ? closedHealth('key-value', 'memory')
-      : { status: 'up', resource: 'key-value', target: 'memory' };
+    return inMemoryHealth('key-value', this.#closed);
   }
 
   /** Marks it closed: `health()` reports `down` from then on. Idempotent. */

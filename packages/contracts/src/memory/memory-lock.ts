@@ -9,7 +9,7 @@ import {
   readSignal,
 } from '../caller-input.js';
 import { InvalidArgumentError, LockLostError, LockTimeoutError } from '../errors.js';
-import { closedHealth } from '../health-report.js';
+import { inMemoryHealth } from '../health-report.js';
 import type { HealthReport } from '../ports/health.js';
 import type { AcquireOptions, DistributedLock, Lock, WithLockOptions } from '../ports/lock.js';
 import { validate } from '../validate.js';
@@ -64,9 +64,7 @@ export class MemoryLock implements DistributedLock {
 
   /** `up` (it lives in this process) until {@link close}, `down` after. */
   async health(): Promise<HealthReport> {
-    return this.#closed
-      ? closedHealth('lock', 'memory')
-      : { status: 'up', resource: 'lock', target: 'memory' };
+    return inMemoryHealth('lock', this.#closed);
   }
 
   /** Marks it closed: `health()` reports `down` from then on. Idempotent. */

@@ -1,6 +1,6 @@
 import { readList, readOptions } from '../caller-input.js';
 import { InvalidArgumentError } from '../errors.js';
-import { closedHealth } from '../health-report.js';
+import { inMemoryHealth } from '../health-report.js';
 import type { HealthReport } from '../ports/health.js';
 import type {
   BoundCounter,
@@ -87,9 +87,7 @@ export class MemoryMetrics implements Metrics {
 
   /** `up` (it lives in this process) until {@link close}, `down` after. */
   async health(): Promise<HealthReport> {
-    return this.#closed
-      ? closedHealth('metrics', 'memory')
-      : { status: 'up', resource: 'metrics', target: 'memory' };
+    return inMemoryHealth('metrics', this.#closed);
   }
 
   /** Marks it closed: `health()` reports `down` from then on. Idempotent. */

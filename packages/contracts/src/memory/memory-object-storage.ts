@@ -11,7 +11,7 @@ import {
   PayloadTooLargeError,
 } from '../errors.js';
 import { Channels, createPublisher, type StorageOperationEvent } from '../events.js';
-import { closedHealth } from '../health-report.js';
+import { inMemoryHealth } from '../health-report.js';
 import type { HealthReport } from '../ports/health.js';
 import type {
   GetResult,
@@ -113,9 +113,7 @@ export class MemoryObjectStorage implements ObjectStorage {
 
   /** `up` (it lives in this process) until {@link close}, `down` after. */
   async health(): Promise<HealthReport> {
-    return this.#closed
-      ? closedHealth('storage', 'memory')
-      : { status: 'up', resource: 'storage', target: 'memory' };
+    return inMemoryHealth('storage', this.#closed);
   }
 
   /** Marks it closed: `health()` reports `down` from then on. Idempotent. */

@@ -1,6 +1,6 @@
 import { isWellFormed, MAX_TTL_MS, readOptions } from '../caller-input.js';
 import { InvalidArgumentError } from '../errors.js';
-import { closedHealth } from '../health-report.js';
+import { inMemoryHealth } from '../health-report.js';
 import type { HealthReport } from '../ports/health.js';
 import type { RateLimiter, RateLimiterSettings, RateLimitResult } from '../ports/rate-limiter.js';
 import { validate } from '../validate.js';
@@ -36,9 +36,7 @@ export class MemoryRateLimiter implements RateLimiter {
 
   /** `up` (it lives in this process) until {@link close}, `down` after. */
   async health(): Promise<HealthReport> {
-    return this.#closed
-      ? closedHealth('rate-limiter', 'memory')
-      : { status: 'up', resource: 'rate-limiter', target: 'memory' };
+    return inMemoryHealth('rate-limiter', this.#closed);
   }
 
   /** Marks it closed: `health()` reports `down` from then on. Idempotent. */

@@ -1,19 +1,7 @@
 import { type Attributes, propagation, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { HttpAttemptTrace } from '@voelgoed/contracts';
+import { knownHttpMethod } from '../http-method.js';
 import type { SpanMapping } from './span-bridge.js';
-
-/** Methods the HTTP conventions name; any other becomes `_OTHER` (a span name must stay bounded). */
-const KNOWN_METHODS = new Set([
-  'CONNECT',
-  'DELETE',
-  'GET',
-  'HEAD',
-  'OPTIONS',
-  'PATCH',
-  'POST',
-  'PUT',
-  'TRACE',
-]);
 
 /** `scheme://host[:port]/path` with no userinfo, query or fragment, whatever the adapter gave. */
 function safeUrl(url: string): string {
@@ -33,7 +21,7 @@ function safeUrl(url: string): string {
  */
 export const httpAttemptSpans: SpanMapping<HttpAttemptTrace> = {
   start(ctx) {
-    const method = KNOWN_METHODS.has(ctx.method) ? ctx.method : '_OTHER';
+    const method = knownHttpMethod(ctx.method);
     const attributes: Attributes = {
       'http.request.method': method,
       'url.full': safeUrl(ctx.url),
