@@ -1,5 +1,5 @@
 import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
-import { type RedisGroup, startRedisGroup, stopAll } from '@voelgoed/testkit';
+import { type RedisGroup, startRedisGroup, stopAll, waitFor } from '@voelgoed/testkit';
 import { createRedisLock, type RedisLock } from '../src/index.js';
 
 const managers: RedisLock[] = [];
@@ -86,8 +86,14 @@ describe('validity counted once (N = 5, 3 masters paused while a call is in flig
       expect(lock.held).toBe(true);
       expect(lock.validUntil - now).toBeGreaterThanOrEqual(ttl - (now - started) - drift - slack);
       // The nodes agree: the keys live on, on every node.
-      for (const s of g.servers)
-        expect(Number(await s.call(['PTTL', 'lock:l:paused-acquire']))).toBeGreaterThan(0);
+      // acquire() resolves on a quorum: the last nodes' SETs may still be on their way.
+      for (const s of g.servers) {
+        const pttl = await waitFor('the key on every node', async () => {
+          const ms = Number(await s.call(['PTTL', 'lock:l:paused-acquire']));
+          return ms > 0 ? ms : undefined;
+        });
+        expect(pttl).toBeGreaterThan(0);
+      }
       expect(await lock.release()).toBe(true);
     },
   );
@@ -205,7 +211,15 @@ describe('a holder paused past its TTL', () => {
       expect(sawAbort).toMatchObject({ code: 'LOCK_LOST' });
       // withLock's release ran after the loss: the next holder's key is intact everywhere.
       expect(next?.held).toBe(true);
-      for (const s of g.servers) expect(await s.call(['GET', 'lock:l:paused'])).toBe(next!.value);
+      // acquire() resolves on a quorum: wait for the last node's SET rather than read it once
+      // (a deleted key stays deleted, so a late release that removed it still fails here).
+      for (const s of g.servers) {
+        const value = await waitFor('the next holder on every node', async () => {
+          const v = await s.call(['GET', 'lock:l:paused']);
+          return v === next!.value ? v : undefined;
+        });
+        expect(value).toBe(next!.value);
+      }
       expect(await next!.release()).toBe(true);
     },
   );
