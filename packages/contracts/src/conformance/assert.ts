@@ -131,111 +131,89 @@ function deepEqualOutcome(received: unknown, expected: unknown): Outcome {
   }
 }
 
-function evaluate(name: keyof Matchers, received: unknown, args: unknown[]): Outcome {
-  const [expected] = args;
-  switch (name) {
-    case 'toBe':
-      return compare('', expected, Object.is(received, expected), received);
-    case 'toEqual':
-      return deepEqualOutcome(loose(received), loose(expected));
-    case 'toMatchObject':
-      if (typeof received !== 'object' || received === null) {
-        return {
-          pass: false,
-          detail: () => `Received value must be a non-null object\nReceived: ${show(received)}`,
-        };
-      }
-      return deepEqualOutcome(loose(projectOnto(received, expected)), loose(expected));
-    case 'toBeDefined':
-      return { pass: received !== undefined, detail: () => `Received: ${show(received)}` };
-    case 'toBeUndefined':
-      return compare('', undefined, received === undefined, received);
-    case 'toBeNull':
-      return compare('', null, received === null, received);
-    case 'toBeGreaterThan':
-      return ordered(
-        received,
-        expected as number,
-        '>',
-        isNumeric(received) && received > (expected as number),
-      );
-    case 'toBeGreaterThanOrEqual':
-      return ordered(
-        received,
-        expected as number,
-        '>=',
-        isNumeric(received) && received >= (expected as number),
-      );
-    case 'toBeLessThanOrEqual':
-      return ordered(
-        received,
-        expected as number,
-        '<=',
-        isNumeric(received) && received <= (expected as number),
-      );
-    case 'toBeCloseTo': {
-      const digits = (args[1] as number | undefined) ?? 2;
-      const close =
-        typeof received === 'number' && Math.abs((expected as number) - received) < 10 ** -digits / 2;
-      return compare(`close to (${digits} digits)`, expected, close, received);
-    }
-    case 'toHaveLength': {
-      const length = (received as { length?: unknown } | null | undefined)?.length;
-      return {
-        pass: length === expected,
-        detail: (negated) =>
-          `Expected length: ${negated ? 'not ' : ''}${show(expected)}\nReceived length: ${show(length)}\nReceived: ${show(received)}`,
-      };
-    }
-    case 'toMatch': {
-      const pass =
-        typeof received === 'string' &&
-        (expected instanceof RegExp
-          ? new RegExp(expected.source, expected.flags.replace(/[gy]/g, '')).test(received)
-          : received.includes(expected as string));
-      return compare('matching', expected, pass, received);
-    }
-    case 'toContain': {
-      let pass = false;
-      if (typeof received === 'string') pass = received.includes(String(expected));
-      else if (
-        received !== null &&
-        typeof (received as Iterable<unknown>)?.[Symbol.iterator] === 'function'
-      ) {
-        for (const item of received as Iterable<unknown>) if (item === expected) pass = true;
-      }
-      return compare('containing', expected, pass, received);
-    }
-    case 'toBeInstanceOf': {
-      const ctor = expected as { name?: string; prototype?: unknown };
-      const pass = typeof expected === 'function' && received instanceof (expected as new () => unknown);
-      const actualName = (received as { constructor?: { name?: string } } | null | undefined)?.constructor
-        ?.name;
-      return {
-        pass,
-        detail: (negated) =>
-          `Expected constructor: ${negated ? 'not ' : ''}${ctor?.name}\nReceived constructor: ${String(actualName)}\nReceived: ${show(received)}`,
-      };
-    }
+/** How one matcher judges `received`, given the matcher's arguments. */
+type Evaluator = (received: unknown, args: unknown[]) => Outcome;
+
+function toMatchObject(received: unknown, [expected]: unknown[]): Outcome {
+  if (typeof received !== 'object' || received === null) {
+    return {
+      pass: false,
+      detail: () => `Received value must be a non-null object\nReceived: ${show(received)}`,
+    };
   }
+  return deepEqualOutcome(loose(projectOnto(received, expected)), loose(expected));
 }
 
-const MATCHERS: readonly (keyof Matchers)[] = [
-  'toBe',
-  'toEqual',
-  'toMatchObject',
-  'toBeDefined',
-  'toBeUndefined',
-  'toBeNull',
-  'toBeGreaterThan',
-  'toBeGreaterThanOrEqual',
-  'toBeLessThanOrEqual',
-  'toBeCloseTo',
-  'toHaveLength',
-  'toMatch',
-  'toContain',
-  'toBeInstanceOf',
-];
+function toBeCloseTo(received: unknown, [expected, digitsArg]: unknown[]): Outcome {
+  const digits = (digitsArg as number | undefined) ?? 2;
+  const close = typeof received === 'number' && Math.abs((expected as number) - received) < 10 ** -digits / 2;
+  return compare(`close to (${digits} digits)`, expected, close, received);
+}
+
+function toHaveLength(received: unknown, [expected]: unknown[]): Outcome {
+  const length = (received as { length?: unknown } | null | undefined)?.length;
+  return {
+    pass: length === expected,
+    detail: (negated) =>
+      `Expected length: ${negated ? 'not ' : ''}${show(expected)}\nReceived length: ${show(length)}\nReceived: ${show(received)}`,
+  };
+}
+
+function toMatch(received: unknown, [expected]: unknown[]): Outcome {
+  const pass =
+    typeof received === 'string' &&
+    (expected instanceof RegExp
+      ? new RegExp(expected.source, expected.flags.replace(/[gy]/g, '')).test(received)
+      : received.includes(expected as string));
+  return compare('matching', expected, pass, received);
+}
+
+function toContain(received: unknown, [expected]: unknown[]): Outcome {
+  let pass = false;
+  if (typeof received === 'string') pass = received.includes(String(expected));
+  else if (received !== null && typeof (received as Iterable<unknown>)?.[Symbol.iterator] === 'function') {
+    for (const item of received as Iterable<unknown>) if (item === expected) pass = true;
+  }
+  return compare('containing', expected, pass, received);
+}
+
+function toBeInstanceOf(received: unknown, [expected]: unknown[]): Outcome {
+  const ctor = expected as { name?: string; prototype?: unknown };
+  const pass = typeof expected === 'function' && received instanceof (expected as new () => unknown);
+  const actualName = (received as { constructor?: { name?: string } } | null | undefined)?.constructor?.name;
+  return {
+    pass,
+    detail: (negated) =>
+      `Expected constructor: ${negated ? 'not ' : ''}${ctor?.name}\nReceived constructor: ${String(actualName)}\nReceived: ${show(received)}`,
+  };
+}
+
+/** Every matcher, by name. */
+const EVALUATORS: Readonly<Record<keyof Matchers, Evaluator>> = {
+  toBe: (received, [expected]) => compare('', expected, Object.is(received, expected), received),
+  toEqual: (received, [expected]) => deepEqualOutcome(loose(received), loose(expected)),
+  toMatchObject,
+  toBeDefined: (received) => ({ pass: received !== undefined, detail: () => `Received: ${show(received)}` }),
+  toBeUndefined: (received) => compare('', undefined, received === undefined, received),
+  toBeNull: (received) => compare('', null, received === null, received),
+  toBeGreaterThan: (received, [expected]) =>
+    ordered(received, expected as number, '>', isNumeric(received) && received > (expected as number)),
+  toBeGreaterThanOrEqual: (received, [expected]) =>
+    ordered(received, expected as number, '>=', isNumeric(received) && received >= (expected as number)),
+  toBeLessThanOrEqual: (received, [expected]) =>
+    ordered(received, expected as number, '<=', isNumeric(received) && received <= (expected as number)),
+  toBeCloseTo,
+  toHaveLength,
+  toMatch,
+  toContain,
+  toBeInstanceOf,
+};
+
+function evaluate(name: keyof Matchers, received: unknown, args: unknown[]): Outcome {
+  return EVALUATORS[name](received, args);
+}
+
+const MATCHERS = Object.keys(EVALUATORS) as (keyof Matchers)[];
 
 function fail(
   heading: string,

@@ -6,6 +6,34 @@ import { type ConformanceCheck, randomKey } from './shared.js';
 const DEFAULTS = { seed: 0x63616368, runs: 600 };
 
 /**
+ * Keys seeded before the runs, and junk keys that differ from them only by a lone surrogate, a
+ * normalisation form or a NUL.
+ */
+function neighbourhood(base: string): { neighbours: string[]; nearMisses: Junk[] } {
+  return {
+    neighbours: [`${base}:plain`, `${base}\ufffd`, `${base}é`, `${base}😀`],
+    nearMisses: [
+      { label: 'a neighbour with a lone high surrogate for its U+FFFD', value: `${base}\ud800` },
+      { label: 'a neighbour with half of its emoji', value: `${base}\ud83d` },
+      { label: 'a neighbour in NFD', value: `${base}e\u0301` },
+      { label: 'a neighbour with a NUL after it', value: `${base}:plain\0` },
+    ],
+  };
+}
+
+/** Throws unless every neighbour still holds what it was seeded with (`{ neighbour: i }`). */
+async function expectNeighboursKept(
+  cache: Cache<unknown>,
+  neighbours: string[],
+  after: string,
+): Promise<void> {
+  for (const [i, n] of neighbours.entries()) {
+    const value = (await cache.get(n)) as { neighbour?: unknown } | undefined;
+    if (value?.neighbour !== i) throw new BadInputFailure(`after ${after}: neighbour ${i} changed`);
+  }
+}
+
+/**
  * The bad-input check of the {@link Cache} suite: `runs` calls of `get`, `set` or `delete`, each
  * with seeded junk as the key, the value, the TTL or the loader. Each must resolve or reject with
  * `INVALID_ARGUMENT` within the deadline (a junk loader's own throw may pass through), never
@@ -19,14 +47,7 @@ export function cacheBadInputCheck(options: BadInputOptions = {}): ConformanceCh
     timeoutMs: 120_000,
     async run(cache) {
       const settings = resolveBadInputOptions(options, DEFAULTS);
-      const base = randomKey('cache-junk');
-      const neighbours = [`${base}:plain`, `${base}\ufffd`, `${base}é`, `${base}😀`];
-      const nearMisses: Junk[] = [
-        { label: 'a neighbour with a lone high surrogate for its U+FFFD', value: `${base}\ud800` },
-        { label: 'a neighbour with half of its emoji', value: `${base}\ud83d` },
-        { label: 'a neighbour in NFD', value: `${base}e\u0301` },
-        { label: 'a neighbour with a NUL after it', value: `${base}:plain\0` },
-      ];
+      const { neighbours, nearMisses } = neighbourhood(randomKey('cache-junk'));
       for (const [i, n] of neighbours.entries()) await cache.set(n, { neighbour: i });
 
       await runJunkRuns('Cache', settings, async ({ junk, random, call }) => {
@@ -67,10 +88,7 @@ export function cacheBadInputCheck(options: BadInputOptions = {}): ConformanceCh
                 : undefined,
           });
         }
-        for (const [i, n] of neighbours.entries()) {
-          const value = (await cache.get(n)) as { neighbour?: unknown } | undefined;
-          if (value?.neighbour !== i) throw new BadInputFailure(`after ${label}: neighbour ${i} changed`);
-        }
+        await expectNeighboursKept(cache, neighbours, label);
       });
       for (const n of neighbours) await cache.delete(n);
     },

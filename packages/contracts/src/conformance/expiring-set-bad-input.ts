@@ -18,6 +18,33 @@ const isBool = (v: unknown) =>
   typeof v === 'boolean' ? undefined : `it resolved ${typeof v}, not a boolean`;
 
 /**
+ * Members seeded before the runs, and junk members that differ from them only by a lone
+ * surrogate, a normalisation form or a NUL.
+ */
+function neighbourhood(base: string): { neighbours: string[]; nearMisses: Junk[] } {
+  return {
+    neighbours: [`${base}:plain`, `${base}\ufffd`, `${base}é`, `${base}😀`],
+    nearMisses: [
+      { label: 'a neighbour with a lone high surrogate for its U+FFFD', value: `${base}\ud800` },
+      { label: 'a neighbour with a lone low surrogate for its U+FFFD', value: `${base}\udfff` },
+      { label: 'a neighbour with half of its emoji', value: `${base}\ud83d` },
+      { label: 'a neighbour in NFD', value: `${base}e\u0301` },
+      { label: 'a neighbour with a NUL after it', value: `${base}:plain\0` },
+    ],
+  };
+}
+
+/** Throws unless every neighbour is still a member, with no more than its TTL left. */
+async function expectNeighboursKept(set: ExpiringSet, neighbours: string[], after: string): Promise<void> {
+  for (const [i, n] of neighbours.entries()) {
+    const left = await set.ttl(n);
+    if (left === undefined || left > NEIGHBOUR_TTL) {
+      throw new BadInputFailure(`after ${after}: neighbour ${i} changed`);
+    }
+  }
+}
+
+/**
  * The bad-input check of the {@link ExpiringSet} suite: `runs` calls of one method each with
  * seeded junk as the member, the TTL or both. Each must resolve (with a value of the right type)
  * or reject with `INVALID_ARGUMENT` within the deadline, never throw synchronously, reject with
@@ -31,15 +58,7 @@ export function expiringSetBadInputCheck(options: BadInputOptions = {}): Conform
     timeoutMs: 120_000,
     async run(set) {
       const settings = resolveBadInputOptions(options, DEFAULTS);
-      const base = randomKey('set-junk');
-      const neighbours = [`${base}:plain`, `${base}\ufffd`, `${base}é`, `${base}😀`];
-      const nearMisses: Junk[] = [
-        { label: 'a neighbour with a lone high surrogate for its U+FFFD', value: `${base}\ud800` },
-        { label: 'a neighbour with a lone low surrogate for its U+FFFD', value: `${base}\udfff` },
-        { label: 'a neighbour with half of its emoji', value: `${base}\ud83d` },
-        { label: 'a neighbour in NFD', value: `${base}e\u0301` },
-        { label: 'a neighbour with a NUL after it', value: `${base}:plain\0` },
-      ];
+      const { neighbours, nearMisses } = neighbourhood(randomKey('set-junk'));
       for (const n of neighbours) await set.add(n, NEIGHBOUR_TTL);
 
       const member = ({ junk, random }: JunkRunContext): Junk => {
@@ -76,12 +95,7 @@ export function expiringSetBadInputCheck(options: BadInputOptions = {}): Conform
         if (!outcome.ok && who.label === 'a fresh member' && (await set.has(who.value as string))) {
           throw new BadInputFailure(`${method}(a fresh member, ${ttl.label}) rejected but added the member`);
         }
-        for (let i = 0; i < neighbours.length; i++) {
-          const left = await set.ttl(neighbours[i] as string);
-          if (left === undefined || left > NEIGHBOUR_TTL) {
-            throw new BadInputFailure(`after ${method}(${who.label}): neighbour ${i} changed`);
-          }
-        }
+        await expectNeighboursKept(set, neighbours, `${method}(${who.label})`);
       });
       for (const n of neighbours) await set.remove(n);
     },

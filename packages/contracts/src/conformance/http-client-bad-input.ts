@@ -5,12 +5,14 @@ import type { HttpClient } from '../ports/http.js';
 import {
   BadInputFailure,
   type BadInputOptions,
+  type CallOutcome,
   describeError,
   isAbortedSignal,
   type JunkRunContext,
   resolveBadInputOptions,
   runJunkRuns,
 } from './bad-input.js';
+import type { HttpConformanceTarget } from './http-client-support.js';
 import { type Junk, JunkError } from './junk.js';
 import type { ConformanceCheck } from './shared.js';
 
@@ -18,12 +20,6 @@ const { INVALID_ARGUMENT, HTTP_STATUS, ABORTED, TIMEOUT, INTEGRITY } = ErrorCode
 const DEFAULTS = { seed: 0x477b0016, runs: 250 };
 /** Below this, a valid timeout may fire before the local server answers: `TIMEOUT` is a fair answer. */
 const SHORT_MS = 2000;
-
-/** What the HTTP checks run against (the same shape as `HttpConformanceTarget`). */
-interface Target {
-  client: HttpClient;
-  baseUrl: string;
-}
 
 interface RunState {
   readonly client: HttpClient;
@@ -116,75 +112,67 @@ interface Allowed {
   timeout: boolean;
 }
 
+/** The junk of one field, and the codes besides `INVALID_ARGUMENT` it may bring. */
+interface FieldJunk {
+  readonly value: Junk;
+  readonly allowed?: Partial<Allowed>;
+}
+
+/** Each field's junk, drawn from the run's generator (the order of the draws is part of the seed's runs). */
+const FIELD_JUNK: Readonly<Record<Field, (state: RunState, id: string) => FieldJunk>> = {
+  // A relative junk path reaches the server as some route it does not have (404).
+  url: ({ context }) => ({ value: context.junk.prefer('string', 0.7), allowed: { status: true } }),
+  method: ({ context: { junk, random } }) => {
+    if (!random.chance(0.3)) return { value: junk.prefer('string') };
+    const name = random.pick(['get', 'head', 'FETCH', 'CONNECT', 'TRACE']);
+    return { value: valid(`'${name}'`, name) };
+  },
+  // A header a server does not take (431 for a 1 MiB value) is its answer, not the client's mistake.
+  headers: (state, id) => ({ value: junkHeaders(state, id), allowed: { status: true } }),
+  query: ({ context: { junk, random } }, id) => {
+    const shape = random.pick(['object', 'value', 'name']);
+    const inner = junk.any();
+    if (shape === 'object') return { value: inner };
+    if (shape === 'value')
+      return { value: valid(`{ mark, q: ${inner.label} }`, { mark: id, q: inner.value }) };
+    return {
+      value: valid(`{ mark, [${inner.label}]: 'v' }`, { mark: id, [propertyName(inner.value)]: 'v' }),
+    };
+  },
+  json: ({ context }) => ({ value: context.junk.any() }),
+  body: (state) => ({ value: junkBody(state), allowed: { integrity: true } }),
+  timeoutMs: junkTimeout,
+  deadlineMs: junkTimeout,
+  retry: ({ context: { junk, random } }) => {
+    const shape = random.pick(['any', 'number', 'limit', 'methods', 'statusCodes', 'maxDelayMs']);
+    const inner =
+      shape === 'any' || shape === 'methods' || shape === 'statusCodes' ? junk.any() : junk.number();
+    if (shape === 'any' || shape === 'number') return { value: inner };
+    return { value: valid(`{ ${shape}: ${inner.label} }`, { [shape]: inner.value }) };
+  },
+  idempotencyKey: ({ context: { junk, random } }) => ({
+    value: random.chance(0.2)
+      ? valid("'key\\r\\nx-evil: 1'", 'key\r\nx-evil: 1')
+      : junk.prefer('string', 0.7),
+    allowed: { status: true },
+  }),
+  signal: ({ context }) => {
+    const value = context.junk.prefer('signal', 0.6);
+    return { value, allowed: { aborted: isAbortedSignal(value.value) } };
+  },
+  throwHttpErrors: ({ context }) => ({ value: context.junk.any() }),
+  request: ({ context }) => ({ value: context.junk.any() }),
+};
+
+/** A junk timeout; a valid one under {@link SHORT_MS} may fire first (`TIMEOUT`). */
+function junkTimeout({ context }: RunState): FieldJunk {
+  const value = context.junk.prefer('number', 0.7);
+  return { value, allowed: { timeout: typeof value.value === 'number' && value.value < SHORT_MS } };
+}
+
 function junkField(state: RunState, field: Field, id: string): { value: Junk; allowed: Allowed } {
-  const { junk, random } = state.context;
-  const allowed: Allowed = { status: false, integrity: false, aborted: false, timeout: false };
-  let value: Junk;
-  switch (field) {
-    case 'url':
-      value = junk.prefer('string', 0.7);
-      // A relative junk path reaches the server as some route it does not have (404).
-      allowed.status = true;
-      break;
-    case 'method':
-      if (random.chance(0.3)) {
-        const name = random.pick(['get', 'head', 'FETCH', 'CONNECT', 'TRACE']);
-        value = valid(`'${name}'`, name);
-      } else value = junk.prefer('string');
-      break;
-    case 'headers':
-      value = junkHeaders(state, id);
-      // A header a server does not take (431 for a 1 MiB value) is its answer, not the client's mistake.
-      allowed.status = true;
-      break;
-    case 'query': {
-      const shape = random.pick(['object', 'value', 'name']);
-      const inner = junk.any();
-      value =
-        shape === 'object'
-          ? inner
-          : shape === 'value'
-            ? valid(`{ mark, q: ${inner.label} }`, { mark: id, q: inner.value })
-            : valid(`{ mark, [${inner.label}]: 'v' }`, { mark: id, [propertyName(inner.value)]: 'v' });
-      break;
-    }
-    case 'json':
-    case 'body':
-      value = field === 'json' ? junk.any() : junkBody(state);
-      allowed.integrity = field === 'body';
-      break;
-    case 'timeoutMs':
-    case 'deadlineMs':
-      value = junk.prefer('number', 0.7);
-      allowed.timeout = typeof value.value === 'number' && value.value < SHORT_MS;
-      break;
-    case 'retry': {
-      const shape = random.pick(['any', 'number', 'limit', 'methods', 'statusCodes', 'maxDelayMs']);
-      const inner =
-        shape === 'any' || shape === 'methods' || shape === 'statusCodes' ? junk.any() : junk.number();
-      value =
-        shape === 'any' || shape === 'number'
-          ? inner
-          : valid(`{ ${shape}: ${inner.label} }`, { [shape]: inner.value });
-      break;
-    }
-    case 'idempotencyKey':
-      value = random.chance(0.2)
-        ? valid("'key\\r\\nx-evil: 1'", 'key\r\nx-evil: 1')
-        : junk.prefer('string', 0.7);
-      allowed.status = true;
-      break;
-    case 'signal':
-      value = junk.prefer('signal', 0.6);
-      allowed.aborted = isAbortedSignal(value.value);
-      break;
-    case 'throwHttpErrors':
-      value = junk.any();
-      break;
-    default:
-      value = junk.any();
-  }
-  return { value, allowed };
+  const { value, allowed } = FIELD_JUNK[field](state, id);
+  return { value, allowed: { status: false, integrity: false, aborted: false, timeout: false, ...allowed } };
 }
 
 /** `value` as a property name, for junk that cannot be one (a symbol, a revoked Proxy): a fixed name. */
@@ -214,6 +202,94 @@ function responseProblem(v: unknown): string | undefined {
   return undefined;
 }
 
+/** One junk call: what it is, and how to make it. */
+interface JunkCall {
+  readonly label: string;
+  readonly invoke: () => Promise<unknown>;
+}
+
+/**
+ * The call of one run: a request to `/echo` carrying the mark `id`, with `value` in `field` (or
+ * in place of the whole request), made through `request`, `stream` or a method's helper.
+ */
+function junkCall(state: RunState, field: Field, value: Junk, id: string): JunkCall {
+  const { client } = state;
+  const { random } = state.context;
+  const hasBody = field === 'json' || field === 'body';
+  const method = hasBody ? 'POST' : random.pick(['GET', 'POST', 'DELETE']);
+  const base: Record<string, unknown> = {
+    method,
+    url: `/echo?mark=${id}`,
+    headers: { 'x-conformance-mark': id },
+    query: { mark: id },
+  };
+  const request: unknown = field === 'request' ? value.value : { ...base, [field]: value.value };
+  const shape = random.pick(
+    field === 'method' || field === 'request' ? ['request', 'stream'] : ['request', 'stream', 'helper'],
+  );
+  const helper = (
+    method === 'GET' ? 'get' : method === 'POST' ? random.pick(['post', 'put', 'patch']) : 'delete'
+  ) as 'get';
+  const label =
+    field === 'request'
+      ? `${shape}(${value.label})`
+      : `${shape === 'helper' ? helper : shape}({ ${field}: ${value.label} })`;
+  const invoke = async (): Promise<unknown> => {
+    if (shape === 'stream') {
+      const response = await client.stream(request as never);
+      response.body.destroy();
+      return response;
+    }
+    if (shape === 'request') return client.request(request as never);
+    const { url, method: _m, ...rest } = request as Record<string, unknown>;
+    return client[helper](url as string, rest);
+  };
+  return { label, invoke };
+}
+
+/** The typed errors a call with this junk may reject with. */
+function accepted(allowed: Allowed): (e: InfrastructureError) => boolean {
+  return (e) =>
+    e.code === INVALID_ARGUMENT ||
+    (allowed.status && e.code === HTTP_STATUS) ||
+    (allowed.integrity && e.code === INTEGRITY) ||
+    (allowed.aborted && e.code === ABORTED) ||
+    (allowed.timeout && e.code === TIMEOUT);
+}
+
+/** A refused call (`INVALID_ARGUMENT`, `ABORTED`) must not have reached the server; a valid request must still go through. */
+async function expectRefusedNotSent(
+  client: HttpClient,
+  id: string,
+  label: string,
+  outcome: CallOutcome<unknown>,
+): Promise<void> {
+  const refused =
+    !outcome.ok &&
+    (isInfrastructureError(outcome.error, INVALID_ARGUMENT) || isInfrastructureError(outcome.error, ABORTED));
+  const count = await seen(client, id, label);
+  if (refused && count > 0) {
+    throw new BadInputFailure(`${label} was refused, but the server saw ${count} request(s) for it`);
+  }
+}
+
+/** One run: junk in one field of one call, then what the server saw of it. */
+async function junkRun(client: HttpClient, context: JunkRunContext): Promise<void> {
+  const state: RunState = { client, context };
+  const id = randomUUID();
+  const field = context.random.pick(FIELDS);
+  const { value, allowed } = junkField(state, field, id);
+  const { label, invoke } = junkCall(state, field, value, id);
+  const outcome = await context.call({
+    label,
+    invoke,
+    accept: accepted(allowed),
+    // A throwing body stream may come back as the caller's own error only through a typed one.
+    onSuccess: (v) => responseProblem(v),
+  });
+  await expectRefusedNotSent(client, id, label, outcome);
+}
+
 /**
  * The bad-input check of the {@link HttpClient} suite: `runs` calls of `request`, `stream`,
  * `get`, `post`, `put`, `patch` and `delete`, each with seeded junk in one field (`url`,
@@ -226,69 +302,15 @@ function responseProblem(v: unknown): string | undefined {
  * conformance server counts), and after every call a valid request still goes through (a
  * caller's mistake never opens a circuit breaker).
  */
-export function httpClientBadInputCheck(options: BadInputOptions = {}): ConformanceCheck<Target> {
+export function httpClientBadInputCheck(
+  options: BadInputOptions = {},
+): ConformanceCheck<HttpConformanceTarget> {
   return {
     name: 'random junk in every field gives INVALID_ARGUMENT or an answer, never a plain error, a hang or a request for a refused call',
     timeoutMs: 120_000,
     async run({ client }) {
       const settings = resolveBadInputOptions(options, DEFAULTS);
-      await runJunkRuns('HttpClient', settings, async (context) => {
-        const state: RunState = { client, context };
-        const { random } = context;
-        const id = randomUUID();
-        const field = random.pick(FIELDS);
-        const { value, allowed } = junkField(state, field, id);
-        const hasBody = field === 'json' || field === 'body';
-        const method = hasBody ? 'POST' : random.pick(['GET', 'POST', 'DELETE']);
-        const base: Record<string, unknown> = {
-          method,
-          url: `/echo?mark=${id}`,
-          headers: { 'x-conformance-mark': id },
-          query: { mark: id },
-        };
-        const request: unknown = field === 'request' ? value.value : { ...base, [field]: value.value };
-        const shape = random.pick(
-          field === 'method' || field === 'request' ? ['request', 'stream'] : ['request', 'stream', 'helper'],
-        );
-        const helper = (
-          method === 'GET' ? 'get' : method === 'POST' ? random.pick(['post', 'put', 'patch']) : 'delete'
-        ) as 'get';
-        const label =
-          field === 'request'
-            ? `${shape}(${value.label})`
-            : `${shape === 'helper' ? helper : shape}({ ${field}: ${value.label} })`;
-        const invoke = async (): Promise<unknown> => {
-          if (shape === 'stream') {
-            const response = await client.stream(request as never);
-            response.body.destroy();
-            return response;
-          }
-          if (shape === 'request') return client.request(request as never);
-          const { url, method: _m, ...rest } = request as Record<string, unknown>;
-          return client[helper](url as string, rest);
-        };
-        const accept = (e: InfrastructureError) =>
-          e.code === INVALID_ARGUMENT ||
-          (allowed.status && e.code === HTTP_STATUS) ||
-          (allowed.integrity && e.code === INTEGRITY) ||
-          (allowed.aborted && e.code === ABORTED) ||
-          (allowed.timeout && e.code === TIMEOUT);
-        const outcome = await context.call({
-          label,
-          invoke,
-          accept,
-          // A throwing body stream may come back as the caller's own error only through a typed one.
-          onSuccess: (v) => responseProblem(v),
-        });
-        const refused =
-          !outcome.ok &&
-          (isInfrastructureError(outcome.error, INVALID_ARGUMENT) ||
-            isInfrastructureError(outcome.error, ABORTED));
-        const count = await seen(client, id, label);
-        if (refused && count > 0) {
-          throw new BadInputFailure(`${label} was refused, but the server saw ${count} request(s) for it`);
-        }
-      });
+      await runJunkRuns('HttpClient', settings, (context) => junkRun(client, context));
     },
   };
 }

@@ -62,84 +62,117 @@ export function largeBody(bytes: number): Buffer {
 const MAX_LARGE = 64 * 1024 * 1024;
 const MAX_HEADER_BYTES = 8 * 1024 * 1024;
 
-/** A fresh handler of the conformance routes (with its own `/sequence` memory). */
-export function createConformanceHttpHandler(): ConformanceHttpHandler {
-  const sequences = new Map<string, { methods: string[]; idempotencyKeys: (string | null)[] }>();
-  const marked = new Map<string, number>();
-  /** Counts a request once for every distinct mark it carries. */
-  const mark = (request: ConformanceHttpRequest) => {
-    const ids = new Set([request.query.mark ?? []].flat());
-    const header = request.headers['x-conformance-mark'];
-    if (header !== undefined) ids.add(header);
-    for (const id of ids) marked.set(id, (marked.get(id) ?? 0) + 1);
-  };
-  const json = (status: number, value: unknown, headers: Record<string, string | string[]> = {}) => ({
-    status,
-    headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify(value),
-  });
+/** What one handler remembers between requests. */
+interface HandlerMemory {
+  /** What `/sequence/<id>` got, by id. */
+  readonly sequences: Map<string, { methods: string[]; idempotencyKeys: (string | null)[] }>;
+  /** How many requests carried each mark. */
+  readonly marked: Map<string, number>;
+}
 
-  return async (request): Promise<ConformanceHttpResponse> => {
-    const { path } = request;
-    if (path === '/marked') {
-      return json(200, { count: marked.get(single(request.query.mark) ?? '') ?? 0 });
-    }
-    mark(request);
-    if (path === '/echo') {
-      return json(
+type Route = (request: ConformanceHttpRequest) => ConformanceHttpResponse | Promise<ConformanceHttpResponse>;
+
+function json(
+  status: number,
+  value: unknown,
+  headers: Record<string, string | string[]> = {},
+): ConformanceHttpResponse {
+  return { status, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(value) };
+}
+
+const text = (status: number, body: string): ConformanceHttpResponse => ({
+  status,
+  headers: { 'content-type': 'text/plain' },
+  body,
+});
+
+/** The routes whose path is fixed, by path. */
+const FIXED_ROUTES = new Map<string, Route>([
+  [
+    '/echo',
+    (request) =>
+      json(
         200,
         {
           method: request.method,
-          path,
+          path: request.path,
           query: request.query,
           headers: request.headers,
           body: request.body.toString('utf8'),
           bodyBase64: request.body.toString('base64'),
         },
         { 'x-echo-repeat': ['a', 'b'] },
-      );
-    }
-    if (path === '/json') return json(200, CONFORMANCE_JSON);
-    if (path === '/text') {
-      return { status: 200, headers: { 'content-type': 'text/plain' }, body: 'plain text, not JSON' };
-    }
-    let match = /^\/status\/(\d{3})$/.exec(path);
-    if (match) {
-      const status = Number(match[1]);
-      return json(status, { status });
-    }
-    match = /^\/sequence\/([^/]+)$/.exec(path);
-    if (match) {
-      const id = match[1]!;
-      const seen = sequences.get(id) ?? { methods: [], idempotencyKeys: [] };
-      sequences.set(id, seen);
-      seen.methods.push(request.method);
-      seen.idempotencyKeys.push(request.headers['idempotency-key'] ?? null);
-      const attempt = seen.methods.length;
-      if (attempt <= 2) {
-        return {
-          status: 503,
-          headers: { 'retry-after': '0', 'content-type': 'text/plain' },
-          body: 'try again',
-        };
-      }
-      return json(200, { attempt });
-    }
-    match = /^\/attempts\/([^/]+)$/.exec(path);
-    if (match) {
-      const seen = sequences.get(match[1]!) ?? { methods: [], idempotencyKeys: [] };
-      return json(200, { count: seen.methods.length, ...seen });
-    }
-    if (path === '/slow') {
+      ),
+  ],
+  ['/json', () => json(200, CONFORMANCE_JSON)],
+  ['/text', () => text(200, 'plain text, not JSON')],
+  [
+    '/slow',
+    async (request) => {
       const ms = Math.min(Number(single(request.query.ms) ?? 1000) || 0, 60_000);
       await wait(ms, request.signal);
-      return { status: 200, headers: { 'content-type': 'text/plain' }, body: 'slow' };
-    }
-    if (path === '/large') {
+      return text(200, 'slow');
+    },
+  ],
+  [
+    '/large',
+    (request) => {
       const bytes = Math.min(Number(single(request.query.bytes) ?? 1024 * 1024) || 0, MAX_LARGE);
       return { status: 200, headers: { 'content-type': 'application/octet-stream' }, body: largeBody(bytes) };
+    },
+  ],
+]);
+
+/** Counts a request once for every distinct mark it carries. */
+function countMarks(memory: HandlerMemory, request: ConformanceHttpRequest): void {
+  const ids = new Set([request.query.mark ?? []].flat());
+  const header = request.headers['x-conformance-mark'];
+  if (header !== undefined) ids.add(header);
+  for (const id of ids) memory.marked.set(id, (memory.marked.get(id) ?? 0) + 1);
+}
+
+/** `/sequence/<id>`: records the request, then answers 503 twice and 200 from the third. */
+function sequence(
+  memory: HandlerMemory,
+  id: string,
+  request: ConformanceHttpRequest,
+): ConformanceHttpResponse {
+  const seen = memory.sequences.get(id) ?? { methods: [], idempotencyKeys: [] };
+  memory.sequences.set(id, seen);
+  seen.methods.push(request.method);
+  seen.idempotencyKeys.push(request.headers['idempotency-key'] ?? null);
+  const attempt = seen.methods.length;
+  if (attempt <= 2) {
+    return { status: 503, headers: { 'retry-after': '0', 'content-type': 'text/plain' }, body: 'try again' };
+  }
+  return json(200, { attempt });
+}
+
+/** The routes with a parameter in their path (`/status/<code>`, `/sequence/<id>`, `/attempts/<id>`), else 404. */
+function parameterRoute(memory: HandlerMemory, request: ConformanceHttpRequest): ConformanceHttpResponse {
+  const { path } = request;
+  const code = /^\/status\/(\d{3})$/.exec(path)?.[1];
+  if (code !== undefined) return json(Number(code), { status: Number(code) });
+  const sequenceId = /^\/sequence\/([^/]+)$/.exec(path)?.[1];
+  if (sequenceId !== undefined) return sequence(memory, sequenceId, request);
+  const attemptsId = /^\/attempts\/([^/]+)$/.exec(path)?.[1];
+  if (attemptsId !== undefined) {
+    const seen = memory.sequences.get(attemptsId) ?? { methods: [], idempotencyKeys: [] };
+    return json(200, { count: seen.methods.length, ...seen });
+  }
+  return text(404, 'no such route');
+}
+
+/** A fresh handler of the conformance routes (with its own `/sequence` memory). */
+export function createConformanceHttpHandler(): ConformanceHttpHandler {
+  const memory: HandlerMemory = { sequences: new Map(), marked: new Map() };
+  return async (request): Promise<ConformanceHttpResponse> => {
+    if (request.path === '/marked') {
+      return json(200, { count: memory.marked.get(single(request.query.mark) ?? '') ?? 0 });
     }
-    return { status: 404, headers: { 'content-type': 'text/plain' }, body: 'no such route' };
+    countMarks(memory, request);
+    const route = FIXED_ROUTES.get(request.path);
+    return route ? route(request) : parameterRoute(memory, request);
   };
 }
 
@@ -192,7 +225,8 @@ async function serve(
   const query: Record<string, string | string[]> = {};
   for (const name of new Set(url.searchParams.keys())) {
     const all = url.searchParams.getAll(name);
-    query[name] = all.length === 1 ? all[0]! : all;
+    const [only] = all;
+    query[name] = all.length === 1 && only !== undefined ? only : all;
   }
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {

@@ -63,45 +63,50 @@ function leaseLossCheck(
   };
 }
 
-/** Checks of delivery: retries, attempts, tokens, timeouts, dead letters, counts and states. */
-export function deliveryChecks(settings: JobQueueCheckSettings): ConformanceCheck<JobQueue>[] {
-  const checks: ConformanceCheck<JobQueue>[] = [
-    {
-      name: 'a failing job is delivered with attempts 1..n, then dead-lettered with its last error',
-      async run(queue) {
-        const id = jobId();
-        const before = Date.now();
-        await queue.enqueue({ order: 7 }, { id, attempts: 3, backoff: FAST });
-        await withWorker(
-          queue,
-          (job) => {
-            if (job.attempt < 3) throw new Error(`fail ${job.attempt}`);
-            throw failure('BoomError', 'boom 3', 'BOOM');
-          },
-          {},
-          async (seen) => {
-            await waitForState(queue, id, 'dead-lettered');
-            expect(seen.map((s) => [s.attempt, s.maxAttempts])).toEqual([
-              [1, 3],
-              [2, 3],
-              [3, 3],
-            ]);
-            const letters = await queue.deadLetters();
-            expect(letters).toHaveLength(1);
-            expect(letters[0]).toMatchObject({
-              id,
-              payload: { order: 7 },
-              attempts: 3,
-              error: { name: 'BoomError', message: 'boom 3', code: 'BOOM' },
-            });
-            expect(letters[0]?.failedAt).toBeGreaterThanOrEqual(before - 1000);
-            expect(await queue.getJob(id)).toMatchObject({ state: 'dead-lettered', failures: 3 });
-            await sleep(100);
-            expect(seen).toHaveLength(3);
-          },
-        );
-      },
+/** A job that keeps failing uses every attempt, then becomes a dead letter with its last error. */
+function exhaustedAttemptsCheck(): ConformanceCheck<JobQueue> {
+  return {
+    name: 'a failing job is delivered with attempts 1..n, then dead-lettered with its last error',
+    async run(queue) {
+      const id = jobId();
+      const before = Date.now();
+      await queue.enqueue({ order: 7 }, { id, attempts: 3, backoff: FAST });
+      await withWorker(
+        queue,
+        (job) => {
+          if (job.attempt < 3) throw new Error(`fail ${job.attempt}`);
+          throw failure('BoomError', 'boom 3', 'BOOM');
+        },
+        {},
+        async (seen) => {
+          await waitForState(queue, id, 'dead-lettered');
+          expect(seen.map((s) => [s.attempt, s.maxAttempts])).toEqual([
+            [1, 3],
+            [2, 3],
+            [3, 3],
+          ]);
+          const letters = await queue.deadLetters();
+          expect(letters).toHaveLength(1);
+          expect(letters[0]).toMatchObject({
+            id,
+            payload: { order: 7 },
+            attempts: 3,
+            error: { name: 'BoomError', message: 'boom 3', code: 'BOOM' },
+          });
+          expect(letters[0]?.failedAt).toBeGreaterThanOrEqual(before - 1000);
+          expect(await queue.getJob(id)).toMatchObject({ state: 'dead-lettered', failures: 3 });
+          await sleep(100);
+          expect(seen).toHaveLength(3);
+        },
+      );
     },
+  };
+}
+
+/** Checks of retries: each failed delivery is retried with the next attempt and a higher token. */
+export function retryChecks(): ConformanceCheck<JobQueue>[] {
+  return [
+    exhaustedAttemptsCheck(),
     {
       name: 'the delivery token rises with every delivery of a job, across retries',
       async run(queue) {
@@ -124,33 +129,49 @@ export function deliveryChecks(settings: JobQueueCheckSettings): ConformanceChec
         );
       },
     },
-    {
-      name: 'a handler that overruns timeoutMs sees its signal abort, and the delivery counts as failed',
-      timeoutMs: 60_000,
-      async run(queue) {
-        const [retried, dead] = [jobId(), jobId()];
-        await queue.enqueue('retried', { id: retried, attempts: 2, timeoutMs: 50, backoff: FAST });
-        await queue.enqueue('dead', { id: dead, attempts: 1, timeoutMs: 50 });
-        const sawAbort: string[] = [];
-        await withWorker(
-          queue,
-          async (job) => {
-            if (job.id === retried && job.attempt === 2) return;
-            if (await aborted(job.signal, 10_000)) sawAbort.push(job.id);
-          },
-          { concurrency: 2 },
-          async (seen) => {
-            await waitForEnd(queue, dead, 'dead-lettered');
-            await waitForEnd(queue, retried, 'completed');
-            expect(sawAbort.sort()).toEqual([retried, dead].sort());
-            expect(seen.filter((s) => s.id === retried).map((s) => s.attempt)).toEqual([1, 2]);
-            expect(await queue.getJob(retried)).toMatchObject({ failures: 1 });
-            const [letter] = await queue.deadLetters();
-            expect(letter).toMatchObject({ id: dead, attempts: 1, error: { code: 'TIMEOUT' } });
-          },
-        );
-      },
+  ];
+}
+
+/**
+ * Checks of deliveries cut short: a lost lease (with the `expireLease` hook only) and a handler
+ * that overruns its timeout both abort the delivery's signal.
+ */
+export function abortChecks(settings: JobQueueCheckSettings): ConformanceCheck<JobQueue>[] {
+  const handlerTimeout: ConformanceCheck<JobQueue> = {
+    name: 'a handler that overruns timeoutMs sees its signal abort, and the delivery counts as failed',
+    timeoutMs: 60_000,
+    async run(queue) {
+      const [retried, dead] = [jobId(), jobId()];
+      await queue.enqueue('retried', { id: retried, attempts: 2, timeoutMs: 50, backoff: FAST });
+      await queue.enqueue('dead', { id: dead, attempts: 1, timeoutMs: 50 });
+      const sawAbort: string[] = [];
+      await withWorker(
+        queue,
+        async (job) => {
+          if (job.id === retried && job.attempt === 2) return;
+          if (await aborted(job.signal, 10_000)) sawAbort.push(job.id);
+        },
+        { concurrency: 2 },
+        async (seen) => {
+          await waitForEnd(queue, dead, 'dead-lettered');
+          await waitForEnd(queue, retried, 'completed');
+          expect(sawAbort.sort()).toEqual([retried, dead].sort());
+          expect(seen.filter((s) => s.id === retried).map((s) => s.attempt)).toEqual([1, 2]);
+          expect(await queue.getJob(retried)).toMatchObject({ failures: 1 });
+          const [letter] = await queue.deadLetters();
+          expect(letter).toMatchObject({ id: dead, attempts: 1, error: { code: 'TIMEOUT' } });
+        },
+      );
     },
+  };
+  return settings.expireLease === undefined
+    ? [handlerTimeout]
+    : [leaseLossCheck(settings.expireLease), handlerTimeout];
+}
+
+/** Checks of dead letters: listing, paging, retrying and removing them. */
+export function deadLetterChecks(): ConformanceCheck<JobQueue>[] {
+  return [
     {
       name: 'retryDeadLetter puts a dead letter back with fresh attempts; removeDeadLetter deletes it; unknown ids give false',
       async run(queue) {
@@ -190,6 +211,12 @@ export function deliveryChecks(settings: JobQueueCheckSettings): ConformanceChec
         );
       },
     },
+  ];
+}
+
+/** Checks of job states, as `counts` and `getJob` report them. */
+export function stateChecks(): ConformanceCheck<JobQueue>[] {
+  return [
     {
       name: 'counts reports jobs by state, and getJob reports each state',
       async run(queue) {
@@ -239,6 +266,4 @@ export function deliveryChecks(settings: JobQueueCheckSettings): ConformanceChec
       },
     },
   ];
-  if (settings.expireLease !== undefined) checks.splice(2, 0, leaseLossCheck(settings.expireLease));
-  return checks;
 }

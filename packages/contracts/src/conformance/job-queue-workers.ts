@@ -4,81 +4,8 @@ import { expect } from './assert.js';
 import { aborted, gate, jobId, type Seen, waitFor, waitForState, withWorker } from './job-queue-support.js';
 import { type ConformanceCheck, expectInfrastructureError, sleep } from './shared.js';
 
-/**
- * Slack of the "not early" checks, ms: a server may keep time at a coarser grain than the
- * test's `Date.now()` (never a check that a job came on time: only that it did not come early).
- */
-const EARLY_SLACK_MS = 5;
-
-/** Checks of scheduling: delays, run-at times and priorities. */
-export function scheduleChecks(): ConformanceCheck<JobQueue>[] {
-  return [
-    {
-      name: 'a job with delayMs or runAt is not delivered before its time, and is delivered after it',
-      async run(queue) {
-        const at = new Map<string, number>();
-        const due = new Map<string, number>();
-        await withWorker(
-          queue,
-          (job) => {
-            at.set(job.id, Date.now());
-          },
-          { concurrency: 3 },
-          async () => {
-            const now = Date.now();
-            const [a, b, c, past] = [jobId(), jobId(), jobId(), jobId()];
-            due.set(a, now + 150);
-            await queue.enqueue('a', { id: a, delayMs: 150 });
-            due.set(b, now + 200);
-            await queue.enqueue('b', { id: b, runAt: new Date(now + 200) });
-            due.set(c, now + 120);
-            await queue.enqueue('c', { id: c, runAt: now + 120 });
-            due.set(past, 0);
-            await queue.enqueue('past', { id: past, runAt: now - 60_000 });
-            await waitFor(() => at.size === 4, 'four deliveries');
-          },
-        );
-        for (const [id, when] of at) {
-          expect(when).toBeGreaterThanOrEqual((due.get(id) as number) - EARLY_SLACK_MS);
-        }
-      },
-    },
-    {
-      name: 'high priority jobs are delivered before normal, normal before low, in enqueue order within a level',
-      async run(queue) {
-        await queue.enqueue('low 1', { priority: 'low' });
-        await queue.enqueue('normal 1', { priority: 'normal' });
-        await queue.enqueue('high 1', { priority: 'high' });
-        await queue.enqueueMany([
-          { payload: 'low 2', options: { priority: 'low' } },
-          { payload: 'normal 2' },
-          { payload: 'high 2', options: { priority: 'high' } },
-        ]);
-        await queue.enqueue('high 3', { priority: 'high' });
-        await withWorker(
-          queue,
-          () => undefined,
-          { concurrency: 1 },
-          async (seen) => {
-            await waitFor(() => seen.length === 7, 'seven deliveries');
-            expect(seen.map((s) => s.payload)).toEqual([
-              'high 1',
-              'high 2',
-              'high 3',
-              'normal 1',
-              'normal 2',
-              'low 1',
-              'low 2',
-            ]);
-          },
-        );
-      },
-    },
-  ];
-}
-
-/** Checks of workers: concurrency, pause and resume, drain, close with a grace period. */
-export function workerChecks(): ConformanceCheck<JobQueue>[] {
+/** Checks of a worker's concurrency limit. */
+export function concurrencyChecks(): ConformanceCheck<JobQueue>[] {
   return [
     {
       name: 'a worker never runs more deliveries at once than its concurrency, and reaches it',
@@ -114,6 +41,12 @@ export function workerChecks(): ConformanceCheck<JobQueue>[] {
         expect(most).toBe(4);
       },
     },
+  ];
+}
+
+/** Checks of the queue-wide flow of deliveries: pause and resume, and drain. */
+export function pauseAndDrainChecks(): ConformanceCheck<JobQueue>[] {
+  return [
     {
       name: 'pause stops deliveries to every worker, enqueueing goes on, and resume restarts them',
       async run(queue) {
@@ -159,6 +92,12 @@ export function workerChecks(): ConformanceCheck<JobQueue>[] {
         );
       },
     },
+  ];
+}
+
+/** Checks of closing a worker: the grace period, then aborted deliveries handed back. */
+export function workerCloseChecks(): ConformanceCheck<JobQueue>[] {
+  return [
     {
       name: 'worker close lets deliveries finish within the grace period, then aborts the rest and hands them back without using an attempt',
       timeoutMs: 60_000,

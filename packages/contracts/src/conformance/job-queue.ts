@@ -1,11 +1,13 @@
 import type { JobQueue } from '../ports/job-queue.js';
 import type { BadInputOptions } from './bad-input.js';
 import { jobQueueBadInputCheck } from './job-queue-bad-input.js';
-import { countChecks } from './job-queue-counts.js';
-import { deliveryChecks } from './job-queue-delivery.js';
-import { enqueueChecks } from './job-queue-enqueue.js';
+import { idleAgeChecks, waitingAgeChecks } from './job-queue-counts.js';
+import { abortChecks, deadLetterChecks, retryChecks, stateChecks } from './job-queue-delivery.js';
+import { idempotencyChecks, payloadChecks } from './job-queue-enqueue.js';
+import { delayChecks, priorityChecks } from './job-queue-schedule.js';
 import type { JobQueueCheckSettings } from './job-queue-support.js';
-import { scheduleChecks, workerChecks } from './job-queue-workers.js';
+import { argumentChecks, payloadLimitChecks } from './job-queue-validation.js';
+import { concurrencyChecks, pauseAndDrainChecks, workerCloseChecks } from './job-queue-workers.js';
 import { lifecycleChecks } from './lifecycle.js';
 import {
   type ConformanceCheck,
@@ -55,12 +57,23 @@ export function jobQueueChecks<T extends JobQueue = JobQueue>(
           },
         }),
   };
+  // One topic per line, in the order the suite runs them.
   const checks = [
-    ...enqueueChecks(settings),
-    ...deliveryChecks(settings),
-    ...scheduleChecks(),
-    ...workerChecks(),
-    ...countChecks(),
+    ...payloadChecks(),
+    ...idempotencyChecks(),
+    ...payloadLimitChecks(settings),
+    ...argumentChecks(),
+    ...retryChecks(),
+    ...abortChecks(settings),
+    ...deadLetterChecks(),
+    ...stateChecks(),
+    ...delayChecks(),
+    ...priorityChecks(),
+    ...concurrencyChecks(),
+    ...pauseAndDrainChecks(),
+    ...workerCloseChecks(),
+    ...idleAgeChecks(),
+    ...waitingAgeChecks(),
     jobQueueBadInputCheck(options.badInput),
     ...lifecycleChecks<JobQueue>((queue) => queue),
   ];

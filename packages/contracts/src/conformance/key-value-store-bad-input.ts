@@ -135,6 +135,18 @@ type Method = (state: RunState) => Promise<void>;
 const isBool = (v: unknown) =>
   typeof v === 'boolean' ? undefined : `it resolved ${typeof v}, not a boolean`;
 
+/** Where an mset call gets its junk: the entries, one pair, a key, a value, or the options. */
+const MSET_TARGETS = [
+  'entries',
+  'pair',
+  'key',
+  'value',
+  'object value',
+  'object key',
+  'options',
+  'ttlMs',
+] as const;
+
 const METHODS: Record<string, Method> = {
   async get(state) {
     const key = junkKey(state);
@@ -259,16 +271,7 @@ const METHODS: Record<string, Method> = {
 
   async mset(state) {
     const { junk, random } = state.context;
-    const target = random.pick([
-      'entries',
-      'pair',
-      'key',
-      'value',
-      'object value',
-      'object key',
-      'options',
-      'ttlMs',
-    ]);
+    const target = random.pick(MSET_TARGETS);
     const a = await witness(state);
     const b = await witness(state);
     let entries: Junk = valid('[[a fresh key, 8], [a fresh key, 9]]', [

@@ -44,6 +44,8 @@ const valid = (label: string, value: unknown): Junk => ({ label, value });
 
 /** Any instrument's writing method: add, set or record. */
 type Write = (value: unknown, labels?: unknown) => void;
+/** The name of that method on each kind of instrument. */
+type WriteMethod = 'add' | 'set' | 'record';
 
 function instrument(harness: MetricsHarness, kind: Kind, name: string, labelNames: string[]) {
   const { metrics } = harness;
@@ -55,14 +57,14 @@ function instrument(harness: MetricsHarness, kind: Kind, name: string, labelName
         : kind === 'histogram'
           ? metrics.histogram(name, { labelNames, buckets: [1, 10] })
           : metrics.gauge(name, { labelNames });
-  const method = kind === 'histogram' ? 'record' : kind === 'gauge' ? 'set' : 'add';
-  const record = inst as unknown as Record<string, (...args: unknown[]) => unknown>;
+  const method: WriteMethod = kind === 'histogram' ? 'record' : kind === 'gauge' ? 'set' : 'add';
+  const record = inst as unknown as Record<WriteMethod | 'bind', (...args: unknown[]) => unknown>;
   const write: Write = (value, labels) => {
-    record[method]!.call(inst, value, labels);
+    record[method].call(inst, value, labels);
   };
   const bind = (labels: unknown): Write => {
-    const bound = record.bind!.call(inst, labels) as Record<string, (v: unknown) => void>;
-    return (value) => bound[method]!.call(bound, value);
+    const bound = record.bind.call(inst, labels) as Record<WriteMethod, (v: unknown) => void>;
+    return (value) => bound[method].call(bound, value);
   };
   return { write, bind };
 }

@@ -1,0 +1,36 @@
+import { ErrorCodes } from '../errors.js';
+import type { DistributedLock } from '../ports/lock.js';
+import { expectInfrastructureError, randomKey } from './shared.js';
+
+// What the topics of the DistributedLock suite share: TTLs, retry settings, resource names and
+// the two probes of a resource (locked, free).
+
+/** Short TTL used where a test waits for expiry (real time: adapters on real servers run these). */
+export const SHORT_TTL = 150;
+/** Comfortably past {@link SHORT_TTL}. */
+export const PAST_SHORT_TTL = 400;
+/**
+ * TTL of the renewal check. With {@link SHORT_TTL} (renewed every ~50 ms) an event-loop stall of
+ * ~100 ms, which a busy machine running several suites at once gives, lost the lock; at 600 ms a
+ * clean-clone run on a loaded machine still lost it once. A lock renewed at a third of 2 s
+ * survives any stall under ~1.3 s.
+ */
+export const RENEWED_TTL = 2_000;
+/** Retry settings that wait up to a few seconds, polling often. */
+export const PATIENT = { retries: 200, retryDelayMs: 20, jitterMs: 10 } as const;
+
+const { LOCK_TIMEOUT } = ErrorCodes;
+
+// One {hash tag} for every name: a Cluster-backed lock can then lock several of them together.
+export const r = () => randomKey('{conformance}:lock');
+
+/** Asserts that nobody can take `resource` right now (a single attempt fails with LOCK_TIMEOUT). */
+export async function expectLocked(impl: DistributedLock, resource: string): Promise<void> {
+  await expectInfrastructureError(impl.acquire(resource, 1000, { retries: 0 }), LOCK_TIMEOUT);
+}
+
+/** Asserts that `resource` is free right now (a single attempt succeeds), leaving it free. */
+export async function expectFree(impl: DistributedLock, resource: string): Promise<void> {
+  const lock = await impl.acquire(resource, 1000, { retries: 0 });
+  await lock.release();
+}
