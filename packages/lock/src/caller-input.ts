@@ -32,16 +32,20 @@ function checkName(name: unknown): string {
   return name;
 }
 
+/** The resources of one lock: at least one name. */
+export type Resources = readonly [string, ...string[]];
+
 /** Validates and copies the resource argument: one name, or a non-empty list of distinct ones. */
-export function toResources(resource: unknown): string[] {
+export function toResources(resource: unknown): Resources {
   if (typeof resource === 'string') return [checkName(resource)];
-  const list: string[] = [];
+  let list: [string, ...string[]];
   try {
     if (!Array.isArray(resource) || resource.length === 0) {
       throw invalidArgument('resource must be a non-empty string or a non-empty array of them');
     }
     // Element by element: a sparse array of length 2^32 - 1 fails at its first hole.
-    for (let i = 0; i < resource.length; i++) list.push(checkName(resource[i]));
+    list = [checkName(resource[0])];
+    for (let i = 1; i < resource.length; i++) list.push(checkName(resource[i]));
   } catch (error) {
     if (isInfrastructureError(error)) throw error;
     throw invalidArgument('resource could not be read');

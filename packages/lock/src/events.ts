@@ -7,9 +7,3 @@ export const events = {
   extend: createPublisher(Channels.lockExtend),
   lost: createPublisher(Channels.lockLost),
 };
-
-/** The code of an error, for event payloads. */
-export function codeOf(error: unknown): string {
-  const code = (error as { code?: unknown })?.code;
-  return typeof code === 'string' ? code : 'UNKNOWN';
-}

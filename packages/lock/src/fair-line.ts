@@ -29,20 +29,22 @@ const LINE_DOWN_MS = 1000;
  * on a node that is down costs speed (acquires fall back to polling), never safety.
  */
 export class FairLine {
+  readonly #nodeCount: number;
   readonly #downUntil: number[];
 
-  constructor(private readonly nodeCount: number) {
+  constructor(nodeCount: number) {
+    this.#nodeCount = nodeCount;
     this.#downUntil = new Array<number>(nodeCount).fill(0);
   }
 
   /** Index of the node that keeps the line of the lock whose keys are `keys`. */
   nodeOf(keys: LockKeys): number {
-    if (this.nodeCount === 1) return 0;
-    const key = keys[0]!;
+    if (this.#nodeCount === 1) return 0;
+    const key = keys[0];
     // FNV-1a, as for lanes, on a different seed so line nodes do not follow lanes.
     let h = 0x01000193;
     for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
-    return (h >>> 0) % this.nodeCount;
+    return (h >>> 0) % this.#nodeCount;
   }
 
   /**
@@ -52,13 +54,13 @@ export class FairLine {
    */
   keysOf(keys: LockKeys): string[] | undefined {
     if (keys.length !== 3) return undefined;
-    const [lock, fence] = keys as [string, string];
+    const [lock, fence, marker] = keys as readonly [string, string, string];
     // The lock and fencing keys differ only in their namespace letter, right after the head.
     let at = 0;
     while (at < lock.length && lock.charCodeAt(at) === fence.charCodeAt(at)) at++;
     const head = lock.slice(0, at);
     const rest = lock.slice(at + 1);
-    return [lock, fence, keys[2]!, `${head}q${rest}`, `${head}e${rest}`];
+    return [lock, fence, marker, `${head}q${rest}`, `${head}e${rest}`];
   }
 
   /**
@@ -68,15 +70,16 @@ export class FairLine {
    * Undefined when none is answering.
    */
   pick(primary: number): number | undefined {
-    for (let k = 0; k < this.nodeCount; k++) {
-      const node = (primary + k) % this.nodeCount;
+    for (let k = 0; k < this.#nodeCount; k++) {
+      const node = (primary + k) % this.#nodeCount;
       if (this.isUp(node)) return node;
     }
     return undefined;
   }
 
   isUp(node: number): boolean {
-    const until = this.#downUntil[node]!;
+    // A node never marked down (and any index past the nodes) is up.
+    const until = this.#downUntil[node] ?? 0;
     return until === 0 || performance.now() >= until;
   }
 

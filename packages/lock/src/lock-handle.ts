@@ -1,15 +1,47 @@
-import { type Lock, type Logger, silentLogger } from '@voelgoed/contracts';
+import { errorCodeOf, type Lock, type LockLostError, type Logger } from '@voelgoed/contracts';
 import type { RedisClient } from '@voelgoed/redis';
+import type { Resources } from './caller-input.js';
 import { lockLost } from './errors.js';
-import { codeOf, events } from './events.js';
+import { events } from './events.js';
 import type { LockKeys } from './keys.js';
 import { checkTtl } from './options.js';
+import type { QuorumCount, Tokens } from './quorum.js';
 import type { Redlock } from './redlock.js';
+
+/** @internal What a {@link RedisLockHandle} is made of (see `RedisLock`'s acquire). */
+export interface LockHandleInit {
+  redlock: Redlock;
+  /** The Redis keys of the lock (see keys.ts). */
+  keys: LockKeys;
+  resources: Resources;
+  value: string;
+  fencingTokens: Tokens;
+  /** performance.now() at which validity ends. */
+  validUntil: number;
+  /** Called once when the handle is released (the manager stops tracking it). */
+  onReleased: (handle: RedisLockHandle) => void;
+  /** The connections (one per node) this lock's commands go through. */
+  nodes: readonly RedisClient[];
+  /** Where a loss and an unconfirmed extension are logged (never the resources or the value). */
+  logger: Logger;
+}
+
+/** How a lock was found lost (the `reason` of `voelgoed:lock:lost`). */
+type LostReason = 'extend_failed' | 'expired';
 
 /** A held Redlock lock, as returned by `RedisLock.acquire`. */
 export class RedisLockHandle implements Lock {
   readonly resource: string;
   readonly fencingToken: number;
+  /** @internal the Redis keys of the lock (see keys.ts). */
+  readonly keys: LockKeys;
+  readonly resources: readonly string[];
+  readonly value: string;
+  readonly fencingTokens: readonly number[];
+  readonly #redlock: Redlock;
+  readonly #onReleased: (handle: RedisLockHandle) => void;
+  readonly #nodes: readonly RedisClient[];
+  readonly #logger: Logger;
   #validUntil: number;
   #expiresAt: number;
   #released = false;
@@ -17,27 +49,20 @@ export class RedisLockHandle implements Lock {
   readonly #acquiredAt: number;
 
   /** @internal created by RedisLock. */
-  constructor(
-    private readonly redlock: Redlock,
-    /** @internal the Redis keys of the lock (see keys.ts). */
-    readonly keys: LockKeys,
-    readonly resources: readonly string[],
-    readonly value: string,
-    readonly fencingTokens: readonly number[],
-    /** performance.now() at which validity ends. */
-    validUntil: number,
-    /** Called once when the handle is released (the manager stops tracking it). */
-    private readonly onReleased?: (handle: RedisLockHandle) => void,
-    /** The connections (one per node) this lock's commands go through. */
-    private readonly nodes: readonly RedisClient[] = redlock.clients,
-    /** Where a loss and an unconfirmed extension are logged (never the resources or the value). */
-    private readonly logger: Logger = silentLogger,
-  ) {
-    this.resource = resources[0]!;
-    this.fencingToken = fencingTokens[0]!;
+  constructor(init: LockHandleInit) {
+    this.resource = init.resources[0];
+    this.fencingToken = init.fencingTokens[0];
+    this.keys = init.keys;
+    this.resources = init.resources;
+    this.value = init.value;
+    this.fencingTokens = init.fencingTokens;
+    this.#redlock = init.redlock;
+    this.#onReleased = init.onReleased;
+    this.#nodes = init.nodes;
+    this.#logger = init.logger;
     this.#acquiredAt = performance.now();
-    this.#validUntil = validUntil;
-    this.#expiresAt = Date.now() + (validUntil - this.#acquiredAt);
+    this.#validUntil = init.validUntil;
+    this.#expiresAt = Date.now() + (init.validUntil - this.#acquiredAt);
   }
 
   /** Epoch ms until which the lock is safely held (drift already taken off). */
@@ -67,16 +92,16 @@ export class RedisLockHandle implements Lock {
   markReleased(): void {
     if (this.#released) return;
     this.#released = true;
-    this.onReleased?.(this);
+    this.#onReleased(this);
   }
 
   /** @internal Marks the lock lost (once) and reports it on `voelgoed:lock:lost`. */
-  markLost(reason: 'extend_failed' | 'expired'): void {
+  markLost(reason: LostReason): void {
     if (this.#lost || this.#released) return;
     this.#lost = true;
     const heldMs = performance.now() - this.#acquiredAt;
     events.lost.publishLazy(() => ({ resourceCount: this.resources.length, heldMs, reason }));
-    this.logger.warn(
+    this.#logger.warn(
       { resourceCount: this.resources.length, heldMs: Math.round(heldMs), reason },
       'lock lost',
     );
@@ -96,45 +121,48 @@ export class RedisLockHandle implements Lock {
   async extendWith(ttlMs: number, trigger: 'auto' | 'manual'): Promise<void> {
     const ttl = checkTtl(ttlMs ?? Number.NaN, 0);
     const started = performance.now();
-    const report = (errorCode?: string) =>
-      events.extend.publishLazy(() => ({
-        resourceCount: this.resources.length,
-        durationMs: performance.now() - started,
-        trigger,
-        outcome: errorCode === undefined ? 'ok' : 'error',
-        ...(errorCode === undefined ? {} : { errorCode }),
-      }));
     if (!this.held) {
-      const error = lockLost(this.resources, this.#released ? 'it was released' : 'its validity ran out');
-      if (!this.#released) this.markLost('expired');
-      report(error.code);
-      throw error;
+      const why = this.#released ? 'it was released' : 'its validity ran out';
+      throw this.#lostOnExtend(started, trigger, 'expired', why);
     }
-    const result = await this.redlock.extend(this.keys, this.value, ttl, this.nodes);
+    const result = await this.#redlock.extend(this.keys, this.value, ttl, this.#nodes);
     // The new TTL started counting on each node no earlier than `started`: the round trip is
     // inside it, not to be subtracted again.
-    const validUntil = this.redlock.validUntil(started, ttl);
+    const validUntil = this.#redlock.validUntil(started, ttl);
+    if (result.done >= this.#redlock.quorum && !this.#released && !this.#lost) {
+      this.#extended(validUntil, started, trigger);
+    } else {
+      throw this.#notExtended(result, validUntil, started, trigger);
+    }
+  }
+
+  /** A quorum extended the lock: its new validity, unless that ended before the answer came. */
+  #extended(validUntil: number, started: number, trigger: 'auto' | 'manual'): void {
     const now = performance.now();
-    if (result.done >= this.redlock.quorum && !this.#released && !this.#lost) {
-      if (validUntil > now) {
-        this.#validUntil = validUntil;
-        this.#expiresAt = Date.now() + (validUntil - now);
-        report();
-        return;
-      }
+    if (validUntil <= now) {
       // Extended, but the answer came after the new validity ended (a stalled event loop, paused
       // nodes): the keys expire by the new TTL, so resolving would leave a lock not held.
-      const error = lockLost(this.resources, 'the extension arrived after its validity ended');
-      this.markLost('expired');
-      report(error.code);
-      throw error;
+      throw this.#lostOnExtend(started, trigger, 'expired', 'the extension arrived after its validity ended');
     }
-    const n = this.redlock.clients.length;
-    if (result.notOwner > n - this.redlock.quorum || this.#released || this.#lost || !this.held) {
-      const error = lockLost(this.resources, 'it is no longer held by this owner on a majority of nodes');
-      this.markLost('extend_failed');
-      report(error.code);
-      throw error;
+    this.#validUntil = validUntil;
+    this.#expiresAt = Date.now() + (validUntil - now);
+    this.#reportExtend(started, trigger, undefined);
+  }
+
+  /**
+   * No quorum extended the lock: lost when a majority says it is not ours (or it was released,
+   * lost or ran out meanwhile); else the node error, the lock still valid until the earlier end.
+   */
+  #notExtended(
+    result: QuorumCount,
+    validUntil: number,
+    started: number,
+    trigger: 'auto' | 'manual',
+  ): unknown {
+    const n = this.#redlock.clients.length;
+    if (result.notOwner > n - this.#redlock.quorum || this.#released || this.#lost || !this.held) {
+      const why = 'it is no longer held by this owner on a majority of nodes';
+      return this.#lostOnExtend(started, trigger, 'extend_failed', why);
     }
     // Too many nodes failed to answer: we cannot tell. The new TTL may have been applied where
     // they did not answer, so the lock stays valid until the earlier of the two ends (a shorter
@@ -142,27 +170,43 @@ export class RedisLockHandle implements Lock {
     this.#validUntil = Math.min(this.#validUntil, validUntil);
     if (this.#validUntil <= performance.now()) {
       // A TTL too short to be confirmed in time (or nodes too slow for it): not held any more.
-      const error = lockLost(
-        this.resources,
-        'its validity ended before a quorum confirmed the extension',
-        result.error,
-      );
-      this.markLost('expired');
-      report(error.code);
-      throw error;
+      const why = 'its validity ended before a quorum confirmed the extension';
+      return this.#lostOnExtend(started, trigger, 'expired', why, result.error);
     }
     const error = result.error ?? lockLost(this.resources, 'no quorum of nodes confirmed the extension');
-    report(codeOf(error));
-    this.logger.warn(
-      {
-        resourceCount: this.resources.length,
-        trigger,
-        errorCode: codeOf(error),
-        remainingMs: Math.round(this.remainingMs),
-      },
+    const errorCode = errorCodeOf(error);
+    this.#reportExtend(started, trigger, errorCode);
+    this.#logger.warn(
+      { resourceCount: this.resources.length, trigger, errorCode, remainingMs: Math.round(this.remainingMs) },
       'lock extension not confirmed by a quorum',
     );
-    throw error;
+    return error;
+  }
+
+  /** The lock found lost by an extend: marked lost (once, unless released) and reported; to throw. */
+  #lostOnExtend(
+    started: number,
+    trigger: 'auto' | 'manual',
+    reason: LostReason,
+    why: string,
+    cause?: unknown,
+  ): LockLostError {
+    const error = lockLost(this.resources, why, cause);
+    this.markLost(reason);
+    this.#reportExtend(started, trigger, error.code);
+    return error;
+  }
+
+  /** Publishes an extend's outcome on `voelgoed:lock:extend` (an error when `errorCode` is given). */
+  #reportExtend(started: number, trigger: 'auto' | 'manual', errorCode: string | undefined): void {
+    if (!events.extend.enabled) return;
+    events.extend.publish({
+      resourceCount: this.resources.length,
+      durationMs: performance.now() - started,
+      trigger,
+      outcome: errorCode === undefined ? 'ok' : 'error',
+      ...(errorCode === undefined ? {} : { errorCode }),
+    });
   }
 
   /**
@@ -174,14 +218,14 @@ export class RedisLockHandle implements Lock {
     if (this.#released) return false;
     this.markReleased();
     const heldMs = events.release.enabled ? performance.now() - this.#acquiredAt : 0;
-    const result = await this.redlock.release(this.keys, this.value, this.nodes);
-    const released = result.done >= this.redlock.quorum;
+    const result = await this.#redlock.release(this.keys, this.value, this.#nodes);
+    const released = result.done >= this.#redlock.quorum;
     if (events.release.enabled) {
       events.release.publish({
         resourceCount: this.resources.length,
         heldMs,
         outcome: released ? 'released' : result.failed > 0 ? 'error' : 'not_owner',
-        ...(!released && result.failed > 0 ? { errorCode: codeOf(result.error) } : {}),
+        ...(!released && result.failed > 0 ? { errorCode: errorCodeOf(result.error) } : {}),
       });
     }
     return released;

@@ -1,5 +1,6 @@
 import { type Logger, readLogger } from '@voelgoed/contracts';
 import type { RedisClient, RedisClientOptions } from '@voelgoed/redis';
+import { checkSignal, readOptions } from './caller-input.js';
 import { invalidArgument } from './errors.js';
 
 /** Options of {@link createRedisLock}. Give either `clients` or `urls`. Defaults in brackets. */
@@ -83,7 +84,7 @@ function finiteAtLeast(name: string, value: unknown, fallback: number, min: numb
 }
 
 /** A retry count: an integer >= 0, or Infinity. */
-export function checkRetries(value: unknown, fallback: number): number {
+function checkRetries(value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
   if (value === Number.POSITIVE_INFINITY) return value;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
@@ -93,7 +94,7 @@ export function checkRetries(value: unknown, fallback: number): number {
 }
 
 /** A wait between attempts: 0 up to {@link MAX_DELAY_MS}. */
-export function checkDelay(name: string, value: unknown, fallback: number): number {
+function checkDelay(name: string, value: unknown, fallback: number): number {
   const ms = finiteAtLeast(name, value, fallback, 0);
   if (ms > MAX_DELAY_MS) throw invalidArgument(`${name} must be at most 2^31 - 1 ms, got ${describe(ms)}`);
   return ms;
@@ -160,5 +161,74 @@ export function resolveLockOptions(options: RedisLockOptions): ResolvedLockOptio
     hashTags,
     renewFraction,
     logger: readLogger(options.logger, '[voelgoed:lock]'),
+  };
+}
+
+/** The fields of `acquire`'s options. */
+const ACQUIRE_FIELDS = ['retries', 'retryDelayMs', 'jitterMs', 'signal'] as const;
+/** The fields of `withLock`'s options. */
+const WITH_LOCK_FIELDS = [...ACQUIRE_FIELDS, 'ttlMs', 'autoExtend'] as const;
+
+/** Longest lease of a place in the fair line, ms: how long a waiter that died can hold up the line. */
+const MAX_LEASE_MS = 5000;
+
+/** How one `acquire` or `withLock` call takes its lock: its options over the manager's defaults, checked. */
+export interface AcquirePolicy {
+  ttlMs: number;
+  retries: number;
+  retryDelayMs: number;
+  jitterMs: number;
+  signal: AbortSignal | undefined;
+  /** Lifetime of a waiter's marker, ms: it must outlive the waiter's sleep so that the release finds it. */
+  waiterTtlMs: number;
+  /**
+   * Lease of a place in the fair line, ms: it outlives a few of the waiter's checks (one per retry
+   * delay), no more. A waiter that died is skipped that much later, and never more than 5 s later
+   * (a waiter that sleeps longer between checks is out of line meanwhile and comes back at its old place).
+   */
+  leaseMs: number;
+  /** `withLock` only: renew the lock while its function runs. */
+  autoExtend: boolean;
+}
+
+/** `acquire(resource, ttlMs, options)`: the TTL, then the options, checked. */
+export function resolveAcquire(
+  defaults: ResolvedLockOptions,
+  ttlMs: unknown,
+  options: unknown,
+): AcquirePolicy {
+  const ttl = checkTtl(ttlMs, defaults.ttlMs);
+  return acquirePolicy(defaults, ttl, true, readOptions(options, ACQUIRE_FIELDS));
+}
+
+/** `withLock(resource, fn, options)`: the options, their TTL and `autoExtend` first, checked. */
+export function resolveWithLock(defaults: ResolvedLockOptions, options: unknown): AcquirePolicy {
+  const o = readOptions(options, WITH_LOCK_FIELDS);
+  const ttl = checkTtl(o.ttlMs, defaults.ttlMs);
+  const autoExtend = o.autoExtend ?? true;
+  if (typeof autoExtend !== 'boolean') throw invalidArgument('autoExtend must be a boolean');
+  return acquirePolicy(defaults, ttl, autoExtend, o);
+}
+
+function acquirePolicy(
+  defaults: ResolvedLockOptions,
+  ttlMs: number,
+  autoExtend: boolean,
+  options: Partial<Record<(typeof ACQUIRE_FIELDS)[number], unknown>>,
+): AcquirePolicy {
+  const retries = checkRetries(options.retries, defaults.retries);
+  const retryDelayMs = checkDelay('retryDelayMs', options.retryDelayMs, defaults.retryDelayMs);
+  const jitterMs = checkDelay('jitterMs', options.jitterMs, defaults.jitterMs);
+  const signal = checkSignal(options.signal);
+  const sleepMs = retryDelayMs + jitterMs;
+  return {
+    ttlMs,
+    retries,
+    retryDelayMs,
+    jitterMs,
+    signal,
+    waiterTtlMs: Math.ceil(Math.max(250, 2 * sleepMs)),
+    leaseMs: Math.ceil(Math.min(MAX_LEASE_MS, Math.max(1000, 4 * sleepMs))),
+    autoExtend,
   };
 }

@@ -28,8 +28,9 @@ export function gather<T>(
   decided: (replies: readonly (NodeReply<T> | undefined)[]) => boolean,
 ): Promise<(NodeReply<T> | undefined)[]> {
   // One node (the common N = 1): its reply is the outcome, no bookkeeping.
-  if (calls.length === 1) {
-    return calls[0]!.then(
+  const only = calls.length === 1 ? calls[0] : undefined;
+  if (only !== undefined) {
+    return only.then(
       (value) => [{ ok: true, value }],
       (error: unknown) => [{ ok: false, error }],
     );
@@ -46,19 +47,27 @@ export function gather<T>(
         resolve(replies.slice());
       }
     };
-    for (let i = 0; i < calls.length; i++) {
-      calls[i]!.then(
-        (value) => record(i, { ok: true, value }),
-        (error: unknown) => record(i, { ok: false, error }),
+    let i = 0;
+    for (const call of calls) {
+      const at = i++;
+      call.then(
+        (value) => record(at, { ok: true, value }),
+        (error: unknown) => record(at, { ok: false, error }),
       );
     }
   });
 }
 
-/** Fencing tokens from an acquire reply (RESP integers arrive as numbers). */
-export function tokensOf(reply: unknown[]): number[] {
-  for (let i = 0; i < reply.length; i++) if (typeof reply[i] !== 'number') return reply.map(Number);
-  return reply as number[];
+/** The fencing tokens of a grant: one per resource of the lock (so at least one). */
+export type Tokens = [number, ...number[]];
+
+/**
+ * Fencing tokens from an acquire reply (RESP integers arrive as numbers). The acquire script
+ * answers a grant with one token per resource, and a lock has at least one.
+ */
+export function tokensOf(reply: unknown[]): Tokens {
+  for (let i = 0; i < reply.length; i++) if (typeof reply[i] !== 'number') return reply.map(Number) as Tokens;
+  return reply as Tokens;
 }
 
 /** A CROSSSLOT reply means the resources of one lock are in different Cluster slots. */
@@ -73,7 +82,7 @@ export function rethrowUsageError(error: unknown): void {
 
 /** What the nodes said to an acquire: who granted (with tokens), who refused, who failed. */
 export function tallyAcquire(replies: readonly (NodeReply<number | unknown[] | string> | undefined)[]) {
-  const granted: number[][] = [];
+  const granted: Tokens[] = [];
   const grantedAt: number[] = [];
   let refused = 0;
   let failed = 0;

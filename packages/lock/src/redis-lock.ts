@@ -5,6 +5,7 @@ import {
   checkHealth,
   closedHealth,
   type DistributedLock,
+  errorCodeOf,
   HEALTH_TIMEOUT_MS,
   type HealthReport,
   type Lock,
@@ -16,22 +17,23 @@ import {
   type WithLockOptions,
 } from '@voelgoed/contracts';
 import { createRedisClient, type RedisClient } from '@voelgoed/redis';
-import { checkSignal, readOptions, toResources } from './caller-input.js';
+import { type Resources, toResources } from './caller-input.js';
 import { invalidArgument, LockNotAcquiredError, lockLost } from './errors.js';
-import { codeOf, events } from './events.js';
+import { events } from './events.js';
 import { FairLine } from './fair-line.js';
 import { lockKeys, lockKeysOnly } from './keys.js';
 import { RedisLockHandle } from './lock-handle.js';
 import {
-  checkDelay,
-  checkRetries,
-  checkTtl,
+  type AcquirePolicy,
   MAX_DELAY_MS,
   type RedisLockOptions,
   type ResolvedLockOptions,
+  resolveAcquire,
   resolveLockOptions,
+  resolveWithLock,
 } from './options.js';
-import { type Granted, Redlock, type Refused } from './redlock.js';
+import type { Tokens } from './quorum.js';
+import { type AcquireRequest, type Granted, type Lanes, Redlock, type Refused } from './redlock.js';
 import { ReleaseNotifier, type WaitTicket } from './release-notifier.js';
 import { Watchdog } from './watchdog.js';
 
@@ -41,41 +43,14 @@ const acquireTrace = traceChannel(TraceChannels.lockAcquire);
 /** Size of the map of live handles at which handles past their validity are forgotten. */
 const SWEEP_LIVE_AT = 10_000;
 
-function reportAcquire(
-  resources: readonly string[],
-  started: number,
-  attempts: number,
-  outcome: 'acquired' | 'timeout' | 'error',
-  errorCode?: string,
-): void {
-  events.acquire.publish({
-    resourceCount: resources.length,
-    waitMs: performance.now() - started,
-    attempts,
-    outcome,
-    ...(errorCode === undefined ? {} : { errorCode }),
-  });
-}
-
-/** Longest lease of a place in the fair line, ms: how long a waiter that died can hold up the line. */
-const MAX_LEASE_MS = 5000;
-
 /** How long a line met by an acquire makes later acquires of the same lock queue first, ms. */
 const LINE_SEEN_MS = 1000;
 
 /** How long `close()` waits for the clients it owns to close, ms. */
 const CLOSE_TIMEOUT_MS = 2000;
 
-/** The fields of `acquire`'s options. */
-const ACQUIRE_FIELDS = ['retries', 'retryDelayMs', 'jitterMs', 'signal'] as const;
-
-/** How one `acquire` retries, its arguments checked. */
-interface AcquirePolicy {
-  retries: number;
-  retryDelayMs: number;
-  jitterMs: number;
-  signal: AbortSignal | undefined;
-}
+/** A grant whose validity ran out on the way back, given back: a refusal like any other. */
+const RAN_OUT: Refused = Object.freeze({ ok: false, reason: 'validity', split: false, error: undefined });
 
 /**
  * Redlock over N independent Redis masters (N = 1, 3, 5, …), or over one Cluster or Sentinel
@@ -83,6 +58,7 @@ interface AcquirePolicy {
  */
 export class RedisLock implements DistributedLock {
   readonly #options: ResolvedLockOptions;
+  /** Every connection: the clients given, or all that were created from `urls`. */
   readonly #clients: readonly RedisClient[];
   readonly #owned: boolean;
   readonly #redlock: Redlock;
@@ -104,58 +80,22 @@ export class RedisLock implements DistributedLock {
 
   constructor(options: RedisLockOptions) {
     if (typeof options !== 'object' || options === null) throw invalidArgument('options must be an object');
-    this.#options = resolveLockOptions(options);
+    const o = resolveLockOptions(options);
+    this.#options = o;
     const { clients, urls } = options;
     if ((clients === undefined) === (urls === undefined)) {
       throw invalidArgument('give either clients or urls (one per independent Redis master)');
     }
-    let lanes: RedisClient[][];
-    if (clients !== undefined) {
-      if (!Array.isArray(clients) || clients.length === 0)
-        throw invalidArgument('clients must be a non-empty array');
-      this.#clients = clients.slice();
-      lanes = [this.#clients.slice()];
-      this.#owned = false;
-    } else {
-      if (!Array.isArray(urls) || urls.length === 0) throw invalidArgument('urls must be a non-empty array');
-      for (const url of urls) {
-        if (typeof url !== 'string' || url === '') throw invalidArgument('urls must be non-empty strings');
-      }
-      // Create them all first: a malformed URL throws before any connection is opened.
-      const created: RedisClient[] = [];
-      lanes = [];
-      try {
-        for (let l = 0; l < this.#options.connectionsPerNode; l++) {
-          const lane: RedisClient[] = [];
-          // Only the first lane logs its reconnects: one line per node, not per connection.
-          const logger = l === 0 ? { logger: this.#options.logger } : {};
-          for (const url of urls) lane.push(createRedisClient({ ...logger, ...options.clientOptions, url }));
-          created.push(...lane);
-          lanes.push(lane);
-        }
-      } catch (error) {
-        for (const c of created) void c.close();
-        throw error;
-      }
-      this.#clients = created;
-      this.#owned = true;
-    }
-    const o = this.#options;
+    this.#owned = clients === undefined;
+    const lanes = clients === undefined ? lanesOfUrls(urls, options, o) : lanesOfClients(clients);
+    const nodes = lanes[0];
+    this.#clients = this.#owned ? lanes.flat() : nodes;
     this.#hashTags =
-      o.hashTags === 'auto' ? this.#clients.some((c) => c.target.startsWith('cluster(')) : o.hashTags;
-    this.#redlock = new Redlock(
-      lanes,
-      o.nodeTimeoutMs,
-      o.driftFactor,
-      o.channel,
-      o.fairLine ? new FairLine(lanes[0]!.length) : undefined,
-    );
+      o.hashTags === 'auto' ? this.#clients.some((c) => c.deployment === 'cluster') : o.hashTags;
+    const fairLine = o.fairLine ? new FairLine(nodes.length) : undefined;
+    this.#redlock = new Redlock(lanes, o.nodeTimeoutMs, o.driftFactor, o.channel, fairLine);
     // The line node publishes a hand-off on `<channel>/<the head's value prefix>`: its owner's.
-    this.#notifier = new ReleaseNotifier(
-      lanes[0]!,
-      o.channel,
-      `${o.channel}/${this.#valuePrefix.slice(0, -1)}`,
-    );
+    this.#notifier = new ReleaseNotifier(nodes, o.channel, `${o.channel}/${this.#valuePrefix.slice(0, -1)}`);
   }
 
   /** Number of nodes a lock must be held on: N/2+1. */
@@ -180,151 +120,160 @@ export class RedisLock implements DistributedLock {
     options?: AcquireOptions,
   ): Promise<RedisLockHandle> {
     const resources = toResources(resource);
-    const ttl = checkTtl(ttlMs, this.#options.ttlMs);
-    return this.#acquire(resources, ttl, this.#policy(readOptions(options, ACQUIRE_FIELDS)));
+    return this.#acquire(resources, resolveAcquire(this.#options, ttlMs, options));
   }
 
-  /** The retry settings of one call: its options over the manager's defaults. */
-  #policy(options: Partial<Record<(typeof ACQUIRE_FIELDS)[number], unknown>>): AcquirePolicy {
-    const o = this.#options;
-    return {
-      retries: checkRetries(options.retries, o.retries),
-      retryDelayMs: checkDelay('retryDelayMs', options.retryDelayMs, o.retryDelayMs),
-      jitterMs: checkDelay('jitterMs', options.jitterMs, o.jitterMs),
-      signal: checkSignal(options.signal),
-    };
-  }
-
-  #acquire(resources: string[], ttl: number, policy: AcquirePolicy): Promise<RedisLockHandle> {
-    if (!acquireTrace.hasSubscribers) return this.#acquireTraced(resources, ttl, policy, undefined);
+  /** An acquire, inside a span of the trace channel when someone subscribes to it. */
+  #acquire(resources: Resources, policy: AcquirePolicy): Promise<RedisLockHandle> {
+    if (!acquireTrace.hasSubscribers) return this.#acquireReported(resources, policy, undefined);
     return traced(
       acquireTrace,
-      () => ({ resources, ttlMs: ttl, nodes: this.#redlock.clients.length }),
-      (trace) => this.#acquireTraced(resources, ttl, policy, trace),
+      () => ({ resources, ttlMs: policy.ttlMs, nodes: this.#redlock.clients.length }),
+      (trace) => this.#acquireReported(resources, policy, trace),
     );
   }
 
-  /** `#acquire`, filling the trace context's result fields when there is one. */
-  async #acquireTraced(
-    resources: string[],
-    ttl: number,
+  /**
+   * The steps of an acquire: one request (keys, owner value) for all its attempts, the warm-up,
+   * the retry loop, the handle; its outcome reported on the acquire event and the trace.
+   */
+  async #acquireReported(
+    resources: Resources,
     policy: AcquirePolicy,
     trace: LockAcquireTrace | undefined,
   ): Promise<RedisLockHandle> {
-    const o = this.#options;
-    const { retries, retryDelayMs, jitterMs, signal } = policy;
     if (this.#closed)
       throw new LockNotAcquiredError('aborted', resources, 0, invalidArgument('the lock manager is closed'));
-    const keys = lockKeys(o.prefix, resources, this.#hashTags);
+    const keys = lockKeys(this.#options.prefix, resources, this.#hashTags);
     const value = this.#nextValue();
     const started = performance.now();
-    // The marker must outlive a waiter's sleep so that the release finds it.
-    const waiterTtlMs = Math.ceil(Math.max(250, 2 * (retryDelayMs + jitterMs)));
-    // A place in line outlives a few of the waiter's checks (one per retry delay), no more: a
-    // waiter that died is skipped that much later, and never more than 5 s later (a waiter that
-    // sleeps longer between checks is out of line meanwhile and comes back at its old place).
-    const leaseMs = Math.ceil(Math.min(MAX_LEASE_MS, Math.max(1000, 4 * (retryDelayMs + jitterMs))));
-    const request = this.#redlock.request(keys, value, ttl, waiterTtlMs, leaseMs);
-    const line = request.line;
-    let attempts = 0;
-    let granted = false;
-    let ticket: WaitTicket | undefined;
-    // In a line (seen lately from this process), a newcomer queues before it tries: trying
-    // first would take the lock on some nodes from under the head being handed it.
-    let mustTry = line === undefined || !this.#lineSeen(keys[0]!);
+    const request = this.#redlock.request(keys, value, policy.ttlMs, policy.waiterTtlMs, policy.leaseMs);
     // The TTL clock of the first attempt must not include opening the connections.
     if (!this.#isWarm) {
-      if (this.#warm === undefined) this.#warm = this.#warmUp();
+      this.#warm ??= this.#warmUp();
       await this.#warm;
     }
+    let granted: Granted | undefined;
+    try {
+      granted = await this.#attemptUntilGranted(request, resources, policy);
+      const lock = this.#handOut(request, resources, granted);
+      reportAcquired(resources, started, request.attempts, granted.tokens, trace);
+      return lock;
+    } catch (error) {
+      reportNotAcquired(resources, started, request.attempts, error, trace);
+      throw error;
+    } finally {
+      // Given up (retries spent, aborted, closed): out of the line at once, not when the lease
+      // runs out. Sent before any later call of this lock on the same connection.
+      if (granted === undefined && request.line !== undefined) await this.#redlock.lineLeave(request);
+    }
+  }
+
+  /**
+   * The retry loop: attempts until one is granted, the retries are spent, or the caller gives up
+   * (signal, close()); between attempts it sleeps until a release wakes it or the delay passes.
+   */
+  async #attemptUntilGranted(
+    request: AcquireRequest,
+    resources: Resources,
+    policy: AcquirePolicy,
+  ): Promise<Granted> {
+    const { retries, signal } = policy;
+    // In a line (seen lately from this process), a newcomer queues before it tries: trying
+    // first would take the lock on some nodes from under the head being handed it.
+    let mustTry = request.line === undefined || !this.#lineSeen(request.keys[0]);
+    let ticket: WaitTicket | undefined;
     try {
       for (;;) {
-        if (signal?.aborted || this.#closed) {
-          throw new LockNotAcquiredError('aborted', resources, attempts, signal?.reason);
-        }
-        attempts++;
-        let result: Granted | Refused | undefined;
-        if (!mustTry && attempts <= retries) {
-          // In line: only the head tries, and only once the lock is free (or the line is down).
-          // The last attempt is a real one, so that its refusal says what the nodes said.
-          const check = await this.#redlock.lineCheck(request);
-          if (check !== undefined && (check.rank > 0 || !check.free)) {
-            result = { ok: false, reason: 'contention', split: false, error: undefined, place: check };
-          }
-        }
-        if (line !== undefined) line.join = attempts <= retries;
-        result ??= await this.#redlock.attempt(request);
+        if (signal?.aborted || this.#closed) throw aborted(resources, request.attempts, signal);
+        const last = ++request.attempts > retries;
+        let result = await this.#attempt(request, mustTry, last);
         if (result.ok && result.validUntil <= performance.now()) {
           // Its validity ran out on the way back (a stalled event loop): never hand out a lock
           // that is not held. Release it and try again like any refusal.
-          await this.#redlock.release(keys, value, request.nodes);
-          result = { ok: false, reason: 'validity', split: false, error: undefined };
+          await this.#redlock.release(request.keys, request.value, request.nodes);
+          result = RAN_OUT;
         }
         if (result.ok) {
-          if (signal?.aborted || this.#closed) {
-            // The caller gave up meanwhile: do not leave the lock behind.
-            await this.#redlock.release(keys, value, request.nodes);
-            throw new LockNotAcquiredError('aborted', resources, attempts, signal?.reason);
-          }
-          const lock = new RedisLockHandle(
-            this.#redlock,
-            keys,
-            resources,
-            value,
-            result.tokens,
-            result.validUntil,
-            this.#untrack,
-            request.nodes,
-            this.#options.logger,
-          );
-          this.#track(lock);
-          if (events.acquire.enabled) reportAcquire(resources, started, attempts, 'acquired');
-          if (trace !== undefined) {
-            trace.attempts = attempts;
-            trace.fencingTokens = result.tokens;
-            trace.outcome = 'acquired';
-          }
-          granted = true;
-          return lock;
+          if (!signal?.aborted && !this.#closed) return result;
+          // The caller gave up meanwhile: do not leave the lock behind.
+          await this.#redlock.release(request.keys, request.value, request.nodes);
+          throw aborted(resources, request.attempts, signal);
         }
-        if (attempts > retries) {
-          throw new LockNotAcquiredError(result.reason, resources, attempts, result.error);
-        }
-        if (result.place !== undefined) this.#sawLine(keys[0]!);
-        if (result.reason === 'contention' && o.fastHandoff)
-          this.#notifier.ensureSubscribed(result.place !== undefined);
-        // After a split vote nobody holds the lock: retry soon, at a random moment so that the
-        // contenders fall out of step (they were woken together).
-        const delay = result.split
-          ? Math.random() * Math.min(retryDelayMs, 10)
-          : Math.min(MAX_DELAY_MS, retryDelayMs + Math.random() * jitterMs);
-        ticket ??= this.#notifier.enter(lockKeysOnly(keys), line === undefined ? undefined : value);
-        // A release missed during the attempt means "try again at once", except after a split
-        // vote: then the random delay is what gets the contenders out of step.
-        if (result.split) ticket.missed = false;
-        const woken = await this.#notifier.wait(ticket, delay, signal);
-        // Out of line (none, or its node is down) every wake-up and poll is an attempt; in line,
-        // a hand-off (or a split vote) is, and a poll is a check of the line first.
-        mustTry = result.place === undefined || woken || result.split;
+        if (last) throw new LockNotAcquiredError(result.reason, resources, request.attempts, result.error);
+        ticket ??= this.#notifier.enter(
+          lockKeysOnly(request.keys),
+          request.line === undefined ? undefined : request.value,
+        );
+        mustTry = await this.#sleepBeforeRetry(request, result, ticket, policy);
       }
-    } catch (error) {
-      if (events.acquire.enabled) {
-        const outcome = error instanceof LockNotAcquiredError ? 'timeout' : 'error';
-        reportAcquire(resources, started, attempts, outcome, codeOf(error));
-      }
-      if (trace !== undefined) {
-        trace.attempts = attempts;
-        trace.outcome = error instanceof LockNotAcquiredError ? 'timeout' : 'error';
-        if (error instanceof LockNotAcquiredError) trace.reason = error.reason;
-        trace.errorCode = codeOf(error);
-      }
-      throw error;
     } finally {
       if (ticket) this.#notifier.leave(ticket);
-      // Given up (retries spent, aborted, closed): out of the line at once, not when the lease
-      // runs out. Sent before any later call of this lock on the same connection.
-      if (!granted && line !== undefined) await this.#redlock.lineLeave(request);
     }
+  }
+
+  /**
+   * One attempt. In line, only the head tries, and only once the lock is free (or the line is
+   * down). The last attempt is a real one, so that its refusal says what the nodes said, and
+   * takes no place in line (it will not wait).
+   */
+  #attempt(request: AcquireRequest, mustTry: boolean, last: boolean): Promise<Granted | Refused> {
+    if (request.line !== undefined) request.line.join = !last;
+    return mustTry || last ? this.#redlock.attempt(request) : this.#attemptInLine(request);
+  }
+
+  /** A waiter's attempt in line: a check of its place first, a real attempt at the head with the lock free. */
+  async #attemptInLine(request: AcquireRequest): Promise<Granted | Refused> {
+    const check = await this.#redlock.lineCheck(request);
+    if (check !== undefined && (check.rank > 0 || !check.free)) {
+      return { ok: false, reason: 'contention', split: false, error: undefined, place: check };
+    }
+    return this.#redlock.attempt(request);
+  }
+
+  /**
+   * Sleeps after a refusal until a release wakes the ticket, the delay passes or the signal
+   * aborts; resolves whether the next attempt must try (in line, it may check its place first).
+   */
+  async #sleepBeforeRetry(
+    request: AcquireRequest,
+    refused: Refused,
+    ticket: WaitTicket,
+    policy: AcquirePolicy,
+  ): Promise<boolean> {
+    const { retryDelayMs, jitterMs } = policy;
+    if (refused.place !== undefined) this.#sawLine(request.keys[0]);
+    if (refused.reason === 'contention' && this.#options.fastHandoff)
+      this.#notifier.ensureSubscribed(refused.place !== undefined);
+    // After a split vote nobody holds the lock: retry soon, at a random moment so that the
+    // contenders fall out of step (they were woken together).
+    const delay = refused.split
+      ? Math.random() * Math.min(retryDelayMs, 10)
+      : Math.min(MAX_DELAY_MS, retryDelayMs + Math.random() * jitterMs);
+    // A release missed during the attempt means "try again at once", except after a split
+    // vote: then the random delay is what gets the contenders out of step.
+    if (refused.split) ticket.missed = false;
+    const woken = await this.#notifier.wait(ticket, delay, policy.signal);
+    // Out of line (none, or its node is down) every wake-up and poll is an attempt; in line,
+    // a hand-off (or a split vote) is, and a poll is a check of the line first.
+    return refused.place === undefined || woken || refused.split;
+  }
+
+  /** The handle of a granted request, tracked (so that release(resource, value) can mark it). */
+  #handOut(request: AcquireRequest, resources: Resources, granted: Granted): RedisLockHandle {
+    const lock = new RedisLockHandle({
+      redlock: this.#redlock,
+      keys: request.keys,
+      resources,
+      value: request.value,
+      fencingTokens: granted.tokens,
+      validUntil: granted.validUntil,
+      onReleased: this.#untrack,
+      nodes: request.nodes,
+      logger: this.#options.logger,
+    });
+    this.#track(lock);
+    return lock;
   }
 
   /**
@@ -385,7 +334,7 @@ export class RedisLock implements DistributedLock {
     const resources = toResources(resource);
     if (typeof value !== 'string' || value === '') throw invalidArgument('value must be a non-empty string');
     const keys = lockKeys(this.#options.prefix, resources, this.#hashTags);
-    const result = await this.#redlock.release(keys, value, this.#redlock.lane(keys[0]!));
+    const result = await this.#redlock.release(keys, value, this.#redlock.lane(keys[0]));
     const released = result.done >= this.#redlock.quorum;
     // A handle of this manager with that value is no longer held once all its resources are released.
     const handle = released ? this.#live.get(value) : undefined;
@@ -394,7 +343,7 @@ export class RedisLock implements DistributedLock {
       resourceCount: resources.length,
       heldMs: 0,
       outcome: released ? 'released' : result.failed > 0 ? 'error' : 'not_owner',
-      ...(!released && result.failed > 0 ? { errorCode: codeOf(result.error) } : {}),
+      ...(!released && result.failed > 0 ? { errorCode: errorCodeOf(result.error) } : {}),
     }));
     return released;
   }
@@ -412,11 +361,9 @@ export class RedisLock implements DistributedLock {
   ): Promise<T> {
     const resources = toResources(resource);
     if (typeof fn !== 'function') throw invalidArgument('fn must be a function');
-    const o = readOptions(options, [...ACQUIRE_FIELDS, 'ttlMs', 'autoExtend']);
-    const ttl = checkTtl(o.ttlMs, this.#options.ttlMs);
-    const autoExtend = o.autoExtend ?? true;
-    if (typeof autoExtend !== 'boolean') throw invalidArgument('autoExtend must be a boolean');
-    const lock = await this.#acquire(resources, ttl, this.#policy(o));
+    const policy = resolveWithLock(this.#options, options);
+    const { ttlMs, autoExtend } = policy;
+    const lock = await this.#acquire(resources, policy);
     // Checked again here, not only when the lock was granted: fn never starts without the lock.
     if (!lock.held) {
       await lock.release();
@@ -426,8 +373,8 @@ export class RedisLock implements DistributedLock {
     let lost: LockLostError | undefined;
     const watchdog = new Watchdog(
       lock,
-      ttl,
-      Math.max(1, ttl * this.#options.renewFraction),
+      ttlMs,
+      Math.max(1, ttlMs * this.#options.renewFraction),
       autoExtend,
       (error) => {
         lost = error;
@@ -452,9 +399,8 @@ export class RedisLock implements DistributedLock {
    * each node's target and status. Never throws; answers within about a second.
    */
   async health(): Promise<HealthReport> {
-    const nodes = this.#owned
-      ? this.#clients.slice(0, this.#clients.length / this.#options.connectionsPerNode)
-      : this.#clients;
+    // One connection per node: the first lane.
+    const nodes = this.#redlock.clients;
     const target = nodes.map((c) => c.target).join(',');
     if (this.#closed) return closedHealth('lock', target);
     const quorum = this.#redlock.quorum;
@@ -519,4 +465,101 @@ export class RedisLock implements DistributedLock {
  */
 export function createRedisLock(options: RedisLockOptions): RedisLock {
   return new RedisLock(options);
+}
+
+/** The clients given, as the one lane: they are the caller's, used as they are. */
+function lanesOfClients(clients: readonly RedisClient[]): Lanes {
+  if (!Array.isArray(clients) || clients.length === 0)
+    throw invalidArgument('clients must be a non-empty array');
+  return [clients.slice()];
+}
+
+/**
+ * Creates `connectionsPerNode` lanes of clients over `urls` (see {@link Redlock}). All are
+ * created first: a malformed URL throws before any connection is opened.
+ */
+function lanesOfUrls(
+  urls: readonly string[] | undefined,
+  options: RedisLockOptions,
+  resolved: ResolvedLockOptions,
+): Lanes {
+  if (!Array.isArray(urls) || urls.length === 0) throw invalidArgument('urls must be a non-empty array');
+  for (const url of urls) {
+    if (typeof url !== 'string' || url === '') throw invalidArgument('urls must be non-empty strings');
+  }
+  const created: RedisClient[] = [];
+  const createLane = (extra: { logger?: ResolvedLockOptions['logger'] }): RedisClient[] => {
+    const lane: RedisClient[] = [];
+    for (const url of urls) lane.push(createRedisClient({ ...extra, ...options.clientOptions, url }));
+    created.push(...lane);
+    return lane;
+  };
+  try {
+    // Only the first lane logs its reconnects: one line per node, not per connection.
+    const lanes: [RedisClient[], ...RedisClient[][]] = [createLane({ logger: resolved.logger })];
+    for (let l = 1; l < resolved.connectionsPerNode; l++) lanes.push(createLane({}));
+    return lanes;
+  } catch (error) {
+    for (const c of created) void c.close();
+    throw error;
+  }
+}
+
+/** Why an acquire gave up while waiting: its signal aborted, or the lock manager was closed. */
+function aborted(
+  resources: Resources,
+  attempts: number,
+  signal: AbortSignal | undefined,
+): LockNotAcquiredError {
+  return new LockNotAcquiredError('aborted', resources, attempts, signal?.reason);
+}
+
+function publishAcquire(
+  resources: Resources,
+  started: number,
+  attempts: number,
+  outcome: 'acquired' | 'timeout' | 'error',
+  errorCode?: string,
+): void {
+  events.acquire.publish({
+    resourceCount: resources.length,
+    waitMs: performance.now() - started,
+    attempts,
+    outcome,
+    ...(errorCode === undefined ? {} : { errorCode }),
+  });
+}
+
+/** Reports a granted acquire on `voelgoed:lock:acquire` and its trace (when there is one). */
+function reportAcquired(
+  resources: Resources,
+  started: number,
+  attempts: number,
+  tokens: Tokens,
+  trace: LockAcquireTrace | undefined,
+): void {
+  if (events.acquire.enabled) publishAcquire(resources, started, attempts, 'acquired');
+  if (trace !== undefined) {
+    trace.attempts = attempts;
+    trace.fencingTokens = tokens;
+    trace.outcome = 'acquired';
+  }
+}
+
+/** Reports an acquire that gave up (`timeout`) or failed (`error`) on the event and its trace. */
+function reportNotAcquired(
+  resources: Resources,
+  started: number,
+  attempts: number,
+  error: unknown,
+  trace: LockAcquireTrace | undefined,
+): void {
+  const outcome = error instanceof LockNotAcquiredError ? 'timeout' : 'error';
+  if (events.acquire.enabled) publishAcquire(resources, started, attempts, outcome, errorCodeOf(error));
+  if (trace !== undefined) {
+    trace.attempts = attempts;
+    trace.outcome = outcome;
+    if (error instanceof LockNotAcquiredError) trace.reason = error.reason;
+    trace.errorCode = errorCodeOf(error);
+  }
 }

@@ -17,6 +17,7 @@ import {
   type NodeReply,
   type QuorumCount,
   rethrowUsageError,
+  type Tokens,
   tallyAcquire,
   tokensOf,
 } from './quorum.js';
@@ -26,7 +27,7 @@ import { acquireScript, extendScript, raiseFenceScript, releaseScript } from './
 export interface Granted {
   ok: true;
   /** Fencing token per resource: the highest counter of the majority, written back to one. */
-  tokens: number[];
+  tokens: Tokens;
   /**
    * performance.now() until which the lock is ours: the attempt's start + TTL − drift. The TTL
    * started counting on each node no earlier than the attempt's start, so the round trip is
@@ -59,7 +60,9 @@ export interface AcquireRequest {
   /** ARGV of the acquire script: value, ttl, waiter-marker ttl (strings). */
   readonly argv: readonly string[];
   /** The fair line of a one-resource lock (undefined: no line, attempts poll). */
-  readonly line?: LineRequest;
+  readonly line: LineRequest | undefined;
+  /** Attempts made so far (counted by the caller's retry loop, which reports them). */
+  attempts: number;
 }
 
 /** What the attempts of one `acquire` need of the fair line. */
@@ -80,6 +83,12 @@ export interface LineRequest {
   join: boolean;
 }
 
+/** One or more sets of connections, each with one connection per node (see {@link Redlock}). */
+export type Lanes = readonly [readonly RedisClient[], ...(readonly RedisClient[])[]];
+
+/** What a quorum of grants took: each node's tokens, and the nodes that granted. */
+type AcquireTally = ReturnType<typeof tallyAcquire>;
+
 /**
  * The Redlock algorithm over N independent nodes: one Lua script per node per step, a
  * majority (N/2+1) for success, validity measured on the monotonic clock.
@@ -88,8 +97,13 @@ export class Redlock {
   readonly quorum: number;
   /** The first lane: one connection per node. */
   readonly clients: readonly RedisClient[];
-  readonly #lanes: readonly (readonly RedisClient[])[];
+  readonly #lanes: Lanes;
   readonly #defaultCall: CommandOptions;
+  readonly #nodeTimeoutMs: number;
+  readonly #driftFactor: number;
+  readonly #channel: string;
+  /** The fair line (undefined: turned off). */
+  readonly #fairLine: FairLine | undefined;
 
   /**
    * @param lanes one or more sets of connections, each with one connection per node (the same
@@ -101,15 +115,18 @@ export class Redlock {
    *   split votes among them).
    */
   constructor(
-    lanes: readonly (readonly RedisClient[])[],
-    private readonly nodeTimeoutMs: number,
-    private readonly driftFactor: number,
-    private readonly channel: string,
-    /** The fair line (undefined: turned off). */
-    readonly fairLine?: FairLine,
+    lanes: Lanes,
+    nodeTimeoutMs: number,
+    driftFactor: number,
+    channel: string,
+    fairLine: FairLine | undefined,
   ) {
     this.#lanes = lanes;
-    this.clients = lanes[0]!;
+    this.#nodeTimeoutMs = nodeTimeoutMs;
+    this.#driftFactor = driftFactor;
+    this.#channel = channel;
+    this.#fairLine = fairLine;
+    this.clients = lanes[0];
     this.quorum = Math.floor(this.clients.length / 2) + 1;
     this.#defaultCall = { timeoutMs: Math.max(1, nodeTimeoutMs) };
   }
@@ -117,16 +134,16 @@ export class Redlock {
   /** The lane of a lock whose first key is `key`. */
   lane(key: string): readonly RedisClient[] {
     const lanes = this.#lanes;
-    if (lanes.length === 1) return lanes[0]!;
+    if (lanes.length === 1) return lanes[0];
     // FNV-1a over the UTF-16 code units: cheap, and spreads similar names.
     let h = 0x811c9dc5;
     for (let i = 0; i < key.length; i++) h = Math.imul(h ^ key.charCodeAt(i), 0x01000193);
-    return lanes[(h >>> 0) % lanes.length]!;
+    return lanes[(h >>> 0) % lanes.length] ?? lanes[0];
   }
 
   /** The drift allowance for a TTL: ttl × driftFactor + 2 ms. */
   drift(ttlMs: number): number {
-    return ttlMs * this.driftFactor + 2;
+    return ttlMs * this.#driftFactor + 2;
   }
 
   /** Until when a lock (or an extension) whose commands were sent at `startedAt` is valid. */
@@ -136,7 +153,7 @@ export class Redlock {
 
   /** A node call's deadline: nodeTimeoutMs, never more than the TTL. */
   #call(ttlMs: number): CommandOptions {
-    return ttlMs >= this.nodeTimeoutMs ? this.#defaultCall : { timeoutMs: Math.max(1, ttlMs) };
+    return ttlMs >= this.#nodeTimeoutMs ? this.#defaultCall : { timeoutMs: Math.max(1, ttlMs) };
   }
 
   /** The request for one `acquire` (all its attempts share the owner value and the keys). */
@@ -148,42 +165,42 @@ export class Redlock {
     leaseMs: number,
   ): AcquireRequest {
     const argv = [value, String(ttlMs), String(waiterTtlMs)];
-    const lineKeys = this.fairLine?.keysOf(keys);
+    const fairLine = this.#fairLine;
     return {
-      nodes: this.lane(keys[0]!),
+      nodes: this.lane(keys[0]),
       keys,
       value,
       ttlMs,
       argv,
-      ...(lineKeys === undefined
-        ? {}
-        : {
-            line: {
-              primary: this.fairLine!.nodeOf(keys),
-              node: this.fairLine!.nodeOf(keys),
-              keys: lineKeys,
-              argvNoMarker: [value, String(ttlMs), '0'],
-              leaseMs: String(leaseMs),
-              score: '',
-              join: true,
-            },
-          }),
+      line: fairLine === undefined ? undefined : lineRequest(fairLine, keys, value, ttlMs, leaseMs),
+      attempts: 0,
     };
   }
 
   /** The request's line, on the node keeping it now; undefined while no node can. */
   #lineUp(request: AcquireRequest): LineRequest | undefined {
     const line = request.line;
-    if (line === undefined) return undefined;
-    const node = this.fairLine!.pick(line.primary);
+    if (line === undefined || this.#fairLine === undefined) return undefined;
+    const node = this.#fairLine.pick(line.primary);
     if (node === undefined) return undefined;
     line.node = node;
     return line;
   }
 
-  /** One node's acquire call: the line script on the line node while the line is up. */
-  #acquireOn(request: AcquireRequest, i: number, line: LineRequest | undefined, call: CommandOptions) {
-    const client = request.nodes[i]!;
+  /** The connection to the node keeping the request's line now; undefined while no node can. */
+  #lineClient(request: AcquireRequest): RedisClient | undefined {
+    const line = this.#lineUp(request);
+    return line === undefined ? undefined : request.nodes[line.node];
+  }
+
+  /** One node's (`client`, the `i`th) acquire call: the line script on the line node while the line is up. */
+  #acquireOn(
+    request: AcquireRequest,
+    client: RedisClient,
+    i: number,
+    line: LineRequest | undefined,
+    call: CommandOptions,
+  ) {
     if (line === undefined)
       return acquireScript.run<number | unknown[] | string>(client, request.keys, request.argv, call);
     if (i !== line.node)
@@ -196,7 +213,7 @@ export class Redlock {
   #lineAnswer(line: LineRequest | undefined, reply: NodeReply<unknown> | undefined): LineAnswer | undefined {
     if (line === undefined || reply === undefined) return undefined;
     if (!reply.ok) {
-      if (!isInfrastructureError(reply.error, 'INVALID_ARGUMENT')) this.fairLine!.markDown(line.node);
+      if (!isInfrastructureError(reply.error, 'INVALID_ARGUMENT')) this.#fairLine?.markDown(line.node);
       return undefined;
     }
     const place = parseLineAnswer(reply.value);
@@ -209,11 +226,12 @@ export class Redlock {
    * is at the head with the lock free. Undefined when the line is down (the waiter then polls).
    */
   async lineCheck(request: AcquireRequest): Promise<LineCheck | undefined> {
-    const line = this.#lineUp(request);
-    if (line === undefined) return undefined;
+    const client = this.#lineClient(request);
+    const line = request.line;
+    if (client === undefined || line === undefined) return undefined;
     try {
       const reply = await lineCheckScript.run<string>(
-        request.nodes[line.node]!,
+        client,
         line.keys,
         [request.value, '', '', line.leaseMs, line.score],
         this.#call(request.ttlMs),
@@ -223,7 +241,7 @@ export class Redlock {
       return check;
     } catch (error) {
       rethrowUsageError(error);
-      this.fairLine!.markDown(line.node);
+      this.#fairLine?.markDown(line.node);
       return undefined;
     }
   }
@@ -234,16 +252,17 @@ export class Redlock {
    */
   async lineLeave(request: AcquireRequest): Promise<void> {
     const line = request.line;
-    if (line === undefined || line.score === '' || this.#lineUp(request) === undefined) return;
-    await lineLeaveScript
-      .run(request.nodes[line.node]!, line.keys, [request.value], this.#call(request.ttlMs))
-      .catch(() => {});
+    if (line === undefined || line.score === '') return;
+    const client = this.#lineClient(request);
+    if (client === undefined) return;
+    await lineLeaveScript.run(client, line.keys, [request.value], this.#call(request.ttlMs)).catch(() => {});
   }
 
   /** One acquisition attempt. On failure it has already released what it took. */
   attempt(request: AcquireRequest): Promise<Granted | Refused> {
     const { nodes } = request;
-    return nodes.length === 1 ? this.#attemptOne(nodes[0]!, request) : this.#attemptMany(request);
+    const only = nodes.length === 1 ? nodes[0] : undefined;
+    return only === undefined ? this.#attemptMany(request) : this.#attemptOne(only, request);
   }
 
   /** N = 1: one call, no quorum bookkeeping. */
@@ -253,7 +272,7 @@ export class Redlock {
     const line = this.#lineUp(request);
     let reply: number | unknown[] | string;
     try {
-      reply = await this.#acquireOn(request, 0, line, this.#call(ttlMs));
+      reply = await this.#acquireOn(request, client, 0, line, this.#call(ttlMs));
     } catch (error) {
       rethrowUsageError(error);
       this.#lineAnswer(line, { ok: false, error });
@@ -273,37 +292,21 @@ export class Redlock {
     return { ok: true, tokens: tokensOf(reply), validUntil };
   }
 
+  /**
+   * N > 1: every node is asked, and the attempt is decided as soon as a quorum granted or can no
+   * longer grant; grants without a quorum (or out of turn in the fair line) are given back.
+   */
   async #attemptMany(request: AcquireRequest): Promise<Granted | Refused> {
-    const { keys, ttlMs, nodes } = request;
-    const n = keys.length / 3;
-    const call = this.#call(ttlMs);
     const startedAt = performance.now();
     const quorum = this.quorum;
-    const allowed = nodes.length - quorum;
     const line = this.#lineUp(request);
-    const calls = nodes.map((_, i) => this.#acquireOn(request, i, line, call));
-    let replies = await gather(calls, (rs) => {
-      let yes = 0;
-      let no = 0;
-      for (const r of rs) {
-        if (r === undefined) continue;
-        if (r.ok && Array.isArray(r.value)) yes++;
-        else no++;
-      }
-      if (line === undefined) return yes >= quorum || no > allowed;
-      // With the line up, its node has the last word: the outcome waits for its answer (which
-      // also gives the caller its place), and its "not your turn" ends the attempt (grants
-      // elsewhere are given back). A line node that does not answer is down for a while.
-      const atLine = rs[line.node];
-      if (atLine === undefined) return false;
-      if (atLine.ok && parseLineAnswer(atLine.value)?.ahead) return true;
-      return yes >= quorum || no > allowed;
-    });
+    const call = this.#call(request.ttlMs);
+    const calls = request.nodes.map((client, i) => this.#acquireOn(request, client, i, line, call));
+    let replies = await gather(calls, (rs) => this.#acquireDecided(rs, line));
     // The line node's "not your turn" refuses the attempt whatever the others said; it is
     // contention (a quorum answered) or an outage like any other refusal. A refusal there with
     // nobody ahead (its key still held: a release on its way) is one node's vote like any other.
     const place = this.#lineAnswer(line, replies[line?.node ?? -1]);
-    const notOurTurn = place?.ahead === true;
     let tally = tallyAcquire(replies);
     if (tally.granted.length < quorum && tally.refused < quorum && replies.includes(undefined)) {
       // Decided without a quorum of refusals: whether the rest answer tells an outage (`quorum`)
@@ -313,53 +316,89 @@ export class Redlock {
       );
       tally = tallyAcquire(replies);
     }
-    const { granted, grantedAt } = tally;
-    let error = tally.error;
-    if (granted.length < quorum || notOurTurn) {
-      if (granted.length === 0 && tally.failed === 0 && replies.every((r) => r !== undefined)) {
-        // Every node refused: nothing of ours anywhere.
-        return place === undefined ? CONTENDED : { ...CONTENDED, place };
-      }
-      // Contention only when a quorum answered: fewer answering is an outage, whatever they said.
-      const answered = granted.length + tally.refused;
-      return this.#refuse(
-        request,
-        replies,
-        answered >= quorum ? 'contention' : 'quorum',
-        error,
-        // Grants that were not our turn are no split vote: the caller waits in line.
-        granted.length > 0 && !notOurTurn,
-        place,
-      );
-    }
-    const tokens = granted[0]!.slice();
-    for (const t of granted) for (let r = 0; r < n; r++) if (t[r]! > tokens[r]!) tokens[r] = t[r]!;
+    const [first] = tally.granted;
+    if (first === undefined || tally.granted.length < quorum || place?.ahead === true)
+      return this.#refused(request, replies, tally, place);
     // Make the highest token known to a majority before handing it out, so that any later
     // majority (which overlaps this one) counts past it. Usually all counters agree already and
     // no extra round trip is made.
-    const behind: number[] = [];
-    for (let g = 0; g < granted.length; g++) {
-      if (granted[g]!.some((t, r) => t < tokens[r]!)) behind.push(grantedAt[g]!);
-    }
-    const current = granted.length - behind.length;
+    const tokens = highestTokens(first, tally.granted);
+    const behind = nodesBehind(request.nodes, tally, tokens);
+    const current = tally.granted.length - behind.length;
+    let error = tally.error;
     if (current < quorum) {
-      const argv = tokens.map(String);
-      const raised = await gather(
-        behind.map((i) => raiseFenceScript.run(nodes[i]!, keys, argv, call)),
-        (rs) => current + rs.filter((r) => r?.ok).length >= quorum,
-      );
-      let acked = 0;
-      for (const r of raised) {
-        if (r?.ok) acked++;
-        else if (r) error = r.error;
-      }
-      if (current + acked < quorum) return this.#refuse(request, replies, 'quorum', error, true);
+      const raised = await this.#raiseFences(request, behind, tokens, current);
+      if (raised.failed > 0) error = raised.error;
+      if (current + raised.done < quorum) return this.#refuse(request, replies, 'quorum', error, true);
     }
-    const validUntil = this.validUntil(startedAt, ttlMs);
+    const validUntil = this.validUntil(startedAt, request.ttlMs);
     if (validUntil <= performance.now()) return this.#refuse(request, replies, 'validity', error, true);
     // Granted by the quorum while the line node, behind the others, put us in line: leave it.
     if (place !== undefined && place.rank >= 0) void this.lineLeave(request);
     return { ok: true, tokens, validUntil };
+  }
+
+  /**
+   * Whether the acquire replies so far decide the attempt: a quorum granted, or too many refused
+   * or failed for one to. With the line up, its node has the last word: the outcome waits for
+   * its answer (which also gives the caller its place), and its "not your turn" ends the attempt
+   * (grants elsewhere are given back). A line node that does not answer is down for a while.
+   */
+  #acquireDecided(
+    replies: readonly (NodeReply<number | unknown[] | string> | undefined)[],
+    line: LineRequest | undefined,
+  ): boolean {
+    let yes = 0;
+    let no = 0;
+    for (const r of replies) {
+      if (r === undefined) continue;
+      if (r.ok && Array.isArray(r.value)) yes++;
+      else no++;
+    }
+    const quorumSaid = yes >= this.quorum || no > replies.length - this.quorum;
+    if (line === undefined) return quorumSaid;
+    const atLine = replies[line.node];
+    if (atLine === undefined) return false;
+    if (atLine.ok && parseLineAnswer(atLine.value)?.ahead) return true;
+    return quorumSaid;
+  }
+
+  /** An attempt without a quorum of grants, or out of turn in the line: what it took is given back. */
+  #refused(
+    request: AcquireRequest,
+    replies: readonly (NodeReply<number | unknown[] | string> | undefined)[],
+    tally: AcquireTally,
+    place: LineAnswer | undefined,
+  ): Refused | Promise<Refused> {
+    const granted = tally.granted.length;
+    if (granted === 0 && tally.failed === 0 && replies.every((r) => r !== undefined)) {
+      // Every node refused: nothing of ours anywhere.
+      return place === undefined ? CONTENDED : { ...CONTENDED, place };
+    }
+    // Contention only when a quorum answered: fewer answering is an outage, whatever they said.
+    const reason = granted + tally.refused >= this.quorum ? 'contention' : 'quorum';
+    // Grants that were not our turn are no split vote: the caller waits in line.
+    const split = granted > 0 && place?.ahead !== true;
+    return this.#refuse(request, replies, reason, tally.error, split, place);
+  }
+
+  /**
+   * Raises the fencing counters of the nodes `behind` to `tokens` until, with the `current`
+   * nodes (already there), a quorum knows them.
+   */
+  async #raiseFences(
+    request: AcquireRequest,
+    behind: readonly RedisClient[],
+    tokens: readonly number[],
+    current: number,
+  ): Promise<QuorumCount> {
+    const argv = tokens.map(String);
+    const call = this.#call(request.ttlMs);
+    const raised = await gather(
+      behind.map((client) => raiseFenceScript.run<number>(client, request.keys, argv, call)),
+      (rs) => current + rs.filter((r) => r?.ok).length >= this.quorum,
+    );
+    return count(raised, isRaised);
   }
 
   /**
@@ -382,9 +421,9 @@ export class Redlock {
     const releaseOn = (client: RedisClient) =>
       this.#releaseOn(client, keys, value, ttlMs, false).catch(() => 0);
     const waits: Promise<unknown>[] = [];
-    for (let i = 0; i < request.nodes.length; i++) {
-      const client = request.nodes[i]!;
-      const reply = replies[i];
+    let i = 0;
+    for (const client of request.nodes) {
+      const reply = replies[i++];
       if (reply === undefined || !reply.ok)
         void this.#releaseInOrder(client, keys, value, ttlMs).catch(() => 0);
       else if (Array.isArray(reply.value)) waits.push(releaseOn(client));
@@ -415,7 +454,7 @@ export class Redlock {
     ttlMs: number,
     notify = true,
   ): Promise<number> {
-    return releaseScript.run<number>(client, keys, [value, notify ? this.channel : ''], this.#call(ttlMs));
+    return releaseScript.run<number>(client, keys, [value, notify ? this.#channel : ''], this.#call(ttlMs));
   }
 
   /** Compare-and-delete on every node. A node counts as done when every key there was ours. */
@@ -424,13 +463,16 @@ export class Redlock {
     const isDone = (released: number) => released === n;
     // The line node hands the lock to the head of the line (whether or not the line is up here:
     // another process may be waiting in it).
-    const lineKeys = this.fairLine?.keysOf(keys);
-    const lineNode = lineKeys === undefined ? -1 : (this.fairLine!.pick(this.fairLine!.nodeOf(keys)) ?? -1);
+    const fairLine = this.#fairLine;
+    const lineKeys = fairLine?.keysOf(keys);
+    const lineNode =
+      fairLine === undefined || lineKeys === undefined ? -1 : (fairLine.pick(fairLine.nodeOf(keys)) ?? -1);
+    const call = this.#call(this.#nodeTimeoutMs);
     const replies = await gather(
       nodes.map((c, i) =>
-        i === lineNode
-          ? lineReleaseScript.run<number>(c, lineKeys!, [value, this.channel], this.#call(this.nodeTimeoutMs))
-          : this.#releaseOn(c, keys, value, this.nodeTimeoutMs),
+        i === lineNode && lineKeys !== undefined
+          ? lineReleaseScript.run<number>(c, lineKeys, [value, this.#channel], call)
+          : this.#releaseOn(c, keys, value, this.#nodeTimeoutMs),
       ),
       (rs) => this.#decided(rs, isDone),
     );
@@ -465,3 +507,56 @@ export class Redlock {
     return yes >= this.quorum || no > this.clients.length - this.quorum;
   }
 }
+
+/** The line part of the request of a one-resource lock (undefined for several: they poll). */
+function lineRequest(
+  fairLine: FairLine,
+  keys: LockKeys,
+  value: string,
+  ttlMs: number,
+  leaseMs: number,
+): LineRequest | undefined {
+  const lineKeys = fairLine.keysOf(keys);
+  if (lineKeys === undefined) return undefined;
+  const node = fairLine.nodeOf(keys);
+  return {
+    primary: node,
+    node,
+    keys: lineKeys,
+    argvNoMarker: [value, String(ttlMs), '0'],
+    leaseMs: String(leaseMs),
+    score: '',
+    join: true,
+  };
+}
+
+/** The highest fencing token per resource among the grants (`first` among them; each holds one per resource). */
+function highestTokens(first: Tokens, granted: readonly Tokens[]): Tokens {
+  const tokens: Tokens = [...first];
+  for (const grant of granted) {
+    let r = 0;
+    for (const token of grant) {
+      if (token > (tokens[r] ?? token)) tokens[r] = token;
+      r++;
+    }
+  }
+  return tokens;
+}
+
+/** The connections to the granting nodes whose counter of some resource is below `tokens`. */
+function nodesBehind(
+  nodes: readonly RedisClient[],
+  tally: AcquireTally,
+  tokens: readonly number[],
+): RedisClient[] {
+  const behind: RedisClient[] = [];
+  let g = 0;
+  for (const grant of tally.granted) {
+    const client = nodes[tally.grantedAt[g++] ?? -1];
+    if (client !== undefined && grant.some((t, r) => t < (tokens[r] ?? t))) behind.push(client);
+  }
+  return behind;
+}
+
+/** A raise of the fencing counters answered (it always answers 1). */
+const isRaised = (): boolean => true;

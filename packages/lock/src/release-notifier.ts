@@ -11,6 +11,17 @@ export interface WaitTicket {
   missed: boolean;
 }
 
+/** A subscription being opened or open (resolves its unsubscribe; undefined if it failed). */
+type Subscription = Promise<(() => Promise<void>) | undefined>;
+
+/** One node's subscriptions: to the shared channel, then to this manager's own channel. */
+interface NodeSubscriptions {
+  readonly client: RedisClient;
+  readonly open: [Subscription | undefined, Subscription | undefined];
+  /** When each last failed (performance.now(); 0: never). */
+  readonly failedAt: [number, number];
+}
+
 /** How long a subscription that failed is left alone before it is tried again, ms. */
 const RESUBSCRIBE_AFTER_MS = 1000;
 /** How long `close()` waits for subscriptions still being opened, ms. */
@@ -26,9 +37,9 @@ export class ReleaseNotifier {
   readonly #waiters = new Map<string, Set<WaitTicket>>();
   /** Waiters in a fair line, by owner value. */
   readonly #inLine = new Map<string, WaitTicket>();
-  /** Per node: the subscription to the shared channel, then to this manager's own channel. */
-  readonly #subscriptions: (Promise<(() => Promise<void>) | undefined> | undefined)[][];
-  readonly #failedAt: number[][];
+  readonly #nodes: readonly NodeSubscriptions[];
+  readonly #channel: string;
+  readonly #ownChannel: string;
   readonly #lastRelease = new Map<string, string>();
   #closed = false;
 
@@ -37,13 +48,10 @@ export class ReleaseNotifier {
    * @param ownChannel this manager's own channel, on which a line node hands the lock to the
    *   head of a fair line when that waiter is this manager's (so one process wakes, not all).
    */
-  constructor(
-    private readonly clients: readonly RedisClient[],
-    private readonly channel: string,
-    private readonly ownChannel: string,
-  ) {
-    this.#subscriptions = clients.map(() => [undefined, undefined]);
-    this.#failedAt = clients.map(() => [0, 0]);
+  constructor(clients: readonly RedisClient[], channel: string, ownChannel: string) {
+    this.#nodes = clients.map((client) => ({ client, open: [undefined, undefined], failedAt: [0, 0] }));
+    this.#channel = channel;
+    this.#ownChannel = ownChannel;
   }
 
   /**
@@ -53,14 +61,11 @@ export class ReleaseNotifier {
   ensureSubscribed(inLine: boolean): void {
     if (this.#closed) return;
     const which = inLine ? 1 : 0;
-    const channel = inLine ? this.ownChannel : this.channel;
+    const channel = inLine ? this.#ownChannel : this.#channel;
     const now = performance.now();
-    for (let i = 0; i < this.clients.length; i++) {
-      const subscriptions = this.#subscriptions[i]!;
-      const failedAt = this.#failedAt[i]!;
+    for (const { client, open: subscriptions, failedAt } of this.#nodes) {
       if (subscriptions[which] !== undefined) continue;
-      const client = this.clients[i]!;
-      if (client.state !== 'ready' || now - failedAt[which]! < RESUBSCRIBE_AFTER_MS) continue;
+      if (client.state !== 'ready' || now - failedAt[which] < RESUBSCRIBE_AFTER_MS) continue;
       subscriptions[which] = client
         .subscribe(channel, (message) => this.#onMessage(message))
         .catch(() => {
@@ -174,7 +179,7 @@ export class ReleaseNotifier {
       timer = setTimeout(() => resolve(undefined), CLOSE_WAIT_MS);
     });
     await Promise.allSettled(
-      this.#subscriptions.flat().map(async (s) => (await Promise.race([s, late]))?.()),
+      this.#nodes.flatMap((node) => node.open).map(async (s) => (await Promise.race([s, late]))?.()),
     );
     clearTimeout(timer);
   }

@@ -9,19 +9,30 @@ import { MAX_DELAY_MS } from './options.js';
  * its validity runs out (also after an event-loop stall longer than the validity).
  */
 export class Watchdog {
+  readonly #lock: RedisLockHandle;
+  readonly #ttlMs: number;
+  readonly #renewEveryMs: number;
+  readonly #autoExtend: boolean;
+  readonly #onLost: (error: LockLostError) => void;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
 
   constructor(
-    private readonly lock: RedisLockHandle,
-    private readonly ttlMs: number,
-    private readonly renewEveryMs: number,
-    private readonly autoExtend: boolean,
-    private readonly onLost: (error: LockLostError) => void,
-  ) {}
+    lock: RedisLockHandle,
+    ttlMs: number,
+    renewEveryMs: number,
+    autoExtend: boolean,
+    onLost: (error: LockLostError) => void,
+  ) {
+    this.#lock = lock;
+    this.#ttlMs = ttlMs;
+    this.#renewEveryMs = renewEveryMs;
+    this.#autoExtend = autoExtend;
+    this.#onLost = onLost;
+  }
 
   start(): void {
-    this.#schedule(this.autoExtend ? this.renewEveryMs : this.lock.remainingMs);
+    this.#schedule(this.#autoExtend ? this.#renewEveryMs : this.#lock.remainingMs);
   }
 
   stop(): void {
@@ -33,30 +44,30 @@ export class Watchdog {
     if (this.#stopped) return;
     // Never sleep past the end of validity: wake then to notice the loss.
     // At most what a Node timer holds (a longer one would fire at once, over and over).
-    const delay = Math.max(1, Math.min(inMs, this.lock.remainingMs + 1, MAX_DELAY_MS));
+    const delay = Math.max(1, Math.min(inMs, this.#lock.remainingMs + 1, MAX_DELAY_MS));
     this.#timer = setTimeout(() => void this.#tick(), delay);
   }
 
   #lose(error: LockLostError): void {
     if (this.#stopped) return;
     this.stop();
-    this.onLost(error);
+    this.#onLost(error);
   }
 
   async #tick(): Promise<void> {
     if (this.#stopped) return;
-    if (!this.lock.held) {
-      this.lock.markLost('expired');
-      this.#lose(lockLost(this.lock.resources, 'its validity ran out before it could be renewed'));
+    if (!this.#lock.held) {
+      this.#lock.markLost('expired');
+      this.#lose(lockLost(this.#lock.resources, 'its validity ran out before it could be renewed'));
       return;
     }
-    if (!this.autoExtend) {
-      this.#schedule(this.lock.remainingMs);
+    if (!this.#autoExtend) {
+      this.#schedule(this.#lock.remainingMs);
       return;
     }
     try {
-      await this.lock.extendWith(this.ttlMs, 'auto');
-      this.#schedule(this.renewEveryMs);
+      await this.#lock.extendWith(this.#ttlMs, 'auto');
+      this.#schedule(this.#renewEveryMs);
     } catch (error) {
       if (this.#stopped) return;
       if (isInfrastructureError(error, 'LOCK_LOST')) {
@@ -64,7 +75,7 @@ export class Watchdog {
         return;
       }
       // Nodes did not answer: try again soon, while validity lasts.
-      this.#schedule(Math.max(10, Math.min(this.renewEveryMs, this.lock.remainingMs / 3)));
+      this.#schedule(Math.max(10, Math.min(this.#renewEveryMs, this.#lock.remainingMs / 3)));
     }
   }
 }
