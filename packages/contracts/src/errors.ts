@@ -87,6 +87,20 @@ export function isInfrastructureError<C extends ErrorCode = never>(
   );
 }
 
+/**
+ * The code to report for any thrown value, for events, spans and logs: its string `code` when it
+ * has one (an infrastructure error's, or a handler's own), else `UNKNOWN`. Never throws, even for a
+ * value whose `code` getter does.
+ */
+export function errorCodeOf(error: unknown): string {
+  try {
+    const code = (error as { code?: unknown } | null | undefined)?.code;
+    return typeof code === 'string' ? code : 'UNKNOWN';
+  } catch {
+    return 'UNKNOWN';
+  }
+}
+
 /** Bad input: empty key, TTL <= 0, non-finite number, malformed URL. Never retryable. */
 export class InvalidArgumentError extends InfrastructureError {
   declare readonly code: typeof ErrorCodes.INVALID_ARGUMENT;

@@ -22,6 +22,26 @@ export type * from './ports/metrics.js';
 export type * from './ports/rate-limiter.js';
 export type * from './ports/storage.js';
 export {
+  checkObjectSize,
+  isPutBody,
+  PutBodyReader,
+  type PutBodyReaderOptions,
+  signalAbortedError,
+  throwIfSignalAborted,
+} from './put-body.js';
+export {
+  type CheckedPutOptions,
+  DEFAULT_OBJECT_CONTENT_TYPE,
+  HEADER_VALUE_PATTERN,
+  METADATA_NAME_PATTERN,
+  type PutChecksum,
+  quietProgress,
+  readHeaderOption,
+  readObjectMetadata,
+  readPutChecksum,
+  readPutOptions,
+} from './put-options.js';
+export {
   type HttpAttemptTrace,
   type LockAcquireTrace,
   type QueueProcessTrace,
@@ -36,4 +56,16 @@ export {
   traceOperation,
 } from './trace.js';
 export { validate } from './validate.js';
+export {
+  MAX_METRIC_DESCRIPTION_LENGTH,
+  MAX_METRIC_UNIT_LENGTH,
+  METRIC_LABEL_NAME_PATTERN,
+  METRIC_NAME_PATTERN,
+  readMetricLabelNames,
+  shownMetricName,
+  validateMetricBuckets,
+  validateMetricDescription,
+  validateMetricName,
+  validateMetricUnit,
+} from './validate-metric.js';
 export { MAX_OBJECT_KEY_BYTES, validateObjectKey, validateObjectKeyPrefix } from './validate-object-key.js';

@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import {
   AuthenticationError,
   ConnectionError,
+  errorCodeOf,
   HttpErrorBody,
   HttpStatusError,
   InfrastructureError,
@@ -108,5 +109,23 @@ describe('HttpStatusError body', () => {
     const status = error as HttpStatusError;
     expect(status.response.body).toBeInstanceOf(HttpErrorBody);
     expect(status.response.body.json()).toEqual({ error: 'seat_taken' });
+  });
+});
+
+describe('errorCodeOf', () => {
+  it('reports a string code, else UNKNOWN, and never throws', () => {
+    expect(errorCodeOf(new InfrastructureError('SOME_CODE', 'x'))).toBe('SOME_CODE');
+    expect(errorCodeOf(Object.assign(new Error('x'), { code: 'E_HANDLER' }))).toBe('E_HANDLER');
+    expect(errorCodeOf(Object.assign(new Error('x'), { code: 42 }))).toBe('UNKNOWN');
+    expect(errorCodeOf(new Error('x'))).toBe('UNKNOWN');
+    expect(errorCodeOf(null)).toBe('UNKNOWN');
+    expect(errorCodeOf(undefined)).toBe('UNKNOWN');
+    expect(errorCodeOf('text')).toBe('UNKNOWN');
+    const hostile = {
+      get code(): string {
+        throw new Error('boom');
+      },
+    };
+    expect(errorCodeOf(hostile)).toBe('UNKNOWN');
   });
 });

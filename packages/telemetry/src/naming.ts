@@ -1,10 +1,18 @@
-import { readList } from '@voelgoed/contracts';
+import {
+  METRIC_LABEL_NAME_PATTERN,
+  METRIC_NAME_PATTERN,
+  readMetricLabelNames,
+  shownMetricName,
+  validateMetricBuckets,
+  validateMetricDescription,
+  validateMetricUnit,
+} from '@voelgoed/contracts';
 import { invalidArgument, MESSAGE_PREFIX } from './errors.js';
 
-/** Names the contracts' `Metrics` port accepts (OpenTelemetry style, dots allowed). */
-export const PORT_NAME = /^[a-zA-Z_][a-zA-Z0-9_.]*$/;
-/** Label names (Prometheus and the port agree). */
-export const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+/** Names the contracts' `Metrics` port accepts (OpenTelemetry style, dots allowed): the contracts' rule. */
+export const PORT_NAME = METRIC_NAME_PATTERN;
+/** Label names (Prometheus and the port agree): the contracts' rule. */
+export const LABEL_NAME = METRIC_LABEL_NAME_PATTERN;
 /** A Prometheus metric name prefix (may be empty). */
 export const PREFIX = /^([a-zA-Z_:][a-zA-Z0-9_:]*)?$/;
 
@@ -89,44 +97,16 @@ export function prometheusName(
 }
 
 /** A short, quoted rendering of a caller's name for an error message. */
-export function shown(name: unknown): string {
-  return typeof name === 'string'
-    ? JSON.stringify(name.length > 64 ? `${name.slice(0, 64)}…` : name)
-    : typeof name;
-}
+export const shown = shownMetricName;
 
 /**
  * Returns a copy of `labelNames`; throws `INVALID_ARGUMENT` unless it is an array of distinct names Prometheus accepts
- * for a metric of this kind: `[a-zA-Z_][a-zA-Z0-9_]*`, not starting with `__` (reserved for
- * Prometheus's own labels, `__name__` among them), and no `le` on a histogram (its bucket label).
+ * for a metric of this kind (the contracts' rule: `[a-zA-Z_][a-zA-Z0-9_]*`, not starting with `__`, no `le` on a
+ * histogram).
  */
 export function checkLabelNames(labelNames: unknown, metric: string, kind: string): string[] {
-  const names = readArray(labelNames, `labelNames of ${metric}`, (label) => {
-    if (typeof label !== 'string' || !LABEL_NAME.test(label)) {
-      throw invalidArgument(`label names of ${metric} must match ${LABEL_NAME.source}, got ${shown(label)}`);
-    }
-    if (label.startsWith('__')) {
-      throw invalidArgument(
-        `label name ${shown(label)} of ${metric} is reserved (names starting with "__" are Prometheus's own)`,
-      );
-    }
-    if (label === 'le' && kind === 'histogram') {
-      throw invalidArgument(`label name "le" of ${metric} is reserved for a histogram's buckets`);
-    }
-    return label;
-  });
-  if (new Set(names).size !== names.length) {
-    throw invalidArgument(`label names of ${metric} must not repeat`);
-  }
-  return names;
+  return readMetricLabelNames(labelNames, metric, kind, MESSAGE_PREFIX);
 }
-
-/** Longest `description` (UTF-16 code units): it is the HELP line of every scrape. */
-export const MAX_DESCRIPTION_LENGTH = 1024;
-/** Longest `unit`: it becomes part of the Prometheus name. */
-export const MAX_UNIT_LENGTH = 64;
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 /** A declaration's options, read once (a Proxy or a throwing getter is `INVALID_ARGUMENT`, not its own error). */
 export interface Declaration {
@@ -149,29 +129,15 @@ export function readField(options: unknown, field: string, metric: string): unkn
 }
 
 /**
- * Reads and checks a declaration's options: `description` a string of at most
- * {@link MAX_DESCRIPTION_LENGTH} code units, `unit` a string of at most {@link MAX_UNIT_LENGTH}
- * without control characters (both may be left out). `labelNames` and `buckets` are only read.
+ * Reads and checks a declaration's options (the contracts' rule): `description` a string of at
+ * most 1024 code units, `unit` a string of at most 64 without control characters (both may be
+ * left out). `labelNames` and `buckets` are only read.
  */
 export function readDeclaration(options: unknown, metric: string): Declaration {
   const description = readField(options, 'description', metric);
-  if (
-    description !== undefined &&
-    (typeof description !== 'string' || description.length > MAX_DESCRIPTION_LENGTH)
-  ) {
-    throw invalidArgument(
-      `description of ${metric} must be a string of at most ${MAX_DESCRIPTION_LENGTH} characters`,
-    );
-  }
+  validateMetricDescription(description, metric, MESSAGE_PREFIX);
   const unit = readField(options, 'unit', metric);
-  if (
-    unit !== undefined &&
-    (typeof unit !== 'string' || unit.length > MAX_UNIT_LENGTH || CONTROL.test(unit))
-  ) {
-    throw invalidArgument(
-      `unit of ${metric} must be a string of at most ${MAX_UNIT_LENGTH} characters without control characters`,
-    );
-  }
+  validateMetricUnit(unit, metric, MESSAGE_PREFIX);
   return {
     labelNames: readField(options, 'labelNames', metric),
     unit,
@@ -180,18 +146,7 @@ export function readDeclaration(options: unknown, metric: string): Declaration {
   };
 }
 
-/** The elements of a caller's array, read one by one, each passed through `check` (see contracts' readList). */
-const readArray = <T>(list: unknown, what: string, check: (item: unknown, index: number) => T): T[] =>
-  readList(list, what, MESSAGE_PREFIX, check);
-
-/** Throws `INVALID_ARGUMENT` unless `buckets` are finite and strictly ascending. */
+/** Throws `INVALID_ARGUMENT` unless `buckets` are finite and strictly ascending (the contracts' rule). */
 export function checkBuckets(buckets: unknown, what: string): asserts buckets is readonly number[] {
-  const message = `${what} must be a non-empty array of finite, strictly ascending numbers`;
-  let previous = Number.NEGATIVE_INFINITY;
-  const list = readArray(buckets, what, (v) => {
-    if (typeof v !== 'number' || !Number.isFinite(v) || v <= previous) throw invalidArgument(message);
-    previous = v;
-    return v;
-  });
-  if (list.length === 0) throw invalidArgument(message);
+  validateMetricBuckets(buckets, what, MESSAGE_PREFIX);
 }

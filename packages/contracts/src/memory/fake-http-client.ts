@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import {
   AbortedError,
   ConnectionError,
+  errorCodeOf,
   HttpStatusError,
   InvalidArgumentError,
   isInfrastructureError,
@@ -255,7 +256,7 @@ export class FakeHttpClient implements HttpClient {
       try {
         raw = await this.#attempt(prepared, attempt, Math.min(prepared.timeoutMs, remaining));
       } catch (error) {
-        const code = isInfrastructureError(error) ? error.code : 'UNKNOWN';
+        const code = errorCodeOf(error);
         requestPublisher.publishLazy(() => ({
           method: prepared.method,
           origin,
@@ -338,7 +339,8 @@ export class FakeHttpClient implements HttpClient {
     const query: Record<string, string | string[]> = {};
     for (const name of new Set(prepared.url.searchParams.keys())) {
       const all = prepared.url.searchParams.getAll(name);
-      query[name] = all.length === 1 ? all[0]! : all;
+      const only = all.length === 1 ? all[0] : undefined;
+      query[name] = only ?? all;
     }
     const recorded: FakeHttpRequest = {
       method: prepared.method,
@@ -375,7 +377,10 @@ export class FakeHttpClient implements HttpClient {
           ),
         timeoutMs,
       );
-      const onAbort = () => finish(() => reject(aborted(callerSignal!)));
+      // Listened to only when there is a caller signal.
+      const onAbort = () => {
+        if (callerSignal) finish(() => reject(aborted(callerSignal)));
+      };
       callerSignal?.addEventListener('abort', onAbort, { once: true });
       this.#answer(recorded).then(
         (raw) => finish(() => resolve(prepared.method === 'HEAD' ? { ...raw, body: Buffer.alloc(0) } : raw)),

@@ -78,76 +78,107 @@ async function prepare(
   const method = checkMethod(request.method ?? 'GET', prefix);
   const url = resolveUrl(request.url, defaults.baseUrl, prefix);
   if (request.query !== undefined) applyQuery(url, request.query, prefix);
-
-  const headers: Record<string, string> = { ...defaults.headers };
-  if (request.headers !== undefined) {
-    if (request.headers === null || typeof request.headers !== 'object') {
-      throw new InvalidArgumentError(`${prefix} headers must be an object`);
-    }
-    for (const [name, value] of Object.entries(request.headers)) {
-      if (value === undefined) continue;
-      checkHeader(name, value, prefix);
-      headers[name.toLowerCase()] = value;
-    }
-  }
-
-  if (request.json !== undefined && request.body !== undefined) {
+  const headers = mergeHeaders(defaults.headers, request.headers, prefix);
+  const rawBody = request.body;
+  if (request.json !== undefined && rawBody !== undefined) {
     throw new InvalidArgumentError(`${prefix} give either json or body, not both`);
   }
-  let body = Buffer.alloc(0);
-  let json: unknown;
-  let streamed = false;
-  if (request.json !== undefined) {
-    let text: string | undefined;
-    try {
-      text = JSON.stringify(request.json);
-    } catch (error) {
-      throw new InvalidArgumentError(`${prefix} json cannot be serialised`, { cause: error });
-    }
-    if (text === undefined) throw new InvalidArgumentError(`${prefix} json cannot be serialised`);
-    body = Buffer.from(text, 'utf8');
-    json = JSON.parse(text);
-    headers['content-type'] ??= 'application/json';
-  } else if (typeof request.body === 'string') {
-    body = Buffer.from(request.body, 'utf8');
-  } else if (request.body instanceof Uint8Array) {
-    body = Buffer.from(request.body);
-  } else if (request.body instanceof Readable) {
-    const chunks: Buffer[] = [];
-    try {
-      for await (const chunk of request.body) {
-        // An object-mode stream may carry bytes (`Readable.from([buffer])`), but nothing else.
-        if (typeof chunk !== 'string' && !(chunk instanceof Uint8Array)) throw new TypeError('not bytes');
-        chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk));
-      }
-    } catch (error) {
-      // The caller's stream failed (as @voelgoed/http says it): not the remote side's doing.
-      throw new IntegrityError(`${prefix} the request body stream failed`, { cause: error });
-    }
-    body = Buffer.concat(chunks);
-    streamed = true;
-  } else if (request.body !== undefined) {
-    throw new InvalidArgumentError(`${prefix} body must be a string, Uint8Array or Readable`);
-  }
-
+  const jsonText = request.json === undefined ? undefined : serialiseJson(request.json, prefix);
+  const body = jsonText === undefined ? await readBody(rawBody, prefix) : Buffer.from(jsonText, 'utf8');
+  if (jsonText !== undefined) headers['content-type'] ??= 'application/json';
   const timeoutMs = request.timeoutMs ?? defaults.timeoutMs;
   timerMs(timeoutMs, 'timeoutMs', prefix);
   if (request.deadlineMs !== undefined) timerMs(request.deadlineMs, 'deadlineMs', prefix);
   const retry = resolveRetry(request.retry, defaults.retry, prefix);
+  const idempotencyKey = resolveIdempotencyKey(request.idempotencyKey, defaults, prefix);
+  if (idempotencyKey !== undefined) headers['idempotency-key'] = idempotencyKey;
+  checkFlags(request, prefix);
+  return {
+    method,
+    url,
+    headers,
+    body,
+    json: jsonText === undefined ? undefined : JSON.parse(jsonText),
+    streamed: jsonText === undefined && rawBody instanceof Readable,
+    timeoutMs,
+    deadlineMs: request.deadlineMs,
+    retry,
+    idempotent: retry.methods.includes(method) || idempotencyKey !== undefined,
+    signal: request.signal,
+    throwHttpErrors: request.throwHttpErrors ?? true,
+  };
+}
 
-  let idempotencyKey: string | undefined;
-  if (request.idempotencyKey === true) idempotencyKey = defaults.generateIdempotencyKey();
-  else if (request.idempotencyKey !== undefined) {
-    if (typeof request.idempotencyKey !== 'string' || request.idempotencyKey.length === 0) {
-      throw new InvalidArgumentError(`${prefix} idempotencyKey must be true or a non-empty string`);
+/** The client's default headers overlaid with the request's (names lower-cased; undefined values skipped). */
+function mergeHeaders(
+  defaults: Readonly<Record<string, string>>,
+  given: HttpRequest['headers'],
+  prefix: string,
+): Record<string, string> {
+  const headers: Record<string, string> = { ...defaults };
+  if (given === undefined) return headers;
+  if (given === null || typeof given !== 'object') {
+    throw new InvalidArgumentError(`${prefix} headers must be an object`);
+  }
+  for (const [name, value] of Object.entries(given)) {
+    if (value === undefined) continue;
+    checkHeader(name, value, prefix);
+    headers[name.toLowerCase()] = value;
+  }
+  return headers;
+}
+
+/** The JSON text of the `json` option (what is sent; the request's `json` is parsed back from it). */
+function serialiseJson(json: unknown, prefix: string): string {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(json);
+  } catch (error) {
+    throw new InvalidArgumentError(`${prefix} json cannot be serialised`, { cause: error });
+  }
+  if (text === undefined) throw new InvalidArgumentError(`${prefix} json cannot be serialised`);
+  return text;
+}
+
+/** The bytes of a request body (a copy): none, a string, a Uint8Array or a Readable read to its end. */
+async function readBody(body: HttpRequest['body'], prefix: string): Promise<Buffer> {
+  if (body === undefined) return Buffer.alloc(0);
+  if (typeof body === 'string') return Buffer.from(body, 'utf8');
+  if (body instanceof Uint8Array) return Buffer.from(body);
+  if (!(body instanceof Readable)) {
+    throw new InvalidArgumentError(`${prefix} body must be a string, Uint8Array or Readable`);
+  }
+  const chunks: Buffer[] = [];
+  try {
+    for await (const chunk of body) {
+      // An object-mode stream may carry bytes (`Readable.from([buffer])`), but nothing else.
+      if (typeof chunk !== 'string' && !(chunk instanceof Uint8Array)) throw new TypeError('not bytes');
+      chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk));
     }
-    idempotencyKey = request.idempotencyKey;
+  } catch (error) {
+    // The caller's stream failed (as @voelgoed/http says it): not the remote side's doing.
+    throw new IntegrityError(`${prefix} the request body stream failed`, { cause: error });
   }
-  if (idempotencyKey !== undefined) {
-    checkHeader('idempotency-key', idempotencyKey, prefix);
-    headers['idempotency-key'] = idempotencyKey;
-  }
+  return Buffer.concat(chunks);
+}
 
+/** The idempotency key to send: a generated one for `true`, the given non-empty string, or none. */
+function resolveIdempotencyKey(
+  given: HttpRequest['idempotencyKey'],
+  defaults: RequestDefaults,
+  prefix: string,
+): string | undefined {
+  if (given === undefined) return undefined;
+  if (given !== true && (typeof given !== 'string' || given.length === 0)) {
+    throw new InvalidArgumentError(`${prefix} idempotencyKey must be true or a non-empty string`);
+  }
+  const key = given === true ? defaults.generateIdempotencyKey() : given;
+  checkHeader('idempotency-key', key, prefix);
+  return key;
+}
+
+/** Checks `signal` (a real AbortSignal) and `throwHttpErrors` (a boolean), when given. */
+function checkFlags(request: HttpRequest, prefix: string): void {
   if (
     request.signal !== undefined &&
     !(request.signal instanceof AbortSignal && typeof request.signal.aborted === 'boolean')
@@ -157,20 +188,6 @@ async function prepare(
   if (request.throwHttpErrors !== undefined && typeof request.throwHttpErrors !== 'boolean') {
     throw new InvalidArgumentError(`${prefix} throwHttpErrors must be a boolean`);
   }
-  return {
-    method,
-    url,
-    headers,
-    body,
-    json,
-    streamed,
-    timeoutMs,
-    deadlineMs: request.deadlineMs,
-    retry,
-    idempotent: retry.methods.includes(method) || idempotencyKey !== undefined,
-    signal: request.signal,
-    throwHttpErrors: request.throwHttpErrors ?? true,
-  };
 }
 
 /** Checks client-wide retry options (a number is the limit; `false` is no retries). */

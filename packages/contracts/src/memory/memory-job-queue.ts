@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { MAX_DELAY_MS, readOptions } from '../caller-input.js';
-import { AbortedError, LockLostError, TimeoutError } from '../errors.js';
+import { AbortedError, errorCodeOf, LockLostError, TimeoutError } from '../errors.js';
 import { closedHealth } from '../health-report.js';
 import type { HealthReport } from '../ports/health.js';
 import type {
@@ -76,15 +76,6 @@ const NO_CARRIER: Readonly<Record<string, string>> = Object.freeze({});
 /** The carrier to store with a traced enqueue's jobs: none when it is empty. */
 const carrierOf = (ctx: QueuePublishTrace | undefined) =>
   ctx !== undefined && Object.keys(ctx.carrier).length > 0 ? { ...ctx.carrier } : undefined;
-
-const codeOf = (error: unknown): string => {
-  try {
-    const code = (error as { code?: unknown })?.code;
-    return typeof code === 'string' ? code : 'UNKNOWN';
-  } catch {
-    return 'UNKNOWN';
-  }
-};
 
 const DEFAULT_RETENTION_MS = 24 * 60 * 60 * 1000;
 const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
@@ -174,7 +165,7 @@ export class MemoryJobQueue<T = JobPayload> implements JobQueue<T> {
     try {
       return await fn();
     } catch (error) {
-      if (ctx) ctx.errorCode = codeOf(error);
+      if (ctx) ctx.errorCode = errorCodeOf(error);
       throw error;
     }
   }
@@ -406,7 +397,16 @@ export class MemoryJobQueue<T = JobPayload> implements JobQueue<T> {
     }
   }
 
+  /** Hands `job` to `worker`: leases it, then runs the handler (traced when someone listens). */
   #start(job: Job, worker: Worker, now: number): void {
+    const lease = this.#lease(job, worker, now);
+    const delivery = this.#delivery(job, lease);
+    if (processing.hasSubscribers) this.#runTraced(job, lease, delivery);
+    else this.#run(job, lease, delivery);
+  }
+
+  /** Makes `job` active under a new lease of `worker` (a new delivery token; one handler slot taken). */
+  #lease(job: Job, worker: Worker, now: number): Lease {
     job.token += 1;
     job.state = 'active';
     const timeoutMs = job.settings.timeoutMs;
@@ -420,7 +420,12 @@ export class MemoryJobQueue<T = JobPayload> implements JobQueue<T> {
     this.#active.add(job);
     worker.leased.add(job);
     worker.handlers += 1;
-    const delivery: JobDelivery<T> = Object.freeze({
+    return lease;
+  }
+
+  /** What the handler receives for this lease of `job` (frozen; the payload a fresh copy). */
+  #delivery(job: Job, lease: Lease): JobDelivery<T> {
+    return Object.freeze({
       id: job.id,
       queue: this.name,
       payload: loadPayload<T>(job.payload as StoredPayload),
@@ -430,33 +435,21 @@ export class MemoryJobQueue<T = JobPayload> implements JobQueue<T> {
       enqueuedAt: job.enqueuedAt,
       signal: lease.controller.signal,
     });
-    /** Settles the delivery; returns its outcome (for the trace). */
-    const settle = (failed: boolean, error?: unknown): NonNullable<QueueProcessTrace['outcome']> => {
-      worker.handlers -= 1;
-      let outcome: NonNullable<QueueProcessTrace['outcome']> = lease.outcome ?? 'lease_lost';
-      if (job.lease === lease) {
-        const at = this.#clock.now();
-        this.#release(job);
-        if (failed) outcome = this.#fail(job, error, at);
-        else {
-          this.#complete(job, at);
-          outcome = 'completed';
-        }
-      }
-      worker.onChange?.();
-      this.#pump();
-      return outcome;
-    };
-    const handle = () => Promise.resolve().then(() => (worker.handler as JobHandler<T>)(delivery));
-    if (!processing.hasSubscribers) {
-      handle().then(
-        () => settle(false),
-        (error: unknown) => settle(true, error),
-      );
-      return;
-    }
-    // Traced: the handler runs through the subscriber's enter (its calls become the consumer
-    // span's children); the span ends once the outcome is known.
+  }
+
+  /** Runs the handler on a later tick and settles the delivery with what it did. */
+  #run(job: Job, lease: Lease, delivery: JobDelivery<T>): void {
+    runHandler(lease.worker, delivery).then(
+      () => this.#settle(job, lease, false),
+      (error: unknown) => this.#settle(job, lease, true, error),
+    );
+  }
+
+  /**
+   * {@link #run} traced: the handler runs through the subscriber's enter (its calls become the
+   * consumer span's children); the span ends once the outcome is known.
+   */
+  #runTraced(job: Job, lease: Lease, delivery: JobDelivery<T>): void {
     const context = (): QueueProcessTrace => ({
       queue: this.name,
       jobId: job.id,
@@ -467,16 +460,44 @@ export class MemoryJobQueue<T = JobPayload> implements JobQueue<T> {
     traced(processing, context, async (ctx) => {
       let failure: { error: unknown } | undefined;
       try {
-        await handle();
+        await runHandler(lease.worker, delivery);
       } catch (error) {
         failure = { error };
       }
-      const outcome = settle(failure !== undefined, failure?.error);
+      const outcome = this.#settle(job, lease, failure !== undefined, failure?.error);
       if (ctx) ctx.outcome = outcome;
       if (failure === undefined) return;
-      if (ctx) ctx.errorCode = codeOf(failure.error);
+      if (ctx) ctx.errorCode = errorCodeOf(failure.error);
       throw failure.error;
     }).catch(() => {});
+  }
+
+  /**
+   * Settles a delivery once its handler did: frees the worker's slot and, if the lease is still
+   * this one, completes or fails the job. Returns the outcome (for the trace): a lease the queue
+   * already ended (lapsed, timed out) keeps the outcome it was given then.
+   */
+  #settle(
+    job: Job,
+    lease: Lease,
+    failed: boolean,
+    error?: unknown,
+  ): NonNullable<QueueProcessTrace['outcome']> {
+    const { worker } = lease;
+    worker.handlers -= 1;
+    let outcome: NonNullable<QueueProcessTrace['outcome']> = lease.outcome ?? 'lease_lost';
+    if (job.lease === lease) {
+      const at = this.#clock.now();
+      this.#release(job);
+      if (failed) outcome = this.#fail(job, error, at);
+      else {
+        this.#complete(job, at);
+        outcome = 'completed';
+      }
+    }
+    worker.onChange?.();
+    this.#pump();
+    return outcome;
   }
 
   /** Ends a delivery's lease; with `reason`, aborts its signal (the handler may still be running). */
@@ -564,4 +585,9 @@ export class MemoryJobQueue<T = JobPayload> implements JobQueue<T> {
     this.#workers.delete(worker);
     this.#pump();
   }
+}
+
+/** Calls the worker's handler on a later tick (so that what it throws at once is a rejection too). */
+function runHandler<T>(worker: Worker, delivery: JobDelivery<T>): Promise<void> {
+  return Promise.resolve().then(() => (worker.handler as JobHandler<T>)(delivery));
 }

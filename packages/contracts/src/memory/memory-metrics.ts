@@ -1,4 +1,4 @@
-import { readList, readOptions } from '../caller-input.js';
+import { readOptions } from '../caller-input.js';
 import { InvalidArgumentError } from '../errors.js';
 import { inMemoryHealth } from '../health-report.js';
 import type { HealthReport } from '../ports/health.js';
@@ -18,16 +18,15 @@ import type {
   ObservableResult,
   UpDownCounter,
 } from '../ports/metrics.js';
+import {
+  readMetricLabelNames,
+  validateMetricBuckets,
+  validateMetricDescription,
+  validateMetricName,
+  validateMetricUnit,
+} from '../validate-metric.js';
 
 const PREFIX = '[voelgoed:contracts]';
-const NAME = /^[a-zA-Z_][a-zA-Z0-9_.]*$/;
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
-/** Longest `description` (it is the HELP text of every Prometheus scrape). */
-const MAX_DESCRIPTION_LENGTH = 1024;
-/** Longest `unit` (it becomes part of a Prometheus name). */
-const MAX_UNIT_LENGTH = 64;
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 /** The kinds of instrument {@link MemoryMetrics} knows. */
 export type InstrumentKind = 'counter' | 'upDownCounter' | 'histogram' | 'gauge' | 'observableGauge';
@@ -255,11 +254,7 @@ export class MemoryMetrics implements Metrics {
   }
 
   #declare(name: string, kind: InstrumentKind, options: HistogramOptions): Instrument {
-    if (typeof name !== 'string' || !NAME.test(name)) {
-      throw new InvalidArgumentError(
-        `${PREFIX} metric name must match ${NAME.source}, got ${typeof name === 'string' ? JSON.stringify(name.slice(0, 64)) : typeof name}`,
-      );
-    }
+    validateMetricName(name, PREFIX);
     const existing = this.#instruments.get(name);
     if (existing) {
       if (existing.kind !== kind) {
@@ -275,25 +270,10 @@ export class MemoryMetrics implements Metrics {
       `options of ${name}`,
       PREFIX,
     );
-    const labelNames = checkLabelNames(read.labelNames ?? [], name, kind);
-    const { description, unit } = read;
-    if (
-      description !== undefined &&
-      (typeof description !== 'string' || description.length > MAX_DESCRIPTION_LENGTH)
-    ) {
-      throw new InvalidArgumentError(
-        `${PREFIX} description of ${name} must be a string of at most ${MAX_DESCRIPTION_LENGTH} characters`,
-      );
-    }
-    if (
-      unit !== undefined &&
-      (typeof unit !== 'string' || unit.length > MAX_UNIT_LENGTH || CONTROL.test(unit))
-    ) {
-      throw new InvalidArgumentError(
-        `${PREFIX} unit of ${name} must be a string of at most ${MAX_UNIT_LENGTH} characters without control characters`,
-      );
-    }
-    if (read.buckets !== undefined) checkBuckets(read.buckets, name);
+    const labelNames = readMetricLabelNames(read.labelNames ?? [], name, kind, PREFIX);
+    validateMetricDescription(read.description, name, PREFIX);
+    validateMetricUnit(read.unit, name, PREFIX);
+    if (read.buckets !== undefined) validateMetricBuckets(read.buckets, `buckets of ${name}`, PREFIX);
     const inst: Instrument = {
       name,
       kind,
@@ -348,47 +328,6 @@ function readLabels(inst: Instrument, labels: MetricLabels | undefined): [string
   } catch (error) {
     throw new InvalidArgumentError(`${PREFIX} labels of ${inst.name} could not be read`, { cause: error });
   }
-}
-
-/**
- * Label names as the Prometheus-backed implementation takes them: distinct, matching
- * `[a-zA-Z_][a-zA-Z0-9_]*`, not starting with `__` (Prometheus's own, `__name__` among them), and
- * no `le` on a histogram (its bucket label).
- */
-function checkLabelNames(labelNames: unknown, name: string, kind: InstrumentKind): string[] {
-  const names = readList(labelNames, `labelNames of ${name}`, PREFIX, (label) => {
-    if (typeof label !== 'string' || !LABEL_NAME.test(label)) {
-      throw new InvalidArgumentError(`${PREFIX} label names of ${name} must match ${LABEL_NAME.source}`);
-    }
-    if (label.startsWith('__')) {
-      throw new InvalidArgumentError(
-        `${PREFIX} label name ${JSON.stringify(label.slice(0, 64))} of ${name} is reserved (names starting with "__" are Prometheus's own)`,
-      );
-    }
-    if (label === 'le' && kind === 'histogram') {
-      throw new InvalidArgumentError(
-        `${PREFIX} label name "le" of ${name} is reserved for a histogram's buckets`,
-      );
-    }
-    return label;
-  });
-  if (new Set(names).size !== names.length) {
-    throw new InvalidArgumentError(`${PREFIX} label names of ${name} must not repeat`);
-  }
-  return names;
-}
-
-/** Bucket hints: a non-empty list of finite, strictly ascending numbers. */
-function checkBuckets(buckets: unknown, name: string): void {
-  const message = `${PREFIX} buckets of ${name} must be a non-empty array of finite, strictly ascending numbers`;
-  let previous = Number.NEGATIVE_INFINITY;
-  const list = readList(buckets, `buckets of ${name}`, PREFIX, (v) => {
-    if (typeof v !== 'number' || !Number.isFinite(v) || v <= previous)
-      throw new InvalidArgumentError(message);
-    previous = v;
-    return v;
-  });
-  if (list.length === 0) throw new InvalidArgumentError(message);
 }
 
 function checkFinite(value: unknown, name: string): asserts value is number {

@@ -1,14 +1,13 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { readList, readOptions, readRecord, readSignal } from '../caller-input.js';
+import { readList, readOptions, readSignal } from '../caller-input.js';
 import {
   AbortedError,
+  errorCodeOf,
   InfrastructureError,
-  IntegrityError,
   InvalidArgumentError,
   isInfrastructureError,
   NotFoundError,
-  PayloadTooLargeError,
 } from '../errors.js';
 import { Channels, createPublisher, type StorageOperationEvent } from '../events.js';
 import { inMemoryHealth } from '../health-report.js';
@@ -25,30 +24,16 @@ import type {
   PutResult,
   SignedUrlOptions,
 } from '../ports/storage.js';
+import { checkObjectSize, PutBodyReader } from '../put-body.js';
+import { type CheckedPutOptions, readHeaderOption, readPutOptions } from '../put-options.js';
 import { type StorageOperationTrace, TraceChannels, traceChannel, traced, traceOperation } from '../trace.js';
 import { validate } from '../validate.js';
 import { validateObjectKey, validateObjectKeyPrefix } from '../validate-object-key.js';
 import { type Clock, systemClock } from './clock.js';
-import { readPutBody } from './read-put-body.js';
-
-const PUT_FIELDS = [
-  'contentType',
-  'metadata',
-  'cacheControl',
-  'size',
-  'checksum',
-  'onProgress',
-  'signal',
-] as const;
 
 const PREFIX = '[voelgoed:contracts] MemoryObjectStorage:';
-const DEFAULT_CONTENT_TYPE = 'application/octet-stream';
 const DEFAULT_SIGNED_URL_S = 900;
 const MAX_SIGNED_URL_S = 7 * 24 * 3600;
-// HTTP token characters: what an S3 `x-amz-meta-*` header name may hold.
-const METADATA_KEY = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
-// biome-ignore lint/suspicious/noControlCharactersInRegex: header values must not hold control characters
-const HEADER_UNSAFE = /[\u0000-\u0008\u000a-\u001f\u007f]/;
 
 const publisher = createPublisher(Channels.storageOperation);
 const tracing = traceChannel(TraceChannels.storageOperation);
@@ -148,41 +133,41 @@ export class MemoryObjectStorage implements ObjectStorage {
     return this.#observe('put', { key }, async () => {
       validateObjectKey(key, PREFIX);
       // One read of each field: a getter or Proxy cannot answer one thing to the check and another later.
-      const options = readOptions(putOptions, PUT_FIELDS, 'put options', PREFIX) as PutOptions;
-      const meta = validatePutOptions(options);
-      if (
-        options.size !== undefined &&
-        this.#maxObjectSize !== undefined &&
-        options.size > this.#maxObjectSize
-      ) {
-        throw new PayloadTooLargeError(
-          `${PREFIX} the object is larger than the limit of ${this.#maxObjectSize} bytes`,
-          this.#maxObjectSize,
-        );
-      }
-      const data = await readPutBody(body, {
-        prefix: PREFIX,
-        maxBytes: this.#maxObjectSize,
-        onProgress: options.onProgress,
-        signal: options.signal,
-      });
-      if (options.size !== undefined && data.length !== options.size) {
-        throw new IntegrityError(
-          `${PREFIX} the body has ${data.length} bytes but size says ${options.size}; nothing was stored`,
-        );
-      }
-      if (meta.checksum) checkChecksum(data, meta.checksum);
+      const options = readPutOptions(putOptions, PREFIX);
+      if (options.size !== undefined) checkObjectSize(options.size, this.#maxObjectSize, PREFIX);
+      const data = await this.#readBody(body, options);
       const etag = md5Hex(data);
       this.#objects.set(key, {
         data,
         etag,
         lastModified: new Date(this.#clock.now()),
-        contentType: meta.contentType,
-        cacheControl: meta.cacheControl,
-        metadata: meta.metadata,
+        contentType: options.contentType,
+        cacheControl: options.cacheControl,
+        metadata: Object.freeze(options.metadata),
       });
       return { result: { key, etag, size: data.length }, bytes: data.length };
     });
+  }
+
+  /**
+   * Reads a put body into one Buffer of its own (later changes to the caller's bytes do not
+   * reach the store), checked as every driver checks it: limit, declared size, checksum, abort.
+   */
+  async #readBody(body: PutBody, options: CheckedPutOptions): Promise<Buffer> {
+    const { size, checksum, signal, onProgress } = options;
+    const reader = new PutBodyReader(body, { size, maxBytes: this.#maxObjectSize, checksum, signal }, PREFIX);
+    const whole = reader.readWhole();
+    if (whole !== undefined) {
+      onProgress?.(whole.length);
+      return Buffer.from(whole);
+    }
+    const chunks: Buffer[] = [];
+    for await (const chunk of reader.chunks()) {
+      chunks.push(Buffer.from(chunk));
+      onProgress?.(reader.bytes);
+    }
+    reader.finish();
+    return Buffer.concat(chunks, reader.bytes);
   }
 
   get(key: string, options: { signal?: AbortSignal } = {}): Promise<GetResult> {
@@ -279,11 +264,12 @@ export class MemoryObjectStorage implements ObjectStorage {
           yield item;
           listed += 1;
         }
-        if (page.length < this.#pageSize) return;
-        after = Buffer.from(page[page.length - 1]!.key, 'utf8');
+        const last = page.at(-1);
+        if (page.length < this.#pageSize || last === undefined) return;
+        after = Buffer.from(last.key, 'utf8');
       }
     } catch (error) {
-      errorCode = isInfrastructureError(error) ? error.code : 'UNKNOWN';
+      errorCode = errorCodeOf(error);
       failure = error;
       throw error;
     } finally {
@@ -354,7 +340,7 @@ export class MemoryObjectStorage implements ObjectStorage {
       if (typeof expiresInS !== 'number' || !Number.isFinite(expiresInS) || expiresInS <= 0) {
         throw new InvalidArgumentError(`${PREFIX} expiresInS must be a positive finite number of seconds`);
       }
-      if (options.contentType !== undefined) checkHeaderValue(options.contentType, 'contentType');
+      readHeaderOption(options.contentType, 'contentType', PREFIX);
       const expires = Math.floor(this.#clock.now() / 1000 + Math.min(expiresInS, MAX_SIGNED_URL_S));
       // The key travels base64url-encoded: URL parsing would fold '.' segments of a plain path.
       const url = new URL(`memory://${this.#bucket}/${Buffer.from(key, 'utf8').toString('base64url')}`);
@@ -456,7 +442,9 @@ export class MemoryObjectStorage implements ObjectStorage {
   ): Promise<R> {
     if (!tracing.hasSubscribers) return this.#measure(operation, run);
     let out: R;
-    await traced(
+    // The traced callback resolves to nothing (the result stays out of the trace context); once
+    // traced() resolves, the callback has assigned `out` (had it not, traced() would reject).
+    return traced(
       tracing,
       () => this.#traceContext(operation, target),
       async (ctx) => {
@@ -471,8 +459,7 @@ export class MemoryObjectStorage implements ObjectStorage {
           throw error;
         }
       },
-    );
-    return out!;
+    ).then(() => out);
   }
 
   #traceContext(operation: StorageOperationEvent['operation'], target: TraceTarget): StorageOperationTrace {
@@ -552,82 +539,6 @@ function bodyStream(data: Buffer, signal?: AbortSignal): Readable {
     stream.once('close', () => signal.removeEventListener('abort', onAbort));
   }
   return stream;
-}
-
-function validatePutOptions(options: PutOptions): {
-  contentType: string;
-  cacheControl: string | undefined;
-  metadata: Readonly<Record<string, string>>;
-  checksum: NonNullable<PutOptions['checksum']> | undefined;
-} {
-  if (options.size !== undefined) validate.integer(options.size, 'size', PREFIX, 0);
-  if (options.contentType !== undefined) checkHeaderValue(options.contentType, 'contentType');
-  if (options.cacheControl !== undefined) checkHeaderValue(options.cacheControl, 'cacheControl');
-  if (options.onProgress !== undefined && typeof options.onProgress !== 'function') {
-    throw new InvalidArgumentError(`${PREFIX} onProgress must be a function`);
-  }
-  readSignal(options.signal, PREFIX);
-  const metadata: Record<string, string> = {};
-  let checksum: NonNullable<PutOptions['checksum']> | undefined;
-  if (options.metadata !== undefined) {
-    if (options.metadata === null || typeof options.metadata !== 'object') {
-      throw new InvalidArgumentError(`${PREFIX} metadata must be an object of strings`);
-    }
-    for (const [name, value] of readRecord(options.metadata, 'metadata', PREFIX)) {
-      const lower = name.toLowerCase();
-      if (!METADATA_KEY.test(lower)) {
-        throw new InvalidArgumentError(`${PREFIX} metadata names must be non-empty HTTP header tokens`);
-      }
-      checkHeaderValue(value, 'metadata value');
-      metadata[lower] = value;
-    }
-  }
-  if (options.checksum !== undefined) {
-    const { algorithm, value, encoding } = readOptions(
-      options.checksum ?? undefined,
-      ['algorithm', 'value', 'encoding'],
-      'checksum',
-      PREFIX,
-    );
-    if (options.checksum === null) throw new InvalidArgumentError(`${PREFIX} checksum must be an object`);
-    if (algorithm !== 'md5' && algorithm !== 'sha256') {
-      throw new InvalidArgumentError(`${PREFIX} checksum algorithm must be md5 or sha256`);
-    }
-    if (encoding !== undefined && encoding !== 'hex' && encoding !== 'base64') {
-      throw new InvalidArgumentError(`${PREFIX} checksum encoding must be hex or base64`);
-    }
-    const bytes = algorithm === 'md5' ? 16 : 32;
-    const ok =
-      typeof value === 'string' &&
-      ((encoding ?? 'hex') === 'hex'
-        ? new RegExp(`^[0-9a-fA-F]{${bytes * 2}}$`).test(value)
-        : Buffer.from(value, 'base64').length === bytes && /^[A-Za-z0-9+/]+=*$/.test(value));
-    if (!ok)
-      throw new InvalidArgumentError(`${PREFIX} checksum value is not a ${encoding ?? 'hex'} ${algorithm}`);
-    checksum = { algorithm, value, ...(encoding === undefined ? {} : { encoding }) };
-  }
-  return {
-    contentType: options.contentType ?? DEFAULT_CONTENT_TYPE,
-    cacheControl: options.cacheControl,
-    metadata: Object.freeze(metadata),
-    checksum,
-  };
-}
-
-function checkChecksum(data: Buffer, checksum: NonNullable<PutOptions['checksum']>): void {
-  const actual = createHash(checksum.algorithm).update(data).digest();
-  const expected = Buffer.from(checksum.value, checksum.encoding ?? 'hex');
-  if (!actual.equals(expected)) {
-    throw new IntegrityError(
-      `${PREFIX} the body's ${checksum.algorithm} does not match the checksum; nothing was stored`,
-    );
-  }
-}
-
-function checkHeaderValue(value: unknown, what: string): asserts value is string {
-  if (typeof value !== 'string' || HEADER_UNSAFE.test(value)) {
-    throw new InvalidArgumentError(`${PREFIX} ${what} must be a string without control characters`);
-  }
 }
 
 function md5Hex(data: Buffer): string {
