@@ -41,18 +41,22 @@ export class CircuitBreaker {
   #probesInFlight = 0;
   #probeSuccesses = 0;
   readonly #window: SlidingWindow;
+  readonly #now: () => number;
+  readonly #logger: Logger;
 
   constructor(
     readonly origin: string,
     readonly options: Required<CircuitBreakerOptions>,
-    private readonly now: () => number = Date.now,
-    private readonly logger: Logger = silentLogger,
+    now: () => number = Date.now,
+    logger: Logger = silentLogger,
   ) {
+    this.#now = now;
+    this.#logger = logger;
     this.#window = new SlidingWindow(options.windowMs, 2);
   }
 
   get state(): CircuitState {
-    if (this.#state === 'open' && this.now() - this.#openedAt >= this.options.openMs) {
+    if (this.#state === 'open' && this.#now() - this.#openedAt >= this.options.openMs) {
       this.#transition('half_open');
     }
     return this.#state;
@@ -67,7 +71,7 @@ export class CircuitBreaker {
       return PROBE;
     }
     const retryAfterMs =
-      state === 'open' ? Math.max(0, this.#openedAt + this.options.openMs - this.now()) : undefined;
+      state === 'open' ? Math.max(0, this.#openedAt + this.options.openMs - this.#now()) : undefined;
     throw new CircuitOpenError(
       `${MESSAGE_PREFIX} circuit for ${this.origin} is ${state === 'open' ? 'open' : 'half-open (probing)'}`,
       this.origin,
@@ -83,7 +87,7 @@ export class CircuitBreaker {
       return;
     }
     this.#consecutive = 0;
-    this.#window.add(SUCCESS, this.now());
+    this.#window.add(SUCCESS, this.#now());
   }
 
   failure(ticket: CircuitTicket): void {
@@ -93,7 +97,7 @@ export class CircuitBreaker {
       return;
     }
     if (this.#state !== 'closed') return;
-    const now = this.now();
+    const now = this.#now();
     this.#consecutive++;
     this.#window.add(FAILURE, now);
     if (this.#consecutive >= this.options.consecutiveFailures) {
@@ -117,7 +121,7 @@ export class CircuitBreaker {
     if (from === to) return;
     this.#state = to;
     if (to === 'open') {
-      this.#openedAt = this.now();
+      this.#openedAt = this.#now();
     } else if (to === 'half_open') {
       this.#probeSuccesses = 0;
       this.#probesInFlight = 0;
@@ -134,11 +138,11 @@ export class CircuitBreaker {
     const origin = this.origin;
     if (to === 'open') {
       const failures = from === 'half_open' ? 'probe' : this.#consecutive;
-      this.logger.warn({ origin, from, to, failures, openMs: this.options.openMs }, 'http circuit opened');
+      this.#logger.warn({ origin, from, to, failures, openMs: this.options.openMs }, 'http circuit opened');
     } else if (to === 'half_open') {
-      this.logger.info({ origin, from, to }, 'http circuit half-open, probing');
+      this.#logger.info({ origin, from, to }, 'http circuit half-open, probing');
     } else {
-      this.logger.info({ origin, from, to }, 'http circuit closed');
+      this.#logger.info({ origin, from, to }, 'http circuit closed');
     }
   }
 }

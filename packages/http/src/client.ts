@@ -5,6 +5,7 @@ import {
   ConnectionError,
   closedHealth,
   createPublisher,
+  errorCodeOf,
   type HealthReport,
   type HttpAttemptTrace,
   type HttpClient,
@@ -37,7 +38,7 @@ import { redactHeaders, redactUrl } from './redact.js';
 import { BufferedResponse } from './response.js';
 import { RetryBudget } from './retry-budget.js';
 import { RequestScope } from './scope.js';
-import type { Transport, TransportResponse } from './transport.js';
+import type { BufferedTransportResponse, Transport, TransportResponse } from './transport.js';
 import { createUndiciTransport } from './undici-transport.js';
 
 const P = MESSAGE_PREFIX;
@@ -74,13 +75,11 @@ interface OriginPolicies {
 }
 
 /** What one attempt produced: a response with its body read, or (stream mode) still streaming. */
-interface AttemptResult {
+type AttemptResult = {
   status: number;
   headers: Record<string, string>;
   url: URL;
-  bytes: Buffer | undefined;
-  stream: Readable | undefined;
-}
+} & ({ bytes: Buffer; stream: undefined } | { bytes: undefined; stream: Readable });
 
 /**
  * Creates an HTTP client: got transport by default (`transport: 'undici'` for undici), with the
@@ -98,8 +97,6 @@ class Client implements ResilientHttpClient {
   /** Per-origin bulkhead and breaker, made on first use. */
   readonly #origins = new Map<string, OriginPolicies>();
   #lastPolicies: OriginPolicies | undefined;
-  /** The transport reads whole responses itself (see `Transport.read`). */
-  readonly #canRead: boolean;
   #closed = false;
 
   constructor(options: ResolvedOptions) {
@@ -118,7 +115,6 @@ class Client implements ResilientHttpClient {
           ? createUndiciTransport
           : options.transport;
     this.#transport = factory(settings);
-    this.#canRead = typeof this.#transport.read === 'function';
     this.#budget = options.retryBudget ? new RetryBudget(options.retryBudget) : undefined;
   }
 
@@ -243,7 +239,10 @@ class Client implements ResilientHttpClient {
     return policies;
   }
 
-  /** Retry (with budget and Retry-After) around breaker + attempt. */
+  /**
+   * Retry (with budget and Retry-After) around breaker + attempt: each attempt is reported to the
+   * breaker and the request channel, then either ends the request or waits for the next one.
+   */
   async #retrying(
     p: PreparedRequest,
     scope: RequestScope<PreparedRequest>,
@@ -261,66 +260,47 @@ class Client implements ResilientHttpClient {
         result = attemptTrace.hasSubscribers
           ? await this.#tracedAttempt(p, scope, stream, started, attempt)
           : await this.#attempt(p, scope, stream, started, undefined);
-        if (ticket) {
-          if (result.status >= 500) breaker!.failure(ticket);
-          else breaker!.success(ticket);
-        }
       } catch (e) {
         error = e;
-        if (ticket) {
-          if (scope.reason === undefined && countsAsFailure(e)) breaker!.failure(ticket);
-          else breaker!.release(ticket);
-        }
       }
-      if (requestEvents.enabled) {
-        const event = {
-          method: p.method,
-          origin: p.origin,
-          ...(result ? { status: result.status } : {}),
-          durationMs: performance.now() - started,
-          attempt,
-          outcome: result && result.status < 400 ? ('ok' as const) : ('error' as const),
-          ...(result
-            ? result.status >= 400
-              ? { errorCode: 'HTTP_STATUS' }
-              : {}
-            : { errorCode: isInfrastructureError(error) ? error.code : 'UNKNOWN' }),
-          ...(p.route ? { route: p.route } : {}),
-        };
-        requestEvents.publish(event);
-      }
+      if (breaker !== undefined && ticket !== undefined)
+        reportToBreaker(breaker, ticket, scope, result, error);
+      if (requestEvents.enabled) publishRequest(p, result, error, performance.now() - started, attempt);
       if (scope.reason !== undefined) {
         if (result?.stream) discard(result.stream);
         throw scope.reason;
       }
-
       const reason = this.#retryReason(p, result, error, attempt);
-      let delay = 0;
-      if (reason !== undefined) {
-        const retryAfter = result ? parseRetryAfter(result.headers['retry-after']) : undefined;
-        delay =
-          retryAfter !== undefined
-            ? Math.min(retryAfter, p.retry.maxDelayMs)
-            : fullJitterDelay(attempt, p.retry.baseDelayMs, p.retry.maxDelayMs);
-      }
-      const retrying =
-        reason !== undefined &&
-        (scope.deadlineAt === undefined || performance.now() + delay < scope.deadlineAt) &&
-        (this.#budget === undefined || this.#budget.tryRetry());
-      if (!retrying) {
+      const delay = reason === undefined ? undefined : this.#retryDelay(p, scope, result, attempt);
+      if (reason === undefined || delay === undefined) {
         if (result) return this.#finish(p, result, attempt);
         throw error;
       }
       if (result?.stream) discard(result.stream);
-      retryEvents.publishLazy(() => ({
-        method: p.method,
-        origin: p.origin,
-        attempt: attempt + 1,
-        delayMs: delay,
-        reason: reason as string,
-      }));
+      publishRetry(p, attempt + 1, delay, reason);
       await scope.sleep(delay);
     }
+  }
+
+  /**
+   * How long to wait before the next attempt (Retry-After, capped, or full-jitter backoff), or
+   * `undefined` when the wait would pass the deadline or the retry budget is spent (a retry is
+   * taken from the budget only when the deadline allows it).
+   */
+  #retryDelay(
+    p: PreparedRequest,
+    scope: RequestScope<PreparedRequest>,
+    result: AttemptResult | undefined,
+    attempt: number,
+  ): number | undefined {
+    const retryAfter = result ? parseRetryAfter(result.headers['retry-after']) : undefined;
+    const delay =
+      retryAfter !== undefined
+        ? Math.min(retryAfter, p.retry.maxDelayMs)
+        : fullJitterDelay(attempt, p.retry.baseDelayMs, p.retry.maxDelayMs);
+    if (scope.deadlineAt !== undefined && performance.now() + delay >= scope.deadlineAt) return undefined;
+    if (this.#budget !== undefined && !this.#budget.tryRetry()) return undefined;
+    return delay;
   }
 
   #retryReason(
@@ -345,17 +325,17 @@ class Client implements ResilientHttpClient {
   ): Promise<HttpResponse | HttpStreamResponse> {
     const url = result.url.href;
     if (p.throwHttpErrors && result.status >= 400) {
-      const body = result.bytes ?? (await readExcerpt(result.stream!));
+      const body = result.stream === undefined ? result.bytes : await readExcerpt(result.stream);
       throw new HttpStatusError(`${P} ${describeRequest(p)} responded ${result.status}`, {
         status: result.status,
         headers: redactHeaders(result.headers, this.#options.sensitiveHeaders),
         body: body.subarray(0, ERROR_EXCERPT_BYTES),
       });
     }
-    if (result.stream) {
+    if (result.stream !== undefined) {
       return { status: result.status, headers: result.headers, url, attempts, body: result.stream };
     }
-    return new BufferedResponse(result.status, result.headers, result.bytes!, url, attempts);
+    return new BufferedResponse(result.status, result.headers, result.bytes, url, attempts);
   }
 
   /** {@link #attempt} published on the attempt trace channel, sending the headers a subscriber adds. */
@@ -383,7 +363,7 @@ class Client implements ResilientHttpClient {
           if (trace) trace.status = result.status;
           return result;
         } catch (error) {
-          if (trace) trace.errorCode = isInfrastructureError(error) ? error.code : 'UNKNOWN';
+          if (trace) trace.errorCode = errorCodeOf(error);
           throw error;
         }
       },
@@ -403,71 +383,51 @@ class Client implements ResilientHttpClient {
   ): Promise<AttemptResult> {
     const attempt = new Attempt(p, scope, this.#options.decompress, now);
     const headers = extraHeaders === undefined ? p.headers : withPropagation(p.headers, extraHeaders);
+    const transport = this.#transport;
     try {
       if (attempt.reason !== undefined) throw attempt.reason;
-      if (this.#canRead && !stream && !p.followRedirects) {
+      if (typeof transport.read === 'function' && !stream && !p.followRedirects) {
         // Fast path: the transport reads the body into memory itself (no stream, no signal).
         if (this.#options.addressFilter) checkLiteralHost(p.url, this.#options.addressFilter);
-        const response = await this.#transport.read!({
+        const response = await transport.read({
           method: p.method,
           url: p.url,
           headers,
           body: p.body,
           control: attempt,
         });
-        const bytes =
-          'bytes' in response
-            ? response.bytes
-            : await readBody(
-                decodeBody(response.body, response.headers['content-encoding']),
-                p.maxResponseBytes,
-                attempt,
-              );
-        attempt.clearTimers();
-        scope.endAttempt(attempt);
-        return { status: response.status, headers: response.headers, url: p.url, bytes, stream: undefined };
+        const bytes = isBuffered(response)
+          ? response.bytes
+          : await readBody(
+              decodeBody(response.body, response.headers['content-encoding']),
+              p.maxResponseBytes,
+              attempt,
+            );
+        return completed(attempt, scope, response, p.url, bytes);
       }
       const response = await this.#sendFollowingRedirects(p, attempt.signal, headers);
-      let mode: number;
-      try {
-        mode = attempt.onHead(response.status, response.headers);
-      } catch (error) {
-        discard(response.body);
-        throw error;
-      }
-      const decoded =
-        mode < 0 ? decodeBody(response.body, response.headers['content-encoding']) : response.body;
-      if (stream) {
-        attempt.clearTimers();
-        return {
-          status: response.status,
-          headers: response.headers,
-          url: response.url,
-          bytes: undefined,
-          stream: limitBody(decoded, p.maxResponseBytes, () => attempt.tooLarge()),
-        };
-      }
-      const bytes = await readBody(decoded, p.maxResponseBytes, attempt);
+      const body = acceptHead(attempt, response);
+      if (!stream)
+        return completed(
+          attempt,
+          scope,
+          response,
+          response.url,
+          await readBody(body, p.maxResponseBytes, attempt),
+        );
       attempt.clearTimers();
-      scope.endAttempt(attempt);
+      const limited = limitBody(body, p.maxResponseBytes, () => attempt.tooLarge());
       return {
         status: response.status,
         headers: response.headers,
         url: response.url,
-        bytes,
-        stream: undefined,
+        bytes: undefined,
+        stream: limited,
       };
     } catch (error) {
       attempt.clearTimers();
       scope.endAttempt(attempt);
-      if (attempt.reason !== undefined) throw attempt.reason;
-      if (isInfrastructureError(error)) throw error;
-      throw new ConnectionError(
-        `${P} ${describeRequest(p)} failed${error instanceof Error ? `: ${safeCause(error)!.message}` : ''}`,
-        {
-          cause: safeCause(error),
-        },
-      );
+      throw attemptFailure(p, attempt, error);
     }
   }
 
@@ -512,7 +472,8 @@ class Client implements ResilientHttpClient {
       if (next.origin !== url.origin || (url.protocol === 'https:' && next.protocol === 'http:')) {
         const kept: Record<string, string> = {};
         for (const name in headers) {
-          if (!this.#options.sensitiveHeaders.has(name)) kept[name] = headers[name]!;
+          const value = headers[name];
+          if (value !== undefined && !this.#options.sensitiveHeaders.has(name)) kept[name] = value;
         }
         headers = kept;
       }
@@ -536,11 +497,107 @@ function withPropagation(
   const callerTraceparent = own.traceparent !== undefined;
   for (const raw in extra) {
     const name = raw.toLowerCase();
-    if (own[name] !== undefined || (callerTraceparent && name === 'tracestate')) continue;
+    const value = extra[raw];
+    if (value === undefined || own[name] !== undefined || (callerTraceparent && name === 'tracestate'))
+      continue;
     merged ??= { ...own };
-    merged[name] = extra[raw]!;
+    merged[name] = value;
   }
   return merged ?? own;
+}
+
+/**
+ * Tells the breaker how an attempt it let through went: a 5xx or an error about the origin's
+ * health is a failure, any other response a success; an attempt ended by the caller or the
+ * deadline tells nothing (the ticket is only released).
+ */
+function reportToBreaker(
+  breaker: CircuitBreaker,
+  ticket: CircuitTicket,
+  scope: RequestScope<PreparedRequest>,
+  result: AttemptResult | undefined,
+  error: unknown,
+): void {
+  if (result) {
+    if (result.status >= 500) breaker.failure(ticket);
+    else breaker.success(ticket);
+  } else if (scope.reason === undefined && countsAsFailure(error)) breaker.failure(ticket);
+  else breaker.release(ticket);
+}
+
+/** Publishes one attempt's outcome on the request channel. */
+function publishRequest(
+  p: PreparedRequest,
+  result: AttemptResult | undefined,
+  error: unknown,
+  durationMs: number,
+  attempt: number,
+): void {
+  requestEvents.publish({
+    method: p.method,
+    origin: p.origin,
+    ...(result ? { status: result.status } : {}),
+    durationMs,
+    attempt,
+    outcome: result && result.status < 400 ? ('ok' as const) : ('error' as const),
+    ...(result
+      ? result.status >= 400
+        ? { errorCode: 'HTTP_STATUS' }
+        : {}
+      : { errorCode: errorCodeOf(error) }),
+    ...(p.route ? { route: p.route } : {}),
+  });
+}
+
+/** Publishes a coming retry on the retry channel (nothing is built when nobody listens). */
+function publishRetry(p: PreparedRequest, attempt: number, delayMs: number, reason: string): void {
+  retryEvents.publishLazy(() => ({ method: p.method, origin: p.origin, attempt, delayMs, reason }));
+}
+
+function isBuffered(
+  response: TransportResponse | BufferedTransportResponse,
+): response is BufferedTransportResponse {
+  return 'bytes' in response;
+}
+
+/**
+ * Checks the response head (the attempt refuses a declared length past the limit: the body is
+ * then let go) and returns the body to take, decoded when the attempt asks for it.
+ */
+function acceptHead(attempt: Attempt, response: TransportResponse): Readable {
+  let mode: number;
+  try {
+    mode = attempt.onHead(response.status, response.headers);
+  } catch (error) {
+    discard(response.body);
+    throw error;
+  }
+  return mode < 0 ? decodeBody(response.body, response.headers['content-encoding']) : response.body;
+}
+
+/** An attempt whose body was read whole: its timers stop and the scope lets it go. */
+function completed(
+  attempt: Attempt,
+  scope: RequestScope<PreparedRequest>,
+  response: { status: number; headers: Record<string, string> },
+  url: URL,
+  bytes: Buffer,
+): AttemptResult {
+  attempt.clearTimers();
+  scope.endAttempt(attempt);
+  return { status: response.status, headers: response.headers, url, bytes, stream: undefined };
+}
+
+/**
+ * What a failed attempt throws: the attempt's own abort reason (timeout, deadline, caller), an
+ * infrastructure error as it is, anything else as a `ConnectionError` with a redacted cause.
+ */
+function attemptFailure(p: PreparedRequest, attempt: Attempt, error: unknown): unknown {
+  if (attempt.reason !== undefined) return attempt.reason;
+  if (isInfrastructureError(error)) return error;
+  const cause = safeCause(error);
+  const detail = error instanceof Error && cause !== undefined ? `: ${cause.message}` : '';
+  return new ConnectionError(`${P} ${describeRequest(p)} failed${detail}`, { cause });
 }
 
 /** Whether an attempt's error says something about the origin's health (for the breaker). */

@@ -227,20 +227,7 @@ export function resolveOptions(options: HttpClientOptions = {}): ResolvedOptions
   if (typeof options !== 'object' || options === null) {
     throw new InvalidArgumentError(`${P} options must be an object`);
   }
-  let baseUrl: string | undefined;
-  if (options.baseUrl !== undefined) {
-    if (typeof options.baseUrl !== 'string') throw new InvalidArgumentError(`${P} baseUrl must be a string`);
-    let parsed: URL;
-    try {
-      parsed = new URL(options.baseUrl);
-    } catch {
-      throw new InvalidArgumentError(`${P} baseUrl is not a valid absolute URL`);
-    }
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-      throw new InvalidArgumentError(`${P} baseUrl must be http or https`);
-    }
-    baseUrl = options.baseUrl.replace(/\/+$/, '');
-  }
+  const baseUrl = resolveBaseUrl(options.baseUrl);
   const transport = options.transport ?? 'got';
   if (transport !== 'got' && transport !== 'undici' && typeof transport !== 'function') {
     throw new InvalidArgumentError(`${P} transport must be 'got', 'undici' or a factory`);
@@ -266,32 +253,9 @@ export function resolveOptions(options: HttpClientOptions = {}): ResolvedOptions
     connectTimeoutMs: ms(options.connectTimeoutMs, 'connectTimeoutMs', 10_000),
     deadlineMs: options.deadlineMs === undefined ? undefined : ms(options.deadlineMs, 'deadlineMs', 0),
     retry: resolveRetry(options.retry, undefined),
-    retryBudget:
-      rb === false
-        ? undefined
-        : {
-            ratio: ratio(rb?.ratio, 'retryBudget.ratio', 0.2),
-            minRetries: int(rb?.minRetries, 'retryBudget.minRetries', 10, 0),
-            windowMs: ms(rb?.windowMs, 'retryBudget.windowMs', 10_000),
-          },
-    circuitBreaker:
-      cb === false
-        ? undefined
-        : {
-            consecutiveFailures: int(cb?.consecutiveFailures, 'circuitBreaker.consecutiveFailures', 5, 1),
-            failureRatio: ratio(cb?.failureRatio, 'circuitBreaker.failureRatio', 0.5),
-            minimumCalls: int(cb?.minimumCalls, 'circuitBreaker.minimumCalls', 20, 1),
-            windowMs: ms(cb?.windowMs, 'circuitBreaker.windowMs', 10_000),
-            openMs: ms(cb?.openMs, 'circuitBreaker.openMs', 10_000),
-            halfOpenProbes: int(cb?.halfOpenProbes, 'circuitBreaker.halfOpenProbes', 1, 1),
-          },
-    bulkhead:
-      bh === false
-        ? undefined
-        : {
-            maxConcurrent: int(bh?.maxConcurrent, 'bulkhead.maxConcurrent', 64, 1),
-            maxQueued: int(bh?.maxQueued, 'bulkhead.maxQueued', 1024, 0),
-          },
+    retryBudget: rb === false ? undefined : resolveRetryBudget(rb),
+    circuitBreaker: cb === false ? undefined : resolveCircuitBreaker(cb),
+    bulkhead: bh === false ? undefined : resolveBulkhead(bh),
     maxSocketsPerOrigin: int(options.maxSocketsPerOrigin, 'maxSocketsPerOrigin', 64, 1),
     keepAliveMs: ms(options.keepAliveMs, 'keepAliveMs', 4_000),
     maxResponseBytes: int(options.maxResponseBytes, 'maxResponseBytes', 10 * 1024 * 1024, 0),
@@ -309,6 +273,48 @@ export function resolveOptions(options: HttpClientOptions = {}): ResolvedOptions
     addressFilter: options.addressFilter,
     proxy: resolveProxy(options.proxy, P),
     logger: readLogger(options.logger, P),
+  };
+}
+
+/** The base URL without its trailing slashes; it must be an absolute http(s) URL. */
+function resolveBaseUrl(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw new InvalidArgumentError(`${P} baseUrl must be a string`);
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw new InvalidArgumentError(`${P} baseUrl is not a valid absolute URL`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new InvalidArgumentError(`${P} baseUrl must be http or https`);
+  }
+  return value.replace(/\/+$/, '');
+}
+
+function resolveRetryBudget(rb: RetryBudgetOptions | undefined): Required<RetryBudgetOptions> {
+  return {
+    ratio: ratio(rb?.ratio, 'retryBudget.ratio', 0.2),
+    minRetries: int(rb?.minRetries, 'retryBudget.minRetries', 10, 0),
+    windowMs: ms(rb?.windowMs, 'retryBudget.windowMs', 10_000),
+  };
+}
+
+function resolveCircuitBreaker(cb: CircuitBreakerOptions | undefined): Required<CircuitBreakerOptions> {
+  return {
+    consecutiveFailures: int(cb?.consecutiveFailures, 'circuitBreaker.consecutiveFailures', 5, 1),
+    failureRatio: ratio(cb?.failureRatio, 'circuitBreaker.failureRatio', 0.5),
+    minimumCalls: int(cb?.minimumCalls, 'circuitBreaker.minimumCalls', 20, 1),
+    windowMs: ms(cb?.windowMs, 'circuitBreaker.windowMs', 10_000),
+    openMs: ms(cb?.openMs, 'circuitBreaker.openMs', 10_000),
+    halfOpenProbes: int(cb?.halfOpenProbes, 'circuitBreaker.halfOpenProbes', 1, 1),
+  };
+}
+
+function resolveBulkhead(bh: BulkheadOptions | undefined): Required<BulkheadOptions> {
+  return {
+    maxConcurrent: int(bh?.maxConcurrent, 'bulkhead.maxConcurrent', 64, 1),
+    maxQueued: int(bh?.maxQueued, 'bulkhead.maxQueued', 1024, 0),
   };
 }
 

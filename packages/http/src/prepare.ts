@@ -136,6 +136,10 @@ function isSignal(value: unknown): value is AbortSignal {
   return value instanceof AbortSignal && typeof value.aborted === 'boolean';
 }
 
+/**
+ * The steps of {@link prepareRequest}, in the order the caller's input is checked (a request
+ * with several mistakes reports the first).
+ */
 function prepare(
   request: HttpClientRequest,
   options: ResolvedOptions,
@@ -143,46 +147,13 @@ function prepare(
 ): PreparedRequest {
   if (typeof request !== 'object' || request === null)
     throw new InvalidArgumentError(`${P} request must be an object`);
-  const raw = request.method ?? defaultMethod;
-  const method = (typeof raw === 'string' ? raw.toUpperCase() : raw) as HttpMethod;
-  if (!METHODS.has(method)) throw new InvalidArgumentError(`${P} unknown method`);
+  const method = methodOf(request, defaultMethod);
   const url = resolveUrl(request.url, options.baseUrl);
   appendQuery(url, request.query);
-
-  const headers: Record<string, string> = { ...options.headers };
-  mergeHeaders(headers, request.headers, 'request headers');
-  // Userinfo in the URL becomes a Basic Authorization header, so no URL carries it further.
-  if (url.username !== '' || url.password !== '') {
-    const pair = credentials(url);
-    headers.authorization ??= `Basic ${Buffer.from(pair).toString('base64')}`;
-    url.username = '';
-    url.password = '';
-  }
-
-  let body: PreparedRequest['body'];
-  if (request.json !== undefined) {
-    if (request.body !== undefined) throw new InvalidArgumentError(`${P} json and body are exclusive`);
-    body = serialise(request.json);
-    headers['content-type'] ??= 'application/json';
-  } else if (request.body !== undefined) {
-    const b = request.body;
-    if (typeof b !== 'string' && !(b instanceof Uint8Array) && !(b instanceof Readable)) {
-      throw new InvalidArgumentError(`${P} body must be a string, a Uint8Array or a Readable`);
-    }
-    body = b instanceof Readable ? guardStreamBody(b) : b;
-  }
-  if ((method === 'GET' || method === 'HEAD') && body !== undefined) {
-    throw new InvalidArgumentError(`${P} ${method} requests cannot have a body`);
-  }
+  const headers = requestHeaders(request, options, url);
+  const body = requestBody(request, method, headers);
   if (options.decompress) headers['accept-encoding'] ??= 'gzip, deflate, br';
-
-  let hasKey = headers[options.idempotencyHeader] !== undefined;
-  if (request.idempotencyKey !== undefined) {
-    const key = request.idempotencyKey === true ? randomUUID() : request.idempotencyKey;
-    validate.nonEmptyString(key, 'idempotencyKey', P);
-    headers[options.idempotencyHeader] = headerValue(options.idempotencyHeader, key, 'idempotencyKey');
-    hasKey = true;
-  }
+  const hasKey = applyIdempotencyKey(request, options, headers);
 
   const timeoutMs = request.timeoutMs ?? options.timeoutMs;
   timerMs(timeoutMs, 'timeoutMs');
@@ -194,15 +165,7 @@ function prepare(
     throw new InvalidArgumentError(`${P} signal must be an AbortSignal`);
   }
   const retry = request.retry === undefined ? options.retry : resolveRetry(request.retry, options.retry);
-  for (const name of ['throwHttpErrors', 'followRedirects'] as const) {
-    const flag = request[name];
-    if (flag !== undefined && typeof flag !== 'boolean') {
-      throw new InvalidArgumentError(`${P} ${name} must be a boolean`);
-    }
-  }
-  if (request.route !== undefined && typeof request.route !== 'string') {
-    throw new InvalidArgumentError(`${P} route must be a string`);
-  }
+  checkFlags(request);
 
   return {
     method,
@@ -228,4 +191,82 @@ function prepare(
     followRedirects: request.followRedirects ?? options.followRedirects,
     route: request.route,
   };
+}
+
+/** The request's method, upper-cased (the client's method for `get()` and the like). */
+function methodOf(request: HttpClientRequest, defaultMethod: HttpMethod): HttpMethod {
+  const raw = request.method ?? defaultMethod;
+  const method = (typeof raw === 'string' ? raw.toUpperCase() : raw) as HttpMethod;
+  if (!METHODS.has(method)) throw new InvalidArgumentError(`${P} unknown method`);
+  return method;
+}
+
+/**
+ * The client's headers with the request's own over them. Userinfo in the URL becomes a Basic
+ * Authorization header (unless one is set) and leaves the URL, so no URL carries it further.
+ */
+function requestHeaders(
+  request: HttpClientRequest,
+  options: ResolvedOptions,
+  url: URL,
+): Record<string, string> {
+  const headers: Record<string, string> = { ...options.headers };
+  mergeHeaders(headers, request.headers, 'request headers');
+  if (url.username !== '' || url.password !== '') {
+    const pair = credentials(url);
+    headers.authorization ??= `Basic ${Buffer.from(pair).toString('base64')}`;
+    url.username = '';
+    url.password = '';
+  }
+  return headers;
+}
+
+/** The body to send: `json` serialised (with its content type) or `body` checked; none on GET or HEAD. */
+function requestBody(
+  request: HttpClientRequest,
+  method: HttpMethod,
+  headers: Record<string, string>,
+): PreparedRequest['body'] {
+  let body: PreparedRequest['body'];
+  if (request.json !== undefined) {
+    if (request.body !== undefined) throw new InvalidArgumentError(`${P} json and body are exclusive`);
+    body = serialise(request.json);
+    headers['content-type'] ??= 'application/json';
+  } else if (request.body !== undefined) {
+    const b = request.body;
+    if (typeof b !== 'string' && !(b instanceof Uint8Array) && !(b instanceof Readable)) {
+      throw new InvalidArgumentError(`${P} body must be a string, a Uint8Array or a Readable`);
+    }
+    body = b instanceof Readable ? guardStreamBody(b) : b;
+  }
+  if ((method === 'GET' || method === 'HEAD') && body !== undefined) {
+    throw new InvalidArgumentError(`${P} ${method} requests cannot have a body`);
+  }
+  return body;
+}
+
+/** Sets the request's idempotency key header (`true`: a new UUID); whether the request carries a key. */
+function applyIdempotencyKey(
+  request: HttpClientRequest,
+  options: ResolvedOptions,
+  headers: Record<string, string>,
+): boolean {
+  if (request.idempotencyKey === undefined) return headers[options.idempotencyHeader] !== undefined;
+  const key = request.idempotencyKey === true ? randomUUID() : request.idempotencyKey;
+  validate.nonEmptyString(key, 'idempotencyKey', P);
+  headers[options.idempotencyHeader] = headerValue(options.idempotencyHeader, key, 'idempotencyKey');
+  return true;
+}
+
+/** Checks the request's boolean flags and route. */
+function checkFlags(request: HttpClientRequest): void {
+  for (const name of ['throwHttpErrors', 'followRedirects'] as const) {
+    const flag = request[name];
+    if (flag !== undefined && typeof flag !== 'boolean') {
+      throw new InvalidArgumentError(`${P} ${name} must be a boolean`);
+    }
+  }
+  if (request.route !== undefined && typeof request.route !== 'string') {
+    throw new InvalidArgumentError(`${P} route must be a string`);
+  }
 }

@@ -20,9 +20,14 @@ export async function viaProxy(
   if (!lookup || isIP(host) !== 0) return undefined;
   const address = await new Promise<string>((resolve, reject) => {
     lookup(host, { all: true }, (error, addresses) => {
+      const found =
+        typeof addresses === 'string'
+          ? addresses
+          : Array.isArray(addresses)
+            ? addresses[0]?.address
+            : undefined;
       if (error) reject(error);
-      else if (Array.isArray(addresses) && addresses.length > 0) resolve(addresses[0]!.address);
-      else if (typeof addresses === 'string') resolve(addresses);
+      else if (found !== undefined) resolve(found);
       else reject(new Error(`no address found for ${host}`));
     });
   });

@@ -21,20 +21,24 @@ export class RequestScope<R extends ScopedRequest = ScopedRequest> {
   #deadlineTimer: NodeJS.Timeout | undefined;
   #wake: ((error: unknown) => void) | undefined;
   #onAbort: (() => void) | undefined;
+  readonly #abortReason: (request: R) => unknown;
+  readonly #deadlineReason: (request: R) => unknown;
 
   constructor(
     readonly request: R,
-    private readonly abortReason: (request: R) => unknown,
-    private readonly deadlineReason: (request: R) => unknown,
+    abortReason: (request: R) => unknown,
+    deadlineReason: (request: R) => unknown,
     armDeadline: boolean,
   ) {
+    this.#abortReason = abortReason;
+    this.#deadlineReason = deadlineReason;
     const { deadlineMs, signal } = request;
     if (deadlineMs !== undefined) {
       this.deadlineAt = performance.now() + deadlineMs;
       if (armDeadline) this.#deadlineTimer = setTimeout(failDeadline, deadlineMs, this);
     }
     if (signal) {
-      this.#onAbort = () => this.fail(this.abortReason(this.request));
+      this.#onAbort = () => this.fail(this.#abortReason(this.request));
       if (signal.aborted) this.#onAbort();
       else signal.addEventListener('abort', this.#onAbort, { once: true });
     }
@@ -50,7 +54,7 @@ export class RequestScope<R extends ScopedRequest = ScopedRequest> {
 
   /** Ends the request with the deadline's reason. */
   failDeadline(): void {
-    if (this.reason === undefined) this.fail(this.deadlineReason(this.request));
+    if (this.reason === undefined) this.fail(this.#deadlineReason(this.request));
   }
 
   beginAttempt(attempt: Abortable): void {

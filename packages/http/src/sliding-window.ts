@@ -4,8 +4,10 @@
  */
 export class SlidingWindow {
   readonly #bucketMs: number;
+  /** The tick each bucket counts (-1: none yet). */
   readonly #stamps: number[];
-  readonly #counts: number[][];
+  /** `slots` counters per bucket, bucket after bucket. */
+  readonly #counts: number[];
 
   constructor(
     windowMs: number,
@@ -14,18 +16,18 @@ export class SlidingWindow {
   ) {
     this.#bucketMs = Math.max(1, Math.ceil(windowMs / bucketCount));
     this.#stamps = new Array<number>(bucketCount).fill(-1);
-    this.#counts = Array.from({ length: bucketCount }, () => new Array<number>(slots).fill(0));
+    this.#counts = new Array<number>(bucketCount * slots).fill(0);
   }
 
   add(slot: number, now = Date.now(), amount = 1): void {
     const tick = Math.floor(now / this.#bucketMs);
     const index = tick % this.#stamps.length;
-    const counts = this.#counts[index]!;
+    const first = index * this.slots;
     if (this.#stamps[index] !== tick) {
       this.#stamps[index] = tick;
-      counts.fill(0);
+      this.#counts.fill(0, first, first + this.slots);
     }
-    counts[slot]! += amount;
+    this.#counts[first + slot] = (this.#counts[first + slot] ?? 0) + amount;
   }
 
   /** Sum of `slot` over the window ending now. */
@@ -34,8 +36,10 @@ export class SlidingWindow {
     const oldest = tick - this.#stamps.length + 1;
     let total = 0;
     for (let i = 0; i < this.#stamps.length; i++) {
-      const stamp = this.#stamps[i]!;
-      if (stamp >= oldest && stamp <= tick) total += this.#counts[i]![slot]!;
+      const stamp = this.#stamps[i];
+      if (stamp !== undefined && stamp >= oldest && stamp <= tick) {
+        total += this.#counts[i * this.slots + slot] ?? 0;
+      }
     }
     return total;
   }

@@ -28,11 +28,15 @@ export class ReadHandler implements Dispatcher.DispatchHandler {
   #limit = 0;
   #stream: Readable | undefined;
 
-  constructor(
-    private readonly request: ReadRequest,
-    private readonly resolve: Resolve,
-    private readonly reject: Reject,
-  ) {}
+  readonly #request: ReadRequest;
+  readonly #resolve: Resolve;
+  readonly #reject: Reject;
+
+  constructor(request: ReadRequest, resolve: Resolve, reject: Reject) {
+    this.#request = request;
+    this.#resolve = resolve;
+    this.#reject = reject;
+  }
 
   /** Aborts the request with `reason`; the promise rejects with it unless it settled already. */
   abort(reason: unknown): void {
@@ -63,7 +67,7 @@ export class ReadHandler implements Dispatcher.DispatchHandler {
     );
     let limit: number;
     try {
-      limit = this.request.control.onHead(statusCode, headers);
+      limit = this.#request.control.onHead(statusCode, headers);
     } catch (error) {
       this.abort(error);
       return;
@@ -79,7 +83,7 @@ export class ReadHandler implements Dispatcher.DispatchHandler {
       });
       this.#stream = stream;
       this.#settled = true;
-      this.resolve({ status: statusCode, headers, body: stream });
+      this.#resolve({ status: statusCode, headers, body: stream });
       return;
     }
     this.#status = statusCode;
@@ -95,7 +99,7 @@ export class ReadHandler implements Dispatcher.DispatchHandler {
     }
     this.#size += chunk.length;
     if (this.#size > this.#limit) {
-      this.abort(this.request.control.tooLarge());
+      this.abort(this.#request.control.tooLarge());
       return;
     }
     this.#chunks.push(chunk);
@@ -110,13 +114,14 @@ export class ReadHandler implements Dispatcher.DispatchHandler {
     if (this.#settled) return;
     this.#settled = true;
     const chunks = this.#chunks;
+    const first = chunks[0];
     const bytes =
-      chunks.length === 1
-        ? chunks[0]!
-        : chunks.length === 0
-          ? Buffer.alloc(0)
+      first === undefined
+        ? Buffer.alloc(0)
+        : chunks.length === 1
+          ? first
           : Buffer.concat(chunks as Uint8Array[], this.#size);
-    this.resolve({ status: this.#status, headers: this.#headers ?? {}, bytes });
+    this.#resolve({ status: this.#status, headers: this.#headers ?? {}, bytes });
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
@@ -127,7 +132,7 @@ export class ReadHandler implements Dispatcher.DispatchHandler {
     }
     const code = (error as { code?: unknown }).code;
     this.#fail(
-      mapTransportError(error, this.request.method, this.request.url, code === 'UND_ERR_CONNECT_TIMEOUT'),
+      mapTransportError(error, this.#request.method, this.#request.url, code === 'UND_ERR_CONNECT_TIMEOUT'),
     );
   }
 
@@ -135,6 +140,6 @@ export class ReadHandler implements Dispatcher.DispatchHandler {
     if (this.#settled) return;
     this.#settled = true;
     this.#chunks = [];
-    this.reject(error);
+    this.#reject(error);
   }
 }

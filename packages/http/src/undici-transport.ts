@@ -41,14 +41,73 @@ function loadUndici(): Promise<UndiciModule> {
  * pool per origin, undici's own timeouts off except connect (the policies time attempts).
  */
 export function createUndiciTransport(settings: TransportSettings): Transport {
-  type UndiciAgent = Dispatcher;
-  let agent: UndiciAgent | undefined;
-  let agentPromise: Promise<UndiciAgent> | undefined;
-  // One ProxyAgent per proxy (at most two: one for http targets, one for https).
-  const proxies = new Map<ProxyEndpoint, Promise<UndiciAgent>>();
-  const proxyAgent = (proxy: ProxyEndpoint): Promise<UndiciAgent> => {
-    let made = proxies.get(proxy);
+  return new UndiciTransport(settings);
+}
+
+/** Where a request through a proxy's tunnel goes instead, with the headers it carries there. */
+type TunnelTarget = { origin: string; headers: Record<string, string> };
+
+class UndiciTransport implements Transport {
+  readonly name = 'undici';
+  readonly #settings: TransportSettings;
+  #agent: Dispatcher | undefined;
+  #agentPromise: Promise<Dispatcher> | undefined;
+  /** One ProxyAgent per proxy (at most two: one for http targets, one for https). */
+  readonly #proxies = new Map<ProxyEndpoint, Promise<Dispatcher>>();
+
+  constructor(settings: TransportSettings) {
+    this.#settings = settings;
+  }
+
+  send(request: TransportRequest): Promise<TransportResponse> {
+    const proxy = proxyFor(this.#settings.proxy, request.url);
+    if (proxy) return this.#proxyAgent(proxy).then((a) => this.#send(request, a, proxy));
+    if (this.#agent) return this.#send(request, this.#agent, undefined);
+    return this.#getAgent().then((a) => this.#send(request, a, undefined));
+  }
+
+  read(request: ReadRequest): Promise<TransportResponse | BufferedTransportResponse> {
+    const proxy = proxyFor(this.#settings.proxy, request.url);
+    if (proxy) {
+      return this.#proxyAgent(proxy).then(async (a) => {
+        const target = await viaProxy(request.url, request.headers, this.#settings.lookup);
+        return readWith(request, a, proxy, target);
+      });
+    }
+    if (this.#agent) return readWith(request, this.#agent, undefined, undefined);
+    return this.#getAgent().then((a) => readWith(request, a, undefined, undefined));
+  }
+
+  async close(): Promise<void> {
+    const all = [...this.#proxies.values()];
+    if (this.#agentPromise) all.push(this.#agentPromise);
+    await Promise.all(all.map(async (made) => (await made).close()));
+  }
+
+  /** The direct connections' agent, made when undici is first loaded. */
+  #getAgent(): Promise<Dispatcher> {
+    const settings = this.#settings;
+    this.#agentPromise ??= loadUndici().then((undici) => {
+      this.#agent = new undici.Agent({
+        connections: settings.maxSocketsPerOrigin,
+        keepAliveTimeout: settings.keepAliveMs,
+        headersTimeout: 0,
+        bodyTimeout: 0,
+        connect: {
+          timeout: settings.connectTimeoutMs,
+          ...(settings.lookup ? { lookup: settings.lookup } : {}),
+        },
+      });
+      return this.#agent;
+    });
+    return this.#agentPromise;
+  }
+
+  /** The agent that tunnels through `proxy`, made on first use. */
+  #proxyAgent(proxy: ProxyEndpoint): Promise<Dispatcher> {
+    let made = this.#proxies.get(proxy);
     if (!made) {
+      const settings = this.#settings;
       made = loadUndici().then(
         (undici) =>
           new undici.ProxyAgent({
@@ -62,35 +121,20 @@ export function createUndiciTransport(settings: TransportSettings): Transport {
             connectTimeout: settings.connectTimeoutMs,
           }),
       );
-      proxies.set(proxy, made);
+      this.#proxies.set(proxy, made);
     }
     return made;
-  };
-  const getAgent = (): Promise<UndiciAgent> => {
-    agentPromise ??= loadUndici().then((undici) => {
-      agent = new undici.Agent({
-        connections: settings.maxSocketsPerOrigin,
-        keepAliveTimeout: settings.keepAliveMs,
-        headersTimeout: 0,
-        bodyTimeout: 0,
-        connect: {
-          timeout: settings.connectTimeoutMs,
-          ...(settings.lookup ? { lookup: settings.lookup } : {}),
-        },
-      });
-      return agent;
-    });
-    return agentPromise;
-  };
+  }
 
-  const send = async (
+  /** Sends one request for a streamed response; errors are mapped (and blamed on the proxy when it failed). */
+  async #send(
     request: TransportRequest,
-    dispatcher: UndiciAgent,
+    dispatcher: Dispatcher,
     proxy: ProxyEndpoint | undefined,
-  ): Promise<TransportResponse> => {
+  ): Promise<TransportResponse> {
     try {
       const url = request.url;
-      const target = proxy ? await viaProxy(url, request.headers, settings.lookup) : undefined;
+      const target = proxy ? await viaProxy(url, request.headers, this.#settings.lookup) : undefined;
       const response = await dispatcher.request({
         origin: target?.origin ?? url.origin,
         path: `${url.pathname}${url.search}`,
@@ -114,60 +158,36 @@ export function createUndiciTransport(settings: TransportSettings): Transport {
       );
       throw (proxy && proxyFailure(mapped, proxy, request.url)) || mapped;
     }
-  };
+  }
+}
 
-  const read = (
-    request: ReadRequest,
-    dispatcher: UndiciAgent,
-    proxy: ProxyEndpoint | undefined,
-    target: { origin: string; headers: Record<string, string> } | undefined,
-  ): Promise<TransportResponse | BufferedTransportResponse> =>
-    new Promise((resolve, reject) => {
-      const fail = proxy
-        ? (error: unknown) => reject(proxyFailure(error, proxy, request.url) || error)
-        : reject;
-      const handler = new ReadHandler(request, resolve, fail);
-      request.control.setAbort(handler);
-      const url = request.url;
-      try {
-        dispatcher.dispatch(
-          {
-            origin: target?.origin ?? url.origin,
-            path: `${url.pathname}${url.search}`,
-            method: request.method,
-            headers: target?.headers ?? request.headers,
-            body: request.body as string | Uint8Array | Readable | undefined,
-          },
-          handler,
-        );
-      } catch (error) {
-        handler.onResponseError(undefined as never, error as Error);
-      }
-    });
-
-  return {
-    name: 'undici',
-    send(request: TransportRequest): Promise<TransportResponse> {
-      const proxy = proxyFor(settings.proxy, request.url);
-      if (proxy) return proxyAgent(proxy).then((a) => send(request, a, proxy));
-      if (agent) return send(request, agent, undefined);
-      return getAgent().then((a) => send(request, a, undefined));
-    },
-    read(request: ReadRequest): Promise<TransportResponse | BufferedTransportResponse> {
-      const proxy = proxyFor(settings.proxy, request.url);
-      if (proxy) {
-        return proxyAgent(proxy).then(async (a) => {
-          const target = await viaProxy(request.url, request.headers, settings.lookup);
-          return read(request, a, proxy, target);
-        });
-      }
-      if (agent) return read(request, agent, undefined, undefined);
-      return getAgent().then((a) => read(request, a, undefined, undefined));
-    },
-    async close(): Promise<void> {
-      const all = [...proxies.values()];
-      if (agentPromise) all.push(agentPromise);
-      await Promise.all(all.map(async (made) => (await made).close()));
-    },
-  };
+/** Sends one request whose response is read whole by a {@link ReadHandler} (no stream, no signal). */
+function readWith(
+  request: ReadRequest,
+  dispatcher: Dispatcher,
+  proxy: ProxyEndpoint | undefined,
+  target: TunnelTarget | undefined,
+): Promise<TransportResponse | BufferedTransportResponse> {
+  return new Promise((resolve, reject) => {
+    const fail = proxy
+      ? (error: unknown) => reject(proxyFailure(error, proxy, request.url) || error)
+      : reject;
+    const handler = new ReadHandler(request, resolve, fail);
+    request.control.setAbort(handler);
+    const url = request.url;
+    try {
+      dispatcher.dispatch(
+        {
+          origin: target?.origin ?? url.origin,
+          path: `${url.pathname}${url.search}`,
+          method: request.method,
+          headers: target?.headers ?? request.headers,
+          body: request.body as string | Uint8Array | Readable | undefined,
+        },
+        handler,
+      );
+    } catch (error) {
+      handler.onResponseError(undefined as never, error as Error);
+    }
+  });
 }

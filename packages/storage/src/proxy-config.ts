@@ -62,26 +62,26 @@ export function parseNoProxy(text: string | undefined): NoProxy {
       all = true;
       continue;
     }
-    const cidr = /^([0-9a-f.:]+)\/(\d{1,3})$/.exec(entry);
-    if (cidr && isIP(cidr[1]!) !== 0) {
-      const family = isIP(cidr[1]!) === 6 ? 'ipv6' : 'ipv4';
-      const bits = Number(cidr[2]);
+    const [, subnet, prefixBits] = /^([0-9a-f.:]+)\/(\d{1,3})$/.exec(entry) ?? [];
+    if (subnet !== undefined && isIP(subnet) !== 0) {
+      const family = isIP(subnet) === 6 ? 'ipv6' : 'ipv4';
+      const bits = Number(prefixBits);
       if (bits <= (family === 'ipv6' ? 128 : 32)) {
         ranges ??= new BlockList();
-        ranges.addSubnet(cidr[1]!, bits, family);
+        ranges.addSubnet(subnet, bits, family);
       }
       continue;
     }
     let port = 0;
-    const bracketed = /^\[([^\]]+)\](?::(\d+))?$/.exec(entry);
-    if (bracketed) {
-      entry = bracketed[1]!;
-      port = bracketed[2] ? Number(bracketed[2]) : 0;
+    const [, bracketedHost, bracketedPort] = /^\[([^\]]+)\](?::(\d+))?$/.exec(entry) ?? [];
+    if (bracketedHost !== undefined) {
+      entry = bracketedHost;
+      port = bracketedPort ? Number(bracketedPort) : 0;
     } else if (isIP(entry) === 0) {
-      const withPort = /^(.*):(\d+)$/.exec(entry);
-      if (withPort) {
-        entry = withPort[1]!;
-        port = Number(withPort[2]);
+      const [, host, hostPort] = /^(.*):(\d+)$/.exec(entry) ?? [];
+      if (host !== undefined) {
+        entry = host;
+        port = Number(hostPort);
       }
     }
     entry = entry.replace(/^\*?\.+/, '').replace(/\.+$/, '');

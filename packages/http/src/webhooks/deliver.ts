@@ -3,9 +3,9 @@ import {
   AbortedError,
   checkHealth,
   closedHealth,
+  errorCodeOf,
   type HealthReport,
   InvalidArgumentError,
-  isInfrastructureError,
   type Resource,
 } from '@voelgoed/contracts';
 import { createHttpClient, type ResilientHttpClient } from '../client.js';
@@ -252,7 +252,7 @@ export async function attemptWebhook(
     status = response.status;
     outcome = classify(status);
   } catch (error) {
-    errorCode = isInfrastructureError(error) ? error.code : 'UNKNOWN';
+    errorCode = errorCodeOf(error);
     if (errorCode === 'ABORTED' || errorCode === 'INVALID_ARGUMENT') throw error;
     outcome = errorCode === 'FORBIDDEN_TARGET' ? 'refused' : 'retry';
   }

@@ -21,6 +21,7 @@ import {
   type WebhookDeliveryResult,
   type WebhookMessage,
   type WebhookSenderOptions,
+  type WebhookSenderSetup,
   wait,
   webhookBody,
   webhookHealth,
@@ -169,17 +170,8 @@ function report<A>(callback: ((arg: A) => void) | undefined, arg: A): void {
   }
 }
 
-/**
- * Creates a durable webhook sender on `queue` (a `JobQueue`: `createRedisJobQueue` from
- * `@voelgoed/queue` in production, `MemoryJobQueue` in tests; give it a queue of its own).
- * The same signing, SSRF guard, classification and schedule as {@link createWebhookSender}, but
- * `deliver` only stores the first attempt and `start()` runs them: a delivery accepted before a
- * crash goes out after the restart, on its schedule, with the same `webhook-id`.
- */
-export function createDurableWebhookSender(
-  queue: JobQueue,
-  options: DurableWebhookSenderOptions,
-): DurableWebhookSender {
+/** Checks the queue and the options this sender adds to a plain sender's; `INVALID_ARGUMENT` otherwise. */
+function checkDurableArguments(queue: JobQueue, options: DurableWebhookSenderOptions): void {
   if (
     typeof queue !== 'object' ||
     queue === null ||
@@ -191,109 +183,166 @@ export function createDurableWebhookSender(
   }
   if (typeof options !== 'object' || options === null)
     throw invalid('webhook sender options must be an object');
-  const onOutcome = options.onOutcome;
-  if (onOutcome !== undefined && typeof onOutcome !== 'function')
+  if (options.onOutcome !== undefined && typeof options.onOutcome !== 'function')
     throw invalid('onOutcome must be a function');
-  const onAttempt = options.onAttempt;
-  if (onAttempt !== undefined && typeof onAttempt !== 'function')
+  if (options.onAttempt !== undefined && typeof options.onAttempt !== 'function')
     throw invalid('onAttempt must be a function');
-  const logger = readLogger(options.logger, MESSAGE_PREFIX);
-  const setup = setUpWebhookSender({ ...options, onAttempt: (attempt) => report(onAttempt, attempt) });
-  const { schedule, jitter } = setup;
+}
+
+/**
+ * Checks that every wait of the schedule (jitter included) fits a queue's `delayMs`, and returns
+ * the longest webhook id whose last attempt's job id still fits the queue's id limit.
+ */
+function checkScheduleFitsQueue(schedule: readonly number[], jitter: number): number {
   for (const delay of schedule) {
     if (Math.ceil(delay * (1 + jitter)) > MAX_DELAY_MS) {
       throw invalid(`schedule delays must stay below ${MAX_DELAY_MS} ms, jitter included`);
     }
   }
-  // The last attempt's job id must fit the queue's id limit.
-  const maxIdLength = MAX_JOB_ID - `#${schedule.length + 1}`.length;
+  return MAX_JOB_ID - `#${schedule.length + 1}`.length;
+}
+
+/** The first attempt's job for a message: checked (target, id, payload, headers) as signing will need it. */
+function firstWebhookJob(
+  message: DurableWebhookMessage,
+  options: DurableWebhookSenderOptions,
+  maxIdLength: number,
+): WebhookJob {
+  checkWebhookTarget(message, options.allowHttp);
+  if (typeof message.url !== 'string') throw invalid('webhook url must be a string');
+  const id = message.id ?? `msg_${randomUUID().replace(/-/g, '')}`;
+  // The one webhook-id rule (visible ASCII, no dot), as signing applies it.
+  signWebhook({ payload: '', secret: options.secret, id });
+  if (id.length > maxIdLength) {
+    throw invalid(`webhook id must be at most ${maxIdLength} characters with this schedule`);
+  }
+  const { bytes, json } = webhookBody(message.payload);
+  const headers: Record<string, string> = {};
+  mergeHeaders(headers, message.headers, 'message headers');
+  return {
+    v: 1,
+    id,
+    attempt: 1,
+    url: message.url,
+    format: json ? 'json' : typeof bytes === 'string' ? 'text' : 'bytes',
+    body:
+      typeof bytes === 'string'
+        ? bytes
+        : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64'),
+    ...(Object.keys(headers).length > 0 ? { headers } : {}),
+  };
+}
+
+/** What a worker needs to run one attempt job. */
+interface DurableContext {
+  readonly queue: JobQueue;
+  readonly setup: WebhookSenderSetup;
+  readonly onOutcome: ((outcome: WebhookOutcome) => void) | undefined;
+  readonly logger: Logger;
+}
+
+/** Stores the next attempt's job; idempotent (a deterministic id), so a failed store is tried again. */
+async function storeNextAttempt(
+  queue: JobQueue,
+  job: WebhookJob,
+  delayMs: number,
+  signal: AbortSignal,
+): Promise<void> {
+  for (let tries = 1; ; tries++) {
+    try {
+      await queue.enqueue(job, { id: webhookJobId(job.id, job.attempt), delayMs, attempts: 1 });
+      return;
+    } catch (error) {
+      const mistake =
+        isInfrastructureError(error, 'INVALID_ARGUMENT') || isInfrastructureError(error, 'PAYLOAD_TOO_LARGE');
+      if (mistake || tries >= 3 || signal.aborted) throw error;
+      await wait(200 * tries, signal);
+    }
+  }
+}
+
+/** Sends the attempt a job holds, signed now. */
+function sendAttempt(
+  setup: WebhookSenderSetup,
+  job: WebhookJob,
+  signal: AbortSignal,
+): Promise<WebhookAttempt> {
+  return attemptWebhook(setup, {
+    url: job.url,
+    id: job.id,
+    bytes: job.format === 'bytes' ? Buffer.from(job.body, 'base64') : job.body,
+    json: job.format === 'json',
+    headers: job.headers,
+    attempt: job.attempt,
+    signal,
+  });
+}
+
+/** Reports an exhausted delivery and fails its last job with `WebhookExhaustedError` (the queue dead-letters it). */
+function deadLetter(context: DurableContext, job: WebhookJob, record: WebhookAttempt): never {
+  report(context.onOutcome, { id: job.id, outcome: 'exhausted', attempt: record });
+  const error = new WebhookExhaustedError(record);
+  context.logger.warn(
+    {
+      webhookId: job.id,
+      host: targetHost(job.url),
+      attempts: record.attempt,
+      ...(record.status === undefined ? {} : { status: record.status }),
+      errorCode: error.code,
+    },
+    'webhook delivery dead-lettered',
+  );
+  throw error;
+}
+
+/**
+ * Runs one attempt job: skips a redelivered attempt whose successor is already stored, sends it,
+ * then reports the outcome, dead-letters an exhausted delivery, or stores the next attempt.
+ */
+async function runAttemptJob(context: DurableContext, delivery: JobDelivery): Promise<void> {
+  const { queue } = context;
+  const job = readJob(delivery.payload);
+  const next: WebhookJob = { ...job, attempt: job.attempt + 1 };
+  // A redelivery (the worker before died or lost its lease): if it already stored the next
+  // attempt, this one was made; sending it again would only add a duplicate.
+  if (delivery.deliveryToken > 1 && (await queue.getJob(webhookJobId(job.id, next.attempt))) !== undefined) {
+    return;
+  }
+  const record = await sendAttempt(context.setup, job, delivery.signal);
+  if (record.outcome !== 'retry') {
+    report(context.onOutcome, { id: job.id, outcome: record.outcome, attempt: record });
+    return;
+  }
+  if (record.nextDelayMs === undefined) deadLetter(context, job, record);
+  await storeNextAttempt(queue, next, record.nextDelayMs, delivery.signal);
+}
+
+/**
+ * Creates a durable webhook sender on `queue` (a `JobQueue`: `createRedisJobQueue` from
+ * `@voelgoed/queue` in production, `MemoryJobQueue` in tests; give it a queue of its own).
+ * The same signing, SSRF guard, classification and schedule as {@link createWebhookSender}, but
+ * `deliver` only stores the first attempt and `start()` runs them: a delivery accepted before a
+ * crash goes out after the restart, on its schedule, with the same `webhook-id`.
+ */
+export function createDurableWebhookSender(
+  queue: JobQueue,
+  options: DurableWebhookSenderOptions,
+): DurableWebhookSender {
+  checkDurableArguments(queue, options);
+  const { onOutcome, onAttempt } = options;
+  const logger = readLogger(options.logger, MESSAGE_PREFIX);
+  const setup = setUpWebhookSender({ ...options, onAttempt: (attempt) => report(onAttempt, attempt) });
+  const maxIdLength = checkScheduleFitsQueue(setup.schedule, setup.jitter);
+  const context: DurableContext = { queue, setup, onOutcome, logger };
+  const run = (delivery: JobDelivery) => runAttemptJob(context, delivery);
   const workers = new Set<JobWorker>();
   let closed = false;
 
-  async function storeNext(job: WebhookJob, delayMs: number, signal: AbortSignal): Promise<void> {
-    // Idempotent (a deterministic id), so a failed store can be tried again safely.
-    for (let tries = 1; ; tries++) {
-      try {
-        await queue.enqueue(job, { id: webhookJobId(job.id, job.attempt), delayMs, attempts: 1 });
-        return;
-      } catch (error) {
-        const mistake =
-          isInfrastructureError(error, 'INVALID_ARGUMENT') ||
-          isInfrastructureError(error, 'PAYLOAD_TOO_LARGE');
-        if (mistake || tries >= 3 || signal.aborted) throw error;
-        await wait(200 * tries, signal);
-      }
-    }
-  }
-
-  async function run(delivery: JobDelivery): Promise<void> {
-    const job = readJob(delivery.payload);
-    const next: WebhookJob = { ...job, attempt: job.attempt + 1 };
-    // A redelivery (the worker before died or lost its lease): if it already stored the next
-    // attempt, this one was made; sending it again would only add a duplicate.
-    if (
-      delivery.deliveryToken > 1 &&
-      (await queue.getJob(webhookJobId(job.id, next.attempt))) !== undefined
-    ) {
-      return;
-    }
-    const record = await attemptWebhook(setup, {
-      url: job.url,
-      id: job.id,
-      bytes: job.format === 'bytes' ? Buffer.from(job.body, 'base64') : job.body,
-      json: job.format === 'json',
-      headers: job.headers,
-      attempt: job.attempt,
-      signal: delivery.signal,
-    });
-    if (record.outcome !== 'retry') {
-      report(onOutcome, { id: job.id, outcome: record.outcome, attempt: record });
-      return;
-    }
-    if (record.nextDelayMs === undefined) {
-      report(onOutcome, { id: job.id, outcome: 'exhausted', attempt: record });
-      logger.warn(
-        {
-          webhookId: job.id,
-          host: targetHost(job.url),
-          attempts: record.attempt,
-          ...(record.status === undefined ? {} : { status: record.status }),
-          errorCode: record.status !== undefined ? 'HTTP_STATUS' : (record.errorCode ?? 'UNKNOWN'),
-        },
-        'webhook delivery dead-lettered',
-      );
-      throw new WebhookExhaustedError(record);
-    }
-    await storeNext(next, record.nextDelayMs, delivery.signal);
-  }
-
   return {
     async deliver(message: DurableWebhookMessage): Promise<WebhookAccepted> {
-      checkWebhookTarget(message, options.allowHttp);
-      if (typeof message.url !== 'string') throw invalid('webhook url must be a string');
-      const id = message.id ?? `msg_${randomUUID().replace(/-/g, '')}`;
-      // The one webhook-id rule (visible ASCII, no dot), as signing applies it.
-      signWebhook({ payload: '', secret: options.secret, id });
-      if (id.length > maxIdLength) {
-        throw invalid(`webhook id must be at most ${maxIdLength} characters with this schedule`);
-      }
-      const { bytes, json } = webhookBody(message.payload);
-      const headers: Record<string, string> = {};
-      mergeHeaders(headers, message.headers, 'message headers');
-      const job: WebhookJob = {
-        v: 1,
-        id,
-        attempt: 1,
-        url: message.url,
-        format: json ? 'json' : typeof bytes === 'string' ? 'text' : 'bytes',
-        body:
-          typeof bytes === 'string'
-            ? bytes
-            : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64'),
-        ...(Object.keys(headers).length > 0 ? { headers } : {}),
-      };
-      const result = await queue.enqueue(job, { id: webhookJobId(id, 1), attempts: 1 });
-      return { id, created: result.created };
+      const job = firstWebhookJob(message, options, maxIdLength);
+      const result = await queue.enqueue(job, { id: webhookJobId(job.id, 1), attempts: 1 });
+      return { id: job.id, created: result.created };
     },
 
     start(workerOptions?: JobWorkerOptions): JobWorker {
