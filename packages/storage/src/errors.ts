@@ -1,7 +1,8 @@
 import {
   type ErrorCode,
-  type InfrastructureError,
+  InfrastructureError,
   type InfrastructureErrorMap,
+  type InfrastructureErrorOptions,
   InvalidArgumentError,
   isInfrastructureError,
   type NarrowedError,
@@ -48,6 +49,18 @@ export function isStorageError<C extends StorageErrorCode = never>(
   code?: C,
 ): value is NarrowedError<StorageErrorMap, C> {
   return isInfrastructureError(value) && (code === undefined || value.code === code);
+}
+
+/**
+ * An error carrying one of this package's own codes (a plain `InfrastructureError`, see
+ * {@link StorageErrorMap}). The code is written as a string literal, checked by the union.
+ */
+export function storageError(
+  code: OwnCode,
+  message: string,
+  options?: InfrastructureErrorOptions,
+): InfrastructureError {
+  return new InfrastructureError(code, message, options);
 }
 
 /** An `INVALID_ARGUMENT` error for bad input given to this package. */

@@ -6,7 +6,7 @@ import {
   isInfrastructureError,
   NotFoundError,
 } from '@voelgoed/contracts';
-import { MESSAGE_PREFIX, StorageErrorCodes } from './errors.js';
+import { MESSAGE_PREFIX, storageError } from './errors.js';
 
 /**
  * Errors of the filesystem driver. Messages name the operation, never the key (it may hold user
@@ -16,8 +16,8 @@ import { MESSAGE_PREFIX, StorageErrorCodes } from './errors.js';
 
 /** A symbolic link (or another file in the way) inside the root was refused. */
 export function refusedLink(operation: string): InfrastructureError {
-  return new InfrastructureError(
-    StorageErrorCodes.FS_ERROR,
+  return storageError(
+    'FS_ERROR',
     `${MESSAGE_PREFIX} ${operation}: a path inside the root is a symbolic link or not a directory; the driver never follows links out of its root`,
   );
 }
@@ -51,14 +51,10 @@ export function fsError(
     const refused = refusedLink(operation);
     return new InfrastructureError(refused.code, refused.message, { cause });
   }
-  return new InfrastructureError(
-    StorageErrorCodes.FS_ERROR,
-    `${MESSAGE_PREFIX} ${operation} failed (${code ?? 'error'})`,
-    {
-      retryable: code === 'EMFILE' || code === 'ENFILE' || code === 'EBUSY' || code === 'EAGAIN',
-      cause,
-    },
-  );
+  return storageError('FS_ERROR', `${MESSAGE_PREFIX} ${operation} failed (${code ?? 'error'})`, {
+    retryable: code === 'EMFILE' || code === 'ENFILE' || code === 'EBUSY' || code === 'EAGAIN',
+    cause,
+  });
 }
 
 /**

@@ -1,6 +1,5 @@
 import path from 'node:path';
-import { InfrastructureError } from '@voelgoed/contracts';
-import { MESSAGE_PREFIX, StorageErrorCodes } from './errors.js';
+import { MESSAGE_PREFIX, storageError } from './errors.js';
 
 /**
  * How keys become paths under the filesystem driver's root. Every '/'-separated segment is
@@ -55,23 +54,24 @@ export interface ObjectPath {
 /** The directory and base name of `key` under `objectsRoot` (the key must be valid). */
 export function objectPath(objectsRoot: string, key: string): ObjectPath {
   const components: string[] = [];
+  let base = '';
   const segments = key.split('/');
   segments.forEach((segment, i) => {
     const pieces = splitPieces(encodeSegment(segment));
-    for (let p = 0; p < pieces.length - 1; p++) components.push(`${pieces[p]}${CONTINUATION}`);
-    const last = pieces[pieces.length - 1]!;
-    if (i < segments.length - 1) components.push(last);
-    else components.push(`\0${last}`);
+    let p = 0;
+    for (const piece of pieces) {
+      // The first pieces of a long segment are continuation directories; the last piece of the
+      // last segment names the object file.
+      if (++p < pieces.length) components.push(`${piece}${CONTINUATION}`);
+      else if (i < segments.length - 1) components.push(piece);
+      else base = piece;
+    }
   });
-  const base = components.pop()!.slice(1);
   const dir = path.join(objectsRoot, ...components);
   // Defence in depth: the encoding makes this impossible, and it stays checked.
   const relative = path.relative(objectsRoot, path.join(dir, base));
   if (relative.startsWith('..') || path.isAbsolute(relative)) {
-    throw new InfrastructureError(
-      StorageErrorCodes.FS_ERROR,
-      `${MESSAGE_PREFIX} a key mapped outside the root`,
-    );
+    throw storageError('FS_ERROR', `${MESSAGE_PREFIX} a key mapped outside the root`);
   }
   return { dir, base, file: path.join(dir, `${base}${OBJECT_SUFFIX}`) };
 }

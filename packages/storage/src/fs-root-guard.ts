@@ -28,13 +28,18 @@ export class RootGuard {
     return this.#realBase;
   }
 
-  /** Checks that `dirs` (the base and its siblings such as `.tmp`) are real directories, not links. */
-  async init(operation: string, dirs: readonly string[]): Promise<void> {
+  /**
+   * Checks that `dirs` (the base and its siblings such as `.tmp`) are real directories, not links.
+   * Resolves the resolved base (then also {@link realBase}).
+   */
+  async init(operation: string, dirs: readonly string[]): Promise<string> {
     for (const dir of dirs) {
       const stats = await lstat(dir);
       if (!stats.isDirectory() || stats.isSymbolicLink()) throw refusedLink(operation);
     }
-    this.#realBase = await realpath(this.base);
+    const realBase = await realpath(this.base);
+    this.#realBase = realBase;
+    return realBase;
   }
 
   /**

@@ -4,7 +4,7 @@ import { type GetResult, isInfrastructureError, type ObjectInfo } from '@voelgoe
 import { invalidArgument } from './errors.js';
 import { notModified, requestedRange } from './fs-http-conditions.js';
 import type { FsStorageOptions } from './fs-options.js';
-import { decodeKeyPath, signerOf } from './fs-signing.js';
+import { decodeKeyPath, type FsUrlSigner, signerOf } from './fs-signing.js';
 import { FsStorage } from './fs-storage.js';
 import { validateKey } from './key.js';
 
@@ -145,6 +145,7 @@ async function upload(
 
 async function handle(
   storage: FsStorage,
+  signer: FsUrlSigner,
   basePath: string,
   req: IncomingMessage,
   res: ServerResponse,
@@ -173,7 +174,6 @@ async function handle(
     return;
   }
   const query = new URLSearchParams(queryAt === -1 ? '' : raw.slice(queryAt + 1));
-  const signer = signerOf(storage)!;
   const check = signer.check(method === 'PUT' ? 'PUT' : 'GET', key, query);
   if (!check.ok) {
     answer(res, check.status, check.reason, method === 'PUT' ? { connection: 'close' } : {});
@@ -205,7 +205,7 @@ export function createFsSignedUrlHandler(
     throw invalidArgument("basePath must be a path starting with '/'");
   const base = basePath.endsWith('/') ? basePath : `${basePath}/`;
   return (req, res, next) => {
-    handle(fs, base, req, res, next).catch((error: unknown) => {
+    handle(fs, signer, base, req, res, next).catch((error: unknown) => {
       if (res.headersSent) {
         // Cut mid-body (the client left, or the file failed): end the response as incomplete.
         res.destroy();

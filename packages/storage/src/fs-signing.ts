@@ -47,10 +47,12 @@ function readSecret(secret: unknown): Buffer {
   return bytes;
 }
 
-function readSecrets(secret: unknown): Buffer[] {
+/** The secrets, the one that signs first: never an empty list. */
+function readSecrets(secret: unknown): [Buffer, ...Buffer[]] {
   if (!Array.isArray(secret)) return [readSecret(secret)];
   if (secret.length === 0) throw invalidArgument('signing.secret must not be an empty list');
-  return secret.map(readSecret);
+  const [signing, ...others] = secret;
+  return [readSecret(signing), ...others.map(readSecret)];
 }
 
 /** `baseUrl` parsed: an absolute http(s) URL without credentials, query or fragment, ending in '/'. */
@@ -100,7 +102,7 @@ export function decodeKeyPath(path: string): string | undefined {
 
 /** Signs and checks the filesystem driver's URLs (HMAC-SHA256 over method, key, expiry and content type). */
 export class FsUrlSigner {
-  readonly #secrets: Buffer[];
+  readonly #secrets: readonly [Buffer, ...Buffer[]];
   readonly #baseUrl: string;
   /** Path of `baseUrl` as requests carry it (percent-encoded, ending in '/'). */
   readonly basePath: string;
@@ -138,7 +140,7 @@ export class FsUrlSigner {
     const expires = Math.ceil(nowMs / 1000) + expiresInS;
     const query = new URLSearchParams({ expires: String(expires) });
     if (contentType !== undefined) query.set('content-type', contentType);
-    query.set('signature', this.#mac(this.#secrets[0]!, method, key, expires, contentType));
+    query.set('signature', this.#mac(this.#secrets[0], method, key, expires, contentType));
     return `${this.#baseUrl}${encodeKeyPath(key)}?${query}`;
   }
 
@@ -147,9 +149,16 @@ export class FsUrlSigner {
     const expiresValues = query.getAll('expires');
     const signatures = query.getAll('signature');
     const contentTypes = query.getAll('content-type');
-    if (expiresValues.length !== 1 || signatures.length !== 1 || contentTypes.length > 1)
+    const [expiresText] = expiresValues;
+    const [signature] = signatures;
+    if (
+      expiresText === undefined ||
+      signature === undefined ||
+      expiresValues.length !== 1 ||
+      signatures.length !== 1 ||
+      contentTypes.length > 1
+    )
       return { ok: false, status: 400, reason: 'the URL needs one expires and one signature parameter' };
-    const [expiresText, signature] = [expiresValues[0]!, signatures[0]!];
     if (!EXPIRES.test(expiresText) || !SIGNATURE.test(signature))
       return { ok: false, status: 400, reason: 'malformed expires or signature parameter' };
     const expires = Number(expiresText);

@@ -8,7 +8,7 @@ import {
   closedHealth,
   type GetResult,
   type HealthReport,
-  InfrastructureError,
+  type InfrastructureError,
   InvalidArgumentError,
   isInfrastructureError,
   type ListedObject,
@@ -24,7 +24,7 @@ import {
 } from '@voelgoed/contracts';
 import { BodyReader, throwIfAborted } from './body-reader.js';
 import { readGetOptions, readKeyList, readListOptions, readPutOptions } from './caller-options.js';
-import { invalidArgument, MESSAGE_PREFIX, StorageErrorCodes } from './errors.js';
+import { invalidArgument, MESSAGE_PREFIX, storageError } from './errors.js';
 import { fsError, typedStreamErrors } from './fs-errors.js';
 import { type ObjectPath, objectPath } from './fs-key-path.js';
 import {
@@ -130,8 +130,8 @@ export class FsStorage implements ObjectStorage {
     this.#ready ??= (async () => {
       await mkdir(this.#objects, { recursive: true });
       await mkdir(this.#tmp, { recursive: true });
-      await this.#guard.init('init', [this.#objects, this.#tmp]);
-      const realRoot = path.dirname(this.#guard.realBase!);
+      const realBase = await this.#guard.init('init', [this.#objects, this.#tmp]);
+      const realRoot = path.dirname(realBase);
       if (realRoot !== this.root) this.#roots.unshift(realRoot);
       const swept = await sweepTempFiles(this.root, this.#tmp, this.#staleTempMs);
       if (swept.length > 0) {
@@ -473,8 +473,8 @@ export class FsStorage implements ObjectStorage {
       async () => {
         validateKey(key);
         if (this.#signer) return this.#signer.sign(key, options);
-        throw new InfrastructureError(
-          StorageErrorCodes.NOT_SUPPORTED,
+        throw storageError(
+          'NOT_SUPPORTED',
           `${MESSAGE_PREFIX} the filesystem driver signs URLs only when created with the signing option ({ secret, baseUrl }), served by createFsSignedUrlHandler`,
         );
       },

@@ -1,5 +1,4 @@
-import { isInfrastructureError, type ListedObject, type ListOptions } from '@voelgoed/contracts';
-import { errorCodeOf } from './error-code.js';
+import { errorCodeOf, isInfrastructureError, type ListedObject, type ListOptions } from '@voelgoed/contracts';
 import { validateLimit, validatePrefix } from './key.js';
 import { type EventSource, publish, telemetryEnabled, traceList } from './telemetry.js';
 

@@ -1,7 +1,7 @@
 import {
   AbortedError,
   ConnectionError,
-  InfrastructureError,
+  type InfrastructureError,
   InvalidArgumentError,
   isInfrastructureError,
   NotFoundError,
@@ -9,7 +9,7 @@ import {
   PreconditionFailedError,
   TimeoutError,
 } from '@voelgoed/contracts';
-import { MESSAGE_PREFIX, StorageErrorCodes } from './errors.js';
+import { MESSAGE_PREFIX, storageError } from './errors.js';
 import { RequestIdleTimeout } from './s3-transport.js';
 
 const CONNECTION_CODES = new Set([
@@ -67,7 +67,6 @@ export function toS3Error(error: unknown, ctx: ErrorContext): InfrastructureErro
   const code = typeof e.code === 'string' ? e.code : '';
   // Keys are never echoed: they may hold user data.
   const what = ctx.operation;
-  const where = `bucket '${ctx.bucket}'`;
   if (name === 'AbortError' || code === 'ABORT_ERR') {
     return new AbortedError(`${MESSAGE_PREFIX} ${what} was aborted`, { cause: error });
   }
@@ -82,61 +81,55 @@ export function toS3Error(error: unknown, ctx: ErrorContext): InfrastructureErro
   ) {
     return new ConnectionError(
       `${MESSAGE_PREFIX} ${what}: cannot reach the S3 server (${code || 'connection lost'})`,
-      {
-        cause: error,
-      },
+      { cause: error },
     );
   }
-  if (name === 'S3Error') {
-    if (NOT_FOUND.has(code))
-      return new NotFoundError(`${MESSAGE_PREFIX} ${what}: no such object in ${where}`, { cause: error });
-    if (code === 'NoSuchBucket')
-      return new NotFoundError(`${MESSAGE_PREFIX} ${what}: ${where} does not exist`, { cause: error });
-    if (code === 'PreconditionFailed')
-      return new PreconditionFailedError(`${MESSAGE_PREFIX} ${what}: precondition failed`, { cause: error });
-    if (code === 'InvalidRange')
-      return new InvalidArgumentError(`${MESSAGE_PREFIX} ${what}: the range is not satisfiable`, {
-        cause: error,
-      });
-    if (code === 'EntityTooLarge')
-      return new PayloadTooLargeError(`${MESSAGE_PREFIX} ${what}: the server refused the size`, undefined, {
-        cause: error,
-      });
-    if (ACCESS.has(code))
-      return new InfrastructureError(
-        StorageErrorCodes.ACCESS_DENIED,
-        `${MESSAGE_PREFIX} ${what}: the server refused the credentials or permissions (${code})`,
-        { cause: error },
-      );
-    return new InfrastructureError(
-      StorageErrorCodes.S3_ERROR,
-      `${MESSAGE_PREFIX} ${what}: S3 error ${code || 'unknown'}`,
-      {
-        retryable: SERVER.has(code),
-        cause: error,
-      },
+  if (name === 'S3Error') return fromS3Reply(error, code, ctx);
+  return fromOtherError(error, name, String(e.message), what);
+}
+
+/** An error reply of the S3 server (minio's `S3Error`), by its S3 error code. */
+function fromS3Reply(error: unknown, code: string, ctx: ErrorContext): InfrastructureError {
+  const what = ctx.operation;
+  const where = `bucket '${ctx.bucket}'`;
+  if (NOT_FOUND.has(code))
+    return new NotFoundError(`${MESSAGE_PREFIX} ${what}: no such object in ${where}`, { cause: error });
+  if (code === 'NoSuchBucket')
+    return new NotFoundError(`${MESSAGE_PREFIX} ${what}: ${where} does not exist`, { cause: error });
+  if (code === 'PreconditionFailed')
+    return new PreconditionFailedError(`${MESSAGE_PREFIX} ${what}: precondition failed`, { cause: error });
+  if (code === 'InvalidRange')
+    return new InvalidArgumentError(`${MESSAGE_PREFIX} ${what}: the range is not satisfiable`, {
+      cause: error,
+    });
+  if (code === 'EntityTooLarge')
+    return new PayloadTooLargeError(`${MESSAGE_PREFIX} ${what}: the server refused the size`, undefined, {
+      cause: error,
+    });
+  if (ACCESS.has(code))
+    return storageError(
+      'ACCESS_DENIED',
+      `${MESSAGE_PREFIX} ${what}: the server refused the credentials or permissions (${code})`,
+      { cause: error },
     );
-  }
+  return storageError('S3_ERROR', `${MESSAGE_PREFIX} ${what}: S3 error ${code || 'unknown'}`, {
+    retryable: SERVER.has(code),
+    cause: error,
+  });
+}
+
+/** Anything else minio or Node threw: a 5xx minio gave up on, a bad argument, or an unknown failure. */
+function fromOtherError(error: unknown, name: string, message: string, what: string): InfrastructureError {
   // minio with retries off turns a 5xx into a plain Error naming the status.
-  const status = /Retryable HTTP status: (\d{3})/.exec(String(e.message))?.[1];
+  const status = /Retryable HTTP status: (\d{3})/.exec(message)?.[1];
   if (status) {
-    return new InfrastructureError(
-      StorageErrorCodes.S3_ERROR,
-      `${MESSAGE_PREFIX} ${what}: the server answered HTTP ${status}`,
-      {
-        retryable: true,
-        cause: error,
-      },
-    );
+    return storageError('S3_ERROR', `${MESSAGE_PREFIX} ${what}: the server answered HTTP ${status}`, {
+      retryable: true,
+      cause: error,
+    });
   }
   if (/^Invalid/.test(name)) {
     return new InvalidArgumentError(`${MESSAGE_PREFIX} ${what}: ${name}`, { cause: error });
   }
-  return new InfrastructureError(
-    StorageErrorCodes.S3_ERROR,
-    `${MESSAGE_PREFIX} ${what} failed (${name || 'Error'})`,
-    {
-      cause: error,
-    },
-  );
+  return storageError('S3_ERROR', `${MESSAGE_PREFIX} ${what} failed (${name || 'Error'})`, { cause: error });
 }

@@ -53,8 +53,7 @@ export function parseListObjectsV2(xml: string): ListPage {
     return urlEncoded ? decodeURIComponent(text.replace(/\+/g, ' ')) : text;
   };
   const objects: ListedObject[] = [];
-  for (const match of xml.matchAll(/<Contents>([\s\S]*?)<\/Contents>/g)) {
-    const block = match[1]!;
+  for (const [, block = ''] of xml.matchAll(/<Contents>([\s\S]*?)<\/Contents>/g)) {
     const key = tag(block, 'Key');
     if (key === undefined) continue;
     objects.push({

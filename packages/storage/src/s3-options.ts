@@ -185,90 +185,148 @@ function decodeUrlPart(value: string, part: string): string {
 /** Validates the options and fills in the defaults; bad values are `InvalidArgumentError`. */
 export function resolveS3Options(options: S3StorageOptions): ResolvedS3Options {
   if (options === null || typeof options !== 'object') throw invalidArgument('S3 options must be an object');
-  const str = (value: unknown, name: string): string => {
-    if (typeof value !== 'string' || value.length === 0)
-      throw invalidArgument(`${name} must be a non-empty string`);
-    return value;
+  // Checked in this order, so that of several bad values the same one is reported as before.
+  const bucket = resolveBucket(options.bucket);
+  const publicUrl = resolvePublicUrl(options.publicUrl);
+  const partSize = integerOption(options.partSize, 'partSize', MIN_PART, MAX_PART, S3_DEFAULTS.partSize);
+  return {
+    ...resolveConnection(options, bucket),
+    publicUrl,
+    ...resolveTransfer(options, partSize),
+    ...resolveRequestLimits(options),
+    agent: options.agent,
+    logger: readLogger(options.logger, MESSAGE_PREFIX),
+    proxy: resolveAgentProxy(options),
   };
-  const int = (value: unknown, name: string, min: number, max: number, fallback: number): number => {
-    if (value === undefined) return fallback;
-    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
-      throw invalidArgument(`${name} must be an integer from ${min} to ${max}`);
-    }
-    return value;
-  };
-  const bucket = str(options.bucket, 'bucket');
+}
+
+function requireString(value: unknown, name: string): string {
+  if (typeof value !== 'string' || value.length === 0)
+    throw invalidArgument(`${name} must be a non-empty string`);
+  return value;
+}
+
+/** `value` when it is an integer from `min` to `max`, `fallback` when undefined. */
+function integerOption(value: unknown, name: string, min: number, max: number, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw invalidArgument(`${name} must be an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function resolveBucket(value: unknown): string {
+  const bucket = requireString(value, 'bucket');
   if (!BUCKET.test(bucket) || bucket.includes('..')) {
     throw invalidArgument('bucket must be a valid S3 bucket name (3-63 of a-z, 0-9, ".", "-")');
   }
-  const useSSL = options.useSSL ?? true;
-  let publicUrl: URL | undefined;
-  if (options.publicUrl !== undefined) {
-    try {
-      publicUrl = new URL(str(options.publicUrl, 'publicUrl'));
-    } catch {
-      throw invalidArgument('publicUrl must be an absolute http(s) URL');
-    }
-    if (
-      (publicUrl.protocol !== 'http:' && publicUrl.protocol !== 'https:') ||
-      publicUrl.search ||
-      publicUrl.username
-    )
-      throw invalidArgument('publicUrl must be an http(s) URL without credentials or query');
+  return bucket;
+}
+
+/** The `publicUrl` option: an absolute http(s) URL without credentials or query. */
+function resolvePublicUrl(value: unknown): URL | undefined {
+  if (value === undefined) return undefined;
+  let publicUrl: URL;
+  try {
+    publicUrl = new URL(requireString(value, 'publicUrl'));
+  } catch {
+    throw invalidArgument('publicUrl must be an absolute http(s) URL');
   }
-  const partSize = int(options.partSize, 'partSize', MIN_PART, MAX_PART, S3_DEFAULTS.partSize);
+  if (
+    (publicUrl.protocol !== 'http:' && publicUrl.protocol !== 'https:') ||
+    publicUrl.search ||
+    publicUrl.username
+  )
+    throw invalidArgument('publicUrl must be an http(s) URL without credentials or query');
+  return publicUrl;
+}
+
+type ConnectionOptions = Pick<
+  ResolvedS3Options,
+  | 'endPoint'
+  | 'port'
+  | 'useSSL'
+  | 'accessKey'
+  | 'secretKey'
+  | 'sessionToken'
+  | 'bucket'
+  | 'region'
+  | 'pathStyle'
+>;
+
+/** Where the server is, how to reach it and who signs. */
+function resolveConnection(options: S3StorageOptions, bucket: string): ConnectionOptions {
+  const useSSL = options.useSSL ?? true;
   return {
-    endPoint: str(options.endPoint, 'endPoint'),
-    port: int(options.port, 'port', 1, 65535, useSSL ? 443 : 80),
+    endPoint: requireString(options.endPoint, 'endPoint'),
+    port: integerOption(options.port, 'port', 1, 65535, useSSL ? 443 : 80),
     useSSL,
-    accessKey: str(options.accessKey, 'accessKey'),
-    secretKey: str(options.secretKey, 'secretKey'),
+    accessKey: requireString(options.accessKey, 'accessKey'),
+    secretKey: requireString(options.secretKey, 'secretKey'),
     sessionToken: options.sessionToken,
     bucket,
-    region: options.region === undefined ? S3_DEFAULTS.region : str(options.region, 'region'),
+    region: options.region === undefined ? S3_DEFAULTS.region : requireString(options.region, 'region'),
     pathStyle: options.pathStyle ?? true,
-    publicUrl,
+  };
+}
+
+type TransferOptions = Pick<
+  ResolvedS3Options,
+  'partSize' | 'multipartThreshold' | 'concurrency' | 'maxObjectSize'
+>;
+
+/** How bodies are sent: part size, when to go multipart, parts at once, the size limit. */
+function resolveTransfer(options: S3StorageOptions, partSize: number): TransferOptions {
+  return {
     partSize,
-    multipartThreshold: int(
+    multipartThreshold: integerOption(
       options.multipartThreshold,
       'multipartThreshold (at least partSize)',
       partSize,
       MAX_SINGLE_PUT,
       partSize,
     ),
-    concurrency: int(options.concurrency, 'concurrency', 1, 64, S3_DEFAULTS.concurrency),
-    maxObjectSize: int(
+    concurrency: integerOption(options.concurrency, 'concurrency', 1, 64, S3_DEFAULTS.concurrency),
+    maxObjectSize: integerOption(
       options.maxObjectSize,
       'maxObjectSize',
       0,
       S3_DEFAULTS.maxObjectSize,
       S3_DEFAULTS.maxObjectSize,
     ),
-    maxSignedUrlExpiresInS: int(
+  };
+}
+
+type RequestLimits = Pick<
+  ResolvedS3Options,
+  'maxSignedUrlExpiresInS' | 'retries' | 'retryBaseDelayMs' | 'requestTimeoutMs'
+>;
+
+/** Signed URL lifetime cap, retries and the request timeout. */
+function resolveRequestLimits(options: S3StorageOptions): RequestLimits {
+  return {
+    maxSignedUrlExpiresInS: integerOption(
       options.maxSignedUrlExpiresInS,
       'maxSignedUrlExpiresInS',
       1,
       S3_DEFAULTS.maxSignedUrlExpiresInS,
       S3_DEFAULTS.maxSignedUrlExpiresInS,
     ),
-    retries: int(options.retries, 'retries', 0, 10, S3_DEFAULTS.retries),
-    retryBaseDelayMs: int(
+    retries: integerOption(options.retries, 'retries', 0, 10, S3_DEFAULTS.retries),
+    retryBaseDelayMs: integerOption(
       options.retryBaseDelayMs,
       'retryBaseDelayMs',
       0,
       60_000,
       S3_DEFAULTS.retryBaseDelayMs,
     ),
-    requestTimeoutMs: int(
+    requestTimeoutMs: integerOption(
       options.requestTimeoutMs,
       'requestTimeoutMs',
       0,
       3_600_000,
       S3_DEFAULTS.requestTimeoutMs,
     ),
-    agent: options.agent,
-    logger: readLogger(options.logger, MESSAGE_PREFIX),
-    proxy: resolveAgentProxy(options),
   };
 }
 

@@ -8,6 +8,8 @@ import { stripQuotes } from './s3-response.js';
 import { putBuffer, putStream } from './s3-single-put.js';
 
 const MAX_PARTS = 10_000;
+/** No part buffer yet (see `MultipartPut.run`): never written to, never dispatched. */
+const NO_BYTES: Buffer = Buffer.alloc(0);
 const MiB = 1024 * 1024;
 
 /**
@@ -84,33 +86,48 @@ class MultipartPut {
   #nextPart = 1;
   #sent = 0;
   #failure: unknown;
+  readonly #ctx: S3Context;
+  readonly #key: string;
+  readonly #headers: Record<string, string>;
+  readonly #reader: BodyReader;
+  readonly #partSize: number;
+  readonly #declared: number | undefined;
+  readonly #options: PutOptions;
 
   constructor(
-    private readonly ctx: S3Context,
-    private readonly key: string,
-    private readonly headers: Record<string, string>,
-    private readonly reader: BodyReader,
-    private readonly partSize: number,
-    private readonly declared: number | undefined,
-    private readonly options: PutOptions,
+    ctx: S3Context,
+    key: string,
+    headers: Record<string, string>,
+    reader: BodyReader,
+    partSize: number,
+    declared: number | undefined,
+    options: PutOptions,
   ) {
+    this.#ctx = ctx;
+    this.#key = key;
+    this.#headers = headers;
+    this.#reader = reader;
+    this.#partSize = partSize;
+    this.#declared = declared;
+    this.#options = options;
     this.#signal = options.signal
       ? AbortSignal.any([options.signal, this.#internal.signal])
       : this.#internal.signal;
   }
 
   async run(): Promise<PutResult> {
-    const { partSize } = this;
-    let buffer: Buffer | undefined;
+    const partSize = this.#partSize;
+    // The part being filled: NO_BYTES until the first chunk arrives and after each dispatch.
+    let buffer: Buffer = NO_BYTES;
     let filled = 0;
     try {
-      for await (let chunk of this.reader.chunks()) {
+      for await (let chunk of this.#reader.chunks()) {
         this.#throwIfFailed();
         while (chunk.length > 0) {
           if (filled === partSize) {
             // A full part and more bytes to come: this is a multipart upload.
-            await this.#dispatch(buffer!, filled, true);
-            buffer = undefined;
+            await this.#dispatch(buffer, filled, true);
+            buffer = NO_BYTES;
             filled = 0;
           }
           if (filled === 0 && chunk.length >= partSize && this.#uploadId !== undefined) {
@@ -125,27 +142,28 @@ class MultipartPut {
           chunk = chunk.subarray(n);
         }
       }
-      this.reader.finish();
-      if (this.#uploadId === undefined) {
+      this.#reader.finish();
+      const uploadId = this.#uploadId;
+      if (uploadId === undefined) {
         // Everything fitted in one part (an empty stream included): one PUT.
-        const data = buffer ? buffer.subarray(0, filled) : Buffer.alloc(0);
-        return await putBuffer(this.ctx, this.key, { ...this.headers }, data, this.options);
+        const data = filled > 0 ? buffer.subarray(0, filled) : Buffer.alloc(0);
+        return await putBuffer(this.#ctx, this.#key, { ...this.#headers }, data, this.#options);
       }
-      if (filled > 0) await this.#dispatch(buffer!, filled, true);
+      if (filled > 0) await this.#dispatch(buffer, filled, true);
       await this.#drain();
-      return await this.#complete();
+      return await this.#complete(uploadId);
     } catch (error) {
       const cause = this.#failure ?? error;
       const multipart = this.#uploadId !== undefined;
       const parts = this.#parts.length;
       const aborted = await this.#abort();
-      const signal = this.options.signal;
+      const signal = this.#options.signal;
       if (signal?.aborted) throw abortedError(signal);
-      const translated = this.ctx.translate(cause, 'put', this.key);
+      const translated = this.#ctx.translate(cause, 'put', this.#key);
       if (multipart) {
-        this.ctx.options.logger.warn(
+        this.#ctx.options.logger.warn(
           {
-            bucket: this.ctx.bucket,
+            bucket: this.#ctx.bucket,
             partsDone: parts,
             bytesSent: this.#sent,
             errorCode: translated.code,
@@ -167,28 +185,29 @@ class MultipartPut {
    * turns multipart, the first part's buffer starts small and doubles, so that a 1 KiB body
    * does not cost an 8 MiB allocation; after that, full part buffers come from the pool.
    */
-  #room(buffer: Buffer | undefined, filled: number, incoming: number): Buffer {
-    const { partSize } = this;
+  #room(buffer: Buffer, filled: number, incoming: number): Buffer {
+    const partSize = this.#partSize;
     const needed = Math.min(partSize, filled + incoming);
-    if (buffer !== undefined && buffer.length >= needed) return buffer;
-    if (buffer === undefined && this.#uploadId !== undefined)
+    if (buffer.length >= needed) return buffer;
+    if (buffer === NO_BYTES && this.#uploadId !== undefined)
       return this.#pool.pop() ?? Buffer.allocUnsafe(partSize);
     // A declared size is allocated at once (a part at most); else 64 KiB, doubling.
     const grown = Buffer.allocUnsafe(
-      Math.min(partSize, Math.max(needed, this.declared ?? 64 * 1024, (buffer?.length ?? 0) * 2)),
+      Math.min(partSize, Math.max(needed, this.#declared ?? 64 * 1024, buffer.length * 2)),
     );
-    buffer?.copy(grown, 0, 0, filled);
+    buffer.copy(grown, 0, 0, filled);
     return grown;
   }
 
   /** Starts uploading bytes [0, length) of `data` as the next part, waiting for a free slot first. */
   async #dispatch(data: Buffer, length: number, pooled: boolean): Promise<void> {
-    const { ctx, key } = this;
+    const ctx = this.#ctx;
+    const key = this.#key;
     if (this.#uploadId === undefined) {
       this.#uploadId = await ctx.call(
         'put',
         key,
-        () => ctx.client.initiateNewMultipartUpload(ctx.bucket, key, { ...this.headers }),
+        () => ctx.client.initiateNewMultipartUpload(ctx.bucket, key, { ...this.#headers }),
         { signal: this.#signal },
       );
     }
@@ -199,8 +218,8 @@ class MultipartPut {
     const part = this.#nextPart++;
     if (part > MAX_PARTS) {
       throw new PayloadTooLargeError(
-        `${MESSAGE_PREFIX} the object needs more than ${MAX_PARTS} parts of ${this.partSize} bytes; raise partSize or declare the size`,
-        MAX_PARTS * this.partSize,
+        `${MESSAGE_PREFIX} the object needs more than ${MAX_PARTS} parts of ${this.#partSize} bytes; raise partSize or declare the size`,
+        MAX_PARTS * this.#partSize,
       );
     }
     const payload = data.subarray(0, length);
@@ -228,8 +247,8 @@ class MultipartPut {
         (result) => {
           this.#parts.push({ part, etag: result.etag });
           this.#sent += length;
-          if (pooled && data.length === this.partSize) this.#pool.push(data);
-          this.options.onProgress?.(this.#sent);
+          if (pooled && data.length === this.#partSize) this.#pool.push(data);
+          this.#options.onProgress?.(this.#sent);
         },
         (error: unknown) => {
           this.#failure ??= error;
@@ -246,19 +265,20 @@ class MultipartPut {
     this.#throwIfFailed();
   }
 
-  async #complete(): Promise<PutResult> {
-    const { ctx, key } = this;
+  async #complete(uploadId: string): Promise<PutResult> {
+    const ctx = this.#ctx;
+    const key = this.#key;
     const parts = [...this.#parts].sort((a, b) => a.part - b.part);
     const result = await ctx.call(
       'put',
       key,
-      () => ctx.client.completeMultipartUpload(ctx.bucket, key, this.#uploadId!, parts),
+      () => ctx.client.completeMultipartUpload(ctx.bucket, key, uploadId, parts),
       // Completing twice is not safe to repeat blindly: no retry.
       { signal: this.#signal, retry: false },
     );
     this.#uploadId = undefined;
     const etag = stripQuotes(result.etag) || (await this.#etagOfParts(parts));
-    return { key, etag, size: this.reader.bytes };
+    return { key, etag, size: this.#reader.bytes };
   }
 
   /**
@@ -276,7 +296,8 @@ class MultipartPut {
         .digest('hex');
       return `${joined}-${parts.length}`;
     }
-    const { ctx, key } = this;
+    const ctx = this.#ctx;
+    const key = this.#key;
     const stat = await ctx.call('put', key, () => ctx.client.statObject(ctx.bucket, key));
     return stripQuotes(stat.etag);
   }
@@ -291,7 +312,8 @@ class MultipartPut {
     const uploadId = this.#uploadId;
     if (uploadId === undefined) return false;
     this.#uploadId = undefined;
-    const { ctx, key } = this;
+    const ctx = this.#ctx;
+    const key = this.#key;
     try {
       // Without the (aborted) signal, so that the abort request itself is sent.
       await ctx.call('put', key, () =>

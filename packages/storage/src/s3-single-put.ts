@@ -59,44 +59,9 @@ export async function putStream(
   options: PutOptions,
 ): Promise<PutResult> {
   const { signal, onProgress } = options;
-  const activity = { at: Date.now() };
-  const progressStep = ctx.options.partSize;
-  let readError: unknown;
-  async function* exact(): AsyncGenerator<Buffer> {
-    const it = reader.chunks();
-    try {
-      let reported = 0;
-      for (;;) {
-        const next = await it.next();
-        activity.at = Date.now();
-        if (next.done) {
-          reader.finish(); // fewer bytes than declared: throws
-          return;
-        }
-        if (reader.bytes < size) {
-          yield next.value;
-          if (onProgress && reader.bytes - reported >= progressStep) {
-            reported = reader.bytes;
-            onProgress(reported);
-          }
-          continue;
-        }
-        // The last declared byte: the source must end here (a further byte throws) and the
-        // checksum must match before the server gets the chunk that completes the object.
-        for (let rest = await it.next(); !rest.done; rest = await it.next());
-        reader.finish();
-        yield next.value;
-        return;
-      }
-    } catch (error) {
-      readError = error;
-      throw error;
-    } finally {
-      // Stopped early (the request failed): stop reading the source too.
-      await it.return(undefined);
-    }
-  }
-  const body = Readable.from(exact(), { objectMode: false, highWaterMark: 64 * 1024 });
+  const state: StreamState = { at: Date.now(), readError: undefined };
+  const chunks = declaredChunks(reader, size, ctx.options.partSize, onProgress, state);
+  const body = Readable.from(chunks, { objectMode: false, highWaterMark: 64 * 1024 });
   const { md5, sha256 } = checksumHeaders(options.checksum);
   const signed = sha256 !== undefined && ctx.client.enableSHA256;
   const client = signed ? ctx.client : ctx.unsignedClient;
@@ -117,15 +82,71 @@ export async function putStream(
         await drain(r);
         return r;
       },
-      { signal, retry: false, activity },
+      { signal, retry: false, activity: state },
     );
     onProgress?.(size);
     return { key, etag: etagOf(res), size };
   } catch (error) {
     body.destroy();
     if (signal?.aborted) throw abortedError(signal);
-    if (readError !== undefined && isInfrastructureError(readError)) throw readError;
+    if (state.readError !== undefined && isInfrastructureError(state.readError)) throw state.readError;
     throw error as InfrastructureError;
+  }
+}
+
+/**
+ * What a streamed PUT shares with the generator reading its source: when the source last gave
+ * bytes (the request's idle clock, `at`), and why reading it failed, if it did.
+ */
+interface StreamState {
+  at: number;
+  readError: unknown;
+}
+
+/**
+ * The source's chunks, exactly `size` bytes of them: the last one held back until the source
+ * has ended (more bytes than declared throws) and the reader's checks passed. Progress is
+ * reported every `progressStep` bytes; a read error is kept in `state` (the request that
+ * consumed it fails with its own error).
+ */
+async function* declaredChunks(
+  reader: BodyReader,
+  size: number,
+  progressStep: number,
+  onProgress: PutOptions['onProgress'],
+  state: StreamState,
+): AsyncGenerator<Buffer> {
+  const it = reader.chunks();
+  try {
+    let reported = 0;
+    for (;;) {
+      const next = await it.next();
+      state.at = Date.now();
+      if (next.done) {
+        reader.finish(); // fewer bytes than declared: throws
+        return;
+      }
+      if (reader.bytes < size) {
+        yield next.value;
+        if (onProgress && reader.bytes - reported >= progressStep) {
+          reported = reader.bytes;
+          onProgress(reported);
+        }
+        continue;
+      }
+      // The last declared byte: the source must end here (a further byte throws) and the
+      // checksum must match before the server gets the chunk that completes the object.
+      for (let rest = await it.next(); !rest.done; rest = await it.next());
+      reader.finish();
+      yield next.value;
+      return;
+    }
+  } catch (error) {
+    state.readError = error;
+    throw error;
+  } finally {
+    // Stopped early (the request failed): stop reading the source too.
+    await it.return(undefined);
   }
 }
 

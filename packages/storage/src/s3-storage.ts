@@ -64,8 +64,8 @@ export class S3Storage implements ObjectStorage {
   constructor(options: S3StorageOptions | string) {
     const resolved = resolveS3Options(typeof options === 'string' ? parseS3Url(options) : options);
     this.bucket = resolved.bucket;
-    this.#ownAgent = resolved.agent ? undefined : ownAgent(resolved);
-    const agent = resolved.agent ?? this.#ownAgent!;
+    const agent = resolved.agent ?? ownAgent(resolved);
+    this.#ownAgent = agent === resolved.agent ? undefined : agent;
     const client = newClient(resolved, agent);
     let unsignedClient = client;
     if (!resolved.useSSL) {
@@ -259,9 +259,10 @@ export class S3Storage implements ObjectStorage {
           client.removeObjects(bucket, unique),
         );
         const failed = (errors as { Code?: string }[]).filter((e) => e.Code && e.Code !== 'NoSuchKey');
-        if (failed.length > 0) {
+        const [first] = failed;
+        if (first !== undefined) {
           throw this.#ctx.translate(
-            Object.assign(new Error(failed[0]!.Code), { name: 'S3Error', code: failed[0]!.Code }),
+            Object.assign(new Error(first.Code), { name: 'S3Error', code: first.Code }),
             `deleteMany (${failed.length} of ${unique.length} failed)`,
           );
         }
@@ -425,7 +426,7 @@ const KEEP_IN_COPY_SOURCE: Record<string, string> = {
  * encoded). '?', '#', '&', '+' and '%' stay encoded.
  */
 function copySourceEscape(key: string): string {
-  return encodeURIComponent(key).replace(/%2F|%3A|%40|%2C|%3B|%3D|%24/g, (m) => KEEP_IN_COPY_SOURCE[m]!);
+  return encodeURIComponent(key).replace(/%2F|%3A|%40|%2C|%3B|%3D|%24/g, (m) => KEEP_IN_COPY_SOURCE[m] ?? m);
 }
 
 /** A keep-alive agent for the endpoint: CONNECT tunnels when a proxy applies to it. */

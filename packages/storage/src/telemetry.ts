@@ -1,6 +1,7 @@
 import {
   Channels,
   createPublisher,
+  errorCodeOf,
   type StorageOperationEvent,
   type StorageOperationTrace,
   TraceChannels,
@@ -8,7 +9,6 @@ import {
   traced,
   traceOperation,
 } from '@voelgoed/contracts';
-import { errorCodeOf } from './error-code.js';
 
 const publisher = createPublisher(Channels.storageOperation);
 const tracing = traceChannel(TraceChannels.storageOperation);
@@ -77,6 +77,7 @@ async function tracedOperation<T>(
       if (ctx && bytes !== undefined) ctx.bytes = bytes;
     },
   );
+  // biome-ignore lint/style/noNonNullAssertion: traced() resolves only after the callback assigned result (it rejects otherwise)
   return result!;
 }
 

@@ -23,26 +23,29 @@ function errorCode(error: unknown): string {
  */
 export class CallbackLog {
   readonly #last = new Map<string, number>();
+  readonly #logger: Logger;
+  readonly #timeoutMs: number;
+  readonly #now: () => number;
 
-  constructor(
-    private readonly logger: Logger = silentLogger,
-    private readonly timeoutMs: number,
-    private readonly now: () => number = Date.now,
-  ) {}
+  constructor(logger: Logger = silentLogger, timeoutMs: number, now: () => number = Date.now) {
+    this.#logger = logger;
+    this.#timeoutMs = timeoutMs;
+    this.#now = now;
+  }
 
   failed(metric: string, error: unknown): void {
     if (!this.#due(`f:${metric}`)) return;
-    this.logger.warn({ metric, errorCode: errorCode(error) }, 'telemetry observable callback failed');
+    this.#logger.warn({ metric, errorCode: errorCode(error) }, 'telemetry observable callback failed');
   }
 
   timedOut(metric: string): void {
     if (!this.#due(`t:${metric}`)) return;
-    this.logger.warn({ metric, timeoutMs: this.timeoutMs }, 'telemetry observable callback timed out');
+    this.#logger.warn({ metric, timeoutMs: this.#timeoutMs }, 'telemetry observable callback timed out');
   }
 
   #due(key: string): boolean {
-    if (this.logger === silentLogger) return false;
-    const now = this.now();
+    if (this.#logger === silentLogger) return false;
+    const now = this.#now();
     const last = this.#last.get(key);
     if (last !== undefined && now - last < EVERY_MS) return false;
     this.#last.set(key, now);

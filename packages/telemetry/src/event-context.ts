@@ -56,9 +56,9 @@ export function seconds(ms: unknown): number | undefined {
 /** `host:port` (or `[v6]:port`) split into address and port; anything else is all address. */
 export function splitHostPort(target: string | undefined): [string | undefined, string | undefined] {
   if (target === undefined) return [undefined, undefined];
-  const match = /^(.*):(\d{1,5})$/.exec(target);
-  if (!match || match[1] === '') return [target, undefined];
-  return [match[1]!.replace(/^\[(.*)\]$/, '$1'), match[2]];
+  const [, address, port] = /^(.*):(\d{1,5})$/.exec(target) ?? [];
+  if (address === undefined || address === '') return [target, undefined];
+  return [address.replace(/^\[(.*)\]$/, '$1'), port];
 }
 
 /** `scheme://host:port` split into address and port (the scheme's default port when absent). */

@@ -66,37 +66,11 @@ export function gracefulShutdown(
   if (!Array.isArray(resources)) throw invalidArgument('gracefulShutdown() takes an array of resources');
   const list: ShutdownTarget[] = [];
   const add = (resource: ShutdownTarget) => {
-    if (typeof resource !== 'object' || resource === null || typeof resource.close !== 'function') {
-      throw invalidArgument('gracefulShutdown(): each resource must have a close() method');
-    }
-    list.push(resource);
+    list.push(checkedResource(resource));
   };
   for (const resource of resources) add(resource);
-  if (options === null || typeof options !== 'object')
-    throw invalidArgument('gracefulShutdown(): options must be an object');
-  const { signals = ['SIGTERM', 'SIGINT'], timeoutMs = 10_000, onError, exit = true } = options;
-  if (!Array.isArray(signals) || !signals.every((s) => typeof s === 'string' && s.startsWith('SIG'))) {
-    throw invalidArgument('gracefulShutdown(): signals must be an array of signal names such as SIGTERM');
-  }
-  if (
-    typeof timeoutMs !== 'number' ||
-    !Number.isFinite(timeoutMs) ||
-    timeoutMs <= 0 ||
-    timeoutMs > 2 ** 31 - 1
-  ) {
-    throw invalidArgument('gracefulShutdown(): timeoutMs must be a positive number of ms');
-  }
-  if (onError !== undefined && typeof onError !== 'function') {
-    throw invalidArgument('gracefulShutdown(): onError must be a function');
-  }
-
-  const report = (error: unknown, resource: ShutdownTarget) => {
-    try {
-      onError?.(error, resource);
-    } catch {
-      // The shutdown goes on whatever the callback does.
-    }
-  };
+  const { signals, timeoutMs, onError, exit } = readShutdownOptions(options);
+  const report = safeReporter(onError);
 
   let running: Promise<ShutdownResult> | undefined;
   const shutdown = (): Promise<ShutdownResult> => {
@@ -120,6 +94,55 @@ export function gracefulShutdown(
   };
 
   return { shutdown, add, dispose };
+}
+
+function checkedResource(resource: ShutdownTarget): ShutdownTarget {
+  if (typeof resource !== 'object' || resource === null || typeof resource.close !== 'function') {
+    throw invalidArgument('gracefulShutdown(): each resource must have a close() method');
+  }
+  return resource;
+}
+
+/** {@link GracefulShutdownOptions} checked, with their defaults. */
+interface ShutdownSettings {
+  signals: readonly NodeJS.Signals[];
+  timeoutMs: number;
+  onError: GracefulShutdownOptions['onError'];
+  exit: boolean;
+}
+
+function readShutdownOptions(options: GracefulShutdownOptions): ShutdownSettings {
+  if (options === null || typeof options !== 'object')
+    throw invalidArgument('gracefulShutdown(): options must be an object');
+  const { signals = ['SIGTERM', 'SIGINT'], timeoutMs = 10_000, onError, exit = true } = options;
+  if (!Array.isArray(signals) || !signals.every((s) => typeof s === 'string' && s.startsWith('SIG'))) {
+    throw invalidArgument('gracefulShutdown(): signals must be an array of signal names such as SIGTERM');
+  }
+  if (
+    typeof timeoutMs !== 'number' ||
+    !Number.isFinite(timeoutMs) ||
+    timeoutMs <= 0 ||
+    timeoutMs > 2 ** 31 - 1
+  ) {
+    throw invalidArgument('gracefulShutdown(): timeoutMs must be a positive number of ms');
+  }
+  if (onError !== undefined && typeof onError !== 'function') {
+    throw invalidArgument('gracefulShutdown(): onError must be a function');
+  }
+  return { signals, timeoutMs, onError, exit };
+}
+
+/** `onError`, called so that whatever it does (throw included) the shutdown goes on. */
+function safeReporter(
+  onError: GracefulShutdownOptions['onError'],
+): (error: unknown, resource: ShutdownTarget) => void {
+  return (error, resource) => {
+    try {
+      onError?.(error, resource);
+    } catch {
+      // The shutdown goes on whatever the callback does.
+    }
+  };
 }
 
 async function closeAll(

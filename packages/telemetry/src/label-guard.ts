@@ -45,19 +45,22 @@ export class LabelGuard {
 
   /** The exposed value of `value` for the label at `index`: escaped, or {@link OTHER} (counted). */
   fold(index: number, value: string): string {
+    const label = this.labelNames[index];
+    const seen = this.#seen[index];
+    if (label === undefined || seen === undefined)
+      throw new RangeError(`${this.metric} has no label ${index}`);
     if (value.length > this.limits.maxValueLength) {
-      this.onOverflow(this.metric, this.labelNames[index]!);
+      this.onOverflow(this.metric, label);
       return OTHER;
     }
     const escaped = escapeLabelValue(value);
     if (this.limits.maxValues === Number.POSITIVE_INFINITY) return escaped;
-    const seen = this.#seen[index]!;
     if (seen.has(escaped)) return escaped;
     if (seen.size < this.limits.maxValues) {
       seen.add(escaped);
       return escaped;
     }
-    this.onOverflow(this.metric, this.labelNames[index]!);
+    this.onOverflow(this.metric, label);
     return OTHER;
   }
 }

@@ -1,4 +1,4 @@
-import { createServer, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConnectionError, type Resource } from '@voelgoed/contracts';
 import { invalidArgument, MESSAGE_PREFIX } from './errors.js';
@@ -66,6 +66,14 @@ export async function startMetricsServer(
   options: ServeOptions,
   readiness: ReadinessSource = () => checkReadiness(options.resources ?? []),
 ): Promise<MetricsServer> {
+  const { port, host, path } = readServeOptions(options);
+  const server = createServer(routes(path, handler, readiness));
+  await listenOn(server, port, host);
+  return runningServer(server, host, path);
+}
+
+/** The options of `serve()`, checked, with their defaults. */
+function readServeOptions(options: ServeOptions): Required<Omit<ServeOptions, 'resources'>> {
   if (options === null || typeof options !== 'object') throw invalidArgument('serve() takes { port }');
   const { port, host = '127.0.0.1', path = '/metrics' } = options;
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) {
@@ -83,8 +91,16 @@ export async function startMetricsServer(
   ) {
     throw invalidArgument('serve(): resources must be an array of objects with a health() method');
   }
+  return { port, host, path };
+}
 
-  const server: Server = createServer((request, response) => {
+/** The request listener: `path` → `handler`, `/healthz`, `/readyz`, 404 for anything else. */
+function routes(
+  path: string,
+  handler: MetricsRequestHandler,
+  readiness: ReadinessSource,
+): (request: IncomingMessage, response: ServerResponse) => void {
+  return (request, response) => {
     const pathname = (request.url ?? '/').split('?')[0];
     if (pathname === '/healthz' && pathname !== path) {
       response.writeHead(200, NO_STORE);
@@ -101,8 +117,12 @@ export async function startMetricsServer(
       return;
     }
     void handler(request, response);
-  });
-  await new Promise<void>((resolve, reject) => {
+  };
+}
+
+/** Listens on `host:port`; a failure (port taken) is a `ConnectionError`. */
+function listenOn(server: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
     server.once('error', (error) =>
       reject(
         new ConnectionError(
@@ -113,6 +133,10 @@ export async function startMetricsServer(
     );
     server.listen(port, host, () => resolve());
   });
+}
+
+/** The handle of a listening server: its URLs (a wildcard host shown as 127.0.0.1) and `close()`. */
+function runningServer(server: Server, host: string, path: string): MetricsServer {
   const actual = (server.address() as AddressInfo).port;
   const shownHost =
     host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;

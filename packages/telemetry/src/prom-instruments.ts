@@ -46,11 +46,12 @@ abstract class Instrument {
     const names = this.labelNames;
     const guards = this.guards;
     for (let i = 0; i < names.length; i++) {
+      const name = names[i];
       const raw = values[i];
-      if (raw === undefined || raw === '') continue;
+      if (name === undefined || raw === undefined || raw === '') continue;
       const value = guards ? guards.labels.fold(i, raw) : raw;
       if (value === OTHER && guards) folded = true;
-      labels[names[i]!] = value;
+      labels[name] = value;
     }
     const hash = seriesHash(this.#sorted, labels);
     if (hash === this.#overflow.hash) return this.#overflow;
@@ -92,7 +93,9 @@ export class HistogramInstrument extends Instrument {
     entry.count += 1;
     const bounds = this.#bounds;
     for (let i = 0; i < bounds.length; i++) {
+      // biome-ignore lint/style/noNonNullAssertion: i < bounds.length (per-event path: no extra check)
       if (value <= bounds[i]!) {
+        // biome-ignore lint/style/noNonNullAssertion: one key per bound, and zero() gave every bucket a value
         entry.bucketValues[this.#bucketKeys[i]!]! += 1;
         return;
       }

@@ -95,6 +95,7 @@ class LabelResolver {
     const scratch = this.#scratch;
     let defined = 0;
     for (let i = 0; i < names.length; i++) {
+      // biome-ignore lint/style/noNonNullAssertion: i < names.length (per-call path: no extra check)
       const value = labels[names[i]!];
       if (value !== undefined) {
         if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') {
@@ -314,12 +315,14 @@ export class PromMetrics implements Metrics {
         inst.clear();
         await callbacks.collect((value, l) => {
           checkValue(value, name);
+          // biome-ignore lint/style/noNonNullAssertion: set right after the gauge is made, before any scrape runs this
           inst.set(labels!.key(l), value);
         });
       });
       labels = new LabelResolver(name, inst, factory.cacheLimit);
       return { kind: 'observableGauge', promName, handle: undefined, callbacks };
     });
+    // biome-ignore lint/style/noNonNullAssertion: an observableGauge entry (new, or found of the same kind) always has callbacks
     declared.callbacks!.add(callback);
   }
 

@@ -133,6 +133,90 @@ function limit(value: unknown, fallback: number, name: string): number {
   return chosen;
 }
 
+/** {@link TelemetryOptions} checked, with their defaults. */
+interface TelemetrySettings {
+  prefix: string;
+  buckets: readonly number[];
+  maxLabelValues: number;
+  maxSeriesPerMetric: number;
+  maxLabelValueLength: number;
+  callbackTimeoutMs: number;
+  scrapeTimeoutMs: number;
+  registry: Registry;
+}
+
+/** Checks the options (in this order: the first bad one is reported) and fills in the defaults. */
+function readTelemetryOptions(options: TelemetryOptions): TelemetrySettings {
+  if (options === null || typeof options !== 'object') throw invalidArgument('options must be an object');
+  const prefix = options.prefix ?? '';
+  if (typeof prefix !== 'string' || !PREFIX.test(prefix)) {
+    throw invalidArgument('prefix must match [a-zA-Z_:][a-zA-Z0-9_:]* (or be empty)');
+  }
+  const buckets = options.buckets ?? DEFAULT_DURATION_BUCKETS;
+  checkBuckets(buckets, 'buckets');
+  return {
+    prefix,
+    buckets,
+    maxLabelValues: limit(options.maxLabelValues, DEFAULT_MAX_LABEL_VALUES, 'maxLabelValues'),
+    maxSeriesPerMetric: limit(
+      options.maxSeriesPerMetric,
+      DEFAULT_MAX_SERIES_PER_METRIC,
+      'maxSeriesPerMetric',
+    ),
+    maxLabelValueLength: limit(
+      options.maxLabelValueLength,
+      DEFAULT_MAX_LABEL_VALUE_LENGTH,
+      'maxLabelValueLength',
+    ),
+    ...readTimeouts(options),
+    registry: readRegistry(options.registry),
+  };
+}
+
+/** The callbacks' time box and the scrape deadline (which must be longer when given). */
+function readTimeouts(options: TelemetryOptions): { callbackTimeoutMs: number; scrapeTimeoutMs: number } {
+  const callbackTimeoutMs = timeoutOption(
+    options.callbackTimeoutMs,
+    DEFAULT_CALLBACK_TIMEOUT_MS,
+    'callbackTimeoutMs',
+  );
+  const scrapeTimeoutMs = timeoutOption(
+    options.scrapeTimeoutMs,
+    Math.min(MAX_TIMER_MS, Math.max(DEFAULT_SCRAPE_TIMEOUT_MS, 2 * callbackTimeoutMs)),
+    'scrapeTimeoutMs',
+  );
+  if (options.scrapeTimeoutMs !== undefined && scrapeTimeoutMs <= callbackTimeoutMs) {
+    throw invalidArgument('scrapeTimeoutMs must be greater than callbackTimeoutMs');
+  }
+  return { callbackTimeoutMs, scrapeTimeoutMs };
+}
+
+/** The given prom-client registry (or one from another copy of prom-client), else a new one. */
+function readRegistry(given: Registry | undefined): Registry {
+  const registry = given ?? new Registry();
+  if (
+    !(registry instanceof Registry) &&
+    typeof (registry as Partial<Registry>)?.registerMetric !== 'function'
+  ) {
+    throw invalidArgument('registry must be a prom-client Registry');
+  }
+  return registry;
+}
+
+/** The factory of every instrument, with the guards' limits and the names of its own metrics. */
+function newInstrumentFactory(settings: TelemetrySettings): InstrumentFactory {
+  const { registry, prefix, maxLabelValues, maxSeriesPerMetric, maxLabelValueLength } = settings;
+  return new InstrumentFactory(
+    { registry, maxLabelValues, maxSeriesPerMetric, maxLabelValueLength },
+    {
+      overflow: prefix + MetricNames.labelOverflow,
+      seriesOverflow: prefix + MetricNames.seriesOverflow,
+      errors: prefix + MetricNames.errors,
+      timeouts: prefix + MetricNames.callbackTimeouts,
+    },
+  );
+}
+
 class PromTelemetry extends PromMetrics implements Telemetry {
   readonly registry: Registry;
   readonly #scrapeTimeoutMs: number;
@@ -144,76 +228,42 @@ class PromTelemetry extends PromMetrics implements Telemetry {
   readonly #readiness = new ReadinessRegistry();
 
   constructor(options: TelemetryOptions) {
-    if (options === null || typeof options !== 'object') throw invalidArgument('options must be an object');
-    const prefix = options.prefix ?? '';
-    if (typeof prefix !== 'string' || !PREFIX.test(prefix)) {
-      throw invalidArgument('prefix must match [a-zA-Z_:][a-zA-Z0-9_:]* (or be empty)');
-    }
-    const buckets = options.buckets ?? DEFAULT_DURATION_BUCKETS;
-    checkBuckets(buckets, 'buckets');
-    const maxLabelValues = limit(options.maxLabelValues, DEFAULT_MAX_LABEL_VALUES, 'maxLabelValues');
-    const maxSeriesPerMetric = limit(
-      options.maxSeriesPerMetric,
-      DEFAULT_MAX_SERIES_PER_METRIC,
-      'maxSeriesPerMetric',
-    );
-    const maxLabelValueLength = limit(
-      options.maxLabelValueLength,
-      DEFAULT_MAX_LABEL_VALUE_LENGTH,
-      'maxLabelValueLength',
-    );
-    const callbackTimeoutMs = timeoutOption(
-      options.callbackTimeoutMs,
-      DEFAULT_CALLBACK_TIMEOUT_MS,
-      'callbackTimeoutMs',
-    );
-    const scrapeTimeoutMs = timeoutOption(
-      options.scrapeTimeoutMs,
-      Math.min(MAX_TIMER_MS, Math.max(DEFAULT_SCRAPE_TIMEOUT_MS, 2 * callbackTimeoutMs)),
-      'scrapeTimeoutMs',
-    );
-    if (options.scrapeTimeoutMs !== undefined && scrapeTimeoutMs <= callbackTimeoutMs) {
-      throw invalidArgument('scrapeTimeoutMs must be greater than callbackTimeoutMs');
-    }
-    const registry = options.registry ?? new Registry();
-    if (
-      !(registry instanceof Registry) &&
-      typeof (registry as Partial<Registry>)?.registerMetric !== 'function'
-    ) {
-      throw invalidArgument('registry must be a prom-client Registry');
-    }
-    const factory = new InstrumentFactory(
-      { registry, maxLabelValues, maxSeriesPerMetric, maxLabelValueLength },
-      {
-        overflow: prefix + MetricNames.labelOverflow,
-        seriesOverflow: prefix + MetricNames.seriesOverflow,
-        errors: prefix + MetricNames.errors,
-        timeouts: prefix + MetricNames.callbackTimeouts,
-      },
-    );
+    const settings = readTelemetryOptions(options);
+    const { registry, prefix, buckets } = settings;
+    const factory = newInstrumentFactory(settings);
     const logger = readLogger(options.logger, MESSAGE_PREFIX);
-    super(factory, { prefix, defaultBuckets: buckets, callbackTimeoutMs, logger });
+    super(factory, {
+      prefix,
+      defaultBuckets: buckets,
+      callbackTimeoutMs: settings.callbackTimeoutMs,
+      logger,
+    });
     this.registry = registry;
-    this.#scrapeTimeoutMs = scrapeTimeoutMs;
+    this.#scrapeTimeoutMs = settings.scrapeTimeoutMs;
+    if (options.defaultMetrics) this.#collectDefaultMetrics(options.defaultMetrics, prefix);
+    if (options.events !== false) this.#subscribeEvents({ factory, buckets, name: (base) => prefix + base });
+  }
 
-    if (options.defaultMetrics) {
-      const before = new Set(registry.getMetricsAsArray().map((m) => m.name));
-      const extra = options.defaultMetrics === true ? {} : options.defaultMetrics;
-      collectDefaultMetrics({ ...extra, register: registry, prefix });
-      for (const metric of registry.getMetricsAsArray()) {
-        if (!before.has(metric.name)) this.#defaultMetricNames.push(metric.name);
-      }
+  /** prom-client's process metrics, on this registry; their names are kept to remove them at close. */
+  #collectDefaultMetrics(defaultMetrics: true | DefaultMetricsOptions, prefix: string): void {
+    const registry = this.registry;
+    const before = new Set(registry.getMetricsAsArray().map((m) => m.name));
+    const extra = defaultMetrics === true ? {} : defaultMetrics;
+    collectDefaultMetrics({ ...extra, register: registry, prefix });
+    for (const metric of registry.getMetricsAsArray()) {
+      if (!before.has(metric.name)) this.#defaultMetricNames.push(metric.name);
     }
-    if (options.events !== false) {
-      const context: EventContext = { factory, buckets, name: (base) => prefix + base };
-      this.#unsubscribes.push(
-        ...subscribeRedis(context),
-        ...subscribeLock(context),
-        ...subscribeHttp(context),
-        ...subscribeStorage(context),
-        ...subscribeQueue(context),
-      );
-    }
+  }
+
+  /** Every adapter's events turned into metrics. */
+  #subscribeEvents(context: EventContext): void {
+    this.#unsubscribes.push(
+      ...subscribeRedis(context),
+      ...subscribeLock(context),
+      ...subscribeHttp(context),
+      ...subscribeStorage(context),
+      ...subscribeQueue(context),
+    );
   }
 
   get contentType(): string {

@@ -37,8 +37,9 @@ export function lockAcquireSpans(options: LockSpanOptions = {}): SpanMapping<Loc
       if (outcome !== undefined) span.setAttribute('voelgoed.lock.outcome', outcome);
       if (ctx.reason !== undefined) span.setAttribute('voelgoed.lock.reason', ctx.reason);
       const tokens = ctx.fencingTokens;
-      if (tokens !== undefined && tokens.length > 0) {
-        span.setAttribute('voelgoed.lock.fencing_token', tokens[0]!);
+      const first = tokens?.[0];
+      if (tokens !== undefined && first !== undefined) {
+        span.setAttribute('voelgoed.lock.fencing_token', first);
         if (tokens.length > 1) span.setAttribute('voelgoed.lock.fencing_tokens', [...tokens]);
       }
     },

@@ -100,43 +100,38 @@ export function bridgeTracingChannel<C extends object>(
   tracer: Tracer,
   mapping: SpanMapping<C>,
 ): () => void {
-  type Handlers = Parameters<TracingChannel<object, C>['subscribe']>[0];
   // The span rides on the operation's context under a symbol of this subscription's own: a
   // plain property write, far cheaper per operation than a WeakMap (or defineProperty, slower
   // still), gone with the context, and skipped by Object.keys, for...in and JSON.
-  const SPAN = acquireSpanKey(channel);
-  type Carrier = { [SPAN]?: Span | undefined };
-  const needsContext = mapping.enter !== false || mapping.started !== undefined;
-  const finish = (ctx: C) => {
-    const carrier = ctx as Carrier;
-    const span = carrier[SPAN];
-    if (span === undefined) return;
-    carrier[SPAN] = undefined;
-    try {
-      mapping.end?.(ctx, span);
-    } finally {
-      span.end();
-    }
+  const spanKey = acquireSpanKey(channel);
+  const handlers = spanHandlers(tracer, mapping, spanKey);
+  channel.subscribe(handlers);
+  let subscribed = true;
+  return () => {
+    if (!subscribed) return;
+    subscribed = false;
+    channel.unsubscribe(handlers);
+    releaseSpanKey(channel, spanKey);
   };
-  const handlers: Handlers = {
+}
+
+/** An operation's context as the bridge sees it: the span under the subscription's key. */
+type Carrier = Record<symbol, Span | undefined>;
+
+/** The tracing channel handlers of one subscription: each operation's span opened, failed, ended. */
+function spanHandlers<C extends object>(
+  tracer: Tracer,
+  mapping: SpanMapping<C>,
+  spanKey: symbol,
+): Parameters<TracingChannel<object, C>['subscribe']>[0] {
+  const needsContext = mapping.enter !== false || mapping.started !== undefined;
+  return {
     start(message) {
-      const ctx = message as C;
-      const active = context.active();
-      const spec = mapping.start(ctx, active);
-      if (spec === undefined) return;
-      const parent = spec.parent ?? active;
-      // The spec is a SpanOptions already (kind, attributes, links; the rest is not read).
-      const span = tracer.startSpan(spec.name, spec, parent);
-      (ctx as Carrier)[SPAN] = span;
-      // The span's context is made only for whoever uses it (not for a vendor's channels).
-      if (!needsContext) return;
-      const spanContext = trace.setSpan(parent, span);
-      mapping.started?.(ctx, spanContext);
-      if (mapping.enter !== false) (ctx as TraceContext).enter = (fn) => context.with(spanContext, fn);
+      openSpan(message as C, tracer, mapping, spanKey, needsContext);
     },
     error(message) {
       const ctx = message as C & { error?: unknown };
-      const span = (ctx as Carrier)[SPAN];
+      const span = (ctx as Carrier)[spanKey];
       if (span === undefined) return;
       const type = errorType(ctx.error);
       span.setAttribute('error.type', type);
@@ -145,19 +140,50 @@ export function bridgeTracingChannel<C extends object>(
     end(message) {
       // A synchronous throw ends here without an asyncEnd; a promise settles later.
       const ctx = message as C & { error?: unknown; result?: unknown };
-      if (ctx.error !== undefined && !('result' in ctx)) finish(ctx);
+      if (ctx.error !== undefined && !('result' in ctx)) endSpan(ctx, mapping, spanKey);
     },
     asyncStart() {},
     asyncEnd(message) {
-      finish(message as C);
+      endSpan(message as C, mapping, spanKey);
     },
   };
-  channel.subscribe(handlers);
-  let subscribed = true;
-  return () => {
-    if (!subscribed) return;
-    subscribed = false;
-    channel.unsubscribe(handlers);
-    releaseSpanKey(channel, SPAN);
-  };
+}
+
+/**
+ * Opens the span `mapping.start` asks for (a child of the caller's active context unless the
+ * spec names a parent), puts it on the context, and, when used, hands the operation the span's
+ * context (`started`, and `enter` so that its own work runs with the span active).
+ */
+function openSpan<C extends object>(
+  ctx: C,
+  tracer: Tracer,
+  mapping: SpanMapping<C>,
+  spanKey: symbol,
+  needsContext: boolean,
+): void {
+  const active = context.active();
+  const spec = mapping.start(ctx, active);
+  if (spec === undefined) return;
+  const parent = spec.parent ?? active;
+  // The spec is a SpanOptions already (kind, attributes, links; the rest is not read).
+  const span = tracer.startSpan(spec.name, spec, parent);
+  (ctx as Carrier)[spanKey] = span;
+  // The span's context is made only for whoever uses it (not for a vendor's channels).
+  if (!needsContext) return;
+  const spanContext = trace.setSpan(parent, span);
+  mapping.started?.(ctx, spanContext);
+  if (mapping.enter !== false) (ctx as TraceContext).enter = (fn) => context.with(spanContext, fn);
+}
+
+/** Ends the operation's span once (after `mapping.end`'s attributes), if it has one. */
+function endSpan<C extends object>(ctx: C, mapping: SpanMapping<C>, spanKey: symbol): void {
+  const carrier = ctx as Carrier;
+  const span = carrier[spanKey];
+  if (span === undefined) return;
+  carrier[spanKey] = undefined;
+  try {
+    mapping.end?.(ctx, span);
+  } finally {
+    span.end();
+  }
 }
