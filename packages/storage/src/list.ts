@@ -32,8 +32,9 @@ export function listObjects(
       }
     } catch (error) {
       outcome = 'error';
-      errorCode = errorCodeOf(error);
       failure = isInfrastructureError(error) ? error : wrapError(error);
+      // The code the caller receives (FS_ERROR for a raw EACCES), not the raw cause's.
+      errorCode = errorCodeOf(failure);
       throw failure;
     } finally {
       if (started) publish(source, 'list', started, outcome, undefined, errorCode);
