@@ -25,7 +25,7 @@ import { checkTarball } from './tarball.mjs';
 import { NPM_INSTALL, npmEnv, readJson, record, results, run } from './util.mjs';
 
 const here = path.dirname(new URL(import.meta.url).pathname);
-const root = path.resolve(here, '..', '..', '..');
+const root = path.resolve(here, '..', '..');
 const bin = (name) => path.join(here, '..', 'node_modules', '.bin', name);
 
 export const PUBLISHED = ['contracts', 'redis', 'lock', 'http', 'storage', 'telemetry', 'queue'];

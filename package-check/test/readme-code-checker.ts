@@ -4,7 +4,7 @@ import ts from 'typescript';
 
 /** The package-check folder and the repository root above it. */
 export const packageCheckDir = path.join(__dirname, '..');
-export const repoRoot = path.join(packageCheckDir, '..', '..');
+export const repoRoot = path.join(packageCheckDir, '..');
 
 /** Blocks are compiled as if they were files in this folder, so they resolve packages as it does. */
 const blocksDir = path.join(packageCheckDir, 'readme-code', 'blocks');

@@ -33,7 +33,7 @@ const turbo = spawnSync(
 /** Workspace packages with a `test` script, by name. */
 function packagesWithTests() {
   const names = [];
-  for (const group of ['packages', 'tooling', 'examples', 'bench']) {
+  for (const group of ['packages', 'tooling', 'examples', 'bench', 'package-check']) {
     const dir = path.join(root, group);
     if (!existsSync(dir)) continue;
     const candidates = existsSync(path.join(dir, 'package.json'))

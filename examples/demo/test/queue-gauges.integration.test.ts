@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createRedisJobQueue, type RedisJobQueue } from '@voelgoed/queue';
 import { createRedisClient, type RedisClient } from '@voelgoed/redis';
 import { createTelemetry, MetricNames, type Telemetry } from '@voelgoed/telemetry';
-import { type RedisServer, startRedis, stopAll } from '@voelgoed/testkit';
+import { type RedisServer, sleep, startRedis, stopAll } from '@voelgoed/testkit';
 
 // @voelgoed/telemetry's job queue gauges on @voelgoed/queue's Redis queue (the two packages do
 // not depend on each other; the demo has both): the scraped text while Redis answers, while it
@@ -31,8 +31,6 @@ afterAll(async () => {
   await client?.close();
   await stopAll();
 });
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The value of the sample `name{labels}` in the exposition text (undefined when absent). */
 function sample(text: string, name: string, labels: Record<string, string>): number | undefined {

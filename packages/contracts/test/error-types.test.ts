@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import { type SnippetResult, typeCheckSnippets } from './support/type-check.js';
+import { type SnippetResult, typeCheckSnippets } from '@voelgoed/testkit/type-check';
 
 /**
  * Compile-time behaviour of the error guard: snippets a user would write, type-checked with the

@@ -3,7 +3,7 @@ import { describe, expect, it } from '@jest/globals';
 import { pino } from 'pino';
 import { InvalidArgumentError, type Logger, readLogger, silentLogger } from '../src/index.js';
 import { MemoryJobQueue } from '../src/memory.js';
-import { typeCheckSnippets } from './support/type-check.js';
+import { typeCheckSnippets } from '@voelgoed/testkit/type-check';
 
 /** Both loggers users actually pass must fit the port, checked by the compiler itself. */
 const consoleFits: Logger = console;

@@ -1,8 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
+import { sleep } from '@voelgoed/testkit';
 import { isInfrastructureError, LockLostError, LockTimeoutError } from '../src/index.js';
 import { ManualClock, MemoryLock } from '../src/memory.js';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Resolves with the promise's value, or rejects if it has not settled within `ms` real ms. */
 async function within<T>(promise: Promise<T>, ms: number): Promise<T> {

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { Channels, isInfrastructureError } from '@voelgoed/contracts';
-import { faults, type HttpServer, startHttpServer } from '@voelgoed/testkit';
+import { faults, type HttpServer, readAll, startHttpServer } from '@voelgoed/testkit';
 import { createHttpClient, type ResilientHttpClient } from '../src/index.js';
 import { recordEvents, rejectionOf, TRANSPORTS } from './helpers.js';
 
@@ -74,9 +74,7 @@ describe.each(TRANSPORTS)('createHttpClient over %s', (transport) => {
     const upload = Readable.from([Buffer.from('chunk-1,'), Buffer.from('chunk-2')]);
     const response = await client.stream({ method: 'POST', url: '/echo', body: upload });
     expect(response.status).toBe(200);
-    const chunks: Buffer[] = [];
-    for await (const chunk of response.body) chunks.push(chunk as Buffer);
-    expect(Buffer.concat(chunks as Uint8Array[]).toString()).toBe('chunk-1,chunk-2chunk-1,chunk-2');
+    expect((await readAll(response.body)).toString()).toBe('chunk-1,chunk-2chunk-1,chunk-2');
   });
 
   it('decompresses gzip responses', async () => {

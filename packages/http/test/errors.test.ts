@@ -1,16 +1,12 @@
-import { describe, expect, it } from '@jest/globals';
-import {
-  HttpStatusError as ContractsHttpStatusError,
-  ErrorCodes,
-  InfrastructureError,
-  isInfrastructureError,
-} from '@voelgoed/contracts';
+import { expect, it } from '@jest/globals';
+import * as contracts from '@voelgoed/contracts';
+import { ErrorCodes } from '@voelgoed/contracts';
+import { describeAdapterErrors } from '@voelgoed/testkit/adapter-errors';
 import { invalidArgument } from '../src/errors.js';
 import * as http from '../src/index.js';
 import {
   ForbiddenTargetError,
   HttpErrorCodes,
-  HttpStatusError,
   HttpTimeoutError,
   isHttpError,
   TimeoutError,
@@ -18,23 +14,20 @@ import {
   WebhookVerificationError,
 } from '../src/index.js';
 
-describe('@voelgoed/http errors', () => {
-  it('are InfrastructureErrors of @voelgoed/contracts, prefixed with the adapter', () => {
-    const error = invalidArgument('key must not be empty');
-    expect(error).toBeInstanceOf(InfrastructureError);
-    expect(isInfrastructureError(error)).toBe(true);
-    expect(error.code).toBe('INVALID_ARGUMENT');
-    expect(error.retryable).toBe(false);
-    expect(error.message).toBe('[voelgoed:http] key must not be empty');
-  });
-
-  it('re-exports the contracts classes it throws, and no internal helpers', () => {
-    expect(HttpStatusError).toBe(ContractsHttpStatusError);
+const adapter = {
+  packageName: '@voelgoed/http',
+  prefix: '[voelgoed:http]',
+  module: http,
+  contracts,
+  invalidArgument,
+  reExports: ['HttpStatusError'],
+  internals: ['invalidArgument', 'MESSAGE_PREFIX'],
+  moreReExportChecks: () => {
     expect(new HttpTimeoutError('t', 'connect')).toBeInstanceOf(TimeoutError);
-    expect(Object.keys(http)).not.toEqual(expect.arrayContaining(['invalidArgument']));
-    expect(Object.keys(http)).not.toEqual(expect.arrayContaining(['MESSAGE_PREFIX']));
-  });
+  },
+};
 
+describeAdapterErrors(adapter, () => {
   it('isHttpError tells each of its own codes apart, and the contracts codes', () => {
     const redirects = new TooManyRedirectsError('x');
     const forbidden = new ForbiddenTargetError('x');

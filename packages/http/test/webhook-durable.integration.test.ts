@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
@@ -9,6 +8,7 @@ import { createRedisClient, type RedisClient } from '@voelgoed/redis';
 import {
   faults,
   type HttpServer,
+  NodeChild,
   type RecordedRequest,
   type RedisServer,
   startHttpServer,
@@ -380,48 +380,14 @@ describe('durable webhook delivery, redelivered attempts', () => {
   );
 });
 
-/** The restart test's child: accepts deliveries and runs them until it is killed. */
-class SenderProcess {
-  readonly child: ChildProcess;
-  readonly lines: Record<string, unknown>[] = [];
-  stderr = '';
-  #buffer = '';
-
+/** The restart test's child (fixtures/durable-sender-process.ts): accepts and runs deliveries until killed. */
+class SenderProcess extends NodeChild {
   constructor(config: object) {
-    const fixtures = path.join(__dirname, 'fixtures');
-    this.child = spawn(
-      process.execPath,
-      [
-        '--experimental-transform-types',
-        '--disable-warning=ExperimentalWarning',
-        '--import',
-        path.join(fixtures, 'ts-hooks.mjs'),
-        path.join(fixtures, 'durable-sender-process.ts'),
-        JSON.stringify(config),
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } },
-    );
-    this.child.stdout!.on('data', (d: Buffer) => {
-      this.#buffer += d.toString();
-      for (let at = this.#buffer.indexOf('\n'); at >= 0; at = this.#buffer.indexOf('\n')) {
-        this.lines.push(JSON.parse(this.#buffer.slice(0, at)) as Record<string, unknown>);
-        this.#buffer = this.#buffer.slice(at + 1);
-      }
-    });
-    this.child.stderr!.on('data', (d: Buffer) => {
-      this.stderr += d.toString();
-    });
+    super(path.join(__dirname, 'fixtures', 'durable-sender-process.ts'), { config, name: 'durable sender' });
   }
 
   of(event: string) {
     return this.lines.filter((l) => l.event === event);
-  }
-
-  async kill(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const exited = new Promise((resolve) => this.child.once('exit', resolve));
-    this.child.kill('SIGKILL');
-    await exited;
   }
 }
 

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
-import { type RedisGroup, type RedisServer, startRedisGroup, stopAll } from '@voelgoed/testkit';
+import { type RedisGroup, type RedisServer, sleep, startRedisGroup, stopAll } from '@voelgoed/testkit';
 import { FairLine } from '../src/fair-line.js';
 import { createRedisLock, type RedisLock, type RedisLockOptions } from '../src/index.js';
 import { lockKeys } from '../src/keys.js';
@@ -36,8 +36,6 @@ afterEach(async () => {
 afterAll(async () => {
   await stopAll();
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const lineKey = (resource: string) => `lock:q:${resource}`;
 const leaseKey = (resource: string) => `lock:e:${resource}`;

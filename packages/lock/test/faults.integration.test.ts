@@ -1,5 +1,5 @@
 import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
-import { type RedisGroup, startRedisGroup, stopAll, waitFor } from '@voelgoed/testkit';
+import { type RedisGroup, sleep, startRedisGroup, stopAll, waitFor } from '@voelgoed/testkit';
 import { createRedisLock, type RedisLock } from '../src/index.js';
 
 const managers: RedisLock[] = [];
@@ -58,8 +58,6 @@ describe('node failures (N = 5)', () => {
     expect((error as Error).cause).toMatchObject({ code: expect.stringMatching(/^(CONNECTION|TIMEOUT)$/) });
   });
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('validity counted once (N = 5, 3 masters paused while a call is in flight)', () => {
   // Pauses of 45 % and 60 % of the TTL: counted twice, the longer one leaves no validity. The TTL

@@ -1,5 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
+import { runNodeChild } from '@voelgoed/testkit';
 
 export interface WorkerConfig {
   urls: string[];
@@ -28,49 +28,16 @@ export interface WorkerReport {
   errorCodes: string[];
 }
 
-const fixtures = path.join(__dirname, 'fixtures');
-const running = new Set<ChildProcess>();
-
-/** Kills worker processes still running (for afterAll after a failed test). */
-export function killWorkers(): void {
-  for (const child of running) child.kill('SIGKILL');
-  running.clear();
-}
-
-/** Runs fixtures/critical-sections.ts in a child process (on this package's sources). */
+/**
+ * Runs fixtures/critical-sections.ts in a child process (on this package's sources) and resolves
+ * with its report. The test kit kills it on `stopAll()` (afterAll) or when it outlives the tests'
+ * 180 s limit.
+ */
 export function runWorkerProcess(config: WorkerConfig): Promise<WorkerReport> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [
-        '--experimental-transform-types',
-        '--disable-warning=ExperimentalWarning',
-        '--import',
-        path.join(fixtures, 'ts-hooks.mjs'),
-        path.join(fixtures, 'critical-sections.ts'),
-        JSON.stringify(config),
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } },
-    );
-    running.add(child);
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d;
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      err += d;
-    });
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      running.delete(child);
-      if (code !== 0) return reject(new Error(`worker process exited with ${code}: ${err.slice(-2000)}`));
-      try {
-        resolve(JSON.parse(out.trim().split('\n').pop() ?? '') as WorkerReport);
-      } catch {
-        reject(new Error(`worker process printed no report: ${out.slice(-500)} ${err.slice(-2000)}`));
-      }
-    });
+  return runNodeChild<WorkerReport>(path.join(__dirname, 'fixtures', 'critical-sections.ts'), {
+    config,
+    name: 'lock worker process',
+    timeoutMs: 180_000,
   });
 }
 

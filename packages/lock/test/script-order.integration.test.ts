@@ -1,5 +1,5 @@
 import { afterAll, afterEach, expect, it } from '@jest/globals';
-import { type RedisServer, startRedis, stopAll } from '@voelgoed/testkit';
+import { type RedisServer, sleep, startRedis, stopAll } from '@voelgoed/testkit';
 import { createRedisLock, type RedisLock } from '../src/index.js';
 import { acquireScript } from '../src/scripts.js';
 
@@ -19,8 +19,6 @@ afterEach(async () => {
 afterAll(async () => {
   await stopAll();
 });
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 it('a release sent after a timed-out attempt never deletes the next attempt’s lock (script cache empty)', async () => {
   server = await startRedis();

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type RedisGroup, type RedisServer, startRedis, startRedisGroup, stopAll } from '@voelgoed/testkit';
 import { FairLine } from '../src/fair-line.js';
 import { lockKeys } from '../src/keys.js';
-import { analyse, diagnostics, killWorkers, runWorkerProcess, type WorkerConfig } from './run-workers.js';
+import { analyse, diagnostics, runWorkerProcess, type WorkerConfig } from './run-workers.js';
 
 /** A resource name (with `base` in it) whose fair line lives on node `node` of `n`. */
 function resourceWithLineOn(base: string, node: number, n: number): string {
@@ -21,7 +21,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  killWorkers();
   for (const s of group?.servers ?? []) if (s.isPaused) s.resume();
   await stopAll();
 });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { createRedisClient, type RedisClient } from '@voelgoed/redis';
-import { type RedisServer, startRedis, stopAll } from '@voelgoed/testkit';
+import { type RedisServer, sleep, startRedis, stopAll } from '@voelgoed/testkit';
 import { createRedisJobQueue, type RedisJobQueue } from '../src/index.js';
 import { bundleJobWorker, JobWorkerProcess } from './job-worker-process.js';
 
@@ -48,8 +48,6 @@ afterAll(async () => {
   await client?.close();
   await stopAll();
 });
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** The server's clock, ms: the same clock the handlers' run records use. */
 async function serverMs(): Promise<number> {

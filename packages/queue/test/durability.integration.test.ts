@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { createRedisClient, type RedisClient } from '@voelgoed/redis';
-import { type RedisServer, startRedis, stopAll } from '@voelgoed/testkit';
+import { type RedisServer, startRedis, stopAll, until } from '@voelgoed/testkit';
 import { createRedisJobQueue, isInfrastructureError, type RedisJobQueue } from '../src/index.js';
-import { until } from './run-worker.js';
 
 // Durability (issue 18): on a redis-server with appendonly yes and appendfsync always, an enqueue
 // that resolved survives a SIGKILL of the server and a restart on the same data dir and port

@@ -2,16 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import type { JobDelivery } from '@voelgoed/contracts';
 import { createRedisClient, type RedisClient } from '@voelgoed/redis';
-import { type RedisServer, startRedis, stopAll } from '@voelgoed/testkit';
+import { type RedisServer, startRedis, stopAll, until } from '@voelgoed/testkit';
 import { createRedisJobQueue, isInfrastructureError, type RedisJobQueue } from '../src/index.js';
-import { until, WorkerProcess } from './run-worker.js';
+import { JobWorkerProcess } from './job-worker-process.js';
 
 // Faults with real processes: a worker SIGKILLed while holding jobs, a worker stopped (SIGSTOP)
 // past its lease, and a redis-server stopped past a lease. No time is asserted: every wait is for
 // a condition, with limits far above what a loaded machine needs.
 let server: RedisServer;
 let client: RedisClient;
-const children: WorkerProcess[] = [];
+const children: JobWorkerProcess[] = [];
 const queues: RedisJobQueue[] = [];
 
 beforeAll(async () => {
@@ -37,8 +37,10 @@ function queue(redis: RedisClient, leaseMs: number): RedisJobQueue {
   return q;
 }
 
-function workerProcess(q: RedisJobQueue, leaseMs: number, concurrency: number): WorkerProcess {
-  const child = new WorkerProcess({ url: server.url, queue: q.name, leaseMs, concurrency });
+/** A worker process whose handlers hold every job until their signal aborts. */
+function workerProcess(q: RedisJobQueue, leaseMs: number, concurrency: number): JobWorkerProcess {
+  const config = { url: server.url, queue: q.name, leaseMs, concurrency, holdAll: true };
+  const child = new JobWorkerProcess(config);
   children.push(child);
   return child;
 }
@@ -99,7 +101,7 @@ describe('a worker stopped past its lease', () => {
 
     expect(first).toMatchObject({ id, token: 1, attempt: 1 });
     expect(aborted).toMatchObject({ id, token: 1, code: 'LOCK_LOST' });
-    expect(redelivered[0]!.token).toBeGreaterThan(first!.token);
+    expect(redelivered[0]!.token).toBeGreaterThan(Number(first?.token));
     expect(redelivered[0]!.attempt).toBe(1);
     await q.drain({ timeoutMs: 60_000 });
     expect(await q.getJob(id)).toMatchObject({ state: 'completed', deliveryToken: 2, failures: 0 });

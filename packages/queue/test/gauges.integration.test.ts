@@ -2,9 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import type { JobDelivery } from '@voelgoed/contracts';
 import { createRedisClient, type RedisClient } from '@voelgoed/redis';
-import { type RedisServer, startRedis, stopAll } from '@voelgoed/testkit';
+import { type RedisServer, sleep, startRedis, stopAll, until } from '@voelgoed/testkit';
 import { createRedisJobQueue, type RedisJobQueue } from '../src/index.js';
-import { until } from './run-worker.js';
 
 // counts().oldestWaitingMs on Redis, where the telemetry gauge voelgoed_queue_oldest_waiting_seconds
 // reads it (@voelgoed/telemetry's test/queue-gauges.test.ts maps it; telemetry cannot depend on
@@ -42,7 +41,6 @@ function queue(options?: Parameters<typeof createRedisJobQueue>[2]): RedisJobQue
 }
 
 const key = (q: RedisJobQueue, name: string) => `{queue:${q.name}}:${name}`;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A handler that runs until its delivery's signal aborts or the test ends. */
 function hold(job: JobDelivery): Promise<void> {

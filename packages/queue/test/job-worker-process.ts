@@ -1,8 +1,9 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { NodeChild } from '@voelgoed/testkit';
 
 export interface JobWorkerLine {
   event: 'ready' | 'started' | 'aborted' | 'done' | 'closing' | 'closed';
@@ -25,6 +26,8 @@ export interface JobWorkerConfig {
   /** Connect and wait for {@link JobWorkerProcess.go} before taking jobs. */
   standby?: boolean;
   commandTimeoutMs?: number;
+  /** Every delivery waits until its signal aborts, whatever its payload. */
+  holdAll?: boolean;
 }
 
 const fixtures = path.join(__dirname, 'fixtures');
@@ -66,93 +69,14 @@ export async function bundleJobWorker(): Promise<{ file: string; remove: () => v
   };
 }
 
-export class JobWorkerProcess {
-  readonly child: ChildProcess;
-  readonly lines: JobWorkerLine[] = [];
-  /** Resolves with the exit code (null when killed by a signal) and the signal. */
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  #buffer = '';
-  #stderr = '';
-  readonly #listeners = new Set<() => void>();
-
+/**
+ * A worker in a child process: fixtures/job-worker.ts on this package's sources, or its bundle
+ * ({@link bundleJobWorker}). The plumbing (JSON lines, waits, kill, clean-up) is the test kit's.
+ */
+export class JobWorkerProcess extends NodeChild<JobWorkerLine> {
   /** `bundle`: a file of {@link bundleJobWorker}; without it the TypeScript sources run directly. */
   constructor(config: JobWorkerConfig, bundle?: string) {
-    const script = bundle
-      ? [bundle]
-      : [
-          '--experimental-transform-types',
-          '--disable-warning=ExperimentalWarning',
-          '--import',
-          path.join(fixtures, 'ts-hooks.mjs'),
-          path.join(fixtures, 'job-worker.ts'),
-        ];
-    this.child = spawn(process.execPath, [...script, JSON.stringify(config)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, NODE_OPTIONS: '' },
-    });
-    this.exited = new Promise((resolve) =>
-      this.child.once('exit', (code, signal) => resolve({ code, signal })),
-    );
-    this.child.stdout!.on('data', (d: Buffer) => {
-      this.#buffer += d.toString();
-      let at = this.#buffer.indexOf('\n');
-      while (at >= 0) {
-        this.lines.push(JSON.parse(this.#buffer.slice(0, at)) as JobWorkerLine);
-        this.#buffer = this.#buffer.slice(at + 1);
-        at = this.#buffer.indexOf('\n');
-      }
-      for (const listener of this.#listeners) listener();
-    });
-    this.child.stderr!.on('data', (d: Buffer) => {
-      this.#stderr += d.toString();
-    });
-  }
-
-  get pid(): number {
-    return this.child.pid!;
-  }
-
-  get stderr(): string {
-    return this.#stderr;
-  }
-
-  get alive(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  /** Resolves once `count` lines match; rejects when the process exits first or after `timeoutMs`. */
-  waitFor(
-    match: (line: JobWorkerLine) => boolean,
-    count: number,
-    timeoutMs = 60_000,
-  ): Promise<JobWorkerLine[]> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        const found = this.lines.filter(match);
-        if (found.length < count) return false;
-        clearTimeout(timer);
-        this.#listeners.delete(check);
-        resolve(found);
-        return true;
-      };
-      const fail = (why: string) => {
-        clearTimeout(timer);
-        this.#listeners.delete(check);
-        reject(
-          new Error(
-            `worker process ${this.pid}: ${count} lines not seen (${why}); got ${JSON.stringify(this.lines.slice(-50))} ${this.#stderr}`,
-          ),
-        );
-      };
-      const timer = setTimeout(() => fail(`${timeoutMs} ms`), timeoutMs);
-      this.#listeners.add(check);
-      if (!check()) {
-        // Lines still in the pipe are read before 'close' (which follows 'exit').
-        this.child.once('close', () => {
-          if (!check()) fail('the process exited');
-        });
-      }
-    });
+    super(bundle ?? path.join(fixtures, 'job-worker.ts'), { config, name: 'job worker' });
   }
 
   get ready(): boolean {
@@ -162,17 +86,5 @@ export class JobWorkerProcess {
   /** Starts a `standby` process taking jobs (only once it is ready: its handler is set by then). */
   go(): void {
     this.child.kill('SIGUSR2');
-  }
-
-  signal(signal: NodeJS.Signals): void {
-    this.child.kill(signal);
-  }
-
-  /** SIGKILL (after SIGCONT, in case it was stopped); resolves once the process is gone. */
-  async kill(): Promise<void> {
-    if (!this.alive) return;
-    this.child.kill('SIGCONT');
-    this.child.kill('SIGKILL');
-    await this.exited;
   }
 }

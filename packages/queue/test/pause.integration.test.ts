@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { createRedisClient, type RedisClient } from '@voelgoed/redis';
-import { type RedisServer, startRedis, stopAll } from '@voelgoed/testkit';
+import { type RedisServer, startRedis, stopAll, until } from '@voelgoed/testkit';
 import { createRedisJobQueue, type RedisJobQueue } from '../src/index.js';
 import { type JobWorkerLine, JobWorkerProcess } from './job-worker-process.js';
-import { until } from './run-worker.js';
 
 // Redis paused (SIGSTOP) longer than a lease, with several worker processes (issue 18). The
 // in-process version, with one worker, is in faults.integration.test.ts; this one checks that

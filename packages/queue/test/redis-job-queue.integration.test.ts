@@ -2,9 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { Channels, type QueueJobEvent, subscribe } from '@voelgoed/contracts';
 import { createRedisClient, keySlot, type RedisClient } from '@voelgoed/redis';
-import { type RedisServer, startRedis, stopAll } from '@voelgoed/testkit';
+import { type RedisServer, startRedis, stopAll, until } from '@voelgoed/testkit';
 import { createRedisJobQueue, isInfrastructureError, type RedisJobQueue } from '../src/index.js';
-import { until } from './run-worker.js';
 
 let server: RedisServer;
 let client: RedisClient;

@@ -1,11 +1,17 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import type { JobQueue } from '@voelgoed/contracts';
 import { MemoryJobQueue } from '@voelgoed/contracts/memory';
 import { createRedisClient, type RedisClient } from '@voelgoed/redis';
-import { type RedisServer, startRedis, stopAll } from '@voelgoed/testkit';
+import {
+  type NodeChild,
+  type RedisServer,
+  startNodeChild,
+  startRedis,
+  stopAll,
+  until,
+} from '@voelgoed/testkit';
 import {
   createRedisJobQueue,
   isInfrastructureError,
@@ -16,7 +22,6 @@ import {
   scheduledJobId,
   scheduleJob,
 } from '../src/index.js';
-import { until } from './run-worker.js';
 
 // Repeatable jobs: every process runs the schedule and a worker, and each tick runs once. Ticks
 // are counted by their job ids (`<name>@<tick>`); no time is asserted, every wait is for a
@@ -25,7 +30,7 @@ const EVERY_SECOND = '* * * * * *';
 
 let server: RedisServer;
 let client: RedisClient;
-const children: ChildProcess[] = [];
+const children: NodeChild[] = [];
 const schedules: JobSchedule[] = [];
 const queues: JobQueue<unknown>[] = [];
 
@@ -37,7 +42,7 @@ beforeAll(async () => {
 
 afterEach(async () => {
   for (const s of schedules.splice(0)) s.stop();
-  await Promise.all(children.splice(0).map(kill));
+  await Promise.all(children.splice(0).map((child) => child.kill()));
   await Promise.all(queues.splice(0).map((q) => q.close({ graceMs: 0 })));
 });
 
@@ -46,47 +51,13 @@ afterAll(async () => {
   await stopAll();
 });
 
-async function kill(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGKILL');
-  await exited;
-}
-
 /** A process running the schedule and a worker (fixtures/schedule-process.ts, on src/). */
-function startProcess(config: object): {
-  child: ChildProcess;
-  scheduled: Promise<void>;
-  stderr: () => string;
-} {
-  const fixtures = path.join(__dirname, 'fixtures');
-  const child = spawn(
-    process.execPath,
-    [
-      '--experimental-transform-types',
-      '--disable-warning=ExperimentalWarning',
-      '--import',
-      path.join(fixtures, 'ts-hooks.mjs'),
-      path.join(fixtures, 'schedule-process.ts'),
-      JSON.stringify(config),
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } },
-  );
+function startProcess(config: object): { scheduled: Promise<unknown>; stderr: () => string } {
+  const child = startNodeChild(path.join(__dirname, 'fixtures', 'schedule-process.ts'), { config });
   children.push(child);
-  let stdout = '';
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => {
-    stderr += d.toString();
-  });
-  const scheduled = new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      stdout += d.toString();
-      if (stdout.includes('"event":"scheduled"')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`schedule process exited (${code}): ${stderr}`)));
-  });
+  const scheduled = child.waitFor((line) => line.event === 'scheduled', 1, 120_000);
   scheduled.catch(() => {});
-  return { child, scheduled, stderr: () => stderr };
+  return { scheduled, stderr: () => child.stderr };
 }
 
 /**

@@ -2,10 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import type { JobDelivery } from '@voelgoed/contracts';
 import { createRedisClient, type RedisClient } from '@voelgoed/redis';
-import { type RedisServer, startRedis, stopAll } from '@voelgoed/testkit';
+import { type RedisServer, startRedis, stopAll, until } from '@voelgoed/testkit';
 import { createRedisJobQueue, isInfrastructureError, type RedisJobQueue } from '../src/index.js';
 import { JobWorkerProcess } from './job-worker-process.js';
-import { until } from './run-worker.js';
 
 // Graceful shutdown (issue 18): close({ graceMs }) lets running jobs finish within the grace;
 // the rest see their signal abort and are handed back, so another worker takes them at once.

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import { type SnippetResult, typeCheckSnippets } from '../../contracts/test/support/type-check.js';
+import { type SnippetResult, typeCheckSnippets } from '@voelgoed/testkit/type-check';
 
 /** Compile-time behaviour of this package's errors as a user imports them (type-checked snippets). */
 const HEAD = `

@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { type RedisServer, startRedis, stopAll } from '@voelgoed/testkit';
+import { type RedisServer, sleep, startRedis, stopAll } from '@voelgoed/testkit';
 import { ExpiringSet } from '../src/expiring-set.js';
 import { createRedisClient, defineScript, type RedisClient } from '../src/index.js';
 import { RateLimiter } from '../src/rate-limiter.js';
 
 let server: RedisServer;
 let client: RedisClient;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
   server = await startRedis();

@@ -1,13 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { ObjectStorage } from '@voelgoed/contracts';
-
-/** Reads a stream to the end. */
-export async function readAll(stream: AsyncIterable<unknown>): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Uint8Array));
-  return Buffer.concat(chunks);
-}
+import { readAll } from '@voelgoed/testkit';
 
 export async function getBytes(storage: ObjectStorage, key: string): Promise<Buffer> {
   return readAll((await storage.get(key)).body);

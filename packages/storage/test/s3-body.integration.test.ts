@@ -6,8 +6,9 @@ import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { isInfrastructureError } from '@voelgoed/contracts';
+import { readAll } from '@voelgoed/testkit';
 import { createS3Storage, type S3Storage } from '../src/index.js';
-import { bytes, readAll } from './helpers.js';
+import { bytes } from './helpers.js';
 
 const OBJECT = bytes(4096);
 let server: http.Server;

@@ -1,7 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { type S3Server, startS3 } from '@voelgoed/testkit';
+import { runNodeChild, type S3Server, startS3, stopAll } from '@voelgoed/testkit';
 import { createS3Storage, type S3Storage } from '../src/index.js';
 
 const MiB = 1024 * 1024;
@@ -12,7 +11,6 @@ const CONCURRENCY = 4;
 let server: S3Server;
 let bucket: string;
 let storage: S3Storage;
-const children = new Set<ChildProcess>();
 
 beforeAll(async () => {
   server = await startS3();
@@ -20,9 +18,9 @@ beforeAll(async () => {
   storage = createS3Storage({ ...server.clientOptions, bucket, partSize: PART, concurrency: CONCURRENCY });
 });
 afterAll(async () => {
-  for (const child of children) child.kill('SIGKILL');
   storage?.close();
   await server?.stop();
+  await stopAll(); // a memory child still running after a failed test
 });
 
 interface Measured {
@@ -43,7 +41,6 @@ interface Measured {
  * the driver. RSS is sampled every 5 ms and after every MiB moved.
  */
 function measure(op: 'put' | 'get', key: string): Promise<Measured> {
-  const fixtures = path.join(__dirname, 'fixtures');
   const job = {
     op,
     // See GC_EVERY in the fixture: the download collects dead socket Buffers every 16 MiB.
@@ -52,41 +49,11 @@ function measure(op: 'put' | 'get', key: string): Promise<Measured> {
     key,
     storage: { ...server.clientOptions, bucket, partSize: PART, concurrency: CONCURRENCY },
   };
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [
-        '--expose-gc',
-        '--max-semi-space-size=1',
-        '--experimental-transform-types',
-        '--disable-warning=ExperimentalWarning',
-        '--import',
-        path.join(fixtures, 'ts-hooks.mjs'),
-        path.join(fixtures, 'memory-child.ts'),
-        JSON.stringify(job),
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } },
-    );
-    children.add(child);
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d;
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      err += d;
-    });
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      children.delete(child);
-      if (code !== 0)
-        return reject(new Error(`memory child (${op}) exited with ${code}: ${err.slice(-2000)}`));
-      try {
-        resolve(JSON.parse(out.trim().split('\n').pop() ?? '') as Measured);
-      } catch {
-        reject(new Error(`memory child (${op}) printed no result: ${out.slice(-500)} ${err.slice(-2000)}`));
-      }
-    });
+  return runNodeChild<Measured>(path.join(__dirname, 'fixtures', 'memory-child.ts'), {
+    config: job,
+    nodeArgs: ['--expose-gc', '--max-semi-space-size=1'],
+    name: `memory child (${op})`,
+    timeoutMs: 600_000,
   });
 }
 

@@ -1,10 +1,9 @@
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from '@jest/globals';
 import { isInfrastructureError } from '@voelgoed/contracts';
 import { MemoryKeyValueStore } from '@voelgoed/contracts/memory';
 import { createRedisClient } from '@voelgoed/redis';
-import { type RedisServer, startRedis } from '@voelgoed/testkit';
+import { type RedisServer, startNodeChild, startRedis } from '@voelgoed/testkit';
 import { gracefulShutdown, type ShutdownTarget } from '../src/index.js';
 
 const cleanup: (() => Promise<unknown> | unknown)[] = [];
@@ -110,52 +109,18 @@ describe('gracefulShutdown (child process, SIGTERM)', () => {
   it('a service whose Redis is paused exits on SIGTERM: closes in reverse order, reports the abandoned close, exit code 1', async () => {
     const server = await startRedis();
     cleanup.push(() => server.stop());
-    const fixtures = path.join(__dirname, 'fixtures');
-    const child = spawn(
-      process.execPath,
-      [
-        '--experimental-transform-types',
-        '--disable-warning=ExperimentalWarning',
-        '--import',
-        path.join(fixtures, 'ts-hooks.mjs'),
-        path.join(fixtures, 'shutdown-process.ts'),
-        JSON.stringify({ url: server.url, timeoutMs: 2000 }),
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_OPTIONS: '' } },
-    );
-    cleanup.push(() => child.exitCode === null && child.kill('SIGKILL'));
-    const lines: Record<string, unknown>[] = [];
-    let stderr = '';
-    let buffer = '';
-    let onLine = () => {};
-    child.stdout.on('data', (d: Buffer) => {
-      buffer += d.toString();
-      for (let at = buffer.indexOf('\n'); at >= 0; at = buffer.indexOf('\n')) {
-        lines.push(JSON.parse(buffer.slice(0, at)) as Record<string, unknown>);
-        buffer = buffer.slice(at + 1);
-      }
-      onLine();
+    const child = startNodeChild(path.join(__dirname, 'fixtures', 'shutdown-process.ts'), {
+      config: { url: server.url, timeoutMs: 2000 },
     });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`the child never got ready: ${stderr}`)), 60_000);
-      onLine = () => {
-        if (lines.some((l) => l.ready)) {
-          clearTimeout(timer);
-          resolve();
-        }
-      };
-      onLine();
-      void exited.then(() => reject(new Error(`the child exited before it was ready: ${stderr}`)));
-    });
+    cleanup.push(() => child.kill());
+    const { lines } = child;
+    const exited = child.exited.then(({ code }) => code);
+    await child.waitFor((l) => Boolean(l.ready), 1, 60_000);
 
     server.pause();
     cleanup.push(() => server.isPaused && server.resume());
     const signalled = performance.now();
-    child.kill('SIGTERM');
+    child.signal('SIGTERM');
     const bound = new Promise<'still running'>((resolve) =>
       setTimeout(() => resolve('still running'), 20_000).unref(),
     );

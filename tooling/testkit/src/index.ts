@@ -19,8 +19,17 @@ export {
   startHttpServer,
 } from './http-server.js';
 export { containerRuntimeAvailable } from './minio-container.js';
+export {
+  NodeChild,
+  type NodeChildExit,
+  type NodeChildOptions,
+  runNodeChild,
+  startNodeChild,
+  TS_NODE_ARGS,
+  tsHooksPath,
+} from './node-child.js';
 export { getFreePort, isPortFree } from './ports.js';
-export { isAlive, sleep, waitFor } from './process.js';
+export { isAlive, sleep, until, waitFor } from './process.js';
 export { RADOSGW_PACKAGES, radosgwInstalled, radosgwInstallHint } from './radosgw-process.js';
 export { RedisCluster, type StartRedisClusterOptions, startRedisCluster } from './redis-cluster.js';
 export { RedisSentinelGroup, type StartRedisSentinelOptions, startRedisSentinel } from './redis-sentinel.js';
@@ -43,3 +52,4 @@ export {
   startS3,
 } from './s3-server.js';
 export { type SignS3RequestInput, signS3Request } from './sigv4.js';
+export { readAll } from './streams.js';

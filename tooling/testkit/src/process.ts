@@ -75,3 +75,20 @@ export async function waitFor<T>(
     await sleep(intervalMs);
   }
 }
+
+/**
+ * Resolves once `probe` returns true (polled every `intervalMs`), or rejects after `timeoutMs`.
+ * Unlike {@link waitFor}, an error of the probe fails the wait at once.
+ */
+export async function until(
+  probe: () => boolean | Promise<boolean>,
+  { timeoutMs, intervalMs = 20 }: { timeoutMs: number; intervalMs?: number },
+): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!(await probe())) {
+    if (performance.now() > deadline) {
+      throw new Error(`[testkit] condition not met within ${timeoutMs} ms: ${probe}`);
+    }
+    await sleep(intervalMs);
+  }
+}

@@ -11,6 +11,7 @@ import {
   isAlive,
   liveChildPids,
   radosgwInstalled,
+  readAll,
   type S3Server,
   startS3,
   stopAll,
@@ -29,12 +30,6 @@ function tryConnect(port: number): Promise<string> {
     });
     socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
   });
-}
-
-async function readAll(stream: AsyncIterable<Buffer | string>): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(Buffer.from(chunk));
-  return Buffer.concat(chunks);
 }
 
 /** Resolves true when `operation` succeeds, false when the server refuses it. */
