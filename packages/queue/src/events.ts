@@ -11,13 +11,3 @@ export function publishJobEvent(event: QueueJobEvent): void {
 export function jobEventsEnabled(): boolean {
   return publisher.enabled;
 }
-
-/** The code of an error, for event payloads. */
-export function codeOf(error: unknown): string {
-  try {
-    const code = (error as { code?: unknown })?.code;
-    return typeof code === 'string' ? code : 'UNKNOWN';
-  } catch {
-    return 'UNKNOWN';
-  }
-}

@@ -4,6 +4,7 @@ import {
   type DeadLetter,
   type EnqueueOptions,
   type EnqueueResult,
+  errorCodeOf,
   HEALTH_TIMEOUT_MS,
   type HealthReport,
   type JobCounts,
@@ -25,7 +26,7 @@ import {
 } from '@voelgoed/contracts';
 import type { RedisClient } from '@voelgoed/redis';
 import { enqueueFailed, invalidArgument, MESSAGE_PREFIX } from './errors.js';
-import { codeOf, publishJobEvent } from './events.js';
+import { publishJobEvent } from './events.js';
 import {
   checkName,
   decodePayload,
@@ -92,7 +93,7 @@ async function noteFailure<R>(ctx: QueuePublishTrace | undefined, fn: () => Prom
   try {
     return await fn();
   } catch (error) {
-    if (ctx) ctx.errorCode = codeOf(error);
+    if (ctx) ctx.errorCode = errorCodeOf(error);
     throw error;
   }
 }
@@ -188,6 +189,7 @@ export class RedisJobQueue<T = JobPayload> implements JobQueue<T> {
     const job = readJob(payload, options, this.#maxPayloadBytes);
     if (ctx) ctx.jobId = job.args[0];
     const [result] = await this.#store([job.args], [job.idGiven], carrierOf(ctx));
+    // biome-ignore lint/style/noNonNullAssertion: #store resolves with one result per job given (one here)
     return result!;
   }
 
@@ -263,16 +265,17 @@ export class RedisJobQueue<T = JobPayload> implements JobQueue<T> {
   }
 
   async counts(): Promise<JobCounts> {
-    const [ready, due, delayed, active, lapsed, dead, age] = (
+    // The script always answers with these seven numbers.
+    const [ready = 0, due = 0, delayed = 0, active = 0, lapsed = 0, dead = 0, age = 0] = (
       await this.#run<number[]>(countsScript, [])
     ).map(Number);
-    const waiting = ready! + due! + lapsed!;
+    const waiting = ready + due + lapsed;
     return {
       waiting,
-      delayed: delayed!,
-      active: active!,
-      deadLettered: dead!,
-      oldestWaitingMs: waiting === 0 ? 0 : Math.max(0, age ?? 0),
+      delayed,
+      active,
+      deadLettered: dead,
+      oldestWaitingMs: waiting === 0 ? 0 : Math.max(0, age),
     };
   }
 

@@ -153,15 +153,25 @@ class Schedule<T> implements JobSchedule {
   #stopped = false;
   #timer: NodeJS.Timeout | undefined;
   #retry: NodeJS.Timeout | undefined;
+  readonly #queue: JobQueue<T>;
+  readonly #pattern: Cron;
+  readonly #payload: T;
+  readonly #options: EnqueueOptions;
+  readonly #onError: ((error: unknown) => void) | undefined;
 
   constructor(
-    private readonly queue: JobQueue<T>,
-    private readonly pattern: Cron,
-    private readonly payload: T,
-    private readonly options: EnqueueOptions,
-    private readonly onError: ((error: unknown) => void) | undefined,
+    queue: JobQueue<T>,
+    pattern: Cron,
+    payload: T,
+    options: EnqueueOptions,
+    onError: ((error: unknown) => void) | undefined,
     settings: { name: string; cron: string; timezone: string },
   ) {
+    this.#queue = queue;
+    this.#pattern = pattern;
+    this.#payload = payload;
+    this.#options = options;
+    this.#onError = onError;
     this.name = settings.name;
     this.cron = settings.cron;
     this.timezone = settings.timezone;
@@ -173,7 +183,7 @@ class Schedule<T> implements JobSchedule {
 
   /** Stores the first tick (its failure rejects scheduleJob), then keeps going on timers. */
   async start(): Promise<void> {
-    const tick = this.pattern.nextRun(new Date());
+    const tick = this.#pattern.nextRun(new Date());
     if (tick === null) throw invalidArgument(`cron ${JSON.stringify(this.cron)} has no tick in the future`);
     this.#next = tick;
     await this.#enqueue(tick);
@@ -187,8 +197,8 @@ class Schedule<T> implements JobSchedule {
   }
 
   #enqueue(tick: Date): Promise<unknown> {
-    return this.queue.enqueue(this.payload, {
-      ...this.options,
+    return this.#queue.enqueue(this.#payload, {
+      ...this.#options,
       id: scheduledJobId(this.name, tick),
       runAt: tick.getTime(),
     });
@@ -205,7 +215,7 @@ class Schedule<T> implements JobSchedule {
     }
     // Ticks are computed from now: a process that slept through some (a stall, a long GC) does
     // not store ticks whose time has already passed.
-    const next = this.pattern.nextRun(new Date(Math.max(Date.now(), tick.getTime())));
+    const next = this.#pattern.nextRun(new Date(Math.max(Date.now(), tick.getTime())));
     this.#next = next ?? undefined;
     if (next === null) return;
     this.#store(next, 0);
@@ -217,7 +227,7 @@ class Schedule<T> implements JobSchedule {
     this.#enqueue(tick).catch((error: unknown) => {
       if (this.#stopped) return;
       try {
-        this.onError?.(error);
+        this.#onError?.(error);
       } catch {
         // a throwing onError must not stop the schedule
       }

@@ -15,11 +15,13 @@ export class Waker {
   #unsubscribe: (() => Promise<void>) | undefined;
   #subscribing: Promise<void> | undefined;
   #closed = false;
+  readonly #redis: RedisClient;
+  readonly #channel: string;
 
-  constructor(
-    private readonly redis: RedisClient,
-    private readonly channel: string,
-  ) {}
+  constructor(redis: RedisClient, channel: string) {
+    this.#redis = redis;
+    this.#channel = channel;
+  }
 
   /** Rises with every wake-up: read it before a fetch, and wait with it after. */
   get generation(): number {
@@ -54,8 +56,8 @@ export class Waker {
   /** Subscribes unless already done; a failure (Redis down) is tried again at the next call. */
   async ensure(): Promise<void> {
     if (this.#unsubscribe || this.#closed) return;
-    this.#subscribing ??= this.redis
-      .subscribe(this.channel, () => this.wake())
+    this.#subscribing ??= this.#redis
+      .subscribe(this.#channel, () => this.wake())
       .then(
         (unsubscribe) => {
           if (this.#closed) unsubscribe().catch(() => {});

@@ -93,7 +93,7 @@ export class RespConnection {
   #closed: Promise<void> | undefined;
   /** close() began on a ready connection. */
   #closingReady = false;
-  readonly #flush = () => this.flush();
+  readonly #flush = () => this.#flushBatch();
 
   constructor(options: RespConnectionOptions) {
     this.#o = options;
@@ -151,12 +151,14 @@ export class RespConnection {
 
   /** Why a command cannot be written now, or undefined when it can. */
   #refusal(): Error | undefined {
-    if (this.#state !== 'ready') {
+    const socket = this.#socket;
+    // 'ready' has a socket, except while #lose() fails what was in flight: offline then too.
+    if (this.#state !== 'ready' || socket === undefined) {
       return this.#state === 'closed' || this.#state === 'closing'
         ? new ClientClosedError()
         : new ClientOfflineError();
     }
-    const unsent = this.#socket!.writableLength;
+    const unsent = socket.writableLength;
     return unsent > MAX_UNSENT_BYTES ? new WriteBufferFullError(unsent) : undefined;
   }
 
@@ -197,7 +199,7 @@ export class RespConnection {
     this.#encoder.append(args);
     this.#queue.push(handler);
     if (++this.#batched >= FLUSH_COMMANDS || this.#encoder.size >= FLUSH_BYTES) {
-      this.flush();
+      this.#flushBatch();
     } else if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       process.nextTick(this.#flush);
@@ -205,7 +207,7 @@ export class RespConnection {
   }
 
   /** Writes whatever is queued. */
-  private flush(): void {
+  #flushBatch(): void {
     this.#flushScheduled = false;
     this.#batched = 0;
     if (this.#encoder.empty) return;
@@ -229,25 +231,16 @@ export class RespConnection {
     else handler.settle(reply);
   }
 
+  /**
+   * One connection attempt: opens the socket, sends the handshake once connected, and ends
+   * ready, or failed (reported, then retried or given up) at the first error, close or the
+   * connect timeout.
+   */
   #attempt(): void {
     const o = this.#o;
     const attemptStarted = performance.now();
-    let socket: net.Socket;
-    const options = {
-      host: o.host,
-      port: o.port,
-      noDelay: true,
-      keepAlive: true,
-      keepAliveInitialDelay: 5000,
-    };
-    try {
-      socket = o.tls
-        ? tls.connect({ ...options, ...(net.isIP(o.host) ? {} : { servername: o.host }), ...o.tls })
-        : net.connect(options);
-    } catch (error) {
-      this.#failedAttempt(error as Error);
-      return;
-    }
+    const socket = this.#openSocket();
+    if (socket === undefined) return;
     this.#socket = socket;
     this.#parser.reset();
     let settled = false;
@@ -261,11 +254,49 @@ export class RespConnection {
       this.#failQueued(new ConnectionLostError(error.message, { cause: error }));
       this.#failedAttempt(error);
     };
+    /** The handshake went through: the connection is ready (unless the attempt ended meanwhile). */
+    const succeed = () => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      this.#becomeReady(socket, attemptStarted);
+    };
     /** This socket broke: before it was ready, the attempt failed; after, the connection is lost. */
     const drop = (error: Error) => {
       if (!settled) fail(error);
       else if (this.#socket === socket) this.#lose(error);
     };
+    this.#listen(socket, drop, () => settled);
+    socket.once(o.tls ? 'secureConnect' : 'connect', () => {
+      void this.#handshake().then(succeed, (error: unknown) => fail(error as Error));
+    });
+  }
+
+  /** A new socket to the server (TLS when configured); undefined when it could not even be created (reported). */
+  #openSocket(): net.Socket | undefined {
+    const o = this.#o;
+    const options = {
+      host: o.host,
+      port: o.port,
+      noDelay: true,
+      keepAlive: true,
+      keepAliveInitialDelay: 5000,
+    };
+    try {
+      return o.tls
+        ? tls.connect({ ...options, ...(net.isIP(o.host) ? {} : { servername: o.host }), ...o.tls })
+        : net.connect(options);
+    } catch (error) {
+      this.#failedAttempt(error as Error);
+      return undefined;
+    }
+  }
+
+  /**
+   * Reads replies from `socket` while it is the connection's; its errors and its close go to
+   * `drop` (`settled()`: the attempt is over, so a close is the server's doing).
+   */
+  #listen(socket: net.Socket, drop: (error: Error) => void, settled: () => boolean): void {
     socket.on('data', (chunk: Buffer) => {
       if (this.#socket !== socket) return;
       this.#lastReadAt = performance.now();
@@ -279,28 +310,22 @@ export class RespConnection {
     socket.on('close', () =>
       drop(
         new ConnectionLostError(
-          settled ? 'connection closed by the server' : 'connection closed while connecting',
+          settled() ? 'connection closed by the server' : 'connection closed while connecting',
         ),
       ),
     );
-    socket.once(o.tls ? 'secureConnect' : 'connect', () => {
-      void this.#handshake().then(
-        () => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
-          if (this.#state === 'closing' || this.#state === 'closed') {
-            socket.destroy();
-            return;
-          }
-          this.#retries = 0;
-          this.#state = 'ready';
-          this.#connected?.resolve();
-          o.onReady(performance.now() - attemptStarted);
-        },
-        (error: unknown) => fail(error as Error),
-      );
-    });
+  }
+
+  /** The handshake on `socket` went through: ready, unless close() came meanwhile. */
+  #becomeReady(socket: net.Socket, attemptStarted: number): void {
+    if (this.#state === 'closing' || this.#state === 'closed') {
+      socket.destroy();
+      return;
+    }
+    this.#retries = 0;
+    this.#state = 'ready';
+    this.#connected?.resolve();
+    this.#o.onReady(performance.now() - attemptStarted);
   }
 
   /** AUTH, SELECT and CLIENT SETNAME, pipelined, before anyone else may write. */
@@ -313,7 +338,7 @@ export class RespConnection {
     if (o.db !== 0) send(['SELECT', o.db]);
     if (o.clientName !== undefined) send(['CLIENT', 'SETNAME', o.clientName]);
     if (steps.length === 0) return;
-    this.flush();
+    this.#flushBatch();
     const results = await Promise.allSettled(steps);
     const failed = results.find((r) => r.status === 'rejected');
     if (failed) throw (failed as PromiseRejectedResult).reason;
@@ -368,14 +393,14 @@ export class RespConnection {
     this.#parser.reset();
     const handlers = this.#queue.drain();
     const sent = handlers.length - unsent;
-    if (sent > 0) {
-      const lost = new ConnectionLostError(`${error.message}; the server may have run the command`, {
-        cause: error,
-        maybeExecuted: true,
-      });
-      for (let i = 0; i < sent; i++) handlers[i]!.fail(lost);
-    }
-    for (let i = Math.max(0, sent); i < handlers.length; i++) handlers[i]!.fail(error);
+    const lost =
+      sent > 0
+        ? new ConnectionLostError(`${error.message}; the server may have run the command`, {
+            cause: error,
+            maybeExecuted: true,
+          })
+        : error;
+    for (const [i, handler] of handlers.entries()) handler.fail(i < sent ? lost : error);
   }
 
   /** `byApplication`: close() or destroy() (not giving up). */
@@ -413,7 +438,7 @@ export class RespConnection {
       // Replies come in order: once this PING is answered, everything before it is.
       await new Promise<void>((resolve) => {
         this.#enqueue(['PING'], { settle: () => resolve(), fail: () => resolve() });
-        this.flush();
+        this.#flushBatch();
       });
     }
     if (!socket.destroyed) {

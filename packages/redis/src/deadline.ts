@@ -34,6 +34,7 @@ class DeadlineQueue {
     const { items } = this;
     let head = this.head;
     while (head < items.length) {
+      // biome-ignore lint/style/noNonNullAssertion: head < items.length (hot loop: no extra check)
       const entry = items[head]!;
       if (!entry.done) {
         if (entry.at > now) break;
@@ -63,14 +64,18 @@ export class DeadlineSweeper {
   /** Coarse clock: read once per sweep, not once per operation. */
   #now = 0;
 
+  readonly #resolutionMs: number;
+
   /** @param resolutionMs how often deadlines are checked; a deadline fires at most about this late. */
-  constructor(private readonly resolutionMs = 10) {}
+  constructor(resolutionMs = 10) {
+    this.#resolutionMs = resolutionMs;
+  }
 
   /** Arms `entry` to expire in `timeoutMs`, unless `entry.done` is set first. */
   track(entry: Deadline, timeoutMs: number): void {
     if (this.#timer === undefined) {
       this.#now = performance.now();
-      this.#timer = setInterval(() => this.sweep(), this.resolutionMs);
+      this.#timer = setInterval(() => this.sweep(), this.#resolutionMs);
       this.#timer.unref();
     }
     entry.at = this.#now + timeoutMs;

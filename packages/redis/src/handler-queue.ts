@@ -20,7 +20,7 @@ export class HandlerQueue {
   shift(): ReplyHandler | undefined {
     const items = this.#items;
     if (this.#head >= items.length) return undefined;
-    const handler = items[this.#head]!;
+    const handler = items[this.#head];
     items[this.#head++] = undefined as unknown as ReplyHandler;
     if (this.#head === items.length) {
       this.#items = [];

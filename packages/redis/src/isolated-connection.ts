@@ -20,11 +20,14 @@ export interface DeadlineRunner {
 
 /** A connection of its own, lent by `RedisClient.withConnection`. */
 export class IsolatedConnection {
+  readonly #client: NodeRedisClient;
+  readonly #owner: DeadlineRunner;
+
   /** @internal created by `RedisClient.withConnection`. */
-  constructor(
-    private readonly client: NodeRedisClient,
-    private readonly owner: DeadlineRunner,
-  ) {}
+  constructor(client: NodeRedisClient, owner: DeadlineRunner) {
+    this.#client = client;
+    this.#owner = owner;
+  }
 
   /** Sends one command on this connection (BLPOP, WATCH, …) with the same deadline rules. */
   command<T = RedisReply>(
@@ -33,10 +36,11 @@ export class IsolatedConnection {
   ): Promise<T> {
     // A connection of its own: SELECT, CLIENT REPLY and the like are the caller's business here.
     validateCommand(args, 'command', false);
-    return this.owner.runWithDeadline(
+    return this.#owner.runWithDeadline(
       commandName(args),
       options?.timeoutMs,
-      () => this.client.sendCommand(toArgs(args), options?.returnBuffers ? BUFFERS : undefined) as Promise<T>,
+      () =>
+        this.#client.sendCommand(toArgs(args), options?.returnBuffers ? BUFFERS : undefined) as Promise<T>,
       isReadonlyCommand(args),
     );
   }

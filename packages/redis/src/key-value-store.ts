@@ -125,8 +125,9 @@ export class RedisKeyValueStore implements KeyValueStore {
 
   /** True when the keys may go in one command (standalone, or one Cluster slot). */
   #oneCommand(keys: readonly string[]): boolean {
-    if (this.#client.deployment !== 'cluster' || keys.length < 2) return true;
-    const slot = keySlot(keys[0]!);
+    const first = keys[0];
+    if (this.#client.deployment !== 'cluster' || keys.length < 2 || first === undefined) return true;
+    const slot = keySlot(first);
     return keys.every((k) => keySlot(k) === slot);
   }
 

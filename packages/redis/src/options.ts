@@ -153,13 +153,50 @@ function optionalString(name: string, value: unknown, allowEmpty = true): void {
   }
 }
 
+/**
+ * Checks the options of `createRedisClient` (a URL or an object) and fills in the defaults.
+ * Throws `InvalidArgumentError` at the first bad field.
+ */
 export function resolveOptions(input: string | RedisClientOptions = {}): ResolvedOptions {
+  const options = readInput(input);
+  checkConnectionFields(options);
+  const fromUrl = options.url === undefined ? undefined : parseRedisUrl(options.url);
+  const tlsOption = options.tls ?? fromUrl?.tls ?? false;
+  const { cluster, sentinel } = options;
+  checkTopology(options);
+  const minDelayMs = positiveInteger('reconnect.minDelayMs', options.reconnect?.minDelayMs, 50);
+  const maxDelayMs = positiveInteger('reconnect.maxDelayMs', options.reconnect?.maxDelayMs, 2000);
+  return {
+    host: options.host ?? fromUrl?.host ?? '127.0.0.1',
+    port: positiveInteger('port', options.port ?? fromUrl?.port, 6379),
+    username: options.username ?? fromUrl?.username,
+    password: options.password ?? fromUrl?.password,
+    db: positiveInteger('db', options.db ?? fromUrl?.db, 0, 0),
+    tls: tlsOption === false ? undefined : tlsOption === true ? {} : tlsOption,
+    cluster: cluster === undefined ? undefined : resolveCluster(cluster),
+    sentinel,
+    commandTimeoutMs: positiveInteger('commandTimeoutMs', options.commandTimeoutMs, 5000),
+    connectTimeoutMs: positiveInteger('connectTimeoutMs', options.connectTimeoutMs, 5000),
+    minDelayMs,
+    maxDelayMs: Math.max(minDelayMs, maxDelayMs),
+    poolSize: positiveInteger('poolSize', options.poolSize, 4),
+    clientName: options.clientName,
+    logger: readLogger(options.logger, '[voelgoed:redis]'),
+  };
+}
+
+/** The options as an object of their own (a URL becomes `{ url }`). */
+function readInput(input: string | RedisClientOptions): RedisClientOptions {
   if (typeof input !== 'string' && (typeof input !== 'object' || input === null || Array.isArray(input))) {
     throw invalidArgument(
       `createRedisClient takes a redis:// URL or an options object, got ${kindOf(input)}`,
     );
   }
-  const options: RedisClientOptions = typeof input === 'string' ? { url: input } : { ...input };
+  return typeof input === 'string' ? { url: input } : { ...input };
+}
+
+/** The string fields and `tls` have the right types. */
+function checkConnectionFields(options: RedisClientOptions): void {
   optionalString('url', options.url, false);
   optionalString('host', options.host, false);
   optionalString('username', options.username);
@@ -172,9 +209,10 @@ export function resolveOptions(input: string | RedisClientOptions = {}): Resolve
   ) {
     throw invalidArgument(`tls must be true, false or Node TLS options, got ${kindOf(options.tls)}`);
   }
-  const fromUrl = options.url === undefined ? undefined : parseRedisUrl(options.url);
-  const tlsOption = options.tls ?? fromUrl?.tls ?? false;
-  const cluster = options.cluster;
+}
+
+/** `cluster` and `sentinel` are well formed, and not both given. */
+function checkTopology({ cluster, sentinel }: RedisClientOptions): void {
   if (
     cluster !== undefined &&
     (typeof cluster !== 'object' ||
@@ -184,7 +222,6 @@ export function resolveOptions(input: string | RedisClientOptions = {}): Resolve
   ) {
     throw invalidArgument('cluster.nodes must list at least one seed node');
   }
-  const sentinel = options.sentinel;
   if (sentinel !== undefined) {
     if (typeof sentinel !== 'object' || sentinel === null)
       throw invalidArgument(`sentinel must be an object, got ${kindOf(sentinel)}`);
@@ -197,35 +234,13 @@ export function resolveOptions(input: string | RedisClientOptions = {}): Resolve
   }
   if (cluster !== undefined && sentinel !== undefined)
     throw invalidArgument('give either cluster or sentinel, not both');
-  const minDelayMs = positiveInteger('reconnect.minDelayMs', options.reconnect?.minDelayMs, 50);
-  const maxDelayMs = positiveInteger('reconnect.maxDelayMs', options.reconnect?.maxDelayMs, 2000);
+}
+
+/** The seed nodes parsed, and the topology refresh period [30000 ms]. */
+function resolveCluster(cluster: NonNullable<RedisClientOptions['cluster']>): ResolvedOptions['cluster'] {
   return {
-    host: options.host ?? fromUrl?.host ?? '127.0.0.1',
-    port: positiveInteger('port', options.port ?? fromUrl?.port, 6379),
-    username: options.username ?? fromUrl?.username,
-    password: options.password ?? fromUrl?.password,
-    db: positiveInteger('db', options.db ?? fromUrl?.db, 0, 0),
-    tls: tlsOption === false ? undefined : tlsOption === true ? {} : tlsOption,
-    cluster:
-      cluster === undefined
-        ? undefined
-        : {
-            nodes: cluster.nodes.map((n, i) => parseAddress(n, `cluster.nodes[${i}]`)),
-            topologyRefreshMs: positiveInteger(
-              'cluster.topologyRefreshMs',
-              cluster.topologyRefreshMs,
-              30_000,
-              0,
-            ),
-          },
-    sentinel,
-    commandTimeoutMs: positiveInteger('commandTimeoutMs', options.commandTimeoutMs, 5000),
-    connectTimeoutMs: positiveInteger('connectTimeoutMs', options.connectTimeoutMs, 5000),
-    minDelayMs,
-    maxDelayMs: Math.max(minDelayMs, maxDelayMs),
-    poolSize: positiveInteger('poolSize', options.poolSize, 4),
-    clientName: options.clientName,
-    logger: readLogger(options.logger, '[voelgoed:redis]'),
+    nodes: cluster.nodes.map((n, i) => parseAddress(n, `cluster.nodes[${i}]`)),
+    topologyRefreshMs: positiveInteger('cluster.topologyRefreshMs', cluster.topologyRefreshMs, 30_000, 0),
   };
 }
 

@@ -57,6 +57,7 @@ function validateSubject(subject: unknown): asserts subject is string {
  * Implements the `RateLimiter` port of `@voelgoed/contracts` (in memory: `MemoryRateLimiter`).
  */
 export class RateLimiter implements RateLimiterPort {
+  readonly #client: Pick<RedisClient, 'command'>;
   readonly #intervalMs: number;
   readonly #limit: number;
   readonly #prefix: string;
@@ -65,7 +66,7 @@ export class RateLimiter implements RateLimiterPort {
 
   /** Its client's health (a PING within a second) until {@link close}, `down` after. Never throws. */
   health(): Promise<HealthReport> {
-    return primitiveHealth('rate-limiter', this.client, this.#closed);
+    return primitiveHealth('rate-limiter', this.#client, this.#closed);
   }
 
   /** Marks it closed (`health()` reports `down`); the client stays open: it is the caller's. Idempotent. */
@@ -73,10 +74,8 @@ export class RateLimiter implements RateLimiterPort {
     this.#closed = true;
   }
 
-  constructor(
-    private readonly client: Pick<RedisClient, 'command'>,
-    options: RateLimiterOptions,
-  ) {
+  constructor(client: Pick<RedisClient, 'command'>, options: RateLimiterOptions) {
+    this.#client = client;
     if (typeof options !== 'object' || options === null) throw invalidArgument('options must be an object');
     const { limit, periodMs, keyPrefix = 'ratelimit:' } = options;
     if (!Number.isInteger(limit) || limit < 1) throw invalidArgument('limit must be an integer >= 1');
@@ -97,7 +96,7 @@ export class RateLimiter implements RateLimiterPort {
       throw invalidArgument(`cost must be an integer from 1 to the limit (${this.#limit})`);
     }
     const reply = await GCRA.run<number[]>(
-      this.client,
+      this.#client,
       [this.#prefix + subject],
       [this.#intervalMs, this.#limit, cost],
     );
@@ -108,6 +107,6 @@ export class RateLimiter implements RateLimiterPort {
   /** Forgets `subject`'s history. */
   async reset(subject: string): Promise<void> {
     validateSubject(subject);
-    await this.client.command(['DEL', this.#prefix + subject]);
+    await this.#client.command(['DEL', this.#prefix + subject]);
   }
 }

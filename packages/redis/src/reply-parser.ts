@@ -35,6 +35,7 @@ function parseInteger(buf: Buffer, from: number, to: number): number {
   if (i >= to) throw new ProtocolError('malformed integer in reply');
   let n = 0;
   for (; i < to; i++) {
+    // biome-ignore lint/style/noNonNullAssertion: i < to <= buf.length (hot loop: no extra check)
     const digit = buf[i]! - 48;
     if (digit < 0 || digit > 9) throw new ProtocolError('malformed integer in reply');
     n = n * 10 + digit;
@@ -57,15 +58,17 @@ export class ReplyParser {
   #skip = 0;
   /** Whether the reply being parsed reads bulk strings as Buffers. */
   #asBuffer = false;
+  readonly #onReply: (reply: unknown) => void;
+  readonly #wantsBuffers: () => boolean;
 
   /**
    * @param onReply gets each complete reply, in order.
    * @param wantsBuffers asked as each reply begins: read its bulk strings as Buffers?
    */
-  constructor(
-    private readonly onReply: (reply: unknown) => void,
-    private readonly wantsBuffers: () => boolean = () => false,
-  ) {}
+  constructor(onReply: (reply: unknown) => void, wantsBuffers: () => boolean = () => false) {
+    this.#onReply = onReply;
+    this.#wantsBuffers = wantsBuffers;
+  }
 
   /** True between replies: nothing held, no reply half-read. */
   get idle(): boolean {
@@ -90,12 +93,14 @@ export class ReplyParser {
       pos = this.#skipTerminator(chunk, 0);
       if (pos < 0) return;
     }
-    if (this.#bulk !== undefined) {
-      pos = this.#continueBulk(chunk, pos);
+    const bulk = this.#bulk;
+    if (bulk !== undefined) {
+      pos = this.#continueBulk(bulk, chunk, pos);
       if (pos < 0) return;
     }
-    if (this.#line !== undefined) {
-      pos = this.#continueLine(chunk, pos);
+    const line = this.#line;
+    if (line !== undefined) {
+      pos = this.#continueLine(line, chunk, pos);
       if (pos < 0) return;
     }
     while (pos < length) {
@@ -118,9 +123,8 @@ export class ReplyParser {
     return this.#skip > 0 ? -1 : pos + n;
   }
 
-  /** Copies the next part of a long bulk string; returns the position after it, or -1. */
-  #continueBulk(chunk: Buffer, pos: number): number {
-    const bulk = this.#bulk!;
+  /** Copies the next part of the long bulk string `bulk` (the one held); returns the position after it, or -1. */
+  #continueBulk(bulk: PartialBulk, chunk: Buffer, pos: number): number {
     const n = chunk.copy(
       bulk.bytes,
       bulk.filled,
@@ -137,9 +141,8 @@ export class ReplyParser {
     return next;
   }
 
-  /** Completes a header line cut across reads; returns the position after it, or -1. */
-  #continueLine(chunk: Buffer, pos: number): number {
-    const held = this.#line!;
+  /** Completes the header line cut across reads (`held`, its bytes so far); returns the position after it, or -1. */
+  #continueLine(held: Buffer, chunk: Buffer, pos: number): number {
     // The line's CR may be the last byte held, or in this read.
     const lf = held[held.length - 1] === CR ? (chunk[pos] === LF ? pos : -2) : chunk.indexOf(LF, pos);
     if (lf === -2) throw new ProtocolError('a reply line ends in CR without LF');
@@ -161,7 +164,7 @@ export class ReplyParser {
    */
   #header(buf: Buffer, start: number, end: number, body: Buffer = buf, bodyAt = end + 2): number {
     if (buf[end + 1] !== LF) throw new ProtocolError('a reply line ends in CR without LF');
-    if (this.#stack.length === 0) this.#asBuffer = this.wantsBuffers();
+    if (this.#stack.length === 0) this.#asBuffer = this.#wantsBuffers();
     let next = bodyAt;
     switch (buf[start]) {
       case 36: {
@@ -182,8 +185,9 @@ export class ReplyParser {
           break;
         }
         // The body goes on in later reads: assembled once, in a buffer of its final size.
-        this.#bulk = { bytes: Buffer.allocUnsafe(len), filled: 0, asBuffer: this.#asBuffer };
-        next = this.#continueBulk(body, bodyAt);
+        const bulk: PartialBulk = { bytes: Buffer.allocUnsafe(len), filled: 0, asBuffer: this.#asBuffer };
+        this.#bulk = bulk;
+        next = this.#continueBulk(bulk, body, bodyAt);
         if (next < 0) next = body.length;
         break;
       }
@@ -219,12 +223,13 @@ export class ReplyParser {
     const stack = this.#stack;
     let v = value;
     while (stack.length > 0) {
+      // biome-ignore lint/style/noNonNullAssertion: stack.length > 0 (hot loop: no extra check)
       const frame = stack[stack.length - 1]!;
       frame.items[frame.filled++] = v;
       if (frame.filled < frame.items.length) return;
       stack.pop();
       v = frame.items;
     }
-    this.onReply(v);
+    this.#onReply(v);
   }
 }

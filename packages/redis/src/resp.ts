@@ -34,6 +34,7 @@ export class CommandEncoder {
   append(args: readonly RedisArgument[]): void {
     let s = `*${args.length}\r\n`;
     for (let i = 0; i < args.length; i++) {
+      // biome-ignore lint/style/noNonNullAssertion: i < args.length (per-command path: no extra check)
       const a = args[i]!;
       if (typeof a === 'string') {
         s += `$${Buffer.byteLength(a)}\r\n${a}\r\n`;

@@ -41,8 +41,14 @@ export class RedisScript {
     command[0] = 'EVALSHA';
     command[1] = this.sha1;
     command[2] = nk;
-    for (let i = 0; i < nk; i++) command[3 + i] = keys[i]!;
-    for (let i = 0; i < args.length; i++) command[3 + nk + i] = args[i]!;
+    for (let i = 0; i < nk; i++) {
+      // biome-ignore lint/style/noNonNullAssertion: i < keys.length (hot path: no extra check)
+      command[3 + i] = keys[i]!;
+    }
+    for (let i = 0; i < args.length; i++) {
+      // biome-ignore lint/style/noNonNullAssertion: i < args.length (hot path: no extra check)
+      command[3 + nk + i] = args[i]!;
+    }
     return client.command<T>(command, options).catch((error: unknown) => {
       // Checked by shape, not instanceof: subpath bundles may hold their own copy of the class.
       if ((error as { reply?: unknown })?.reply !== 'NOSCRIPT') throw error;

@@ -11,7 +11,10 @@ for (let i = 0; i < 256; i++) {
 
 function crc16(bytes: Uint8Array): number {
   let crc = 0;
-  for (const byte of bytes) crc = ((crc << 8) & 0xffff) ^ TABLE[((crc >> 8) ^ byte) & 0xff]!;
+  for (const byte of bytes) {
+    // biome-ignore lint/style/noNonNullAssertion: the index is masked to 0..255, TABLE has 256 entries
+    crc = ((crc << 8) & 0xffff) ^ TABLE[((crc >> 8) ^ byte) & 0xff]!;
+  }
   return crc;
 }
 

@@ -110,6 +110,7 @@ export class StandaloneBackend implements Backend {
     raw = false,
   ): Promise<unknown> {
     const queued = this.#connection.sendAll([['MULTI'], ...commands, ['EXEC']], buffers);
+    // biome-ignore lint/style/noNonNullAssertion: sendAll gives one promise per command; EXEC's is the last
     const exec = queued.pop()!;
     for (const q of queued) q.catch(() => {});
     let replies: unknown;

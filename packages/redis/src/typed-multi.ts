@@ -45,7 +45,7 @@ class Multi {
 
   #transform(replies: readonly unknown[]): unknown[] {
     return replies.map((reply, i) => {
-      const transform = this.#queue[i]!.transform;
+      const transform = this.#queue[i]?.transform;
       return transform ? transform(reply) : reply;
     });
   }
