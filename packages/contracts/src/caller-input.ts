@@ -78,14 +78,21 @@ export function readList<T>(
   return out;
 }
 
-/** The entries of a plain object (prototype `Object.prototype` or `null`), read without trusting it. */
-export function readRecord(record: unknown, what: string, prefix: string): [string, unknown][] {
+/**
+ * The entries of a plain object (prototype `Object.prototype` or `null`), read without trusting
+ * it. Anything else is refused as `${what} must be ${expected}` (by default what `mset` takes,
+ * which reads an array of pairs itself); whatever reading throws is `${what} could not be read`.
+ */
+export function readRecord(
+  record: unknown,
+  what: string,
+  prefix: string,
+  expected = 'an array of [key, value] pairs or a plain object',
+): [string, unknown][] {
   try {
     const proto = typeof record === 'object' && record !== null ? Object.getPrototypeOf(record) : undefined;
     if (proto !== Object.prototype && proto !== null) {
-      throw new InvalidArgumentError(
-        `${prefix} ${what} must be an array of [key, value] pairs or a plain object`,
-      );
+      throw new InvalidArgumentError(`${prefix} ${what} must be ${expected}`);
     }
     return Object.entries(record as object);
   } catch (error) {

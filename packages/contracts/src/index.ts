@@ -1,4 +1,4 @@
-export { isWellFormed, readList, readOptions, readRecord } from './caller-input.js';
+export { isWellFormed, readList, readOptions, readRecord, readSignal } from './caller-input.js';
 export * from './errors.js';
 export * from './events.js';
 export {
@@ -31,6 +31,7 @@ export {
 } from './put-body.js';
 export {
   type CheckedPutOptions,
+  checksumDigest,
   DEFAULT_OBJECT_CONTENT_TYPE,
   HEADER_VALUE_PATTERN,
   METADATA_NAME_PATTERN,

@@ -1,4 +1,4 @@
-import { readOptions, readSignal } from './caller-input.js';
+import { readOptions, readRecord, readSignal } from './caller-input.js';
 import { InvalidArgumentError } from './errors.js';
 import type { PutOptions } from './ports/storage.js';
 import { validate } from './validate.js';
@@ -36,7 +36,7 @@ export const METADATA_NAME_PATTERN = /^[a-z0-9!#$%&'*+.^_`|~-]+$/;
 /** Printable ASCII, space to `~`: what an HTTP header value carries unchanged. */
 export const HEADER_VALUE_PATTERN = /^[\x20-\x7e]*$/;
 
-const PUT_OPTION_FIELDS = [
+export const PUT_OPTION_FIELDS = [
   'contentType',
   'metadata',
   'cacheControl',
@@ -92,7 +92,7 @@ export function readHeaderOption(value: unknown, what: string, prefix: string): 
 export function readObjectMetadata(metadata: unknown, prefix: string): Record<string, string> {
   const out: Record<string, string> = {};
   if (metadata === undefined) return out;
-  for (const [name, value] of metadataEntries(metadata, prefix)) {
+  for (const [name, value] of readRecord(metadata, 'metadata', prefix, 'a plain object of strings')) {
     const lower = name.toLowerCase();
     if (!METADATA_NAME_PATTERN.test(lower)) {
       throw new InvalidArgumentError(
@@ -105,21 +105,6 @@ export function readObjectMetadata(metadata: unknown, prefix: string): Record<st
     out[lower] = value;
   }
   return out;
-}
-
-/** The entries of a plain object (prototype `Object.prototype` or `null`), read without trusting it. */
-function metadataEntries(metadata: unknown, prefix: string): [string, unknown][] {
-  let entries: [string, unknown][] | undefined;
-  try {
-    const proto = typeof metadata === 'object' && metadata !== null ? Object.getPrototypeOf(metadata) : 0;
-    if (proto === Object.prototype || proto === null) entries = Object.entries(metadata as object);
-  } catch (error) {
-    throw new InvalidArgumentError(`${prefix} metadata could not be read`, { cause: error });
-  }
-  if (entries === undefined) {
-    throw new InvalidArgumentError(`${prefix} metadata must be a plain object of strings`);
-  }
-  return entries;
 }
 
 /**

@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import { describe, expect, it } from '@jest/globals';
+import { typeCheckSnippets } from '@voelgoed/testkit/type-check';
 import { pino } from 'pino';
 import { InvalidArgumentError, type Logger, readLogger, silentLogger } from '../src/index.js';
 import { MemoryJobQueue } from '../src/memory.js';
-import { typeCheckSnippets } from '@voelgoed/testkit/type-check';
 
 /** Both loggers users actually pass must fit the port, checked by the compiler itself. */
 const consoleFits: Logger = console;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it, jest } from '@jest/globals';
 import {
+  checksumDigest,
   DEFAULT_OBJECT_CONTENT_TYPE,
   isInfrastructureError,
   quietProgress,
@@ -132,6 +133,21 @@ describe('readPutChecksum', () => {
 
   it('passes undefined through', () => {
     expect(readPutChecksum(undefined, P)).toBeUndefined();
+  });
+
+  it('gives the digest of an accepted checksum as bytes (checksumDigest)', () => {
+    for (const [digest, algorithm] of [
+      [md5, 'md5'],
+      [sha, 'sha256'],
+    ] as const) {
+      for (const checksum of [
+        { algorithm, value: digest.toString('hex').toUpperCase() },
+        { algorithm, value: digest.toString('base64'), encoding: 'base64' as const },
+      ]) {
+        const accepted = readPutChecksum(checksum, P);
+        expect(accepted && checksumDigest(accepted).equals(digest)).toBe(true);
+      }
+    }
   });
 });
 

@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { readHeaderOption, readOptions } from '@voelgoed/contracts';
 import { readSignedUrlOptions } from './caller-options.js';
-import { invalidArgument } from './errors.js';
-import { headerValue } from './object-headers.js';
+import { invalidArgument, MESSAGE_PREFIX } from './errors.js';
 import { validateSignedUrlOptions } from './options-checks.js';
 
 /** One HMAC key: a string (its UTF-8 bytes) or bytes. */
@@ -32,6 +32,7 @@ const DEFAULT_MAX_EXPIRES_IN_S = 604_800;
 const SCHEME = 'voelgoed-fs-url-v1';
 const SIGNATURE = /^[A-Za-z0-9_-]{43}$/;
 const EXPIRES = /^\d{1,15}$/;
+const SIGNING_FIELDS = ['secret', 'baseUrl', 'maxExpiresInS'] as const;
 
 /** What checking a request's signature found. */
 export type SignatureCheck =
@@ -111,14 +112,12 @@ export class FsUrlSigner {
   constructor(options: unknown) {
     if (options === null || typeof options !== 'object')
       throw invalidArgument('signing must be { secret, baseUrl }');
-    let secret: unknown;
-    let baseUrl: unknown;
-    let maxExpiresInS: unknown;
-    try {
-      ({ secret, baseUrl, maxExpiresInS } = options as Record<string, unknown>);
-    } catch {
-      throw invalidArgument('signing options could not be read');
-    }
+    const { secret, baseUrl, maxExpiresInS } = readOptions(
+      options,
+      SIGNING_FIELDS,
+      'signing',
+      MESSAGE_PREFIX,
+    );
     this.#secrets = readSecrets(secret);
     const url = readBaseUrl(baseUrl);
     this.#baseUrl = url.href;
@@ -135,7 +134,7 @@ export class FsUrlSigner {
   sign(key: string, signedUrlOptions: unknown, nowMs = Date.now()): string {
     const options = readSignedUrlOptions(signedUrlOptions);
     const { method, expiresInS } = validateSignedUrlOptions(options, this.#maxExpiresInS);
-    const contentType = headerValue(options.contentType, 'contentType');
+    const contentType = readHeaderOption(options.contentType, 'contentType', MESSAGE_PREFIX);
     // Rounded up: the URL works for at least the lifetime asked for.
     const expires = Math.ceil(nowMs / 1000) + expiresInS;
     const query = new URLSearchParams({ expires: String(expires) });

@@ -20,10 +20,11 @@ import {
   type PutBody,
   type PutOptions,
   type PutResult,
+  readPutOptions,
   type SignedUrlOptions,
 } from '@voelgoed/contracts';
 import { BodyReader, throwIfAborted } from './body-reader.js';
-import { readGetOptions, readKeyList, readListOptions, readPutOptions } from './caller-options.js';
+import { readGetOptions, readKeyList, readListOptions } from './caller-options.js';
 import { invalidArgument, MESSAGE_PREFIX, storageError } from './errors.js';
 import { fsError, typedStreamErrors } from './fs-errors.js';
 import { type ObjectPath, objectPath } from './fs-key-path.js';
@@ -48,7 +49,6 @@ import { attachSigner, type FsUrlSigner } from './fs-signing.js';
 import { walkObjects } from './fs-walk.js';
 import { validateKey } from './key.js';
 import { listObjects } from './list.js';
-import { headerValue, normalizeMetadata } from './object-headers.js';
 import { validateMs, validateRange } from './options-checks.js';
 import { type EventSource, instrument, rangeBytes } from './telemetry.js';
 
@@ -158,17 +158,14 @@ export class FsStorage implements ObjectStorage {
       'put',
       async () => {
         validateKey(key);
-        const options = readPutOptions(putOptions);
-        const contentType = headerValue(options.contentType, 'contentType') ?? 'application/octet-stream';
-        const cacheControl = headerValue(options.cacheControl, 'cacheControl');
-        const metadata = normalizeMetadata(options.metadata);
+        const options = readPutOptions(putOptions, MESSAGE_PREFIX);
         const base: Omit<ObjectHeader, 'size' | 'etag'> = {
           key,
           lastModified: Date.now(),
-          contentType,
-          metadata,
+          contentType: options.contentType,
+          metadata: options.metadata,
         };
-        if (cacheControl !== undefined) base.cacheControl = cacheControl;
+        if (options.cacheControl !== undefined) base.cacheControl = options.cacheControl;
         if (!headerFits(base))
           throw invalidArgument('metadata, content type and cache control together are too large');
         const reader = new BodyReader(body, {

@@ -1,5 +1,10 @@
 import { createHash } from 'node:crypto';
-import { PayloadTooLargeError, type PutBody, type PutOptions, type PutResult } from '@voelgoed/contracts';
+import {
+  type CheckedPutOptions,
+  PayloadTooLargeError,
+  type PutBody,
+  type PutResult,
+} from '@voelgoed/contracts';
 import { abortedError, BodyReader, throwIfAborted } from './body-reader.js';
 import { MESSAGE_PREFIX } from './errors.js';
 import { objectHeaders } from './object-headers.js';
@@ -25,7 +30,7 @@ export async function s3Put(
   ctx: S3Context,
   key: string,
   body: PutBody,
-  options: PutOptions,
+  options: CheckedPutOptions,
 ): Promise<PutResult> {
   const { signal } = options;
   const headers = objectHeaders(options);
@@ -92,7 +97,7 @@ class MultipartPut {
   readonly #reader: BodyReader;
   readonly #partSize: number;
   readonly #declared: number | undefined;
-  readonly #options: PutOptions;
+  readonly #options: CheckedPutOptions;
 
   constructor(
     ctx: S3Context,
@@ -101,7 +106,7 @@ class MultipartPut {
     reader: BodyReader,
     partSize: number,
     declared: number | undefined,
-    options: PutOptions,
+    options: CheckedPutOptions,
   ) {
     this.#ctx = ctx;
     this.#key = key;

@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import {
+  type CheckedPutOptions,
+  checksumDigest,
   type InfrastructureError,
   isInfrastructureError,
-  type PutOptions,
+  type PutChecksum,
   type PutResult,
 } from '@voelgoed/contracts';
 import { abortedError, type BodyReader } from './body-reader.js';
@@ -19,7 +21,7 @@ export async function putBuffer(
   key: string,
   headers: Record<string, string>,
   data: Buffer,
-  options: PutOptions,
+  options: CheckedPutOptions,
 ): Promise<PutResult> {
   if (ctx.options.useSSL) headers['content-md5'] = createHash('md5').update(data).digest('base64');
   const res = await ctx.call(
@@ -56,7 +58,7 @@ export async function putStream(
   headers: Record<string, string>,
   reader: BodyReader,
   size: number,
-  options: PutOptions,
+  options: CheckedPutOptions,
 ): Promise<PutResult> {
   const { signal, onProgress } = options;
   const state: StreamState = { at: Date.now(), readError: undefined };
@@ -113,7 +115,7 @@ async function* declaredChunks(
   reader: BodyReader,
   size: number,
   progressStep: number,
-  onProgress: PutOptions['onProgress'],
+  onProgress: CheckedPutOptions['onProgress'],
   state: StreamState,
 ): AsyncGenerator<Buffer> {
   const it = reader.chunks();
@@ -150,17 +152,14 @@ async function* declaredChunks(
   }
 }
 
-/** The expected checksum as S3 request headers, when it is well formed (else the reader alone checks it). */
-function checksumHeaders(checksum: PutOptions['checksum']): { md5?: string; sha256?: string } {
+/**
+ * The expected checksum as S3 request headers: Content-MD5 (base64) or the signed SHA-256 (hex).
+ * `readPutOptions` already refused a value that is no digest of its algorithm.
+ */
+function checksumHeaders(checksum: PutChecksum | undefined): { md5?: string; sha256?: string } {
   if (checksum === undefined) return {};
-  const { algorithm, value, encoding } = checksum;
-  const bytes =
-    encoding === 'base64'
-      ? Buffer.from(value, 'base64')
-      : /^(?:[0-9a-f]{2})+$/i.test(value)
-        ? Buffer.from(value, 'hex')
-        : undefined;
-  if (algorithm === 'md5' && bytes?.length === 16) return { md5: bytes.toString('base64') };
-  if (algorithm === 'sha256' && bytes?.length === 32) return { sha256: bytes.toString('hex') };
-  return {};
+  const digest = checksumDigest(checksum);
+  return checksum.algorithm === 'md5'
+    ? { md5: digest.toString('base64') }
+    : { sha256: digest.toString('hex') };
 }

@@ -15,22 +15,17 @@ import {
   type PutBody,
   type PutOptions,
   type PutResult,
+  readHeaderOption,
+  readPutOptions,
   type SignedUrlOptions,
   TimeoutError,
 } from '@voelgoed/contracts';
 import { Client } from 'minio';
 import { throwIfAborted } from './body-reader.js';
-import {
-  readGetOptions,
-  readKeyList,
-  readListOptions,
-  readPutOptions,
-  readSignedUrlOptions,
-} from './caller-options.js';
+import { readGetOptions, readKeyList, readListOptions, readSignedUrlOptions } from './caller-options.js';
 import { MESSAGE_PREFIX } from './errors.js';
 import { validateKey } from './key.js';
 import { listObjects } from './list.js';
-import { headerValue } from './object-headers.js';
 import { validateRange, validateSignedUrlOptions } from './options-checks.js';
 import { proxyFor } from './proxy-config.js';
 import { HttpsTunnelAgent, HttpTunnelAgent } from './proxy-tunnel.js';
@@ -104,7 +99,7 @@ export class S3Storage implements ObjectStorage {
       'put',
       async () => {
         validateKey(key);
-        return s3Put(this.#ctx, key, body, readPutOptions(options));
+        return s3Put(this.#ctx, key, body, readPutOptions(options, MESSAGE_PREFIX));
       },
       (r) => r.size,
       { key },
@@ -340,7 +335,7 @@ export class S3Storage implements ObjectStorage {
           options,
           this.#ctx.options.maxSignedUrlExpiresInS,
         );
-        const contentType = headerValue(options.contentType, 'contentType');
+        const contentType = readHeaderOption(options.contentType, 'contentType', MESSAGE_PREFIX);
         // The client has its region set: presigning is local, no network call.
         const params: Record<string, string> = {};
         if (method === 'GET' && contentType) params['response-content-type'] = contentType;

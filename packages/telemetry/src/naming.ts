@@ -1,18 +1,14 @@
 import {
-  METRIC_LABEL_NAME_PATTERN,
-  METRIC_NAME_PATTERN,
   readMetricLabelNames,
+  readOptions,
   shownMetricName,
   validateMetricBuckets,
   validateMetricDescription,
+  validateMetricName,
   validateMetricUnit,
 } from '@voelgoed/contracts';
-import { invalidArgument, MESSAGE_PREFIX } from './errors.js';
+import { MESSAGE_PREFIX } from './errors.js';
 
-/** Names the contracts' `Metrics` port accepts (OpenTelemetry style, dots allowed): the contracts' rule. */
-export const PORT_NAME = METRIC_NAME_PATTERN;
-/** Label names (Prometheus and the port agree): the contracts' rule. */
-export const LABEL_NAME = METRIC_LABEL_NAME_PATTERN;
 /** A Prometheus metric name prefix (may be empty). */
 export const PREFIX = /^([a-zA-Z_:][a-zA-Z0-9_:]*)?$/;
 
@@ -100,6 +96,14 @@ export function prometheusName(
 export const shown = shownMetricName;
 
 /**
+ * Throws `INVALID_ARGUMENT` unless `name` is one the contracts' `Metrics` port accepts
+ * (OpenTelemetry style, dots allowed: the contracts' rule).
+ */
+export function checkMetricName(name: unknown): asserts name is string {
+  validateMetricName(name, MESSAGE_PREFIX);
+}
+
+/**
  * Returns a copy of `labelNames`; throws `INVALID_ARGUMENT` unless it is an array of distinct names Prometheus accepts
  * for a metric of this kind (the contracts' rule: `[a-zA-Z_][a-zA-Z0-9_]*`, not starting with `__`, no `le` on a
  * histogram).
@@ -116,34 +120,30 @@ export interface Declaration {
   readonly buckets: unknown;
 }
 
-/** One field of a caller's options object; whatever reading it throws is `INVALID_ARGUMENT`. */
-export function readField(options: unknown, field: string, metric: string): unknown {
-  if (options === undefined) return undefined;
-  if (options === null || typeof options !== 'object')
-    throw invalidArgument(`options of ${metric} must be an object`);
-  try {
-    return (options as Record<string, unknown>)[field];
-  } catch {
-    throw invalidArgument(`options.${field} of ${metric} could not be read`);
-  }
+const DECLARATION_FIELDS = ['description', 'unit', 'labelNames', 'buckets'] as const;
+const BUCKETS_FIELD = ['buckets'] as const;
+
+/** A histogram's `buckets` option, read before it is declared (whatever reading throws is `INVALID_ARGUMENT`). */
+export function readBuckets(options: unknown, metric: string): unknown {
+  return readOptions(options, BUCKETS_FIELD, `options of ${metric}`, MESSAGE_PREFIX).buckets;
 }
 
 /**
- * Reads and checks a declaration's options (the contracts' rule): `description` a string of at
- * most 1024 code units, `unit` a string of at most 64 without control characters (both may be
- * left out). `labelNames` and `buckets` are only read.
+ * Reads a declaration's options once (the contracts' `readOptions`) and checks them (the
+ * contracts' rule): `description` a string of at most 1024 code units, `unit` a string of at
+ * most 64 without control characters (both may be left out). `labelNames` and `buckets` are
+ * only read.
  */
 export function readDeclaration(options: unknown, metric: string): Declaration {
-  const description = readField(options, 'description', metric);
+  const { description, unit, labelNames, buckets } = readOptions(
+    options,
+    DECLARATION_FIELDS,
+    `options of ${metric}`,
+    MESSAGE_PREFIX,
+  );
   validateMetricDescription(description, metric, MESSAGE_PREFIX);
-  const unit = readField(options, 'unit', metric);
   validateMetricUnit(unit, metric, MESSAGE_PREFIX);
-  return {
-    labelNames: readField(options, 'labelNames', metric),
-    unit,
-    description,
-    buckets: readField(options, 'buckets', metric),
-  };
+  return { labelNames, unit, description, buckets };
 }
 
 /** Throws `INVALID_ARGUMENT` unless `buckets` are finite and strictly ascending (the contracts' rule). */

@@ -11,7 +11,14 @@ import type {
 } from '@voelgoed/contracts';
 import { closedHealth, type HealthReport } from '@voelgoed/contracts';
 import { invalidArgument, unreadable } from './errors.js';
-import { checkBuckets, checkLabelNames, PORT_NAME, readDeclaration, readField, shown } from './naming.js';
+import {
+  checkBuckets,
+  checkLabelNames,
+  checkMetricName,
+  readBuckets,
+  readDeclaration,
+  shown,
+} from './naming.js';
 
 type Kind = 'counter' | 'upDownCounter' | 'histogram' | 'gauge' | 'observableGauge';
 
@@ -71,7 +78,7 @@ export class NoopMetrics implements Metrics {
   }
 
   histogram(name: string, options: HistogramOptions = {}): Histogram {
-    const buckets = readField(options, 'buckets', typeof name === 'string' ? name : 'a histogram');
+    const buckets = readBuckets(options, typeof name === 'string' ? name : 'a histogram');
     if (buckets !== undefined) checkBuckets(buckets, `buckets of ${name}`);
     return this.#declare(name, 'histogram', options, (check) => {
       const record = (value: number, labels?: MetricLabels) => {
@@ -116,9 +123,7 @@ export class NoopMetrics implements Metrics {
     options: InstrumentOptions,
     create: (check: (labels: MetricLabels | undefined) => void) => unknown,
   ): unknown {
-    if (typeof name !== 'string' || !PORT_NAME.test(name)) {
-      throw invalidArgument(`metric name must match ${PORT_NAME.source}`);
-    }
+    checkMetricName(name);
     const existing = this.#declared.get(name);
     if (existing) {
       if (existing.kind !== kind)

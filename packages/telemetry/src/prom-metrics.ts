@@ -19,10 +19,10 @@ import { invalidArgument, unreadable } from './errors.js';
 import {
   checkBuckets,
   checkLabelNames,
-  PORT_NAME,
+  checkMetricName,
   prometheusName,
+  readBuckets,
   readDeclaration,
-  readField,
   shown,
 } from './naming.js';
 import { ObservableCallbacks } from './observable-callbacks.js';
@@ -260,7 +260,7 @@ export class PromMetrics implements Metrics {
   }
 
   histogram(name: string, options: HistogramOptions = {}): Histogram {
-    const buckets = readField(options, 'buckets', typeof name === 'string' ? name : 'a histogram');
+    const buckets = readBuckets(options, typeof name === 'string' ? name : 'a histogram');
     if (buckets !== undefined) checkBuckets(buckets, `buckets of ${name}`);
     return this.#declare(name, 'histogram', options, (promName, help, labelNames) => {
       const inst = this.factory.histogram(
@@ -353,9 +353,7 @@ export class PromMetrics implements Metrics {
     options: InstrumentOptions,
     create: (promName: string, help: string, labelNames: readonly string[]) => Declared,
   ): Declared {
-    if (typeof name !== 'string' || !PORT_NAME.test(name)) {
-      throw invalidArgument(`metric name must match ${PORT_NAME.source}, got ${shown(name)}`);
-    }
+    checkMetricName(name);
     const existing = this.#declared.get(name);
     if (existing) {
       if (existing.kind !== kind)

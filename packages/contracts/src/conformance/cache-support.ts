@@ -1,20 +1,8 @@
 import { randomKey, sleep } from './shared.js';
 
-// What the topics of the Cache suite share.
+export { BAD_TTLS, PAST_SHORT_TTL, SHORT_TTL } from './shared.js';
 
-/** Short TTL used where a test waits for expiry (real time), and a wait safely past it. */
-export const SHORT_TTL = 150;
-export const PAST_SHORT_TTL = 400;
-/** TTLs every method refuses. */
-export const BAD_TTLS = [
-  0,
-  -1,
-  Number.NaN,
-  Number.POSITIVE_INFINITY,
-  2 ** 53,
-  '100',
-  null,
-] as unknown as number[];
+// What the topics of the Cache suite share.
 
 /** A new random key. */
 export const k = () => randomKey('cache');

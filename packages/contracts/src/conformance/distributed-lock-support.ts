@@ -1,14 +1,11 @@
 import { ErrorCodes } from '../errors.js';
 import type { DistributedLock } from '../ports/lock.js';
-import { expectInfrastructureError, randomKey } from './shared.js';
+import { expectInfrastructureError, randomKey, SHORT_TTL } from './shared.js';
 
 // What the topics of the DistributedLock suite share: TTLs, retry settings, resource names and
 // the two probes of a resource (locked, free).
 
-/** Short TTL used where a test waits for expiry (real time: adapters on real servers run these). */
-export const SHORT_TTL = 150;
-/** Comfortably past {@link SHORT_TTL}. */
-export const PAST_SHORT_TTL = 400;
+export { PAST_SHORT_TTL, SHORT_TTL } from './shared.js';
 /**
  * TTL of the renewal check. With {@link SHORT_TTL} (renewed every ~50 ms) an event-loop stall of
  * ~100 ms, which a busy machine running several suites at once gives, lost the lock; at 600 ms a

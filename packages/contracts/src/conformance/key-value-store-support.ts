@@ -1,11 +1,9 @@
 import { expect } from './assert.js';
-import { randomKey } from './shared.js';
+import { randomKey, SHORT_TTL } from './shared.js';
 
 // What the topics of the KeyValueStore suite share: TTLs, bad TTLs and random keys.
 
-/** Short TTL used where a test waits for expiry (real time). */
-export const SHORT_TTL = 150;
-export const PAST_SHORT_TTL = 400;
+export { PAST_SHORT_TTL, SHORT_TTL } from './shared.js';
 /**
  * TTL of the checks that read a TTL back: a TTL of {@link SHORT_TTL} could run out while a loaded
  * machine stalled between the write and the read (it did, once, in a clean-clone run).

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { PUT_OPTION_FIELDS } from '../put-options.js';
 import type { JunkRunContext } from './bad-input.js';
 import { type Junk, JunkError } from './junk.js';
 
@@ -56,19 +57,9 @@ export function junkStream(context: JunkRunContext): Junk {
   return context.random.pick(kinds)();
 }
 
-const PUT_FIELDS = [
-  'contentType',
-  'metadata',
-  'cacheControl',
-  'size',
-  'checksum',
-  'onProgress',
-  'signal',
-] as const;
-
 export function junkPutOptions(context: JunkRunContext): Junk {
   const { junk, random } = context;
-  const field = random.pick([...PUT_FIELDS, 'options']);
+  const field = random.pick([...PUT_OPTION_FIELDS, 'options']);
   if (field === 'options') return junk.any();
   let value: Junk;
   if (field === 'size') value = junk.prefer('number', 0.7);

@@ -267,3 +267,18 @@ export function findCheck<T>(checks: readonly ConformanceCheck<T>[], name: strin
   if (!check) throw new Error(`[voelgoed:contracts] no conformance check named ${JSON.stringify(name)}`);
   return check;
 }
+
+/** Short TTL of the checks that wait for expiry (real time: adapters on real servers run them). */
+export const SHORT_TTL = 150;
+/** Comfortably past {@link SHORT_TTL}. */
+export const PAST_SHORT_TTL = 400;
+/** TTLs every TTL-taking method refuses (the Cache and ExpiringSet suites). */
+export const BAD_TTLS = [
+  0,
+  -1,
+  Number.NaN,
+  Number.POSITIVE_INFINITY,
+  2 ** 53,
+  '100',
+  null,
+] as unknown as number[];
