@@ -43,6 +43,12 @@ export {
   readPutOptions,
 } from './put-options.js';
 export {
+  type CheckedSignedUrlOptions,
+  DEFAULT_SIGNED_URL_EXPIRES_IN_S,
+  MAX_SIGNED_URL_EXPIRES_IN_S,
+  readSignedUrlOptions,
+} from './signed-url-options.js';
+export {
   type HttpAttemptTrace,
   type LockAcquireTrace,
   type QueueProcessTrace,

@@ -1,10 +1,4 @@
-import {
-  type ListOptions,
-  readList,
-  readOptions,
-  readSignal,
-  type SignedUrlOptions,
-} from '@voelgoed/contracts';
+import { type ListOptions, readList, readOptions, readSignal } from '@voelgoed/contracts';
 import { MESSAGE_PREFIX } from './errors.js';
 
 /**
@@ -18,7 +12,7 @@ import { MESSAGE_PREFIX } from './errors.js';
 
 const GET_FIELDS = ['signal'] as const;
 const LIST_FIELDS = ['limit'] as const;
-const SIGNED_URL_FIELDS = ['method', 'expiresInS', 'contentType'] as const;
+const _SIGNED_URL_FIELDS = ['method', 'expiresInS', 'contentType'] as const;
 
 /** `get` options: only `signal`. */
 export function readGetOptions(options: unknown): { signal?: AbortSignal } {
@@ -31,14 +25,6 @@ export function readGetOptions(options: unknown): { signal?: AbortSignal } {
 export function readListOptions(options: unknown): ListOptions {
   const { limit } = readOptions(options, LIST_FIELDS, 'list options', MESSAGE_PREFIX);
   return limit === undefined ? {} : { limit: limit as number };
-}
-
-/** `signedUrl` options, read once (their values are checked by `validateSignedUrlOptions`). */
-export function readSignedUrlOptions(options: unknown): SignedUrlOptions {
-  const read = readOptions(options, SIGNED_URL_FIELDS, 'signedUrl options', MESSAGE_PREFIX);
-  const out: Record<string, unknown> = {};
-  for (const [field, value] of Object.entries(read)) if (value !== undefined) out[field] = value;
-  return out as SignedUrlOptions;
 }
 
 /** A copy of a `deleteMany` key list, read element by element (a huge sparse array fails at its first hole). */

@@ -1,8 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { readHeaderOption, readOptions } from '@voelgoed/contracts';
-import { readSignedUrlOptions } from './caller-options.js';
+import { readOptions, readSignedUrlOptions } from '@voelgoed/contracts';
 import { invalidArgument, MESSAGE_PREFIX } from './errors.js';
-import { validateSignedUrlOptions } from './options-checks.js';
 
 /** One HMAC key: a string (its UTF-8 bytes) or bytes. */
 export type FsSigningSecret = string | Uint8Array;
@@ -132,9 +130,11 @@ export class FsUrlSigner {
 
   /** A URL letting its bearer GET (or PUT) `key` (a valid key) until it expires. */
   sign(key: string, signedUrlOptions: unknown, nowMs = Date.now()): string {
-    const options = readSignedUrlOptions(signedUrlOptions);
-    const { method, expiresInS } = validateSignedUrlOptions(options, this.#maxExpiresInS);
-    const contentType = readHeaderOption(options.contentType, 'contentType', MESSAGE_PREFIX);
+    const { method, expiresInS, contentType } = readSignedUrlOptions(
+      signedUrlOptions,
+      MESSAGE_PREFIX,
+      this.#maxExpiresInS,
+    );
     // Rounded up: the URL works for at least the lifetime asked for.
     const expires = Math.ceil(nowMs / 1000) + expiresInS;
     const query = new URLSearchParams({ expires: String(expires) });

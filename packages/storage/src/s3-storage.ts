@@ -15,18 +15,18 @@ import {
   type PutBody,
   type PutOptions,
   type PutResult,
-  readHeaderOption,
   readPutOptions,
+  readSignedUrlOptions,
   type SignedUrlOptions,
   TimeoutError,
 } from '@voelgoed/contracts';
 import { Client } from 'minio';
 import { throwIfAborted } from './body-reader.js';
-import { readGetOptions, readKeyList, readListOptions, readSignedUrlOptions } from './caller-options.js';
+import { readGetOptions, readKeyList, readListOptions } from './caller-options.js';
 import { MESSAGE_PREFIX } from './errors.js';
 import { validateKey } from './key.js';
 import { listObjects } from './list.js';
-import { validateRange, validateSignedUrlOptions } from './options-checks.js';
+import { validateRange } from './options-checks.js';
 import { proxyFor } from './proxy-config.js';
 import { HttpsTunnelAgent, HttpTunnelAgent } from './proxy-tunnel.js';
 import { infoFromHeaders, wrapBody } from './s3-body.js';
@@ -330,12 +330,11 @@ export class S3Storage implements ObjectStorage {
       'signedUrl',
       async () => {
         validateKey(key);
-        const options = readSignedUrlOptions(signedUrlOptions);
-        const { method, expiresInS } = validateSignedUrlOptions(
-          options,
+        const { method, expiresInS, contentType } = readSignedUrlOptions(
+          signedUrlOptions,
+          MESSAGE_PREFIX,
           this.#ctx.options.maxSignedUrlExpiresInS,
         );
-        const contentType = readHeaderOption(options.contentType, 'contentType', MESSAGE_PREFIX);
         // The client has its region set: presigning is local, no network call.
         const params: Record<string, string> = {};
         if (method === 'GET' && contentType) params['response-content-type'] = contentType;

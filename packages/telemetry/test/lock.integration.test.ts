@@ -22,6 +22,20 @@ afterAll(async () => {
   await group?.stop();
 });
 
+/** Resolves once no node has a key naming `resource` (lock key, line, waiter markers) but its fencing counter. */
+async function noKeysOf(resource: string): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const keys = await Promise.all(group.servers.map((s) => s.call(['KEYS', `*${resource}*`])));
+    const left = keys.map((k) =>
+      (Array.isArray(k) ? k : []).filter((key) => !String(key).startsWith('lock:f:')),
+    );
+    if (left.every((k) => k.length === 0)) return;
+    if (Date.now() > deadline) throw new Error(`keys of ${resource} still there: ${JSON.stringify(left)}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 describe('@voelgoed/lock → lock metrics', () => {
   it('records acquire wait and attempts, extensions, held time and lost locks', async () => {
     const resource = `telemetry-${Date.now()}`;
@@ -33,6 +47,10 @@ describe('@voelgoed/lock → lock metrics', () => {
     expect(isInfrastructureError(contended, 'LOCK_TIMEOUT')).toBe(true);
     await first.extend(5000);
     expect(await first.release()).toBe(true);
+    // release() resolves once a quorum deleted the key, and the timed-out acquire leaves its line
+    // on a quorum too: the next acquire would find the third node's leftovers and count a second
+    // attempt. Wait until no node holds anything of the resource.
+    await noKeysOf(resource);
 
     // A lock whose keys vanish (FLUSHALL on every node) is lost on its next extension.
     const second = await locks.acquire(resource, 5000);

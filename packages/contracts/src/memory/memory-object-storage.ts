@@ -26,14 +26,13 @@ import type {
 } from '../ports/storage.js';
 import { checkObjectSize, PutBodyReader } from '../put-body.js';
 import { type CheckedPutOptions, readHeaderOption, readPutOptions } from '../put-options.js';
+import { readSignedUrlOptions } from '../signed-url-options.js';
 import { type StorageOperationTrace, TraceChannels, traceChannel, traced, traceOperation } from '../trace.js';
 import { validate } from '../validate.js';
 import { validateObjectKey, validateObjectKeyPrefix } from '../validate-object-key.js';
 import { type Clock, systemClock } from './clock.js';
 
 const PREFIX = '[voelgoed:contracts] MemoryObjectStorage:';
-const DEFAULT_SIGNED_URL_S = 900;
-const MAX_SIGNED_URL_S = 7 * 24 * 3600;
 
 const publisher = createPublisher(Channels.storageOperation);
 const tracing = traceChannel(TraceChannels.storageOperation);
@@ -326,28 +325,14 @@ export class MemoryObjectStorage implements ObjectStorage {
   signedUrl(key: string, signedUrlOptions: SignedUrlOptions = {}): Promise<string> {
     return this.#observe('signedUrl', { key }, async () => {
       validateObjectKey(key, PREFIX);
-      const options = readOptions(
-        signedUrlOptions,
-        ['method', 'expiresInS', 'contentType'],
-        'signedUrl options',
-        PREFIX,
-      ) as SignedUrlOptions;
-      const method = options.method ?? 'GET';
-      if (method !== 'GET' && method !== 'PUT') {
-        throw new InvalidArgumentError(`${PREFIX} signed URL method must be GET or PUT`);
-      }
-      const expiresInS = options.expiresInS ?? DEFAULT_SIGNED_URL_S;
-      if (typeof expiresInS !== 'number' || !Number.isFinite(expiresInS) || expiresInS <= 0) {
-        throw new InvalidArgumentError(`${PREFIX} expiresInS must be a positive finite number of seconds`);
-      }
-      readHeaderOption(options.contentType, 'contentType', PREFIX);
-      const expires = Math.floor(this.#clock.now() / 1000 + Math.min(expiresInS, MAX_SIGNED_URL_S));
+      const { method, expiresInS, contentType } = readSignedUrlOptions(signedUrlOptions, PREFIX);
+      const expires = Math.floor(this.#clock.now() / 1000 + expiresInS);
       // The key travels base64url-encoded: URL parsing would fold '.' segments of a plain path.
       const url = new URL(`memory://${this.#bucket}/${Buffer.from(key, 'utf8').toString('base64url')}`);
       url.searchParams.set('x-method', method);
       url.searchParams.set('x-expires', String(expires));
-      if (options.contentType !== undefined) url.searchParams.set('x-content-type', options.contentType);
-      url.searchParams.set('x-signature', this.#sign(key, method, expires, options.contentType));
+      if (contentType !== undefined) url.searchParams.set('x-content-type', contentType);
+      url.searchParams.set('x-signature', this.#sign(key, method, expires, contentType));
       return { result: url.href };
     });
   }
