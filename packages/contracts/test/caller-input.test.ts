@@ -1,18 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import { isInfrastructureError, readList, readOptions, readRecord, readSignal } from '../src/index.js';
-
-const P = '[voelgoed:test]';
-
-function refusal(action: () => unknown): Error {
-  try {
-    action();
-  } catch (error) {
-    expect(isInfrastructureError(error, 'INVALID_ARGUMENT')).toBe(true);
-    expect((error as Error).message.startsWith(`${P} `)).toBe(true);
-    return error as Error;
-  }
-  throw new Error('expected INVALID_ARGUMENT');
-}
+import { readList, readOptions, readRecord, readSignal } from '../src/index.js';
+import { P, refusal } from './support/refusal.js';
 
 function throwingGetter(field: string): object {
   return Object.defineProperty({}, field, {

@@ -3,28 +3,16 @@ import { describe, expect, it, jest } from '@jest/globals';
 import {
   checksumDigest,
   DEFAULT_OBJECT_CONTENT_TYPE,
-  isInfrastructureError,
   quietProgress,
   readHeaderOption,
   readObjectMetadata,
   readPutChecksum,
   readPutOptions,
 } from '../src/index.js';
+import { P, refusal } from './support/refusal.js';
 
-const P = '[voelgoed:test]';
 const md5 = createHash('md5').update('x').digest();
 const sha = createHash('sha256').update('x').digest();
-
-function refusal(action: () => unknown): Error {
-  try {
-    action();
-  } catch (error) {
-    expect(isInfrastructureError(error, 'INVALID_ARGUMENT')).toBe(true);
-    expect((error as Error).message.startsWith(`${P} `)).toBe(true);
-    return error as Error;
-  }
-  throw new Error('expected INVALID_ARGUMENT');
-}
 
 describe('readHeaderOption (contentType, cacheControl)', () => {
   it.each([

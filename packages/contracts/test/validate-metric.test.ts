@@ -1,6 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
 import {
-  isInfrastructureError,
   MAX_METRIC_DESCRIPTION_LENGTH,
   MAX_METRIC_UNIT_LENGTH,
   METRIC_LABEL_NAME_PATTERN,
@@ -11,19 +10,7 @@ import {
   validateMetricName,
   validateMetricUnit,
 } from '../src/index.js';
-
-const P = '[voelgoed:test]';
-
-function refusal(action: () => unknown): Error {
-  try {
-    action();
-  } catch (error) {
-    expect(isInfrastructureError(error, 'INVALID_ARGUMENT')).toBe(true);
-    expect((error as Error).message.startsWith(`${P} `)).toBe(true);
-    return error as Error;
-  }
-  throw new Error('expected INVALID_ARGUMENT');
-}
+import { P, refusal } from './support/refusal.js';
 
 describe('validateMetricName', () => {
   it.each([['http.client.request.duration'], ['_x'], ['jobs_total'], ['A1.b_2']])('accepts %j', (name) => {
