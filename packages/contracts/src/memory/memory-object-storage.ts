@@ -25,7 +25,7 @@ import type {
   SignedUrlOptions,
 } from '../ports/storage.js';
 import { checkObjectSize, PutBodyReader } from '../put-body.js';
-import { type CheckedPutOptions, readHeaderOption, readPutOptions } from '../put-options.js';
+import { type CheckedPutOptions, readPutOptions } from '../put-options.js';
 import { readSignedUrlOptions } from '../signed-url-options.js';
 import { type StorageOperationTrace, TraceChannels, traceChannel, traced, traceOperation } from '../trace.js';
 import { validate } from '../validate.js';
