@@ -26,6 +26,11 @@ const published = readdirSync(path.join(repoRoot, 'packages'))
   }));
 const publishedNames = new Set(published.map((p) => p.name));
 
+/** The published packages a package's src may import: contracts; redis too for the lock and the queue. */
+function mayUse(dir: string): Set<string> {
+  return new Set(['@voelgoed/contracts', ...(dir === 'lock' || dir === 'queue' ? ['@voelgoed/redis'] : [])]);
+}
+
 function sourceFiles(dir: string): string[] {
   const out: string[] = [];
   const walk = (current: string) => {
@@ -131,7 +136,7 @@ describe('layout: imports point one way', () => {
   });
 
   it.each(published.map((p) => [p.name, p.dir]))(
-    '%s: src imports stay in its src and reach other packages only through their public entries',
+    '%s: src imports stay in its src and reach only contracts (and redis, for lock and queue) through their public entries',
     (_name, dir) => {
       const src = path.join(repoRoot, 'packages', dir, 'src');
       const found = violations(src, (specifier, file) => {
@@ -143,8 +148,9 @@ describe('layout: imports point one way', () => {
           );
         const name = packageOf(specifier);
         if (!name.startsWith('@voelgoed/')) return true;
-        // A published package, by name, without reaching into its files (subpath exports are fine).
-        return publishedNames.has(name) && !/\/(src|dist)\//.test(`${specifier}/`);
+        // Contracts (and, for the lock and the queue, redis), by name, without reaching into its
+        // files (subpath exports are fine).
+        return mayUse(dir).has(name) && !/\/(src|dist)\//.test(`${specifier}/`);
       });
       expect(found).toEqual([]);
     },

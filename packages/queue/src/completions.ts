@@ -1,6 +1,7 @@
 import { LEASE_TAKEN, loseLease, type Running } from './delivery.js';
 import { publishJobEvent } from './events.js';
 import { fetchArgs } from './fetch.js';
+import { redisRetryDelayMs } from './input.js';
 import { fetchScript } from './scripts.js';
 import type { WorkerContext } from './worker-context.js';
 
@@ -132,7 +133,7 @@ export class Completions {
       this.#errors++;
     }
     if (this.#waiting.length > 0) {
-      this.#notify(this.#errors === 0 ? 0 : Math.min(1_000, 25 * 2 ** this.#errors));
+      this.#notify(this.#errors === 0 ? 0 : redisRetryDelayMs(this.#errors, 1_000));
     }
   }
 }

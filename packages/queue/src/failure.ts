@@ -1,12 +1,11 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { errorCodeOf } from '@voelgoed/contracts';
 import { LEASE_TAKEN, loseLease, type Outcome, type Running } from './delivery.js';
 import { publishJobEvent } from './events.js';
 import { deliveryArgs } from './fetch.js';
-import { backoffMs, describeFailure } from './input.js';
+import { backoffMs, describeFailure, redisRetryDelayMs } from './input.js';
 import { failScript } from './scripts.js';
 import type { WorkerContext } from './worker-context.js';
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * Records a handler's failure: the job is retried after its backoff, or dead-lettered after its
@@ -26,7 +25,7 @@ export async function recordFailure(ctx: WorkerContext, run: Running, error: unk
     } catch {
       // Redis unreachable: try again while the lease lasts; after it the job comes back anyway.
       if (run.gone || performance.now() >= run.leaseUntil) return 'failed';
-      await sleep(Math.min(1_000, 25 * 2 ** tries));
+      await sleep(redisRetryDelayMs(tries, 1_000));
     }
   }
 }

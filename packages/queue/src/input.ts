@@ -178,3 +178,11 @@ export function describeFailure(error: unknown): { name: string; message: string
     return { name: 'Error', message: 'the handler threw a value that could not be read' };
   }
 }
+
+/**
+ * How long to wait before trying Redis again after `errors` failures in a row: 50 ms doubling,
+ * capped at `capMs`, so an outage is not hammered and a short one costs little.
+ */
+export function redisRetryDelayMs(errors: number, capMs: number): number {
+  return Math.min(capMs, 25 * 2 ** errors);
+}

@@ -1,7 +1,7 @@
 import { hashTag, type RedisClient } from '@voelgoed/redis';
 import { RateLimiter } from '@voelgoed/redis/rate-limiter';
 import { invalidArgument } from './errors.js';
-import { fields, MAX_DELAY_MS, numberIn } from './input.js';
+import { fields, MAX_DELAY_MS, numberIn, redisRetryDelayMs } from './input.js';
 
 // A queue's rate limit: every worker of the queue, in every process, takes permits from one
 // GCRA limiter (the rate limiter primitive of @voelgoed/redis) before it fetches, and fetches at
@@ -86,7 +86,7 @@ export class FetchPermits {
       } catch {
         // Redis down or paused: the fetch would fail too; back off as the fetch loop does.
         errors++;
-        await pause(Math.min(2_000, 25 * 2 ** errors), stop);
+        await pause(redisRetryDelayMs(errors, 2_000), stop);
         continue;
       }
       if (result.allowed) return stop.aborted ? 0 : want;

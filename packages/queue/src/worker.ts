@@ -13,6 +13,7 @@ import { callHandler, newRunning, type Running, readCarrier } from './delivery.j
 import { publishJobEvent } from './events.js';
 import { recordFailure } from './failure.js';
 import { type FetchedJob, fetchArgs, parseJobs } from './fetch.js';
+import { redisRetryDelayMs } from './input.js';
 import { LeaseRenewal } from './lease-renewal.js';
 import { fetchScript } from './scripts.js';
 import { allFinished, HandBacks, readGraceMs, waitForGrace } from './shutdown.js';
@@ -87,7 +88,7 @@ export class RedisJobWorker implements JobWorker {
         if (reply === undefined) {
           // Redis down or paused: keep the worker alive and try again, backing off up to 2 s.
           errors++;
-          await waker.wait(generation, Math.min(2_000, 25 * 2 ** errors), stop);
+          await waker.wait(generation, redisRetryDelayMs(errors, 2_000), stop);
           continue;
         }
         errors = 0;

@@ -12,7 +12,6 @@ import { MESSAGE_PREFIX } from './errors.js';
 
 const GET_FIELDS = ['signal'] as const;
 const LIST_FIELDS = ['limit'] as const;
-const _SIGNED_URL_FIELDS = ['method', 'expiresInS', 'contentType'] as const;
 
 /** `get` options: only `signal`. */
 export function readGetOptions(options: unknown): { signal?: AbortSignal } {

@@ -23,14 +23,9 @@ export class RootGuard {
     this.base = base;
   }
 
-  /** The resolved base, once {@link init} has run (for stripping paths from errors). */
-  get realBase(): string | undefined {
-    return this.#realBase;
-  }
-
   /**
    * Checks that `dirs` (the base and its siblings such as `.tmp`) are real directories, not links.
-   * Resolves the resolved base (then also {@link realBase}).
+   * Resolves the resolved base.
    */
   async init(operation: string, dirs: readonly string[]): Promise<string> {
     for (const dir of dirs) {

@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { readOptions, readSignedUrlOptions } from '@voelgoed/contracts';
+import { MAX_SIGNED_URL_EXPIRES_IN_S, readOptions, readSignedUrlOptions } from '@voelgoed/contracts';
 import { invalidArgument, MESSAGE_PREFIX } from './errors.js';
 
 /** One HMAC key: a string (its UTF-8 bytes) or bytes. */
@@ -25,7 +25,6 @@ export interface FsSigningOptions {
 
 /** Shortest secret accepted, bytes (the HMAC-SHA256 output size). */
 export const MIN_SECRET_BYTES = 32;
-const DEFAULT_MAX_EXPIRES_IN_S = 604_800;
 /** Versions the signed string, so that another scheme can never verify as this one. */
 const SCHEME = 'voelgoed-fs-url-v1';
 const SIGNATURE = /^[A-Za-z0-9_-]{43}$/;
@@ -125,7 +124,7 @@ export class FsUrlSigner {
       (typeof maxExpiresInS !== 'number' || !Number.isSafeInteger(maxExpiresInS) || maxExpiresInS < 1)
     )
       throw invalidArgument('signing.maxExpiresInS must be a positive integer of seconds');
-    this.#maxExpiresInS = (maxExpiresInS as number | undefined) ?? DEFAULT_MAX_EXPIRES_IN_S;
+    this.#maxExpiresInS = (maxExpiresInS as number | undefined) ?? MAX_SIGNED_URL_EXPIRES_IN_S;
   }
 
   /** A URL letting its bearer GET (or PUT) `key` (a valid key) until it expires. */

@@ -1,5 +1,5 @@
 import type { Agent } from 'node:http';
-import { type Logger, readLogger } from '@voelgoed/contracts';
+import { type Logger, MAX_SIGNED_URL_EXPIRES_IN_S, readLogger } from '@voelgoed/contracts';
 import { invalidArgument, MESSAGE_PREFIX } from './errors.js';
 import { type ProxyConfig, type ProxyOption, resolveProxy } from './proxy-config.js';
 
@@ -97,7 +97,7 @@ export const S3_DEFAULTS = {
   partSize: 8 * MiB,
   concurrency: 4,
   maxObjectSize: 5 * 1024 * 1024 * MiB,
-  maxSignedUrlExpiresInS: 7 * 24 * 3600,
+  maxSignedUrlExpiresInS: MAX_SIGNED_URL_EXPIRES_IN_S,
   retries: 2,
   retryBaseDelayMs: 100,
   requestTimeoutMs: 30_000,
