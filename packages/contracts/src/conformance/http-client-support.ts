@@ -1,4 +1,3 @@
-import type { Readable } from 'node:stream';
 import type { HttpClient } from '../ports/http.js';
 import type { ConformanceCheck } from './shared.js';
 
@@ -30,8 +29,4 @@ export async function attempts(client: HttpClient, id: string) {
   return (await client.get(`/attempts/${id}`)).json<{ count: number; idempotencyKeys: (string | null)[] }>();
 }
 
-export async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-  return Buffer.concat(chunks);
-}
+export { readAll } from './shared.js';

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import type { Readable } from 'node:stream';
 import { ErrorCodes, type InfrastructureError, isInfrastructureError } from '../errors.js';
 import type { ObjectStorage } from '../ports/storage.js';
 import {
@@ -13,7 +12,7 @@ import {
 } from './bad-input.js';
 import type { Junk } from './junk.js';
 import { junkPutOptions, junkStream } from './object-storage-junk.js';
-import { type ConformanceCheck, randomKey } from './shared.js';
+import { type ConformanceCheck, randomKey, readAll } from './shared.js';
 
 const { INVALID_ARGUMENT, NOT_FOUND, INTEGRITY, ABORTED, PAYLOAD_TOO_LARGE } = ErrorCodes;
 const DEFAULTS = { seed: 0x0b1e0016, runs: 200 };
@@ -52,12 +51,6 @@ interface RunState {
 
 const valid = (label: string, value: unknown): Junk => ({ label, value });
 const sha = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
-
-async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-  return Buffer.concat(chunks);
-}
 
 async function makeNeighbours(impl: ObjectStorage, prefix: string) {
   const base = randomKey(`${prefix}/junk`);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { type ErrorCode, ErrorCodes, isInfrastructureError } from '../errors.js';
 import type { ObjectStorage } from '../ports/storage.js';
-import { type ConformanceCheck, randomKey } from './shared.js';
+import { type ConformanceCheck, collect, randomKey, readAll } from './shared.js';
 
 /**
  * Checks that every `ObjectStorage` driver answers alike where S3 servers, the filesystem and
@@ -23,18 +23,6 @@ export interface ObjectStorageConsistencyOptions<T extends ObjectStorage = Objec
     url: string,
     init: { method: 'GET' | 'PUT'; body?: Buffer; contentType?: string },
   ) => Promise<{ status: number; body: Uint8Array }>;
-}
-
-async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-  return Buffer.concat(chunks);
-}
-
-async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of iterable) out.push(item);
-  return out;
 }
 
 /** Rejects unless `action` rejects with an `InfrastructureError` of `code`. */

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { ObjectStorage } from '../ports/storage.js';
+import { collect, readAll } from './shared.js';
 
 // What the topics of the ObjectStorage suite share: their context, stream and byte helpers, and
 // the keys the port refuses.
@@ -31,20 +32,10 @@ export interface ObjectStorageTopicContext<T extends ObjectStorage> {
 }
 
 /** Reads a stream to the end. */
-export async function readAll(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
-  return Buffer.concat(chunks);
-}
+export { collect, readAll };
 
 export async function getBytes(impl: ObjectStorage, key: string): Promise<Buffer> {
   return readAll((await impl.get(key)).body);
-}
-
-export async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const item of iterable) out.push(item);
-  return out;
 }
 
 /** Bytes 0..255 repeated, `length` long. */

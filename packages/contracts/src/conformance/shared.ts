@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import { type InfrastructureError, InvalidArgumentError, isInfrastructureError } from '../errors.js';
 
 /**
@@ -282,3 +283,17 @@ export const BAD_TTLS = [
   '100',
   null,
 ] as unknown as number[];
+
+/** Every byte of a stream (string chunks as UTF-8). */
+export async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  return Buffer.concat(chunks);
+}
+
+/** Every item of an async iterable. */
+export async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of iterable) out.push(item);
+  return out;
+}
