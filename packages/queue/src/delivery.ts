@@ -94,8 +94,8 @@ export function loseLease(ctx: Pick<WorkerContext, 'name' | 'logger'>, run: Runn
   if (run.gone) return;
   run.gone = true;
   const queue = ctx.name;
-  publishJobEvent({ queue, event: 'lease_lost', attempt: run.job.failures + 1 });
-  ctx.logger.warn({ queue, jobId: run.job.id, attempt: run.job.failures + 1, reason: why }, 'job lease lost');
+  publishJobEvent({ queue, event: 'lease_lost', attempt: run.attempt });
+  ctx.logger.warn({ queue, jobId: run.job.id, attempt: run.attempt, reason: why }, 'job lease lost');
   run.controller.abort(new LockLostError(`${MESSAGE_PREFIX} delivery lost: ${why}`, [run.job.id]));
 }
 

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { MAX_DELAY_MS, readList } from '../caller-input.js';
+import { MAX_DELAY_MS, readList, readSignal } from '../caller-input.js';
 import { IntegrityError, InvalidArgumentError, isInfrastructureError } from '../errors.js';
 import { HTTP_METHODS } from '../http-defaults.js';
 import type { HttpMethod, HttpQuery, HttpRequest, HttpRetryOptions } from '../ports/http.js';
@@ -179,12 +179,7 @@ function resolveIdempotencyKey(
 
 /** Checks `signal` (a real AbortSignal) and `throwHttpErrors` (a boolean), when given. */
 function checkFlags(request: HttpRequest, prefix: string): void {
-  if (
-    request.signal !== undefined &&
-    !(request.signal instanceof AbortSignal && typeof request.signal.aborted === 'boolean')
-  ) {
-    throw new InvalidArgumentError(`${prefix} signal must be an AbortSignal`);
-  }
+  readSignal(request.signal, prefix);
   if (request.throwHttpErrors !== undefined && typeof request.throwHttpErrors !== 'boolean') {
     throw new InvalidArgumentError(`${prefix} throwHttpErrors must be a boolean`);
   }
