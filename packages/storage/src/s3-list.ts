@@ -35,7 +35,7 @@ export async function listPage(
     ...(token === undefined ? [] : [`continuation-token=${uriEscape(token)}`]),
   ].join('&');
   const xml = await ctx.call('list', undefined, async () => {
-    const res = await ctx.client.makeRequestAsync(
+    const res = await ctx.leanClient.makeRequestAsync(
       { method: 'GET', bucketName: ctx.bucket, query },
       '',
       [200],

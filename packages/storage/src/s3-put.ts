@@ -212,7 +212,7 @@ class MultipartPut {
       this.#uploadId = await ctx.call(
         'put',
         key,
-        () => ctx.client.initiateNewMultipartUpload(ctx.bucket, key, { ...this.#headers }),
+        () => ctx.leanClient.initiateNewMultipartUpload(ctx.bucket, key, { ...this.#headers }),
         { signal: this.#signal },
       );
     }
@@ -303,7 +303,7 @@ class MultipartPut {
     }
     const ctx = this.#ctx;
     const key = this.#key;
-    const stat = await ctx.call('put', key, () => ctx.client.statObject(ctx.bucket, key));
+    const stat = await ctx.call('put', key, () => ctx.leanClient.statObject(ctx.bucket, key));
     return stripQuotes(stat.etag);
   }
 
@@ -322,7 +322,7 @@ class MultipartPut {
     try {
       // Without the (aborted) signal, so that the abort request itself is sent.
       await ctx.call('put', key, () =>
-        ctx.client.abortMultipartUpload(ctx.bucket, key, encodeURIComponent(uploadId)),
+        ctx.leanClient.abortMultipartUpload(ctx.bucket, key, encodeURIComponent(uploadId)),
       );
       return true;
     } catch {

@@ -14,7 +14,7 @@ import { drain, etagOf } from './s3-response.js';
 
 /**
  * Stores bytes already in memory with one PUT (retried per the options: the bytes can be sent
- * again). minio signs their SHA-256 on plain HTTP; over TLS a Content-MD5 lets the server check them.
+ * again). Their SHA-256 is signed on plain HTTP; over TLS a Content-MD5 lets the server check them.
  */
 export async function putBuffer(
   ctx: S3Context,
@@ -24,11 +24,16 @@ export async function putBuffer(
   options: CheckedPutOptions,
 ): Promise<PutResult> {
   if (ctx.options.useSSL) headers['content-md5'] = createHash('md5').update(data).digest('base64');
+  // Signed by the lean client's transport: the payload's SHA-256 on plain HTTP (as minio does),
+  // UNSIGNED-PAYLOAD over TLS (the Content-MD5 above lets the server check the bytes).
+  headers['x-amz-content-sha256'] = ctx.options.useSSL
+    ? 'UNSIGNED-PAYLOAD'
+    : createHash('sha256').update(data).digest('hex');
   const res = await ctx.call(
     'put',
     key,
     async () => {
-      const r = await ctx.client.makeRequestAsync(
+      const r = await ctx.leanClient.makeRequestAsync(
         // minio adds to the headers it is given: a copy per attempt.
         { method: 'PUT', bucketName: ctx.bucket, objectName: key, headers: { ...headers } },
         data,

@@ -34,6 +34,7 @@ import { createS3Context, type S3Context } from './s3-context.js';
 import { listPage, readText } from './s3-list.js';
 import { parseS3Url, type ResolvedS3Options, resolveS3Options, type S3StorageOptions } from './s3-options.js';
 import { s3Put } from './s3-put.js';
+import { SigV4Signer } from './s3-signer.js';
 import { createTransport } from './s3-transport.js';
 import { type EventSource, instrument, rangeBytes } from './telemetry.js';
 
@@ -69,7 +70,8 @@ export class S3Storage implements ObjectStorage {
       unsignedClient = newClient(resolved, agent);
       unsignedClient.enableSHA256 = false;
     }
-    this.#ctx = createS3Context(client, unsignedClient, resolved);
+    const leanClient = newClient(resolved, agent, new SigV4Signer(resolved));
+    this.#ctx = createS3Context(client, unsignedClient, leanClient, resolved);
     this.#presigner = resolved.publicUrl ? newPresigner(resolved, resolved.publicUrl) : client;
     this.#source = {
       driver: 's3',
@@ -142,7 +144,7 @@ export class S3Storage implements ObjectStorage {
     signal: AbortSignal | undefined,
   ): Promise<GetResult> {
     throwIfAborted(signal);
-    const { client, bucket } = this.#ctx;
+    const { leanClient: client, bucket } = this.#ctx;
     const res = await this.#ctx.call(
       operation,
       key,
@@ -177,7 +179,7 @@ export class S3Storage implements ObjectStorage {
   }
 
   async #head(operation: string, key: string): Promise<ObjectInfo> {
-    const { client, bucket } = this.#ctx;
+    const { leanClient: client, bucket } = this.#ctx;
     const res = await this.#ctx.call(operation, key, () =>
       client.makeRequestAsyncOmit({ method: 'HEAD', bucketName: bucket, objectName: key }, '', [200]),
     );
@@ -200,7 +202,7 @@ export class S3Storage implements ObjectStorage {
         // A HEAD's 404 has no body to tell a missing object from a missing bucket; get, put and
         // list report a missing bucket, so exists() does too (asked until the bucket is seen once).
         if (!this.#bucketSeen) {
-          const { client, bucket } = this.#ctx;
+          const { leanClient: client, bucket } = this.#ctx;
           if (!(await this.#ctx.call('exists', undefined, () => client.bucketExists(bucket)))) {
             throw this.#ctx.translate(
               Object.assign(new Error('NoSuchBucket'), { name: 'S3Error', code: 'NoSuchBucket' }),
@@ -222,7 +224,7 @@ export class S3Storage implements ObjectStorage {
       'delete',
       async () => {
         validateKey(key);
-        const { client, bucket } = this.#ctx;
+        const { leanClient: client, bucket } = this.#ctx;
         await this.#ctx.call('delete', key, () => client.removeObject(bucket, key));
       },
       undefined,
@@ -299,7 +301,7 @@ export class S3Storage implements ObjectStorage {
         // S3 refuses a plain copy onto itself (InvalidRequest); on every driver it is a no-op
         // that leaves the object, its metadata and its etag as they are.
         if (fromKey === toKey) return this.#head('copy', fromKey);
-        const { client, bucket } = this.#ctx;
+        const { leanClient: client, bucket } = this.#ctx;
         const source = `/${bucket}/${copySourceEscape(fromKey)}`;
         await this.#ctx.call('copy', fromKey, async () => {
           const res = await client.makeRequestAsync(
@@ -361,7 +363,7 @@ export class S3Storage implements ObjectStorage {
     return boundedHealth(
       'storage',
       async () => {
-        const exists = await this.#ctx.client.bucketExists(this.bucket);
+        const exists = await this.#ctx.leanClient.bucketExists(this.bucket);
         return exists
           ? { status: 'up', resource: 'storage', target, details: { driver: 's3' } }
           : {
@@ -440,19 +442,27 @@ function ownAgent(o: ResolvedS3Options): http.Agent {
   return o.useSSL ? new HttpsTunnelAgent(options, tunnel) : new HttpTunnelAgent(options, tunnel);
 }
 
-function newClient(o: ResolvedS3Options, agent: http.Agent): Client {
+/**
+ * A minio client for the endpoint. With `signer`, it has no credentials (minio then sends
+ * requests unsigned) and its transport signs them with the signer's kept key instead.
+ */
+function newClient(o: ResolvedS3Options, agent: http.Agent, signer?: SigV4Signer): Client {
   return new Client({
     endPoint: o.endPoint,
     port: o.port,
     useSSL: o.useSSL,
-    accessKey: o.accessKey,
-    secretKey: o.secretKey,
-    ...(o.sessionToken === undefined ? {} : { sessionToken: o.sessionToken }),
+    ...(signer === undefined
+      ? {
+          accessKey: o.accessKey,
+          secretKey: o.secretKey,
+          ...(o.sessionToken === undefined ? {} : { sessionToken: o.sessionToken }),
+        }
+      : {}),
     region: o.region,
     pathStyle: o.pathStyle,
     // minio's retry prints to console.warn and cannot resend a stream: ours apply instead.
     retryOptions: { disableRetry: true },
-    transport: createTransport(o.useSSL, o.requestTimeoutMs) as unknown as typeof http,
+    transport: createTransport(o.useSSL, o.requestTimeoutMs, signer) as unknown as typeof http,
     transportAgent: agent,
   });
 }

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import http, { type ClientRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import https from 'node:https';
+import { EMPTY_SHA256, type SigV4Signer } from './s3-signer.js';
 
 /** Per-operation settings the transport applies to every request minio makes inside it. */
 export interface RequestScope {
@@ -32,7 +33,12 @@ export interface Transport {
   request(options: RequestOptions, callback: (res: IncomingMessage) => void): ClientRequest;
 }
 
-export function createTransport(useSSL: boolean, timeoutMs: number): Transport {
+/**
+ * With `signer`, the transport signs each request itself (for a minio client without
+ * credentials, which sends requests unsigned): the payload hash is the request's own
+ * `x-amz-content-sha256` header when the caller set one, else that of an empty body.
+ */
+export function createTransport(useSSL: boolean, timeoutMs: number, signer?: SigV4Signer): Transport {
   const mod = useSSL ? https : http;
   // One swept timer for all requests, not a socket timeout per request: a socket timeout is
   // re-armed on every read and write, which cost ~10% of small-object throughput.
@@ -53,6 +59,15 @@ export function createTransport(useSSL: boolean, timeoutMs: number): Transport {
   };
   return {
     request(options, callback) {
+      if (signer !== undefined) {
+        const headers = options.headers as Record<string, string>;
+        signer.sign(
+          options.method ?? 'GET',
+          options.path ?? '/',
+          headers,
+          headers['x-amz-content-sha256'] ?? EMPTY_SHA256,
+        );
+      }
       const scope = requestScope.getStore();
       const signal = scope?.signal;
       const req = mod.request(signal ? { ...options, signal } : options, callback);
