@@ -1,7 +1,7 @@
 // @voelgoed/storage (S3 driver) against raw minio putObject/getObject on the same S3 server
 // started here by the test kit (MinIO when a Docker engine answers, else Ceph's radosgw when
 // installed, else s3rver, a fake server), in one run: 1 KiB × 1,000 objects (put, then get,
-// c=16) and large objects (256 MiB and 1 GiB by default, `BENCH_LARGE_MIB=256,1024`): put with
+// c=16), presigning 10,000 GET URLs (local: signing only) and large objects (256 MiB and 1 GiB by default, `BENCH_LARGE_MIB=256,1024`): put with
 // the size known and with unknown length, then get; ratios and peak RSS. Rounds are interleaved
 // and their order rotated (whoever runs after a contender inherits its garbage, sockets and the
 // server's work); the median round counts.
@@ -25,6 +25,7 @@ import { printTable, type Row, writeResults } from './harness.ts';
 const MiB = 1024 * 1024;
 const SMALL = 1024;
 const COUNT = 1000;
+const PRESIGNS = 10_000;
 const CONCURRENCY = 16;
 const LARGES = (process.env.BENCH_LARGE_MIB ?? '256,1024').split(',').map((m) => Number(m) * MiB);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -233,6 +234,31 @@ async function main() {
         baseline: 'minio',
       });
     }
+  }
+
+  // Presigning (local, no request): 10,000 GET URLs, rounds alternating; median.
+  const presign: Record<string, number[]> = { ours: [], minio: [] };
+  const presigners: Record<string, (i: number) => Promise<string>> = {
+    ours: (i) => ours.signedUrl(`small-ours/${i}`, { expiresInS: 3600 }),
+    minio: (i) => raw.presignedGetObject(bucket, `small-minio/${i}`, 3600),
+  };
+  for (let r = 0; r < smallRounds; r++) {
+    for (const name of r % 2 ? ['minio', 'ours'] : ['ours', 'minio']) {
+      const started = performance.now();
+      for (let i = 0; i < PRESIGNS; i++) await presigners[name]!(i);
+      presign[name]!.push(PRESIGNS / ((performance.now() - started) / 1000));
+    }
+  }
+  for (const name of ['ours', 'minio']) {
+    const value = median(presign[name]!);
+    rows.push({
+      scenario: `signedUrl (GET, 1 h) × ${PRESIGNS}, local`,
+      contender: name === 'ours' ? '@voelgoed/storage' : 'minio',
+      value: Math.round(value),
+      unit: 'URLs/s',
+      ratio: Number((value / median(presign.minio!)).toFixed(3)),
+      baseline: 'minio',
+    });
   }
 
   // Large objects: every contender once per round, in a rotated order; median of the rounds.

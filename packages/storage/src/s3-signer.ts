@@ -41,34 +41,49 @@ export class SigV4Signer {
     payloadHash: string,
     now = new Date(),
   ): void {
-    const iso = now.toISOString();
-    const amzDate = `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}Z`;
+    const amzDate = longDate(now);
     const key = this.#signingKey(amzDate.slice(0, 8));
     headers['x-amz-date'] = amzDate;
     headers['x-amz-content-sha256'] = payloadHash;
     const token = this.#credentials.sessionToken;
-    if (token !== undefined) headers['x-amz-security-token'] = token;
-    const names = Object.keys(headers)
-      .filter((name) => !UNSIGNED_HEADERS.has(name))
-      .sort();
-    let canonicalHeaders = '';
-    for (const name of names) canonicalHeaders += `${name}:${String(headers[name]).replace(/ +/g, ' ')}\n`;
-    const signedHeaders = names.join(';');
-    const q = path.indexOf('?');
-    const resource = q < 0 ? path : path.slice(0, q);
-    const query =
-      q < 0 || q === path.length - 1
-        ? ''
-        : path
-            .slice(q + 1)
-            .split('&')
-            .sort()
-            .map((pair) => (pair.includes('=') ? pair : `${pair}=`))
-            .join('&');
-    const canonicalRequest = `${method.toUpperCase()}\n${resource}\n${query}\n${canonicalHeaders}\n${signedHeaders}\n${payloadHash}`;
-    const stringToSign = `AWS4-HMAC-SHA256\n${amzDate}\n${this.#credentialScope}\n${createHash('sha256').update(canonicalRequest).digest('hex')}`;
-    const signature = createHmac('sha256', key).update(stringToSign).digest('hex');
-    headers.authorization = `AWS4-HMAC-SHA256 Credential=${this.#credentials.accessKey}/${this.#credentialScope}, SignedHeaders=${signedHeaders}, Signature=${signature}`;
+    if (token) headers['x-amz-security-token'] = token;
+    const names = signedNames(headers);
+    const signature = this.#signature(
+      key,
+      amzDate,
+      canonicalRequest(method, path, headers, names, payloadHash),
+    );
+    headers.authorization = `AWS4-HMAC-SHA256 Credential=${this.#credentials.accessKey}/${this.#credentialScope}, SignedHeaders=${names.join(';')}, Signature=${signature}`;
+  }
+
+  /**
+   * A presigned URL (query-string SigV4, `UNSIGNED-PAYLOAD`): what minio's `presignSignatureV4`
+   * gives for a request of the shape minio's `getRequestOptions` returns.
+   */
+  presign(
+    request: { method: string; protocol: string; path: string; headers: Record<string, string> },
+    expiresInS: number,
+    now = new Date(),
+  ): string {
+    const amzDate = longDate(now);
+    const key = this.#signingKey(amzDate.slice(0, 8));
+    const names = signedNames(request.headers);
+    const credential = awsEscape(`${this.#credentials.accessKey}/${this.#credentialScope}`);
+    let auth = `X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=${credential}&X-Amz-Date=${amzDate}&X-Amz-Expires=${expiresInS}&X-Amz-SignedHeaders=${awsEscape(names.join(';'))}`;
+    const token = this.#credentials.sessionToken;
+    if (token) auth += `&X-Amz-Security-Token=${awsEscape(token)}`;
+    const q = request.path.indexOf('?');
+    const query = q < 0 ? '' : request.path.slice(q + 1);
+    const path = `${q < 0 ? request.path : request.path.slice(0, q)}?${query ? `${query}&` : ''}${auth}`;
+    const canonical = canonicalRequest(request.method, path, request.headers, names, 'UNSIGNED-PAYLOAD');
+    return `${request.protocol}//${request.headers.host}${path}&X-Amz-Signature=${this.#signature(key, amzDate, canonical)}`;
+  }
+
+  #signature(key: KeyObject, amzDate: string, canonical: string): string {
+    const hash = createHash('sha256').update(canonical).digest('hex');
+    return createHmac('sha256', key)
+      .update(`AWS4-HMAC-SHA256\n${amzDate}\n${this.#credentialScope}\n${hash}`)
+      .digest('hex');
   }
 
   /** The signing key of `day` (YYYYMMDD), derived once per day. */
@@ -83,4 +98,49 @@ export class SigV4Signer {
     this.#credentialScope = `${day}/${region}/s3/aws4_request`;
     return this.#key;
   }
+}
+
+/** `YYYYMMDDTHHMMSSZ`. */
+function longDate(now: Date): string {
+  const iso = now.toISOString();
+  return `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}Z`;
+}
+
+/** The names of the headers a request signs, sorted. */
+function signedNames(headers: Record<string, string>): string[] {
+  return Object.keys(headers)
+    .filter((name) => !UNSIGNED_HEADERS.has(name))
+    .sort();
+}
+
+/** The canonical request (minio's form: the query's pairs sorted, a bare name given `=`). */
+function canonicalRequest(
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  names: readonly string[],
+  payloadHash: string,
+): string {
+  let canonicalHeaders = '';
+  for (const name of names) canonicalHeaders += `${name}:${String(headers[name]).replace(/ +/g, ' ')}\n`;
+  const q = path.indexOf('?');
+  const resource = q < 0 ? path : path.slice(0, q);
+  const query =
+    q < 0 || q === path.length - 1
+      ? ''
+      : path
+          .slice(q + 1)
+          .split('&')
+          .sort()
+          .map((pair) => (pair.includes('=') ? pair : `${pair}=`))
+          .join('&');
+  return `${method.toUpperCase()}\n${resource}\n${query}\n${canonicalHeaders}\n${names.join(';')}\n${payloadHash}`;
+}
+
+/** RFC 3986 percent-encoding (minio's `uriEscape`). */
+export function awsEscape(value: string): string {
+  return encodeURIComponent(value).replace(
+    /[!'()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
 }

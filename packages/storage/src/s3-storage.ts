@@ -34,7 +34,7 @@ import { createS3Context, type S3Context } from './s3-context.js';
 import { listPage, readText } from './s3-list.js';
 import { parseS3Url, type ResolvedS3Options, resolveS3Options, type S3StorageOptions } from './s3-options.js';
 import { s3Put } from './s3-put.js';
-import { SigV4Signer } from './s3-signer.js';
+import { awsEscape, SigV4Signer } from './s3-signer.js';
 import { createTransport } from './s3-transport.js';
 import { type EventSource, instrument, rangeBytes } from './telemetry.js';
 
@@ -51,7 +51,9 @@ export class S3Storage implements ObjectStorage {
   /** The bucket every key lives in. */
   readonly bucket: string;
   readonly #ctx: S3Context;
+  /** Lays out presigned requests (minio's `getRequestOptions`: host, path style, escaping). */
   readonly #presigner: Client;
+  readonly #presignSigner: SigV4Signer;
   readonly #source: EventSource;
   readonly #ownAgent: http.Agent | undefined;
   /** Set once the bucket was seen to exist: `exists()` then trusts a 404 to mean "no object". */
@@ -73,6 +75,7 @@ export class S3Storage implements ObjectStorage {
     const leanClient = newClient(resolved, agent, new SigV4Signer(resolved));
     this.#ctx = createS3Context(client, unsignedClient, leanClient, resolved);
     this.#presigner = resolved.publicUrl ? newPresigner(resolved, resolved.publicUrl) : client;
+    this.#presignSigner = new SigV4Signer(resolved);
     this.#source = {
       driver: 's3',
       bucket: resolved.bucket,
@@ -337,11 +340,20 @@ export class S3Storage implements ObjectStorage {
           MESSAGE_PREFIX,
           this.#ctx.options.maxSignedUrlExpiresInS,
         );
-        // The client has its region set: presigning is local, no network call.
-        const params: Record<string, string> = {};
-        if (method === 'GET' && contentType) params['response-content-type'] = contentType;
+        // Local, no network call: minio's client lays out the request (host, path style,
+        // escaping), the signer with the day's key kept signs it (minio's presignedUrl
+        // derives the key anew: about 120 µs a URL instead of 10).
+        const query =
+          method === 'GET' && contentType ? `response-content-type=${awsEscape(contentType)}` : undefined;
         try {
-          return await this.#presigner.presignedUrl(method, this.bucket, key, expiresInS, params);
+          const request = (this.#presigner as unknown as RequestLayout).getRequestOptions({
+            method,
+            region: this.#ctx.options.region,
+            bucketName: this.bucket,
+            objectName: key,
+            query,
+          });
+          return this.#presignSigner.presign(request, expiresInS);
         } catch (error) {
           throw this.#ctx.translate(error, 'signedUrl', key);
         }
@@ -423,6 +435,17 @@ const KEEP_IN_COPY_SOURCE: Record<string, string> = {
  */
 function copySourceEscape(key: string): string {
   return encodeURIComponent(key).replace(/%2F|%3A|%40|%2C|%3B|%3D|%24/g, (m) => KEEP_IN_COPY_SOURCE[m] ?? m);
+}
+
+/** minio's (protected) request layout, which presigning reuses. */
+interface RequestLayout {
+  getRequestOptions(opts: {
+    method: string;
+    region: string;
+    bucketName: string;
+    objectName: string;
+    query: string | undefined;
+  }): { method: string; protocol: string; path: string; headers: Record<string, string> };
 }
 
 /** A keep-alive agent for the endpoint: CONNECT tunnels when a proxy applies to it. */

@@ -1,10 +1,20 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from '@jest/globals';
-import { EMPTY_SHA256, SigV4Signer } from '../src/s3-signer.js';
+import { Client } from 'minio';
+import { awsEscape, EMPTY_SHA256, SigV4Signer } from '../src/s3-signer.js';
 
 // minio's own signer (its package exports dist/main/* to require): the lean client's requests
 // must carry the signature minio would have given them.
-const { signV4 } = createRequire(__filename)('minio/dist/main/signing.js') as {
+const { signV4, presignSignatureV4 } = createRequire(__filename)('minio/dist/main/signing.js') as {
+  presignSignatureV4(
+    request: { method: string; protocol: string; path: string; headers: Record<string, string> },
+    accessKey: string,
+    secretKey: string,
+    sessionToken: string | undefined,
+    region: string,
+    date: Date,
+    expires: number,
+  ): string;
   signV4(
     request: { method: string; path: string; headers: Record<string, string> },
     accessKey: string,
@@ -119,6 +129,92 @@ describe('SigV4Signer signs as minio does', () => {
       expect(ours.authorization).toContain(
         `/${at.slice(0, 10).replaceAll('-', '')}/eu-west-1/s3/aws4_request`,
       );
+    }
+  });
+});
+
+/** minio's request layout (protected in its types), as the storage's signedUrl uses it. */
+function layout(client: Client, objectName: string, query?: string) {
+  return (
+    client as unknown as {
+      getRequestOptions(o: object): {
+        method: string;
+        protocol: string;
+        path: string;
+        headers: Record<string, string>;
+      };
+    }
+  ).getRequestOptions({ method: 'GET', region: credentials.region, bucketName: 'bucket', objectName, query });
+}
+
+describe('SigV4Signer presigns as minio does', () => {
+  const date = new Date('2026-12-06T20:14:24.123Z');
+  const clients = {
+    'http, path style, a port': new Client({
+      endPoint: '127.0.0.1',
+      port: 9000,
+      useSSL: false,
+      accessKey: 'x',
+      secretKey: 'y',
+      region: credentials.region,
+      pathStyle: true,
+    }),
+    'https, default port': new Client({
+      endPoint: 'cdn.example.com',
+      useSSL: true,
+      accessKey: 'x',
+      secretKey: 'y',
+      region: credentials.region,
+      pathStyle: true,
+    }),
+  };
+  const keys = ['a/b.txt', "ü é/(x)*!'~.pdf", 'a+b=c&d?e#f', '%2F already'];
+  for (const [title, client] of Object.entries(clients)) {
+    it.each(keys)(`${title}: %s`, (key) => {
+      for (const query of [undefined, `response-content-type=${awsEscape('text/plain; charset=utf-8')}`]) {
+        for (const sessionToken of [undefined, 'token/with+chars']) {
+          const request = layout(client, key, query);
+          const ours = new SigV4Signer({ ...credentials, sessionToken }).presign(request, 3600, date);
+          const theirs = presignSignatureV4(
+            request,
+            credentials.accessKey,
+            credentials.secretKey,
+            sessionToken,
+            credentials.region,
+            date,
+            3600,
+          );
+          expect(ours).toBe(theirs);
+        }
+      }
+    });
+  }
+
+  it("encodes response-content-type as minio's presignedUrl does", async () => {
+    const client = new Client({
+      endPoint: '127.0.0.1',
+      port: 9000,
+      useSSL: false,
+      accessKey: credentials.accessKey,
+      secretKey: credentials.secretKey,
+      region: credentials.region,
+      pathStyle: true,
+    });
+    for (const type of ['text/plain', "text/plain; charset=utf-8 (x)*!'~"]) {
+      const theirs = await client.presignedUrl(
+        'GET',
+        'bucket',
+        'k/ü',
+        600,
+        { 'response-content-type': type },
+        date,
+      );
+      const ours = new SigV4Signer(credentials).presign(
+        layout(client, 'k/ü', `response-content-type=${awsEscape(type)}`),
+        600,
+        date,
+      );
+      expect(ours).toBe(theirs);
     }
   });
 });
