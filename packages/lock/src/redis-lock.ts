@@ -475,8 +475,8 @@ function lanesOfClients(clients: readonly RedisClient[]): Lanes {
 }
 
 /**
- * Creates `connectionsPerNode` lanes of clients over `urls` (see {@link Redlock}). All are
- * created first: a malformed URL throws before any connection is opened.
+ * Creates `connectionsPerNode` lanes of clients over `urls` (see {@link Redlock}). A client
+ * connects as it is created: when a later url is malformed, every client made so far is closed.
  */
 function lanesOfUrls(
   urls: readonly string[] | undefined,
@@ -490,8 +490,12 @@ function lanesOfUrls(
   const created: RedisClient[] = [];
   const createLane = (extra: { logger?: ResolvedLockOptions['logger'] }): RedisClient[] => {
     const lane: RedisClient[] = [];
-    for (const url of urls) lane.push(createRedisClient({ ...extra, ...options.clientOptions, url }));
-    created.push(...lane);
+    for (const url of urls) {
+      const client = createRedisClient({ ...extra, ...options.clientOptions, url });
+      // Known at once, so that a later url's error closes it too (it is connecting already).
+      created.push(client);
+      lane.push(client);
+    }
     return lane;
   };
   try {

@@ -1,5 +1,7 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { isInfrastructureError } from '@voelgoed/contracts';
+import { createRedisClient } from '@voelgoed/redis';
 import { type RedisServer, startRedis, stopAll } from '@voelgoed/testkit';
 import { createRedisLock, type RedisLock } from '../src/index.js';
 
@@ -112,5 +114,25 @@ describe('bad input gives INVALID_ARGUMENT, never a hang', () => {
     ['connectionsPerNode 17', { urls: ['redis://127.0.0.1:1'], connectionsPerNode: 17 }],
   ])('createRedisLock with %s', (_label, options) => {
     expect(() => createRedisLock(options as never)).toThrow(expect.objectContaining(invalid));
+  });
+
+  it('a malformed url after good ones leaves no connection open to the good servers', async () => {
+    const probe = createRedisClient({ url: server.url });
+    const connected = async () =>
+      Number(/connected_clients:(\d+)/.exec(await probe.command<string>(['INFO', 'clients']))?.[1]);
+    const before = await connected();
+    for (const urls of [
+      [server.url, 'http://nope'],
+      [server.url, server.url, 'redis://127.0.0.1:1/not-a-db'],
+    ]) {
+      expect(() => createRedisLock({ urls, connectionsPerNode: 2 })).toThrow(
+        expect.objectContaining(invalid),
+      );
+    }
+    // A client created for a good url before the bad one was found would connect (and keep
+    // reconnecting, holding the process open): give any such connection time to arrive.
+    await sleep(300);
+    expect(await connected()).toBe(before);
+    await probe.close();
   });
 });
