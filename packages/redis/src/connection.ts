@@ -442,9 +442,12 @@ export class RespConnection {
       });
     }
     if (!socket.destroyed) {
+      // Nothing is in flight now: once our FIN is out, the socket goes. Waiting for the server's
+      // FIN as well would wait out the whole close deadline for a paused server (the kernel
+      // acknowledges, the process never answers).
       await new Promise<void>((resolve) => {
         socket.once('close', () => resolve());
-        socket.end();
+        socket.end(() => socket.destroy());
       });
     }
     this.#end(new ClientClosedError(), true);

@@ -88,6 +88,26 @@ describe('faults', () => {
     expect(await client.command(['PING'])).toBe('PONG');
   });
 
+  it('close() with nothing in flight does not wait for a paused server (plain and with a subscription)', async () => {
+    for (const subscribed of [false, true]) {
+      const c = createRedisClient({ url: server.url });
+      await c.command(['SET', 'close-paused', '1']);
+      if (subscribed) await c.subscribe('close-paused', () => {});
+      server.pause();
+      try {
+        // The deadline is far off: waiting for the server's side of the close would hit it.
+        const closed = await Promise.race([
+          c.close({ timeoutMs: 60_000 }).then(() => 'closed'),
+          new Promise((resolve) => setTimeout(() => resolve('still waiting after 20 s'), 20_000).unref()),
+        ]);
+        expect(closed).toBe('closed');
+        expect(c.state).toBe('closed');
+      } finally {
+        server.resume();
+      }
+    }
+  });
+
   it('a killed server gives fast ConnectionErrors, and commands succeed again after restart without a new client', async () => {
     await server.kill();
     const errors = await Promise.all(
