@@ -442,8 +442,8 @@ export class RedisLock implements DistributedLock {
     this.#closed = true;
     await this.#notifier.close();
     if (!this.#owned) return;
-    // RedisClient.close() waits for a graceful QUIT, which a paused (SIGSTOPped) server never
-    // answers: do not let one such node hang close().
+    // RedisClient.close() waits for the replies of commands in flight (an extend or release
+    // sent to a paused, SIGSTOPped node never gets one): do not let one such node hang close().
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.allSettled(this.#clients.map((c) => c.close({ timeoutMs: this.#options.nodeTimeoutMs }))),

@@ -67,7 +67,9 @@ describe('gracefulShutdown (in process)', () => {
     const errors: unknown[] = [];
     server.pause();
     cleanup.push(() => server.isPaused && server.resume());
-    // The client waits up to 30 s for a graceful QUIT the paused server never answers.
+    // A command in flight that the paused server never answers: the client's close waits for
+    // it up to 30 s (with nothing in flight it would close at once).
+    void redis.command(['PING'], { timeoutMs: 60_000 }).catch(() => undefined);
     const shutdown = gracefulShutdown(
       [recorder('first', log), recorder('redis', log, () => redis.close({ timeoutMs: 30_000 }))],
       { signals: [], timeoutMs: 1000, onError: (e, r) => errors.push([e, r]) },
