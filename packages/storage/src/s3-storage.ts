@@ -29,7 +29,7 @@ import { listObjects } from './list.js';
 import { validateRange } from './options-checks.js';
 import { proxyFor } from './proxy-config.js';
 import { HttpsTunnelAgent, HttpTunnelAgent } from './proxy-tunnel.js';
-import { infoFromHeaders, wrapBody } from './s3-body.js';
+import { handThrough, infoFromHeaders, wrapBody } from './s3-body.js';
 import { createS3Context, type S3Context } from './s3-context.js';
 import { listPage, readText } from './s3-list.js';
 import { parseS3Url, type ResolvedS3Options, resolveS3Options, type S3StorageOptions } from './s3-options.js';
@@ -164,7 +164,8 @@ export class S3Storage implements ObjectStorage {
     // a 100-byte object for bytes=0-0): cut what was asked for here.
     const slice = range ? rangeSlice(range, res.statusCode, res.headers['content-range']) : undefined;
     const result = info as GetResult;
-    result.body = wrapBody(res, (error) => this.#ctx.translate(error, operation, key), slice);
+    const translate = (error: unknown) => this.#ctx.translate(error, operation, key);
+    result.body = slice === undefined ? handThrough(res, translate) : wrapBody(res, translate, slice);
     return result;
   }
 
