@@ -67,3 +67,16 @@ export function storageError(
 export function invalidArgument(message: string): InfrastructureError {
   return new InvalidArgumentError(`${MESSAGE_PREFIX} ${message}`);
 }
+
+/** Makes `stream` emit its errors translated by `translate` (typed; the filesystem driver's without paths). */
+export function typedStreamErrors<S extends NodeJS.ReadableStream>(
+  stream: S,
+  translate: (error: unknown) => InfrastructureError,
+): S {
+  const original = stream.emit.bind(stream);
+  stream.emit = ((event: string | symbol, ...args: unknown[]) => {
+    if (event === 'error') return original('error', translate(args[0]));
+    return original(event, ...args);
+  }) as S['emit'];
+  return stream;
+}

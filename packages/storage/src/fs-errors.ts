@@ -91,16 +91,3 @@ function relativeTo(file: string, roots: readonly string[]): string {
   }
   return '<outside the root>';
 }
-
-/** Makes `stream` emit its errors translated by `translate` (typed, without paths). */
-export function typedStreamErrors<S extends NodeJS.ReadableStream>(
-  stream: S,
-  translate: (error: unknown) => InfrastructureError,
-): S {
-  const original = stream.emit.bind(stream);
-  stream.emit = ((event: string | symbol, ...args: unknown[]) => {
-    if (event === 'error') return original('error', translate(args[0]));
-    return original(event, ...args);
-  }) as S['emit'];
-  return stream;
-}

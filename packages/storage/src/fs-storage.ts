@@ -25,8 +25,8 @@ import {
 } from '@voelgoed/contracts';
 import { BodyReader, throwIfAborted } from './body-reader.js';
 import { readGetOptions, readKeyList, readListOptions } from './caller-options.js';
-import { invalidArgument, MESSAGE_PREFIX, storageError } from './errors.js';
-import { fsError, typedStreamErrors } from './fs-errors.js';
+import { invalidArgument, MESSAGE_PREFIX, storageError, typedStreamErrors } from './errors.js';
+import { fsError } from './fs-errors.js';
 import { type ObjectPath, objectPath } from './fs-key-path.js';
 import {
   encodeHeader,

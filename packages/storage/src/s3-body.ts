@@ -4,7 +4,6 @@ import {
   ConnectionError,
   type InfrastructureError,
   IntegrityError,
-  isInfrastructureError,
   type ObjectInfo,
 } from '@voelgoed/contracts';
 import { MESSAGE_PREFIX } from './errors.js';
@@ -28,27 +27,6 @@ export function infoFromHeaders(key: string, headers: IncomingHttpHeaders): Obje
   if (headers['content-type']) info.contentType = headers['content-type'];
   if (typeof headers['cache-control'] === 'string') info.cacheControl = headers['cache-control'];
   return info;
-}
-
-/**
- * The response itself as the body (no second stream: a download then costs what minio's
- * `getObject` costs), its errors translated: the HTTP client destroys a response whose
- * connection closed before every announced byte arrived ("aborted"), so a body cut short errors
- * (a typed, retryable error) instead of ending early; destroying the body closes the connection.
- */
-export function handThrough(
-  res: IncomingMessage,
-  translate: (error: unknown) => InfrastructureError,
-): Readable {
-  const destroy = res._destroy;
-  res._destroy = function (this: IncomingMessage, error, callback) {
-    destroy.call(this, error, (e?: Error | null) => callback(e ? translated(e, translate) : e));
-  };
-  return res;
-}
-
-function translated(error: Error, translate: (error: unknown) => InfrastructureError): Error {
-  return isInfrastructureError(error) ? error : translate(error);
 }
 
 /**

@@ -1,19 +1,12 @@
 import type { IncomingMessage } from 'node:http';
 import type { ListedObject } from '@voelgoed/contracts';
 import type { S3Context } from './s3-context.js';
+import { uriEscape } from './s3-signer.js';
 
 /** One page of ListObjectsV2. */
 export interface ListPage {
   objects: ListedObject[];
   nextToken: string | undefined;
-}
-
-/** RFC 3986 escaping, as SigV4 wants query values. */
-export function uriEscape(value: string): string {
-  return encodeURIComponent(value).replace(
-    /[!'()*]/g,
-    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
-  );
 }
 
 /**

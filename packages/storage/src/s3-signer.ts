@@ -68,10 +68,10 @@ export class SigV4Signer {
     const amzDate = longDate(now);
     const key = this.#signingKey(amzDate.slice(0, 8));
     const names = signedNames(request.headers);
-    const credential = awsEscape(`${this.#credentials.accessKey}/${this.#credentialScope}`);
-    let auth = `X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=${credential}&X-Amz-Date=${amzDate}&X-Amz-Expires=${expiresInS}&X-Amz-SignedHeaders=${awsEscape(names.join(';'))}`;
+    const credential = uriEscape(`${this.#credentials.accessKey}/${this.#credentialScope}`);
+    let auth = `X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=${credential}&X-Amz-Date=${amzDate}&X-Amz-Expires=${expiresInS}&X-Amz-SignedHeaders=${uriEscape(names.join(';'))}`;
     const token = this.#credentials.sessionToken;
-    if (token) auth += `&X-Amz-Security-Token=${awsEscape(token)}`;
+    if (token) auth += `&X-Amz-Security-Token=${uriEscape(token)}`;
     const q = request.path.indexOf('?');
     const query = q < 0 ? '' : request.path.slice(q + 1);
     const path = `${q < 0 ? request.path : request.path.slice(0, q)}?${query ? `${query}&` : ''}${auth}`;
@@ -137,8 +137,8 @@ function canonicalRequest(
   return `${method.toUpperCase()}\n${resource}\n${query}\n${canonicalHeaders}\n${names.join(';')}\n${payloadHash}`;
 }
 
-/** RFC 3986 percent-encoding (minio's `uriEscape`). */
-export function awsEscape(value: string): string {
+/** RFC 3986 escaping, as SigV4 wants query values (minio's `uriEscape`). */
+export function uriEscape(value: string): string {
   return encodeURIComponent(value).replace(
     /[!'()*]/g,
     (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,

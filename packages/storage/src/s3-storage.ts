@@ -23,18 +23,18 @@ import {
 import { Client } from 'minio';
 import { throwIfAborted } from './body-reader.js';
 import { readGetOptions, readKeyList, readListOptions } from './caller-options.js';
-import { MESSAGE_PREFIX } from './errors.js';
+import { MESSAGE_PREFIX, typedStreamErrors } from './errors.js';
 import { validateKey } from './key.js';
 import { listObjects } from './list.js';
 import { validateRange } from './options-checks.js';
 import { proxyFor } from './proxy-config.js';
 import { HttpsTunnelAgent, HttpTunnelAgent } from './proxy-tunnel.js';
-import { handThrough, infoFromHeaders, wrapBody } from './s3-body.js';
+import { infoFromHeaders, wrapBody } from './s3-body.js';
 import { createS3Context, type S3Context } from './s3-context.js';
 import { listPage, readText } from './s3-list.js';
 import { parseS3Url, type ResolvedS3Options, resolveS3Options, type S3StorageOptions } from './s3-options.js';
 import { s3Put } from './s3-put.js';
-import { awsEscape, SigV4Signer } from './s3-signer.js';
+import { SigV4Signer, uriEscape } from './s3-signer.js';
 import { createTransport } from './s3-transport.js';
 import { type EventSource, instrument, rangeBytes } from './telemetry.js';
 
@@ -53,7 +53,7 @@ export class S3Storage implements ObjectStorage {
   readonly #ctx: S3Context;
   /** Lays out presigned requests (minio's `getRequestOptions`: host, path style, escaping). */
   readonly #presigner: Client;
-  readonly #presignSigner: SigV4Signer;
+  readonly #signer: SigV4Signer;
   readonly #source: EventSource;
   readonly #ownAgent: http.Agent | undefined;
   /** Set once the bucket was seen to exist: `exists()` then trusts a 404 to mean "no object". */
@@ -72,10 +72,11 @@ export class S3Storage implements ObjectStorage {
       unsignedClient = newClient(resolved, agent);
       unsignedClient.enableSHA256 = false;
     }
-    const leanClient = newClient(resolved, agent, new SigV4Signer(resolved));
+    // One signer (one kept key a day) for the lean client's requests and for presigning.
+    this.#signer = new SigV4Signer(resolved);
+    const leanClient = newClient(resolved, agent, this.#signer);
     this.#ctx = createS3Context(client, unsignedClient, leanClient, resolved);
     this.#presigner = resolved.publicUrl ? newPresigner(resolved, resolved.publicUrl) : client;
-    this.#presignSigner = new SigV4Signer(resolved);
     this.#source = {
       driver: 's3',
       bucket: resolved.bucket,
@@ -165,7 +166,11 @@ export class S3Storage implements ObjectStorage {
     const slice = range ? rangeSlice(range, res.statusCode, res.headers['content-range']) : undefined;
     const result = info as GetResult;
     const translate = (error: unknown) => this.#ctx.translate(error, operation, key);
-    result.body = slice === undefined ? handThrough(res, translate) : wrapBody(res, translate, slice);
+    // The response itself is the body (no second stream: a download costs what minio's
+    // getObject costs), its errors typed: the HTTP client destroys a response whose connection
+    // closed before every announced byte arrived ("aborted"), so a body cut short errors instead
+    // of ending early, and destroying the body closes the connection.
+    result.body = slice === undefined ? typedStreamErrors(res, translate) : wrapBody(res, translate, slice);
     return result;
   }
 
@@ -345,7 +350,7 @@ export class S3Storage implements ObjectStorage {
         // escaping), the signer with the day's key kept signs it (minio's presignedUrl
         // derives the key anew: about 120 µs a URL instead of 10).
         const query =
-          method === 'GET' && contentType ? `response-content-type=${awsEscape(contentType)}` : undefined;
+          method === 'GET' && contentType ? `response-content-type=${uriEscape(contentType)}` : undefined;
         try {
           const request = (this.#presigner as unknown as RequestLayout).getRequestOptions({
             method,
@@ -354,7 +359,7 @@ export class S3Storage implements ObjectStorage {
             objectName: key,
             query,
           });
-          return this.#presignSigner.presign(request, expiresInS);
+          return this.#signer.presign(request, expiresInS);
         } catch (error) {
           throw this.#ctx.translate(error, 'signedUrl', key);
         }
