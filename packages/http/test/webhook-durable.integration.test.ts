@@ -445,6 +445,7 @@ describe('durable webhook delivery across a restart', () => {
       expect(child.of('accepted').map((l) => [l.id, l.created])).toEqual(ids.map((id) => [id, true]));
       for (const a of child.of('attempt').filter((l) => l.attempt === 1)) {
         expect(a).toMatchObject({ outcome: 'retry', status: 503 });
+        // The schedule's first wait (500 ms) ±20 % jitter: the computed value, not a measured time.
         expect(a.nextDelayMs).toBeGreaterThanOrEqual(400);
         expect(a.nextDelayMs).toBeLessThanOrEqual(600);
       }
