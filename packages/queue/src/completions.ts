@@ -11,7 +11,9 @@ const MAX_ACKS = 500;
 /**
  * Where the fetch loop is: 'call' (a fetch in flight: completions wait for the next one),
  * 'slot' (waiting for a free slot: a completion wakes it and goes with its fetch) or 'other'
- * (idle, rate-limited, backing off or stopped: completions are sent on their own).
+ * (idle, rate-limited, backing off or stopped: completions are sent on their own). A worker
+ * with two fetchers reports one phase for both: 'slot' if either waits for a slot, else 'call' if
+ * either has a fetch in flight.
  */
 export type LoopPhase = 'call' | 'slot' | 'other';
 
@@ -27,17 +29,18 @@ function settle(run: Running): void {
  * loop's next fetch (one call, one round trip), or on their own while the loop does not fetch.
  */
 export class Completions {
-  /** Set by the fetch loop: decides who sends the waiting completions. */
-  phase: LoopPhase = 'other';
   readonly #ctx: WorkerContext;
+  /** Where the fetchers are: decides who sends the waiting completions. */
+  readonly #phase: () => LoopPhase;
   /** Wakes the fetch loop waiting for a free slot. */
   readonly #wakeLoop: () => void;
   #waiting: Running[] = [];
   #flushScheduled = false;
   #errors = 0;
 
-  constructor(ctx: WorkerContext, wakeLoop: () => void) {
+  constructor(ctx: WorkerContext, phase: () => LoopPhase, wakeLoop: () => void) {
     this.#ctx = ctx;
+    this.#phase = phase;
     this.#wakeLoop = wakeLoop;
   }
 
@@ -108,14 +111,15 @@ export class Completions {
 
   /** Completions are waiting: whoever is to send them next is told. */
   #notify(delayMs = 0): void {
-    if (this.phase === 'slot') this.#wakeLoop();
-    else if (this.phase === 'other') this.flushSoon(delayMs);
+    const phase = this.#phase();
+    if (phase === 'slot') this.#wakeLoop();
+    else if (phase === 'other') this.flushSoon(delayMs);
     // 'call': the loop sends them after the reply.
   }
 
   async #flush(): Promise<void> {
     if (this.#waiting.length === 0) return;
-    if (this.phase !== 'other') {
+    if (this.#phase() !== 'other') {
       this.#notify();
       return;
     }

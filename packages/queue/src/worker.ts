@@ -8,7 +8,7 @@ import {
   traceChannel,
   traced,
 } from '@voelgoed/contracts';
-import { Completions } from './completions.js';
+import { Completions, type LoopPhase } from './completions.js';
 import { callHandler, newRunning, type Running, readCarrier } from './delivery.js';
 import { publishJobEvent } from './events.js';
 import { recordFailure } from './failure.js';
@@ -21,6 +21,13 @@ import type { WorkerContext } from './worker-context.js';
 
 /** Longest idle wait between fetches when nothing is due (a missed wake-up costs at most this). */
 const IDLE_CAP_MS = 5_000;
+
+/**
+ * Fetch calls a worker keeps in flight at most (each for up to half its slots): while Redis runs
+ * one, the worker starts the jobs of the other, so client and server work at the same time
+ * instead of in turn. One where a single slot or a rate limit leaves nothing to overlap.
+ */
+const FETCHERS = 2;
 
 const processing = traceChannel(TraceChannels.queueProcess);
 
@@ -37,12 +44,18 @@ export class RedisJobWorker implements JobWorker {
   readonly #running = new Set<Running>();
   /** Handlers running now (not those whose outcome is on the way): what the free slots count. */
   #handling = 0;
+  /** Jobs asked for by the fetches in flight: slots they will fill. */
+  #reserved = 0;
+  /** Most jobs one fetch takes: the slots divided among the fetchers. */
+  readonly #batch: number;
+  /** Where each fetcher is (completions.ts decides from these who sends the waiting completions). */
+  readonly #phases: LoopPhase[];
   /** Finished deliveries whose completion has not been sent yet. */
   readonly #completions: Completions;
   readonly #leases: LeaseRenewal;
   readonly #handBacks: HandBacks;
   readonly #stop = new AbortController();
-  #slotFreed: (() => void) | undefined;
+  #slotWaiters: (() => void)[] = [];
   readonly #loopDone: Promise<void>;
   #closed: Promise<void> | undefined;
 
@@ -50,41 +63,54 @@ export class RedisJobWorker implements JobWorker {
     this.#ctx = ctx;
     this.#handler = handler;
     this.#concurrency = concurrency;
-    this.#completions = new Completions(ctx, () => this.#wakeLoop());
+    const fetchers = concurrency >= 2 && !ctx.permits ? FETCHERS : 1;
+    this.#batch = Math.ceil(concurrency / fetchers);
+    this.#phases = new Array<LoopPhase>(fetchers).fill('other');
+    this.#completions = new Completions(
+      ctx,
+      () => this.#phase(),
+      () => this.#wakeLoop(),
+    );
     this.#leases = new LeaseRenewal(ctx, this.#running);
     this.#handBacks = new HandBacks(ctx);
-    this.#loopDone = this.#loop();
+    this.#loopDone = Promise.all(this.#phases.map((_, i) => this.#loop(i))).then(() => {});
   }
 
   get running(): number {
     return this.#running.size;
   }
 
-  /** Fetches (with the waiting completions) while slots are free; idles until a wake-up or a due job. */
-  async #loop(): Promise<void> {
+  /**
+   * One fetcher: fetches (with the waiting completions) while slots are free; idles until a
+   * wake-up or a due job. Each of the worker's fetchers runs this with its own index.
+   */
+  async #loop(index: number): Promise<void> {
     const { waker, leaseMs } = this.#ctx;
     const stop = this.#stop.signal;
     const completions = this.#completions;
+    const phases = this.#phases;
     await waker.ensure();
     let errors = 0;
     try {
       while (!stop.aborted) {
-        completions.phase = 'other';
-        let free = this.#concurrency - this.#handling;
+        phases[index] = 'other';
+        let free = Math.min(this.#batch, this.#concurrency - this.#handling - this.#reserved);
         if (free <= 0 && completions.size === 0) {
-          await this.#waitForSlot();
+          await this.#waitForSlot(index);
           continue;
         }
         // A rate-limited queue: fetch no more than the permits taken (waits while refused).
         if (free > 0 && this.#ctx.permits) free = await this.#ctx.permits.take(free, stop);
         if (free <= 0 && completions.size === 0) continue;
         // Completions that finished meanwhile go with this fetch (one call, one round trip).
-        completions.phase = 'call';
+        phases[index] = 'call';
         const acks = completions.take();
         const take = Math.max(0, free);
         const generation = waker.generation;
         const sentAt = performance.now();
-        const reply = await this.#fetch(take, acks);
+        this.#reserved += take;
+        const reply = await this.#fetch(index, take, acks);
+        this.#reserved -= take;
         if (reply === undefined) {
           // Redis down or paused: keep the worker alive and try again, backing off up to 2 s.
           errors++;
@@ -95,33 +121,43 @@ export class RedisJobWorker implements JobWorker {
         completions.settle(acks, reply);
         const fetched = this.#startAll(parseJobs(reply, 1 + acks.length), sentAt + leaseMs);
         if (completions.size > 0 || take === 0 || fetched === take) continue;
-        completions.phase = 'other';
+        phases[index] = 'other';
         await this.#idle(Number(reply[0]), generation);
       }
     } finally {
       // Stopped: completions from now on are sent on their own.
-      completions.phase = 'other';
+      phases[index] = 'other';
       if (completions.size > 0) completions.flushSoon(0);
     }
   }
 
+  /** Where the fetchers are, for the completions: one waiting for a slot, else one calling, else none. */
+  #phase(): LoopPhase {
+    let calling = false;
+    for (const phase of this.#phases) {
+      if (phase === 'slot') return 'slot';
+      if (phase === 'call') calling = true;
+    }
+    return calling ? 'call' : 'other';
+  }
+
   /** Waits until a delivery frees a slot (or completions are waiting, or the worker closes). */
-  #waitForSlot(): Promise<void> {
-    this.#completions.phase = 'slot';
+  #waitForSlot(index: number): Promise<void> {
+    this.#phases[index] = 'slot';
     return new Promise<void>((resolve) => {
-      this.#slotFreed = resolve;
+      this.#slotWaiters.push(resolve);
     });
   }
 
   /** One fetch call: takes up to `take` jobs after completing `acks`; undefined when Redis failed (`acks` go again). */
-  async #fetch(take: number, acks: Running[]): Promise<unknown[] | undefined> {
+  async #fetch(index: number, take: number, acks: Running[]): Promise<unknown[] | undefined> {
     const { redis, keys } = this.#ctx;
     try {
       return await fetchScript.run<unknown[]>(redis, keys.list, fetchArgs(this.#ctx, take, acks), {
         returnBuffers: true,
       });
     } catch {
-      this.#completions.phase = 'other';
+      this.#phases[index] = 'other';
       this.#completions.retry(acks);
       return undefined;
     }
@@ -210,12 +246,17 @@ export class RedisJobWorker implements JobWorker {
     }
   }
 
-  /** A slot is free: the loop fetches, after this tick's other completions have queued up. */
+  /**
+   * A slot is free: the waiting fetchers fetch once this tick's microtasks are done (so the
+   * completions of handlers that finished together go in one call), before the next reply is read.
+   */
   #wakeLoop(): void {
-    const freed = this.#slotFreed;
-    if (freed === undefined) return;
-    this.#slotFreed = undefined;
-    setImmediate(freed);
+    if (this.#slotWaiters.length === 0) return;
+    const waiters = this.#slotWaiters;
+    this.#slotWaiters = [];
+    process.nextTick(() => {
+      for (const resolve of waiters) resolve();
+    });
   }
 
   close(options?: JobWorkerCloseOptions): Promise<void> {
@@ -232,7 +273,7 @@ export class RedisJobWorker implements JobWorker {
   /** Stops fetching, waits up to `graceMs` for running deliveries, then hands the rest back. */
   async #close(graceMs: number): Promise<void> {
     this.#stop.abort();
-    this.#slotFreed?.();
+    for (const resolve of this.#slotWaiters.splice(0)) resolve();
     await this.#loopDone;
     await waitForGrace(this.#running, graceMs);
     // Grace over: stop the rest and hand their jobs back, so another worker takes them at once.

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { tracingChannel } from 'node:diagnostics_channel';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { Channels, type QueueJobEvent, subscribe } from '@voelgoed/contracts';
 import { createRedisClient, keySlot, type RedisClient } from '@voelgoed/redis';
 import { type RedisServer, startRedis, stopAll, until } from '@voelgoed/testkit';
 import { createRedisJobQueue, isInfrastructureError, type RedisJobQueue } from '../src/index.js';
+import { fetchScript } from '../src/scripts.js';
 
 let server: RedisServer;
 let client: RedisClient;
@@ -57,6 +59,61 @@ describe('payloads and keys', () => {
     expect(keys.length).toBeGreaterThanOrEqual(5);
     expect(new Set(keys.map((k) => keySlot(k))).size).toBe(1);
   }, 60_000);
+});
+
+describe('fetching', () => {
+  it('splits the slots between two fetches in flight: never more running than the concurrency, each job once', async () => {
+    const q = queue();
+    const total = 700;
+    await q.enqueueMany(Array.from({ length: total }, (_, i) => ({ payload: i })));
+    // Fetch calls of this queue's worker in flight, seen on node-redis's command channel (which
+    // the client's own connection publishes): the worker's two fetchers both send at its start.
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const fetchOf = (ctx: unknown) => {
+      const { command, args } = ctx as { command?: string; args?: readonly unknown[] };
+      return command === 'EVALSHA' && args?.[1] === fetchScript.sha1 && String(args[3]).includes(q.name);
+    };
+    const handlers = {
+      start: (ctx: unknown) => {
+        if (fetchOf(ctx)) maxInFlight = Math.max(maxInFlight, ++inFlight);
+      },
+      asyncEnd: (ctx: unknown) => {
+        if (fetchOf(ctx)) inFlight--;
+      },
+      error: () => {},
+      end: () => {},
+      asyncStart: () => {},
+    };
+    const commands = tracingChannel('node-redis:command');
+    commands.subscribe(handlers);
+    const runs = new Map<number, number>();
+    let running = 0;
+    let maxRunning = 0;
+    try {
+      const worker = q.process(
+        async (job) => {
+          maxRunning = Math.max(maxRunning, ++running);
+          const n = job.payload as number;
+          runs.set(n, (runs.get(n) ?? 0) + 1);
+          // Handlers of mixed length, so slots free at different times, one or many at once.
+          if (n % 3 === 1) await new Promise((resolve) => setImmediate(resolve));
+          if (n % 3 === 2) await new Promise((resolve) => setTimeout(resolve, n % 4));
+          running--;
+        },
+        { concurrency: 7 },
+      );
+      await q.drain({ timeoutMs: 60_000 });
+      await worker.close();
+    } finally {
+      commands.unsubscribe(handlers);
+    }
+    expect(maxRunning).toBe(7);
+    expect(runs.size).toBe(total);
+    expect([...runs.values()].every((count) => count === 1)).toBe(true);
+    expect(maxInFlight).toBeGreaterThanOrEqual(2);
+    expect(await q.counts()).toMatchObject({ waiting: 0, active: 0, deadLettered: 0 });
+  }, 90_000);
 });
 
 describe('telemetry', () => {
