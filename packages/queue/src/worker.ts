@@ -25,7 +25,9 @@ const IDLE_CAP_MS = 5_000;
 /**
  * Fetch calls a worker keeps in flight at most (each for up to half its slots): while Redis runs
  * one, the worker starts the jobs of the other, so client and server work at the same time
- * instead of in turn. One where a single slot or a rate limit leaves nothing to overlap.
+ * instead of in turn. One where a single slot or a rate limit leaves nothing to overlap. Only
+ * the first fetcher idles on wake-ups; the others rest until a fetch comes back full (a backlog),
+ * so an idle worker still makes one fetch per wake-up.
  */
 const FETCHERS = 2;
 
@@ -56,6 +58,8 @@ export class RedisJobWorker implements JobWorker {
   readonly #handBacks: HandBacks;
   readonly #stop = new AbortController();
   #slotWaiters: (() => void)[] = [];
+  /** Fetchers other than the first, resting until a fetch comes back full. */
+  #backlogWaiters: (() => void)[] = [];
   readonly #loopDone: Promise<void>;
   #closed: Promise<void> | undefined;
 
@@ -120,9 +124,11 @@ export class RedisJobWorker implements JobWorker {
         errors = 0;
         completions.settle(acks, reply);
         const fetched = this.#startAll(parseJobs(reply, 1 + acks.length), sentAt + leaseMs);
+        if (take > 0 && fetched === take) this.#wakeBacklog();
         if (completions.size > 0 || take === 0 || fetched === take) continue;
         phases[index] = 'other';
-        await this.#idle(Number(reply[0]), generation);
+        if (index === 0) await this.#idle(Number(reply[0]), generation);
+        else await this.#waitForBacklog();
       }
     } finally {
       // Stopped: completions from now on are sent on their own.
@@ -170,6 +176,19 @@ export class RedisJobWorker implements JobWorker {
       else this.#start(job, leaseUntil);
     }
     return jobs.length;
+  }
+
+  /** A fetcher other than the first found too few jobs: rests until a fetch comes back full (or close). */
+  #waitForBacklog(): Promise<void> {
+    if (this.#stop.signal.aborted) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      this.#backlogWaiters.push(resolve);
+    });
+  }
+
+  /** A fetch came back full: the resting fetchers fetch too. */
+  #wakeBacklog(): void {
+    for (const resolve of this.#backlogWaiters.splice(0)) resolve();
   }
 
   /** Nothing more to fetch now: waits for a wake-up, or until the next job is due (`next` ms, < 0 none). */
@@ -274,6 +293,7 @@ export class RedisJobWorker implements JobWorker {
   async #close(graceMs: number): Promise<void> {
     this.#stop.abort();
     for (const resolve of this.#slotWaiters.splice(0)) resolve();
+    this.#wakeBacklog();
     await this.#loopDone;
     await waitForGrace(this.#running, graceMs);
     // Grace over: stop the rest and hand their jobs back, so another worker takes them at once.

@@ -61,32 +61,46 @@ describe('payloads and keys', () => {
   }, 60_000);
 });
 
+/**
+ * Counts this queue's fetch calls on node-redis's command channel (which the client's own
+ * connection publishes): how many are in flight at most, and how many asked for jobs.
+ */
+function watchFetches(q: RedisJobQueue) {
+  const seen = { inFlight: 0, maxInFlight: 0, taking: 0 };
+  const fetchOf = (ctx: unknown) => {
+    const { command, args } = ctx as { command?: string; args?: readonly unknown[] };
+    return command === 'EVALSHA' && args?.[1] === fetchScript.sha1 && String(args[3]).includes(q.name);
+  };
+  // Its arguments: EVALSHA sha numkeys key… jobPrefix wakeChannel take …
+  const takes = (ctx: unknown) => {
+    const args = (ctx as { args: readonly unknown[] }).args;
+    return Number(args[3 + Number(args[2]) + 2]) > 0;
+  };
+  const handlers = {
+    start: (ctx: unknown) => {
+      if (!fetchOf(ctx)) return;
+      seen.maxInFlight = Math.max(seen.maxInFlight, ++seen.inFlight);
+      if (takes(ctx)) seen.taking++;
+    },
+    asyncEnd: (ctx: unknown) => {
+      if (fetchOf(ctx)) seen.inFlight--;
+    },
+    error: () => {},
+    end: () => {},
+    asyncStart: () => {},
+  };
+  const commands = tracingChannel('node-redis:command');
+  commands.subscribe(handlers);
+  return { seen, stop: () => commands.unsubscribe(handlers) };
+}
+
 describe('fetching', () => {
   it('splits the slots between two fetches in flight: never more running than the concurrency, each job once', async () => {
     const q = queue();
     const total = 700;
     await q.enqueueMany(Array.from({ length: total }, (_, i) => ({ payload: i })));
-    // Fetch calls of this queue's worker in flight, seen on node-redis's command channel (which
-    // the client's own connection publishes): the worker's two fetchers both send at its start.
-    let inFlight = 0;
-    let maxInFlight = 0;
-    const fetchOf = (ctx: unknown) => {
-      const { command, args } = ctx as { command?: string; args?: readonly unknown[] };
-      return command === 'EVALSHA' && args?.[1] === fetchScript.sha1 && String(args[3]).includes(q.name);
-    };
-    const handlers = {
-      start: (ctx: unknown) => {
-        if (fetchOf(ctx)) maxInFlight = Math.max(maxInFlight, ++inFlight);
-      },
-      asyncEnd: (ctx: unknown) => {
-        if (fetchOf(ctx)) inFlight--;
-      },
-      error: () => {},
-      end: () => {},
-      asyncStart: () => {},
-    };
-    const commands = tracingChannel('node-redis:command');
-    commands.subscribe(handlers);
+    // The worker's two fetchers both send at its start.
+    const fetches = watchFetches(q);
     const runs = new Map<number, number>();
     let running = 0;
     let maxRunning = 0;
@@ -106,14 +120,41 @@ describe('fetching', () => {
       await q.drain({ timeoutMs: 60_000 });
       await worker.close();
     } finally {
-      commands.unsubscribe(handlers);
+      fetches.stop();
     }
     expect(maxRunning).toBe(7);
     expect(runs.size).toBe(total);
     expect([...runs.values()].every((count) => count === 1)).toBe(true);
-    expect(maxInFlight).toBeGreaterThanOrEqual(2);
+    expect(fetches.seen.maxInFlight).toBeGreaterThanOrEqual(2);
     expect(await q.counts()).toMatchObject({ waiting: 0, active: 0, deadLettered: 0 });
   }, 90_000);
+
+  it('an idle worker makes one fetch per wake-up, not one per fetcher', async () => {
+    const q = queue();
+    const done: string[] = [];
+    const worker = q.process(
+      (job) => {
+        done.push(job.id);
+      },
+      { concurrency: 100 },
+    );
+    // First job: both fetchers have fetched and found the queue short; then they rest.
+    await q.enqueue('first');
+    await until(() => done.length === 1, { timeoutMs: 30_000 });
+    await q.drain({ timeoutMs: 30_000 });
+    const fetches = watchFetches(q);
+    try {
+      for (let i = 0; i < 5; i++) {
+        await q.enqueue(`job ${i}`);
+        await until(() => done.length === 2 + i, { timeoutMs: 30_000 });
+        await q.drain({ timeoutMs: 30_000 });
+      }
+    } finally {
+      fetches.stop();
+    }
+    await worker.close();
+    expect(fetches.seen.taking).toBe(5);
+  }, 60_000);
 });
 
 describe('telemetry', () => {
