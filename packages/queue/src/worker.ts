@@ -85,8 +85,9 @@ export class RedisJobWorker implements JobWorker {
   }
 
   /**
-   * One fetcher: fetches (with the waiting completions) while slots are free; idles until a
-   * wake-up or a due job. Each of the worker's fetchers runs this with its own index.
+   * One fetcher: fetches (with the waiting completions) while slots are free; then the first
+   * idles until a wake-up or a due job, the others until a fetch comes back full. Each of the
+   * worker's fetchers runs this with its own index.
    */
   async #loop(index: number): Promise<void> {
     const { waker, leaseMs } = this.#ctx;
