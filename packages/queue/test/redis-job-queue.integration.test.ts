@@ -65,7 +65,7 @@ describe('payloads and keys', () => {
  * Counts this queue's fetch calls on node-redis's command channel (which the client's own
  * connection publishes): how many are in flight at most, and how many asked for jobs.
  */
-function watchFetches(q: RedisJobQueue) {
+function watchFetches(q: RedisJobQueue, onStart?: (inFlight: number) => void) {
   const seen = { inFlight: 0, maxInFlight: 0, taking: 0 };
   const fetchOf = (ctx: unknown) => {
     const { command, args } = ctx as { command?: string; args?: readonly unknown[] };
@@ -81,6 +81,7 @@ function watchFetches(q: RedisJobQueue) {
       if (!fetchOf(ctx)) return;
       seen.maxInFlight = Math.max(seen.maxInFlight, ++seen.inFlight);
       if (takes(ctx)) seen.taking++;
+      onStart?.(seen.inFlight);
     },
     asyncEnd: (ctx: unknown) => {
       if (fetchOf(ctx)) seen.inFlight--;
@@ -126,6 +127,35 @@ describe('fetching', () => {
     expect(runs.size).toBe(total);
     expect([...runs.values()].every((count) => count === 1)).toBe(true);
     expect(fetches.seen.maxInFlight).toBeGreaterThanOrEqual(2);
+    expect(await q.counts()).toMatchObject({ waiting: 0, active: 0, deadLettered: 0 });
+  }, 90_000);
+
+  it('a worker closed while both fetches are in flight hands their jobs back: none left active, none lost', async () => {
+    const q = queue({ leaseMs: 60_000 });
+    const total = 300;
+    await q.enqueueMany(Array.from({ length: total }, (_, i) => ({ payload: i })));
+    // Closed as soon as both fetchers' calls are sent: their jobs come back after the stop.
+    let closed: Promise<void> | undefined;
+    const fetches = watchFetches(q, (inFlight) => {
+      if (inFlight === 2) queueMicrotask(() => (closed ??= first.close({ graceMs: 0 })));
+    });
+    const first = q.process(() => undefined, { concurrency: 100 });
+    await until(() => closed !== undefined, { timeoutMs: 30_000 });
+    await closed;
+    fetches.stop();
+    expect(fetches.seen.maxInFlight).toBe(2);
+    // Nothing stays leased to the closed worker (a lease of a minute would hold it that long).
+    expect((await q.counts()).active).toBe(0);
+    const seen = new Set<number>();
+    const second = q.process(
+      (job) => {
+        seen.add(job.payload as number);
+      },
+      { concurrency: 100 },
+    );
+    await q.drain({ timeoutMs: 60_000 });
+    await second.close();
+    expect(seen.size).toBe(total);
     expect(await q.counts()).toMatchObject({ waiting: 0, active: 0, deadLettered: 0 });
   }, 90_000);
 
