@@ -293,7 +293,7 @@ export class RedisJobWorker implements JobWorker {
   /** Stops fetching, waits up to `graceMs` for running deliveries, then hands the rest back. */
   async #close(graceMs: number): Promise<void> {
     this.#stop.abort();
-    for (const resolve of this.#slotWaiters.splice(0)) resolve();
+    this.#wakeLoop();
     this.#wakeBacklog();
     await this.#loopDone;
     await waitForGrace(this.#running, graceMs);

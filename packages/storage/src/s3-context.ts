@@ -9,11 +9,6 @@ import { requestScope } from './s3-transport.js';
 export interface S3Context {
   readonly client: Client;
   /**
-   * The same client but sending `UNSIGNED-PAYLOAD` (for a body streamed in one PUT, whose
-   * SHA-256 cannot be known before it is sent). Over TLS, `client` itself already does.
-   */
-  readonly unsignedClient: Client;
-  /**
    * The same endpoint through a client without credentials whose transport signs each request
    * with the day's signing key, kept (minio derives it anew per request, about 60 µs of CPU):
    * for requests without a body, or whose caller sets `x-amz-content-sha256` itself.
@@ -34,18 +29,12 @@ export interface S3Context {
   translate(error: unknown, operation: string, key?: string): InfrastructureError;
 }
 
-export function createS3Context(
-  client: Client,
-  unsignedClient: Client,
-  leanClient: Client,
-  options: ResolvedS3Options,
-): S3Context {
+export function createS3Context(client: Client, leanClient: Client, options: ResolvedS3Options): S3Context {
   const bucket = options.bucket;
   const translate = (error: unknown, operation: string, key?: string) =>
     toS3Error(error, { operation, key, bucket });
   return {
     client,
-    unsignedClient,
     leanClient,
     options,
     bucket,

@@ -70,19 +70,21 @@ export async function putStream(
   const chunks = declaredChunks(reader, size, ctx.options.partSize, onProgress, state);
   const body = Readable.from(chunks, { objectMode: false, highWaterMark: 64 * 1024 });
   const { md5, sha256 } = checksumHeaders(options.checksum);
-  const signed = sha256 !== undefined && ctx.client.enableSHA256;
-  const client = signed ? ctx.client : ctx.unsignedClient;
   const requestHeaders: Record<string, string> = { ...headers, 'content-length': String(size) };
   if (md5 !== undefined) requestHeaders['content-md5'] = md5;
+  // Signed by the lean client's transport: a given SHA-256 on plain HTTP (as minio would sign
+  // it), else UNSIGNED-PAYLOAD (as minio does over TLS).
+  requestHeaders['x-amz-content-sha256'] =
+    sha256 !== undefined && !ctx.options.useSSL ? sha256 : 'UNSIGNED-PAYLOAD';
   try {
     const res = await ctx.call(
       'put',
       key,
       async () => {
-        const r = await client.makeRequestStreamAsync(
+        const r = await ctx.leanClient.makeRequestStreamAsync(
           { method: 'PUT', bucketName: ctx.bucket, objectName: key, headers: requestHeaders },
           body,
-          signed ? sha256 : '',
+          '',
           [200],
           '',
         );

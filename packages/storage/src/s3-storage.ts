@@ -65,17 +65,10 @@ export class S3Storage implements ObjectStorage {
     const agent = resolved.agent ?? ownAgent(resolved);
     this.#ownAgent = agent === resolved.agent ? undefined : agent;
     const client = newClient(resolved, agent);
-    let unsignedClient = client;
-    if (!resolved.useSSL) {
-      // minio signs the payload's SHA-256 on plain HTTP (a field it reads per request): this
-      // one sends UNSIGNED-PAYLOAD instead, for bodies streamed in one PUT.
-      unsignedClient = newClient(resolved, agent);
-      unsignedClient.enableSHA256 = false;
-    }
     // One signer (one kept key a day) for the lean client's requests and for presigning.
     this.#signer = new SigV4Signer(resolved);
     const leanClient = newClient(resolved, agent, this.#signer);
-    this.#ctx = createS3Context(client, unsignedClient, leanClient, resolved);
+    this.#ctx = createS3Context(client, leanClient, resolved);
     this.#presigner = resolved.publicUrl ? newPresigner(resolved, resolved.publicUrl) : client;
     this.#source = {
       driver: 's3',
