@@ -1,5 +1,6 @@
-import { HEALTH_TIMEOUT_MS, type HealthError, healthError, redactHealthMessage } from '@voelgoed/contracts';
 import { type Backend, createBackend, type DeploymentKind } from './backend.js';
+import { probeHealth } from './client-health.js';
+import { ClientStatus } from './client-status.js';
 import type {
   CommandOptions,
   ConnectionState,
@@ -8,13 +9,17 @@ import type {
   RedisHealth,
 } from './client-types.js';
 import { commandChannel, publishCommand } from './command-events.js';
-import { commandName, type RedisArgument, type RedisReply, validateCommand } from './commands.js';
-import { ConnectionLog } from './connection-log.js';
-import { ConnectionWaiters } from './connection-waiters.js';
+import {
+  commandName,
+  type RedisArgument,
+  type RedisReply,
+  validateCommand,
+  validateTimeout,
+} from './commands.js';
 import { type Deadline, DeadlineSweeper } from './deadline.js';
-import { connectionError, invalidArgument, mapError, RedisTimeoutError } from './errors.js';
+import { invalidArgument, mapError, RedisTimeoutError } from './errors.js';
 import { IsolatedConnection } from './isolated-connection.js';
-import { batchTrace, commandTrace, type NodeRedisTracing } from './node-redis-tracing.js';
+import { batchTrace, commandTrace } from './node-redis-tracing.js';
 import { describeTarget, type RedisClientOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { PendingCommand } from './pending-command.js';
 import { sameSlotKey } from './slots.js';
@@ -49,34 +54,15 @@ export class RedisClient {
   readonly #backend: Backend;
   readonly #sweeper = new DeadlineSweeper(10);
   readonly #target: string;
-  #state: ConnectionState = 'connecting';
-  #everReady = false;
-  /** The first connection: resolves once, or rejects when the backend gave up. */
-  readonly #ready: Promise<void>;
+  readonly #status: ClientStatus;
   #inFlight = 0;
-  readonly #waiters = new ConnectionWaiters();
-  #lastError: string | undefined;
-  readonly #log: ConnectionLog;
 
   constructor(input: string | RedisClientOptions = {}) {
     this.#options = resolveOptions(input);
     this.#target = describeTarget(this.#options);
-    this.#log = new ConnectionLog(this.#options.logger, this.#target);
-    this.#backend = createBackend(this.#options, {
-      onError: (e) => this.#onError(e),
-      onReady: () => this.#markReady(),
-      onReconnecting: () => {
-        if (this.#state === 'ready') this.#state = 'reconnecting';
-      },
-      onEnd: () => {
-        if (this.#state !== 'closing' && this.#state !== 'closed') this.#log.gaveUp();
-        if (this.#state !== 'closing') this.#state = 'closed';
-      },
-      closing: () => this.#state === 'closing' || this.#state === 'closed',
-    });
-    this.#ready = this.#connect();
-    // A failed first connect is reported to callers through ready() and their commands.
-    this.#ready.catch(() => {});
+    this.#status = new ClientStatus(this.#options, this.#target);
+    this.#backend = createBackend(this.#options, this.#status.events);
+    this.#status.start(this.#backend);
   }
 
   /** `host:port`, `cluster(…)` or `sentinel(name)`: never credentials. */
@@ -90,34 +76,7 @@ export class RedisClient {
   }
 
   get state(): ConnectionState {
-    return this.#state;
-  }
-
-  #onError(error: unknown): void {
-    this.#lastError = (error as { message?: string })?.message ?? String(error);
-    if (!this.#backend.isReady && this.#state !== 'closing' && this.#state !== 'closed')
-      this.#log.error(error);
-    // A failed attempt fails those waiting for a connection at once (wrong password, nothing
-    // listening) instead of letting them run into their deadline.
-    if (!this.#backend.isReady) this.#waiters.fail(error, this.#everReady);
-    if (this.#state === 'ready' && !this.#backend.isReady) this.#state = 'reconnecting';
-  }
-
-  #markReady(): void {
-    if (this.#state !== 'closing' && this.#state !== 'closed') this.#log.ready();
-    if (this.#state !== 'closing' && this.#state !== 'closed') this.#state = 'ready';
-    this.#everReady = true;
-    this.#waiters.ready();
-  }
-
-  async #connect(): Promise<void> {
-    try {
-      await this.#backend.connect();
-    } catch (error) {
-      this.#onError(error);
-      throw connectionError(`cannot connect to ${this.#target}`, error);
-    }
-    this.#markReady();
+    return this.#status.state;
   }
 
   /**
@@ -127,13 +86,7 @@ export class RedisClient {
    * The client keeps reconnecting in the background either way.
    */
   ready(): Promise<void> {
-    if (this.#state === 'closing' || this.#state === 'closed') {
-      return Promise.reject(connectionError('the client is closed'));
-    }
-    if (this.#backend.isReady) return Promise.resolve();
-    return this.#waiters.next(`cannot connect to ${this.#target}`, this.#options.connectTimeoutMs, () =>
-      this.#lastError ? ` (last error: ${this.#lastError})` : '',
-    );
+    return this.#status.ready();
   }
 
   /**
@@ -158,7 +111,7 @@ export class RedisClient {
       numbers = validateCommand(args);
       if (options?.timeoutMs !== undefined) {
         timeoutMs = options.timeoutMs;
-        this.#validateTimeout(timeoutMs);
+        validateTimeout(timeoutMs);
       }
     } catch (error) {
       // Bad input rejects like every other failure, so `.catch()` sees it.
@@ -221,12 +174,6 @@ export class RedisClient {
     return createMulti(this, mapping) as RedisMulti<[], TM>;
   }
 
-  #validateTimeout(timeoutMs: number): void {
-    if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0) {
-      throw invalidArgument('timeoutMs must be a finite number > 0');
-    }
-  }
-
   /** Sends now when connected, else waits for the first connection or fails fast after an outage. */
   #dispatch<T>(
     args: RedisCommand,
@@ -237,26 +184,11 @@ export class RedisClient {
   ): Promise<T> {
     if (this.#backend.isReady) return this.#send<T>(args, timeoutMs, numbers, buffers, routing);
     const started = performance.now();
-    return this.#whenReady(commandName(args), timeoutMs).then(() =>
-      this.#send<T>(args, Math.max(1, timeoutMs - (performance.now() - started)), numbers, buffers, routing),
-    );
-  }
-
-  /** Not connected: wait for the first connection (within the deadline), or fail fast after an outage. */
-  async #whenReady(name: string, timeoutMs: number): Promise<void> {
-    if (this.#state === 'closing' || this.#state === 'closed') {
-      throw connectionError(`${name} failed: the client is closed`);
-    }
-    if (this.#everReady) {
-      const detail = this.#lastError ? ` (last error: ${this.#lastError})` : '';
-      throw connectionError(`${name} failed: not connected to ${this.#target}, reconnecting${detail}`);
-    }
-    await this.#waiters.first(
-      this.#ready,
-      `${name} failed: cannot connect to ${this.#target}`,
-      timeoutMs,
-      () => new RedisTimeoutError(`${name} timed out after ${timeoutMs} ms waiting to connect`, false),
-    );
+    const waited = this.#status.whenReady(commandName(args), timeoutMs);
+    return waited.then(() => {
+      const left = Math.max(1, timeoutMs - (performance.now() - started));
+      return this.#send<T>(args, left, numbers, buffers, routing);
+    });
   }
 
   #send<T>(
@@ -314,39 +246,14 @@ export class RedisClient {
     const settled =
       tracing === undefined
         ? await Promise.allSettled(commands.map((c) => this.command<T>(c, options)))
-        : await this.#tracedPipeline<T>(tracing, commands, options);
+        : await tracing.pipeline(commands.length, () =>
+            commands.map((c) => this.#command<T>(c, options, commands.length)),
+          );
     return settled.map((s) =>
       s.status === 'fulfilled'
         ? { ok: true as const, value: s.value }
         : { ok: false as const, error: mapError(s.reason, 'PIPELINE') },
     );
-  }
-
-  /**
-   * A pipeline as node-redis traces one: `node-redis:batch` around it, whose outcome is the first
-   * failed command's error (node-redis's execAsPipeline rejects with it), and each command on
-   * `node-redis:command` inside it, with `batchMode` and `batchSize`.
-   */
-  async #tracedPipeline<T>(
-    tracing: NodeRedisTracing,
-    commands: readonly RedisCommand[],
-    options: CommandOptions | undefined,
-  ): Promise<PromiseSettledResult<T>[]> {
-    const size = commands.length;
-    let sent: Promise<T>[] = [];
-    const batch = tracing.batch('PIPELINE', size, () => {
-      sent = commands.map((c) => this.#command<T>(c, options, size));
-      return Promise.all(sent);
-    });
-    // Handled at once (an early failure must not be unhandled); awaited last, so the batch's
-    // asyncEnd comes before the caller continues, as with node-redis.
-    const batchDone = batch.then(
-      () => {},
-      () => {},
-    );
-    const settled = await Promise.allSettled(sent);
-    await batchDone;
-    return settled;
   }
 
   /**
@@ -364,34 +271,20 @@ export class RedisClient {
     const buffers = options?.returnBuffers === true;
     const routing = this.#backend.checkTransaction(commands, buffers);
     const timeoutMs = options?.timeoutMs ?? this.#options.commandTimeoutMs;
-    if (batchTrace.hasSubscribers) {
-      const tracing = this.#backend.tracing;
-      if (tracing !== undefined)
-        return this.#tracedTransaction(tracing, commands, buffers, timeoutMs) as Promise<T>;
+    const tracing = batchTrace.hasSubscribers ? this.#backend.tracing : undefined;
+    if (tracing === undefined) {
+      const run = () => this.#backend.transaction(commands, buffers, routing);
+      return this.#withDeadline('EXEC', timeoutMs, run) as Promise<T>;
     }
-    return this.#withDeadline('EXEC', timeoutMs, () =>
-      this.#backend.transaction(commands, buffers, routing),
-    ) as Promise<T>;
-  }
-
-  /**
-   * A transaction as node-redis traces one on `node-redis:batch`: its outcome is EXEC's replies,
-   * errors of commands that ran among them (node-redis rejects for those after the trace ended);
-   * an aborted transaction, a deadline or a lost connection is its error.
-   */
-  async #tracedTransaction(
-    tracing: NodeRedisTracing,
-    commands: readonly RedisCommand[],
-    buffers: boolean,
-    timeoutMs: number,
-  ): Promise<unknown> {
+    // Traced as node-redis traces one on `node-redis:batch`: its outcome is EXEC's replies, with
+    // errors of commands that ran among them (node-redis rejects for those after the trace
+    // ended); an aborted transaction, a deadline or a lost connection is its error.
+    const raw = () => this.#backend.transaction(commands, buffers, undefined, true);
     const replies = await tracing.batch('MULTI', commands.length, () =>
-      this.#withDeadline('EXEC', timeoutMs, () =>
-        this.#backend.transaction(commands, buffers, undefined, true),
-      ),
+      this.#withDeadline('EXEC', timeoutMs, raw),
     );
     try {
-      return execReplies(replies);
+      return execReplies(replies) as T;
     } catch (error) {
       throw mapError(error, 'EXEC');
     }
@@ -411,7 +304,7 @@ export class RedisClient {
     run: () => Promise<T>,
     readonly = false,
   ): Promise<T> {
-    if (!this.#backend.isReady) await this.#whenReady(name, timeoutMs);
+    if (!this.#backend.isReady) await this.#status.whenReady(name, timeoutMs);
     this.#inFlight++;
     return new Promise<T>((resolve, reject) => {
       const deadline: Deadline = {
@@ -465,7 +358,7 @@ export class RedisClient {
     if (typeof channelName !== 'string' || channelName === '')
       throw invalidArgument('channel must be a non-empty string');
     if (typeof handler !== 'function') throw invalidArgument('handler must be a function');
-    if (!this.#backend.isReady) await this.#whenReady('SUBSCRIBE', this.#options.commandTimeoutMs);
+    if (!this.#backend.isReady) await this.#status.whenReady('SUBSCRIBE', this.#options.commandTimeoutMs);
     return this.#backend.subscribe(channelName, handler);
   }
 
@@ -479,7 +372,7 @@ export class RedisClient {
     try {
       await this.#backend.refreshTopology();
     } catch (error) {
-      this.#lastError = (error as Error)?.message;
+      this.#status.noteError((error as Error)?.message);
     }
   }
 
@@ -488,59 +381,15 @@ export class RedisClient {
    * `HealthReport`: `up` when a PING answered within a second, `down` otherwise (not connected,
    * a paused or unreachable server, closed). Never throws; answers within about a second.
    */
-  async health(): Promise<RedisHealth> {
-    let pingMs: number | undefined;
-    let error: HealthError | undefined;
-    const closing = this.#state === 'closing' || this.#state === 'closed';
-    if (!closing) {
-      // Not ready yet (connecting, reconnecting): the PING waits for the connection, within the bound.
-      const started = performance.now();
-      const timeoutMs = Math.min(HEALTH_TIMEOUT_MS, this.#options.commandTimeoutMs);
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      try {
-        // The command's own deadline should fire; the race only makes sure nothing else can hold it up.
-        await Promise.race([
-          this.command(['PING'], { timeoutMs }),
-          new Promise((_, reject) => {
-            timer = setTimeout(
-              () => reject(new RedisTimeoutError(`PING took longer than ${timeoutMs} ms`, true, true)),
-              timeoutMs + 100,
-            );
-          }),
-        ]);
-        pingMs = performance.now() - started;
-      } catch (e) {
-        pingMs = undefined;
-        error = healthError(e, 'TIMEOUT');
-      } finally {
-        clearTimeout(timer);
-      }
-    }
-    const closed = this.#state === 'closing' || this.#state === 'closed';
-    const connected = this.#backend.isReady ? 'ready' : this.#everReady ? 'reconnecting' : 'connecting';
-    const state = closed ? this.#state : connected;
-    if (pingMs === undefined && error === undefined) {
-      error = closed
-        ? { code: 'CLOSED', message: 'the client is closed' }
-        : {
-            code: 'CONNECTION',
-            message: redactHealthMessage(
-              `not connected (${state})${this.#lastError ? `: ${this.#lastError}` : ''}`,
-            ),
-          };
-    }
-    return {
-      status: pingMs === undefined ? 'down' : 'up',
-      resource: 'redis',
-      ...(pingMs === undefined ? {} : { latencyMs: Math.round(pingMs * 100) / 100 }),
-      ...(error === undefined ? {} : { error }),
-      state,
-      pingMs,
-      inFlight: this.#inFlight,
-      queueDepth: this.#sweeper.size,
-      lastError: this.#lastError === undefined ? undefined : redactHealthMessage(this.#lastError),
+  health(): Promise<RedisHealth> {
+    return probeHealth({
+      status: this.#status,
+      isReady: () => this.#backend.isReady,
+      commandTimeoutMs: this.#options.commandTimeoutMs,
       target: this.#target,
-    };
+      ping: (timeoutMs) => this.command(['PING'], { timeoutMs }),
+      counts: () => ({ inFlight: this.#inFlight, queueDepth: this.#sweeper.size }),
+    });
   }
 
   /** Commands sent and not yet settled. */
@@ -553,7 +402,7 @@ export class RedisClient {
    * closes every connection. Idempotent.
    */
   close({ timeoutMs = 5000 }: { timeoutMs?: number } = {}): Promise<void> {
-    if (this.#state === 'closed') return Promise.resolve();
+    if (this.#status.state === 'closed') return Promise.resolve();
     // A second call while closing waits for the first one.
     this.#closing ??= this.#close(timeoutMs);
     return this.#closing;
@@ -562,7 +411,7 @@ export class RedisClient {
   #closing: Promise<void> | undefined;
 
   async #close(timeoutMs: number): Promise<void> {
-    this.#state = 'closing';
+    this.#status.beginClose();
     const until = performance.now() + timeoutMs;
     while (this.#inFlight > 0 && performance.now() < until) await new Promise((r) => setTimeout(r, 5));
     // A graceful close waits for the server's replies; a paused or black-holed server never
@@ -571,7 +420,7 @@ export class RedisClient {
       await this.#backend.close(Math.max(100, until - performance.now()), this.#inFlight === 0);
     } finally {
       this.#sweeper.dispose();
-      this.#state = 'closed';
+      this.#status.closed();
     }
   }
 

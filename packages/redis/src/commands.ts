@@ -174,6 +174,13 @@ export function notOnSharedConnection(name: string, args: readonly RedisArgument
  * Throws INVALID_ARGUMENT for a malformed command, or (when `shared`) for one that would change
  * the shared connection for every caller on it; returns whether it holds numbers to convert.
  */
+/** A per-call `timeoutMs`: a finite number > 0. */
+export function validateTimeout(timeoutMs: unknown): void {
+  if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+    throw invalidArgument('timeoutMs must be a finite number > 0');
+  }
+}
+
 export function validateCommand(args: unknown, what = 'command', shared = true): boolean {
   if (!Array.isArray(args) || args.length === 0) {
     throw invalidArgument(`${what} must be a non-empty array such as ["GET", "key"]`);

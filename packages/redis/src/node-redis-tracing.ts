@@ -173,6 +173,28 @@ export class NodeRedisTracing {
     });
   }
 
+  /**
+   * A pipeline as node-redis traces one: `node-redis:batch` around it, whose outcome is the first
+   * failed command's error (node-redis's execAsPipeline rejects with it), and each command (sent
+   * by `send`, traced on `node-redis:command` with `batchMode` and `batchSize`) inside it.
+   */
+  async pipeline<T>(batchSize: number, send: () => Promise<T>[]): Promise<PromiseSettledResult<T>[]> {
+    let sent: Promise<T>[] = [];
+    const batch = this.batch('PIPELINE', batchSize, () => {
+      sent = send();
+      return Promise.all(sent);
+    });
+    // Handled at once (an early failure must not be unhandled); awaited last, so the batch's
+    // asyncEnd comes before the caller continues, as with node-redis.
+    const batchDone = batch.then(
+      () => {},
+      () => {},
+    );
+    const settled = await Promise.allSettled(sent);
+    await batchDone;
+    return settled;
+  }
+
   /** The first connection, on `node-redis:connect`. */
   connect<T>(run: () => Promise<T>): Promise<T> {
     return connectTrace.tracePromise(run, {
