@@ -9,7 +9,8 @@ export interface FetchedJob {
   maxAttempts: number;
   enqueuedAt: number;
   kind: string;
-  payload: Buffer;
+  /** As stored: JSON text, or base64 bytes (see decodePayload). */
+  payload: string;
   backoff: string;
   timeoutMs: number | undefined;
   /** The producer's trace carrier (JSON), '' when its enqueue was not traced. */
@@ -21,7 +22,7 @@ interface Acknowledged {
   readonly job: Pick<FetchedJob, 'id' | 'token'>;
 }
 
-const text = (b: unknown) => (Buffer.isBuffer(b) ? b.toString('utf8') : String(b ?? ''));
+const text = (b: unknown) => (typeof b === 'string' ? b : String(b ?? ''));
 
 /** The jobs of a fetch reply, 10 fields each from index `from`. */
 export function parseJobs(reply: unknown[], from: number): FetchedJob[] {
@@ -35,7 +36,7 @@ export function parseJobs(reply: unknown[], from: number): FetchedJob[] {
       maxAttempts: Number(text(reply[i + 3])),
       enqueuedAt: Number(text(reply[i + 4])),
       kind: text(reply[i + 5]),
-      payload: Buffer.isBuffer(reply[i + 6]) ? (reply[i + 6] as Buffer) : Buffer.from(text(reply[i + 6])),
+      payload: text(reply[i + 6]),
       backoff: text(reply[i + 7]),
       timeoutMs: timeout === '' ? undefined : Number(timeout),
       carrier: reply[i + 9] == null ? '' : text(reply[i + 9]),

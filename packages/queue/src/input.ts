@@ -41,7 +41,7 @@ export function checkName(value: unknown, what: string): string {
 export type JobArgs = [
   id: string,
   kind: 'j' | 'b',
-  payload: string | Buffer,
+  payload: string,
   rank: number,
   attempts: number,
   due: '' | 'd' | 'a',
@@ -56,37 +56,35 @@ export interface ReadJob {
   idGiven: boolean;
 }
 
-/** A payload as stored: JSON text, or a copy of the bytes. */
-export function encodePayload(
-  payload: unknown,
-  maxBytes: number,
-): { kind: 'j' | 'b'; data: string | Buffer } {
-  let kind: 'j' | 'b';
-  let data: string | Buffer;
+/**
+ * A payload as stored: JSON text, or the bytes in base64. Both are text, so workers read their
+ * fetches as strings: no Buffer per field, and the JSON goes from the reply to JSON.parse in one
+ * decode. Bytes cost a third more room in Redis; the size limit counts the bytes themselves.
+ */
+export function encodePayload(payload: unknown, maxBytes: number): { kind: 'j' | 'b'; data: string } {
   try {
     if (payload instanceof Uint8Array) {
-      kind = 'b';
-      data = Buffer.from(payload.buffer.slice(payload.byteOffset, payload.byteOffset + payload.byteLength));
-    } else if (payload instanceof ArrayBuffer || ArrayBuffer.isView(payload)) {
-      throw invalidArgument('a byte payload must be a Uint8Array (or Buffer)');
-    } else {
-      const json = JSON.stringify(payload);
-      if (typeof json !== 'string') throw invalidArgument('the payload must be a JSON value or bytes');
-      kind = 'j';
-      data = json;
+      const size = payload.byteLength;
+      if (size > maxBytes) throw payloadTooLarge(size, maxBytes);
+      return { kind: 'b', data: Buffer.from(payload.buffer, payload.byteOffset, size).toString('base64') };
     }
+    if (payload instanceof ArrayBuffer || ArrayBuffer.isView(payload)) {
+      throw invalidArgument('a byte payload must be a Uint8Array (or Buffer)');
+    }
+    const json = JSON.stringify(payload);
+    if (typeof json !== 'string') throw invalidArgument('the payload must be a JSON value or bytes');
+    const size = Buffer.byteLength(json, 'utf8');
+    if (size > maxBytes) throw payloadTooLarge(size, maxBytes);
+    return { kind: 'j', data: json };
   } catch (error) {
     if (isInfrastructureError(error)) throw error;
     throw invalidArgument('the payload could not be serialised as JSON', error);
   }
-  const size = typeof data === 'string' ? Buffer.byteLength(data, 'utf8') : data.byteLength;
-  if (size > maxBytes) throw payloadTooLarge(size, maxBytes);
-  return { kind, data };
 }
 
 /** A stored payload back: bytes as a Buffer, JSON parsed. */
-export function decodePayload(kind: string, data: Buffer): unknown {
-  return kind === 'b' ? data : JSON.parse(data.toString('utf8'));
+export function decodePayload(kind: string, data: string): unknown {
+  return kind === 'b' ? Buffer.from(data, 'base64') : JSON.parse(data);
 }
 
 function readRunAt(value: unknown): number {

@@ -108,8 +108,7 @@ const STATES: Record<string, JobState> = {
   dead: 'dead-lettered',
 };
 
-const text = (b: unknown) => (Buffer.isBuffer(b) ? b.toString('utf8') : String(b ?? ''));
-const asBuffer = (b: unknown) => (Buffer.isBuffer(b) ? b : Buffer.from(text(b)));
+const text = (b: unknown) => (typeof b === 'string' ? b : String(b ?? ''));
 
 /**
  * A {@link JobQueue} on Redis (standalone, Cluster or Sentinel, through `@voelgoed/redis`): all of
@@ -163,9 +162,9 @@ export class RedisJobQueue<T = JobPayload> implements JobQueue<T> {
     return this.#retentionMs;
   }
 
-  #run<R>(script: typeof countsScript, args: (string | number | Buffer)[], buffers = false): Promise<R> {
+  #run<R>(script: typeof countsScript, args: (string | number)[]): Promise<R> {
     const all = [this.#keys.jobPrefix, this.#keys.wakeChannel, ...args];
-    return script.run<R>(this.#redis, this.#keys.list, all, buffers ? { returnBuffers: true } : undefined);
+    return script.run<R>(this.#redis, this.#keys.list, all);
   }
 
   /**
@@ -226,7 +225,7 @@ export class RedisJobQueue<T = JobPayload> implements JobQueue<T> {
     const started = performance.now();
     let created: number[];
     try {
-      const args: (string | number | Buffer)[] = [jobs.length, ...jobs.flat()];
+      const args: (string | number)[] = [jobs.length, ...jobs.flat()];
       if (carrier !== undefined) args.push(carrier);
       created = await this.#run<number[]>(enqueueScript, args);
     } catch (error) {
@@ -281,11 +280,11 @@ export class RedisJobQueue<T = JobPayload> implements JobQueue<T> {
 
   async getJob(id: string): Promise<JobInfo<T> | undefined> {
     checkName(id, 'id');
-    const reply = await this.#run<unknown[]>(getJobScript, [id], true);
+    const reply = await this.#run<unknown[]>(getJobScript, [id]);
     if (reply.length === 0) return undefined;
     const state = STATES[text(reply[0])] ?? 'waiting';
     const kind = text(reply[1]);
-    const payload = asBuffer(reply[2]);
+    const payload = text(reply[2]);
     return {
       id,
       state,
@@ -300,7 +299,7 @@ export class RedisJobQueue<T = JobPayload> implements JobQueue<T> {
     const offset =
       o.offset === undefined ? 0 : numberIn(o.offset, 'offset', 0, Number.MAX_SAFE_INTEGER, true);
     const limit = o.limit === undefined ? 100 : numberIn(o.limit, 'limit', 1, 1000, true);
-    const reply = await this.#run<unknown[]>(deadLettersScript, [offset, limit], true);
+    const reply = await this.#run<unknown[]>(deadLettersScript, [offset, limit]);
     const out: DeadLetter<T>[] = [];
     for (let i = 0; i + 5 < reply.length; i += 6) {
       let error: DeadLetter['error'] = { name: 'Error', message: '' };
@@ -312,7 +311,7 @@ export class RedisJobQueue<T = JobPayload> implements JobQueue<T> {
       out.push({
         id: text(reply[i]),
         failedAt: Number(text(reply[i + 1])),
-        payload: decodePayload(text(reply[i + 2]), asBuffer(reply[i + 3])) as T,
+        payload: decodePayload(text(reply[i + 2]), text(reply[i + 3])) as T,
         attempts: Number(text(reply[i + 4])),
         error,
       });

@@ -3,7 +3,7 @@ import { defineScript } from '@voelgoed/redis';
 // Every script takes the six keys of keys.ts (ready, delayed, active, dead, paused, seq) and,
 // as ARGV[1] and ARGV[2], the job-hash prefix and the wake-up channel. Times are the server's
 // (TIME), so workers on machines with skewed clocks agree on due times and leases.
-// A job hash holds: k kind ('j' JSON, 'b' bytes), p payload, r priority rank, m max attempts,
+// A job hash holds: k kind ('j' JSON, 'b' bytes in base64), p payload, r priority rank, m max attempts,
 // f failures, t delivery token, e enqueued at, b backoff, to timeout, s state, o ready order,
 // err the last error (JSON), fa failed at, rs ready since (when it last went in line: the start
 // of counts' oldest-waiting age), rk 1 when it went back in line at an earlier place (kept 'o'),

@@ -160,9 +160,7 @@ export class RedisJobWorker implements JobWorker {
   async #fetch(index: number, take: number, acks: Running[]): Promise<unknown[] | undefined> {
     const { redis, keys } = this.#ctx;
     try {
-      return await fetchScript.run<unknown[]>(redis, keys.list, fetchArgs(this.#ctx, take, acks), {
-        returnBuffers: true,
-      });
+      return await fetchScript.run<unknown[]>(redis, keys.list, fetchArgs(this.#ctx, take, acks));
     } catch {
       this.#phases[index] = 'other';
       this.#completions.retry(acks);

@@ -105,10 +105,19 @@ describe('fetching', () => {
     const runs = new Map<number, number>();
     let running = 0;
     let maxRunning = 0;
+    // The first handlers wait until all 7 slots are busy (at most 10 s), so filling every slot
+    // does not hang on timing: a worker that never runs 7 at once fails the check below.
+    let allBusy!: () => void;
+    const busy = new Promise<void>((resolve) => {
+      allBusy = resolve;
+    });
+    const giveUp = setTimeout(allBusy, 10_000);
     try {
       const worker = q.process(
         async (job) => {
           maxRunning = Math.max(maxRunning, ++running);
+          if (running === 7) allBusy();
+          if (maxRunning < 7) await busy;
           const n = job.payload as number;
           runs.set(n, (runs.get(n) ?? 0) + 1);
           // Handlers of mixed length, so slots free at different times, one or many at once.
@@ -121,6 +130,7 @@ describe('fetching', () => {
       await q.drain({ timeoutMs: 60_000 });
       await worker.close();
     } finally {
+      clearTimeout(giveUp);
       fetches.stop();
     }
     expect(maxRunning).toBe(7);
