@@ -45,6 +45,8 @@ export class Attempt implements ReadControl, Abortable {
   /** Why the attempt was aborted, once it was. */
   reason: unknown;
   headersArrived = false;
+  /** A redirect came back (the request ran) before the response this attempt reads. */
+  redirected = false;
   #target: Abortable | undefined;
   #controller: AbortController | undefined;
   #reader: ((reason: unknown) => void) | undefined;

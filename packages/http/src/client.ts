@@ -39,6 +39,7 @@ import { BufferedResponse } from './response.js';
 import { RetryBudget } from './retry-budget.js';
 import { RequestScope } from './scope.js';
 import type { BufferedTransportResponse, Transport, TransportResponse } from './transport.js';
+import { maybeSent, truthful } from './transport-errors.js';
 import { createUndiciTransport } from './undici-transport.js';
 
 const P = MESSAGE_PREFIX;
@@ -405,7 +406,7 @@ class Client implements ResilientHttpClient {
             );
         return completed(attempt, scope, response, p.url, bytes);
       }
-      const response = await this.#sendFollowingRedirects(p, attempt.signal, headers);
+      const response = await this.#sendFollowingRedirects(p, attempt, headers);
       const body = acceptHead(attempt, response);
       if (!stream)
         return completed(
@@ -433,9 +434,10 @@ class Client implements ResilientHttpClient {
 
   async #sendFollowingRedirects(
     p: PreparedRequest,
-    signal: AbortSignal,
+    attempt: Attempt,
     firstHeaders: Record<string, string>,
   ): Promise<TransportResponse & { url: URL }> {
+    const signal = attempt.signal;
     let url = p.url;
     let method = p.method;
     let body = p.body;
@@ -453,6 +455,8 @@ class Client implements ResilientHttpClient {
         next = undefined;
       }
       if (!next || (next.protocol !== 'http:' && next.protocol !== 'https:')) return { ...response, url };
+      // A redirect is an answer: the request ran, whatever happens on the next hop.
+      attempt.redirected = true;
       const keepsMethod = response.status === 307 || response.status === 308;
       if (keepsMethod && body instanceof Readable) return { ...response, url };
       if (hop >= this.#options.maxRedirects) {
@@ -590,14 +594,20 @@ function completed(
 
 /**
  * What a failed attempt throws: the attempt's own abort reason (timeout, deadline, caller), an
- * infrastructure error as it is, anything else as a `ConnectionError` with a redacted cause.
+ * infrastructure error, anything else as a `ConnectionError` with a redacted cause; timeouts and
+ * connection failures say whether the request may have run and whether a retry is safe.
  */
 function attemptFailure(p: PreparedRequest, attempt: Attempt, error: unknown): unknown {
-  if (attempt.reason !== undefined) return attempt.reason;
-  if (isInfrastructureError(error)) return error;
+  const answered = attempt.headersArrived || attempt.redirected;
+  if (attempt.reason !== undefined) return truthful(attempt.reason, p.repeatable, answered);
+  if (isInfrastructureError(error)) return truthful(error, p.repeatable, answered);
   const cause = safeCause(error);
   const detail = error instanceof Error && cause !== undefined ? `: ${cause.message}` : '';
-  return new ConnectionError(`${P} ${describeRequest(p)} failed${detail}`, { cause });
+  const failed = new ConnectionError(`${P} ${describeRequest(p)} failed${detail}`, {
+    maybeExecuted: maybeSent(error),
+    cause,
+  });
+  return truthful(failed, p.repeatable, answered);
 }
 
 /** Whether an attempt's error says something about the origin's health (for the breaker). */

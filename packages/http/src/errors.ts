@@ -32,9 +32,13 @@ export class HttpTimeoutError extends TimeoutError {
   constructor(
     message: string,
     phase: TimeoutPhase,
-    options: { maybeExecuted?: boolean; cause?: unknown } = {},
+    options: { maybeExecuted?: boolean; retryable?: boolean; cause?: unknown } = {},
   ) {
-    super(message, { maybeExecuted: options.maybeExecuted ?? phase !== 'connect', cause: options.cause });
+    super(message, {
+      maybeExecuted: options.maybeExecuted ?? phase !== 'connect',
+      ...(options.retryable === undefined ? {} : { retryable: options.retryable }),
+      cause: options.cause,
+    });
     this.phase = phase;
   }
 }

@@ -35,6 +35,11 @@ export interface PreparedRequest {
   retry: ResolvedRetry;
   /** May be retried at all: idempotent method or an idempotency key, and no stream body. */
   retryable: boolean;
+  /**
+   * Safe to send again even if it ran (an idempotent method: GET, HEAD, OPTIONS, PUT, DELETE; or
+   * an idempotency key): what a failed attempt's `retryable` says when it may have run.
+   */
+  repeatable: boolean;
   signal: AbortSignal | undefined;
   throwHttpErrors: boolean;
   maxResponseBytes: number;
@@ -185,6 +190,7 @@ function prepare(
       retry.limit > 0 &&
       !(body instanceof Readable) &&
       (hasKey || (retry.methods.has(method) && method !== 'POST' && method !== 'PATCH')),
+    repeatable: hasKey || (method !== 'POST' && method !== 'PATCH'),
     signal: request.signal,
     throwHttpErrors: request.throwHttpErrors ?? true,
     maxResponseBytes,

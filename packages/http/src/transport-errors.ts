@@ -31,11 +31,52 @@ const REFUSED_BEFORE_SENDING = new Set([
   'UND_ERR_NOT_SUPPORTED',
 ]);
 
+/** Codes of failures before a connection was made: no byte of the request reached the server. */
+const NOT_CONNECTED = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EAI_FAIL',
+  'EAI_NODATA',
+  'EAI_NONAME',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EADDRNOTAVAIL',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+/** A TLS handshake that failed (certificate checks, protocol): the request was not sent. */
+const TLS_HANDSHAKE = /^(ERR_TLS_|ERR_SSL_|EPROTO$)|CERT|_SIGNATURE$/;
+
+/** The first string `code` in an error's cause chain. */
+function codeOf(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current !== undefined && current !== null; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/**
+ * Whether a transport failure may have come after bytes of the request were written: true
+ * unless its code says no connection was made (refused, unresolvable, unreachable, a failed TLS
+ * handshake). A reset, a closed socket or an unknown failure may have come after the server ran it.
+ */
+export function maybeSent(error: unknown): boolean {
+  const code = codeOf(error);
+  return code === undefined || !(NOT_CONNECTED.has(code) || TLS_HANDSHAKE.test(code));
+}
+
 /**
  * Turns a transport's failure into an `InfrastructureError`: a connect timeout becomes
  * `HttpTimeoutError` (phase `connect`), a request the transport refused to send
  * `InvalidArgumentError` (never counted by the breaker, the retry budget or retries), anything
- * else `ConnectionError`. The vendor error is kept as a redacted copy only.
+ * else `ConnectionError`, `maybeExecuted` unless no connection was made (the client then says
+ * whether a retry is safe: {@link truthful}). The vendor error is kept as a redacted copy only.
  */
 export function mapTransportError(
   error: unknown,
@@ -59,5 +100,30 @@ export function mapTransportError(
     });
   }
   const detail = cause ? `: ${cause.message}` : '';
-  return new ConnectionError(`${MESSAGE_PREFIX} ${target} failed${detail}`, { cause });
+  return new ConnectionError(`${MESSAGE_PREFIX} ${target} failed${detail}`, {
+    maybeExecuted: maybeSent(error),
+    cause,
+  });
+}
+
+/**
+ * A failed attempt's error as the caller gets it. `maybeExecuted` when bytes of the request may
+ * have reached the server, and always once a response head came (a redirect's too: the request
+ * ran); `retryable` only when a retry cannot apply it twice: nothing was sent, or `repeatable`
+ * (an idempotent method or an idempotency key). Other errors pass unchanged.
+ */
+export function truthful(error: unknown, repeatable: boolean, answered: boolean): unknown {
+  if (error instanceof HttpTimeoutError) {
+    const maybeExecuted = error.maybeExecuted || answered;
+    const retryable = !maybeExecuted || repeatable;
+    if (maybeExecuted === error.maybeExecuted && retryable === error.retryable) return error;
+    return new HttpTimeoutError(error.message, error.phase, { maybeExecuted, retryable, cause: error.cause });
+  }
+  if (error instanceof ConnectionError && error.constructor === ConnectionError) {
+    const maybeExecuted = error.maybeExecuted || answered;
+    const retryable = !maybeExecuted || repeatable;
+    if (maybeExecuted === error.maybeExecuted && retryable === error.retryable) return error;
+    return new ConnectionError(error.message, { maybeExecuted, retryable, cause: error.cause });
+  }
+  return error;
 }

@@ -1,4 +1,4 @@
-import { ErrorCodes, type HttpStatusError } from '../errors.js';
+import { ErrorCodes, type HttpStatusError, type TimeoutError } from '../errors.js';
 import { expect } from './assert.js';
 import type { HttpCheck } from './http-client-support.js';
 import { expectInfrastructureError } from './shared.js';
@@ -59,6 +59,23 @@ export function cancellationChecks(): HttpCheck[] {
           () => client.get('/slow?ms=5000', { timeoutMs: 100, retry: false }),
           TIMEOUT,
         );
+      },
+    },
+    {
+      name: 'a timed-out POST may have run (maybeExecuted, not retryable); a timed-out GET or keyed POST is retryable',
+      async run({ client }) {
+        const timedOut = async (call: () => Promise<unknown>) =>
+          (await expectInfrastructureError(call, TIMEOUT)) as TimeoutError;
+        const options = { timeoutMs: 100, retry: false } as const;
+        const post = await timedOut(() => client.post('/slow?ms=5000', { json: {}, ...options }));
+        expect(post.maybeExecuted).toBe(true);
+        expect(post.retryable).toBe(false);
+        const keyed = await timedOut(() =>
+          client.post('/slow?ms=5000', { json: {}, idempotencyKey: 'conformance-1', ...options }),
+        );
+        expect(keyed.retryable).toBe(true);
+        const get = await timedOut(() => client.get('/slow?ms=5000', options));
+        expect(get.retryable).toBe(true);
       },
     },
     {

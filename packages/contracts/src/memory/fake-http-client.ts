@@ -371,7 +371,8 @@ export class FakeHttpClient implements HttpClient {
             reject(
               new TimeoutError(
                 `${PREFIX} ${prepared.method} ${prepared.url.origin} took longer than ${Math.round(timeoutMs)} ms`,
-                { maybeExecuted: true },
+                // It may have run: a retry is safe only for a request that may be repeated.
+                { maybeExecuted: true, retryable: prepared.repeatable },
               ),
             ),
           ),

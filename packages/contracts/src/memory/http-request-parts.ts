@@ -33,6 +33,8 @@ export interface PreparedRequest {
   deadlineMs: number | undefined;
   retry: Required<HttpRetryOptions>;
   idempotent: boolean;
+  /** Safe to send again even if it ran (not POST or PATCH, or an idempotency key): a timeout's `retryable`. */
+  repeatable: boolean;
   signal: AbortSignal | undefined;
   throwHttpErrors: boolean;
 }
@@ -104,6 +106,7 @@ async function prepare(
     deadlineMs: request.deadlineMs,
     retry,
     idempotent: retry.methods.includes(method) || idempotencyKey !== undefined,
+    repeatable: (method !== 'POST' && method !== 'PATCH') || idempotencyKey !== undefined,
     signal: request.signal,
     throwHttpErrors: request.throwHttpErrors ?? true,
   };
