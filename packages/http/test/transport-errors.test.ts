@@ -39,3 +39,36 @@ describe('mapTransportError', () => {
     },
   );
 });
+
+describe('whether a failed request may have been sent', () => {
+  const url = new URL('https://example.com/charge');
+  const failure = (code: string, nested = false) => {
+    const error = Object.assign(new Error(`failed: ${code}`), { code });
+    return nested ? new Error('request failed', { cause: error }) : error;
+  };
+
+  it.each([
+    ['ECONNREFUSED', false],
+    ['ENOTFOUND', false],
+    ['EAI_AGAIN', false],
+    ['EHOSTUNREACH', false],
+    ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', false],
+    ['ERR_TLS_CERT_ALTNAME_INVALID', false],
+    ['DEPTH_ZERO_SELF_SIGNED_CERT', false],
+    ['ECONNRESET', true],
+    ['EPIPE', true],
+    ['UND_ERR_SOCKET', true],
+    ['ERR_STREAM_PREMATURE_CLOSE', true],
+  ])('%s: maybeExecuted %s (also when the code is in a cause)', (code, sent) => {
+    for (const nested of [false, true]) {
+      const error = mapTransportError(failure(code, nested), 'POST', url, false);
+      expect(isInfrastructureError(error, 'CONNECTION')).toBe(true);
+      expect((error as { maybeExecuted?: boolean }).maybeExecuted).toBe(sent);
+    }
+  });
+
+  it('a failure without any code may have been sent', () => {
+    const error = mapTransportError(new Error('socket hang up'), 'POST', url, false);
+    expect((error as { maybeExecuted?: boolean }).maybeExecuted).toBe(true);
+  });
+});
