@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ConnectionError, type Resource } from '@voelgoed/contracts';
+import { ConnectionError, type HealthReport, type Resource } from '@voelgoed/contracts';
 import { invalidArgument, MESSAGE_PREFIX } from './errors.js';
 import type { MetricsRequestHandler } from './metrics-handler.js';
 import { checkReadiness, type ReadinessReport } from './readiness.js';
@@ -45,13 +45,38 @@ async function answerReadiness(readiness: ReadinessSource, response: ServerRespo
   try {
     const report = await readiness();
     status = report.ready ? 200 : 503;
-    body = JSON.stringify({ status: report.status, checks: report.checks });
+    body = JSON.stringify({ status: report.status, checks: report.checks.map(serialisable) });
   } catch {
+    status = 503;
     body = JSON.stringify({ status: 'down', checks: [] });
   }
   if (!response.destroyed) {
     response.writeHead(status, NO_STORE);
     response.end(`${body}\n`);
+  }
+}
+
+/**
+ * A check as JSON can carry it: a report whose `details` JSON cannot serialise (a BigInt, a
+ * cycle, a throwing `toJSON`) loses its details, not the whole answer, and the status code
+ * still follows the readiness the reports gave.
+ */
+function serialisable(check: HealthReport): HealthReport | Record<string, unknown> {
+  try {
+    JSON.stringify(check);
+    return check;
+  } catch {
+    const { details: _details, ...rest } = check;
+    try {
+      JSON.stringify(rest);
+      return { ...rest, detailsOmitted: 'not JSON-serialisable' };
+    } catch {
+      return {
+        status: check.status,
+        resource: String(check.resource),
+        detailsOmitted: 'not JSON-serialisable',
+      };
+    }
   }
 }
 

@@ -221,26 +221,32 @@ export class InstrumentFactory {
     this.maxSeriesPerMetric = options.maxSeriesPerMetric;
     const own = (name: string, help: string, labelNames: readonly string[]) =>
       new OwnCounter(this.counter(name, help, labelNames, false));
-    this.#overflow = own(
-      names.overflow,
-      `Label values folded into "${OTHER}" (past the label's limit of distinct values, or too long), by metric and label.`,
-      ['metric', 'label'],
-    );
-    this.#seriesOverflow = own(
-      names.seriesOverflow,
-      "New label sets recorded in a metric's overflow series because it reached its series cap, by metric.",
-      ['metric'],
-    );
-    this.#errors = own(
-      names.errors,
-      'Event handlers and observable callbacks that threw, by channel or metric name.',
-      ['source'],
-    );
-    this.#timeouts = own(
-      names.timeouts,
-      'Observable callbacks that had not settled within their time box at a collection, by metric.',
-      ['metric'],
-    );
+    // Undone when one clashes (the registry has it already): a failed create leaves nothing.
+    try {
+      this.#overflow = own(
+        names.overflow,
+        `Label values folded into "${OTHER}" (past the label's limit of distinct values, or too long), by metric and label.`,
+        ['metric', 'label'],
+      );
+      this.#seriesOverflow = own(
+        names.seriesOverflow,
+        "New label sets recorded in a metric's overflow series because it reached its series cap, by metric.",
+        ['metric'],
+      );
+      this.#errors = own(
+        names.errors,
+        'Event handlers and observable callbacks that threw, by channel or metric name.',
+        ['source'],
+      );
+      this.#timeouts = own(
+        names.timeouts,
+        'Observable callbacks that had not settled within their time box at a collection, by metric.',
+        ['metric'],
+      );
+    } catch (error) {
+      this.unregisterAll();
+      throw error;
+    }
   }
 
   /**

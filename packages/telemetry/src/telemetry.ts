@@ -240,8 +240,17 @@ class PromTelemetry extends PromMetrics implements Telemetry {
     });
     this.registry = registry;
     this.#scrapeTimeoutMs = settings.scrapeTimeoutMs;
-    if (options.defaultMetrics) this.#collectDefaultMetrics(options.defaultMetrics, prefix);
-    if (options.events !== false) this.#subscribeEvents({ factory, buckets, name: (base) => prefix + base });
+    try {
+      if (options.defaultMetrics) this.#collectDefaultMetrics(options.defaultMetrics, prefix);
+      if (options.events !== false)
+        this.#subscribeEvents({ factory, buckets, name: (base) => prefix + base });
+    } catch (error) {
+      // A name clash halfway (the caller's registry already has one of ours): nothing of this
+      // telemetry stays behind, neither metrics on the registry nor subscriptions.
+      for (const unsubscribe of this.#unsubscribes.splice(0)) unsubscribe();
+      factory.unregisterAll(this.#defaultMetricNames);
+      throw error;
+    }
   }
 
   /** prom-client's process metrics, on this registry; their names are kept to remove them at close. */
@@ -249,21 +258,27 @@ class PromTelemetry extends PromMetrics implements Telemetry {
     const registry = this.registry;
     const before = new Set(registry.getMetricsAsArray().map((m) => m.name));
     const extra = defaultMetrics === true ? {} : defaultMetrics;
-    collectDefaultMetrics({ ...extra, register: registry, prefix });
-    for (const metric of registry.getMetricsAsArray()) {
-      if (!before.has(metric.name)) this.#defaultMetricNames.push(metric.name);
+    try {
+      collectDefaultMetrics({ ...extra, register: registry, prefix });
+    } finally {
+      for (const metric of registry.getMetricsAsArray()) {
+        if (!before.has(metric.name)) this.#defaultMetricNames.push(metric.name);
+      }
     }
   }
 
   /** Every adapter's events turned into metrics. */
   #subscribeEvents(context: EventContext): void {
-    this.#unsubscribes.push(
-      ...subscribeRedis(context),
-      ...subscribeLock(context),
-      ...subscribeHttp(context),
-      ...subscribeStorage(context),
-      ...subscribeQueue(context),
-    );
+    // One at a time, so a clash in a later one leaves the earlier ones' subscriptions to undo.
+    for (const subscribe of [
+      subscribeRedis,
+      subscribeLock,
+      subscribeHttp,
+      subscribeStorage,
+      subscribeQueue,
+    ]) {
+      this.#unsubscribes.push(...subscribe(context));
+    }
   }
 
   get contentType(): string {

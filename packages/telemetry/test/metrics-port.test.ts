@@ -1,6 +1,7 @@
+import { channel } from 'node:diagnostics_channel';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { isInfrastructureError } from '@voelgoed/contracts';
-import { Registry } from 'prom-client';
+import { Histogram, Registry } from 'prom-client';
 import { createTelemetry, type Telemetry } from '../src/index.js';
 import { parseExposition, types, value } from './exposition.js';
 
@@ -167,6 +168,23 @@ describe('Metrics port on prom-client', () => {
     const t = telemetry({ registry: new Registry() });
     t.counter('a.b');
     expectInvalid(() => t.counter('a_b')); // both are a_b_total in Prometheus
+  });
+
+  it('a create that fails on a name clash leaves nothing behind: no metric, no subscription; it works once the clash is gone', async () => {
+    const registry = new Registry();
+    // The application's own metric under a name the HTTP events use.
+    const name = 'http_client_request_duration_seconds';
+    new Histogram({ name, help: 'the app owns it', registers: [registry] });
+    const redisChannel = channel('voelgoed:redis:command');
+    const subscribedBefore = redisChannel.hasSubscribers;
+    expect(() => createTelemetry({ registry, defaultMetrics: true })).toThrow(/already registered/);
+    expect(registry.getMetricsAsArray().map((m) => m.name)).toEqual([name]);
+    expect(redisChannel.hasSubscribers).toBe(subscribedBefore);
+    registry.removeSingleMetric(name);
+    const t = telemetry({ registry, events: true });
+    expect(registry.getSingleMetric(name)).toBeDefined();
+    expect(redisChannel.hasSubscribers).toBe(true);
+    await t.close();
   });
 
   it('rejects bad options', () => {

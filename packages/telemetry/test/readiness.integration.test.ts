@@ -144,6 +144,31 @@ describe('/healthz and /readyz', () => {
     expect((await get(server.readyzUrl)).status).toBe(503);
   });
 
+  it('a report JSON cannot carry loses its details, not the answer: status code and body agree', async () => {
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    const t = telemetry();
+    t.addReadinessCheck({
+      health: async () => ({ status: 'up', resource: 'db', details: { rows: 10n } }),
+      close: async () => {},
+    });
+    t.addReadinessCheck({
+      health: async () => ({ status: 'degraded', resource: 'cache', details: cyclic }),
+      close: async () => {},
+    });
+    t.addReadinessCheck(new MemoryKeyValueStore());
+    const server = await t.serve({ port: 0 });
+    const answer = await get(server.readyzUrl);
+    expect(answer.status).toBe(200);
+    const body = JSON.parse(answer.body) as { status: string; checks: Record<string, unknown>[] };
+    expect(body.status).toBe('degraded');
+    expect(body.checks.map((c) => [c.resource, c.status, c.detailsOmitted])).toEqual([
+      ['db', 'up', 'not JSON-serialisable'],
+      ['cache', 'degraded', 'not JSON-serialisable'],
+      ['key-value', 'up', undefined],
+    ]);
+  });
+
   it('rejects bad registrations with INVALID_ARGUMENT', async () => {
     const t = telemetry();
     expect(() => t.addReadinessCheck({} as Resource)).toThrow(
