@@ -1,6 +1,7 @@
 import { PayloadTooLargeError } from '@voelgoed/contracts';
 import { HttpTimeoutError, MESSAGE_PREFIX } from './errors.js';
 import { describeRequest, type PreparedRequest } from './prepare.js';
+import { noteTimeout } from './request-body.js';
 import type { RequestScope } from './scope.js';
 import type { Abortable, ReadControl } from './transport.js';
 
@@ -15,7 +16,7 @@ function onTimeout(attempt: Attempt): void {
           'request',
         )
       : new HttpTimeoutError(
-          `${P} ${describeRequest(p)} timed out after ${p.timeoutMs} ms waiting for response headers`,
+          `${P} ${describeRequest(p)} timed out after ${p.timeoutMs} ms waiting for response headers${stall(p)}`,
           'headers',
         ),
   );
@@ -25,10 +26,17 @@ function onHeadersTimeout(attempt: Attempt): void {
   const p = attempt.request;
   attempt.abort(
     new HttpTimeoutError(
-      `${P} ${describeRequest(p)} timed out after ${p.headersTimeoutMs} ms waiting for response headers`,
+      `${P} ${describeRequest(p)} timed out after ${p.headersTimeoutMs} ms waiting for response headers${stall(p)}`,
       'headers',
     ),
   );
+}
+
+/** Says so when the request's own body stream had stalled (then the breaker is not told). */
+function stall(p: PreparedRequest): string {
+  return noteTimeout(p.body)
+    ? ' (the request body stream had stalled: it was waiting for its next chunk)'
+    : '';
 }
 
 function onDeadline(attempt: Attempt): void {

@@ -28,10 +28,11 @@ const FAILURE = 1;
 /** A ticket for one call through the breaker; report its outcome exactly once. */
 export interface CircuitTicket {
   readonly probe: boolean;
+  /** A probe's half-open period: a probe that ends after its period is over counts for nothing. */
+  readonly cycle: number;
 }
 
-const NORMAL: CircuitTicket = { probe: false };
-const PROBE: CircuitTicket = { probe: true };
+const NORMAL: CircuitTicket = { probe: false, cycle: 0 };
 
 /** One origin's breaker: closed → open → half-open (limited probes) → closed. */
 export class CircuitBreaker {
@@ -40,6 +41,8 @@ export class CircuitBreaker {
   #openedAt = 0;
   #probesInFlight = 0;
   #probeSuccesses = 0;
+  /** Half-open periods so far: a probe's ticket carries the one it was let through in. */
+  #cycle = 0;
   readonly #window: SlidingWindow;
   readonly #now: () => number;
   readonly #logger: Logger;
@@ -68,7 +71,7 @@ export class CircuitBreaker {
     if (state === 'closed') return NORMAL;
     if (state === 'half_open' && this.#probesInFlight < this.options.halfOpenProbes) {
       this.#probesInFlight++;
-      return PROBE;
+      return { probe: true, cycle: this.#cycle };
     }
     const retryAfterMs =
       state === 'open' ? Math.max(0, this.#openedAt + this.options.openMs - this.#now()) : undefined;
@@ -81,8 +84,8 @@ export class CircuitBreaker {
 
   success(ticket: CircuitTicket): void {
     if (ticket.probe) {
+      if (!this.#current(ticket)) return;
       this.#probesInFlight--;
-      if (this.#state !== 'half_open') return;
       if (++this.#probeSuccesses >= this.options.halfOpenProbes) this.#transition('closed');
       return;
     }
@@ -92,8 +95,9 @@ export class CircuitBreaker {
 
   failure(ticket: CircuitTicket): void {
     if (ticket.probe) {
+      if (!this.#current(ticket)) return;
       this.#probesInFlight--;
-      if (this.#state === 'half_open') this.#transition('open');
+      this.#transition('open');
       return;
     }
     if (this.#state !== 'closed') return;
@@ -113,7 +117,16 @@ export class CircuitBreaker {
 
   /** The call ended without telling anything about the origin (the caller aborted). */
   release(ticket: CircuitTicket): void {
-    if (ticket.probe) this.#probesInFlight--;
+    if (ticket.probe && this.#current(ticket)) this.#probesInFlight--;
+  }
+
+  /**
+   * Whether a probe's outcome still counts: the breaker is in the half-open period that let it
+   * through. A probe of an earlier period (the breaker opened again meanwhile) neither frees a
+   * probe slot nor counts toward closing.
+   */
+  #current(ticket: CircuitTicket): boolean {
+    return this.#state === 'half_open' && ticket.cycle === this.#cycle;
   }
 
   #transition(to: CircuitState): void {
@@ -123,6 +136,7 @@ export class CircuitBreaker {
     if (to === 'open') {
       this.#openedAt = this.#now();
     } else if (to === 'half_open') {
+      this.#cycle++;
       this.#probeSuccesses = 0;
       this.#probesInFlight = 0;
     } else {

@@ -35,6 +35,7 @@ import {
 } from './options.js';
 import { describeRequest, type PreparedRequest, prepareRequest } from './prepare.js';
 import { redactHeaders, redactUrl } from './redact.js';
+import { callerStalled } from './request-body.js';
 import { BufferedResponse } from './response.js';
 import { RetryBudget } from './retry-budget.js';
 import { RequestScope } from './scope.js';
@@ -513,7 +514,8 @@ function withPropagation(
 /**
  * Tells the breaker how an attempt it let through went: a 5xx or an error about the origin's
  * health is a failure, any other response a success; an attempt ended by the caller or the
- * deadline tells nothing (the ticket is only released).
+ * deadline, or timed out waiting on the caller's own body stream, tells nothing (the ticket is
+ * only released).
  */
 function reportToBreaker(
   breaker: CircuitBreaker,
@@ -525,8 +527,9 @@ function reportToBreaker(
   if (result) {
     if (result.status >= 500) breaker.failure(ticket);
     else breaker.success(ticket);
-  } else if (scope.reason === undefined && countsAsFailure(error)) breaker.failure(ticket);
-  else breaker.release(ticket);
+  } else if (scope.reason === undefined && countsAsFailure(error) && !callerStalled(scope.request.body)) {
+    breaker.failure(ticket);
+  } else breaker.release(ticket);
 }
 
 /** Publishes one attempt's outcome on the request channel. */

@@ -13,13 +13,55 @@ const P = MESSAGE_PREFIX;
  * retried, so the wrapper is read once.
  */
 export function guardStreamBody(body: Readable): Readable {
-  return Readable.from(chunksOf(body), { objectMode: false });
+  const progress: BodyProgress = { waitingOnSource: false, ended: false };
+  const guarded = Readable.from(chunksOf(body, progress), { objectMode: false });
+  progressOf.set(guarded, progress);
+  return guarded;
 }
 
-async function* chunksOf(body: Readable): AsyncGenerator<Uint8Array | string> {
+/** Where a guarded body is: waiting on the caller's stream for its next chunk, or ended. */
+interface BodyProgress {
+  waitingOnSource: boolean;
+  ended: boolean;
+  /** A timeout found the body stalled on the caller's stream (see {@link noteTimeout}). */
+  callerStalled?: boolean;
+}
+
+const progressOf = new WeakMap<Readable, BodyProgress>();
+
+/**
+ * Called when an attempt times out: whether its body is a caller's stream that had stalled (not
+ * ended, nothing of it waiting to be written, the guard waiting on the caller's stream for the
+ * next chunk). The timeout then came from the caller's side, not the server's (which would leave
+ * bytes waiting to be written); {@link callerStalled} remembers it for the circuit breaker.
+ */
+export function noteTimeout(body: unknown): boolean {
+  if (!(body instanceof Readable)) return false;
+  const progress = progressOf.get(body);
+  if (progress === undefined) return false;
+  progress.callerStalled = progress.waitingOnSource && !progress.ended && body.readableLength === 0;
+  return progress.callerStalled;
+}
+
+/** Whether a timeout found this request's body stalled on the caller's stream. */
+export function callerStalled(body: unknown): boolean {
+  return body instanceof Readable && progressOf.get(body)?.callerStalled === true;
+}
+
+async function* chunksOf(body: Readable, progress: BodyProgress): AsyncGenerator<Uint8Array | string> {
   let sent = 0;
+  const chunks = body[Symbol.asyncIterator]();
+  let done = false;
   try {
-    for await (const chunk of body) {
+    for (;;) {
+      progress.waitingOnSource = true;
+      const next = await chunks.next();
+      progress.waitingOnSource = false;
+      if (next.done) {
+        done = true;
+        break;
+      }
+      const chunk: unknown = next.value;
       if (typeof chunk !== 'string' && !(chunk instanceof Uint8Array)) {
         throw new IntegrityError(`${P} the request body stream yielded something other than bytes or text`);
       }
@@ -31,5 +73,11 @@ async function* chunksOf(body: Readable): AsyncGenerator<Uint8Array | string> {
     throw new IntegrityError(`${P} the request body stream failed after ${sent} bytes`, {
       cause: safeCause(error),
     });
+  } finally {
+    progress.waitingOnSource = false;
+    progress.ended = true;
+    // Ended early (the request failed or was aborted): the caller's stream is let go, as a
+    // for-await loop would.
+    if (!done) await chunks.return?.();
   }
 }

@@ -1,0 +1,82 @@
+import http from 'node:http';
+import type net from 'node:net';
+import { Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createHttpClient } from '../src/index.js';
+import { rejectionOf, TRANSPORTS } from './helpers.js';
+
+// A timeout while the caller's own body stream has nothing to give is the caller's problem, like
+// a body stream that fails: it must not open the origin's breaker for every other call. Found
+// by an independent check (three stalled uploads opened the breaker; a GET then got CIRCUIT_OPEN).
+// A server that stops reading the body is the origin's problem, and still counts.
+describe.each(TRANSPORTS)('a timed-out upload and the circuit breaker, over %s', (transport) => {
+  let server: http.Server;
+  let origin: string;
+  const sockets = new Set<net.Socket>();
+
+  beforeAll(async () => {
+    server = http.createServer((req, res) => {
+      // /stuck never reads the body nor answers: the origin is what is slow.
+      if (req.url === '/stuck') return;
+      req.resume();
+      req.on('end', () => res.end('ok'));
+    });
+    server.on('connection', (socket) => {
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    origin = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  const client = () =>
+    createHttpClient({
+      transport,
+      timeoutMs: 300,
+      retry: false,
+      circuitBreaker: { consecutiveFailures: 2, openMs: 60_000 },
+    });
+
+  it("the caller's stalled body stream times out without opening the breaker", async () => {
+    const c = client();
+    try {
+      for (let i = 0; i < 3; i++) {
+        // A first chunk, then nothing: a slow disk or upstream on the caller's side.
+        const body = new Readable({ read() {} });
+        body.push('first chunk,');
+        const error = await rejectionOf(c.put(`${origin}/upload`, { body }));
+        expect(error).toMatchObject({ code: 'TIMEOUT', phase: 'headers' });
+        expect(error.message).toContain('the request body stream had stalled');
+      }
+      expect(c.circuitState(origin)).toBe('closed');
+      expect((await c.get(`${origin}/health`)).status).toBe(200);
+    } finally {
+      await c.close();
+    }
+  });
+
+  it('a server that stops reading the body times out and counts against the breaker', async () => {
+    const c = client();
+    const chunk = Buffer.alloc(1024 * 1024, 7);
+    try {
+      for (let i = 0; i < 2; i++) {
+        // Always ready with more: only the server's not reading holds it up.
+        const body = new Readable({
+          read() {
+            this.push(chunk);
+          },
+        });
+        const error = await rejectionOf(c.put(`${origin}/stuck`, { body }));
+        expect(error).toMatchObject({ code: 'TIMEOUT', phase: 'headers' });
+        expect(error.message).not.toContain('stalled');
+      }
+      expect(c.circuitState(origin)).toBe('open');
+    } finally {
+      await c.close();
+    }
+  });
+});
