@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { LEASE_TAKEN, loseLease, type Running } from './delivery.js';
 import { publishJobEvent } from './events.js';
 import { fetchArgs } from './fetch.js';
 import { redisRetryDelayMs } from './input.js';
+import { LostCalls, mayHaveRun } from './lost-calls.js';
 import { fetchScript } from './scripts.js';
 import type { WorkerContext } from './worker-context.js';
 
@@ -37,11 +39,14 @@ export class Completions {
   #waiting: Running[] = [];
   #flushScheduled = false;
   #errors = 0;
+  /** Calls with completions (fetches included) whose reply was lost: settled by a reclaim. */
+  readonly lost: LostCalls;
 
   constructor(ctx: WorkerContext, phase: () => LoopPhase, wakeLoop: () => void) {
     this.#ctx = ctx;
     this.#phase = phase;
     this.#wakeLoop = wakeLoop;
+    this.lost = new LostCalls(ctx, (acks, reply) => this.settle(acks, reply));
   }
 
   /** Completions waiting to be sent. */
@@ -88,6 +93,15 @@ export class Completions {
     }
   }
 
+  /**
+   * The call that carried `acks` (named `call`) failed: when it may have run they wait for a
+   * reclaim ({@link LostCalls}), else they go again ({@link retry}).
+   */
+  failed(call: string, acks: readonly Running[], error: unknown): void {
+    if (mayHaveRun(error)) this.lost.add(call, acks);
+    else this.retry(acks);
+  }
+
   /** Redis unreachable: completions go again while their lease lasts; after it the job comes back anyway. */
   retry(acks: readonly Running[]): void {
     const now = performance.now();
@@ -123,17 +137,23 @@ export class Completions {
       this.#notify();
       return;
     }
+    if (!(await this.lost.reclaim())) {
+      this.#errors++;
+      this.#notify(redisRetryDelayMs(this.#errors, 1_000));
+      return;
+    }
     const acks = this.take();
+    const call = randomUUID();
     try {
       const reply = await fetchScript.run<unknown[]>(
         this.#ctx.redis,
         this.#ctx.keys.list,
-        fetchArgs(this.#ctx, 0, acks),
+        fetchArgs(this.#ctx, 0, acks, call),
       );
       this.#errors = 0;
       this.settle(acks, reply);
-    } catch {
-      this.retry(acks);
+    } catch (error) {
+      this.failed(call, acks, error);
       this.#errors++;
     }
     if (this.#waiting.length > 0) {

@@ -32,6 +32,11 @@ export interface Running {
   acked: (() => void) | undefined;
   /** The handler's `timeoutMs` timer, while it runs. */
   timeout: NodeJS.Timeout | undefined;
+  /**
+   * Set when `timeoutMs` passed before the handler returned: settles (never rejects) when the
+   * handler itself does, which may be much later (a handler that ignores its signal).
+   */
+  overran: Promise<unknown> | undefined;
   /** Settles (never rejects) when the delivery is done. */
   finished: Promise<unknown>;
 }
@@ -49,6 +54,7 @@ export function newRunning(job: FetchedJob, leaseUntil: number): Running {
     outcome: undefined,
     acked: undefined,
     timeout: undefined,
+    overran: undefined,
     finished: Promise.resolve(),
   };
 }
@@ -76,6 +82,10 @@ export function callHandler(handler: JobHandler, run: Running, queue: string): P
   const timedOut = new Promise((_, reject) => {
     run.timeout = setTimeout(() => {
       const error = new TimeoutError(`${MESSAGE_PREFIX} the handler ran longer than timeoutMs (${ms} ms)`);
+      run.overran = handled.then(
+        () => {},
+        () => {},
+      );
       controller.abort(error);
       reject(error);
     }, ms);

@@ -45,14 +45,18 @@ export function parseJobs(reply: unknown[], from: number): FetchedJob[] {
   return jobs;
 }
 
-/** The fetch script's arguments: take up to `take` jobs after completing `acks`. */
+/**
+ * The fetch script's arguments: take up to `take` jobs after completing `acks`; `call` names the
+ * call (the jobs it takes keep it, so that a lost reply can be undone: reclaimScript).
+ */
 export function fetchArgs(
   ctx: Pick<WorkerContext, 'keys' | 'leaseMs' | 'retentionMs'>,
   take: number,
   acks: readonly Acknowledged[],
+  call: string,
 ): (string | number)[] {
   const { keys, leaseMs, retentionMs } = ctx;
-  const args: (string | number)[] = new Array(6 + 2 * acks.length);
+  const args: (string | number)[] = new Array(7 + 2 * acks.length);
   args[0] = keys.jobPrefix;
   args[1] = keys.wakeChannel;
   args[2] = take;
@@ -64,6 +68,7 @@ export function fetchArgs(
     args[at++] = job.id;
     args[at++] = job.token;
   }
+  args[at] = call;
   return args;
 }
 

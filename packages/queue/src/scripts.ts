@@ -7,7 +7,8 @@ import { defineScript } from '@voelgoed/redis';
 // f failures, t delivery token, e enqueued at, b backoff, to timeout, s state, o ready order,
 // err the last error (JSON), fa failed at, rs ready since (when it last went in line: the start
 // of counts' oldest-waiting age), rk 1 when it went back in line at an earlier place (kept 'o'),
-// tc the producer's trace propagation fields (JSON; only when its enqueue was traced).
+// tc the producer's trace propagation fields (JSON; only when its enqueue was traced), n the id
+// of the fetch call that took it last (see reclaimScript).
 const PRELUDE = `
 local clock_ms = nil
 local function now_ms()
@@ -46,6 +47,20 @@ local function promote(now)
 end
 local function holds(id, token)
   return redis.call('HGET', ARGV[1] .. id, 't') == token and redis.call('ZSCORE', KEYS[3], id)
+end
+-- A delivery's completion, its token checked: the job kept as completed for keep ms (0: deleted).
+local function complete(id, token, keep)
+  if not holds(id, token) then return 0 end
+  local jk = ARGV[1] .. id
+  redis.call('ZREM', KEYS[3], id)
+  if keep > 0 then
+    redis.call('HDEL', jk, 'p', 'o', 'err', 'tc')
+    redis.call('HSET', jk, 's', 'completed')
+    redis.call('PEXPIRE', jk, keep)
+  else
+    redis.call('DEL', jk)
+  end
+  return 1
 end
 `;
 
@@ -105,7 +120,8 @@ return out
  * ones in one call (one round trip per job at concurrency 1; one call for a whole batch of
  * completions at high concurrency). ARGV[3]: most jobs to take (0: only complete), ARGV[4]:
  * lease ms, ARGV[5]: retention ms of a completed job (0: delete it), ARGV[6]: number of
- * completions, then id and token of each. Returns { ms until the next delayed job or lease
+ * completions, then id and token of each, then the call's id (kept as the jobs' 'n', for
+ * {@link reclaimScript} when the reply is lost). Returns { ms until the next delayed job or lease
  * expiry (-1: none, or not looked up because every job asked for was taken), then 1 per completion done or 0 when its token no longer held the job,
  * then 10 fields per job taken: id, token, failures, max attempts, enqueued at, kind, payload,
  * backoff, timeout, trace carrier (nil when none) }.
@@ -114,23 +130,9 @@ export const fetchScript = script(`
 local now = now_ms()
 local out = { -1 }
 local keep = tonumber(ARGV[5])
-for i = 7, 6 + 2 * tonumber(ARGV[6]), 2 do
-  local id = ARGV[i]
-  if holds(id, ARGV[i + 1]) then
-    local jk = ARGV[1] .. id
-    redis.call('ZREM', KEYS[3], id)
-    if keep > 0 then
-      redis.call('HDEL', jk, 'p', 'o', 'err', 'tc')
-      redis.call('HSET', jk, 's', 'completed')
-      redis.call('PEXPIRE', jk, keep)
-    else
-      redis.call('DEL', jk)
-    end
-    out[#out + 1] = 1
-  else
-    out[#out + 1] = 0
-  end
-end
+local last = 6 + 2 * tonumber(ARGV[6])
+for i = 7, last, 2 do out[#out + 1] = complete(ARGV[i], ARGV[i + 1], keep) end
+local call = ARGV[last + 1]
 promote(now)
 if tonumber(ARGV[3]) > 0 and redis.call('EXISTS', KEYS[5]) == 0 then
   local popped = redis.call('ZPOPMIN', KEYS[1], ARGV[3])
@@ -142,7 +144,7 @@ if tonumber(ARGV[3]) > 0 and redis.call('EXISTS', KEYS[5]) == 0 then
     local h = redis.call('HMGET', jk, 't', 'f', 'm', 'e', 'k', 'p', 'b', 'to', 'tc')
     if h[5] then
       local t = (tonumber(h[1]) or 0) + 1
-      redis.call('HSET', jk, 't', t, 's', 'active')
+      redis.call('HSET', jk, 't', t, 's', 'active', 'n', call)
       leases[#leases + 1] = until_ms
       leases[#leases + 1] = id
       out[#out + 1] = id
@@ -163,6 +165,48 @@ if na[2] then
   if nxt < 0 or a < nxt then nxt = a end
 end
 out[1] = nxt
+return out
+`);
+
+/**
+ * Undoes what worker calls whose reply was lost (a timeout, or a connection dropped after the
+ * call was written) may have done: the jobs they took (their 'n' is one of the calls' ids) go
+ * back in line at once, keeping their place, instead of waiting out a lease nobody holds; and
+ * their completions are applied now or found applied. ARGV[3]: number of call ids, then the
+ * ids, then the number of completions, then id and token of each, then retention ms. Returns
+ * { jobs handed back, then per completion: 1 done (now or by the lost call, the job kept as
+ * completed), 2 the job is gone (deleted: by the lost call, when retention is 0), 0 lease lost }.
+ */
+export const reclaimScript = script(`
+local lost = {}
+local n = tonumber(ARGV[3])
+for i = 4, 3 + n do lost[ARGV[i]] = true end
+local handed = 0
+if n > 0 then
+  for _, id in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do
+    local jk = ARGV[1] .. id
+    if lost[redis.call('HGET', jk, 'n') or ''] then
+      redis.call('ZREM', KEYS[3], id)
+      to_ready(id, jk, true)
+      handed = handed + 1
+    end
+  end
+end
+local out = { handed }
+local b = 4 + n
+local na = tonumber(ARGV[b])
+local keep = tonumber(ARGV[b + 2 * na + 1])
+for i = b + 1, b + 2 * na, 2 do
+  local id, token = ARGV[i], ARGV[i + 1]
+  local done = complete(id, token, keep)
+  if done == 0 then
+    local h = redis.call('HMGET', ARGV[1] .. id, 's', 't')
+    if h[1] == 'completed' and h[2] == token then done = 1
+    elseif not h[1] and not h[2] then done = 2 end
+  end
+  out[#out + 1] = done
+end
+if handed > 0 then redis.call('PUBLISH', ARGV[2], 'r') end
 return out
 `);
 

@@ -16,7 +16,7 @@ export function readGraceMs(options: JobWorkerCloseOptions | undefined): number 
 }
 
 /** Every running delivery done (settled, never rejects). */
-export function allFinished(running: ReadonlySet<Running>): Promise<unknown> {
+export function allFinished(running: Iterable<Running>): Promise<unknown> {
   return Promise.all([...running].map((r) => r.finished));
 }
 

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   errorCodeOf,
   type JobHandler,
@@ -15,6 +16,7 @@ import { recordFailure } from './failure.js';
 import { type FetchedJob, fetchArgs, parseJobs } from './fetch.js';
 import { redisRetryDelayMs } from './input.js';
 import { LeaseRenewal } from './lease-renewal.js';
+import { mayHaveRun } from './lost-calls.js';
 import { fetchScript } from './scripts.js';
 import { allFinished, HandBacks, readGraceMs, waitForGrace } from './shutdown.js';
 import type { WorkerContext } from './worker-context.js';
@@ -50,6 +52,12 @@ export class RedisJobWorker implements JobWorker {
   #reserved = 0;
   /** Most jobs one fetch takes: the slots divided among the fetchers. */
   readonly #batch: number;
+  /**
+   * Most jobs the next fetch takes: halved after a fetch whose reply was lost (one too large to
+   * come back within the command timeout must not be asked for again whole), doubled back up to
+   * {@link #batch} after each fetch that came back full.
+   */
+  #batchLimit: number;
   /** Where each fetcher is (completions.ts decides from these who sends the waiting completions). */
   readonly #phases: LoopPhase[];
   /** Finished deliveries whose completion has not been sent yet. */
@@ -69,6 +77,7 @@ export class RedisJobWorker implements JobWorker {
     this.#concurrency = concurrency;
     const fetchers = concurrency >= 2 && !ctx.permits ? FETCHERS : 1;
     this.#batch = Math.ceil(concurrency / fetchers);
+    this.#batchLimit = this.#batch;
     this.#phases = new Array<LoopPhase>(fetchers).fill('other');
     this.#completions = new Completions(
       ctx,
@@ -80,8 +89,9 @@ export class RedisJobWorker implements JobWorker {
     this.#loopDone = Promise.all(this.#phases.map((_, i) => this.#loop(i))).then(() => {});
   }
 
+  /** Handlers running now (one past its `timeoutMs` counts until it returns: it holds its slot). */
   get running(): number {
-    return this.#running.size;
+    return this.#handling;
   }
 
   /**
@@ -99,7 +109,7 @@ export class RedisJobWorker implements JobWorker {
     try {
       while (!stop.aborted) {
         phases[index] = 'other';
-        let free = Math.min(this.#batch, this.#concurrency - this.#handling - this.#reserved);
+        let free = Math.min(this.#batchLimit, this.#concurrency - this.#handling - this.#reserved);
         if (free <= 0 && completions.size === 0) {
           await this.#waitForSlot(index);
           continue;
@@ -107,6 +117,12 @@ export class RedisJobWorker implements JobWorker {
         // A rate-limited queue: fetch no more than the permits taken (waits while refused).
         if (free > 0 && this.#ctx.permits) free = await this.#ctx.permits.take(free, stop);
         if (free <= 0 && completions.size === 0) continue;
+        // A fetch whose reply was lost may have taken jobs: they go back before the next fetch.
+        if (completions.lost.size > 0 && !(await completions.lost.reclaim())) {
+          errors++;
+          await waker.wait(waker.generation, redisRetryDelayMs(errors, 2_000), stop);
+          continue;
+        }
         // Completions that finished meanwhile go with this fetch (one call, one round trip).
         phases[index] = 'call';
         const acks = completions.take();
@@ -125,7 +141,10 @@ export class RedisJobWorker implements JobWorker {
         errors = 0;
         completions.settle(acks, reply);
         const fetched = this.#startAll(parseJobs(reply, 1 + acks.length), sentAt + leaseMs);
-        if (take > 0 && fetched === take) this.#wakeBacklog();
+        if (take > 0 && fetched === take) {
+          this.#batchLimit = Math.min(this.#batch, this.#batchLimit * 2);
+          this.#wakeBacklog();
+        }
         if (completions.size > 0 || take === 0 || fetched === take) continue;
         phases[index] = 'other';
         if (index === 0) await this.#idle(Number(reply[0]), generation);
@@ -156,14 +175,19 @@ export class RedisJobWorker implements JobWorker {
     });
   }
 
-  /** One fetch call: takes up to `take` jobs after completing `acks`; undefined when Redis failed (`acks` go again). */
+  /**
+   * One fetch call: takes up to `take` jobs after completing `acks`; undefined when Redis failed
+   * (`acks` go again, or, when the call may have run, wait for the reclaim before the next fetch).
+   */
   async #fetch(index: number, take: number, acks: Running[]): Promise<unknown[] | undefined> {
     const { redis, keys } = this.#ctx;
+    const call = randomUUID();
     try {
-      return await fetchScript.run<unknown[]>(redis, keys.list, fetchArgs(this.#ctx, take, acks));
-    } catch {
+      return await fetchScript.run<unknown[]>(redis, keys.list, fetchArgs(this.#ctx, take, acks, call));
+    } catch (error) {
       this.#phases[index] = 'other';
-      this.#completions.retry(acks);
+      this.#completions.failed(call, acks, error);
+      if (mayHaveRun(error)) this.#batchLimit = Math.max(1, Math.floor(this.#batchLimit / 2));
       return undefined;
     }
   }
@@ -240,8 +264,10 @@ export class RedisJobWorker implements JobWorker {
     } finally {
       clearTimeout(run.timeout);
     }
-    this.#handling--;
-    this.#wakeLoop();
+    // A handler past its timeout is failed now (its job goes back in line), but it keeps its
+    // slot until it returns: the concurrency holds even when a handler ignores its signal.
+    if (run.overran === undefined) this.#freeSlot();
+    else void run.overran.then(() => this.#freeSlot());
     try {
       if (run.gone) {
         if (trace) trace.outcome = 'lease_lost';
@@ -262,6 +288,11 @@ export class RedisJobWorker implements JobWorker {
       this.#running.delete(run);
       this.#leases.stopWhenIdle();
     }
+  }
+
+  #freeSlot(): void {
+    this.#handling--;
+    this.#wakeLoop();
   }
 
   /**
@@ -297,7 +328,11 @@ export class RedisJobWorker implements JobWorker {
     await waitForGrace(this.#running, graceMs);
     // Grace over: stop the rest and hand their jobs back, so another worker takes them at once.
     this.#handBacks.abortRunning(this.#running, graceMs);
+    // Best effort: a lost fetch's jobs go back now rather than after their lease.
+    await this.#completions.lost.reclaim();
     await this.#handBacks.settled();
-    await allFinished(this.#running);
+    // Outcomes on the way are awaited; a handler that ignores its aborted signal is not (its job
+    // is handed back, and whatever it reports later is refused), so close() cannot hang on it.
+    await allFinished([...this.#running].filter((run) => !run.gone));
   }
 }

@@ -41,6 +41,49 @@ export function concurrencyChecks(): ConformanceCheck<JobQueue>[] {
         expect(most).toBe(4);
       },
     },
+    {
+      name: 'a handler past its timeoutMs that ignores its signal keeps its slot until it returns (its job fails at once)',
+      timeoutMs: 60_000,
+      async run(queue) {
+        let running = 0;
+        let most = 0;
+        let mostReported = 0;
+        const ids = [jobId(), jobId(), jobId()];
+        await withWorker(
+          queue,
+          async () => {
+            running += 1;
+            most = Math.max(most, running);
+            // Ignores its signal: CPU-bound work, or a call that takes no signal.
+            await sleep(400);
+            running -= 1;
+          },
+          { concurrency: 1 },
+          async (seen, worker) => {
+            const watch = setInterval(() => {
+              mostReported = Math.max(mostReported, worker.running);
+            }, 5);
+            try {
+              await queue.enqueueMany(
+                ids.map((id) => ({ payload: id, options: { id, timeoutMs: 50, attempts: 1 } })),
+              );
+              await waitFor(
+                () => seen.length === 3 && running === 0,
+                'the three handlers to have run',
+                20_000,
+              );
+              await waitFor(async () => (await queue.counts()).deadLettered === 3, 'three dead letters');
+            } finally {
+              clearInterval(watch);
+            }
+          },
+        );
+        expect(most).toBe(1);
+        expect(mostReported).toBe(1);
+        const dead = await queue.deadLetters();
+        expect(dead.map((d) => d.error.code).sort()).toEqual(['TIMEOUT', 'TIMEOUT', 'TIMEOUT']);
+      },
+    },
   ];
 }
 
@@ -146,6 +189,32 @@ export function workerCloseChecks(): ConformanceCheck<JobQueue>[] {
         );
         expect(seenByFirst).toHaveLength(2);
         await waitForState(queue, slow, 'completed');
+      },
+    },
+    {
+      name: 'worker close does not wait for a handler that ignores its aborted signal: its job is handed back, its outcome refused',
+      timeoutMs: 60_000,
+      async run(queue) {
+        const id = jobId();
+        const stuck = gate();
+        const started = gate();
+        const worker = queue.process(async () => {
+          started.open();
+          await stuck.promise;
+        });
+        try {
+          await queue.enqueue('stuck', { id });
+          await started.promise;
+          const closed = worker.close({ graceMs: 100 }).then(() => 'closed');
+          const hung = sleep(15_000).then(() => 'still waiting after 15 s');
+          expect(await Promise.race([closed, hung])).toBe('closed');
+          expect(await queue.getJob(id)).toMatchObject({ state: 'waiting', failures: 0 });
+        } finally {
+          // The handler returns at last: its success must not complete the handed-back job.
+          stuck.open();
+        }
+        await sleep(100);
+        expect(await queue.getJob(id)).toMatchObject({ state: 'waiting', failures: 0 });
       },
     },
   ];

@@ -107,11 +107,13 @@ export interface JobWorkerCloseOptions {
 
 /** A running worker. */
 export interface JobWorker {
-  /** Deliveries running now. */
+  /** Handlers running now (one past its `timeoutMs` counts, and holds its slot, until it returns). */
   readonly running: number;
   /**
    * Stops fetching, lets running deliveries finish within `graceMs`, then hands the rest back so
-   * another worker takes them at once. Resolves when nothing of this worker runs any more.
+   * another worker takes them at once. Resolves when every delivery's outcome is recorded or its
+   * job handed back; a handler that ignores its aborted signal is not waited for (whatever it
+   * reports later is refused).
    */
   close(options?: JobWorkerCloseOptions): Promise<void>;
 }
