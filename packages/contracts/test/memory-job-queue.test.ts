@@ -23,6 +23,16 @@ function setup(options: MemoryJobQueueOptions = {}, handler?: JobHandler) {
 
 const state = async (queue: MemoryJobQueue, id: string) => (await queue.getJob(id))?.state;
 
+describe('MemoryJobQueue after close', () => {
+  it('refuses a new worker with INVALID_ARGUMENT, as the Redis queue does', async () => {
+    const queue = new MemoryJobQueue('closed');
+    await queue.close();
+    expect(() => queue.process(() => undefined)).toThrow(
+      expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+    );
+  });
+});
+
 describe('MemoryJobQueue on a ManualClock', () => {
   it('delivers a delayed job only once the clock reaches its time', async () => {
     const { clock, queue, seen } = setup();

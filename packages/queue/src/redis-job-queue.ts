@@ -47,6 +47,7 @@ import {
   getJobScript,
   pauseScript,
 } from './scripts.js';
+import { readGraceMs } from './shutdown.js';
 import { Waker } from './waker.js';
 import { RedisJobWorker } from './worker.js';
 
@@ -385,6 +386,7 @@ export class RedisJobQueue<T = JobPayload> implements JobQueue<T> {
   }
 
   async close(options?: JobWorkerCloseOptions): Promise<void> {
+    readGraceMs(options);
     this.#closed = true;
     await Promise.all([...this.#workers].map((w) => w.close(options)));
     await this.#waker.close();

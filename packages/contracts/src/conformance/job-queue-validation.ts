@@ -85,6 +85,10 @@ async function expectBadCallsRefused(queue: JobQueue): Promise<void> {
     );
   }
   await expectInfrastructureError(() => queue.process('handler' as unknown as () => void), INVALID_ARGUMENT);
+  // A bad close option rejects before anything is closed, with workers or without.
+  for (const graceMs of [-1, Number.NaN, '10']) {
+    await expectInfrastructureError(() => queue.close({ graceMs: graceMs as number }), INVALID_ARGUMENT);
+  }
 }
 
 /** Checks of the payload size limit, also within a batch that must then store nothing. */

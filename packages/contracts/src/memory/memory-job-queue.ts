@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { MAX_DELAY_MS, readOptions } from '../caller-input.js';
-import { AbortedError, errorCodeOf, LockLostError, TimeoutError } from '../errors.js';
+import { AbortedError, errorCodeOf, InvalidArgumentError, LockLostError, TimeoutError } from '../errors.js';
 import { closedHealth } from '../health-report.js';
 import type { HealthReport } from '../ports/health.js';
 import type {
@@ -172,6 +172,7 @@ export class MemoryJobQueue<T = JobPayload> implements JobQueue<T> {
 
   process(handler: JobHandler<T>, options?: JobWorkerOptions): JobWorker {
     const concurrency = readWorkerOptions(handler, options);
+    if (this.#closed) throw new InvalidArgumentError(`${PREFIX} the queue is closed`);
     const worker: Worker = {
       handler: handler as JobHandler<never>,
       concurrency,
