@@ -53,6 +53,8 @@ export class Attempt implements ReadControl, Abortable {
   /** Why the attempt was aborted, once it was. */
   reason: unknown;
   headersArrived = false;
+  /** The response head, once it arrived (the body's status and headers). */
+  head: { status: number; headers: Record<string, string> } | undefined;
   /** A redirect came back (the request ran) before the response this attempt reads. */
   redirected = false;
   #target: Abortable | undefined;
@@ -116,6 +118,7 @@ export class Attempt implements ReadControl, Abortable {
    */
   onHead(status: number, headers: Record<string, string>): number {
     this.headersArrived = true;
+    this.head = { status, headers };
     if (this.#headersTimer) {
       clearTimeout(this.#headersTimer);
       this.#headersTimer = undefined;

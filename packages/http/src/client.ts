@@ -429,6 +429,8 @@ class Client implements ResilientHttpClient {
     } catch (error) {
       attempt.clearTimers();
       scope.endAttempt(attempt);
+      const tooLargeError = errorStatusPastLimit(p, attempt, error);
+      if (tooLargeError) return tooLargeError;
       throw attemptFailure(p, attempt, error);
     }
   }
@@ -593,6 +595,28 @@ function completed(
   attempt.clearTimers();
   scope.endAttempt(attempt);
   return { status: response.status, headers: response.headers, url, bytes, stream: undefined };
+}
+
+/**
+ * An error status (with `throwHttpErrors`) whose body was past `maxResponseBytes`: the status is
+ * what the caller needs, so the attempt ends as that response with an empty body (retried like
+ * it, `HttpStatusError` with its status and headers), not as `PAYLOAD_TOO_LARGE`.
+ */
+function errorStatusPastLimit(
+  p: PreparedRequest,
+  attempt: Attempt,
+  error: unknown,
+): AttemptResult | undefined {
+  const head = attempt.head;
+  if (head === undefined || head.status < 400 || !p.throwHttpErrors) return undefined;
+  if (!isInfrastructureError(attempt.reason ?? error, 'PAYLOAD_TOO_LARGE')) return undefined;
+  return {
+    status: head.status,
+    headers: head.headers,
+    url: p.url,
+    bytes: Buffer.alloc(0),
+    stream: undefined,
+  };
 }
 
 /**

@@ -414,7 +414,10 @@ describe('durable webhook delivery across a restart', () => {
         ids,
         schedule,
       });
-      const q = createRedisJobQueue(redis, name, { leaseMs: 1_000 });
+      // The restarted sender's leases: long enough that a loaded machine's event-loop stall does
+      // not lose one mid-delivery (a second delivery would break the exact counts below); the
+      // killed process's own 1 s leases are what brings its jobs back.
+      const q = createRedisJobQueue(redis, name, { leaseMs: 5_000 });
       queues.push(q);
       let killedAt = 0;
       try {
