@@ -1,19 +1,17 @@
-import http from 'node:http';
-import type net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHttpClient, HttpStatusError } from '../src/index.js';
-import { rejectionOf, TRANSPORTS } from './helpers.js';
+import { rawServer, rejectionOf, TRANSPORTS } from './helpers.js';
 
 // An error status whose body is past maxResponseBytes must still say its status: found by an
 // independent check (a 404 with a large body came back PAYLOAD_TOO_LARGE, the status lost).
 describe.each(TRANSPORTS)('an error status with a body past maxResponseBytes, over %s', (transport) => {
-  let server: http.Server;
+  let server: Awaited<ReturnType<typeof rawServer>>;
   let origin: string;
   let calls = 0;
   const big = Buffer.alloc(256 * 1024, 'x');
 
   beforeAll(async () => {
-    server = http.createServer((req, res) => {
+    server = await rawServer((req, res) => {
       calls++;
       const status = Number(req.url?.slice(1, 4));
       if (req.url?.endsWith('/declared')) {
@@ -25,12 +23,10 @@ describe.each(TRANSPORTS)('an error status with a body past maxResponseBytes, ov
         res.end(big);
       }
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    origin = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+    origin = server.origin;
   });
   afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
+    await server.close();
   });
 
   it.each(['declared', 'chunked'])(

@@ -1,21 +1,18 @@
-import http from 'node:http';
-import type net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { getFreePort } from '@voelgoed/testkit';
 import { createHttpClient } from '../src/index.js';
-import { rejectionOf, TRANSPORTS } from './helpers.js';
+import { rawServer, rejectionOf, TRANSPORTS } from './helpers.js';
 
 // A request the server received and ran, then lost on the way back, must not say "retryable":
 // a caller that retries on `retryable` would apply it twice. Found by an independent check: a
 // POST the server had charged came back `ConnectionError` with `maybeExecuted: false`.
 describe.each(TRANSPORTS)('what a failed request says it did, over %s', (transport) => {
-  let server: http.Server;
+  let server: Awaited<ReturnType<typeof rawServer>>;
   let origin: string;
   const ran: string[] = [];
-  const sockets = new Set<net.Socket>();
 
   beforeAll(async () => {
-    server = http.createServer((req, res) => {
+    server = await rawServer((req, res) => {
       req.resume();
       req.on('end', () => {
         ran.push(`${req.method} ${req.url}`);
@@ -32,16 +29,10 @@ describe.each(TRANSPORTS)('what a failed request says it did, over %s', (transpo
         }
       });
     });
-    server.on('connection', (socket) => {
-      sockets.add(socket);
-      socket.on('close', () => sockets.delete(socket));
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    origin = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+    origin = server.origin;
   });
   afterAll(async () => {
-    for (const socket of sockets) socket.destroy();
-    await new Promise((resolve) => server.close(resolve));
+    await server.close();
   });
 
   const client = (options: Record<string, unknown> = {}) =>

@@ -1,3 +1,5 @@
+import http from 'node:http';
+import type net from 'node:net';
 import { type ChannelName, type ChannelPayloads, subscribe } from '@voelgoed/contracts';
 
 /** Both transports run every integration test. */
@@ -20,4 +22,24 @@ export async function rejectionOf(promise: Promise<unknown>): Promise<Error & Re
     return error as Error & Record<string, unknown>;
   }
   throw new Error('expected the promise to reject, but it resolved');
+}
+
+/** A plain `node:http` server on a free local port; `close()` destroys its open sockets first. */
+export async function rawServer(
+  handler: http.RequestListener,
+): Promise<{ origin: string; close(): Promise<void> }> {
+  const server = http.createServer(handler);
+  const sockets = new Set<net.Socket>();
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    origin: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
 }

@@ -1,36 +1,27 @@
-import http from 'node:http';
-import type net from 'node:net';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHttpClient } from '../src/index.js';
-import { rejectionOf, TRANSPORTS } from './helpers.js';
+import { rawServer, rejectionOf, TRANSPORTS } from './helpers.js';
 
 // A timeout while the caller's own body stream has nothing to give is the caller's problem, like
 // a body stream that fails: it must not open the origin's breaker for every other call. Found
 // by an independent check (three stalled uploads opened the breaker; a GET then got CIRCUIT_OPEN).
 // A server that stops reading the body is the origin's problem, and still counts.
 describe.each(TRANSPORTS)('a timed-out upload and the circuit breaker, over %s', (transport) => {
-  let server: http.Server;
+  let server: Awaited<ReturnType<typeof rawServer>>;
   let origin: string;
-  const sockets = new Set<net.Socket>();
 
   beforeAll(async () => {
-    server = http.createServer((req, res) => {
+    server = await rawServer((req, res) => {
       // /stuck never reads the body nor answers: the origin is what is slow.
       if (req.url === '/stuck') return;
       req.resume();
       req.on('end', () => res.end('ok'));
     });
-    server.on('connection', (socket) => {
-      sockets.add(socket);
-      socket.on('close', () => sockets.delete(socket));
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    origin = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+    origin = server.origin;
   });
   afterAll(async () => {
-    for (const socket of sockets) socket.destroy();
-    await new Promise((resolve) => server.close(resolve));
+    await server.close();
   });
 
   const client = () =>
