@@ -429,8 +429,8 @@ class Client implements ResilientHttpClient {
     } catch (error) {
       attempt.clearTimers();
       scope.endAttempt(attempt);
-      const tooLargeError = errorStatusPastLimit(p, attempt, error);
-      if (tooLargeError) return tooLargeError;
+      const errorResponse = errorStatusPastLimit(p, attempt, error);
+      if (errorResponse) return errorResponse;
       throw attemptFailure(p, attempt, error);
     }
   }

@@ -159,6 +159,7 @@ function prepare(
   const body = requestBody(request, method, headers);
   if (options.decompress) headers['accept-encoding'] ??= 'gzip, deflate, br';
   const hasKey = applyIdempotencyKey(request, options, headers);
+  const repeatable = hasKey || (method !== 'POST' && method !== 'PATCH');
 
   const timeoutMs = request.timeoutMs ?? options.timeoutMs;
   timerMs(timeoutMs, 'timeoutMs');
@@ -187,10 +188,8 @@ function prepare(
     retry,
     // POST and PATCH are never retried without an idempotency key, whatever `retry.methods` says.
     retryable:
-      retry.limit > 0 &&
-      !(body instanceof Readable) &&
-      (hasKey || (retry.methods.has(method) && method !== 'POST' && method !== 'PATCH')),
-    repeatable: hasKey || (method !== 'POST' && method !== 'PATCH'),
+      retry.limit > 0 && !(body instanceof Readable) && repeatable && (hasKey || retry.methods.has(method)),
+    repeatable,
     signal: request.signal,
     throwHttpErrors: request.throwHttpErrors ?? true,
     maxResponseBytes,

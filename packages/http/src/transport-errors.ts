@@ -113,17 +113,13 @@ export function mapTransportError(
  * (an idempotent method or an idempotency key). Other errors pass unchanged.
  */
 export function truthful(error: unknown, repeatable: boolean, answered: boolean): unknown {
-  if (error instanceof HttpTimeoutError) {
-    const maybeExecuted = error.maybeExecuted || answered;
-    const retryable = !maybeExecuted || repeatable;
-    if (maybeExecuted === error.maybeExecuted && retryable === error.retryable) return error;
-    return new HttpTimeoutError(error.message, error.phase, { maybeExecuted, retryable, cause: error.cause });
-  }
-  if (error instanceof ConnectionError && error.constructor === ConnectionError) {
-    const maybeExecuted = error.maybeExecuted || answered;
-    const retryable = !maybeExecuted || repeatable;
-    if (maybeExecuted === error.maybeExecuted && retryable === error.retryable) return error;
-    return new ConnectionError(error.message, { maybeExecuted, retryable, cause: error.cause });
-  }
-  return error;
+  const timeout = error instanceof HttpTimeoutError;
+  if (!timeout && !(error instanceof ConnectionError && error.constructor === ConnectionError)) return error;
+  const maybeExecuted = error.maybeExecuted || answered;
+  const retryable = !maybeExecuted || repeatable;
+  if (maybeExecuted === error.maybeExecuted && retryable === error.retryable) return error;
+  const options = { maybeExecuted, retryable, cause: error.cause };
+  return timeout
+    ? new HttpTimeoutError(error.message, error.phase, options)
+    : new ConnectionError(error.message, options);
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { LEASE_TAKEN, loseLease, type Running } from './delivery.js';
+import { LEASE_TAKEN, loseLease, type Running, settleAck } from './delivery.js';
 import { publishJobEvent } from './events.js';
 import { fetchArgs } from './fetch.js';
 import { redisRetryDelayMs } from './input.js';
@@ -18,13 +18,6 @@ const MAX_ACKS = 500;
  * either has a fetch in flight.
  */
 export type LoopPhase = 'call' | 'slot' | 'other';
-
-/** Settles a completion waiting in the batch (once). */
-function settle(run: Running): void {
-  const done = run.acked;
-  run.acked = undefined;
-  done?.();
-}
 
 /**
  * A worker's finished deliveries whose completion has not been sent yet: they go with the fetch
@@ -89,24 +82,26 @@ export class Completions {
       } else {
         loseLease(this.#ctx, run, LEASE_TAKEN);
       }
-      settle(run);
+      settleAck(run);
     }
   }
 
   /**
    * The call that carried `acks` (named `call`) failed: when it may have run they wait for a
-   * reclaim ({@link LostCalls}), else they go again ({@link retry}).
+   * reclaim ({@link LostCalls}), else they go again ({@link retry}). Returns whether it may have run.
    */
-  failed(call: string, acks: readonly Running[], error: unknown): void {
-    if (mayHaveRun(error)) this.lost.add(call, acks);
+  failed(call: string, acks: readonly Running[], error: unknown): boolean {
+    const mayHave = mayHaveRun(error);
+    if (mayHave) this.lost.add(call, acks);
     else this.retry(acks);
+    return mayHave;
   }
 
   /** Redis unreachable: completions go again while their lease lasts; after it the job comes back anyway. */
   retry(acks: readonly Running[]): void {
     const now = performance.now();
     for (const run of acks) {
-      if (run.gone || now >= run.leaseUntil) settle(run);
+      if (run.gone || now >= run.leaseUntil) settleAck(run);
       else this.#waiting.push(run);
     }
   }

@@ -41,6 +41,13 @@ export interface Running {
   finished: Promise<unknown>;
 }
 
+/** Lets go of a completion waiting to be sent (once): its delivery's course goes on. */
+export function settleAck(run: Running): void {
+  const done = run.acked;
+  run.acked = undefined;
+  done?.();
+}
+
 /** A fetched job, about to run, whose lease lasts until `leaseUntil` (local clock). */
 export function newRunning(job: FetchedJob, leaseUntil: number): Running {
   return {

@@ -1,4 +1,4 @@
-import type { Running } from './delivery.js';
+import { type Running, settleAck } from './delivery.js';
 import { reclaimScript } from './scripts.js';
 import type { WorkerContext } from './worker-context.js';
 
@@ -76,9 +76,7 @@ export class LostCalls {
         call: l.call,
         acks: l.acks.filter((run) => {
           if (!run.gone && now < run.leaseUntil) return true;
-          const done = run.acked;
-          run.acked = undefined;
-          done?.();
+          settleAck(run);
           return false;
         }),
       }));

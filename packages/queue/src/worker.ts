@@ -16,7 +16,6 @@ import { recordFailure } from './failure.js';
 import { type FetchedJob, fetchArgs, parseJobs } from './fetch.js';
 import { redisRetryDelayMs } from './input.js';
 import { LeaseRenewal } from './lease-renewal.js';
-import { mayHaveRun } from './lost-calls.js';
 import { fetchScript } from './scripts.js';
 import { allFinished, HandBacks, readGraceMs, waitForGrace } from './shutdown.js';
 import type { WorkerContext } from './worker-context.js';
@@ -186,8 +185,9 @@ export class RedisJobWorker implements JobWorker {
       return await fetchScript.run<unknown[]>(redis, keys.list, fetchArgs(this.#ctx, take, acks, call));
     } catch (error) {
       this.#phases[index] = 'other';
-      this.#completions.failed(call, acks, error);
-      if (mayHaveRun(error)) this.#batchLimit = Math.max(1, Math.floor(this.#batchLimit / 2));
+      if (this.#completions.failed(call, acks, error)) {
+        this.#batchLimit = Math.max(1, Math.floor(this.#batchLimit / 2));
+      }
       return undefined;
     }
   }

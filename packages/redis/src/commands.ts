@@ -170,10 +170,6 @@ export function notOnSharedConnection(name: string, args: readonly RedisArgument
   return undefined;
 }
 
-/**
- * Throws INVALID_ARGUMENT for a malformed command, or (when `shared`) for one that would change
- * the shared connection for every caller on it; returns whether it holds numbers to convert.
- */
 /** A per-call `timeoutMs`: a finite number > 0. */
 export function validateTimeout(timeoutMs: unknown): void {
   if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0) {
@@ -181,6 +177,10 @@ export function validateTimeout(timeoutMs: unknown): void {
   }
 }
 
+/**
+ * Throws INVALID_ARGUMENT for a malformed command, or (when `shared`) for one that would change
+ * the shared connection for every caller on it; returns whether it holds numbers to convert.
+ */
 export function validateCommand(args: unknown, what = 'command', shared = true): boolean {
   if (!Array.isArray(args) || args.length === 0) {
     throw invalidArgument(`${what} must be a non-empty array such as ["GET", "key"]`);

@@ -247,8 +247,7 @@ class PromTelemetry extends PromMetrics implements Telemetry {
     } catch (error) {
       // A name clash halfway (the caller's registry already has one of ours): nothing of this
       // telemetry stays behind, neither metrics on the registry nor subscriptions.
-      for (const unsubscribe of this.#unsubscribes.splice(0)) unsubscribe();
-      factory.unregisterAll(this.#defaultMetricNames);
+      this.#release();
       throw error;
     }
   }
@@ -346,6 +345,12 @@ class PromTelemetry extends PromMetrics implements Telemetry {
     const servers = [...this.#servers];
     this.#servers.clear();
     await Promise.all(servers.map((s) => s.close()));
+    this.#release();
+  }
+
+  /** Undoes what the constructor set up: its subscriptions, and its metrics on the registry. */
+  #release(): void {
+    for (const unsubscribe of this.#unsubscribes.splice(0)) unsubscribe();
     this.factory.unregisterAll(this.#defaultMetricNames);
   }
 }
