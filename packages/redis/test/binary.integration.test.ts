@@ -20,7 +20,7 @@ afterAll(async () => {
 describe('binary values on a standalone server', () => {
   it('round-trip byte-exact through command, pipeline and transaction with returnBuffers', async () => {
     await expectBinaryRoundTrips(client, (name) => name);
-  });
+  }, 90_000);
 
   it('arrive as Buffers inside array replies, and the server holds exactly the bytes written', async () => {
     const [, invalid] = binaryValues();

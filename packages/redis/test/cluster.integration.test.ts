@@ -45,7 +45,7 @@ describe('Redis Cluster', () => {
 
   it('round-trips binary values byte-exact through command and pipeline (a buffered transaction is refused)', async () => {
     await expectBinaryRoundTrips(client, (name) => `{bin}:${name}`, { transactions: false });
-  }, 30_000);
+  }, 90_000);
 
   it('spreads keys over the slots of all three masters from one seed node', async () => {
     const keys = Array.from({ length: 60 }, (_, i) => `user:${i}`);

@@ -34,7 +34,7 @@ describe('Sentinel', () => {
 
   it('round-trips binary values byte-exact through command and pipeline (a buffered transaction is refused)', async () => {
     await expectBinaryRoundTrips(client, (name) => name, { transactions: false });
-  }, 30_000);
+  }, 90_000);
 
   it('finds the master through the sentinels and writes to it', async () => {
     expect(await client.command(['SET', 'before-failover', '1'])).toBe('OK');

@@ -23,6 +23,13 @@ function sameBytes(actual: unknown, expected: Buffer): void {
 }
 
 /**
+ * Each call moves up to 8 MiB (twice on Sentinel and Cluster, where a replica copies it): under a
+ * loaded CI machine that can outlast a client's short default deadline, which is not what these
+ * tests check, so every call here gets a deadline of its own.
+ */
+const slow = { timeoutMs: 20_000 };
+
+/**
  * Writes each binary value and reads it back as a Buffer through command(), pipeline() and
  * transaction() (`transactions: false`: a buffered transaction is refused, as on Cluster and
  * Sentinel); `key(name)` must put all keys of one call in one Cluster slot.
@@ -34,10 +41,10 @@ export async function expectBinaryRoundTrips(
 ): Promise<void> {
   for (const [i, { value }] of binaryValues().entries()) {
     const k = key(`bin:${i}`);
-    expect(await client.command(['SET', k, value])).toBe('OK');
-    sameBytes(await client.command(['GET', k], { returnBuffers: true }), value);
+    expect(await client.command(['SET', k, value], slow)).toBe('OK');
+    sameBytes(await client.command(['GET', k], { ...slow, returnBuffers: true }), value);
     // Strings stay the default.
-    expect(typeof (await client.command(['GET', k]))).toBe('string');
+    expect(typeof (await client.command(['GET', k], slow))).toBe('string');
 
     const piped = await client.pipeline(
       [
@@ -45,7 +52,7 @@ export async function expectBinaryRoundTrips(
         ['GET', key(`bin:p${i}`)],
         ['GET', key('bin:missing')],
       ],
-      { returnBuffers: true },
+      { ...slow, returnBuffers: true },
     );
     expect(piped[0]).toEqual({ ok: true, value: 'OK' });
     sameBytes(piped[1]!.ok ? piped[1]!.value : undefined, value);
@@ -54,7 +61,7 @@ export async function expectBinaryRoundTrips(
     if (!transactions) {
       // Refused before anything is sent, rather than returning damaged bytes.
       await expect(
-        client.transaction([['GET', key(`bin:t${i}`)]], { returnBuffers: true }),
+        client.transaction([['GET', key(`bin:t${i}`)]], { ...slow, returnBuffers: true }),
       ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
       continue;
     }
@@ -64,7 +71,7 @@ export async function expectBinaryRoundTrips(
         ['GET', key(`bin:t${i}`)],
         ['STRLEN', key(`bin:t${i}`)],
       ],
-      { returnBuffers: true },
+      { ...slow, returnBuffers: true },
     );
     expect(replies[0]).toBe('OK');
     sameBytes(replies[1], value);
