@@ -57,15 +57,17 @@ end
 ${NOW}
 ${PURGE}
 if ARGV[5] ~= '' and not redis.call('ZSCORE', KEYS[4], ARGV[1]) then
-  -- Back in line at its old place (a split vote after a grant here took it out).
+  -- Back in line at its old place (its lease ran out, or this node restarted empty).
   redis.call('ZADD', KEYS[4], ARGV[5], ARGV[1])
 end
 if not cur or cur == ARGV[1] then
   local head = redis.call('ZRANGE', KEYS[4], 0, 0)[1]
   if not head or head == ARGV[1] then
+    -- The head keeps its place (its lease renewed) until its release here: should the other
+    -- nodes refuse (this copy of the key lost, their release on its way), the waiter behind it
+    -- must not take its turn while it is out of line.
     redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-    redis.call('ZREM', KEYS[4], ARGV[1])
-    redis.call('ZREM', KEYS[5], ARGV[1])
+    if head then redis.call('ZADD', KEYS[5], 'XX', now + tonumber(ARGV[4]), ARGV[1]) end
     return { redis.call('INCR', KEYS[2]) }
   end
 end
@@ -101,13 +103,16 @@ return 1
 `);
 
 /**
- * The release script of the line node: compare-and-delete (ARGV: owner value, channel or ''),
- * then hands the lock to the head of the line by publishing `\\x01<head value>\\n<lock key>` on
+ * The release script of the line node: takes the releaser out of line, compare-and-deletes
+ * (ARGV: owner value, channel or ''), then hands the lock to the head of the line by publishing `\\x01<head value>\\n<lock key>` on
  * the channel of the head's manager (`<channel>/<value prefix>`);
  * a waiter outside the line (a multi-resource lock) left a marker and gets the plain
  * `<lock key>\\n<value>` message. Returns 1 when the key was ours and is deleted.
  */
 export const lineReleaseScript = defineScript(`
+-- The releaser is done waiting: out of line (a head granted here kept its place).
+redis.call('ZREM', KEYS[4], ARGV[1])
+redis.call('ZREM', KEYS[5], ARGV[1])
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
 if ARGV[2] ~= '' then

@@ -154,11 +154,13 @@ describe('fair line (N = 3)', () => {
     expect(await node.call(['ZSCORE', lineKey('dead'), 'dead-waiter'])).toBeNull();
   });
 
-  it('a line node restarted empty gets its line back in the old order', async () => {
+  it('a line node restarted empty gets its line back in the old order, and keeps it while the others hold the lock', async () => {
     const g = await group(3);
     const holder = manager(g.urls);
     const held = await holder.acquire('restart', 20_000);
-    const waiters = Array.from({ length: 4 }, () => manager(g.urls));
+    // Leases of 5 s (the longest: 4 × (1000 + 250) ms), so that no stall of a loaded machine
+    // takes a waiter out of line while the test watches the line.
+    const waiters = Array.from({ length: 4 }, () => manager(g.urls, { retryDelayMs: 1000, jitterMs: 250 }));
     const order: number[] = [];
     const done: Promise<void>[] = [];
     let node: RedisServer | undefined;
@@ -174,6 +176,15 @@ describe('fair line (N = 3)', () => {
     // The line node loses everything (no persistence); the lock is still held on the other two.
     await node!.restart();
     await lineLength(node!, 'restart', 4);
+    // The restarted node's copy of the lock key is gone, so it grants the head while the other two
+    // refuse: the head keeps its place through those attempts (nobody behind it can take its turn).
+    // Watched for 3 s: more than two of the waiters' check periods, so the head has tried.
+    const sizes = new Set<number>();
+    for (const until = performance.now() + 3000; performance.now() < until; ) {
+      sizes.add(Number(await node!.call(['ZCARD', lineKey('restart')])));
+      await sleep(5);
+    }
+    expect([...sizes]).toEqual([4]);
     expect(await held.release()).toBe(true);
     await Promise.all(done);
     expect(order).toEqual([0, 1, 2, 3]);
