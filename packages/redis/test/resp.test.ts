@@ -287,4 +287,27 @@ describe('CommandEncoder', () => {
     );
     expect(encoder.empty).toBe(true);
   });
+
+  it('writes a long command as strings of at most about 64 KB each, the same bytes as one string', () => {
+    // A rope of more than ~128 KB is a large object to V8: flattening it costs far more than the copy.
+    const plain = (args: (string | number)[]) =>
+      `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(String(a))}\r\n${a}\r\n`).join('')}`;
+    const json = JSON.stringify({ name: 'ünïcode €', list: Array.from({ length: 300 }, (_, i) => i) });
+    const many: (string | number)[] = ['EVALSHA', 'abc', 0];
+    for (let i = 0; i < 200; i++) many.push(`job-${i}`, json, i);
+    const huge = `${'x'.repeat(200_000)}€`;
+    for (const args of [many, ['SET', 'k', huge, 'PX', 10], ['SET', 'k', 'small']]) {
+      const encoder = new CommandEncoder();
+      encoder.append(args);
+      encoder.append(['GET', 'k']);
+      const taken = encoder.take();
+      const parts = typeof taken === 'string' ? [taken] : taken;
+      for (const p of parts) {
+        if (typeof p === 'string' && p !== huge) expect(p.length).toBeLessThan(64 * 1024);
+      }
+      const wire = Buffer.concat(parts.map((c) => (typeof c === 'string' ? Buffer.from(c) : c)));
+      expect(wire.equals(Buffer.from(plain(args) + plain(['GET', 'k'])))).toBe(true);
+      expect(encoder.empty).toBe(true);
+    }
+  });
 });
