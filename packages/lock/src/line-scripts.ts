@@ -67,7 +67,13 @@ if not cur or cur == ARGV[1] then
     -- nodes refuse (this copy of the key lost, their release on its way), the waiter behind it
     -- must not take its turn while it is out of line.
     redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-    if head then redis.call('ZADD', KEYS[5], 'XX', now + tonumber(ARGV[4]), ARGV[1]) end
+    if head then
+      -- With a lease and the keys' expiry, as JOIN gives them: it may have been put back in line
+      -- just now (above), and a place without a lease would never be purged.
+      redis.call('ZADD', KEYS[5], now + tonumber(ARGV[4]), ARGV[1])
+      redis.call('PEXPIRE', KEYS[4], 2 * tonumber(ARGV[4]))
+      redis.call('PEXPIRE', KEYS[5], 2 * tonumber(ARGV[4]))
+    end
     return { redis.call('INCR', KEYS[2]) }
   end
 end

@@ -1,14 +1,17 @@
 import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
+import { createRedisClient, type RedisClient } from '@voelgoed/redis';
 import { type RedisGroup, type RedisServer, sleep, startRedisGroup, stopAll } from '@voelgoed/testkit';
 import { FairLine } from '../src/fair-line.js';
 import { createRedisLock, type RedisLock, type RedisLockOptions } from '../src/index.js';
 import { lockKeys } from '../src/keys.js';
+import { lineAcquireScript } from '../src/line-scripts.js';
 
 // The fair line: waiters for one resource queue in arrival order in a sorted set on one node
 // (the line node), and a release hands the lock to the head. Each manager here stands for a
 // process: its own connections, pub/sub subscriptions and in-process line.
 
 const managers: RedisLock[] = [];
+const clients: RedisClient[] = [];
 const groups: RedisGroup[] = [];
 
 /**
@@ -30,6 +33,7 @@ async function group(n: number): Promise<RedisGroup> {
 afterEach(async () => {
   for (const g of groups) for (const s of g.servers) if (s.isPaused) s.resume();
   await Promise.all(managers.splice(0).map((m) => m.close()));
+  await Promise.all(clients.splice(0).map((c) => c.close()));
   for (const g of groups.splice(0)) await g.stop();
 });
 
@@ -188,6 +192,27 @@ describe('fair line (N = 3)', () => {
     expect(await held.release()).toBe(true);
     await Promise.all(done);
     expect(order).toEqual([0, 1, 2, 3]);
+  });
+
+  it('a waiter put back at its old place and granted there has a lease, so the line drops it if its release goes elsewhere', async () => {
+    const g = await group(1);
+    const client = createRedisClient({ url: g.urls[0]! });
+    clients.push(client);
+    const keys = new FairLine(1).keysOf(lockKeys('lock:', ['back'], false))!;
+    // ARGV: owner value, TTL, (unused), lease ms, the arrival score it had, join when refused.
+    const attempt = (value: string, score: string) =>
+      lineAcquireScript.run(client, keys, [value, '10000', '0', '200', score, '1']);
+    // A waiter whose line node restarted empty comes back with its old score and is granted at once.
+    expect(Array.isArray(await attempt('w1', '12345'))).toBe(true);
+    expect(await client.command(['ZSCORE', lineKey('back'), 'w1'])).toBe('12345');
+    expect(await client.command(['ZSCORE', leaseKey('back'), 'w1'])).not.toBeNull();
+    expect(Number(await client.command(['PTTL', lineKey('back')]))).toBeGreaterThan(0);
+    expect(Number(await client.command(['PTTL', leaseKey('back')]))).toBeGreaterThan(0);
+    // Its release went to another node (the line had moved meanwhile): here only the key goes.
+    await client.command(['DEL', keys[0]!]);
+    await sleep(300);
+    // Its lease ran out, so the next waiter is not stuck behind it.
+    expect(Array.isArray(await attempt('w2', ''))).toBe(true);
   });
 
   it('a paused line node costs speed, not the lock: waiters fall back to polling', async () => {

@@ -73,8 +73,11 @@ export function encodePayload(payload: unknown, maxBytes: number): { kind: 'j' |
     }
     const json = JSON.stringify(payload);
     if (typeof json !== 'string') throw invalidArgument('the payload must be a JSON value or bytes');
-    const size = Buffer.byteLength(json, 'utf8');
-    if (size > maxBytes) throw payloadTooLarge(size, maxBytes);
+    // A UTF-16 code unit is at most 3 bytes of UTF-8: most payloads need no count of their bytes.
+    if (json.length * 3 > maxBytes) {
+      const size = Buffer.byteLength(json, 'utf8');
+      if (size > maxBytes) throw payloadTooLarge(size, maxBytes);
+    }
     return { kind: 'j', data: json };
   } catch (error) {
     if (isInfrastructureError(error)) throw error;

@@ -287,6 +287,8 @@ describe('bad input', () => {
       }
       const q = queue({ maxPayloadBytes: 10 });
       await expect(q.enqueue('x'.repeat(20))).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+      // Counted in UTF-8 bytes, not characters: "€€€€" is 6 characters and 14 bytes of JSON.
+      await expect(q.enqueue('€€€€')).rejects.toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
       await expect(
         q.enqueueMany([{ payload: 1 }, { payload: 2, options: { delayMs: -1 } }]),
       ).rejects.toMatchObject({
