@@ -20,6 +20,13 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 `;
 
+/** Gives the caller's place a lease of ARGV[4] ms, and the line keys twice that to live. Needs `now`. */
+const LEASE = `
+redis.call('ZADD', KEYS[5], now + tonumber(ARGV[4]), ARGV[1])
+redis.call('PEXPIRE', KEYS[4], 2 * tonumber(ARGV[4]))
+redis.call('PEXPIRE', KEYS[5], 2 * tonumber(ARGV[4]))
+`;
+
 /**
  * Takes (or keeps) the caller's place in line: its old arrival score when it had one (so a line
  * node that restarted empty gets the line back in order), else now. Renews the lease. Needs `now`
@@ -32,9 +39,7 @@ if not score then
   if score == '' then score = string.format('%d', now * 1000 + tonumber(t[2]) % 1000) end
   redis.call('ZADD', KEYS[4], score, ARGV[1])
 end
-redis.call('ZADD', KEYS[5], now + tonumber(ARGV[4]), ARGV[1])
-redis.call('PEXPIRE', KEYS[4], 2 * tonumber(ARGV[4]))
-redis.call('PEXPIRE', KEYS[5], 2 * tonumber(ARGV[4]))
+${LEASE}
 local rank = redis.call('ZRANK', KEYS[4], ARGV[1])
 `;
 
@@ -70,9 +75,7 @@ if not cur or cur == ARGV[1] then
     if head then
       -- With a lease and the keys' expiry, as JOIN gives them: it may have been put back in line
       -- just now (above), and a place without a lease would never be purged.
-      redis.call('ZADD', KEYS[5], now + tonumber(ARGV[4]), ARGV[1])
-      redis.call('PEXPIRE', KEYS[4], 2 * tonumber(ARGV[4]))
-      redis.call('PEXPIRE', KEYS[5], 2 * tonumber(ARGV[4]))
+      ${LEASE}
     end
     return { redis.call('INCR', KEYS[2]) }
   end
@@ -110,8 +113,8 @@ return 1
 
 /**
  * The release script of the line node: takes the releaser out of line, compare-and-deletes
- * (ARGV: owner value, channel or ''), then hands the lock to the head of the line by publishing `\\x01<head value>\\n<lock key>` on
- * the channel of the head's manager (`<channel>/<value prefix>`);
+ * (ARGV: owner value, channel or ''), then hands the lock to the head of the line by publishing
+ * `\\x01<head value>\\n<lock key>` on the channel of the head's manager (`<channel>/<value prefix>`);
  * a waiter outside the line (a multi-resource lock) left a marker and gets the plain
  * `<lock key>\\n<value>` message. Returns 1 when the key was ours and is deleted.
  */

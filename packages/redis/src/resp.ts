@@ -53,31 +53,36 @@ export class CommandEncoder {
           if (s.length > CHUNK_CHARS) s = this.#cut(s);
         } else {
           // Already one flat string: written as it is, never copied into a larger one.
-          this.#chunks.push(`${this.#text}${s}$${Buffer.byteLength(a)}\r\n`, a);
-          this.#text = '';
-          this.size += a.length;
-          s = '\r\n';
+          s = this.#apart(s, Buffer.byteLength(a), a);
         }
       } else if (typeof a === 'number') {
         const t = String(a);
         s += `$${t.length}\r\n${t}\r\n`;
       } else {
-        this.#chunks.push(`${this.#text}${s}$${a.length}\r\n`, a);
-        this.#text = '';
-        this.size += a.length;
-        s = '\r\n';
+        s = this.#apart(s, a.length, a);
       }
     }
     this.#text += s;
     this.size += s.length;
   }
 
-  /** Ends the current chunk with `s` (the command so far); resolves the new, empty `s`. */
+  /** Ends the current chunk with `s` (the command so far); returns the new, empty `s`. */
   #cut(s: string): string {
     this.#chunks.push(this.#text + s);
     this.#text = '';
     this.size += s.length;
     return '';
+  }
+
+  /**
+   * Ends the current chunk with `s` and the header of `arg` (`bytes` long), which becomes a chunk
+   * of its own; returns the new `s` (the argument's closing CRLF).
+   */
+  #apart(s: string, bytes: number, arg: string | Buffer): string {
+    this.#chunks.push(`${this.#text}${s}$${bytes}\r\n`, arg);
+    this.#text = '';
+    this.size += arg.length;
+    return '\r\n';
   }
 
   get empty(): boolean {
