@@ -16,6 +16,7 @@ import {
   type TraceContexts,
   traceChannel,
 } from '@voelgoed/contracts';
+import { untraced } from '../untraced.js';
 
 /**
  * What a span is made of, decided at `start` in the caller's context. Handed to the tracer as
@@ -161,6 +162,8 @@ function openSpan<C extends object>(
   spanKey: symbol,
   needsContext: boolean,
 ): void {
+  // A readiness probe's checks make no spans (metrics still count them).
+  if (untraced.getStore()) return;
   const active = context.active();
   const spec = mapping.start(ctx, active);
   if (spec === undefined) return;
