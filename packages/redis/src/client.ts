@@ -36,6 +36,8 @@ import {
 } from './typed-commands.js';
 import { createMulti } from './typed-multi.js';
 
+const noop = (): void => {};
+
 /**
  * Every Redis command as a typed method with node-redis's names, arguments and RESP2 reply
  * types (`get`, `hSet`, `zRangeWithScores`, …), attached below from node-redis's definitions.
@@ -319,6 +321,9 @@ export class RedisClient {
       const settle = (fn: () => void) => {
         if (deadline.done) return;
         deadline.done = true;
+        // The sweeper may hold the entry until a sweep passes it; its closure holds `run` (and
+        // through it the batch's commands), so it lets go of it here.
+        deadline.expire = noop;
         this.#inFlight--;
         fn();
       };

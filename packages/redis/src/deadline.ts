@@ -41,7 +41,9 @@ class DeadlineQueue {
         entry.done = true;
         entry.expire();
       }
-      head++;
+      // Dropped now, not when the array is next replaced: while commands are in flight at every
+      // sweep that is only after 1,024 entries, and an entry may hold a command's arguments.
+      items[head++] = undefined as unknown as Deadline;
     }
     if (head === items.length) {
       this.items = [];

@@ -9,9 +9,13 @@ export interface PendingOwner {
   expired(pending: PendingCommand): void;
 }
 
+const NO_ARGS: readonly RedisArgument[] = Object.freeze([]);
+
 /**
  * One command in flight: its own deadline entry (no closure per command for the timer), the
  * reply handler the backend settles, and the resolvers of the promise handed to the caller.
+ * Once settled it lets go of its arguments: the deadline sweeper may hold the entry a while
+ * longer (until a sweep passes it), and a command's arguments can be megabytes.
  */
 export class PendingCommand implements Deadline {
   done = false;
@@ -21,7 +25,8 @@ export class PendingCommand implements Deadline {
 
   constructor(
     readonly owner: PendingOwner,
-    readonly args: readonly RedisArgument[],
+    /** The command; empty once it settled. */
+    public args: readonly RedisArgument[],
     readonly timeoutMs: number,
     /** performance.now() at the start when someone listens to events, else 0. */
     readonly started: number,
@@ -33,6 +38,7 @@ export class PendingCommand implements Deadline {
     if (this.done) return;
     this.done = true;
     this.owner.finished(this, undefined);
+    this.args = NO_ARGS;
     this.resolve(reply);
   }
 
@@ -41,6 +47,7 @@ export class PendingCommand implements Deadline {
     this.done = true;
     const mapped = mapError(error, commandName(this.args), isReadonlyCommand(this.args));
     this.owner.finished(this, mapped.code);
+    this.args = NO_ARGS;
     this.reject(mapped);
   }
 
@@ -52,6 +59,7 @@ export class PendingCommand implements Deadline {
     );
     this.owner.finished(this, error.code);
     this.owner.expired(this);
+    this.args = NO_ARGS;
     this.reject(error);
   }
 }
