@@ -1,22 +1,12 @@
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from '@jest/globals';
 import { type Deadline, DeadlineSweeper } from '../src/deadline.js';
 import { PendingCommand, type PendingOwner } from '../src/pending-command.js';
+import { collectGarbage } from './support/gc.js';
 
 // What a settled command's bookkeeping keeps alive. The sweeper drops entries only when a sweep
 // passes them, and while commands are in flight at every sweep it used to keep each passed
 // entry (and the command's arguments in it) until 1,024 had gathered: 1 MiB values kept up to
 // a gigabyte alive.
-
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
-
-/** Lets V8 drop WeakRef targets kept alive for the current job, then collects. */
-async function collect(): Promise<void> {
-  await new Promise((resolve) => setImmediate(resolve));
-  gc();
-}
 
 interface Held extends Deadline {
   data?: Uint8Array;
@@ -41,7 +31,7 @@ describe('DeadlineSweeper', () => {
     })();
     sweeper.sweep();
     expect(sweeper.size).toBe(1);
-    await collect();
+    await collectGarbage();
     expect(refs.filter((r) => r.deref() !== undefined)).toHaveLength(0);
     expect(pending?.done).toBe(false);
     sweeper.dispose();

@@ -1,15 +1,12 @@
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { type RedisServer, startRedis, stopAll } from '@voelgoed/testkit';
 import { createRedisClient, type RedisClient } from '../src/index.js';
+import { collectGarbage } from './support/gc.js';
 
 // The client's bookkeeping of settled commands must not keep their arguments alive. It used to:
 // the deadline sweeper let go of passed entries only once 1,024 had gathered (while commands were
 // in flight at every sweep), so writing 1 MiB values kept up to a gigabyte of them alive.
 
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
 const MiB = 1024 * 1024;
 
 let server: RedisServer;
@@ -28,8 +25,7 @@ afterAll(async () => {
 
 /** Buffer memory after a full collection, MiB. */
 async function buffersAfterGc(): Promise<number> {
-  await new Promise((resolve) => setImmediate(resolve));
-  gc();
+  await collectGarbage();
   return process.memoryUsage().arrayBuffers / MiB;
 }
 
