@@ -37,8 +37,7 @@ export class PendingCommand implements Deadline {
   settle(reply: unknown): void {
     if (this.done) return;
     this.done = true;
-    this.owner.finished(this, undefined);
-    this.args = NO_ARGS;
+    this.#finished(undefined);
     this.resolve(reply);
   }
 
@@ -46,8 +45,7 @@ export class PendingCommand implements Deadline {
     if (this.done) return;
     this.done = true;
     const mapped = mapError(error, commandName(this.args), isReadonlyCommand(this.args));
-    this.owner.finished(this, mapped.code);
-    this.args = NO_ARGS;
+    this.#finished(mapped.code);
     this.reject(mapped);
   }
 
@@ -57,9 +55,14 @@ export class PendingCommand implements Deadline {
       true,
       isReadonlyCommand(this.args),
     );
-    this.owner.finished(this, error.code);
+    this.#finished(error.code);
     this.owner.expired(this);
-    this.args = NO_ARGS;
     this.reject(error);
+  }
+
+  /** Reports the outcome to the owner, then lets go of the arguments. */
+  #finished(errorCode: string | undefined): void {
+    this.owner.finished(this, errorCode);
+    this.args = NO_ARGS;
   }
 }

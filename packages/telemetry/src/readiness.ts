@@ -18,8 +18,9 @@ export interface ReadinessReport {
  * cached, so a paused server shows within one check. The checks make no spans (see `untraced`).
  */
 export async function checkReadiness(resources: Iterable<Resource>): Promise<ReadinessReport> {
-  const list = [...resources];
-  const checks = await untraced.run(true, () => Promise.all(list.map((resource) => checkHealth(resource))));
+  const checks = await untraced.run(true, () =>
+    Promise.all(Array.from(resources, (resource) => checkHealth(resource))),
+  );
   const down = checks.some((c) => c.status === 'down');
   const degraded = checks.some((c) => c.status === 'degraded');
   return { status: down ? 'down' : degraded ? 'degraded' : 'up', ready: !down, checks };
