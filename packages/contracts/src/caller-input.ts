@@ -21,15 +21,28 @@ export function isWellFormed(text: string): boolean {
   return !LONE_SURROGATE.test(text);
 }
 
+/** How {@link readOptions} treats fields it was not asked for. */
+export interface ReadOptionsMode {
+  /**
+   * `fields` are only some of the object's options (the rest are read elsewhere): other fields
+   * are left alone instead of refused. Default `false`.
+   */
+  readonly partial?: boolean;
+}
+
 /**
  * The named fields of an optional options object. `undefined` gives `{}`; anything else that is
- * not an object, or whose fields cannot be read, is an `InvalidArgumentError`.
+ * not an object, or whose fields cannot be read, is an `InvalidArgumentError`, and so is an own
+ * field that is not one of `fields` unless its value is `undefined` (or `mode.partial` is set):
+ * a misspelt option (`{ idd: … }` for `{ id: … }`) would otherwise be dropped in silence, and
+ * with it what it asked for (idempotency, a deadline, a TTL).
  */
 export function readOptions<F extends string>(
   options: unknown,
   fields: readonly F[],
   what: string,
   prefix: string,
+  mode?: ReadOptionsMode,
 ): Partial<Record<F, unknown>> {
   if (options === undefined) return {};
   if (typeof options !== 'object' || options === null) {
@@ -41,6 +54,28 @@ export function readOptions<F extends string>(
       out[field] = (options as Record<string, unknown>)[field];
     } catch (error) {
       throw new InvalidArgumentError(`${prefix} ${what}.${field} could not be read`, { cause: error });
+    }
+  }
+  if (mode?.partial === true) return out;
+  let keys: string[];
+  try {
+    keys = Object.keys(options);
+  } catch (error) {
+    throw new InvalidArgumentError(`${prefix} ${what} could not be read`, { cause: error });
+  }
+  for (const key of keys) {
+    if ((fields as readonly string[]).includes(key)) continue;
+    let value: unknown;
+    try {
+      value = (options as Record<string, unknown>)[key];
+    } catch (error) {
+      throw new InvalidArgumentError(`${prefix} ${what}.${key} could not be read`, { cause: error });
+    }
+    if (value !== undefined) {
+      const known = fields.length > 0 ? `one of ${fields.join(', ')}` : 'none';
+      throw new InvalidArgumentError(
+        `${prefix} ${what} has an unknown field ${JSON.stringify(key.slice(0, 64))} (known: ${known})`,
+      );
     }
   }
   return out;

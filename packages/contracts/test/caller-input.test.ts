@@ -19,11 +19,30 @@ describe('readOptions', () => {
         reads++;
         return 1;
       },
-      other: 2,
+      other: undefined,
     };
     expect(readOptions(options, ['a', 'b'] as const, 'opts', P)).toEqual({ a: 1, b: undefined });
     expect(reads).toBe(1);
     expect(readOptions(undefined, ['a'] as const, 'opts', P)).toEqual({});
+  });
+
+  it('refuses a field it does not know (a misspelt option), unless its value is undefined', () => {
+    expect(refusal(() => readOptions({ a: 1, idd: 'x' }, ['a', 'id'], 'opts', P)).message).toBe(
+      `${P} opts has an unknown field "idd" (known: one of a, id)`,
+    );
+    expect(refusal(() => readOptions({ x: null }, [], 'opts', P)).message).toBe(
+      `${P} opts has an unknown field "x" (known: none)`,
+    );
+    // Inherited fields are not the caller's: only own enumerable ones count.
+    const inherited = Object.create({ inheritedField: 1 }) as object;
+    expect(readOptions(inherited, ['a'], 'opts', P)).toEqual({ a: undefined });
+    expect(readOptions({ a: 1, spread: undefined }, ['a'], 'opts', P)).toEqual({ a: 1 });
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    expect(refusal(() => readOptions(proxy, [], 'opts', P)).message).toBe(`${P} opts could not be read`);
+    expect(refusal(() => readOptions(throwingGetter('zz'), ['a'], 'opts', P)).message).toBe(
+      `${P} opts.zz could not be read`,
+    );
   });
 
   it('refuses a non-object and a field that cannot be read, naming it', () => {

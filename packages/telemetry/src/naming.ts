@@ -125,7 +125,9 @@ const BUCKETS_FIELD = ['buckets'] as const;
 
 /** A histogram's `buckets` option, read before it is declared (whatever reading throws is `INVALID_ARGUMENT`). */
 export function readBuckets(options: unknown, metric: string): unknown {
-  return readOptions(options, BUCKETS_FIELD, `options of ${metric}`, MESSAGE_PREFIX).buckets;
+  // Only one of the declaration's options: the rest are read (and checked) by readDeclaration.
+  return readOptions(options, BUCKETS_FIELD, `options of ${metric}`, MESSAGE_PREFIX, { partial: true })
+    .buckets;
 }
 
 /**

@@ -66,5 +66,31 @@ export function invalidArgumentChecks(): ConformanceCheck<DistributedLock>[] {
         await lock.release();
       },
     },
+    {
+      name: 'a misspelt option (retry, ttl, autoRenew) rejects INVALID_ARGUMENT and takes no lock',
+      async run(impl) {
+        const resource = r();
+        let ran = 0;
+        const fn = () => {
+          ran++;
+        };
+        for (const options of [{ retry: 0 }, { retries: 0, signl: new AbortController().signal }]) {
+          await expectInfrastructureError(
+            () => impl.acquire(resource, 1000, options as object),
+            INVALID_ARGUMENT,
+          );
+        }
+        for (const options of [{ ttl: 60_000 }, { autoRenew: false }]) {
+          await expectInfrastructureError(
+            () => impl.withLock(resource, fn, options as object),
+            INVALID_ARGUMENT,
+          );
+        }
+        expect(ran).toBe(0);
+        // Nothing was taken: the resource is free at once.
+        const lock = await impl.acquire(resource, 1000, { retries: 0, unused: undefined } as object);
+        await lock.release();
+      },
+    },
   ];
 }

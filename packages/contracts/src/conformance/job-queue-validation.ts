@@ -40,6 +40,10 @@ function badOptions(): [string, unknown][] {
     ['a number backoff', { backoff: 5 }],
     ['a zero timeout', { timeoutMs: 0 }],
     ['an infinite timeout', { timeoutMs: Number.POSITIVE_INFINITY }],
+    ['a misspelt id (idd)', { idd: 'x' }],
+    ["BullMQ's jobId for id", { jobId: 'x' }],
+    ["BullMQ's delay for delayMs", { delay: 100 }],
+    ['a misspelt backoff field', { backoff: { initial: 5 } }],
     ['a string as options', 'high'],
     ['null as options', null],
   ];
@@ -72,13 +76,20 @@ async function expectBadCallsRefused(queue: JobQueue): Promise<void> {
     await expectInfrastructureError(() => queue.retryDeadLetter(id), INVALID_ARGUMENT);
     await expectInfrastructureError(() => queue.removeDeadLetter(id), INVALID_ARGUMENT);
   }
-  for (const options of [{ offset: -1 }, { limit: 0 }, { limit: 1.5 }, 'all']) {
+  for (const options of [{ offset: -1 }, { limit: 0 }, { limit: 1.5 }, { limt: 5 }, 'all']) {
     await expectInfrastructureError(() => queue.deadLetters(options as { limit?: number }), INVALID_ARGUMENT);
   }
   for (const timeoutMs of [0, -1, Number.NaN, '5']) {
     await expectInfrastructureError(() => queue.drain({ timeoutMs: timeoutMs as number }), INVALID_ARGUMENT);
   }
-  for (const options of [{ concurrency: 0 }, { concurrency: 1.5 }, { concurrency: 1001 }, 'many']) {
+  await expectInfrastructureError(() => queue.drain({ timeout: 5 } as object), INVALID_ARGUMENT);
+  for (const options of [
+    { concurrency: 0 },
+    { concurrency: 1.5 },
+    { concurrency: 1001 },
+    { concurency: 5 },
+    'many',
+  ]) {
     await expectInfrastructureError(
       () => queue.process(() => undefined, options as { concurrency?: number }),
       INVALID_ARGUMENT,
@@ -89,6 +100,7 @@ async function expectBadCallsRefused(queue: JobQueue): Promise<void> {
   for (const graceMs of [-1, Number.NaN, '10']) {
     await expectInfrastructureError(() => queue.close({ graceMs: graceMs as number }), INVALID_ARGUMENT);
   }
+  await expectInfrastructureError(() => queue.close({ grace: 10 } as object), INVALID_ARGUMENT);
 }
 
 /** Checks of the payload size limit, also within a batch that must then store nothing. */

@@ -58,5 +58,25 @@ export function invalidArgumentChecks(): ConformanceCheck<KeyValueStore>[] {
         expect(await kv.get(key)).toBe('1');
       },
     },
+    {
+      name: 'a misspelt option (ttl, EX, increment) rejects INVALID_ARGUMENT and changes nothing',
+      async run(kv) {
+        const key = k();
+        await expectInfrastructureError(() => kv.set(key, 'v', { ttl: 1000 } as object), INVALID_ARGUMENT);
+        await expectInfrastructureError(
+          () => kv.set(key, 'v', { ttlMs: 1000, EX: 1 } as object),
+          INVALID_ARGUMENT,
+        );
+        await expectInfrastructureError(() => kv.incr(key, { increment: 5 } as object), INVALID_ARGUMENT);
+        await expectInfrastructureError(
+          () => kv.mset({ [key]: 'v' }, { ttl: 1000 } as object),
+          INVALID_ARGUMENT,
+        );
+        expect(await kv.get(key)).toBeNull();
+        // A field left undefined (a conditional spread) is no mistake.
+        await kv.set(key, 'v', { ttlMs: undefined, ttl: undefined } as object);
+        expect(await kv.get(key)).toBe('v');
+      },
+    },
   ];
 }

@@ -75,7 +75,7 @@ export class MemoryLock implements DistributedLock {
   constructor(options: MemoryLockOptions = {}) {
     this.#clock = options.clock ?? systemClock;
     this.#defaults = retryPolicy(
-      readOptions(options, ['retries', 'retryDelayMs', 'jitterMs'], 'MemoryLock options', PREFIX),
+      readOptions(options, ['retries', 'retryDelayMs', 'jitterMs', 'clock'], 'MemoryLock options', PREFIX),
       { retries: 10, retryDelayMs: 100, jitterMs: 50 },
     );
   }

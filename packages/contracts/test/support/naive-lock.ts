@@ -164,7 +164,18 @@ export class NaiveLock implements DistributedLock {
       : checkAcquireOptions(rawOptions, ['ttlMs', 'autoExtend']);
     const ttl = options.ttlMs ?? 5000;
     if (!this.defects.noValidation) checkTtl(ttl);
-    const lock = await this.acquire(resource, ttl, options);
+    const lock = await this.acquire(
+      resource,
+      ttl,
+      this.defects.noValidation
+        ? options
+        : {
+            retries: options.retries,
+            retryDelayMs: options.retryDelayMs,
+            jitterMs: options.jitterMs,
+            signal: options.signal,
+          },
+    );
     const controller = new AbortController();
     let lost: LockLostError | undefined;
     const renew = setInterval(
