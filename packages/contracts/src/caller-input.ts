@@ -56,29 +56,43 @@ export function readOptions<F extends string>(
       throw new InvalidArgumentError(`${prefix} ${what}.${field} could not be read`, { cause: error });
     }
   }
-  if (mode?.partial === true) return out;
+  if (mode?.partial !== true) refuseUnknownFields(options, fields, what, prefix);
+  return out;
+}
+
+/**
+ * Throws `InvalidArgumentError` for an own enumerable field of `value` (an object) that is not
+ * one of `fields` and whose value is not `undefined`: a misspelt option, or another library's
+ * name for one (got's `searchParams`, BullMQ's `jobId`). Whatever reading the object throws is an
+ * `InvalidArgumentError` too.
+ */
+export function refuseUnknownFields(
+  value: object,
+  fields: readonly string[],
+  what: string,
+  prefix: string,
+): void {
   let keys: string[];
   try {
-    keys = Object.keys(options);
+    keys = Object.keys(value);
   } catch (error) {
     throw new InvalidArgumentError(`${prefix} ${what} could not be read`, { cause: error });
   }
   for (const key of keys) {
-    if ((fields as readonly string[]).includes(key)) continue;
-    let value: unknown;
+    if (fields.includes(key)) continue;
+    let field: unknown;
     try {
-      value = (options as Record<string, unknown>)[key];
+      field = (value as Record<string, unknown>)[key];
     } catch (error) {
       throw new InvalidArgumentError(`${prefix} ${what}.${key} could not be read`, { cause: error });
     }
-    if (value !== undefined) {
+    if (field !== undefined) {
       const known = fields.length > 0 ? `one of ${fields.join(', ')}` : 'none';
       throw new InvalidArgumentError(
         `${prefix} ${what} has an unknown field ${JSON.stringify(key.slice(0, 64))} (known: ${known})`,
       );
     }
   }
-  return out;
 }
 
 /**

@@ -1,5 +1,12 @@
 export type { ReadOptionsMode } from './caller-input.js';
-export { isWellFormed, readList, readOptions, readRecord, readSignal } from './caller-input.js';
+export {
+  isWellFormed,
+  readList,
+  readOptions,
+  readRecord,
+  readSignal,
+  refuseUnknownFields,
+} from './caller-input.js';
 export * from './errors.js';
 export * from './events.js';
 export {

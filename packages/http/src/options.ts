@@ -5,6 +5,7 @@ import {
   HTTP_METHODS,
   InvalidArgumentError,
   readLogger,
+  refuseUnknownFields,
   validate,
 } from '@voelgoed/contracts';
 import type { BulkheadOptions } from './bulkhead.js';
@@ -21,6 +22,15 @@ export interface ClientRetryOptions extends HttpRetryOptions {
   /** First backoff ceiling in ms; doubles per retry, full jitter (default 100). */
   baseDelayMs?: number;
 }
+
+/** The fields of {@link ClientRetryOptions}: any other is `INVALID_ARGUMENT`. */
+const RETRY_FIELDS: readonly (keyof ClientRetryOptions)[] = [
+  'limit',
+  'methods',
+  'statusCodes',
+  'maxDelayMs',
+  'baseDelayMs',
+];
 
 /** Options of {@link createHttpClient}. Every one has a default. */
 export interface HttpClientOptions {
@@ -207,6 +217,7 @@ export function resolveRetry(
     throw new InvalidArgumentError(`${P} retry must be an object, a number or false`);
   }
   if (Array.isArray(retry)) throw new InvalidArgumentError(`${P} retry must be an object, a number or false`);
+  refuseUnknownFields(retry, RETRY_FIELDS, 'retry', P);
   list(retry.methods, 'retry.methods must be an array of known methods', (m) => METHODS.has(m as HttpMethod));
   list(
     retry.statusCodes,

@@ -5,6 +5,7 @@ import {
   type HttpQuery,
   InvalidArgumentError,
   isInfrastructureError,
+  refuseUnknownFields,
   validate,
 } from '@voelgoed/contracts';
 import { MESSAGE_PREFIX, safeCause } from './errors.js';
@@ -152,6 +153,8 @@ function prepare(
 ): PreparedRequest {
   if (typeof request !== 'object' || request === null)
     throw new InvalidArgumentError(`${P} request must be an object`);
+  // A misspelt or foreign option (got's searchParams, idempotencyKy) would be dropped in silence.
+  refuseUnknownFields(request, REQUEST_FIELDS, 'request', P);
   const method = methodOf(request, defaultMethod);
   const url = resolveUrl(request.url, options.baseUrl);
   appendQuery(url, request.query);
@@ -197,6 +200,25 @@ function prepare(
     route: request.route,
   };
 }
+
+/** The fields of {@link HttpClientRequest}: the port's and the client's own. */
+const REQUEST_FIELDS: readonly (keyof HttpClientRequest)[] = [
+  'method',
+  'url',
+  'headers',
+  'query',
+  'json',
+  'body',
+  'timeoutMs',
+  'deadlineMs',
+  'retry',
+  'idempotencyKey',
+  'signal',
+  'throwHttpErrors',
+  'route',
+  'maxResponseBytes',
+  'followRedirects',
+];
 
 /** The request's method, upper-cased (the client's method for `get()` and the like). */
 function methodOf(request: HttpClientRequest, defaultMethod: HttpMethod): HttpMethod {
