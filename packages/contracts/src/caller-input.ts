@@ -61,6 +61,20 @@ export function readOptions<F extends string>(
 }
 
 /**
+ * Every field name of `T`, checked by the compiler: `fieldsOf<Options>()(['a', 'b'])` does not
+ * compile while `Options` has a field the list leaves out (or the list names one it lacks), so a
+ * list given to {@link refuseUnknownFields} or {@link readOptions} cannot fall behind its type.
+ */
+export function fieldsOf<T>() {
+  return <const K extends readonly (keyof T & string)[]>(
+    fields: K &
+      ([Exclude<keyof T & string, K[number]>] extends [never]
+        ? unknown
+        : { missingFields: Exclude<keyof T & string, K[number]> }),
+  ): readonly (keyof T & string)[] => fields;
+}
+
+/**
  * Throws `InvalidArgumentError` for an own enumerable field of `value` (an object) that is not
  * one of `fields` and whose value is not `undefined`: a misspelt option, or another library's
  * name for one (got's `searchParams`, BullMQ's `jobId`). Whatever reading the object throws is an

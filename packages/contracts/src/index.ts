@@ -1,5 +1,6 @@
 export type { ReadOptionsMode } from './caller-input.js';
 export {
+  fieldsOf,
   isWellFormed,
   readList,
   readOptions,

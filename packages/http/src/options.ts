@@ -2,6 +2,7 @@ import type { HttpMethod, HttpRequest, HttpRetryOptions, Logger } from '@voelgoe
 import {
   DEFAULT_RETRY_METHODS,
   DEFAULT_RETRY_STATUSES,
+  fieldsOf,
   HTTP_METHODS,
   InvalidArgumentError,
   readLogger,
@@ -24,13 +25,13 @@ export interface ClientRetryOptions extends HttpRetryOptions {
 }
 
 /** The fields of {@link ClientRetryOptions}: any other is `INVALID_ARGUMENT`. */
-const RETRY_FIELDS: readonly (keyof ClientRetryOptions)[] = [
+const RETRY_FIELDS = fieldsOf<ClientRetryOptions>()([
   'limit',
   'methods',
   'statusCodes',
   'maxDelayMs',
   'baseDelayMs',
-];
+]);
 
 /** Options of {@link createHttpClient}. Every one has a default. */
 export interface HttpClientOptions {
@@ -234,10 +235,40 @@ export function resolveRetry(
 }
 
 /** Checks every option and fills in the defaults; bad values give `InvalidArgumentError`. */
+/**
+ * The fields of {@link HttpClientOptions}: any other is refused (got's `prefixUrl`, `timeout` or
+ * `hooks` would otherwise be dropped for our defaults).
+ */
+const CLIENT_FIELDS = fieldsOf<HttpClientOptions>()([
+  'baseUrl',
+  'headers',
+  'transport',
+  'timeoutMs',
+  'headersTimeoutMs',
+  'connectTimeoutMs',
+  'deadlineMs',
+  'retry',
+  'retryBudget',
+  'circuitBreaker',
+  'bulkhead',
+  'maxSocketsPerOrigin',
+  'keepAliveMs',
+  'maxResponseBytes',
+  'decompress',
+  'followRedirects',
+  'maxRedirects',
+  'sensitiveHeaders',
+  'idempotencyHeader',
+  'addressFilter',
+  'proxy',
+  'logger',
+]);
+
 export function resolveOptions(options: HttpClientOptions = {}): ResolvedOptions {
   if (typeof options !== 'object' || options === null) {
     throw new InvalidArgumentError(`${P} options must be an object`);
   }
+  refuseUnknownFields(options, CLIENT_FIELDS, 'options', P);
   const baseUrl = resolveBaseUrl(options.baseUrl);
   const transport = options.transport ?? 'got';
   if (transport !== 'got' && transport !== 'undici' && typeof transport !== 'function') {

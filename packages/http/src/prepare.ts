@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import {
+  fieldsOf,
   type HttpMethod,
   type HttpQuery,
   InvalidArgumentError,
@@ -202,7 +203,7 @@ function prepare(
 }
 
 /** The fields of {@link HttpClientRequest}: the port's and the client's own. */
-const REQUEST_FIELDS: readonly (keyof HttpClientRequest)[] = [
+const REQUEST_FIELDS = fieldsOf<HttpClientRequest>()([
   'method',
   'url',
   'headers',
@@ -218,7 +219,7 @@ const REQUEST_FIELDS: readonly (keyof HttpClientRequest)[] = [
   'route',
   'maxResponseBytes',
   'followRedirects',
-];
+]);
 
 /** The request's method, upper-cased (the client's method for `get()` and the like). */
 function methodOf(request: HttpClientRequest, defaultMethod: HttpMethod): HttpMethod {

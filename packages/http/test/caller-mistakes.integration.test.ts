@@ -42,6 +42,9 @@ describe.each(TRANSPORTS)('caller mistakes over %s', (transport) => {
     ["retry.statusCodes: 'abc'", { retry: { statusCodes: 'abc' as never } }],
     ["decompress: 'yes'", { decompress: 'yes' as never }],
     ['baseUrl as a URL object', { baseUrl: new URL('http://example.com') as never }],
+    ["got's prefixUrl", { prefixUrl: 'http://example.com' } as never],
+    ["got's timeout", { timeout: { request: 1000 } } as never],
+    ['a misspelt retry field', { retry: { limt: 0 } as never }],
   ])('refuses %s at creation with INVALID_ARGUMENT', (_name, options) => {
     let error: unknown;
     try {

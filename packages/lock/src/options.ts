@@ -1,7 +1,7 @@
-import { type Logger, readLogger } from '@voelgoed/contracts';
+import { fieldsOf, type Logger, readLogger, refuseUnknownFields } from '@voelgoed/contracts';
 import type { RedisClient, RedisClientOptions } from '@voelgoed/redis';
 import { checkSignal, readOptions } from './caller-input.js';
-import { invalidArgument } from './errors.js';
+import { invalidArgument, MESSAGE_PREFIX } from './errors.js';
 
 /** Options of {@link createRedisLock}. Give either `clients` or `urls`. Defaults in brackets. */
 export interface RedisLockOptions {
@@ -127,7 +127,32 @@ function describe(value: unknown): string {
     : `a ${typeof value}`;
 }
 
+/**
+ * The fields of {@link RedisLockOptions}: any other is refused (redlock's `retryCount`,
+ * `retryDelay` or `automaticExtensionThreshold` would otherwise be dropped for our defaults).
+ */
+const LOCK_FIELDS = fieldsOf<RedisLockOptions>()([
+  'clients',
+  'urls',
+  'clientOptions',
+  'driftFactor',
+  'retries',
+  'retryDelayMs',
+  'jitterMs',
+  'ttlMs',
+  'nodeTimeoutMs',
+  'prefix',
+  'channel',
+  'fastHandoff',
+  'fairLine',
+  'hashTags',
+  'renewFraction',
+  'connectionsPerNode',
+  'logger',
+]);
+
 export function resolveLockOptions(options: RedisLockOptions): ResolvedLockOptions {
+  refuseUnknownFields(options, LOCK_FIELDS, 'createRedisLock options', MESSAGE_PREFIX);
   const prefix = options.prefix ?? 'lock:';
   if (typeof prefix !== 'string' || /[{}]/.test(prefix)) {
     throw invalidArgument('prefix must be a string without { or }');

@@ -1,6 +1,6 @@
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
-import { type Logger, readLogger } from '@voelgoed/contracts';
-import { invalidArgument } from './errors.js';
+import { fieldsOf, type Logger, readLogger, refuseUnknownFields } from '@voelgoed/contracts';
+import { invalidArgument, MESSAGE_PREFIX } from './errors.js';
 
 export interface RedisNodeAddress {
   host: string;
@@ -157,8 +157,51 @@ function optionalString(name: string, value: unknown, allowEmpty = true): void {
  * Checks the options of `createRedisClient` (a URL or an object) and fills in the defaults.
  * Throws `InvalidArgumentError` at the first bad field.
  */
+/**
+ * The fields {@link RedisClientOptions} has. Any other is refused: node-redis's `socket` and
+ * `database` or ioredis' `keyPrefix` would otherwise be dropped in silence, and a client meant
+ * for another server would connect to 127.0.0.1:6379.
+ */
+const CLIENT_FIELDS = fieldsOf<RedisClientOptions>()([
+  'url',
+  'host',
+  'port',
+  'username',
+  'password',
+  'db',
+  'tls',
+  'cluster',
+  'sentinel',
+  'commandTimeoutMs',
+  'connectTimeoutMs',
+  'reconnect',
+  'poolSize',
+  'clientName',
+  'logger',
+]);
+type ClusterOptions = NonNullable<RedisClientOptions['cluster']>;
+type SentinelOptions = NonNullable<RedisClientOptions['sentinel']>;
+type ReconnectOptions = NonNullable<RedisClientOptions['reconnect']>;
+const CLUSTER_FIELDS = fieldsOf<ClusterOptions>()(['nodes', 'topologyRefreshMs']);
+const SENTINEL_FIELDS = fieldsOf<SentinelOptions>()(['name', 'sentinels', 'sentinelPassword']);
+const RECONNECT_FIELDS = fieldsOf<ReconnectOptions>()(['minDelayMs', 'maxDelayMs']);
+
+/** No field the options (and their `cluster`, `sentinel` and `reconnect` objects) do not have. */
+function refuseUnknownOptions(options: RedisClientOptions): void {
+  const what = 'createRedisClient options';
+  refuseUnknownFields(options, CLIENT_FIELDS, what, MESSAGE_PREFIX);
+  const { cluster, sentinel, reconnect } = options;
+  if (typeof cluster === 'object' && cluster !== null)
+    refuseUnknownFields(cluster, CLUSTER_FIELDS, `${what}: cluster`, MESSAGE_PREFIX);
+  if (typeof sentinel === 'object' && sentinel !== null)
+    refuseUnknownFields(sentinel, SENTINEL_FIELDS, `${what}: sentinel`, MESSAGE_PREFIX);
+  if (typeof reconnect === 'object' && reconnect !== null)
+    refuseUnknownFields(reconnect, RECONNECT_FIELDS, `${what}: reconnect`, MESSAGE_PREFIX);
+}
+
 export function resolveOptions(input: string | RedisClientOptions = {}): ResolvedOptions {
   const options = readInput(input);
+  refuseUnknownOptions(options);
   checkConnectionFields(options);
   const fromUrl = options.url === undefined ? undefined : parseRedisUrl(options.url);
   const tlsOption = options.tls ?? fromUrl?.tls ?? false;

@@ -244,6 +244,44 @@ describe('createRedisClient arguments', () => {
     );
   });
 
+  it.each([
+    ["node-redis's socket", { socket: { host: '10.9.9.9', port: 6380 } }, 'socket'],
+    ["node-redis's database", { host: '127.0.0.1', database: 2 }, 'database'],
+    ["ioredis' keyPrefix", { keyPrefix: 'app:' }, 'keyPrefix'],
+    [
+      'a misspelt field in cluster',
+      { cluster: { nodes: ['127.0.0.1:7000'], useReplicas: true } },
+      'useReplicas',
+    ],
+    [
+      'a misspelt field in sentinel',
+      { sentinel: { name: 'm', sentinels: [{ host: 'h', port: 1 }], pass: 'x' } },
+      'pass',
+    ],
+    ['a misspelt field in reconnect', { reconnect: { maxDelay: 100 } }, 'maxDelay'],
+  ])(
+    'refuses %s with INVALID_ARGUMENT naming it, instead of dropping it and connecting elsewhere',
+    (_what, options, field) => {
+      let error: unknown;
+      try {
+        createRedisClient(options as unknown as RedisClientOptions);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toMatchObject({ code: 'INVALID_ARGUMENT' });
+      expect((error as Error).message).toContain(`unknown field "${field}"`);
+    },
+  );
+
+  it('takes a field left undefined as not given', async () => {
+    const client = createRedisClient({
+      host: '127.0.0.1',
+      port: 1,
+      database: undefined,
+    } as RedisClientOptions);
+    await client.close();
+  });
+
   it('refuses a malformed %-escape in the URL password with INVALID_ARGUMENT that does not show it', () => {
     let error: unknown;
     try {

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { type Logger, readLogger } from '@voelgoed/contracts';
+import { fieldsOf, type Logger, readLogger, refuseUnknownFields } from '@voelgoed/contracts';
 import { invalidArgument, MESSAGE_PREFIX } from './errors.js';
 import { type FsSigningOptions, FsUrlSigner } from './fs-signing.js';
 import { validateMs } from './options-checks.js';
@@ -29,6 +29,16 @@ export interface FsStorageOptions {
   logger?: Logger;
 }
 
+/** The fields of {@link FsStorageOptions}: any other is refused. */
+const FS_FIELDS = fieldsOf<FsStorageOptions>()([
+  'root',
+  'fsync',
+  'maxObjectSize',
+  'staleTempMs',
+  'signing',
+  'logger',
+]);
+
 /** Default of {@link FsStorageOptions.staleTempMs}. */
 const STALE_TEMP_MS = 3_600_000;
 
@@ -42,6 +52,7 @@ export function readFsStorageOptions(options: FsStorageOptions): {
   logger: Logger;
 } {
   if (options === null || typeof options !== 'object') throw invalidArgument('options must be { root }');
+  refuseUnknownFields(options, FS_FIELDS, 'options', MESSAGE_PREFIX);
   if (typeof options.root !== 'string' || options.root.length === 0 || options.root.includes('\0'))
     throw invalidArgument('root must be a non-empty path');
   const max = options.maxObjectSize;

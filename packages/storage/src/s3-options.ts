@@ -1,5 +1,11 @@
 import type { Agent } from 'node:http';
-import { type Logger, MAX_SIGNED_URL_EXPIRES_IN_S, readLogger } from '@voelgoed/contracts';
+import {
+  fieldsOf,
+  type Logger,
+  MAX_SIGNED_URL_EXPIRES_IN_S,
+  readLogger,
+  refuseUnknownFields,
+} from '@voelgoed/contracts';
 import { invalidArgument, MESSAGE_PREFIX } from './errors.js';
 import { type ProxyConfig, type ProxyOption, resolveProxy } from './proxy-config.js';
 
@@ -183,8 +189,37 @@ function decodeUrlPart(value: string, part: string): string {
 }
 
 /** Validates the options and fills in the defaults; bad values are `InvalidArgumentError`. */
+/**
+ * The fields of {@link S3StorageOptions}: any other is refused (minio's `transportAgent` or
+ * `s3AccelerateEndpoint` would otherwise be dropped in silence).
+ */
+const S3_FIELDS = fieldsOf<S3StorageOptions>()([
+  'endPoint',
+  'port',
+  'useSSL',
+  'accessKey',
+  'secretKey',
+  'sessionToken',
+  'bucket',
+  'region',
+  'pathStyle',
+  'publicUrl',
+  'partSize',
+  'multipartThreshold',
+  'concurrency',
+  'maxObjectSize',
+  'maxSignedUrlExpiresInS',
+  'retries',
+  'retryBaseDelayMs',
+  'requestTimeoutMs',
+  'agent',
+  'proxy',
+  'logger',
+]);
+
 export function resolveS3Options(options: S3StorageOptions): ResolvedS3Options {
   if (options === null || typeof options !== 'object') throw invalidArgument('S3 options must be an object');
+  refuseUnknownFields(options, S3_FIELDS, 'S3 options', MESSAGE_PREFIX);
   // Checked in this order, so that of several bad values the same one is reported as before.
   const bucket = resolveBucket(options.bucket);
   const publicUrl = resolvePublicUrl(options.publicUrl);

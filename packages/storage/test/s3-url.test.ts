@@ -1,7 +1,7 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from '@jest/globals';
 import { isInfrastructureError } from '@voelgoed/contracts';
-import { createS3Storage, parseS3Url } from '../src/index.js';
+import { createFsStorage, createS3Storage, parseS3Url } from '../src/index.js';
 
 function refusal(action: () => unknown): Error {
   try {
@@ -41,5 +41,24 @@ describe('parseS3Url with malformed percent escapes', () => {
       endPoint: 'host',
       port: 9000,
     });
+  });
+});
+
+describe('options a driver does not have', () => {
+  const base = { endPoint: '127.0.0.1', port: 9, accessKey: 'AK', secretKey: 'secret-value', bucket: 'b' };
+  it.each([
+    ["minio's transportAgent", { ...base, transportAgent: {} }, 'transportAgent'],
+    ['a misspelt partSize', { ...base, partsize: 5 * 1024 * 1024 }, 'partsize'],
+  ])('S3, %s: INVALID_ARGUMENT naming the field, never its value or the secret', (_why, options, field) => {
+    const error = refusal(() => createS3Storage(options as never));
+    expect(error.message).toContain(`unknown field "${field}"`);
+    expect(`${inspect(error, { depth: 10, showHidden: true })}`).not.toContain('secret-value');
+  });
+
+  it('filesystem: a misspelt option is INVALID_ARGUMENT; one left undefined is no mistake', () => {
+    expect(refusal(() => createFsStorage({ root: '/tmp/x', fsynk: true } as never)).message).toContain(
+      'unknown field "fsynk"',
+    );
+    expect(() => createFsStorage({ root: '/tmp/voelgoed-unused', fsynk: undefined } as never)).not.toThrow();
   });
 });

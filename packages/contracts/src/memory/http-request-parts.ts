@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { MAX_DELAY_MS, readList, readSignal, refuseUnknownFields } from '../caller-input.js';
+import { fieldsOf, MAX_DELAY_MS, readList, readSignal, refuseUnknownFields } from '../caller-input.js';
 import { IntegrityError, InvalidArgumentError, isInfrastructureError } from '../errors.js';
 import { HTTP_METHODS } from '../http-defaults.js';
 import type { HttpMethod, HttpQuery, HttpRequest, HttpRetryOptions } from '../ports/http.js';
@@ -70,7 +70,7 @@ export async function prepareRequest(
 }
 
 /** The fields of the port's `HttpRequest`: any other (got's `searchParams`, a misspelt `idempotencyKey`) is refused. */
-const REQUEST_FIELDS: readonly (keyof HttpRequest)[] = [
+const REQUEST_FIELDS = fieldsOf<HttpRequest>()([
   'method',
   'url',
   'headers',
@@ -83,9 +83,9 @@ const REQUEST_FIELDS: readonly (keyof HttpRequest)[] = [
   'idempotencyKey',
   'signal',
   'throwHttpErrors',
-];
+]);
 /** The fields of `HttpRetryOptions`. */
-const RETRY_FIELDS: readonly (keyof HttpRetryOptions)[] = ['limit', 'methods', 'statusCodes', 'maxDelayMs'];
+const RETRY_FIELDS = fieldsOf<HttpRetryOptions>()(['limit', 'methods', 'statusCodes', 'maxDelayMs']);
 
 async function prepare(
   request: HttpRequest,
