@@ -18,6 +18,7 @@ import {
 } from '@voelgoed/testkit';
 import {
   createDurableWebhookSender,
+  createWebhookSender,
   type DurableWebhookSender,
   type DurableWebhookSenderOptions,
   verifyWebhook,
@@ -333,6 +334,9 @@ describe.each(QUEUES)('durable webhook delivery on %s', (_, makeQueue) => {
         () => createDurableWebhookSender(q, { secret: SECRET, schedule: [-1] }),
         () => createDurableWebhookSender(q, { secret: SECRET, schedule: [2 ** 31] }),
         () => createDurableWebhookSender(q, { secret: SECRET, onOutcome: 'no' as never }),
+        // A misspelt option would be dropped for the default: refused instead.
+        () => createDurableWebhookSender(q, { secret: SECRET, shedule: [1000] } as never),
+        () => createWebhookSender({ secret: SECRET, retries: 0 } as never),
       ]) {
         expect(make).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
       }

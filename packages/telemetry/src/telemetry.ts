@@ -1,4 +1,12 @@
-import { type JobQueue, type Logger, type Metrics, type Resource, readLogger } from '@voelgoed/contracts';
+import {
+  fieldsOf,
+  type JobQueue,
+  type Logger,
+  type Metrics,
+  type Resource,
+  readLogger,
+  refuseUnknownFields,
+} from '@voelgoed/contracts';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { collectExposition } from './collect-exposition.js';
 import { invalidArgument, MESSAGE_PREFIX } from './errors.js';
@@ -146,8 +154,24 @@ interface TelemetrySettings {
 }
 
 /** Checks the options (in this order: the first bad one is reported) and fills in the defaults. */
+/** The fields of {@link TelemetryOptions}: any other is refused (prom-client's `labels`, a typo). */
+const TELEMETRY_FIELDS = fieldsOf<TelemetryOptions>()([
+  'registry',
+  'prefix',
+  'buckets',
+  'defaultMetrics',
+  'maxLabelValues',
+  'maxSeriesPerMetric',
+  'maxLabelValueLength',
+  'callbackTimeoutMs',
+  'scrapeTimeoutMs',
+  'events',
+  'logger',
+]);
+
 function readTelemetryOptions(options: TelemetryOptions): TelemetrySettings {
   if (options === null || typeof options !== 'object') throw invalidArgument('options must be an object');
+  refuseUnknownFields(options, TELEMETRY_FIELDS, 'options', MESSAGE_PREFIX);
   const prefix = options.prefix ?? '';
   if (typeof prefix !== 'string' || !PREFIX.test(prefix)) {
     throw invalidArgument('prefix must match [a-zA-Z_:][a-zA-Z0-9_:]* (or be empty)');

@@ -193,6 +193,9 @@ describe('Metrics port on prom-client', () => {
     expectInvalid(() => createTelemetry({ buckets: [2, 1] }));
     expectInvalid(() => createTelemetry({ maxLabelValues: 0 }));
     expectInvalid(() => createTelemetry({ maxLabelValues: 1.5 }));
+    // A field the options do not have (a typo, prom-client's name) is refused, not dropped.
+    expectInvalid(() => createTelemetry({ maxLabelValue: 10 } as never));
+    expectInvalid(() => createTelemetry({ labels: { app: 'x' } } as never));
   });
 
   it('registers prom-client default process metrics only when asked, with the prefix', async () => {

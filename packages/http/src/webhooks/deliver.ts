@@ -4,9 +4,11 @@ import {
   checkHealth,
   closedHealth,
   errorCodeOf,
+  fieldsOf,
   type HealthReport,
   InvalidArgumentError,
   type Resource,
+  refuseUnknownFields,
 } from '@voelgoed/contracts';
 import { createHttpClient, type ResilientHttpClient } from '../client.js';
 import { MESSAGE_PREFIX } from '../errors.js';
@@ -157,6 +159,20 @@ export interface WebhookSenderSetup {
 }
 
 /** Checks a sender's options (`INVALID_ARGUMENT` for a bad one) and makes its HTTP client. */
+/** The fields of {@link WebhookSenderOptions}: any other (a misspelt `schedule`) is refused. */
+const SENDER_FIELDS = fieldsOf<WebhookSenderOptions>()([
+  'secret',
+  'schedule',
+  'jitter',
+  'allowHttp',
+  'allowPrivateNetworks',
+  'timeoutMs',
+  'maxResponseBytes',
+  'transport',
+  'headers',
+  'onAttempt',
+]);
+
 export function setUpWebhookSender(options: WebhookSenderOptions): WebhookSenderSetup {
   if (typeof options !== 'object' || options === null) {
     throw new InvalidArgumentError(`${MESSAGE_PREFIX} webhook sender options must be an object`);
@@ -292,6 +308,8 @@ export function wait(ms: number, signal: AbortSignal | undefined): Promise<boole
  * an SSRF guard on the address actually connected to, and retries on a schedule with jitter.
  */
 export function createWebhookSender(options: WebhookSenderOptions): WebhookSender {
+  if (typeof options === 'object' && options !== null)
+    refuseUnknownFields(options, SENDER_FIELDS, 'webhook sender options', MESSAGE_PREFIX);
   const setup = setUpWebhookSender(options);
   let closed = false;
   return {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
+  fieldsOf,
   type HealthReport,
   InvalidArgumentError,
   isInfrastructureError,
@@ -10,6 +11,7 @@ import {
   type JobWorkerOptions,
   type Logger,
   readLogger,
+  refuseUnknownFields,
 } from '@voelgoed/contracts';
 import { MESSAGE_PREFIX } from '../errors.js';
 import { mergeHeaders } from '../headers.js';
@@ -187,7 +189,24 @@ function checkDurableArguments(queue: JobQueue, options: DurableWebhookSenderOpt
     throw invalid('onOutcome must be a function');
   if (options.onAttempt !== undefined && typeof options.onAttempt !== 'function')
     throw invalid('onAttempt must be a function');
+  refuseUnknownFields(options, DURABLE_FIELDS, 'webhook sender options', MESSAGE_PREFIX);
 }
+
+/** The fields of {@link DurableWebhookSenderOptions}: any other (a misspelt `schedule`) is refused. */
+const DURABLE_FIELDS = fieldsOf<DurableWebhookSenderOptions>()([
+  'secret',
+  'schedule',
+  'jitter',
+  'allowHttp',
+  'allowPrivateNetworks',
+  'timeoutMs',
+  'maxResponseBytes',
+  'transport',
+  'headers',
+  'onAttempt',
+  'onOutcome',
+  'logger',
+]);
 
 /**
  * Checks that every wait of the schedule (jitter included) fits a queue's `delayMs`, and returns
