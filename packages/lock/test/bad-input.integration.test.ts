@@ -114,7 +114,10 @@ describe('bad input gives INVALID_ARGUMENT, never a hang', () => {
     ['connectionsPerNode 17', { urls: ['redis://127.0.0.1:1'], connectionsPerNode: 17 }],
     ["redlock's retryCount", { urls: ['redis://127.0.0.1:1'], retryCount: 3 }],
     ['a misspelt ttl', { urls: ['redis://127.0.0.1:1'], ttl: 30_000 }],
-    ["node-redis's socket in clientOptions", { urls: ['redis://127.0.0.1:1'], clientOptions: { socket: {} } }],
+    [
+      "node-redis's socket in clientOptions",
+      { urls: ['redis://127.0.0.1:1'], clientOptions: { socket: {} } },
+    ],
   ])('createRedisLock with %s', (_label, options) => {
     expect(() => createRedisLock(options as never)).toThrow(expect.objectContaining(invalid));
   });

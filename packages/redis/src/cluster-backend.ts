@@ -1,7 +1,7 @@
 /** A Redis Cluster on node-redis: commands routed by key, the slot map refreshed on a timer too. */
 import { createCluster, type RedisClusterType } from '@redis/client';
 import type { Backend, BackendEvents, MessageHandler, ReplyHandler } from './backend.js';
-import { isReadonlyCommand, keyArg, type RedisArgument, routingKey, toArgs } from './commands.js';
+import { isReadonlyCommand, keyArg, type RedisArgument, routingKey, toClusterArgs } from './commands.js';
 import { type EventSource, logClusterNodes } from './connection-log.js';
 import {
   BUFFERS,
@@ -62,7 +62,7 @@ export class ClusterBackend implements Backend {
     routing: RedisArgument | undefined,
     numbers: boolean,
   ): void {
-    const wire = numbers ? toArgs(args) : (args as (string | Buffer)[]);
+    const wire = toClusterArgs(args, numbers);
     this.#client
       .sendCommand(
         keyArg(routing ?? routingKey(args)),
@@ -90,7 +90,7 @@ export class ClusterBackend implements Backend {
     routing: RedisArgument | undefined,
   ): Promise<unknown> {
     const multi = this.#client.multi(keyArg(routing));
-    for (const c of commands) multi.addCommand(keyArg(routingKey(c)), isReadonlyCommand(c), toArgs(c));
+    for (const c of commands) multi.addCommand(keyArg(routingKey(c)), isReadonlyCommand(c), toClusterArgs(c));
     return multi.exec();
   }
 

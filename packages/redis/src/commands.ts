@@ -215,6 +215,30 @@ export function toArgs(args: readonly RedisArgument[]): (string | Buffer)[] {
   return args.map((a) => (typeof a === 'number' ? String(a) : a));
 }
 
+/**
+ * Strings longer than this go to node-redis's Cluster as their UTF-8 bytes. It hashes a key given
+ * as a string by first copying it into a JS array one byte at a time (about 200 ms for a 1 MiB
+ * key, all on the event loop), and node-redis 6 hashes every key argument of a multi-key command
+ * (DEL, MGET, …) to split it by shard; a Buffer it hashes in place. The bytes on the wire are the
+ * same, and they are also what the server hashes (a lone surrogate goes out as U+FFFD, which
+ * node-redis's own encoding of a string for the hash does not do).
+ */
+const BYTES_PAST = 64;
+
+const isLongString = (a: RedisArgument): a is string => typeof a === 'string' && a.length > BYTES_PAST;
+
+/**
+ * The arguments as node-redis's Cluster takes them: strings, and the bytes of long strings.
+ * `numbers: false` says there is no number among them (the array is then passed on as it is
+ * unless it holds a long string).
+ */
+export function toClusterArgs(args: readonly RedisArgument[], numbers = true): (string | Buffer)[] {
+  if (!numbers && !args.some(isLongString)) return args as (string | Buffer)[];
+  return args.map((a) => (typeof a === 'number' ? String(a) : isLongString(a) ? Buffer.from(a) : a));
+}
+
+/** A routing key as node-redis's Cluster takes it (see {@link toClusterArgs}). */
 export function keyArg(key: RedisArgument | undefined): string | Buffer | undefined {
-  return typeof key === 'number' ? String(key) : key;
+  if (typeof key === 'number') return String(key);
+  return key !== undefined && isLongString(key) ? Buffer.from(key) : key;
 }
