@@ -10,11 +10,12 @@ import type {
 } from './client-types.js';
 import { commandChannel, publishCommand } from './command-events.js';
 import {
+  type CallOptions,
   commandName,
   type RedisArgument,
   type RedisReply,
+  readCallOptions,
   validateCommand,
-  validateTimeout,
 } from './commands.js';
 import { type Deadline, DeadlineSweeper } from './deadline.js';
 import { invalidArgument, mapError, RedisTimeoutError } from './errors.js';
@@ -98,28 +99,26 @@ export class RedisClient {
    * error reply.
    */
   command<T = RedisReply>(args: RedisCommand, options?: CommandOptions): Promise<T> {
-    return this.#command<T>(args, options, undefined);
+    let call: CallOptions;
+    try {
+      call = readCallOptions(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#command<T>(args, call, undefined);
   }
 
-  /** command(); `batchSize`: one of a pipeline of that many (for node-redis's trace context). */
-  #command<T>(
-    args: RedisCommand,
-    options: CommandOptions | undefined,
-    batchSize: number | undefined,
-  ): Promise<T> {
-    let timeoutMs = this.#options.commandTimeoutMs;
+  /** command() with its options read; `batchSize`: one of a pipeline of that many (for node-redis's trace context). */
+  #command<T>(args: RedisCommand, call: CallOptions, batchSize: number | undefined): Promise<T> {
     let numbers: boolean;
     try {
       numbers = validateCommand(args);
-      if (options?.timeoutMs !== undefined) {
-        timeoutMs = options.timeoutMs;
-        validateTimeout(timeoutMs);
-      }
     } catch (error) {
       // Bad input rejects like every other failure, so `.catch()` sees it.
       return Promise.reject(error);
     }
-    return this.#traced<T>(args, timeoutMs, numbers, options?.returnBuffers === true, undefined, batchSize);
+    const timeoutMs = call.timeoutMs ?? this.#options.commandTimeoutMs;
+    return this.#traced<T>(args, timeoutMs, numbers, call.buffers, undefined, batchSize);
   }
 
   /**
@@ -240,6 +239,7 @@ export class RedisClient {
   ): Promise<PipelineResult<T>[]> {
     if (!Array.isArray(commands)) throw invalidArgument('pipeline takes an array of commands');
     for (const [i, c] of commands.entries()) validateCommand(c, `pipeline command ${i}`);
+    const call = readCallOptions(options);
     // An empty pipeline sends nothing, and node-redis traces nothing for it either.
     const tracing =
       commands.length > 0 && (batchTrace.hasSubscribers || commandTrace.hasSubscribers)
@@ -247,9 +247,9 @@ export class RedisClient {
         : undefined;
     const settled =
       tracing === undefined
-        ? await Promise.allSettled(commands.map((c) => this.command<T>(c, options)))
+        ? await Promise.allSettled(commands.map((c) => this.#command<T>(c, call, undefined)))
         : await tracing.pipeline(commands.length, () =>
-            commands.map((c) => this.#command<T>(c, options, commands.length)),
+            commands.map((c) => this.#command<T>(c, call, commands.length)),
           );
     return settled.map((s) =>
       s.status === 'fulfilled'
@@ -270,9 +270,9 @@ export class RedisClient {
       throw invalidArgument('transaction takes a non-empty array of commands');
     }
     for (const [i, c] of commands.entries()) validateCommand(c, `transaction command ${i}`);
-    const buffers = options?.returnBuffers === true;
+    const { buffers, timeoutMs: ms } = readCallOptions(options);
     const routing = this.#backend.checkTransaction(commands, buffers);
-    const timeoutMs = options?.timeoutMs ?? this.#options.commandTimeoutMs;
+    const timeoutMs = ms ?? this.#options.commandTimeoutMs;
     const tracing = batchTrace.hasSubscribers ? this.#backend.tracing : undefined;
     if (tracing === undefined) {
       const run = () => this.#backend.transaction(commands, buffers, routing);

@@ -1,4 +1,6 @@
-import { invalidArgument } from './errors.js';
+import { fieldsOf, readOptions } from '@voelgoed/contracts';
+import type { CommandOptions } from './client-types.js';
+import { invalidArgument, MESSAGE_PREFIX } from './errors.js';
 
 /** Argument of a Redis command. */
 export type RedisArgument = string | number | Buffer;
@@ -175,6 +177,31 @@ export function validateTimeout(timeoutMs: unknown): void {
   if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0) {
     throw invalidArgument('timeoutMs must be a finite number > 0');
   }
+}
+
+/** The options of one `command`, `pipeline` or `transaction` call, checked. */
+export interface CallOptions {
+  /** The call's deadline, or undefined for the client's `commandTimeoutMs`. */
+  readonly timeoutMs: number | undefined;
+  readonly buffers: boolean;
+}
+
+const NO_OPTIONS: CallOptions = { timeoutMs: undefined, buffers: false };
+const CALL_FIELDS = fieldsOf<CommandOptions>()(['timeoutMs', 'returnBuffers']);
+
+/**
+ * Reads a call's options: `INVALID_ARGUMENT` for anything but an object, a field it does not
+ * have (`{ timeout: 100 }` would leave the 5 s default in place), a bad `timeoutMs` or a
+ * `returnBuffers` that is not a boolean (`'yes'` would read the reply as text).
+ */
+export function readCallOptions(options: unknown): CallOptions {
+  if (options === undefined) return NO_OPTIONS;
+  const { timeoutMs, returnBuffers } = readOptions(options, CALL_FIELDS, 'options', MESSAGE_PREFIX);
+  if (timeoutMs !== undefined) validateTimeout(timeoutMs);
+  if (returnBuffers !== undefined && typeof returnBuffers !== 'boolean') {
+    throw invalidArgument('returnBuffers must be a boolean');
+  }
+  return { timeoutMs: timeoutMs as number | undefined, buffers: returnBuffers === true };
 }
 
 /**

@@ -34,6 +34,32 @@ describe('command()', () => {
     }
   });
 
+  it('refuses call options it does not have or cannot use, in command, pipeline and transaction', async () => {
+    const bad = [
+      { timeout: 100 }, // a misspelt timeoutMs would leave the client's deadline in place
+      { returnBuffers: 'yes' }, // not a boolean: the reply would come back as text
+      { timeoutMs: -1 },
+      { timeoutMs: '100' },
+      'fast',
+      null,
+    ];
+    await client.command(['SET', 'opts:k', 'v']);
+    for (const options of bad) {
+      for (const call of [
+        () => client.command(['INCR', 'opts:n'], options as never),
+        () => client.pipeline([['INCR', 'opts:n']], options as never),
+        () => client.transaction([['INCR', 'opts:n']], options as never),
+      ]) {
+        await expect(call()).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      }
+    }
+    // Nothing was sent.
+    expect(await client.command(['GET', 'opts:n'])).toBeNull();
+    // A field left undefined is no mistake.
+    const options = { timeoutMs: undefined, returnBuffers: true, other: undefined } as never;
+    expect(await client.command(['GET', 'opts:k'], options)).toEqual(Buffer.from('v'));
+  });
+
   it('turns an error reply into a typed error that names the command, not the key', async () => {
     await client.command(['SET', 'secret-key-name', 'v']);
     const error = await client.command(['LPUSH', 'secret-key-name', 'x']).catch((e: unknown) => e);
