@@ -1,4 +1,29 @@
-import type { HttpMethod } from './ports/http.js';
+import { fieldsOf } from './caller-input.js';
+import type { HttpMethod, HttpRequest, HttpRetryOptions } from './ports/http.js';
+
+/** The fields of the port's `HttpRequest`: any other (got's `searchParams`, a typo) is refused. */
+export const HTTP_REQUEST_FIELDS = fieldsOf<HttpRequest>()([
+  'method',
+  'url',
+  'headers',
+  'query',
+  'json',
+  'body',
+  'timeoutMs',
+  'deadlineMs',
+  'retry',
+  'idempotencyKey',
+  'signal',
+  'throwHttpErrors',
+]);
+
+/** The fields of the port's `HttpRetryOptions`. */
+export const HTTP_RETRY_FIELDS = fieldsOf<HttpRetryOptions>()([
+  'limit',
+  'methods',
+  'statusCodes',
+  'maxDelayMs',
+]);
 
 /** Methods of the `HttpClient` port. */
 export const HTTP_METHODS: readonly HttpMethod[] = [

@@ -18,7 +18,13 @@ export {
   healthError,
   redactHealthMessage,
 } from './health-report.js';
-export { DEFAULT_RETRY_METHODS, DEFAULT_RETRY_STATUSES, HTTP_METHODS } from './http-defaults.js';
+export {
+  DEFAULT_RETRY_METHODS,
+  DEFAULT_RETRY_STATUSES,
+  HTTP_METHODS,
+  HTTP_REQUEST_FIELDS,
+  HTTP_RETRY_FIELDS,
+} from './http-defaults.js';
 export type * from './ports/cache.js';
 export type * from './ports/expiring-set.js';
 export type * from './ports/health.js';

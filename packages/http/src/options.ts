@@ -4,6 +4,7 @@ import {
   DEFAULT_RETRY_STATUSES,
   fieldsOf,
   HTTP_METHODS,
+  HTTP_RETRY_FIELDS,
   InvalidArgumentError,
   readLogger,
   refuseUnknownFields,
@@ -25,13 +26,7 @@ export interface ClientRetryOptions extends HttpRetryOptions {
 }
 
 /** The fields of {@link ClientRetryOptions}: any other is `INVALID_ARGUMENT`. */
-const RETRY_FIELDS = fieldsOf<ClientRetryOptions>()([
-  'limit',
-  'methods',
-  'statusCodes',
-  'maxDelayMs',
-  'baseDelayMs',
-]);
+const RETRY_FIELDS = fieldsOf<ClientRetryOptions>()([...HTTP_RETRY_FIELDS, 'baseDelayMs']);
 
 /** Options of {@link createHttpClient}. Every one has a default. */
 export interface HttpClientOptions {

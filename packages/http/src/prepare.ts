@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import {
   fieldsOf,
+  HTTP_REQUEST_FIELDS,
   type HttpMethod,
   type HttpQuery,
   InvalidArgumentError,
@@ -204,18 +205,7 @@ function prepare(
 
 /** The fields of {@link HttpClientRequest}: the port's and the client's own. */
 const REQUEST_FIELDS = fieldsOf<HttpClientRequest>()([
-  'method',
-  'url',
-  'headers',
-  'query',
-  'json',
-  'body',
-  'timeoutMs',
-  'deadlineMs',
-  'retry',
-  'idempotencyKey',
-  'signal',
-  'throwHttpErrors',
+  ...HTTP_REQUEST_FIELDS,
   'route',
   'maxResponseBytes',
   'followRedirects',

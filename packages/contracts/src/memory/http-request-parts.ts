@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
-import { fieldsOf, MAX_DELAY_MS, readList, readSignal, refuseUnknownFields } from '../caller-input.js';
+import { MAX_DELAY_MS, readList, readSignal, refuseUnknownFields } from '../caller-input.js';
 import { IntegrityError, InvalidArgumentError, isInfrastructureError } from '../errors.js';
-import { HTTP_METHODS } from '../http-defaults.js';
+import { HTTP_METHODS, HTTP_REQUEST_FIELDS, HTTP_RETRY_FIELDS } from '../http-defaults.js';
 import type { HttpMethod, HttpQuery, HttpRequest, HttpRetryOptions } from '../ports/http.js';
 import { validate } from '../validate.js';
 
@@ -69,24 +69,6 @@ export async function prepareRequest(
   }
 }
 
-/** The fields of the port's `HttpRequest`: any other (got's `searchParams`, a misspelt `idempotencyKey`) is refused. */
-const REQUEST_FIELDS = fieldsOf<HttpRequest>()([
-  'method',
-  'url',
-  'headers',
-  'query',
-  'json',
-  'body',
-  'timeoutMs',
-  'deadlineMs',
-  'retry',
-  'idempotencyKey',
-  'signal',
-  'throwHttpErrors',
-]);
-/** The fields of `HttpRetryOptions`. */
-const RETRY_FIELDS = fieldsOf<HttpRetryOptions>()(['limit', 'methods', 'statusCodes', 'maxDelayMs']);
-
 async function prepare(
   request: HttpRequest,
   defaults: RequestDefaults,
@@ -95,7 +77,7 @@ async function prepare(
   if (request === null || typeof request !== 'object') {
     throw new InvalidArgumentError(`${prefix} request must be an object`);
   }
-  refuseUnknownFields(request, REQUEST_FIELDS, 'request', prefix);
+  refuseUnknownFields(request, HTTP_REQUEST_FIELDS, 'request', prefix);
   const method = checkMethod(request.method ?? 'GET', prefix);
   const url = resolveUrl(request.url, defaults.baseUrl, prefix);
   if (request.query !== undefined) applyQuery(url, request.query, prefix);
@@ -222,7 +204,7 @@ export function resolveRetry(
   if (retry === null || typeof retry !== 'object') {
     throw new InvalidArgumentError(`${prefix} retry must be false, a number or an object`);
   }
-  refuseUnknownFields(retry, RETRY_FIELDS, 'retry', prefix);
+  refuseUnknownFields(retry, HTTP_RETRY_FIELDS, 'retry', prefix);
   const out = { ...defaults };
   if (retry.limit !== undefined) {
     validate.integer(retry.limit, 'retry.limit', prefix, 0);

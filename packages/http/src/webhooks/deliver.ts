@@ -160,7 +160,7 @@ export interface WebhookSenderSetup {
 
 /** Checks a sender's options (`INVALID_ARGUMENT` for a bad one) and makes its HTTP client. */
 /** The fields of {@link WebhookSenderOptions}: any other (a misspelt `schedule`) is refused. */
-const SENDER_FIELDS = fieldsOf<WebhookSenderOptions>()([
+export const SENDER_FIELDS = fieldsOf<WebhookSenderOptions>()([
   'secret',
   'schedule',
   'jitter',

@@ -18,6 +18,7 @@ import { mergeHeaders } from '../headers.js';
 import {
   attemptWebhook,
   checkWebhookTarget,
+  SENDER_FIELDS,
   setUpWebhookSender,
   type WebhookAttempt,
   type WebhookDeliveryResult,
@@ -193,20 +194,7 @@ function checkDurableArguments(queue: JobQueue, options: DurableWebhookSenderOpt
 }
 
 /** The fields of {@link DurableWebhookSenderOptions}: any other (a misspelt `schedule`) is refused. */
-const DURABLE_FIELDS = fieldsOf<DurableWebhookSenderOptions>()([
-  'secret',
-  'schedule',
-  'jitter',
-  'allowHttp',
-  'allowPrivateNetworks',
-  'timeoutMs',
-  'maxResponseBytes',
-  'transport',
-  'headers',
-  'onAttempt',
-  'onOutcome',
-  'logger',
-]);
+const DURABLE_FIELDS = fieldsOf<DurableWebhookSenderOptions>()([...SENDER_FIELDS, 'onOutcome', 'logger']);
 
 /**
  * Checks that every wait of the schedule (jitter included) fits a queue's `delayMs`, and returns

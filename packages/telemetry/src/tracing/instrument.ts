@@ -1,6 +1,7 @@
 import { type TracerProvider, trace } from '@opentelemetry/api';
-import { TraceChannels } from '@voelgoed/contracts';
+import { fieldsOf, refuseUnknownFields, TraceChannels } from '@voelgoed/contracts';
 import packageJson from '../../package.json' with { type: 'json' };
+import { invalidArgument, MESSAGE_PREFIX } from '../errors.js';
 import { httpAttemptSpans } from './http-spans.js';
 import { type LockSpanOptions, lockAcquireSpans } from './lock-spans.js';
 import { queueProcessSpans, queuePublishSpans } from './queue-spans.js';
@@ -32,6 +33,37 @@ export interface TracingOptions {
   queue?: boolean;
 }
 
+const TRACING_FIELDS = fieldsOf<TracingOptions>()([
+  'tracerProvider',
+  'redis',
+  'http',
+  'lock',
+  'storage',
+  'queue',
+]);
+const LOCK_SPAN_FIELDS = fieldsOf<LockSpanOptions>()(['recordResources']);
+
+/**
+ * `INVALID_ARGUMENT` for options that are not an object, a field they do not have (`reds: false`
+ * would leave Redis spans on), or a switch that is not a boolean (`redis: 'off'` is on).
+ */
+function checkTracingOptions(options: TracingOptions): void {
+  if (typeof options !== 'object' || options === null) throw invalidArgument('options must be an object');
+  refuseUnknownFields(options, TRACING_FIELDS, 'tracing options', MESSAGE_PREFIX);
+  for (const name of ['redis', 'http', 'storage', 'queue'] as const) {
+    const value = options[name];
+    if (value !== undefined && typeof value !== 'boolean') throw invalidArgument(`${name} must be a boolean`);
+  }
+  const { lock } = options;
+  if (typeof lock === 'object' && lock !== null) {
+    refuseUnknownFields(lock, LOCK_SPAN_FIELDS, 'tracing options: lock', MESSAGE_PREFIX);
+    if (lock.recordResources !== undefined && typeof lock.recordResources !== 'boolean')
+      throw invalidArgument('lock.recordResources must be a boolean');
+  } else if (lock !== undefined && typeof lock !== 'boolean') {
+    throw invalidArgument('lock must be a boolean or { recordResources }');
+  }
+}
+
 /** What {@link instrumentTracing} returns. */
 export interface TracingInstrumentation {
   /** Unsubscribes: no span is made after it. Idempotent. */
@@ -49,6 +81,7 @@ type Holder = { [ACTIVE]?: { stop(): void } };
  * operation); `stop()` of the replaced one then does nothing.
  */
 export function instrumentTracing(options: TracingOptions = {}): TracingInstrumentation {
+  checkTracingOptions(options);
   const holder = globalThis as Holder;
   holder[ACTIVE]?.stop();
   const provider = options.tracerProvider ?? trace.getTracerProvider();
