@@ -1,6 +1,7 @@
-import type { ExpiringSet as ExpiringSetPort, HealthReport } from '@voelgoed/contracts';
+import { type ExpiringSet as ExpiringSetPort, fieldsOf, type HealthReport } from '@voelgoed/contracts';
 import type { RedisClient } from './client.js';
 import { invalidArgument } from './errors.js';
+import { onlyFields } from './options.js';
 import { primitiveHealth } from './primitive-health.js';
 import { defineScript } from './script.js';
 
@@ -64,6 +65,8 @@ export interface ExpiringSetOptions {
   defaultTtlMs?: number;
 }
 
+const EXPIRING_SET_FIELDS = fieldsOf<ExpiringSetOptions>()(['defaultTtlMs']);
+
 const LONE_SURROGATE = /\p{Cs}/u;
 
 function validateMember(member: unknown): asserts member is string {
@@ -111,6 +114,7 @@ export class ExpiringSet implements ExpiringSetPort {
     this.#client = client;
     this.key = key;
     if (typeof key !== 'string' || key === '') throw invalidArgument('key must be a non-empty string');
+    onlyFields(options, EXPIRING_SET_FIELDS, 'expiring set options');
     const ttl = options.defaultTtlMs ?? 60_000;
     validateTtl(ttl);
     this.#defaultTtlMs = ttl;

@@ -12,6 +12,7 @@ import {
 } from '@voelgoed/contracts';
 import type { RedisClient } from './client.js';
 import { invalidArgument, MESSAGE_PREFIX, RedisReplyError } from './errors.js';
+import { onlyFields } from './options.js';
 import { primitiveHealth } from './primitive-health.js';
 import { defineScript } from './script.js';
 import { keySlot } from './slots.js';
@@ -96,6 +97,7 @@ export class RedisKeyValueStore implements KeyValueStore {
 
   constructor(client: RedisClient, options: RedisKeyValueStoreOptions = {}) {
     this.#client = client;
+    onlyFields(options, ['keyPrefix'] satisfies (keyof RedisKeyValueStoreOptions)[], 'store options');
     this.#prefix = options.keyPrefix ?? '';
     if (typeof this.#prefix !== 'string') throw invalidArgument('keyPrefix must be a string');
   }

@@ -186,17 +186,22 @@ const CLUSTER_FIELDS = fieldsOf<ClusterOptions>()(['nodes', 'topologyRefreshMs']
 const SENTINEL_FIELDS = fieldsOf<SentinelOptions>()(['name', 'sentinels', 'sentinelPassword']);
 const RECONNECT_FIELDS = fieldsOf<ReconnectOptions>()(['minDelayMs', 'maxDelayMs']);
 
+/**
+ * `INVALID_ARGUMENT` for a field an options object does not have (its value not `undefined`);
+ * anything but an object is left to the caller's own checks.
+ */
+export function onlyFields(options: unknown, fields: readonly string[], what: string): void {
+  if (typeof options === 'object' && options !== null)
+    refuseUnknownFields(options, fields, what, MESSAGE_PREFIX);
+}
+
 /** No field the options (and their `cluster`, `sentinel` and `reconnect` objects) do not have. */
 function refuseUnknownOptions(options: RedisClientOptions): void {
   const what = 'createRedisClient options';
   refuseUnknownFields(options, CLIENT_FIELDS, what, MESSAGE_PREFIX);
-  const { cluster, sentinel, reconnect } = options;
-  if (typeof cluster === 'object' && cluster !== null)
-    refuseUnknownFields(cluster, CLUSTER_FIELDS, `${what}: cluster`, MESSAGE_PREFIX);
-  if (typeof sentinel === 'object' && sentinel !== null)
-    refuseUnknownFields(sentinel, SENTINEL_FIELDS, `${what}: sentinel`, MESSAGE_PREFIX);
-  if (typeof reconnect === 'object' && reconnect !== null)
-    refuseUnknownFields(reconnect, RECONNECT_FIELDS, `${what}: reconnect`, MESSAGE_PREFIX);
+  onlyFields(options.cluster, CLUSTER_FIELDS, `${what}: cluster`);
+  onlyFields(options.sentinel, SENTINEL_FIELDS, `${what}: sentinel`);
+  onlyFields(options.reconnect, RECONNECT_FIELDS, `${what}: reconnect`);
 }
 
 export function resolveOptions(input: string | RedisClientOptions = {}): ResolvedOptions {

@@ -4,8 +4,10 @@ import type {
   RateLimiterSettings,
   RateLimitResult,
 } from '@voelgoed/contracts';
+import { fieldsOf } from '@voelgoed/contracts';
 import type { RedisClient } from './client.js';
 import { invalidArgument } from './errors.js';
+import { onlyFields } from './options.js';
 import { primitiveHealth } from './primitive-health.js';
 import { defineScript } from './script.js';
 
@@ -40,6 +42,8 @@ export interface RateLimiterOptions extends RateLimiterSettings {
   /** Prefix of the Redis keys [`ratelimit:`]. */
   keyPrefix?: string;
 }
+
+const RATE_LIMITER_FIELDS = fieldsOf<RateLimiterOptions>()(['limit', 'periodMs', 'keyPrefix']);
 
 const LONE_SURROGATE = /\p{Cs}/u;
 const MAX_MS = Number.MAX_SAFE_INTEGER;
@@ -77,6 +81,7 @@ export class RateLimiter implements RateLimiterPort {
   constructor(client: Pick<RedisClient, 'command'>, options: RateLimiterOptions) {
     this.#client = client;
     if (typeof options !== 'object' || options === null) throw invalidArgument('options must be an object');
+    onlyFields(options, RATE_LIMITER_FIELDS, 'rate limiter options');
     const { limit, periodMs, keyPrefix = 'ratelimit:' } = options;
     if (!Number.isInteger(limit) || limit < 1) throw invalidArgument('limit must be an integer >= 1');
     // Longer periods would make key TTLs Redis cannot take (PX past 2^53 - 1 ms).

@@ -1,9 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { HealthReport } from '@voelgoed/contracts';
-import { type Cache, type CacheCodec, type CacheLoader, InvalidArgumentError } from '@voelgoed/contracts';
+import {
+  type Cache,
+  type CacheCodec,
+  type CacheLoader,
+  fieldsOf,
+  InvalidArgumentError,
+} from '@voelgoed/contracts';
 import type { RedisClient } from './client.js';
 import { invalidArgument, MESSAGE_PREFIX } from './errors.js';
 import { LruMap } from './lru.js';
+import { onlyFields } from './options.js';
 import { primitiveHealth } from './primitive-health.js';
 
 /** Turns values into strings for Redis and back [JSON]. */
@@ -31,6 +38,17 @@ export interface TieredCacheOptions<T> {
   loader?: CacheLoader<T>;
   codec?: CacheCodec<T>;
 }
+
+const CACHE_FIELDS = fieldsOf<TieredCacheOptions<unknown>>()([
+  'namespace',
+  'ttlMs',
+  'jitter',
+  'staleWhileRevalidateMs',
+  'l1',
+  'loader',
+  'codec',
+]);
+const L1_FIELDS = fieldsOf<NonNullable<TieredCacheOptions<unknown>['l1']>>()(['maxEntries', 'ttlMs']);
 
 interface L1Entry<T> {
   value: T;
@@ -69,6 +87,8 @@ export class TieredCache<T> implements Cache<T> {
   #started: Promise<void> | undefined;
 
   constructor(client: RedisClient, options: TieredCacheOptions<T>) {
+    onlyFields(options, CACHE_FIELDS, 'cache options');
+    onlyFields(options?.l1, L1_FIELDS, 'cache options: l1');
     if (!options || typeof options.namespace !== 'string' || options.namespace === '') {
       throw invalidArgument('namespace must be a non-empty string');
     }

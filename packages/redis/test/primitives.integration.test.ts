@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { type RedisServer, sleep, startRedis, stopAll } from '@voelgoed/testkit';
 import { ExpiringSet } from '../src/expiring-set.js';
-import { createRedisClient, defineScript, type RedisClient } from '../src/index.js';
+import { createRedisClient, defineScript, type RedisClient, RedisKeyValueStore } from '../src/index.js';
 import { RateLimiter } from '../src/rate-limiter.js';
+import { TieredCache } from '../src/tiered-cache.js';
 
 let server: RedisServer;
 let client: RedisClient;
@@ -123,4 +124,30 @@ describe('RateLimiter', () => {
     await expect(limiter.consume('')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(limiter.consume('x', 4)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
   });
+});
+
+describe('the primitives refuse options they do not have', () => {
+  it.each([
+    [
+      'RateLimiter',
+      () => new RateLimiter(client, { limit: 1, periodMs: 1000, prefix: 'x:' } as never),
+      'prefix',
+    ],
+    ['ExpiringSet', () => new ExpiringSet(client, 'holds:opts', { ttlMs: 5 } as never), 'ttlMs'],
+    ['RedisKeyValueStore', () => new RedisKeyValueStore(client, { prefix: 'app:' } as never), 'prefix'],
+    ['TieredCache', () => new TieredCache(client, { namespace: 'n', ttl: 5 } as never), 'ttl'],
+    ['TieredCache l1', () => new TieredCache(client, { namespace: 'n', l1: { max: 5 } } as never), 'max'],
+  ])(
+    '%s: INVALID_ARGUMENT naming the field (a store without its keyPrefix shares keys with every other)',
+    (_name, make, field) => {
+      let error: unknown;
+      try {
+        make();
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toMatchObject({ code: 'INVALID_ARGUMENT' });
+      expect((error as Error).message).toContain(`unknown field "${field}"`);
+    },
+  );
 });
