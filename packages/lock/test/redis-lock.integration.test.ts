@@ -140,8 +140,11 @@ describe.each([1, 3])('RedisLock over %i node(s)', (n) => {
   it('runs on clients it does not own (one connection per node) and leaves them open on close', async () => {
     const clients = group.urls.slice(0, n).map((url) => createRedisClient({ url }));
     try {
-      const a = createRedisLock({ clients });
-      const b = createRedisLock({ urls: group.urls.slice(0, n), connectionsPerNode: 3 });
+      // The node deadline of locks() (the default 0.5 s has been outlasted on a loaded run); both
+      // registered for afterAll, so a failure here does not leave connections that keep Jest alive.
+      const a = createRedisLock({ clients, nodeTimeoutMs: 2000 });
+      const b = createRedisLock({ urls: group.urls.slice(0, n), connectionsPerNode: 3, nodeTimeoutMs: 2000 });
+      managers.push(a, b);
       const resource = name('owned');
       let last = 0;
       for (let i = 0; i < 6; i++) {
@@ -299,11 +302,15 @@ describe.each([1, 3])('RedisLock over %i node(s)', (n) => {
 describe('RedisLock with clients it does not own', () => {
   it('uses the given clients and leaves them open on close()', async () => {
     const clients = group.urls.map((url) => createRedisClient({ url }));
-    const m = createRedisLock({ clients });
-    const lock = await m.acquire(name('owned'), 1000);
-    await lock.release();
-    await m.close();
-    expect(await clients[0]!.command(['PING'])).toBe('PONG');
-    await Promise.all(clients.map((c) => c.close()));
+    try {
+      const m = createRedisLock({ clients, nodeTimeoutMs: 2000 });
+      managers.push(m);
+      const lock = await m.acquire(name('owned'), 1000);
+      await lock.release();
+      await m.close();
+      expect(await clients[0]!.command(['PING'])).toBe('PONG');
+    } finally {
+      await Promise.all(clients.map((c) => c.close()));
+    }
   });
 });
