@@ -75,17 +75,18 @@ export function fieldsOf<T>() {
 }
 
 /**
- * Throws `InvalidArgumentError` for an own enumerable field of `value` (an object) that is not
- * one of `fields` and whose value is not `undefined`: a misspelt option, or another library's
- * name for one (got's `searchParams`, BullMQ's `jobId`). Whatever reading the object throws is an
- * `InvalidArgumentError` too.
+ * Throws `InvalidArgumentError` for an own enumerable field of `value` that is not one of
+ * `fields` and whose value is not `undefined`: a misspelt option, or another library's name for
+ * one (got's `searchParams`, BullMQ's `jobId`). Whatever reading the object throws is an
+ * `InvalidArgumentError` too. Anything but an object is left to the caller's own checks.
  */
 export function refuseUnknownFields(
-  value: object,
+  value: unknown,
   fields: readonly string[],
   what: string,
   prefix: string,
 ): void {
+  if (typeof value !== 'object' || value === null) return;
   let keys: string[];
   try {
     keys = Object.keys(value);

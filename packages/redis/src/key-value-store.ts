@@ -1,6 +1,7 @@
 import type { HealthReport } from '@voelgoed/contracts';
 import {
   ConflictError,
+  fieldsOf,
   type IncrOptions,
   isInfrastructureError,
   isWellFormed,
@@ -73,6 +74,8 @@ export interface RedisKeyValueStoreOptions {
   keyPrefix?: string;
 }
 
+const STORE_FIELDS = fieldsOf<RedisKeyValueStoreOptions>()(['keyPrefix']);
+
 /**
  * The contracts' {@link KeyValueStore} on a {@link RedisClient}: standalone, Sentinel or
  * Cluster. In a Cluster, multi-key calls (`delete`, `mget`, `mset`) whose keys span slots are
@@ -97,7 +100,7 @@ export class RedisKeyValueStore implements KeyValueStore {
 
   constructor(client: RedisClient, options: RedisKeyValueStoreOptions = {}) {
     this.#client = client;
-    onlyFields(options, ['keyPrefix'] satisfies (keyof RedisKeyValueStoreOptions)[], 'store options');
+    onlyFields(options, STORE_FIELDS, 'store options');
     this.#prefix = options.keyPrefix ?? '';
     if (typeof this.#prefix !== 'string') throw invalidArgument('keyPrefix must be a string');
   }

@@ -186,19 +186,14 @@ const CLUSTER_FIELDS = fieldsOf<ClusterOptions>()(['nodes', 'topologyRefreshMs']
 const SENTINEL_FIELDS = fieldsOf<SentinelOptions>()(['name', 'sentinels', 'sentinelPassword']);
 const RECONNECT_FIELDS = fieldsOf<ReconnectOptions>()(['minDelayMs', 'maxDelayMs']);
 
-/**
- * `INVALID_ARGUMENT` for a field an options object does not have (its value not `undefined`);
- * anything but an object is left to the caller's own checks.
- */
-export function onlyFields(options: unknown, fields: readonly string[], what: string): void {
-  if (typeof options === 'object' && options !== null)
-    refuseUnknownFields(options, fields, what, MESSAGE_PREFIX);
-}
+/** The contracts' `refuseUnknownFields` with this package's message prefix. */
+export const onlyFields = (options: unknown, fields: readonly string[], what: string): void =>
+  refuseUnknownFields(options, fields, what, MESSAGE_PREFIX);
 
 /** No field the options (and their `cluster`, `sentinel` and `reconnect` objects) do not have. */
 function refuseUnknownOptions(options: RedisClientOptions): void {
   const what = 'createRedisClient options';
-  refuseUnknownFields(options, CLIENT_FIELDS, what, MESSAGE_PREFIX);
+  onlyFields(options, CLIENT_FIELDS, what);
   onlyFields(options.cluster, CLUSTER_FIELDS, `${what}: cluster`);
   onlyFields(options.sentinel, SENTINEL_FIELDS, `${what}: sentinel`);
   onlyFields(options.reconnect, RECONNECT_FIELDS, `${what}: reconnect`);

@@ -1,10 +1,10 @@
-import type {
-  HealthReport,
-  RateLimiter as RateLimiterPort,
-  RateLimiterSettings,
-  RateLimitResult,
+import {
+  fieldsOf,
+  type HealthReport,
+  type RateLimiter as RateLimiterPort,
+  type RateLimiterSettings,
+  type RateLimitResult,
 } from '@voelgoed/contracts';
-import { fieldsOf } from '@voelgoed/contracts';
 import type { RedisClient } from './client.js';
 import { invalidArgument } from './errors.js';
 import { onlyFields } from './options.js';

@@ -308,8 +308,7 @@ export function wait(ms: number, signal: AbortSignal | undefined): Promise<boole
  * an SSRF guard on the address actually connected to, and retries on a schedule with jitter.
  */
 export function createWebhookSender(options: WebhookSenderOptions): WebhookSender {
-  if (typeof options === 'object' && options !== null)
-    refuseUnknownFields(options, SENDER_FIELDS, 'webhook sender options', MESSAGE_PREFIX);
+  refuseUnknownFields(options, SENDER_FIELDS, 'webhook sender options', MESSAGE_PREFIX);
   const setup = setUpWebhookSender(options);
   let closed = false;
   return {
