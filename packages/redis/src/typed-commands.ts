@@ -18,6 +18,7 @@ import * as commandsModule from '@redis/client/dist/lib/commands/index.js';
 import type { Command, TransformReply } from '@redis/client/dist/lib/RESP/types.js';
 import type { RedisArgument } from './commands.js';
 import { invalidArgument } from './errors.js';
+import { OptionReads } from './option-reads.js';
 
 export type { TypeMapping } from '@redis/client';
 export { RESP_TYPES } from '@redis/client';
@@ -95,10 +96,25 @@ export function parseCommand(
   typeMapping: TypeMapping | undefined,
 ): ParsedCommand {
   const parser = new BasicCommandParser();
+  const tracked = OptionReads.wrapArgs(args);
   try {
-    (command.parseCommand as (p: BasicCommandParser, ...a: unknown[]) => void)(parser, ...args);
+    (command.parseCommand as (p: BasicCommandParser, ...a: unknown[]) => void)(
+      parser,
+      ...(tracked?.args ?? args),
+    );
   } catch (error) {
-    throw invalidArgument(`${name}: bad arguments (${(error as Error)?.message ?? String(error)})`);
+    const unread = tracked?.reads.unread() ?? [];
+    const hint = unread.length > 0 ? `; it did not read ${unread.join(', ')}` : '';
+    throw invalidArgument(`${name}: bad arguments (${(error as Error)?.message ?? String(error)})${hint}`);
+  }
+  // An object pushed as an argument is refused where the command is sent, with its own message.
+  if (tracked !== undefined && !parser.redisArgs.some(isObjectArgument)) {
+    const unread = tracked.reads.unread();
+    if (unread.length > 0) {
+      throw invalidArgument(
+        `${name}: node-redis's parser for ${name} does not read ${unread.join(', ')} (misspelt, not an option of ${name}, or ignored beside another option given); it would be dropped in silence`,
+      );
+    }
   }
   const transformReply = transformOf(command);
   return {
@@ -109,6 +125,10 @@ export function parseCommand(
         ? undefined
         : (reply: unknown) => transformReply(reply, parser.preserve, typeMapping),
   };
+}
+
+function isObjectArgument(arg: unknown): boolean {
+  return typeof arg === 'object' && arg !== null && !Buffer.isBuffer(arg);
 }
 
 function transformOf(command: Command): TransformReply | undefined {
