@@ -66,6 +66,13 @@ describe('the DistributedLock suite fails a broken lock', () => {
     ['keepOnThrow', ["withLock releases the lock when fn throws and rejects with fn's error"]],
     ['noRenewal', ['withLock keeps the lock alive past its TTL while fn runs']],
     [
+      'noSettleCheck',
+      [true, false].map(
+        (autoExtend) =>
+          `withLock rejects LOCK_LOST when fn's own synchronous work outlasts the TTL, though no timer ran (autoExtend ${autoExtend})`,
+      ),
+    ],
+    [
       'noValidation',
       [
         'bad input to acquire rejects INVALID_ARGUMENT',

@@ -80,6 +80,11 @@ export class RedisLockHandle implements Lock {
     return !this.#released && !this.#lost && performance.now() < this.#validUntil;
   }
 
+  /** @internal Whether it was released (by `release()` or through the manager). */
+  get released(): boolean {
+    return this.#released;
+  }
+
   /** Validity left in ms (0 when no longer held). */
   get remainingMs(): number {
     return this.held ? this.#validUntil - performance.now() : 0;

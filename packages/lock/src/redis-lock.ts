@@ -386,7 +386,7 @@ export class RedisLock implements DistributedLock {
     try {
       result = await fn(controller.signal, lock);
     } finally {
-      watchdog.stop();
+      watchdog.stopChecked();
       await lock.release();
     }
     if (lost) throw lost;

@@ -40,6 +40,19 @@ export class Watchdog {
     clearTimeout(this.#timer);
   }
 
+  /**
+   * Stops, after one last look at the clock: when `fn` itself kept the event loop busy past the
+   * validity (synchronous work), no timer could notice the loss before `fn` settled, and the
+   * lock is lost all the same (unless `fn` released it itself).
+   */
+  stopChecked(): void {
+    if (!this.#stopped && !this.#lock.released && !this.#lock.held) {
+      this.#lock.markLost('expired');
+      this.#lose(lockLost(this.#lock.resources, 'its validity ran out while fn ran'));
+    }
+    this.stop();
+  }
+
   #schedule(inMs: number): void {
     if (this.#stopped) return;
     // Never sleep past the end of validity: wake then to notice the loss.

@@ -1,7 +1,14 @@
 import { ErrorCodes, isInfrastructureError } from '../errors.js';
 import type { DistributedLock } from '../ports/lock.js';
 import { expect } from './assert.js';
-import { expectFree, expectLocked, RENEWED_TTL, r, SHORT_TTL } from './distributed-lock-support.js';
+import {
+  expectFree,
+  expectLocked,
+  PAST_SHORT_TTL,
+  RENEWED_TTL,
+  r,
+  SHORT_TTL,
+} from './distributed-lock-support.js';
 import { type ConformanceCheck, expectInfrastructureError, sleep } from './shared.js';
 
 // DistributedLock suite, withLock: runs fn under the lock, renews it, and always releases it.
@@ -135,5 +142,32 @@ export function withLockRenewalChecks(): ConformanceCheck<DistributedLock>[] {
         await expectFree(impl, resource);
       },
     },
+    ...[true, false].map(
+      (autoExtend): ConformanceCheck<DistributedLock> => ({
+        name: `withLock rejects LOCK_LOST when fn's own synchronous work outlasts the TTL, though no timer ran (autoExtend ${autoExtend})`,
+        async run(impl) {
+          const resource = r();
+          let reason: unknown;
+          const run = impl.withLock(
+            resource,
+            async (signal, lock) => {
+              await sleep(1);
+              expect(lock.held).toBe(true);
+              // Synchronous work (a large JSON.parse, crypto): no renewal and no check can run.
+              const end = performance.now() + PAST_SHORT_TTL;
+              while (performance.now() < end) {}
+              signal.addEventListener('abort', () => {
+                reason = signal.reason;
+              });
+              return 'committed';
+            },
+            { ttlMs: SHORT_TTL, autoExtend },
+          );
+          await expectInfrastructureError(run, LOCK_LOST);
+          expect(isInfrastructureError(reason, LOCK_LOST)).toBe(true);
+          await expectFree(impl, resource);
+        },
+      }),
+    ),
   ];
 }

@@ -170,6 +170,8 @@ export class MemoryLock implements DistributedLock {
     try {
       result = await fn(controller.signal, lock);
     } finally {
+      // fn's own synchronous work may have outlasted the TTL with no timer run to notice.
+      if (!(lock as MemoryLockHandle).released && !lock.held) markLost('its validity ran out while fn ran');
       done = true;
       clearTimeout(timer);
       await lock.release();
@@ -320,6 +322,7 @@ class MemoryLockHandle implements Lock {
   readonly fencingToken: number;
   #expiresAt: number;
   #lost = false;
+  #released = false;
   readonly #backend: HandleBackend;
 
   constructor(
@@ -353,9 +356,15 @@ class MemoryLockHandle implements Lock {
     this.#expiresAt = expiresAt;
   }
 
+  /** Whether its owner released it (through `release()`). */
+  get released(): boolean {
+    return this.#released;
+  }
+
   async release(): Promise<boolean> {
     if (this.#lost) return false;
     this.#lost = true;
+    this.#released = true;
     return this.#backend.release();
   }
 

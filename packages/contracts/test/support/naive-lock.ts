@@ -76,6 +76,8 @@ export interface LockDefects {
   keepOnThrow?: boolean;
   /** withLock never renews the lock. */
   noRenewal?: boolean;
+  /** withLock trusts its timers alone: a lock fn's synchronous work outlasted passes for held. */
+  noSettleCheck?: boolean;
   /** No input validation at all. */
   noValidation?: boolean;
   /** The abort signal is ignored while waiting. */
@@ -201,6 +203,10 @@ export class NaiveLock implements DistributedLock {
       threw = true;
       throw error;
     } finally {
+      if (!this.defects.noSettleCheck && !lost && !lock.held && Date.now() >= lock.expiresAt) {
+        lost = new LockLostError('[test] lost while fn ran', lock.resources);
+        controller.abort(lost);
+      }
       clearInterval(renew);
       if (!(threw && this.defects.keepOnThrow)) await lock.release();
       // biome-ignore lint/correctness/noUnsafeFinally: mirrors the port: a lost lock fails withLock
