@@ -6,6 +6,7 @@
 import { ClusterBackend } from './cluster-backend.js';
 import type { RedisArgument } from './commands.js';
 import type { ReplyHandler } from './connection.js';
+import type { Lent } from './connection-pool.js';
 import type { NodeRedisClient } from './node-redis-options.js';
 import type { NodeRedisTracing } from './node-redis-tracing.js';
 import type { ResolvedOptions } from './options.js';
@@ -76,7 +77,7 @@ export interface Backend {
   /** Subscribes on a connection of its own; resolves with a function that unsubscribes. */
   subscribe(channel: string, handler: MessageHandler): Promise<() => Promise<void>>;
   /** Runs `fn` with a pooled connection of its own (standalone only). */
-  withConnection<T>(fn: (client: NodeRedisClient) => Promise<T>): Promise<T>;
+  withConnection<T>(fn: (lent: Lent) => Promise<T>): Promise<T>;
   /** A command's deadline passed; `sentAfter` is a performance.now() from before it was sent. */
   expired(sentAfter: number, timeoutMs: number): void;
   /** Re-reads a Cluster's slot map; no-op elsewhere. */

@@ -349,7 +349,7 @@ export class RedisClient {
    * WATCH/MULTI sequences that must not share the multiplexed connection. Standalone only.
    */
   async withConnection<T>(fn: (connection: IsolatedConnection) => Promise<T>): Promise<T> {
-    return this.#backend.withConnection((client) => fn(new IsolatedConnection(client, this)));
+    return this.#backend.withConnection((lent) => fn(new IsolatedConnection(lent, this)));
   }
 
   /**

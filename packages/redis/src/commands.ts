@@ -154,6 +154,13 @@ const NOT_ON_SHARED = new Map<string, string>([
   ['HELLO', 'the client sets the protocol up itself'],
   ['SELECT', 'set the db option (or use withConnection())'],
   ['AUTH', 'set username and password in the options'],
+  // A MULTI or WATCH would turn every other caller's commands into part of this caller's
+  // transaction (their replies become QUEUED), or make their transactions fail (EXEC → null).
+  ['MULTI', 'use client.transaction() (or withConnection() for WATCH … MULTI … EXEC)'],
+  ['EXEC', 'use client.transaction() (or withConnection() for WATCH … MULTI … EXEC)'],
+  ['DISCARD', 'use client.transaction() (or withConnection() for WATCH … MULTI … EXEC)'],
+  ['WATCH', "use withConnection(), whose connection is the caller's alone"],
+  ['UNWATCH', "use withConnection(), whose connection is the caller's alone"],
 ]);
 const NOT_ON_SHARED_LENGTHS = new Set([...NOT_ON_SHARED.keys(), 'CLIENT'].map((k) => k.length));
 

@@ -63,8 +63,6 @@ export class DeadlineSweeper {
   #mainTimeout = -1;
   #main = new DeadlineQueue();
   #timer: NodeJS.Timeout | undefined;
-  /** Coarse clock: read once per sweep, not once per operation. */
-  #now = 0;
 
   readonly #resolutionMs: number;
 
@@ -76,11 +74,12 @@ export class DeadlineSweeper {
   /** Arms `entry` to expire in `timeoutMs`, unless `entry.done` is set first. */
   track(entry: Deadline, timeoutMs: number): void {
     if (this.#timer === undefined) {
-      this.#now = performance.now();
       this.#timer = setInterval(() => this.sweep(), this.#resolutionMs);
       this.#timer.unref();
     }
-    entry.at = this.#now + timeoutMs;
+    // The clock is read here, not taken from the last sweep: after synchronous work (a large
+    // JSON.parse) a sweep's time is as old as that work, and the deadline would come that early.
+    entry.at = performance.now() + timeoutMs;
     if (timeoutMs === this.#mainTimeout) {
       this.#main.push(entry);
       return;
@@ -106,7 +105,6 @@ export class DeadlineSweeper {
   }
 
   sweep(now = performance.now()): void {
-    this.#now = now;
     this.#main.sweep(now);
     for (const [timeoutMs, queue] of this.#queues) {
       queue.sweep(now);

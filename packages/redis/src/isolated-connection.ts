@@ -6,7 +6,9 @@ import {
   toArgs,
   validateCommand,
 } from './commands.js';
-import { BUFFERS, type NodeRedisClient } from './node-redis-options.js';
+import type { Lent } from './connection-pool.js';
+import { isRedisError } from './errors.js';
+import { BUFFERS } from './node-redis-options.js';
 
 /** What an isolated connection needs of its client: the same deadline rules. */
 export interface DeadlineRunner {
@@ -18,14 +20,18 @@ export interface DeadlineRunner {
   ): Promise<T>;
 }
 
-/** A connection of its own, lent by `RedisClient.withConnection`. */
+/**
+ * A connection of its own, lent by `RedisClient.withConnection`. A command that failed other
+ * than with an error reply (its deadline passed with it still running there, the connection
+ * dropped) keeps the connection from going back to the pool.
+ */
 export class IsolatedConnection {
-  readonly #client: NodeRedisClient;
+  readonly #lent: Lent;
   readonly #owner: DeadlineRunner;
 
   /** @internal created by `RedisClient.withConnection`. */
-  constructor(client: NodeRedisClient, owner: DeadlineRunner) {
-    this.#client = client;
+  constructor(lent: Lent, owner: DeadlineRunner) {
+    this.#lent = lent;
     this.#owner = owner;
   }
 
@@ -36,12 +42,17 @@ export class IsolatedConnection {
   ): Promise<T> {
     // A connection of its own: SELECT, CLIENT REPLY and the like are the caller's business here.
     validateCommand(args, 'command', false);
-    return this.#owner.runWithDeadline(
-      commandName(args),
-      options?.timeoutMs,
-      () =>
-        this.#client.sendCommand(toArgs(args), options?.returnBuffers ? BUFFERS : undefined) as Promise<T>,
-      isReadonlyCommand(args),
-    );
+    const client = this.#lent.client;
+    return this.#owner
+      .runWithDeadline(
+        commandName(args),
+        options?.timeoutMs,
+        () => client.sendCommand(toArgs(args), options?.returnBuffers ? BUFFERS : undefined) as Promise<T>,
+        isReadonlyCommand(args),
+      )
+      .catch((error: unknown) => {
+        if (!isRedisError(error, 'REDIS_REPLY')) this.#lent.taint();
+        throw error;
+      });
   }
 }

@@ -26,6 +26,7 @@ class Tracked implements ProxyHandler<Record<PropertyKey, unknown>> {
   get(target: Record<PropertyKey, unknown>, field: PropertyKey, receiver: unknown): unknown {
     this.read?.push(field);
     const inner = Reflect.get(target, field, receiver);
+    if (Number.isNaN(inner)) this.reads.nanFields.push(`${this.path}.${String(field)}`);
     return typeof inner === 'object' && inner !== null && typeof field === 'string'
       ? this.reads.wrap(inner, `${this.path}.${field}`, this.depth + 1)
       : inner;
@@ -53,6 +54,8 @@ class Tracked implements ProxyHandler<Record<PropertyKey, unknown>> {
 /** Records reads of the plain objects (at any depth, arrays included) of a call's arguments. */
 export class OptionReads {
   readonly #tracked: Tracked[] = [];
+  /** Fields the parser read whose value is NaN (node-redis would send the text "NaN"). */
+  readonly nanFields: string[] = [];
 
   /**
    * The arguments with their plain objects replaced by recording proxies, or `undefined` when

@@ -2,10 +2,10 @@
  * A standalone server: commands, pipelines and transactions on this package's own multiplexed
  * connection (connection.ts); the pool (`withConnection`) and pub/sub subscribers on node-redis.
  */
-import { createClientPool, type RedisClientPoolType } from '@redis/client';
 import type { Backend, BackendEvents, MessageHandler } from './backend.js';
 import type { RedisArgument } from './commands.js';
 import { type ReplyHandler, RespConnection } from './connection.js';
+import { ConnectionPool, type Lent } from './connection-pool.js';
 import { mapError, RedisTimeoutError } from './errors.js';
 import {
   closeOrDestroy,
@@ -42,7 +42,7 @@ export class StandaloneBackend implements Backend {
   readonly #connection: RespConnection;
   /** node-redis's diagnostics channels for the shared connection (node-redis-tracing.ts). */
   readonly tracing: NodeRedisTracing;
-  #pool: RedisClientPoolType | undefined;
+  #pool: ConnectionPool | undefined;
   readonly #subscribers: NodeRedisClient[] = [];
 
   constructor(options: ResolvedOptions, events: BackendEvents) {
@@ -162,23 +162,20 @@ export class StandaloneBackend implements Backend {
     };
   }
 
-  async withConnection<T>(fn: (client: NodeRedisClient) => Promise<T>): Promise<T> {
-    const pool = await this.#getPool();
-    return pool.execute(async (client) => fn(client as unknown as NodeRedisClient));
-  }
-
-  async #getPool(): Promise<RedisClientPoolType> {
-    if (this.#pool) return this.#pool;
-    const o = this.#o;
-    const pool = createClientPool(standaloneOptions(o, this.#events.closing), {
-      minimum: 1,
-      maximum: o.poolSize,
-      acquireTimeout: o.commandTimeoutMs,
-    }) as unknown as RedisClientPoolType;
-    pool.on('error', (e: unknown) => this.#events.onError(e));
-    this.#pool = pool;
-    await pool.connect();
-    return pool;
+  withConnection<T>(fn: (lent: Lent) => Promise<T>): Promise<T> {
+    this.#pool ??= new ConnectionPool({
+      create: () => {
+        const client = nodeRedisTemplate().duplicate(
+          standaloneOptions(this.#o, this.#events.closing),
+        ) as unknown as NodeRedisClient;
+        client.on('error', (e: unknown) => this.#events.onError(e));
+        return client;
+      },
+      maximum: this.#o.poolSize,
+      acquireTimeoutMs: this.#o.commandTimeoutMs,
+      connectTimeoutMs: this.#o.connectTimeoutMs,
+    });
+    return this.#pool.execute(fn);
   }
 
   expired(sentAfter: number, timeoutMs: number): void {
@@ -192,8 +189,7 @@ export class StandaloneBackend implements Backend {
     for (const s of this.#subscribers.splice(0)) {
       closers.push(s.isOpen ? closeOrDestroy(() => s.close(), s, ms) : Promise.resolve(destroyQuietly(s)));
     }
-    const pool = this.#pool;
-    if (pool) closers.push(closeOrDestroy(() => pool.close(), pool, ms));
+    if (this.#pool) closers.push(this.#pool.close(ms));
     const connection = this.#connection;
     if (connection.isOpen && graceful) closers.push(closeOrDestroy(() => connection.close(), connection, ms));
     else connection.destroy();

@@ -95,6 +95,10 @@ export function parseCommand(
   args: unknown[],
   typeMapping: TypeMapping | undefined,
 ): ParsedCommand {
+  for (let i = 0; i < args.length; i++) {
+    // node-redis would send it as the text "NaN" (a value stored as such, a score refused late).
+    if (Number.isNaN(args[i])) throw invalidArgument(`${name}: argument ${i + 1} is NaN`);
+  }
   const parser = new BasicCommandParser();
   const tracked = OptionReads.wrapArgs(args);
   try {
@@ -109,6 +113,8 @@ export function parseCommand(
   }
   // An object pushed as an argument is refused where the command is sent, with its own message.
   if (tracked !== undefined && !parser.redisArgs.some(isObjectArgument)) {
+    const nan = tracked.reads.nanFields;
+    if (nan.length > 0) throw invalidArgument(`${name}: ${nan.join(', ')} is NaN`);
     const unread = tracked.reads.unread();
     if (unread.length > 0) {
       throw invalidArgument(

@@ -37,6 +37,19 @@ describe('DeadlineSweeper', () => {
     sweeper.dispose();
   });
 
+  it('counts a deadline from when it is armed, not from the last sweep before synchronous work', () => {
+    const sweeper = new DeadlineSweeper(3_600_000);
+    sweeper.track({ done: false, at: 0, expire() {} }, 60_000);
+    sweeper.sweep();
+    const end = performance.now() + 100;
+    while (performance.now() < end) {} // synchronous work (a large JSON.parse) in the same tick
+    const entry: Deadline = { done: false, at: 0, expire() {} };
+    sweeper.track(entry, 150);
+    // Counted from the sweep, it would end about 50 ms from now: 100 ms of its 150 gone.
+    expect(entry.at).toBeGreaterThanOrEqual(end + 150);
+    sweeper.dispose();
+  });
+
   it('still fires an entry whose deadline passed, once', () => {
     const sweeper = new DeadlineSweeper(3_600_000);
     let fired = 0;

@@ -127,6 +127,25 @@ describe('typed methods refuse option fields node-redis would drop in silence', 
     expect(ttl).toBeGreaterThan(90);
   });
 
+  it('NaN is refused as an argument and as an option value, before anything is sent', async () => {
+    expect((await refusal(() => redis.set('opt:nan', Number.NaN))).message).toContain('argument 2 is NaN');
+    expect((await refusal(() => redis.hSet('opt:nanh', 'f', Number.NaN))).message).toContain(
+      'argument 3 is NaN',
+    );
+    expect((await refusal(() => redis.set('opt:nan', 'v', { EX: Number.NaN }))).message).toContain(
+      'argument 3.EX is NaN',
+    );
+    expect(
+      (await refusal(() => redis.zAdd('opt:nanz', { score: Number.NaN, value: 'a' }))).message,
+    ).toContain('argument 2.score is NaN');
+    expect(await redis.exists(['opt:nan', 'opt:nanh', 'opt:nanz'])).toBe(0);
+    // ±Infinity stays: node-redis sends it as +inf / -inf where Redis takes it (scores).
+    expect(await redis.zAdd('opt:inf', { score: Number.POSITIVE_INFINITY, value: 'top' })).toBe(1);
+    expect(await redis.zRangeByScore('opt:inf', Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY)).toEqual([
+      'top',
+    ]);
+  });
+
   it('an object given where a value belongs keeps its own refusal', async () => {
     // @ts-expect-error an object is not a value
     const e = await refusal(() => redis.set('opt:o', { a: 1 }));
