@@ -74,19 +74,33 @@ export function readPutOptions(options: unknown, prefix: string): CheckedPutOpti
 /**
  * A header-like option (`contentType`, `cacheControl`, a signed URL's `contentType`):
  * `undefined`, or a non-empty string of printable ASCII (no control characters, no non-ASCII:
- * an HTTP header would not carry them unchanged). Returns the value.
+ * an HTTP header would not carry them unchanged) that neither begins nor ends with a space (a
+ * header's value is trimmed). Returns the value.
  */
 export function readHeaderOption(value: unknown, what: string, prefix: string): string | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== 'string' || value.length === 0 || !HEADER_VALUE_PATTERN.test(value)) {
     throw new InvalidArgumentError(`${prefix} ${what} must be a non-empty string of printable ASCII`);
   }
+  if (hasOuterSpace(value)) {
+    throw new InvalidArgumentError(
+      `${prefix} ${what} must not begin or end with a space (${OUTER_SPACE_WHY})`,
+    );
+  }
   return value;
+}
+
+/** Why a header value may not begin or end with a space. */
+const OUTER_SPACE_WHY = 'HTTP drops them: S3 would refuse the signature or store the value trimmed';
+
+function hasOuterSpace(value: string): boolean {
+  return value.length > 0 && (value.charCodeAt(0) === 32 || value.charCodeAt(value.length - 1) === 32);
 }
 
 /**
  * User metadata: `undefined` (none) or a plain object whose names are HTTP tokens once
- * lower-cased and whose values are strings of printable ASCII (empty allowed). Returns a new
+ * lower-cased and whose values are strings of printable ASCII (empty allowed; no space at
+ * either end, as {@link readHeaderOption}). Returns a new
  * object with lower-case names (of two names that differ only in case, the last one wins).
  */
 export function readObjectMetadata(metadata: unknown, prefix: string): Record<string, string> {
@@ -101,6 +115,11 @@ export function readObjectMetadata(metadata: unknown, prefix: string): Record<st
     }
     if (typeof value !== 'string' || !HEADER_VALUE_PATTERN.test(value)) {
       throw new InvalidArgumentError(`${prefix} metadata values must be strings of printable ASCII`);
+    }
+    if (hasOuterSpace(value)) {
+      throw new InvalidArgumentError(
+        `${prefix} metadata values must not begin or end with a space (${OUTER_SPACE_WHY})`,
+      );
     }
     out[lower] = value;
   }

@@ -82,7 +82,9 @@ export function wrapBody(
   res.on('close', () => {
     if (!ended && !out.destroyed) {
       out.destroy(
-        new ConnectionError(`${MESSAGE_PREFIX} the connection closed after ${received} bytes of the body`),
+        translate(
+          new ConnectionError(`${MESSAGE_PREFIX} the connection closed after ${received} bytes of the body`),
+        ),
       );
     }
   });

@@ -21,7 +21,7 @@ import {
   TimeoutError,
 } from '@voelgoed/contracts';
 import { Client } from 'minio';
-import { throwIfAborted } from './body-reader.js';
+import { abortedError, throwIfAborted } from './body-reader.js';
 import { readGetOptions, readKeyList, readListOptions } from './caller-options.js';
 import { MESSAGE_PREFIX, typedStreamErrors } from './errors.js';
 import { validateKey } from './key.js';
@@ -158,7 +158,10 @@ export class S3Storage implements ObjectStorage {
     // a 100-byte object for bytes=0-0): cut what was asked for here.
     const slice = range ? rangeSlice(range, res.statusCode, res.headers['content-range']) : undefined;
     const result = info as GetResult;
-    const translate = (error: unknown) => this.#ctx.translate(error, operation, key);
+    // The caller's abort destroys the connection under the body: its error is the abort, not a
+    // (retryable) connection failure.
+    const translate = (error: unknown) =>
+      signal?.aborted ? abortedError(signal) : this.#ctx.translate(error, operation, key);
     // The response itself is the body (no second stream: a download costs what minio's
     // getObject costs), its errors typed: the HTTP client destroys a response whose connection
     // closed before every announced byte arrived ("aborted"), so a body cut short errors instead

@@ -95,6 +95,21 @@ describe('S3 get body, handed through', () => {
     expect((error as { retryable?: boolean }).retryable).toBe(true);
   });
 
+  it("aborting get's signal while the body is read fails it with ABORTED, not a retryable CONNECTION", async () => {
+    const s = storage();
+    const controller = new AbortController();
+    const { body } = await s.get('slow', { signal: controller.signal });
+    // The server sent half the body and holds the rest: the abort is what ends it.
+    await new Promise<void>((resolve) => body.once('data', () => resolve()));
+    controller.abort();
+    const error = await readAll(body).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isInfrastructureError(error, 'ABORTED')).toBe(true);
+    expect((error as { retryable?: boolean }).retryable).toBe(false);
+  });
+
   it('destroying a body closes its connection', async () => {
     const s = storage();
     const { body } = await s.get('slow');
