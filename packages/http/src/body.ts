@@ -30,6 +30,16 @@ export function decodeBody(body: Readable, contentEncoding: string | undefined):
   return body.pipe(d);
 }
 
+/**
+ * The error of a body that failed before anyone listened, else `undefined`: got emits a body's
+ * parse error in the same tick as the response head, and a stream destroyed by then tells a
+ * reader that comes later nothing (no 'error', no 'end'), so it would wait for ever.
+ */
+export function failedEarly(body: Readable): unknown {
+  if (!body.destroyed || body.readableEnded) return undefined;
+  return body.errored ?? new Error('the response body was destroyed before it was read');
+}
+
 /** What aborts a body being read: the attempt (see `Attempt`). */
 export interface ReadAbort {
   /** Why it was aborted, once it was. */
@@ -80,8 +90,16 @@ export function readBody(body: Readable, limit: number, abort: ReadAbort): Promi
   });
 }
 
-/** Passes `body` through, failing it with `PayloadTooLargeError` past `limit` bytes. */
-export function limitBody(body: Readable, limit: number, tooLarge: () => Error): Readable {
+/**
+ * Passes `body` through, failing it with `PayloadTooLargeError` past `limit` bytes, and with
+ * `failure(error)` when `body` fails (so that no vendor error reaches the reader).
+ */
+export function limitBody(
+  body: Readable,
+  limit: number,
+  tooLarge: () => Error,
+  failure: (error: Error) => Error,
+): Readable {
   let size = 0;
   const limiter = new Transform({
     transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
@@ -90,7 +108,7 @@ export function limitBody(body: Readable, limit: number, tooLarge: () => Error):
       else callback(null, chunk);
     },
   });
-  body.on('error', (error) => limiter.destroy(error));
+  body.on('error', (error) => limiter.destroy(failure(error)));
   limiter.on('close', () => {
     if (!body.destroyed && !body.readableEnded) discard(body);
   });

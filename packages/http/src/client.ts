@@ -21,7 +21,7 @@ import {
 import { checkLiteralHost, filteredLookup } from './address-filter.js';
 import { Attempt } from './attempt.js';
 import { fullJitterDelay, parseRetryAfter } from './backoff.js';
-import { decodeBody, discard, limitBody, readBody } from './body.js';
+import { decodeBody, discard, failedEarly, limitBody, type ReadAbort, readBody } from './body.js';
 import { Bulkhead } from './bulkhead.js';
 import { CircuitBreaker, type CircuitState, type CircuitTicket } from './circuit-breaker.js';
 import { HttpTimeoutError, MESSAGE_PREFIX, safeCause, TooManyRedirectsError } from './errors.js';
@@ -270,7 +270,8 @@ class Client implements ResilientHttpClient {
       if (requestEvents.enabled) publishRequest(p, result, error, performance.now() - started, attempt);
       if (scope.reason !== undefined) {
         if (result?.stream) discard(result.stream);
-        throw scope.reason;
+        // The deadline's timeout says, like the attempt's, whether a retry could run it twice.
+        throw truthful(scope.reason, p.repeatable, result !== undefined);
       }
       const reason = this.#retryReason(p, result, error, attempt);
       const delay = reason === undefined ? undefined : this.#retryDelay(p, scope, result, attempt);
@@ -327,7 +328,8 @@ class Client implements ResilientHttpClient {
   ): Promise<HttpResponse | HttpStreamResponse> {
     const url = result.url.href;
     if (p.throwHttpErrors && result.status >= 400) {
-      const body = result.stream === undefined ? result.bytes : await readExcerpt(result.stream);
+      // A streamed error status comes with its excerpt already read (see #attempt).
+      const body = result.bytes ?? Buffer.alloc(0);
       throw new HttpStatusError(`${P} ${describeRequest(p)} responded ${result.status}`, {
         status: result.status,
         headers: redactHeaders(result.headers, this.#options.sensitiveHeaders),
@@ -417,8 +419,19 @@ class Client implements ResilientHttpClient {
           response.url,
           await readBody(body, p.maxResponseBytes, attempt),
         );
+      // A failing body fails as this attempt would have: no vendor error reaches the reader.
+      const limited = limitBody(
+        body,
+        p.maxResponseBytes,
+        () => attempt.tooLarge(),
+        (error) => attemptFailure(p, attempt, error) as Error,
+      );
+      if (p.throwHttpErrors && response.status >= 400) {
+        // Thrown with an excerpt of its body, read under this attempt's timers: a body that
+        // never ends is cut at timeoutMs, and the status (what the caller needs) is kept.
+        return completed(attempt, scope, response, response.url, await readExcerpt(limited, attempt));
+      }
       attempt.clearTimers();
-      const limited = limitBody(body, p.maxResponseBytes, () => attempt.tooLarge());
       return {
         status: response.status,
         headers: response.headers,
@@ -571,12 +584,15 @@ function isBuffered(
 
 /**
  * Checks the response head (the attempt refuses a declared length past the limit: the body is
- * then let go) and returns the body to take, decoded when the attempt asks for it.
+ * then let go) and that the body did not fail with it (see `failedEarly`), and returns the body
+ * to take, decoded when the attempt asks for it.
  */
 function acceptHead(attempt: Attempt, response: TransportResponse): Readable {
   let mode: number;
   try {
     mode = attempt.onHead(response.status, response.headers);
+    const early = failedEarly(response.body);
+    if (early !== undefined) throw early;
   } catch (error) {
     discard(response.body);
     throw error;
@@ -656,12 +672,19 @@ function deadlineError(p: PreparedRequest): HttpTimeoutError {
   );
 }
 
-/** Reads at most a few KiB of an error response's body, then lets the rest go. */
-function readExcerpt(body: Readable): Promise<Buffer> {
+/**
+ * Reads at most a few KiB of an error response's body, then lets the rest go; what was read
+ * when the body fails or `abort` fires (the attempt timed out) is the excerpt.
+ */
+function readExcerpt(body: Readable, abort: ReadAbort): Promise<Buffer> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let finished = false;
     const done = () => {
+      if (finished) return;
+      finished = true;
+      abort.setReader(undefined);
       body.off('data', onData);
       discard(body);
       resolve(Buffer.concat(chunks as Uint8Array[]).subarray(0, ERROR_EXCERPT_BYTES));
@@ -671,6 +694,11 @@ function readExcerpt(body: Readable): Promise<Buffer> {
       size += chunk.length;
       if (size >= ERROR_EXCERPT_BYTES) done();
     };
+    if (abort.reason !== undefined) {
+      done();
+      return;
+    }
+    abort.setReader(done);
     body.on('data', onData);
     body.once('end', done);
     body.once('error', done);

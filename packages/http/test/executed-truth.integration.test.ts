@@ -87,6 +87,31 @@ describe.each(TRANSPORTS)('what a failed request says it did, over %s', (transpo
     }
   });
 
+  it('a POST ended by its deadline while the server runs it: maybeExecuted, not retryable; a GET: retryable', async () => {
+    // The overall deadline's timeout, like the attempt's, must say whether a retry is safe.
+    const c = client({ deadlineMs: 150 });
+    try {
+      const post = await rejectionOf(c.post(`${origin}/slow`, { json: {} }));
+      expect(post).toMatchObject({
+        code: 'TIMEOUT',
+        phase: 'deadline',
+        maybeExecuted: true,
+        retryable: false,
+      });
+      const keyed = await rejectionOf(c.post(`${origin}/slow`, { json: {}, idempotencyKey: 'order-42' }));
+      expect(keyed).toMatchObject({
+        code: 'TIMEOUT',
+        phase: 'deadline',
+        maybeExecuted: true,
+        retryable: true,
+      });
+      const get = await rejectionOf(c.get(`${origin}/slow`));
+      expect(get).toMatchObject({ code: 'TIMEOUT', phase: 'deadline', maybeExecuted: true, retryable: true });
+    } finally {
+      await c.close();
+    }
+  });
+
   it('a POST to a port where nothing listens was not sent: not maybeExecuted, retryable', async () => {
     const port = await getFreePort();
     const c = client();
