@@ -11,23 +11,48 @@ const EMPTY = Buffer.alloc(0);
 interface Entry {
   sort: Buffer;
   rank: number;
-  name: string;
-  kind: 'file' | 'cont' | 'dir';
+  full: string;
+  kind: 'file' | 'dir';
 }
 
 /**
  * The filesystem driver's listing: a depth-first walk of `dir` in key order (UTF-8 bytes),
  * yielding the objects whose key starts with `wanted`. `done` is the key so far (ending with
- * '/' or empty), `pending` the encoded pieces of a long segment being continued. Symbolic links
- * are never followed, and files that are not object files of this driver for the key their
- * path encodes (stray, foreign or damaged files) are skipped.
+ * '/' or empty). Symbolic links are never followed, and files that are not object files of this
+ * driver for the key their path encodes (stray, foreign or damaged files) are skipped.
  */
 export async function* walkObjects(
   dir: string,
   wanted: Buffer,
   done: Buffer = EMPTY,
-  pending = '',
 ): AsyncGenerator<ListedObject> {
+  const entries: Entry[] = [];
+  await collectEntries(dir, wanted, done, '', entries);
+  entries.sort((a, b) => Buffer.compare(a.sort, b.sort) || a.rank - b.rank);
+  for (const entry of entries) {
+    if (entry.kind === 'file') {
+      const item = await listedObject(entry.full, entry.sort);
+      if (item) yield item;
+    } else {
+      yield* walkObjects(entry.full, wanted, entry.sort);
+    }
+  }
+}
+
+/**
+ * The entries of `dir` that can hold a key starting with `wanted`, with the keys (or key
+ * prefixes) they stand for. A continuation directory (the first pieces of a long segment,
+ * `pending` so far) is not an entry of its own: what it holds continues the segment, and its
+ * keys interleave with its siblings' (`<piece>-` < `<piece>/…` < `<piece>0`), so its entries
+ * join this directory's, to be sorted with them.
+ */
+async function collectEntries(
+  dir: string,
+  wanted: Buffer,
+  done: Buffer,
+  pending: string,
+  entries: Entry[],
+): Promise<void> {
   let dirents: Dirent[];
   try {
     dirents = await readdir(dir, { withFileTypes: true });
@@ -36,10 +61,9 @@ export async function* walkObjects(
     if (code === 'ENOENT' || code === 'ENOTDIR') return; // removed meanwhile
     throw error;
   }
-  const entries: Entry[] = [];
   for (const dirent of dirents) {
     const name = dirent.name;
-    let kind: Entry['kind'];
+    let kind: Entry['kind'] | 'cont';
     let stem: string;
     if (dirent.isFile() && name.endsWith(OBJECT_SUFFIX)) {
       kind = 'file';
@@ -58,19 +82,9 @@ export async function* walkObjects(
     const n = Math.min(bytes.length, wanted.length);
     if (bytes.compare(wanted, 0, n, 0, n) !== 0) continue;
     if (kind === 'file' && bytes.length < wanted.length) continue;
-    entries.push({ sort: bytes, rank: kind === 'file' ? 0 : 1, name, kind });
-  }
-  entries.sort((a, b) => Buffer.compare(a.sort, b.sort) || a.rank - b.rank);
-  for (const entry of entries) {
-    const full = path.join(dir, entry.name);
-    if (entry.kind === 'file') {
-      const item = await listedObject(full, entry.sort);
-      if (item) yield item;
-    } else if (entry.kind === 'cont') {
-      yield* walkObjects(full, wanted, done, pending + entry.name.slice(0, -CONTINUATION.length));
-    } else {
-      yield* walkObjects(full, wanted, entry.sort, '');
-    }
+    const full = path.join(dir, name);
+    if (kind === 'cont') await collectEntries(full, wanted, done, pending + stem, entries);
+    else entries.push({ sort: bytes, rank: kind === 'file' ? 0 : 1, full, kind });
   }
 }
 
