@@ -223,6 +223,15 @@ export class FsStorage implements ObjectStorage {
     } catch (error) {
       await handle?.close().catch(() => undefined);
       await unlink(tmp).catch(() => undefined);
+      const code = (error as NodeJS.ErrnoException | undefined)?.code;
+      if (code === 'ENOENT') {
+        // Not a missing object: the temp file (or its directory) went away under the write.
+        throw storageError(
+          'FS_ERROR',
+          `${MESSAGE_PREFIX} ${operation}: its temporary file was removed before it finished (a repair() or another storage's stale-temp sweep on this root); nothing was stored`,
+          { retryable: true },
+        );
+      }
       throw this.#error(error, operation);
     }
   }

@@ -116,4 +116,33 @@ describe('FsStorage leftovers of a crash', () => {
     await expect(storage.repair({ tempOlderThanMs: -1 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     expect(() => createFsStorage({ root, staleTempMs: Number.NaN })).toThrow(/staleTempMs/);
   });
+
+  it('a put whose temp file a repair removed fails FS_ERROR saying so (not NOT_FOUND), and stores nothing', async () => {
+    const storage = createFsStorage({ root });
+    let repaired!: () => void;
+    const afterRepair = new Promise<void>((resolve) => {
+      repaired = resolve;
+    });
+    let started!: () => void;
+    const writing = new Promise<void>((resolve) => {
+      started = resolve;
+    });
+    async function* body() {
+      yield Buffer.from('first part');
+      started();
+      await afterRepair; // the temp file is removed meanwhile, as a repair() elsewhere would
+      yield Buffer.from('second part');
+    }
+    const put = storage.put('interrupted', body()).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    await writing;
+    expect((await storage.repair({ tempOlderThanMs: 0 })).tempFiles).toHaveLength(1);
+    repaired();
+    const error = await put;
+    expect(isInfrastructureError(error, 'FS_ERROR')).toBe(true);
+    expect((error as Error).message).toContain('temporary file was removed');
+    expect(await storage.exists('interrupted')).toBe(false);
+  });
 });
