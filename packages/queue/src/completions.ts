@@ -56,6 +56,13 @@ export class Completions {
     });
   }
 
+  /** The worker closed and will not wait longer: every completion not yet confirmed is let go. */
+  abandon(): void {
+    for (const run of this.#waiting) settleAck(run);
+    this.#waiting = [];
+    this.lost.abandon();
+  }
+
   /** Up to {@link MAX_ACKS} waiting completions, to send now. */
   take(): Running[] {
     if (this.#waiting.length <= MAX_ACKS) {

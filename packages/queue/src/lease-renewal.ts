@@ -23,6 +23,12 @@ export class LeaseRenewal {
     this.#timer ??= setInterval(this.#renewAll, Math.max(1, Math.floor(this.#ctx.leaseMs / 3)));
   }
 
+  /** The worker closed: renewals stop, whatever still runs (its jobs were handed back). */
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
   /** A delivery ended: renewals stop once none runs. */
   stopWhenIdle(): void {
     if (this.#running.size === 0 && this.#timer !== undefined) {

@@ -36,6 +36,12 @@ export class LostCalls {
     return this.#lost.length;
   }
 
+  /** Lets every kept completion go unconfirmed (the worker closed); their jobs come back after the lease. */
+  abandon(): void {
+    for (const l of this.#lost) for (const run of l.acks) settleAck(run);
+    this.#lost = [];
+  }
+
   /** A call named `call`, with completions `acks`, failed in a way that says it may have run. */
   add(call: string, acks: readonly Running[]): void {
     this.#lost.push({ call, acks });

@@ -4,7 +4,7 @@ import { defineScript } from '@voelgoed/redis';
 // as ARGV[1] and ARGV[2], the job-hash prefix and the wake-up channel. Times are the server's
 // (TIME), so workers on machines with skewed clocks agree on due times and leases.
 // A job hash holds: k kind ('j' JSON, 'b' bytes in base64), p payload, r priority rank, m max attempts,
-// f failures, t delivery token, e enqueued at, b backoff, to timeout, s state, o ready order,
+// f failures, t delivery token (from the seq counter: rising across the queue), e enqueued at, b backoff, to timeout, s state, o ready order,
 // err the last error (JSON), fa failed at, rs ready since (when it last went in line: the start
 // of counts' oldest-waiting age), rk 1 when it went back in line at an earlier place (kept 'o'),
 // tc the producer's trace propagation fields (JSON; only when its enqueue was traced), n the id
@@ -138,12 +138,17 @@ if tonumber(ARGV[3]) > 0 and redis.call('EXISTS', KEYS[5]) == 0 then
   local popped = redis.call('ZPOPMIN', KEYS[1], ARGV[3])
   local leases = {}
   local until_ms = fmt(now + tonumber(ARGV[4]))
+  -- Tokens come from the queue's counter, not the job's: an id enqueued again after its job was
+  -- deleted goes on from above every token handed out before (a late completion of the old job
+  -- must not hold the new one, and a store fencing on the token must take the new one's).
+  local base = 0
+  if #popped > 0 then base = redis.call('INCRBY', KEYS[6], #popped / 2) - #popped / 2 end
   for i = 1, #popped, 2 do
     local id = popped[i]
     local jk = ARGV[1] .. id
     local h = redis.call('HMGET', jk, 't', 'f', 'm', 'e', 'k', 'p', 'b', 'to', 'tc')
     if h[5] then
-      local t = (tonumber(h[1]) or 0) + 1
+      local t = math.max((tonumber(h[1]) or 0) + 1, base + (i + 1) / 2)
       redis.call('HSET', jk, 't', t, 's', 'active', 'n', call)
       leases[#leases + 1] = until_ms
       leases[#leases + 1] = id

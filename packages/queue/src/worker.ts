@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   errorCodeOf,
   type JobHandler,
@@ -22,6 +23,8 @@ import type { WorkerContext } from './worker-context.js';
 
 /** Longest idle wait between fetches when nothing is due (a missed wake-up costs at most this). */
 const IDLE_CAP_MS = 5_000;
+/** How long close() waits, after the grace, for outcomes on their way to reach Redis (at most the lease). */
+const OUTCOME_WINDOW_MS = 5_000;
 
 /**
  * Fetch calls a worker keeps in flight at most (each for up to half its slots): while Redis runs
@@ -331,8 +334,38 @@ export class RedisJobWorker implements JobWorker {
     // Best effort: a lost fetch's jobs go back now rather than after their lease.
     await this.#completions.lost.reclaim();
     await this.#handBacks.settled();
-    // Outcomes on the way are awaited; a handler that ignores its aborted signal is not (its job
-    // is handed back, and whatever it reports later is refused), so close() cannot hang on it.
-    await allFinished([...this.#running].filter((run) => !run.gone));
+    // Outcomes on the way are awaited, within a bound; a handler that ignores its aborted signal
+    // is not (its job is handed back, and whatever it reports later is refused), so close()
+    // cannot hang on it.
+    await this.#settleOutcomes([...this.#running].filter((run) => !run.gone));
+    // Renewals stop even while such a handler runs on: its lease was handed back.
+    this.#leases.stop();
+  }
+
+  /**
+   * Waits for the outcomes on their way (completions, failures) for up to
+   * {@link OUTCOME_WINDOW_MS} (at most the lease), trying again to settle a completion call whose
+   * reply was lost (nothing else would once the loop has stopped); then lets the rest go: their
+   * jobs come back after their lease, as after a crash.
+   */
+  async #settleOutcomes(pending: readonly Running[]): Promise<void> {
+    if (pending.length === 0) return;
+    const deadline = performance.now() + Math.min(this.#ctx.leaseMs, OUTCOME_WINDOW_MS);
+    let done = false;
+    const all = allFinished(pending).then(() => {
+      done = true;
+    });
+    while (!done && performance.now() < deadline) {
+      if (this.#completions.lost.size > 0) await this.#completions.lost.reclaim();
+      if (done) break;
+      await Promise.race([all, sleep(Math.max(1, Math.min(100, deadline - performance.now())))]);
+    }
+    if (done) return;
+    this.#ctx.logger.warn(
+      { queue: this.#ctx.name, outcomes: pending.filter((run) => run.acking).length },
+      'worker closed with job outcomes Redis did not confirm; their jobs come back after their lease',
+    );
+    this.#completions.abandon();
+    await all;
   }
 }

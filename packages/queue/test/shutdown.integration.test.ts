@@ -119,8 +119,14 @@ describe('close({ graceMs })', () => {
     );
     // Finished within the grace: completed by the closing worker, once.
     expect(finished.sort()).toEqual([...quick].sort());
-    for (const info of infos.slice(0, quick.length)) {
-      expect(info).toMatchObject({ state: 'completed', deliveryToken: 1, failures: 0 });
+    // Tokens come from the queue's counter: each job's first (and only) delivery's token.
+    const firstToken = new Map(started.map((job) => [job.id, job.deliveryToken]));
+    for (const [i, info] of infos.slice(0, quick.length).entries()) {
+      expect(info).toMatchObject({
+        state: 'completed',
+        deliveryToken: firstToken.get(quick[i]!),
+        failures: 0,
+      });
     }
     // The rest: aborted (ABORTED, not a lost lease), handed back without using an attempt, and
     // taken by the other worker with a higher token long before their lease could have run out.
@@ -128,11 +134,13 @@ describe('close({ graceMs })', () => {
     for (const reason of aborts.values()) expect(isInfrastructureError(reason, 'ABORTED')).toBe(true);
     expect(taken.map((t) => t.id).sort()).toEqual([...slow].sort());
     for (const t of taken) {
-      expect(t).toMatchObject({ token: 2, attempt: 1 });
+      expect(t.attempt).toBe(1);
+      expect(t.token).toBeGreaterThan(firstToken.get(t.id)!);
       expect(t.at).toBeLessThan(before + LEASE_MS);
     }
-    for (const info of infos.slice(quick.length)) {
-      expect(info).toMatchObject({ state: 'completed', deliveryToken: 2, failures: 0 });
+    for (const [i, info] of infos.slice(quick.length).entries()) {
+      const last = taken.find((t) => t.id === slow[i])?.token;
+      expect(info).toMatchObject({ state: 'completed', deliveryToken: last, failures: 0 });
     }
     expect(await q.counts()).toMatchObject({ waiting: 0, delayed: 0, active: 0, deadLettered: 0 });
   }, 150_000);
@@ -142,10 +150,12 @@ describe('close({ graceMs })', () => {
     const before = await serverMs();
     const ids = (await q.enqueueMany(Array.from({ length: 5 }, (_, i) => ({ payload: i })))).map((r) => r.id);
     let running = 0;
+    const firstToken = new Map<string, number>();
     const worker = q.process(
       (job) =>
         new Promise<void>((resolve) => {
           running++;
+          firstToken.set(job.id, job.deliveryToken);
           job.signal.addEventListener('abort', () => resolve(), { once: true });
         }),
       { concurrency: 5 },
@@ -157,7 +167,8 @@ describe('close({ graceMs })', () => {
     await q.drain({ timeoutMs: 30_000 });
     expect(taken.map((t) => t.id).sort()).toEqual([...ids].sort());
     for (const t of taken) {
-      expect(t).toMatchObject({ token: 2, attempt: 1 });
+      expect(t.attempt).toBe(1);
+      expect(t.token).toBeGreaterThan(firstToken.get(t.id)!);
       expect(t.at).toBeLessThan(before + LEASE_MS);
     }
     expect(await q.counts()).toMatchObject({ waiting: 0, delayed: 0, active: 0, deadLettered: 0 });
@@ -204,15 +215,22 @@ describe('a worker process that receives SIGTERM and calls close()', () => {
     expect(lines.map((l) => l.event)).toContain('closed');
     expect(done.sort()).toEqual([...finishing].sort());
     expect(aborted.map((l) => l.id).sort()).toEqual([...held].sort());
-    for (const l of aborted) expect(l).toMatchObject({ token: 1, code: 'ABORTED' });
+    // The first deliveries' tokens (from the queue's counter): the ones the child started with.
+    const firstToken = new Map(
+      lines.filter((l) => l.event === 'started').map((l) => [l.id!, Number(l.token)] as const),
+    );
+    for (const l of aborted) expect(l).toMatchObject({ token: firstToken.get(l.id!), code: 'ABORTED' });
     expect(taken.map((t) => t.id).sort()).toEqual([...held].sort());
     for (const t of taken) {
-      expect(t).toMatchObject({ token: 2, attempt: 1 });
+      expect(t.attempt).toBe(1);
+      expect(t.token).toBeGreaterThan(firstToken.get(t.id)!);
       expect(t.at).toBeLessThan(before + LEASE_MS);
     }
     const infos = await Promise.all([...finishing, ...held].map((id) => q.getJob(id)));
     for (const [i, info] of infos.entries()) {
-      expect(info).toMatchObject({ state: 'completed', failures: 0, deliveryToken: i < 5 ? 1 : 2 });
+      const id = [...finishing, ...held][i]!;
+      const last = i < 5 ? firstToken.get(id) : taken.find((t) => t.id === id)?.token;
+      expect(info).toMatchObject({ state: 'completed', failures: 0, deliveryToken: last });
     }
     expect(await q.counts()).toMatchObject({ waiting: 0, delayed: 0, active: 0, deadLettered: 0 });
   }, 150_000);

@@ -129,6 +129,34 @@ export function retryChecks(): ConformanceCheck<JobQueue>[] {
         );
       },
     },
+    {
+      name: 'a job enqueued again under the id of a removed one gets tokens above the removed one’s',
+      async run(queue) {
+        // A store fencing on the token has seen the old job's: the new job's must pass it, and a
+        // late completion of an old delivery must not pass for the new job's.
+        const id = jobId();
+        await queue.enqueue('old', { id, attempts: 2, backoff: FAST });
+        await withWorker(
+          queue,
+          (job) => {
+            if (job.payload === 'old') throw new Error('fails for good');
+          },
+          {},
+          async (seen) => {
+            await waitForState(queue, id, 'dead-lettered');
+            expect(await queue.removeDeadLetter(id)).toBe(true);
+            expect(await queue.getJob(id)).toBeUndefined();
+            expect((await queue.enqueue('new', { id })).created).toBe(true);
+            await waitForEnd(queue, id, 'completed');
+            const old = seen.filter((s) => s.payload === 'old').map((s) => s.token);
+            const fresh = seen.filter((s) => s.payload === 'new').map((s) => s.token);
+            expect(old).toHaveLength(2);
+            expect(fresh).toHaveLength(1);
+            expect(fresh[0]).toBeGreaterThan(Math.max(...old));
+          },
+        );
+      },
+    },
   ];
 }
 

@@ -94,6 +94,8 @@ const POLL_MS = 5;
  * await queue.enqueue({ to: 'a@example.com' }, { id: 'welcome:42' });
  */
 export class MemoryJobQueue<T = JobPayload> implements JobQueue<T> {
+  /** The last delivery token handed out, queue-wide. */
+  #lastToken = 0;
   readonly name: string;
   readonly #clock: Clock;
   readonly #retentionMs: number;
@@ -408,7 +410,10 @@ export class MemoryJobQueue<T = JobPayload> implements JobQueue<T> {
 
   /** Makes `job` active under a new lease of `worker` (a new delivery token; one handler slot taken). */
   #lease(job: Job, worker: Worker, now: number): Lease {
-    job.token += 1;
+    // From the queue's counter, not the job's: an id enqueued again after its job was removed
+    // goes on from above every token handed out before (fencing on the token keeps working).
+    this.#lastToken += 1;
+    job.token = this.#lastToken;
     job.state = 'active';
     const timeoutMs = job.settings.timeoutMs;
     const lease: Lease = {

@@ -74,8 +74,10 @@ export interface JobDelivery<T = JobPayload> {
   /** Attempts the job has in all (its `attempts` option). */
   readonly maxAttempts: number;
   /**
-   * Rises with every delivery of this job, including re-deliveries after a crash or a lost lease.
-   * Fence side effects on it: a later delivery always carries a higher token.
+   * Rises with every delivery of this job, including re-deliveries after a crash or a lost lease,
+   * and goes on rising for a job enqueued again under the same id after this one was removed
+   * (tokens come from one counter per queue, so they need not be consecutive). Fence side
+   * effects on it: a later delivery always carries a higher token.
    */
   readonly deliveryToken: number;
   /** Epoch ms when the job was enqueued. */
