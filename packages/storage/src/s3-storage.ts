@@ -377,7 +377,14 @@ export class S3Storage implements ObjectStorage {
     return boundedHealth(
       'storage',
       async () => {
-        const exists = await this.#ctx.leanClient.bucketExists(this.bucket);
+        let exists: boolean;
+        try {
+          exists = await this.#ctx.leanClient.bucketExists(this.bucket);
+        } catch (error) {
+          // Reported with this package's stable codes (ACCESS_DENIED, CONNECTION, …), not the
+          // server's or the socket's (AccessDenied, ECONNREFUSED).
+          throw this.#ctx.translate(error, 'health');
+        }
         return exists
           ? { status: 'up', resource: 'storage', target, details: { driver: 's3' } }
           : {

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { isInfrastructureError } from '@voelgoed/contracts';
-import { createFsStorage, type FsStorage } from '../src/index.js';
+import { createFsStorage, type FsStorage, isStorageError } from '../src/index.js';
 import { bytes, chunks, getBytes } from './helpers.js';
 
 let root: string;
@@ -141,7 +141,7 @@ describe('FsStorage leftovers of a crash', () => {
     expect((await storage.repair({ tempOlderThanMs: 0 })).tempFiles).toHaveLength(1);
     repaired();
     const error = await put;
-    expect(isInfrastructureError(error, 'FS_ERROR')).toBe(true);
+    expect(isStorageError(error, 'FS_ERROR')).toBe(true);
     expect((error as Error).message).toContain('temporary file was removed');
     expect(await storage.exists('interrupted')).toBe(false);
   });

@@ -2,7 +2,13 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Channels, isInfrastructureError, type StorageOperationEvent, subscribe } from '@voelgoed/contracts';
-import { radosgwInstallHint, type S3Capabilities, type S3Server, startS3 } from '@voelgoed/testkit';
+import {
+  getFreePort,
+  radosgwInstallHint,
+  type S3Capabilities,
+  type S3Server,
+  startS3,
+} from '@voelgoed/testkit';
 import { Client } from 'minio';
 import { createS3Storage, isStorageError, type S3Storage } from '../src/index.js';
 import { bytes, chunks, collect, failingAfter, getBytes, md5, randomKey } from './helpers.js';
@@ -318,6 +324,16 @@ describe('S3Storage on the test kit server', () => {
     expect(isStorageError(await unknownKey.get(randomKey()).catch((e: unknown) => e), 'ACCESS_DENIED')).toBe(
       true,
     );
+  });
+
+  it("health() reports a wrong secret and a closed port with this package's codes", async () => {
+    requireRealS3('checksSecretKey');
+    const denied = await storage({ secretKey: 'wrong-secret-key-123' }).health();
+    expect(denied).toMatchObject({ status: 'down', error: { code: 'ACCESS_DENIED' } });
+    expect(JSON.stringify(denied)).not.toContain('wrong-secret-key-123');
+    const closedPort = await getFreePort();
+    const unreachable = await storage({ port: closedPort, retries: 0 }).health();
+    expect(unreachable).toMatchObject({ status: 'down', error: { code: 'CONNECTION' } });
   });
 
   it('a multipart put resolves with the etag head, get and list give (the S3 multipart form)', async () => {
