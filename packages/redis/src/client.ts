@@ -23,6 +23,7 @@ import { IsolatedConnection } from './isolated-connection.js';
 import { batchTrace, commandTrace } from './node-redis-tracing.js';
 import { describeTarget, type RedisClientOptions, type ResolvedOptions, resolveOptions } from './options.js';
 import { PendingCommand } from './pending-command.js';
+import { attachScanIterators, type ScanIterators } from './scan-iterators.js';
 import { sameSlotKey } from './slots.js';
 import { execReplies } from './standalone-backend.js';
 import {
@@ -43,7 +44,7 @@ const noop = (): void => {};
  * Every Redis command as a typed method with node-redis's names, arguments and RESP2 reply
  * types (`get`, `hSet`, `zRangeWithScores`, …), attached below from node-redis's definitions.
  */
-export interface RedisClient extends RedisCommandMethods {}
+export interface RedisClient extends RedisCommandMethods, ScanIterators {}
 
 /**
  * A Redis client for standalone servers, Cluster and Sentinel, with a real deadline per command,
@@ -160,7 +161,7 @@ export class RedisClient {
    * Bulk strings map to Buffer; mappings node-redis's reply transformers apply (MAP → Map, …)
    * pass through to them.
    */
-  withTypeMapping<TM extends TypeMapping>(mapping: TM): RedisCommandMethods<TM> {
+  withTypeMapping<TM extends TypeMapping>(mapping: TM): RedisCommandMethods<TM> & ScanIterators<TM> {
     return typedView(this, mapping);
   }
 
@@ -443,6 +444,7 @@ export class RedisClient {
   }
 }
 
+attachScanIterators(RedisClient.prototype, (client) => (client as RedisClient).deployment === 'cluster');
 attachCommands(RedisClient.prototype, (client, name, command, args) =>
   runTyped(client as RedisClient, name, command, args, undefined),
 );

@@ -32,6 +32,7 @@ export {
   type RedisKeyValueStoreOptions,
 } from './key-value-store.js';
 export { parseRedisUrl, type RedisClientOptions, type RedisNodeAddress } from './options.js';
+export type { ScanIterators } from './scan-iterators.js';
 export { defineScript, RedisScript } from './script.js';
 export { hashTag, hashTagOf, keySlot } from './slots.js';
 export {

@@ -19,6 +19,7 @@ import type { Command, TransformReply } from '@redis/client/dist/lib/RESP/types.
 import type { RedisArgument } from './commands.js';
 import { invalidArgument } from './errors.js';
 import { OptionReads } from './option-reads.js';
+import { attachScanIterators, type ScanIterators } from './scan-iterators.js';
 
 export type { TypeMapping } from '@redis/client';
 export { RESP_TYPES } from '@redis/client';
@@ -47,6 +48,8 @@ const COMMANDS = (() => {
 
 /** What the typed methods need of the client: a command sent with its routing key. */
 export interface TypedCommandSender {
+  /** Where the commands go ('cluster': SCAN would walk one node). */
+  readonly deployment: string;
   /** @internal */
   sendParsed(
     args: readonly RedisArgument[],
@@ -194,6 +197,7 @@ class TypedView {
     readonly typeMapping: TypeMapping,
   ) {}
 }
+attachScanIterators(TypedView.prototype, (view) => (view as TypedView).client.deployment === 'cluster');
 attachCommands(TypedView.prototype, (view, name, command, args) => {
   const v = view as TypedView;
   return runTyped(v.client, name, command, args, v.typeMapping);
@@ -202,8 +206,9 @@ attachCommands(TypedView.prototype, (view, name, command, args) => {
 export function typedView<TM extends TypeMapping>(
   client: TypedCommandSender,
   mapping: TM,
-): RedisCommandMethods<TM> {
-  return new TypedView(client, checkTypeMapping(mapping)) as unknown as RedisCommandMethods<TM>;
+): RedisCommandMethods<TM> & ScanIterators<TM> {
+  return new TypedView(client, checkTypeMapping(mapping)) as unknown as RedisCommandMethods<TM> &
+    ScanIterators<TM>;
 }
 
 /**
