@@ -7,6 +7,7 @@ import {
   HTTP_RETRY_FIELDS,
   InvalidArgumentError,
   readLogger,
+  readOptions,
   refuseUnknownFields,
   validate,
 } from '@voelgoed/contracts';
@@ -173,13 +174,34 @@ function bool(value: unknown, what: string, fallback: boolean): boolean {
   return value;
 }
 
-/** A policy's options: an object, `false` (off) or `undefined` (defaults). */
-function policy<T extends object>(value: T | false | undefined, what: string): T | false | undefined {
+/** The fields of each policy object: any other (a misspelt `consecutiveFailure`) is refused. */
+const CIRCUIT_BREAKER_FIELDS = fieldsOf<CircuitBreakerOptions>()([
+  'consecutiveFailures',
+  'failureRatio',
+  'minimumCalls',
+  'windowMs',
+  'openMs',
+  'halfOpenProbes',
+]);
+const BULKHEAD_FIELDS = fieldsOf<BulkheadOptions>()(['maxConcurrent', 'maxQueued']);
+const RETRY_BUDGET_FIELDS = fieldsOf<RetryBudgetOptions>()(['ratio', 'minRetries', 'windowMs']);
+const PROXY_FIELDS = fieldsOf<Exclude<ProxyOption, string | false>>()(['url', 'noProxy']);
+
+/**
+ * A policy's options: an object of `fields` only, `false` (off) or `undefined` (defaults). A
+ * field it does not have is refused: it would otherwise be dropped and its default applied.
+ */
+function policy<T extends object>(
+  value: T | false | undefined,
+  fields: readonly (keyof T & string)[],
+  what: string,
+): T | false | undefined {
   if (value === undefined || value === false) return value;
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new InvalidArgumentError(`${P} ${what} must be an object or false`);
   }
-  return value;
+  // Each value is checked by the policy's resolver; here only which fields there are.
+  return readOptions(value, fields, what, P) as T;
 }
 
 /**
@@ -278,9 +300,13 @@ export function resolveOptions(options: HttpClientOptions = {}): ResolvedOptions
     return typeof name === 'string' && HEADER_NAME.test(name);
   });
   const timeoutMs = ms(options.timeoutMs, 'timeoutMs', 30_000);
-  const cb = policy(options.circuitBreaker, 'circuitBreaker');
-  const bh = policy(options.bulkhead, 'bulkhead');
-  const rb = policy(options.retryBudget, 'retryBudget');
+  const cb = policy(options.circuitBreaker, CIRCUIT_BREAKER_FIELDS, 'circuitBreaker');
+  const bh = policy(options.bulkhead, BULKHEAD_FIELDS, 'bulkhead');
+  const rb = policy(options.retryBudget, RETRY_BUDGET_FIELDS, 'retryBudget');
+  // `{ url, noProxy }`: a misspelt `noproxy` would send every host through the proxy.
+  if (typeof options.proxy === 'object' && options.proxy !== null && !Array.isArray(options.proxy)) {
+    refuseUnknownFields(options.proxy, PROXY_FIELDS, 'proxy', P);
+  }
   return {
     baseUrl,
     headers,

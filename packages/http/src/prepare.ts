@@ -260,7 +260,25 @@ function requestBody(
   if ((method === 'GET' || method === 'HEAD') && body !== undefined) {
     throw new InvalidArgumentError(`${P} ${method} requests cannot have a body`);
   }
+  checkContentLength(headers['content-length'], body);
   return body;
+}
+
+/**
+ * A `content-length` (the client's or the request's) must be the length of a body whose length
+ * is known (none, text, bytes, `json`): got would send the declared bytes and leave the rest on
+ * the connection as the start of the next request, and undici fails only after connecting. A
+ * stream's length is not known before it is read, so its declared length is the caller's word.
+ */
+function checkContentLength(declared: string | undefined, body: PreparedRequest['body']): void {
+  if (declared === undefined || body instanceof Readable) return;
+  const length =
+    body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+  if (Number(declared) !== length) {
+    throw new InvalidArgumentError(
+      `${P} header "content-length" (${declared.slice(0, 20)}) does not match the body's ${length} bytes`,
+    );
+  }
 }
 
 /** Sets the request's idempotency key header (`true`: a new UUID); whether the request carries a key. */

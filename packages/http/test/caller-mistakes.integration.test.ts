@@ -45,6 +45,10 @@ describe.each(TRANSPORTS)('caller mistakes over %s', (transport) => {
     ["got's prefixUrl", { prefixUrl: 'http://example.com' } as never],
     ["got's timeout", { timeout: { request: 1000 } } as never],
     ['a misspelt retry field', { retry: { limt: 0 } as never }],
+    ['a misspelt circuitBreaker field', { circuitBreaker: { consecutiveFailure: 1 } as never }],
+    ['a misspelt bulkhead field', { bulkhead: { maxConcurent: 1 } as never }],
+    ['a misspelt retryBudget field', { retryBudget: { minRetry: 0 } as never }],
+    ['a misspelt proxy field', { proxy: { url: 'http://proxy.internal:3128', noproxy: '*' } as never }],
   ])('refuses %s at creation with INVALID_ARGUMENT', (_name, options) => {
     let error: unknown;
     try {
@@ -57,6 +61,67 @@ describe.each(TRANSPORTS)('caller mistakes over %s', (transport) => {
     expect(message.startsWith('[voelgoed:http] ')).toBe(true);
     expect(message).not.toContain('s3cr3t');
     expect(message).not.toContain('Zoë');
+  });
+
+  it.each<[string, Record<string, unknown>]>([
+    ['circuitBreaker.consecutiveFailure', {}],
+    ['bulkhead.maxConcurent', {}],
+    ['retryBudget.minRetry', {}],
+    ['proxy.noproxy', { url: 'http://proxy.internal:3128' }],
+  ])('names the unknown field %s of a policy object, as it does for retry', async (path, rest) => {
+    const [object, field] = path.split('.') as [string, string];
+    const withField = (value: unknown) =>
+      ({ transport, [object]: { ...rest, [field]: value } }) as HttpClientOptions;
+    expect(() => createHttpClient(withField(1))).toThrow(`${object} has an unknown field "${field}"`);
+    // An undefined value counts as not given, as everywhere else.
+    await createHttpClient(withField(undefined)).close();
+  });
+
+  it('refuses a content-length that disagrees with a body of known length, before any attempt', async () => {
+    const client = createHttpClient({ transport, retry: { limit: 2, baseDelayMs: 1 } });
+    const url = `${server.origin}/length`;
+    const calls: [string, () => Promise<unknown>][] = [
+      ['text shorter', () => client.post(url, { body: 'hello', headers: { 'content-length': '2' } })],
+      ['text longer', () => client.put(url, { body: 'hello', headers: { 'content-length': 9 } })],
+      // UTF-8 bytes, not UTF-16 units: 'Zoë' is 4 bytes.
+      ['text in characters', () => client.put(url, { body: 'Zoë', headers: { 'content-length': '3' } })],
+      ['bytes', () => client.put(url, { body: new Uint8Array(4), headers: { 'content-length': '5' } })],
+      ['json', () => client.post(url, { json: { a: 1 }, headers: { 'content-length': '1' } })],
+      ['no body', () => client.delete(url, { headers: { 'content-length': '5' } })],
+    ];
+    try {
+      for (const [name, call] of calls) {
+        const error = await rejectionOf(call());
+        expect([name, error.code, error.message]).toEqual([
+          name,
+          'INVALID_ARGUMENT',
+          expect.stringContaining('content-length'),
+        ]);
+      }
+      expect(server.requests).toHaveLength(0);
+      // One length set for the whole client is held against every request's body too.
+      const fixed = createHttpClient({ transport, headers: { 'content-length': '2' } });
+      try {
+        expect((await rejectionOf(fixed.put(url, { body: 'hello' }))).code).toBe('INVALID_ARGUMENT');
+      } finally {
+        await fixed.close();
+      }
+      expect(server.requests).toHaveLength(0);
+      expect(client.circuitState(server.origin)).toBe('closed');
+
+      // A length that matches goes out as it is, and the connection stays usable.
+      const ok = await client.put(url, { body: 'Zoë', headers: { 'content-length': '4' } });
+      expect(ok.status).toBe(200);
+      expect((await client.delete(url, { headers: { 'content-length': '0' } })).status).toBe(200);
+      expect((await client.get(url)).status).toBe(200);
+      expect(server.requests.map((r) => [r.method, r.body.toString()])).toEqual([
+        ['PUT', 'Zoë'],
+        ['DELETE', ''],
+        ['GET', ''],
+      ]);
+    } finally {
+      await client.close();
+    }
   });
 
   it('sends numbers and booleans in client-wide headers as text, and leaves out undefined ones', async () => {
@@ -99,6 +164,7 @@ describe.each(TRANSPORTS)('caller mistakes over %s', (transport) => {
       () => client.get(url, { headers: { 'x-a': {} as never } }),
       () => client.put(url, { headers: { 'transfer-encoding': 'chunked' }, body: 'x' }),
       () => client.put(url, { headers: { expect: '100-continue' }, body: 'x' }),
+      () => client.put(url, { headers: { 'content-length': '1' }, body: 'xx' }),
       () => client.post(url, { idempotencyKey: 'key\r\nx-injected: 1', body: 'x' }),
       () => client.post(url, { idempotencyKey: 'ключ', body: 'x' }),
       () => client.post(url, { json: circular }),

@@ -171,3 +171,54 @@ describe('durable webhook sender logger', () => {
     }
   });
 });
+
+describe('webhook senders and callbacks that throw', () => {
+  it('durable: a throwing onAttempt or onOutcome is logged (warn, no payload or secret) and changes nothing', async () => {
+    server.requests.length = 0;
+    server.setHandler(faults.json(204, {}));
+    const { logger, lines } = captureLogger();
+    const queue = new MemoryJobQueue(`wh-cb-${randomUUID()}`);
+    const boom = (what: string) => () => {
+      throw new Error(`${what} sink down`);
+    };
+    const sender = createDurableWebhookSender(queue, {
+      secret: SECRET,
+      allowHttp: true,
+      allowPrivateNetworks: true,
+      onAttempt: boom('attempts'),
+      onOutcome: boom('outcomes'),
+      logger,
+    });
+    try {
+      await sender.deliver({
+        url: `${server.origin}/hooks?token=url-secret-555`,
+        id: 'msg_cb',
+        payload: { card: 'payload-secret-4242' },
+      });
+      sender.start();
+      await waitFor('both callback lines', async () => (lines.length >= 2 ? true : undefined));
+      await queue.drain({ timeoutMs: 10_000 });
+      expect(lines).toEqual([
+        {
+          level: 'warn',
+          obj: { webhookId: 'msg_cb', callback: 'onAttempt', error: 'Error: attempts sink down' },
+          msg: 'webhook onAttempt callback threw (ignored)',
+        },
+        {
+          level: 'warn',
+          obj: { webhookId: 'msg_cb', callback: 'onOutcome', error: 'Error: outcomes sink down' },
+          msg: 'webhook onOutcome callback threw (ignored)',
+        },
+      ]);
+      expect(server.requests).toHaveLength(1);
+      expect(await queue.counts()).toMatchObject({ waiting: 0, delayed: 0, active: 0, deadLettered: 0 });
+      const text = JSON.stringify(lines);
+      for (const secret of [SECRET.slice(6), 'url-secret-555', 'payload-secret-4242']) {
+        expect(text).not.toContain(secret);
+      }
+    } finally {
+      await sender.close({ graceMs: 0 });
+      await queue.close({ graceMs: 0 });
+    }
+  });
+});

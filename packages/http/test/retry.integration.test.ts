@@ -1,7 +1,8 @@
 import { Readable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { Channels, isInfrastructureError } from '@voelgoed/contracts';
 import { faults, type HttpServer, startHttpServer } from '@voelgoed/testkit';
+import { parseRetryAfter } from '../src/backoff.js';
 import { createHttpClient, HttpTimeoutError, type ResilientHttpClient } from '../src/index.js';
 import { recordEvents, rejectionOf, TRANSPORTS } from './helpers.js';
 
@@ -136,6 +137,30 @@ describe.each(TRANSPORTS)('retries over %s', (transport) => {
     expect(mine.map((e) => [e.delayMs, e.reason])).toEqual([[120, '503']]);
   });
 
+  it.each(['-1', '2.5', '1, 2', '10 seconds', 'garbage', 'Mon, 32 Jan 2001 00:00:00 GMT'])(
+    'ignores Retry-After %j (neither delay-seconds nor an HTTP-date) and backs off as usual',
+    async (value) => {
+      answer(
+        faults.sequence([
+          (_req, res) => void res.writeHead(503, { 'retry-after': value }).end(),
+          faults.json(200, {}),
+        ]),
+      );
+      // Full jitter at a fixed draw: floor(0.5 × 4) = 2 ms. Date.parse read "-1", "2.5" and
+      // "1, 2" as dates in 2001, a wait of 0.
+      const random = jest.spyOn(Math, 'random').mockReturnValue(0.5);
+      const recorder = recordEvents(Channels.httpRetry);
+      try {
+        await client.get('/r', { retry: { limit: 1, baseDelayMs: 4, maxDelayMs: 4 } });
+      } finally {
+        recorder.stop();
+        random.mockRestore();
+      }
+      const mine = recorder.events.filter((e) => e.origin === server.origin);
+      expect(mine.map((e) => [e.delayMs, e.reason])).toEqual([[2, '503']]);
+    },
+  );
+
   it('fails at the overall deadline, however many retries remain', async () => {
     answer(faults.sequence([faults.statusSequence([503]), faults.hang()]));
     // A deadline of seconds: the first attempt must be answered (and the second sent) before it,
@@ -177,5 +202,53 @@ describe.each(TRANSPORTS)('retries over %s', (transport) => {
     } finally {
       await budgeted.close();
     }
+  });
+});
+
+describe('parseRetryAfter', () => {
+  const now = Date.UTC(2026, 0, 1, 0, 0, 0);
+  const inAMinute = now + 60_000;
+
+  it('reads delta-seconds: digits only', () => {
+    expect(parseRetryAfter('0', now)).toBe(0);
+    expect(parseRetryAfter(' 120 ', now)).toBe(120_000);
+    expect(parseRetryAfter(undefined, now)).toBeUndefined();
+    expect(parseRetryAfter('', now)).toBeUndefined();
+  });
+
+  it.each([
+    ['IMF-fixdate', 'Thu, 01 Jan 2026 00:01:00 GMT'],
+    ['obsolete RFC 850', 'Thursday, 01-Jan-26 00:01:00 GMT'],
+    ['obsolete asctime', 'Thu Jan  1 00:01:00 2026'],
+    ['asctime with a two-digit day', 'Thu Jan 01 00:01:00 2026'],
+  ])('reads an HTTP-date in the %s form', (_form, value) => {
+    expect(parseRetryAfter(value, now)).toBe(inAMinute - now);
+  });
+
+  it('gives 0 for a date in the past, and reads an RFC 850 year more than 50 years ahead as past', () => {
+    expect(parseRetryAfter('Sun, 06 Nov 1994 08:49:37 GMT', now)).toBe(0);
+    expect(parseRetryAfter('Sunday, 06-Nov-94 08:49:37 GMT', now)).toBe(0);
+  });
+
+  it.each([
+    '-1',
+    '+5',
+    '2.5',
+    '1e3',
+    '0x10',
+    '1, 2',
+    '10 seconds',
+    'garbage',
+    'Thu, 01 Jan 2026 00:01:00 UTC',
+    'Thu, 01 Jan 2026 00:01:00',
+    'thu, 01 jan 2026 00:01:00 gmt',
+    'Thu, 1 Jan 2026 00:01:00 GMT',
+    'Thu, 31 Feb 2026 00:01:00 GMT',
+    'Thu, 01 Jan 2026 24:00:00 GMT',
+    'Thu, 01 Jan 2026 00:01:00 GMT junk',
+    '2026-01-01T00:01:00Z',
+    'Thu Jan  0 00:01:00 2026',
+  ])('ignores %j (undefined: normal backoff applies)', (value) => {
+    expect(parseRetryAfter(value, now)).toBeUndefined();
   });
 });

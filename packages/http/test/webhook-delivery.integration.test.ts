@@ -4,6 +4,15 @@ import { faults, type HttpServer, startHttpServer } from '@voelgoed/testkit';
 import { createWebhookSender, deliverWebhook, verifyWebhook, type WebhookAttempt } from '../src/index.js';
 import { rejectionOf, TRANSPORTS } from './helpers.js';
 
+function thrown(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
+
 const SECRET = `whsec_${Buffer.from('delivery-test-signing-key-42').toString('base64')}`;
 
 describe.each(TRANSPORTS)('webhook delivery over %s', (transport) => {
@@ -113,6 +122,57 @@ describe.each(TRANSPORTS)('webhook delivery over %s', (transport) => {
       expect(result.attempts[0]!.errorCode).toBe('FORBIDDEN_TARGET');
     }
     expect(server.requests).toHaveLength(0);
+  });
+
+  it('refuses at creation what the durable sender refuses: a non-function onAttempt, a schedule a timer cannot hold', async () => {
+    answer(faults.json(204, {}));
+    for (const options of [
+      { onAttempt: 'log' as never },
+      { onAttempt: {} as never },
+      { schedule: [3e9] },
+      // 2^31 - 1 ms is what a timer holds, jitter included.
+      { schedule: [2 ** 31 - 1], jitter: 0.2 },
+      { schedule: ['5' as never] },
+      { jitter: '0.1' as never },
+      { allowHttp: 'false' as never },
+      { allowPrivateNetworks: 1 as never },
+    ]) {
+      const error = thrown(() => createWebhookSender({ ...local, ...options }));
+      expect([options, isInfrastructureError(error, 'INVALID_ARGUMENT')]).toEqual([options, true]);
+      const deliver = deliverWebhook({ url: `${server.origin}/h`, payload: {} }, { ...local, ...options });
+      expect(isInfrastructureError(await rejectionOf(deliver), 'INVALID_ARGUMENT')).toBe(true);
+    }
+    expect(server.requests).toHaveLength(0);
+    // The longest wait that fits.
+    await createWebhookSender({ ...local, schedule: [Math.floor((2 ** 31 - 1) / 1.2)] }).close();
+  });
+
+  it('ignores an onAttempt that throws: the outcome and the retry schedule are what they would be', async () => {
+    const calls: number[] = [];
+    const onAttempt = (a: WebhookAttempt) => {
+      calls.push(a.attempt);
+      throw new Error('metrics down');
+    };
+    const sender = createWebhookSender({ ...local, schedule: [5, 5], onAttempt });
+    try {
+      answer(faults.json(200, {}));
+      const delivered = await sender.deliver({ url: `${server.origin}/h`, payload: { a: 1 } });
+      expect([delivered.outcome, delivered.attempts.length, server.requests.length]).toEqual([
+        'delivered',
+        1,
+        1,
+      ]);
+      answer(faults.sequence([faults.json(500, {}), faults.json(200, {})]));
+      const retried = await sender.deliver({ url: `${server.origin}/h`, payload: { a: 2 } });
+      expect(retried.attempts.map((a) => [a.attempt, a.outcome])).toEqual([
+        [1, 'retry'],
+        [2, 'delivered'],
+      ]);
+      expect(server.requests).toHaveLength(2);
+      expect(calls).toEqual([1, 1, 2]);
+    } finally {
+      await sender.close();
+    }
   });
 
   it('refuses malformed headers and payloads before any request', async () => {

@@ -155,6 +155,70 @@ describe('verifyWebhook: one id rule, strict signatures', () => {
   });
 });
 
+describe('webhook secrets: canonical base64 of a non-empty key, signing and verifying alike', () => {
+  const T = 1_767_225_600;
+  const now = new Date(T * 1000);
+  // 28 bytes: its base64 ends in '=='.
+  const KEY = Buffer.from('a-very-secret-signing-key-01').toString('base64');
+
+  it.each([
+    // Decoded by Node to an empty key: anyone could sign.
+    ['one character', 'whsec_a'],
+    ['another character', 'whsec_Q'],
+    ['only the prefix', 'whsec_'],
+    ['only padding', 'whsec_===='],
+    // Truncated: whsec_ab and whsec_ac shared one key, as did mysecret and mysecretZ.
+    ['two characters', 'whsec_ab'],
+    ['a stray last character, unprefixed', 'mysecretZ'],
+    ['missing padding', `whsec_${KEY.replace(/=+$/, '')}`],
+    ['set unused bits', `whsec_${nonCanonical(KEY)}`],
+    ['base64url characters', `whsec_${Buffer.from([0xfb, 0xff, 0xbf]).toString('base64url')}`],
+    ['inner whitespace', `whsec_${KEY.slice(0, 8)} ${KEY.slice(8)}`],
+    ['a trailing newline', `whsec_${KEY}\n`],
+    ['characters past the padding', `whsec_${KEY}AAAA`],
+  ])('refuses %s (%j)', (_name, secret) => {
+    expectInvalidArgument(() => signWebhook({ payload: PAYLOAD, secret }), /webhook secret is not base64/);
+    const headers = signWebhook({ payload: PAYLOAD, secret: SECRET, timestamp: now });
+    expectInvalidArgument(
+      () => verifyWebhook({ payload: PAYLOAD, headers, secret, now }),
+      /webhook secret is not base64/,
+    );
+    // One bad secret among several is still the caller's mistake.
+    expectInvalidArgument(
+      () => verifyWebhook({ payload: PAYLOAD, headers, secret: [SECRET, secret], now }),
+      /webhook secret is not base64/,
+    );
+  });
+
+  it('does not verify a signature made with an empty key against a one-character secret', () => {
+    const forged = createHmac('sha256', Buffer.alloc(0)).update(`msg_x.${T}.${PAYLOAD}`).digest('base64');
+    const headers = {
+      'webhook-id': 'msg_x',
+      'webhook-timestamp': String(T),
+      'webhook-signature': `v1,${forged}`,
+    };
+    expectInvalidArgument(
+      () => verifyWebhook({ payload: PAYLOAD, headers, secret: 'whsec_Q', now }),
+      /webhook secret/,
+    );
+  });
+
+  it('keeps accepting canonical base64, prefixed or not, and raw bytes: one key, one signature', () => {
+    const bytes = Buffer.from('a-very-secret-signing-key-01');
+    const signatures = [`whsec_${KEY}`, KEY, bytes, 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'].map(
+      (secret) => signWebhook({ payload: PAYLOAD, secret, id: 'msg_1', timestamp: now })['webhook-signature'],
+    );
+    expect(new Set(signatures.slice(0, 3)).size).toBe(1);
+    expect(signatures[3]).not.toBe(signatures[0]);
+    // Plain base64 without the prefix, as before: 'mysecret' is canonical (six bytes).
+    const headers = signWebhook({ payload: PAYLOAD, secret: 'mysecret', timestamp: now });
+    expect(() => verifyWebhook({ payload: PAYLOAD, headers, secret: 'mysecret', now })).not.toThrow();
+    expect(() =>
+      verifyWebhook({ payload: PAYLOAD, headers, secret: Buffer.from('mysecret', 'base64'), now }),
+    ).not.toThrow();
+  });
+});
+
 describe('verifyHmacSignature: arguments and strict decoding', () => {
   const body = '{"event":"charge.succeeded"}';
   const key = 'provider-shared-secret';

@@ -7,12 +7,15 @@ import {
   fieldsOf,
   type HealthReport,
   InvalidArgumentError,
+  type Logger,
   type Resource,
+  readLogger,
   refuseUnknownFields,
 } from '@voelgoed/contracts';
 import { createHttpClient, type ResilientHttpClient } from '../client.js';
 import { MESSAGE_PREFIX } from '../errors.js';
 import { mergeHeaders } from '../headers.js';
+import { MAX_TIMER_MS } from '../options.js';
 import { redactUrl } from '../redact.js';
 import type { WebhookSecret } from './secrets.js';
 import { isPublicAddress } from './ssrf.js';
@@ -42,7 +45,7 @@ export interface WebhookSenderOptions {
   transport?: 'got' | 'undici';
   /** Extra headers on every delivery (e.g. `user-agent`). */
   headers?: Readonly<Record<string, string>>;
-  /** Called after every attempt. */
+  /** Called after every attempt; an error it throws is ignored (the delivery goes on as if it returned). */
   onAttempt?: (attempt: WebhookAttempt) => void;
 }
 
@@ -156,6 +159,34 @@ export interface WebhookSenderSetup {
   readonly schedule: readonly number[];
   readonly jitter: number;
   readonly client: ResilientHttpClient;
+  /** Where a callback that throws is logged (the durable sender's `logger`; else nothing). */
+  readonly logger: Logger;
+}
+
+/**
+ * Calls an observer callback (`onAttempt`, `onOutcome`): what it throws must not change the
+ * delivery it reports (a delivered webhook would look failed, a retry would be abandoned), so it
+ * is logged and ignored. Never the callback's argument in the log line, only the webhook id.
+ */
+export function report<A>(
+  callback: ((arg: A) => void) | undefined,
+  arg: A,
+  logger: Logger,
+  name: string,
+  webhookId: string,
+): void {
+  try {
+    callback?.(arg);
+  } catch (error) {
+    logger.warn(
+      {
+        webhookId,
+        callback: name,
+        error: error instanceof Error ? `${error.name}: ${error.message}`.slice(0, 200) : typeof error,
+      },
+      `webhook ${name} callback threw (ignored)`,
+    );
+  }
 }
 
 /** Checks a sender's options (`INVALID_ARGUMENT` for a bad one) and makes its HTTP client. */
@@ -173,20 +204,38 @@ export const SENDER_FIELDS = fieldsOf<WebhookSenderOptions>()([
   'onAttempt',
 ]);
 
-export function setUpWebhookSender(options: WebhookSenderOptions): WebhookSenderSetup {
+export function setUpWebhookSender(
+  options: WebhookSenderOptions,
+  logger: Logger = readLogger(undefined, MESSAGE_PREFIX),
+): WebhookSenderSetup {
   if (typeof options !== 'object' || options === null) {
     throw new InvalidArgumentError(`${MESSAGE_PREFIX} webhook sender options must be an object`);
+  }
+  const jitter = options.jitter ?? 0.2;
+  if (typeof jitter !== 'number' || !Number.isFinite(jitter) || jitter < 0 || jitter > 1) {
+    throw new InvalidArgumentError(`${MESSAGE_PREFIX} jitter must be between 0 and 1`);
   }
   const schedule = options.schedule ?? STANDARD_WEBHOOK_SCHEDULE_MS;
   if (!Array.isArray(schedule)) throw new InvalidArgumentError(`${MESSAGE_PREFIX} schedule must be an array`);
   for (const delay of schedule) {
-    if (!Number.isFinite(delay) || delay < 0) {
+    if (typeof delay !== 'number' || !Number.isFinite(delay) || delay < 0) {
       throw new InvalidArgumentError(`${MESSAGE_PREFIX} schedule holds a negative or non-finite delay`);
     }
+    // A timer (or a queue's delayMs) holds at most 2^31 - 1 ms: a longer wait would fire at once.
+    if (Math.ceil(delay * (1 + jitter)) > MAX_TIMER_MS) {
+      throw new InvalidArgumentError(
+        `${MESSAGE_PREFIX} schedule delays must stay below ${MAX_TIMER_MS} ms, jitter included`,
+      );
+    }
   }
-  const jitter = options.jitter ?? 0.2;
-  if (!Number.isFinite(jitter) || jitter < 0 || jitter > 1) {
-    throw new InvalidArgumentError(`${MESSAGE_PREFIX} jitter must be between 0 and 1`);
+  if (options.onAttempt !== undefined && typeof options.onAttempt !== 'function') {
+    throw new InvalidArgumentError(`${MESSAGE_PREFIX} onAttempt must be a function`);
+  }
+  for (const name of ['allowHttp', 'allowPrivateNetworks'] as const) {
+    // A truthy string ('false') would otherwise switch HTTPS-only or the SSRF guard off.
+    if (options[name] !== undefined && typeof options[name] !== 'boolean') {
+      throw new InvalidArgumentError(`${MESSAGE_PREFIX} ${name} must be a boolean`);
+    }
   }
   // Checked once here so a bad secret fails at construction, not at the first delivery.
   signWebhook({ payload: '', secret: options.secret, id: 'check' });
@@ -202,7 +251,7 @@ export function setUpWebhookSender(options: WebhookSenderOptions): WebhookSender
     maxResponseBytes: options.maxResponseBytes ?? 64 * 1024,
     ...(options.allowPrivateNetworks ? {} : { addressFilter: (address: string) => isPublicAddress(address) }),
   });
-  return { options, schedule, jitter, client };
+  return { options, schedule, jitter, client, logger };
 }
 
 /** Checks a message's url (absolute, https unless `allowHttp`) and headers; `INVALID_ARGUMENT` otherwise. */
@@ -283,7 +332,7 @@ export async function attemptWebhook(
     ...(errorCode !== undefined ? { errorCode } : {}),
     ...(nextDelayMs !== undefined ? { nextDelayMs } : {}),
   };
-  options.onAttempt?.(record);
+  report(options.onAttempt, record, setup.logger, 'onAttempt', id);
   return record;
 }
 

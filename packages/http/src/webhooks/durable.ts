@@ -18,6 +18,7 @@ import { mergeHeaders } from '../headers.js';
 import {
   attemptWebhook,
   checkWebhookTarget,
+  report,
   SENDER_FIELDS,
   setUpWebhookSender,
   type WebhookAttempt,
@@ -39,8 +40,6 @@ import { signWebhook } from './standard-webhooks.js';
 
 /** Longest job id the `JobQueue` port accepts. */
 const MAX_JOB_ID = 256;
-/** Longest wait a queue's `delayMs` accepts. */
-const MAX_DELAY_MS = 2 ** 31 - 1;
 
 /**
  * One attempt of a durable webhook as it is stored in the queue: never a secret (signatures are
@@ -164,15 +163,6 @@ function targetHost(url: string): string {
   }
 }
 
-/** Calls a user's callback; its error must not fail (and so dead-letter) the attempt it reports. */
-function report<A>(callback: ((arg: A) => void) | undefined, arg: A): void {
-  try {
-    callback?.(arg);
-  } catch {
-    // the attempt was made whatever the callback does
-  }
-}
-
 /** Checks the queue and the options this sender adds to a plain sender's; `INVALID_ARGUMENT` otherwise. */
 function checkDurableArguments(queue: JobQueue, options: DurableWebhookSenderOptions): void {
   if (
@@ -188,8 +178,6 @@ function checkDurableArguments(queue: JobQueue, options: DurableWebhookSenderOpt
     throw invalid('webhook sender options must be an object');
   if (options.onOutcome !== undefined && typeof options.onOutcome !== 'function')
     throw invalid('onOutcome must be a function');
-  if (options.onAttempt !== undefined && typeof options.onAttempt !== 'function')
-    throw invalid('onAttempt must be a function');
   refuseUnknownFields(options, DURABLE_FIELDS, 'webhook sender options', MESSAGE_PREFIX);
 }
 
@@ -197,15 +185,10 @@ function checkDurableArguments(queue: JobQueue, options: DurableWebhookSenderOpt
 const DURABLE_FIELDS = fieldsOf<DurableWebhookSenderOptions>()([...SENDER_FIELDS, 'onOutcome', 'logger']);
 
 /**
- * Checks that every wait of the schedule (jitter included) fits a queue's `delayMs`, and returns
- * the longest webhook id whose last attempt's job id still fits the queue's id limit.
+ * The longest webhook id whose last attempt's job id still fits the queue's id limit (every
+ * wait of the schedule, jitter included, already fits a queue's `delayMs`: a timer's limit).
  */
-function checkScheduleFitsQueue(schedule: readonly number[], jitter: number): number {
-  for (const delay of schedule) {
-    if (Math.ceil(delay * (1 + jitter)) > MAX_DELAY_MS) {
-      throw invalid(`schedule delays must stay below ${MAX_DELAY_MS} ms, jitter included`);
-    }
-  }
+function maxWebhookIdLength(schedule: readonly number[]): number {
   return MAX_JOB_ID - `#${schedule.length + 1}`.length;
 }
 
@@ -287,7 +270,13 @@ function sendAttempt(
 
 /** Reports an exhausted delivery and fails its last job with `WebhookExhaustedError` (the queue dead-letters it). */
 function deadLetter(context: DurableContext, job: WebhookJob, record: WebhookAttempt): never {
-  report(context.onOutcome, { id: job.id, outcome: 'exhausted', attempt: record });
+  report(
+    context.onOutcome,
+    { id: job.id, outcome: 'exhausted', attempt: record },
+    context.logger,
+    'onOutcome',
+    job.id,
+  );
   const error = new WebhookExhaustedError(record);
   context.logger.warn(
     {
@@ -317,7 +306,13 @@ async function runAttemptJob(context: DurableContext, delivery: JobDelivery): Pr
   }
   const record = await sendAttempt(context.setup, job, delivery.signal);
   if (record.outcome !== 'retry') {
-    report(context.onOutcome, { id: job.id, outcome: record.outcome, attempt: record });
+    report(
+      context.onOutcome,
+      { id: job.id, outcome: record.outcome, attempt: record },
+      context.logger,
+      'onOutcome',
+      job.id,
+    );
     return;
   }
   if (record.nextDelayMs === undefined) deadLetter(context, job, record);
@@ -336,10 +331,10 @@ export function createDurableWebhookSender(
   options: DurableWebhookSenderOptions,
 ): DurableWebhookSender {
   checkDurableArguments(queue, options);
-  const { onOutcome, onAttempt } = options;
+  const { onOutcome } = options;
   const logger = readLogger(options.logger, MESSAGE_PREFIX);
-  const setup = setUpWebhookSender({ ...options, onAttempt: (attempt) => report(onAttempt, attempt) });
-  const maxIdLength = checkScheduleFitsQueue(setup.schedule, setup.jitter);
+  const setup = setUpWebhookSender(options, logger);
+  const maxIdLength = maxWebhookIdLength(setup.schedule);
   const context: DurableContext = { queue, setup, onOutcome, logger };
   const run = (delivery: JobDelivery) => runAttemptJob(context, delivery);
   const workers = new Set<JobWorker>();

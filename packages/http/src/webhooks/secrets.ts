@@ -7,7 +7,13 @@ import { MESSAGE_PREFIX } from '../errors.js';
  */
 export type WebhookSecret = string | Uint8Array;
 
-/** The key bytes of a secret. */
+/**
+ * The key bytes of a secret. A string must be canonical base64 (padded, only the base64
+ * alphabet, unused bits zero: re-encoding the key gives the same text) of at least one byte:
+ * Node's decoder would otherwise stop at the first stray character or drop a trailing one, so
+ * `whsec_a` and `whsec_b` both gave an empty key (any sender could sign) and `whsec_ab` and
+ * `whsec_ac` one and the same key. The secret is never echoed.
+ */
 export function secretKey(secret: WebhookSecret): Uint8Array {
   if (secret instanceof Uint8Array) {
     if (secret.byteLength === 0) throw new InvalidArgumentError(`${MESSAGE_PREFIX} webhook secret is empty`);
@@ -17,10 +23,13 @@ export function secretKey(secret: WebhookSecret): Uint8Array {
     throw new InvalidArgumentError(`${MESSAGE_PREFIX} webhook secret must be a non-empty string or bytes`);
   }
   const encoded = secret.startsWith('whsec_') ? secret.slice(6) : secret;
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(encoded)) {
-    throw new InvalidArgumentError(`${MESSAGE_PREFIX} webhook secret is not base64 (whsec_<base64>)`);
+  const key = Buffer.from(encoded, 'base64');
+  if (key.byteLength === 0 || key.toString('base64') !== encoded) {
+    throw new InvalidArgumentError(
+      `${MESSAGE_PREFIX} webhook secret is not base64 of a key (whsec_<base64>: canonical, padded, at least one byte)`,
+    );
   }
-  return Buffer.from(encoded, 'base64');
+  return key;
 }
 
 /** One secret or several (during rotation), as a non-empty list of keys. */
