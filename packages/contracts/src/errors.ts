@@ -310,10 +310,33 @@ export interface HttpStatusErrorResponse {
   readonly body: Uint8Array;
 }
 
+/** Options of {@link HttpStatusError}. */
+export interface HttpStatusErrorOptions extends InfrastructureErrorOptions {
+  /**
+   * Whether the request is safe to send again even if the server acted on it (not a POST or
+   * PATCH without an idempotency key). Default true. When false, a status after which the server
+   * may have acted (500, 502, 504, …) is not `retryable`.
+   */
+  repeatable?: boolean;
+}
+
+/**
+ * Whether the server may have acted on a request it answered with `status`: a 5xx other than
+ * 501, 503 and 505 (which say the request was not handled). 4xx statuses refuse the request.
+ */
+export function statusMayHaveActed(status: number): boolean {
+  return status >= 500 && status !== 501 && status !== 503 && status !== 505;
+}
+
 /** An HTTP response whose status the caller asked to treat as an error (4xx/5xx by default). */
 export class HttpStatusError extends InfrastructureError {
   declare readonly code: typeof ErrorCodes.HTTP_STATUS;
   readonly status: number;
+  /**
+   * Whether the server may have acted on the request (see {@link statusMayHaveActed}): then a
+   * request that a retry could apply twice is not `retryable`.
+   */
+  readonly maybeExecuted: boolean;
   /** The response, body included (already read; bytes with `text()` and `json()`), for inspection. */
   readonly response: {
     readonly status: number;
@@ -321,13 +344,18 @@ export class HttpStatusError extends InfrastructureError {
     readonly body: HttpErrorBody;
   };
 
-  constructor(message: string, response: HttpStatusErrorResponse, options: InfrastructureErrorOptions = {}) {
+  constructor(message: string, response: HttpStatusErrorResponse, options: HttpStatusErrorOptions = {}) {
     const status = response.status;
+    const { repeatable = true, ...rest } = options;
+    const maybeExecuted = statusMayHaveActed(status);
     super(ErrorCodes.HTTP_STATUS, message, {
-      retryable: status === 408 || status === 425 || status === 429 || status >= 500,
-      ...options,
+      retryable:
+        (status === 408 || status === 425 || status === 429 || status >= 500) &&
+        (repeatable || !maybeExecuted),
+      ...rest,
     });
     this.status = status;
+    this.maybeExecuted = maybeExecuted;
     const { body } = response;
     // A view over the same bytes, not a copy.
     this.response = {

@@ -18,7 +18,7 @@ describe('readHeaderOption (contentType, cacheControl)', () => {
   it.each([
     ['text/plain; charset=utf-8'],
     ['max-age=60, must-revalidate'],
-    [' spaces and ~ punctuation !'],
+    ['inner  spaces and ~ punctuation !'],
     ['x'],
   ])('accepts %j', (value) => {
     expect(readHeaderOption(value, 'contentType', P)).toBe(value);
@@ -35,6 +35,8 @@ describe('readHeaderOption (contentType, cacheControl)', () => {
     ['a NUL', 'a\u0000'],
     ['DEL', 'a\u007f'],
     ['non-ASCII', 'text/plain; name=é'],
+    ['a leading space (HTTP would drop it)', ' text/plain'],
+    ['a trailing space', 'no-cache '],
     ['a number', 42],
     ['null', null],
   ])('refuses %s', (_, value) => {

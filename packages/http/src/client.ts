@@ -330,11 +330,16 @@ class Client implements ResilientHttpClient {
     if (p.throwHttpErrors && result.status >= 400) {
       // A streamed error status comes with its excerpt already read (see #attempt).
       const body = result.bytes ?? Buffer.alloc(0);
-      throw new HttpStatusError(`${P} ${describeRequest(p)} responded ${result.status}`, {
-        status: result.status,
-        headers: redactHeaders(result.headers, this.#options.sensitiveHeaders),
-        body: body.subarray(0, ERROR_EXCERPT_BYTES),
-      });
+      // A 500 to a POST without an idempotency key may have charged: retryable only if repeatable.
+      throw new HttpStatusError(
+        `${P} ${describeRequest(p)} responded ${result.status}`,
+        {
+          status: result.status,
+          headers: redactHeaders(result.headers, this.#options.sensitiveHeaders),
+          body: body.subarray(0, ERROR_EXCERPT_BYTES),
+        },
+        { repeatable: p.repeatable },
+      );
     }
     if (result.stream !== undefined) {
       return { status: result.status, headers: result.headers, url, attempts, body: result.stream };

@@ -352,6 +352,13 @@ function resolveBaseUrl(value: unknown): string | undefined {
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     throw new InvalidArgumentError(`${P} baseUrl must be http or https`);
   }
+  // Request paths are appended to the text: after a query or a fragment they would become part
+  // of it (`/v1?token=abc/charges`), or be dropped from what is sent (`/v1#x/charges`).
+  if (value.includes('?') || value.includes('#')) {
+    throw new InvalidArgumentError(
+      `${P} baseUrl must not have a query or a fragment (give a request's query in its query option)`,
+    );
+  }
   return value.replace(/\/+$/, '');
 }
 

@@ -42,6 +42,8 @@ describe.each(TRANSPORTS)('caller mistakes over %s', (transport) => {
     ["retry.statusCodes: 'abc'", { retry: { statusCodes: 'abc' as never } }],
     ["decompress: 'yes'", { decompress: 'yes' as never }],
     ['baseUrl as a URL object', { baseUrl: new URL('http://example.com') as never }],
+    ['baseUrl with a query', { baseUrl: 'http://example.com/v1?token=abc' }],
+    ['baseUrl with a fragment', { baseUrl: 'http://example.com/v1#x' }],
     ["got's prefixUrl", { prefixUrl: 'http://example.com' } as never],
     ["got's timeout", { timeout: { request: 1000 } } as never],
     ['a misspelt retry field', { retry: { limt: 0 } as never }],

@@ -142,6 +142,17 @@ describe.each(TRANSPORTS)('webhook delivery over %s', (transport) => {
       const deliver = deliverWebhook({ url: `${server.origin}/h`, payload: {} }, { ...local, ...options });
       expect(isInfrastructureError(await rejectionOf(deliver), 'INVALID_ARGUMENT')).toBe(true);
     }
+    // A misspelt message field (an id that would be replaced by a random one) is refused too.
+    for (const message of [
+      { url: `${server.origin}/h`, payload: {}, idd: 'order-1' },
+      { url: `${server.origin}/h`, payload: {}, header: { 'x-a': '1' } },
+    ]) {
+      const deliver = deliverWebhook(message as never, local);
+      expect([message, isInfrastructureError(await rejectionOf(deliver), 'INVALID_ARGUMENT')]).toEqual([
+        message,
+        true,
+      ]);
+    }
     expect(server.requests).toHaveLength(0);
     // The longest wait that fits.
     await createWebhookSender({ ...local, schedule: [Math.floor((2 ** 31 - 1) / 1.2)] }).close();

@@ -320,6 +320,9 @@ describe.each(QUEUES)('durable webhook delivery on %s', (_, makeQueue) => {
         [s, { url, payload: {}, id: 'has.dot' }],
         [s, { url, payload: {}, id: '' }],
         [s, { url, payload: {}, id: 'x'.repeat(300) }],
+        // A misspelt id would store it under a new random id; a signal would be ignored.
+        [s, { url, payload: {}, idd: 'order-1' }],
+        [s, { url, payload: {}, signal: new AbortController().signal }],
       ];
       for (const [i, [target, message]] of bad.entries()) {
         const error = await rejectionOf(target.deliver(message as never));

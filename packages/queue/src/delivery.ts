@@ -80,6 +80,7 @@ export function callHandler(handler: JobHandler, run: Running, queue: string): P
     attempt,
     maxAttempts: job.maxAttempts,
     deliveryToken: job.token,
+    deliveryCount: job.deliveryCount,
     enqueuedAt: job.enqueuedAt,
     signal: controller.signal,
   });

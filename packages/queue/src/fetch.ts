@@ -5,6 +5,8 @@ import type { WorkerContext } from './worker-context.js';
 export interface FetchedJob {
   id: string;
   token: number;
+  /** 1 for the job's first delivery; every delivery counts (crashes and lost leases too). */
+  deliveryCount: number;
   failures: number;
   maxAttempts: number;
   enqueuedAt: number;
@@ -24,22 +26,23 @@ interface Acknowledged {
 
 const text = (b: unknown) => (typeof b === 'string' ? b : String(b ?? ''));
 
-/** The jobs of a fetch reply, 10 fields each from index `from`. */
+/** The jobs of a fetch reply, 11 fields each from index `from`. */
 export function parseJobs(reply: unknown[], from: number): FetchedJob[] {
   const jobs: FetchedJob[] = [];
-  for (let i = from; i + 9 < reply.length; i += 10) {
-    const timeout = text(reply[i + 8]);
+  for (let i = from; i + 10 < reply.length; i += 11) {
+    const timeout = text(reply[i + 9]);
     jobs.push({
       id: text(reply[i]),
       token: Number(reply[i + 1]),
-      failures: Number(text(reply[i + 2])),
-      maxAttempts: Number(text(reply[i + 3])),
-      enqueuedAt: Number(text(reply[i + 4])),
-      kind: text(reply[i + 5]),
-      payload: text(reply[i + 6]),
-      backoff: text(reply[i + 7]),
+      deliveryCount: Number(reply[i + 2]),
+      failures: Number(text(reply[i + 3])),
+      maxAttempts: Number(text(reply[i + 4])),
+      enqueuedAt: Number(text(reply[i + 5])),
+      kind: text(reply[i + 6]),
+      payload: text(reply[i + 7]),
+      backoff: text(reply[i + 8]),
       timeoutMs: timeout === '' ? undefined : Number(timeout),
-      carrier: reply[i + 9] == null ? '' : text(reply[i + 9]),
+      carrier: reply[i + 10] == null ? '' : text(reply[i + 10]),
     });
   }
   return jobs;

@@ -7,7 +7,7 @@ import { defineScript } from '@voelgoed/redis';
 // f failures, t delivery token (from the seq counter: rising across the queue), e enqueued at, b backoff, to timeout, s state, o ready order,
 // err the last error (JSON), fa failed at, rs ready since (when it last went in line: the start
 // of counts' oldest-waiting age), rk 1 when it went back in line at an earlier place (kept 'o'),
-// tc the producer's trace propagation fields (JSON; only when its enqueue was traced), n the id
+// c the job's deliveries so far, tc the producer's trace propagation fields (JSON; only when its enqueue was traced), n the id
 // of the fetch call that took it last (see reclaimScript).
 const PRELUDE = `
 local clock_ms = nil
@@ -123,8 +123,8 @@ return out
  * completions, then id and token of each, then the call's id (kept as the jobs' 'n', for
  * {@link reclaimScript} when the reply is lost). Returns { ms until the next delayed job or lease
  * expiry (-1: none, or not looked up because every job asked for was taken), then 1 per completion done or 0 when its token no longer held the job,
- * then 10 fields per job taken: id, token, failures, max attempts, enqueued at, kind, payload,
- * backoff, timeout, trace carrier (nil when none) }.
+ * then 11 fields per job taken: id, token, delivery count, failures, max attempts, enqueued at,
+ * kind, payload, backoff, timeout, trace carrier (nil when none) }.
  */
 export const fetchScript = script(`
 local now = now_ms()
@@ -146,14 +146,16 @@ if tonumber(ARGV[3]) > 0 and redis.call('EXISTS', KEYS[5]) == 0 then
   for i = 1, #popped, 2 do
     local id = popped[i]
     local jk = ARGV[1] .. id
-    local h = redis.call('HMGET', jk, 't', 'f', 'm', 'e', 'k', 'p', 'b', 'to', 'tc')
+    local h = redis.call('HMGET', jk, 't', 'f', 'm', 'e', 'k', 'p', 'b', 'to', 'tc', 'c')
     if h[5] then
       local t = math.max((tonumber(h[1]) or 0) + 1, base + (i + 1) / 2)
-      redis.call('HSET', jk, 't', t, 's', 'active', 'n', call)
+      local c = (tonumber(h[10]) or 0) + 1
+      redis.call('HSET', jk, 't', t, 's', 'active', 'n', call, 'c', c)
       leases[#leases + 1] = until_ms
       leases[#leases + 1] = id
       out[#out + 1] = id
       out[#out + 1] = t
+      out[#out + 1] = c
       for j = 2, 9 do out[#out + 1] = h[j] end
     end
   end

@@ -26,6 +26,7 @@ import { PendingCommand } from './pending-command.js';
 import { attachScanIterators, type ScanIterators } from './scan-iterators.js';
 import { sameSlotKey } from './slots.js';
 import { execReplies } from './standalone-backend.js';
+import { guardedHandler } from './subscribe-guard.js';
 import {
   attachCommands,
   checkTypeMapping,
@@ -359,13 +360,13 @@ export class RedisClient {
    */
   async subscribe(
     channelName: string,
-    handler: (message: string, channel: string) => void,
+    handler: (message: string, channel: string) => void | Promise<void>,
   ): Promise<() => Promise<void>> {
     if (typeof channelName !== 'string' || channelName === '')
       throw invalidArgument('channel must be a non-empty string');
     if (typeof handler !== 'function') throw invalidArgument('handler must be a function');
     if (!this.#backend.isReady) await this.#status.whenReady('SUBSCRIBE', this.#options.commandTimeoutMs);
-    return this.#backend.subscribe(channelName, handler);
+    return this.#backend.subscribe(channelName, guardedHandler(handler, this.#options.logger));
   }
 
   /** Publishes a message; resolves with the number of receivers. */

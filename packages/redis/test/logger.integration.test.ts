@@ -77,6 +77,44 @@ describe('the Redis client logger', () => {
     expect(text).not.toContain('"k"');
   }, 60_000);
 
+  it('logs a subscribe handler that throws or rejects, and keeps delivering (no unhandled rejection)', async () => {
+    const server = await startRedis();
+    const { logger, lines } = captureLogger();
+    const client = createRedisClient({ url: server.url, logger });
+    clients.push(client);
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const seen: string[] = [];
+      await client.subscribe('news', (message) => {
+        seen.push(message);
+        if (message === 'sync') throw new TypeError('handler bug with secret-data');
+      });
+      await client.subscribe('news', async (message) => {
+        if (message === 'async') throw new RangeError('async handler bug');
+      });
+      for (const message of ['sync', 'async', 'after']) await client.publish('news', message);
+      await until('the third message', () => seen.includes('after'));
+      await until(
+        'two handler errors logged',
+        () => lines.filter((l) => l.msg === 'redis subscribe handler threw (ignored)').length === 2,
+      );
+      const logged = lines.filter((l) => l.msg === 'redis subscribe handler threw (ignored)');
+      expect(logged.map((l) => [l.level, l.obj.error])).toEqual([
+        ['error', 'TypeError'],
+        ['error', 'RangeError'],
+      ]);
+      expect(JSON.stringify(lines)).not.toContain('secret-data');
+      expect(seen).toEqual(['sync', 'async', 'after']);
+      // Give an unhandled rejection the turn it would take to surface.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  }, 60_000);
+
   it('keeps working when the logger throws', async () => {
     const server = await startRedis();
     let calls = 0;

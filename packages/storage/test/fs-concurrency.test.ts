@@ -138,7 +138,12 @@ describe('FsStorage leftovers of a crash', () => {
       (e: unknown) => e,
     );
     await writing;
-    expect((await storage.repair({ tempOlderThanMs: 0 })).tempFiles).toHaveLength(1);
+    // The temp file, made old (an mtime from the same millisecond would not count as stale).
+    const temps = readdirSync(path.join(root, '.tmp'));
+    expect(temps).toHaveLength(1);
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(path.join(root, '.tmp', temps[0]!), old, old);
+    expect((await storage.repair({ tempOlderThanMs: 1_000 })).tempFiles).toHaveLength(1);
     repaired();
     const error = await put;
     expect(isStorageError(error, 'FS_ERROR')).toBe(true);

@@ -39,6 +39,27 @@ export function statusChecks(): HttpCheck[] {
       },
     },
     {
+      name: 'a 500 to a POST without an idempotency key may have acted (maybeExecuted, not retryable); a 503 did not',
+      async run({ client }) {
+        const status = async (call: () => Promise<unknown>) =>
+          (await expectInfrastructureError(call, HTTP_STATUS)) as HttpStatusError;
+        const post = await status(() => client.post('/status/500', { json: {}, retry: false }));
+        expect(post.maybeExecuted).toBe(true);
+        expect(post.retryable).toBe(false);
+        const keyed = await status(() =>
+          client.post('/status/502', { json: {}, idempotencyKey: 'conformance-status', retry: false }),
+        );
+        expect(keyed.maybeExecuted).toBe(true);
+        expect(keyed.retryable).toBe(true);
+        const unavailable = await status(() => client.post('/status/503', { json: {}, retry: false }));
+        expect(unavailable.maybeExecuted).toBe(false);
+        expect(unavailable.retryable).toBe(true);
+        const refused = await status(() => client.post('/status/400', { json: {}, retry: false }));
+        expect(refused.maybeExecuted).toBe(false);
+        expect(refused.retryable).toBe(false);
+      },
+    },
+    {
       name: 'throwHttpErrors: false resolves with the error status and body',
       async run({ client }) {
         const response = await client.get('/status/404', { throwHttpErrors: false });

@@ -52,6 +52,8 @@ function leaseLossCheck(
           const [a, b] = seen;
           expect(b?.attempt).toBe(1);
           expect(b?.token).toBeGreaterThan(a?.token as number);
+          // The attempt does not count a lost lease; the delivery count does.
+          expect([a?.job.deliveryCount, b?.job.deliveryCount]).toEqual([1, 2]);
           // The first handler resolved after its lease was lost: the job is still the second's.
           expect((await queue.getJob(id))?.state).toBe('active');
           second.open();
@@ -122,6 +124,7 @@ export function retryChecks(): ConformanceCheck<JobQueue>[] {
             await waitForEnd(queue, id, 'completed');
             const tokens = seen.map((s) => s.token);
             expect(seen.map((s) => s.attempt)).toEqual([1, 2, 3, 4]);
+            expect(seen.map((s) => s.job.deliveryCount)).toEqual([1, 2, 3, 4]);
             expect(strictlyRising(tokens)).toBe(true);
             expect(tokens[0]).toBeGreaterThan(0);
             expect(await queue.getJob(id)).toMatchObject({ failures: 3, deliveryToken: tokens[3] });
@@ -153,6 +156,8 @@ export function retryChecks(): ConformanceCheck<JobQueue>[] {
             expect(old).toHaveLength(2);
             expect(fresh).toHaveLength(1);
             expect(fresh[0]).toBeGreaterThan(Math.max(...old));
+            // The count is the new job's own.
+            expect(seen.filter((s) => s.payload === 'new').map((s) => s.job.deliveryCount)).toEqual([1]);
           },
         );
       },

@@ -292,6 +292,7 @@ export class FakeHttpClient implements HttpClient {
         throw new HttpStatusError(
           `${PREFIX} ${prepared.method} ${origin}${prepared.url.pathname} answered ${raw.status}`,
           { status: raw.status, headers: raw.headers, body: raw.body },
+          { repeatable: prepared.repeatable },
         );
       }
       return { raw, attempts: attempt };

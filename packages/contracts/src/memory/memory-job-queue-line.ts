@@ -31,6 +31,8 @@ export interface Job {
   readySince: number;
   failures: number;
   token: number;
+  /** Deliveries so far. */
+  deliveries: number;
   lease: Lease | undefined;
   lastError: { name: string; message: string; code?: string } | undefined;
   doneAt: number;

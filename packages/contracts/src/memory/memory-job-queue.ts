@@ -337,6 +337,7 @@ export class MemoryJobQueue<T = JobPayload> implements JobQueue<T> {
       readySince: now,
       failures: 0,
       token: 0,
+      deliveries: 0,
       lease: undefined,
       lastError: undefined,
       doneAt: 0,
@@ -414,6 +415,7 @@ export class MemoryJobQueue<T = JobPayload> implements JobQueue<T> {
     // goes on from above every token handed out before (fencing on the token keeps working).
     this.#lastToken += 1;
     job.token = this.#lastToken;
+    job.deliveries += 1;
     job.state = 'active';
     const timeoutMs = job.settings.timeoutMs;
     const lease: Lease = {
@@ -438,6 +440,7 @@ export class MemoryJobQueue<T = JobPayload> implements JobQueue<T> {
       attempt: job.failures + 1,
       maxAttempts: job.settings.attempts,
       deliveryToken: job.token,
+      deliveryCount: job.deliveries,
       enqueuedAt: job.enqueuedAt,
       signal: lease.controller.signal,
     });

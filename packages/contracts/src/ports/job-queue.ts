@@ -80,6 +80,12 @@ export interface JobDelivery<T = JobPayload> {
    * effects on it: a later delivery always carries a higher token.
    */
   readonly deliveryToken: number;
+  /**
+   * 1 for the job's first delivery; rises by one with every delivery, including re-deliveries
+   * after a crash or a lost lease (which `attempt` does not count): above 1, an earlier delivery
+   * of this job may have done some or all of its work.
+   */
+  readonly deliveryCount: number;
   /** Epoch ms when the job was enqueued. */
   readonly enqueuedAt: number;
   /**

@@ -191,6 +191,9 @@ export function report<A>(
 
 /** Checks a sender's options (`INVALID_ARGUMENT` for a bad one) and makes its HTTP client. */
 /** The fields of {@link WebhookSenderOptions}: any other (a misspelt `schedule`) is refused. */
+/** The fields of a {@link WebhookMessage}. */
+export const MESSAGE_FIELDS = fieldsOf<WebhookMessage>()(['url', 'payload', 'id', 'headers', 'signal']);
+
 export const SENDER_FIELDS = fieldsOf<WebhookSenderOptions>()([
   'secret',
   'schedule',
@@ -255,10 +258,17 @@ export function setUpWebhookSender(
 }
 
 /** Checks a message's url (absolute, https unless `allowHttp`) and headers; `INVALID_ARGUMENT` otherwise. */
-export function checkWebhookTarget(message: unknown, allowHttp: boolean | undefined): URL {
+export function checkWebhookTarget(
+  message: unknown,
+  allowHttp: boolean | undefined,
+  fields: readonly string[] = MESSAGE_FIELDS,
+): URL {
   if (typeof message !== 'object' || message === null) {
     throw new InvalidArgumentError(`${MESSAGE_PREFIX} webhook message must be an object`);
   }
+  // A misspelt `id` would send the webhook under a new random id: a retried deliver() would
+  // then reach the receiver twice, not be recognised as the same message.
+  refuseUnknownFields(message, fields, 'webhook message', MESSAGE_PREFIX);
   const { url: value, headers } = message as { url?: unknown; headers?: unknown };
   // Checked here: spread below, a string would turn into headers named 0, 1, 2.
   mergeHeaders({}, headers, 'message headers');

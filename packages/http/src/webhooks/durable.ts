@@ -183,6 +183,7 @@ function checkDurableArguments(queue: JobQueue, options: DurableWebhookSenderOpt
 
 /** The fields of {@link DurableWebhookSenderOptions}: any other (a misspelt `schedule`) is refused. */
 const DURABLE_FIELDS = fieldsOf<DurableWebhookSenderOptions>()([...SENDER_FIELDS, 'onOutcome', 'logger']);
+const DURABLE_MESSAGE_FIELDS = fieldsOf<DurableWebhookMessage>()(['url', 'payload', 'id', 'headers']);
 
 /**
  * The longest webhook id whose last attempt's job id still fits the queue's id limit (every
@@ -198,7 +199,8 @@ function firstWebhookJob(
   options: DurableWebhookSenderOptions,
   maxIdLength: number,
 ): WebhookJob {
-  checkWebhookTarget(message, options.allowHttp);
+  // No `signal`: a durable delivery outlives the call that accepted it.
+  checkWebhookTarget(message, options.allowHttp, DURABLE_MESSAGE_FIELDS);
   if (typeof message.url !== 'string') throw invalid('webhook url must be a string');
   const id = message.id ?? `msg_${randomUUID().replace(/-/g, '')}`;
   // The one webhook-id rule (visible ASCII, no dot), as signing applies it.
@@ -301,7 +303,7 @@ async function runAttemptJob(context: DurableContext, delivery: JobDelivery): Pr
   const next: WebhookJob = { ...job, attempt: job.attempt + 1 };
   // A redelivery (the worker before died or lost its lease): if it already stored the next
   // attempt, this one was made; sending it again would only add a duplicate.
-  if (delivery.deliveryToken > 1 && (await queue.getJob(webhookJobId(job.id, next.attempt))) !== undefined) {
+  if (delivery.deliveryCount > 1 && (await queue.getJob(webhookJobId(job.id, next.attempt))) !== undefined) {
     return;
   }
   const record = await sendAttempt(context.setup, job, delivery.signal);
