@@ -7,7 +7,6 @@ import { ClusterBackend } from './cluster-backend.js';
 import type { RedisArgument } from './commands.js';
 import type { ReplyHandler } from './connection.js';
 import type { Lent } from './connection-pool.js';
-import type { NodeRedisClient } from './node-redis-options.js';
 import type { NodeRedisTracing } from './node-redis-tracing.js';
 import type { ResolvedOptions } from './options.js';
 import { SentinelBackend } from './sentinel-backend.js';

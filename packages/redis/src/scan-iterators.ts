@@ -57,7 +57,10 @@ async function* iterate(
   key: unknown[],
   options: unknown,
   pick: (reply: Record<string, unknown>) => unknown,
+  refusal?: Error,
 ): AsyncGenerator<unknown> {
+  // Thrown from the first next(), as a failed call's error would be.
+  if (refusal !== undefined) throw refusal;
   const call = (receiver as Record<string, Call>)[method] as Call;
   let [cursor, rest] = split(options);
   do {
@@ -72,14 +75,12 @@ async function* iterate(
 export function attachScanIterators(prototype: object, cluster: (receiver: unknown) => boolean): void {
   const methods: Record<string, (this: unknown, ...args: unknown[]) => AsyncGenerator<unknown>> = {
     scanIterator(options) {
-      if (cluster(this)) {
-        return (async function* () {
-          throw invalidArgument(
+      const refusal = cluster(this)
+        ? invalidArgument(
             'scanIterator: SCAN on a Cluster walks one node; scan each master with a client of its own',
-          );
-        })();
-      }
-      return iterate(this, 'scan', [], options, (r) => r.keys);
+          )
+        : undefined;
+      return iterate(this, 'scan', [], options, (r) => r.keys, refusal);
     },
     hScanIterator(key, options) {
       return iterate(this, 'hScan', [key], options, (r) => r.entries);
