@@ -37,3 +37,18 @@ export function enqueueFailed(error: unknown, idsGiven: boolean): unknown {
     ? new TimeoutError(message, options)
     : new ConnectionError(message, options);
 }
+
+/**
+ * A read that failed on the way to Redis: retryable whether or not it ran (running it twice
+ * changes nothing). Other errors pass through.
+ */
+export function retryableRead(error: unknown): unknown {
+  if (!isInfrastructureError(error) || (error.code !== 'TIMEOUT' && error.code !== 'CONNECTION'))
+    return error;
+  if (error.retryable) return error;
+  const maybeExecuted = (error as { maybeExecuted?: unknown }).maybeExecuted === true;
+  const options = { maybeExecuted, retryable: true, cause: error };
+  return error.code === 'TIMEOUT'
+    ? new TimeoutError(error.message, options)
+    : new ConnectionError(error.message, options);
+}

@@ -25,7 +25,7 @@ import {
   traced,
 } from '@voelgoed/contracts';
 import type { RedisClient } from '@voelgoed/redis';
-import { enqueueFailed, invalidArgument, MESSAGE_PREFIX } from './errors.js';
+import { enqueueFailed, invalidArgument, MESSAGE_PREFIX, retryableRead } from './errors.js';
 import { publishJobEvent } from './events.js';
 import {
   checkName,
@@ -169,6 +169,17 @@ export class RedisJobQueue<T = JobPayload> implements JobQueue<T> {
   }
 
   /**
+   * {@link #run} for a call whose repeat changes nothing (a read; counts' promotion of due jobs
+   * is idempotent): its timeout or dropped connection is retryable even when it may have run,
+   * which the Redis client cannot know of a script (it says not retryable for any EVALSHA).
+   */
+  #read<R>(script: typeof countsScript, args: (string | number)[]): Promise<R> {
+    return this.#run<R>(script, args).catch((error: unknown) => {
+      throw retryableRead(error);
+    });
+  }
+
+  /**
    * Traced on `voelgoed:queue:publish` when someone subscribes: the propagation fields a
    * subscriber puts in the carrier are stored with the job (nothing is stored otherwise).
    */
@@ -267,7 +278,7 @@ export class RedisJobQueue<T = JobPayload> implements JobQueue<T> {
   async counts(): Promise<JobCounts> {
     // The script always answers with these seven numbers.
     const [ready = 0, due = 0, delayed = 0, active = 0, lapsed = 0, dead = 0, age = 0] = (
-      await this.#run<number[]>(countsScript, [])
+      await this.#read<number[]>(countsScript, [])
     ).map(Number);
     const waiting = ready + due + lapsed;
     return {
@@ -281,7 +292,7 @@ export class RedisJobQueue<T = JobPayload> implements JobQueue<T> {
 
   async getJob(id: string): Promise<JobInfo<T> | undefined> {
     checkName(id, 'id');
-    const reply = await this.#run<unknown[]>(getJobScript, [id]);
+    const reply = await this.#read<unknown[]>(getJobScript, [id]);
     if (reply.length === 0) return undefined;
     const state = STATES[text(reply[0])] ?? 'waiting';
     const kind = text(reply[1]);
@@ -300,7 +311,7 @@ export class RedisJobQueue<T = JobPayload> implements JobQueue<T> {
     const offset =
       o.offset === undefined ? 0 : numberIn(o.offset, 'offset', 0, Number.MAX_SAFE_INTEGER, true);
     const limit = o.limit === undefined ? 100 : numberIn(o.limit, 'limit', 1, 1000, true);
-    const reply = await this.#run<unknown[]>(deadLettersScript, [offset, limit]);
+    const reply = await this.#read<unknown[]>(deadLettersScript, [offset, limit]);
     const out: DeadLetter<T>[] = [];
     for (let i = 0; i + 5 < reply.length; i += 6) {
       let error: DeadLetter['error'] = { name: 'Error', message: '' };
@@ -339,7 +350,7 @@ export class RedisJobQueue<T = JobPayload> implements JobQueue<T> {
   }
 
   async isPaused(): Promise<boolean> {
-    return Number(await this.#run(pauseScript, ['get'])) === 1;
+    return Number(await this.#read(pauseScript, ['get'])) === 1;
   }
 
   async drain(options?: { timeoutMs?: number }): Promise<void> {

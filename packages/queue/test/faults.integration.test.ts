@@ -164,6 +164,17 @@ describe('redis-server stopped past a lease', () => {
         if (code === 'TIMEOUT') expect(maybeExecuted).toBe(true);
         expect(retryable).toBe(!maybeExecuted || idGiven);
       }
+      // Reads change nothing when run twice: retryable, whether or not they may have run.
+      for (const read of [() => q.counts(), () => q.getJob(id), () => q.deadLetters(), () => q.isPaused()]) {
+        const error = await read().then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        expect(isInfrastructureError(error, 'TIMEOUT') || isInfrastructureError(error, 'CONNECTION')).toBe(
+          true,
+        );
+        expect((error as { retryable: boolean }).retryable).toBe(true);
+      }
       server.resume();
 
       await until(

@@ -206,6 +206,33 @@ export function abortChecks(settings: JobQueueCheckSettings): ConformanceCheck<J
 export function deadLetterChecks(): ConformanceCheck<JobQueue>[] {
   return [
     {
+      name: 'a dead letter keeps at most 2,000 characters of its error message (and 200 of its name and code)',
+      async run(queue) {
+        const id = jobId();
+        await queue.enqueue('huge error', { id, attempts: 1 });
+        const message = `first line\n${'x'.repeat(200_000)}`;
+        await withWorker(
+          queue,
+          () => {
+            throw Object.assign(new Error(message), { name: 'N'.repeat(300), code: 'C'.repeat(300) });
+          },
+          {},
+          async () => {
+            await waitForState(queue, id, 'dead-lettered');
+            const [letter] = await queue.deadLetters();
+            expect(letter?.id).toBe(id);
+            const error = letter?.error as { name: string; message: string; code?: string };
+            expect(error.message.startsWith(message.slice(0, 2_000))).toBe(true);
+            expect(error.message.length).toBeLessThanOrEqual(2_100);
+            expect(error.message).toContain(`${message.length - 2_000} more characters`);
+            expect(error.name.startsWith('N'.repeat(200))).toBe(true);
+            expect(error.name.length).toBeLessThanOrEqual(250);
+            expect(error.code?.length).toBeLessThanOrEqual(250);
+          },
+        );
+      },
+    },
+    {
       name: 'retryDeadLetter puts a dead letter back with fresh attempts; removeDeadLetter deletes it; unknown ids give false',
       async run(queue) {
         const [a, b] = [jobId(), jobId()];

@@ -153,7 +153,10 @@ export interface DeadLetter<T = JobPayload> {
   readonly payload: T;
   /** Failed deliveries. */
   readonly attempts: number;
-  /** The last failure: the error's name, message and `code` when it had one. */
+  /**
+   * The last failure: the error's name, message and `code` when it had one (a message longer than
+   * 2,000 characters is cut there, with a note of how much was left out; a name or code at 200).
+   */
   readonly error: { name: string; message: string; code?: string };
   /** Epoch ms when it was dead-lettered. */
   readonly failedAt: number;
