@@ -7,8 +7,11 @@ import {
   validateCommand,
 } from './commands.js';
 import type { Lent } from './connection-pool.js';
-import { isRedisError } from './errors.js';
+import { invalidArgument, isRedisError } from './errors.js';
 import { BUFFERS } from './node-redis-options.js';
+
+/** Commands whose replies come as pushes that command() cannot receive. */
+const PUSHES = new Set(['SUBSCRIBE', 'PSUBSCRIBE', 'SSUBSCRIBE', 'MONITOR']);
 
 /** What an isolated connection needs of its client: the same deadline rules. */
 export interface DeadlineRunner {
@@ -42,10 +45,16 @@ export class IsolatedConnection {
   ): Promise<T> {
     // A connection of its own: SELECT, CLIENT REPLY and the like are the caller's business here.
     validateCommand(args, 'command', false);
+    const name = commandName(args);
+    if (PUSHES.has(name)) {
+      // Its messages would have nowhere to go, and the connection would go back to the pool
+      // still subscribed (the next borrower's PING would get a pub/sub reply).
+      throw invalidArgument(`command: ${name} cannot run through withConnection: use client.subscribe()`);
+    }
     const client = this.#lent.client;
     return this.#owner
       .runWithDeadline(
-        commandName(args),
+        name,
         options?.timeoutMs,
         () => client.sendCommand(toArgs(args), options?.returnBuffers ? BUFFERS : undefined) as Promise<T>,
         isReadonlyCommand(args),

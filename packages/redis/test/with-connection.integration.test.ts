@@ -75,6 +75,13 @@ describe('withConnection', () => {
     expect(await redis.command(['GET', 'wc:w'])).toBe('mine');
   });
 
+  it('SUBSCRIBE, PSUBSCRIBE and MONITOR are refused (their pushes would go nowhere and the connection would stay subscribed)', async () => {
+    for (const args of [['PSUBSCRIBE', 'wc:*'], ['SUBSCRIBE', 'wc'], ['MONITOR']]) {
+      expect(await codeOf(() => redis.withConnection(async (c) => c.command(args)))).toBe('INVALID_ARGUMENT');
+    }
+    expect(await redis.withConnection((c) => c.command(['PING']))).toBe('PONG');
+  });
+
   it('an error reply fn handles leaves the connection clean, and it is lent again', async () => {
     const id = await redis.withConnection((c) => c.command(['CLIENT', 'ID']));
     const code = await redis.withConnection((c) => codeOf(() => c.command(['INCR', 'wc:k'])));
