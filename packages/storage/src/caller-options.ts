@@ -14,8 +14,8 @@ const GET_FIELDS = ['signal'] as const;
 const LIST_FIELDS = ['limit'] as const;
 
 /** `get` options: only `signal`. */
-export function readGetOptions(options: unknown): { signal?: AbortSignal } {
-  const read = readOptions(options, GET_FIELDS, 'get options', MESSAGE_PREFIX);
+export function readGetOptions(options: unknown, what = 'get options'): { signal?: AbortSignal } {
+  const read = readOptions(options, GET_FIELDS, what, MESSAGE_PREFIX);
   const signal = readSignal(read.signal, MESSAGE_PREFIX);
   return signal === undefined ? {} : { signal };
 }

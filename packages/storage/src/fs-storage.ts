@@ -286,14 +286,21 @@ export class FsStorage implements ObjectStorage {
     );
   }
 
-  getRange(key: string, start: number, end: number): Promise<GetResult> {
+  getRange(
+    key: string,
+    start: number,
+    end: number,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<GetResult> {
     return instrument(
       this.#source,
       'getRange',
       async () => {
         validateKey(key);
         validateRange(start, end);
-        return this.#read('getRange', key, start, end, undefined);
+        const { signal } = readGetOptions(options, 'getRange options');
+        throwIfAborted(signal);
+        return this.#read('getRange', key, start, end, signal);
       },
       (r) => rangeBytes(start, end, r.size),
       { key },

@@ -120,14 +120,21 @@ export class S3Storage implements ObjectStorage {
     );
   }
 
-  getRange(key: string, start: number, end: number): Promise<GetResult> {
+  getRange(
+    key: string,
+    start: number,
+    end: number,
+    options: { signal?: AbortSignal } = NO_OPTIONS,
+  ): Promise<GetResult> {
     return instrument(
       this.#source,
       'getRange',
       async () => {
         validateKey(key);
         validateRange(start, end);
-        return this.#get('getRange', key, `bytes=${start}-${end}`, undefined);
+        const signal =
+          options === NO_OPTIONS ? undefined : readGetOptions(options, 'getRange options').signal;
+        return this.#get('getRange', key, `bytes=${start}-${end}`, signal);
       },
       (r) => rangeBytes(start, end, r.size),
       { key },

@@ -108,6 +108,16 @@ describe('S3 get body, handed through', () => {
     );
     expect(isInfrastructureError(error, 'ABORTED')).toBe(true);
     expect((error as { retryable?: boolean }).retryable).toBe(false);
+    // getRange's body (cut from a range answered whole) too.
+    const ranged = new AbortController();
+    const range = await s.getRange('slow', 0, 4000, { signal: ranged.signal });
+    await new Promise<void>((resolve) => range.body.once('data', () => resolve()));
+    ranged.abort();
+    const rangeError = await readAll(range.body).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isInfrastructureError(rangeError, 'ABORTED')).toBe(true);
   });
 
   it('destroying a body closes its connection', async () => {

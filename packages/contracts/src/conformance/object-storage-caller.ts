@@ -1,13 +1,19 @@
 import { ErrorCodes } from '../errors.js';
 import type { ObjectStorage } from '../ports/storage.js';
 import { expect } from './assert.js';
-import { chunked, getBytes, type ObjectStorageTopicContext, pattern } from './object-storage-support.js';
+import {
+  chunked,
+  getBytes,
+  type ObjectStorageTopicContext,
+  pattern,
+  readAll,
+} from './object-storage-support.js';
 import { type ConformanceCheck, expectInfrastructureError } from './shared.js';
 
 // ObjectStorage suite, the caller's side of a call: abort signals, progress reports, and the
 // caller's buffers.
 
-const { ABORTED } = ErrorCodes;
+const { ABORTED, INVALID_ARGUMENT } = ErrorCodes;
 
 /** Aborted signals, progress callbacks, and buffers the caller changes afterwards. */
 export function callerChecks<T extends ObjectStorage>(
@@ -16,15 +22,27 @@ export function callerChecks<T extends ObjectStorage>(
   const k = context.newKey;
   return [
     {
-      name: 'an aborted signal rejects put and get with ABORTED',
+      name: 'an aborted signal rejects put, get and getRange with ABORTED',
       async run(impl) {
         const key = k();
         const controller = new AbortController();
         controller.abort();
         await expectInfrastructureError(() => impl.put(key, 'x', { signal: controller.signal }), ABORTED);
         expect(await impl.exists(key)).toBe(false);
-        await impl.put(key, 'x');
+        await impl.put(key, 'xyz');
         await expectInfrastructureError(() => impl.get(key, { signal: controller.signal }), ABORTED);
+        await expectInfrastructureError(
+          () => impl.getRange(key, 0, 1, { signal: controller.signal }),
+          ABORTED,
+        );
+        // A live signal, and a field getRange does not have.
+        const live = new AbortController();
+        const range = await impl.getRange(key, 1, 2, { signal: live.signal });
+        expect((await readAll(range.body)).toString()).toBe('yz');
+        await expectInfrastructureError(
+          () => impl.getRange(key, 0, 1, { sginal: live.signal } as never),
+          INVALID_ARGUMENT,
+        );
       },
     },
     {

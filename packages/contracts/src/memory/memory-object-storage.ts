@@ -187,12 +187,21 @@ export class MemoryObjectStorage implements ObjectStorage {
    * result is the whole object's size. A `start` at or past the end of the object rejects with
    * `InvalidArgumentError` (HTTP would answer 416).
    */
-  getRange(key: string, start: number, end: number): Promise<GetResult> {
+  getRange(
+    key: string,
+    start: number,
+    end: number,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<GetResult> {
     return this.#observe('getRange', { key }, async () => {
       validateObjectKey(key, PREFIX);
       validate.integer(start, 'range start', PREFIX, 0);
       validate.integer(end, 'range end', PREFIX, 0);
       if (start > end) throw new InvalidArgumentError(`${PREFIX} range start ${start} is after end ${end}`);
+      const signal = readSignal(readOptions(options, ['signal'], 'getRange options', PREFIX).signal, PREFIX);
+      if (signal?.aborted) {
+        throw new AbortedError(`${PREFIX} the operation was aborted`, { cause: signal.reason });
+      }
       const stored = this.#require(key);
       if (start >= stored.data.length) {
         throw new InvalidArgumentError(
@@ -200,7 +209,7 @@ export class MemoryObjectStorage implements ObjectStorage {
         );
       }
       const slice = stored.data.subarray(start, Math.min(end, stored.data.length - 1) + 1);
-      return { result: { ...info(key, stored), body: bodyStream(slice) }, bytes: slice.length };
+      return { result: { ...info(key, stored), body: bodyStream(slice, signal) }, bytes: slice.length };
     });
   }
 

@@ -82,9 +82,9 @@ export interface ObjectStorage extends Resource {
    * Bytes `start` to `end`, both inclusive (like an HTTP Range); an `end` past the last byte is
    * cut to it, and `size` in the result is the whole object's size. Negative, non-integer or
    * reversed bounds, and a `start` at or past the end of the object, reject with
-   * `InvalidArgumentError`.
+   * `InvalidArgumentError`. `signal` cancels it as it does `get` (the body included).
    */
-  getRange(key: string, start: number, end: number): Promise<GetResult>;
+  getRange(key: string, start: number, end: number, options?: { signal?: AbortSignal }): Promise<GetResult>;
   head(key: string): Promise<ObjectInfo>;
   exists(key: string): Promise<boolean>;
   /** Deletes the object; deleting a missing one succeeds. */
