@@ -101,10 +101,10 @@ export class BrokenObjectStorage implements ObjectStorage {
     return this.inner.get(this.#key(key), options);
   }
 
-  getRange(key: string, start: number, end: number): Promise<GetResult> {
+  getRange(key: string, start: number, end: number, options?: { signal?: AbortSignal }): Promise<GetResult> {
     if (this.defects.exclusiveRangeEnd && end > start)
-      return this.inner.getRange(this.#key(key), start, end - 1);
-    return this.inner.getRange(this.#key(key), start, end);
+      return this.inner.getRange(this.#key(key), start, end - 1, options);
+    return this.inner.getRange(this.#key(key), start, end, options);
   }
 
   async head(key: string): Promise<ObjectInfo> {
