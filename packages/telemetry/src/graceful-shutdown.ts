@@ -1,3 +1,4 @@
+import { constants as osConstants } from 'node:os';
 import { TimeoutError } from '@voelgoed/contracts';
 import { invalidArgument, MESSAGE_PREFIX } from './errors.js';
 
@@ -117,6 +118,14 @@ function readShutdownOptions(options: GracefulShutdownOptions): ShutdownSettings
   const { signals = ['SIGTERM', 'SIGINT'], timeoutMs = 10_000, onError, exit = true } = options;
   if (!Array.isArray(signals) || !signals.every((s) => typeof s === 'string' && s.startsWith('SIG'))) {
     throw invalidArgument('gracefulShutdown(): signals must be an array of signal names such as SIGTERM');
+  }
+  // Checked before any listener is added: SIGKILL and SIGSTOP cannot be caught (adding a listener
+  // throws EINVAL, after the ones before it were added), and an unknown name never fires.
+  const unusable = signals.find((s) => !(s in osConstants.signals) || s === 'SIGKILL' || s === 'SIGSTOP');
+  if (unusable !== undefined) {
+    throw invalidArgument(
+      `gracefulShutdown(): ${unusable} cannot be listened for (SIGTERM, SIGINT, SIGHUP, …)`,
+    );
   }
   if (
     typeof timeoutMs !== 'number' ||

@@ -104,6 +104,12 @@ describe('gracefulShutdown (in process)', () => {
     bad(() => gracefulShutdown([], { timeoutMs: Number.NaN, signals: [] }));
     bad(() => gracefulShutdown([], { signals: ['TERM' as NodeJS.Signals] }));
     bad(() => gracefulShutdown([], { signals: [], onError: 'x' as never }));
+    // Signals no listener can catch, or that do not exist: refused before any listener is added.
+    const before = process.listenerCount('SIGTERM');
+    bad(() => gracefulShutdown([], { signals: ['SIGTERM', 'SIGKILL'], exit: false }));
+    bad(() => gracefulShutdown([], { signals: ['SIGTERM', 'SIGSTOP'], exit: false }));
+    bad(() => gracefulShutdown([], { signals: ['SIGTERM', 'SIGFOO' as NodeJS.Signals], exit: false }));
+    expect(process.listenerCount('SIGTERM')).toBe(before);
   });
 });
 

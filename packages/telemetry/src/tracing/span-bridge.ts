@@ -3,6 +3,7 @@ import {
   type Attributes,
   type Context,
   context,
+  diag,
   type Link,
   type Span,
   type SpanKind,
@@ -126,28 +127,57 @@ function spanHandlers<C extends object>(
   spanKey: symbol,
 ): Parameters<TracingChannel<object, C>['subscribe']>[0] {
   const needsContext = mapping.enter !== false || mapping.started !== undefined;
+  // What a tracer, span processor or exporter throws stays here: a subscriber's error would be
+  // rethrown by diagnostics_channel as an uncaught exception, ending the process over a span.
+  // (try/catch inline: no closure per span on the hot path.)
   return {
     start(message) {
-      openSpan(message as C, tracer, mapping, spanKey, needsContext);
+      try {
+        openSpan(message as C, tracer, mapping, spanKey, needsContext);
+      } catch (error) {
+        spanFailed('start', error);
+      }
     },
     error(message) {
-      const ctx = message as C & { error?: unknown };
-      const span = (ctx as Carrier)[spanKey];
-      if (span === undefined) return;
-      const type = errorType(ctx.error);
-      span.setAttribute('error.type', type);
-      span.setStatus({ code: SpanStatusCode.ERROR, message: type });
+      try {
+        const ctx = message as C & { error?: unknown };
+        const span = (ctx as Carrier)[spanKey];
+        if (span === undefined) return;
+        const type = errorType(ctx.error);
+        span.setAttribute('error.type', type);
+        span.setStatus({ code: SpanStatusCode.ERROR, message: type });
+      } catch (error) {
+        spanFailed('error', error);
+      }
     },
     end(message) {
       // A synchronous throw ends here without an asyncEnd; a promise settles later.
       const ctx = message as C & { error?: unknown; result?: unknown };
-      if (ctx.error !== undefined && !('result' in ctx)) endSpan(ctx, mapping, spanKey);
+      if (ctx.error === undefined || 'result' in ctx) return;
+      try {
+        endSpan(ctx, mapping, spanKey);
+      } catch (error) {
+        spanFailed('end', error);
+      }
     },
     asyncStart() {},
     asyncEnd(message) {
-      endSpan(message as C, mapping, spanKey);
+      try {
+        endSpan(message as C, mapping, spanKey);
+      } catch (error) {
+        spanFailed('end', error);
+      }
     },
   };
+}
+
+/** A span step failed: reported on OpenTelemetry's diagnostic logger, and no further. */
+function spanFailed(step: string, error: unknown): void {
+  try {
+    diag.error(`@voelgoed/telemetry: a span ${step} failed (the operation goes on untraced)`, error);
+  } catch {
+    // a diagnostic logger that throws changes nothing
+  }
 }
 
 /**
