@@ -20,7 +20,8 @@ export interface GracefulShutdownOptions {
   onError?: (error: unknown, resource: ShutdownTarget) => void;
   /**
    * After a signal's shutdown, exit the process: code 0 when every close finished, 1 otherwise
-   * (a second signal while shutting down exits at once with 1). Default `true`: a process that
+   * (a second signal while shutting down exits at once with 1). A signal after a `shutdown()`
+   * call (finished or not) waits for it and exits with its result. Default `true`: a process that
    * listens to SIGTERM no longer exits by itself. A direct `shutdown()` call never exits.
    */
   exit?: boolean;
@@ -79,13 +80,19 @@ export function gracefulShutdown(
     return running;
   };
 
+  let signalled = false;
+  let finished = false;
   const onSignal = () => {
-    if (running !== undefined) {
+    if (signalled && !finished) {
       // A second signal while closing: the operator insists.
       if (exit) process.exit(1);
       return;
     }
+    // The first signal, also after (or while) a shutdown() the service called itself: the
+    // process exits with that shutdown's result.
+    signalled = true;
     void shutdown().then((result) => {
+      finished = true;
       if (exit) process.exit(result.ok ? 0 : 1);
     });
   };

@@ -5,6 +5,7 @@ export {
   isInfrastructureError,
   TimeoutError,
 } from '@voelgoed/contracts';
+export type { DefaultMetricsOptions } from './default-metrics.js';
 export type { TelemetryErrorCode } from './errors.js';
 export {
   type GracefulShutdown,
@@ -37,7 +38,6 @@ export { createNoopMetrics, NoopMetrics } from './noop-metrics.js';
 export { checkReadiness, type ReadinessReport } from './readiness.js';
 export {
   createTelemetry,
-  type DefaultMetricsOptions,
   type Telemetry,
   type TelemetryOptions,
 } from './telemetry.js';

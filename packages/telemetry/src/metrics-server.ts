@@ -119,7 +119,10 @@ function readServeOptions(options: ServeOptions): Required<Omit<ServeOptions, 'r
   return { port, host, path };
 }
 
-/** The request listener: `path` → `handler`, `/healthz`, `/readyz`, 404 for anything else. */
+/**
+ * The request listener: `path` → `handler`, `/healthz`, `/readyz` (GET and HEAD; 405 for other
+ * methods), 404 for anything else.
+ */
 function routes(
   path: string,
   handler: MetricsRequestHandler,
@@ -127,12 +130,19 @@ function routes(
 ): (request: IncomingMessage, response: ServerResponse) => void {
   return (request, response) => {
     const pathname = (request.url ?? '/').split('?')[0];
-    if (pathname === '/healthz' && pathname !== path) {
+    const probe = (pathname === '/healthz' || pathname === '/readyz') && pathname !== path;
+    if (probe && request.method !== 'GET' && request.method !== 'HEAD') {
+      // A probe reads; a POST or DELETE is a caller's mistake, as on the metrics path.
+      response.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8' });
+      response.end('method not allowed\n');
+      return;
+    }
+    if (probe && pathname === '/healthz') {
       response.writeHead(200, NO_STORE);
       response.end('{"status":"up"}\n');
       return;
     }
-    if (pathname === '/readyz' && pathname !== path) {
+    if (probe) {
       void answerReadiness(readiness, response);
       return;
     }

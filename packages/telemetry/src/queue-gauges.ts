@@ -1,6 +1,6 @@
 import type { JobCounts, JobQueue } from '@voelgoed/contracts';
 import { invalidArgument } from './errors.js';
-import type { CounterInstrument, GaugeInstrument, InstrumentFactory } from './prom-instruments.js';
+import type { CounterInstrument, GaugeInstrument, InstrumentFactory, SeriesKey } from './prom-instruments.js';
 
 /** The `state` label of `voelgoed_queue_depth` and the {@link JobCounts} field it shows. */
 const STATES = [
@@ -121,10 +121,12 @@ export class JobQueueGauges {
   async #collectJobs(): Promise<void> {
     const samples = await this.#samples();
     this.#jobs.clear();
+    // Added, not set: queues folded into one series (past the label limit: `__other__`) show
+    // their sum, as a depth across them should.
     for (const { queue, counts } of samples) {
       for (const [state, field] of STATES) {
         const count = counts[field];
-        if (isCount(count)) this.#jobs.set(this.#jobs.key([queue, state]), count);
+        if (isCount(count)) this.#jobs.add(this.#jobs.key([queue, state]), count);
       }
     }
   }
@@ -132,11 +134,16 @@ export class JobQueueGauges {
   async #collectOldest(): Promise<void> {
     const samples = await this.#samples();
     this.#oldest.clear();
+    // Queues folded into one series show the oldest of their waiting jobs.
+    const oldest = new Map<string, { key: SeriesKey; seconds: number }>();
     for (const { queue, counts } of samples) {
-      if (isCount(counts.oldestWaitingMs)) {
-        this.#oldest.set(this.#oldest.key([queue]), counts.oldestWaitingMs / 1000);
-      }
+      if (!isCount(counts.oldestWaitingMs)) continue;
+      const key = this.#oldest.key([queue]);
+      const seconds = counts.oldestWaitingMs / 1000;
+      const seen = oldest.get(key.hash);
+      if (seen === undefined || seconds > seen.seconds) oldest.set(key.hash, { key, seconds });
     }
+    for (const { key, seconds } of oldest.values()) this.#oldest.set(key, seconds);
   }
 
   /** The samples of the running collection: both gauges' collects of one scrape share them. */

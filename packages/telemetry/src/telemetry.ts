@@ -7,8 +7,9 @@ import {
   readLogger,
   refuseUnknownFields,
 } from '@voelgoed/contracts';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { Registry } from 'prom-client';
 import { collectExposition } from './collect-exposition.js';
+import { type DefaultMetricsOptions, readDefaultMetrics, registerDefaultMetrics } from './default-metrics.js';
 import { invalidArgument, MESSAGE_PREFIX } from './errors.js';
 import type { EventContext, Unsubscribe } from './event-context.js';
 import { subscribeHttp } from './http-events.js';
@@ -33,16 +34,6 @@ import { JobQueueGauges } from './queue-gauges.js';
 import { checkReadiness, ReadinessRegistry, type ReadinessReport } from './readiness.js';
 import { subscribeRedis } from './redis-events.js';
 import { subscribeStorage } from './storage-events.js';
-
-/** Options of prom-client's default process metrics (see prom-client's `collectDefaultMetrics`). */
-export interface DefaultMetricsOptions {
-  /** Labels added to every default metric. */
-  labels?: Record<string, string>;
-  /** Buckets of `nodejs_gc_duration_seconds`. */
-  gcDurationBuckets?: number[];
-  /** Event loop delay sampling precision, ms (default 10). */
-  eventLoopMonitoringPrecision?: number;
-}
 
 /** Options of {@link createTelemetry}. */
 export interface TelemetryOptions {
@@ -150,10 +141,10 @@ interface TelemetrySettings {
   maxLabelValueLength: number;
   callbackTimeoutMs: number;
   scrapeTimeoutMs: number;
+  defaultMetrics: DefaultMetricsOptions | undefined;
   registry: Registry;
 }
 
-/** Checks the options (in this order: the first bad one is reported) and fills in the defaults. */
 /** The fields of {@link TelemetryOptions}: any other is refused (prom-client's `labels`, a typo). */
 const TELEMETRY_FIELDS = fieldsOf<TelemetryOptions>()([
   'registry',
@@ -169,6 +160,7 @@ const TELEMETRY_FIELDS = fieldsOf<TelemetryOptions>()([
   'logger',
 ]);
 
+/** Checks the options (in this order: the first bad one is reported) and fills in the defaults. */
 function readTelemetryOptions(options: TelemetryOptions): TelemetrySettings {
   if (options === null || typeof options !== 'object') throw invalidArgument('options must be an object');
   refuseUnknownFields(options, TELEMETRY_FIELDS, 'options', MESSAGE_PREFIX);
@@ -193,6 +185,7 @@ function readTelemetryOptions(options: TelemetryOptions): TelemetrySettings {
       'maxLabelValueLength',
     ),
     ...readTimeouts(options),
+    defaultMetrics: readDefaultMetrics(options.defaultMetrics),
     registry: readRegistry(options.registry),
   };
 }
@@ -265,7 +258,9 @@ class PromTelemetry extends PromMetrics implements Telemetry {
     this.registry = registry;
     this.#scrapeTimeoutMs = settings.scrapeTimeoutMs;
     try {
-      if (options.defaultMetrics) this.#collectDefaultMetrics(options.defaultMetrics, prefix);
+      if (settings.defaultMetrics) {
+        registerDefaultMetrics(registry, settings.defaultMetrics, prefix, this.#defaultMetricNames);
+      }
       if (options.events !== false)
         this.#subscribeEvents({ factory, buckets, name: (base) => prefix + base });
     } catch (error) {
@@ -273,20 +268,6 @@ class PromTelemetry extends PromMetrics implements Telemetry {
       // telemetry stays behind, neither metrics on the registry nor subscriptions.
       this.#release();
       throw error;
-    }
-  }
-
-  /** prom-client's process metrics, on this registry; their names are kept to remove them at close. */
-  #collectDefaultMetrics(defaultMetrics: true | DefaultMetricsOptions, prefix: string): void {
-    const registry = this.registry;
-    const before = new Set(registry.getMetricsAsArray().map((m) => m.name));
-    const extra = defaultMetrics === true ? {} : defaultMetrics;
-    try {
-      collectDefaultMetrics({ ...extra, register: registry, prefix });
-    } finally {
-      for (const metric of registry.getMetricsAsArray()) {
-        if (!before.has(metric.name)) this.#defaultMetricNames.push(metric.name);
-      }
     }
   }
 

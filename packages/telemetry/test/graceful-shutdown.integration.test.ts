@@ -141,4 +141,33 @@ describe('gracefulShutdown (child process, SIGTERM)', () => {
     expect(lines.find((l) => l.order)?.order).toEqual(['lock', 'redis']);
     expect(lines.some((l) => l.problem === 'TIMEOUT')).toBe(true);
   }, 90_000);
+
+  it.each([
+    [
+      'after a shutdown() the service called itself finished',
+      'done',
+      (l: { shutDown?: boolean }) => l.shutDown === true,
+    ],
+    [
+      'while a shutdown() the service called itself is still closing (waits for it)',
+      'during',
+      (l: { closing?: boolean }) => l.closing === true,
+    ],
+  ])(
+    'a SIGTERM %s exits with its result: 0',
+    async (_what, mode, ready) => {
+      const child = startNodeChild(path.join(__dirname, 'fixtures', 'shutdown-called.ts'), {
+        config: { mode },
+      });
+      cleanup.push(() => child.kill());
+      const exited = child.exited.then(({ code }) => code);
+      await child.waitFor((l) => ready(l as never), 1, 60_000);
+      child.signal('SIGTERM');
+      const bound = new Promise<'still running'>((resolve) =>
+        setTimeout(() => resolve('still running'), 20_000).unref(),
+      );
+      expect(await Promise.race([exited, bound])).toBe(0);
+    },
+    90_000,
+  );
 });

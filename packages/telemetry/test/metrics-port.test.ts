@@ -1,7 +1,7 @@
 import { channel } from 'node:diagnostics_channel';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { isInfrastructureError } from '@voelgoed/contracts';
-import { Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import { createTelemetry, type Telemetry } from '../src/index.js';
 import { parseExposition, types, value } from './exposition.js';
 
@@ -205,6 +205,49 @@ describe('Metrics port on prom-client', () => {
     const kinds = types(await withDefaults.scrape());
     expect(kinds.get('svc_process_cpu_user_seconds_total')).toBe('counter');
     expect(kinds.get('svc_nodejs_heap_size_used_bytes')).toBe('gauge');
+  });
+
+  it('checks the defaultMetrics options before registering anything: typos, bad labels, buckets and precision are INVALID_ARGUMENT', () => {
+    const registry = new Registry();
+    const bad: unknown[] = [
+      'yes',
+      1,
+      null,
+      [],
+      { timeout: 5 }, // prom-client has no such option: a typo would be dropped
+      { prefix: 'x_' }, // the telemetry's own prefix applies
+      { labels: { 'bad-label': 'x' } },
+      { labels: { __reserved: 'x' } },
+      { labels: { le: 'x' } },
+      { labels: { space: 'x' } }, // the heap metrics' own label: their series would merge
+      { labels: { version: 'x' } }, // nodejs_version_info's own label
+      { labels: { app: 5 } },
+      { labels: 'app=x' },
+      { gcDurationBuckets: [] },
+      { gcDurationBuckets: ['x'] },
+      { gcDurationBuckets: [1, 0.5] },
+      { eventLoopMonitoringPrecision: 0 },
+      { eventLoopMonitoringPrecision: -1 },
+      { eventLoopMonitoringPrecision: 1.5 },
+      { eventLoopMonitoringPrecision: Number.NaN },
+    ];
+    for (const defaultMetrics of bad) {
+      expectInvalid(() =>
+        createTelemetry({ registry, events: false, defaultMetrics: defaultMetrics as never }),
+      );
+      expect(registry.getMetricsAsArray()).toEqual([]);
+    }
+  });
+
+  it('default metrics the registry already has (prom-client registered them, or another telemetry) are INVALID_ARGUMENT, and nothing of this telemetry stays', () => {
+    const registry = new Registry();
+    collectDefaultMetrics({ register: registry });
+    const names = registry.getMetricsAsArray().map((m) => m.name);
+    expectInvalid(() => createTelemetry({ registry, events: false, defaultMetrics: true }));
+    expect(registry.getMetricsAsArray().map((m) => m.name)).toEqual(names);
+    // With a prefix they do not clash.
+    const prefixed = telemetry({ registry, defaultMetrics: { labels: { app: 'shop' } }, prefix: 'shop_' });
+    expect(prefixed.registry.getSingleMetric('shop_process_cpu_user_seconds_total')).toBeDefined();
   });
 
   it('close() removes its metrics (defaults too) from a shared registry so it can be reused', async () => {

@@ -135,6 +135,42 @@ describe('observeJobQueues: voelgoed_queue_depth and voelgoed_queue_oldest_waiti
     await worker.close({ graceMs: 0 });
   });
 
+  it('queues past the label limit fold into __other__ with their depths summed and the oldest age of them', async () => {
+    // Four distinct values per label (the state label needs all four): queues 5 and 6 fold.
+    const t = telemetry({ maxLabelValues: 4 });
+    const { queue: first, clock } = queue('first');
+    const pads = ['pad2', 'pad3', 'pad4'].map((name) => queue(name, clock).queue);
+    const { queue: second } = queue('second', clock);
+    const { queue: third } = queue('third', clock);
+    t.observeJobQueues([first, ...pads, second, third]);
+    await first.enqueue('a');
+    await second.enqueue('b');
+    clock.advance(4000);
+    await second.enqueue('c');
+    await third.enqueue('d');
+    await third.enqueue('e', { delayMs: 60_000 });
+    clock.advance(1000);
+
+    const samples = await scrape(t);
+    expect(shown(samples, 'first')).toEqual({
+      waiting: 1,
+      delayed: 0,
+      active: 0,
+      deadLettered: 0,
+      oldestWaitingSeconds: 5,
+    });
+    // second (2 waiting, oldest 5 s) and third (1 waiting, 1 delayed, oldest 1 s) together.
+    expect(shown(samples, '__other__')).toEqual({
+      waiting: 3,
+      delayed: 1,
+      active: 0,
+      deadLettered: 0,
+      oldestWaitingSeconds: 5,
+    });
+    // The same again at the next scrape (each collection starts from zero).
+    expect(shown(await scrape(t), '__other__').waiting).toBe(3);
+  });
+
   it('calls counts() once per queue per scrape (both gauges share it), and nothing between scrapes', async () => {
     const t = telemetry();
     const { queue: q } = queue('jobs');

@@ -78,6 +78,16 @@ describe('/healthz and /readyz', () => {
     expect(body.checks[0]!.target).toBe(`127.0.0.1:${redisServer.port}`);
     // /metrics is still there.
     expect((await get(server.url)).status).toBe(200);
+    // The probes read: HEAD answers without a body, other methods 405 (as /metrics does).
+    for (const url of [server.healthzUrl, server.readyzUrl]) {
+      const head = await fetch(url, { method: 'HEAD', signal: AbortSignal.timeout(20_000) });
+      expect([head.status, await head.text()]).toEqual([200, '']);
+      for (const method of ['POST', 'PUT', 'DELETE']) {
+        const refused = await fetch(url, { method, signal: AbortSignal.timeout(20_000) });
+        expect([refused.status, refused.headers.get('allow')]).toEqual([405, 'GET, HEAD']);
+        await refused.text();
+      }
+    }
   });
 
   it('/readyz turns 503 when Redis is paused and back to 200 after it resumes', async () => {
