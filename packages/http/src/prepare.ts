@@ -294,6 +294,9 @@ function applyIdempotencyKey(
   return true;
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
+const NOT_IN_ROUTE = /[?#\u0000-\u001f\u007f]/;
+
 /** Checks the request's boolean flags and route. */
 function checkFlags(request: HttpClientRequest): void {
   for (const name of ['throwHttpErrors', 'followRedirects'] as const) {
@@ -304,5 +307,12 @@ function checkFlags(request: HttpClientRequest): void {
   }
   if (request.route !== undefined && typeof request.route !== 'string') {
     throw new InvalidArgumentError(`${P} route must be a string`);
+  }
+  // The route is a label (metrics, url.template on spans): a query or fragment there would
+  // publish the values the real URL carries (ids, tokens) and a series per value.
+  if (request.route !== undefined && NOT_IN_ROUTE.test(request.route)) {
+    throw new InvalidArgumentError(
+      `${P} route is a template such as /charges/:id: no query, fragment or control characters`,
+    );
   }
 }

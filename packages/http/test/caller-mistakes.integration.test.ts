@@ -79,6 +79,23 @@ describe.each(TRANSPORTS)('caller mistakes over %s', (transport) => {
     await createHttpClient(withField(undefined)).close();
   });
 
+  it('refuses a route (a telemetry label) with a query, a fragment or control characters, before any attempt', async () => {
+    const client = createHttpClient({ transport });
+    const url = `${server.origin}/charges/42?token=abc`;
+    try {
+      for (const route of ['/charges/:id?token=abc', '/charges/:id#x', '/charges/\n:id', '?', 5]) {
+        const error = await rejectionOf(client.get(url, { route: route as never }));
+        expect([route, error.code]).toEqual([route, 'INVALID_ARGUMENT']);
+        expect(error.message).not.toContain('abc');
+      }
+      expect(server.requests).toHaveLength(0);
+      expect(client.circuitState(server.origin)).toBe('closed');
+      expect((await client.get(url, { route: '/charges/:id' })).status).toBe(200);
+    } finally {
+      await client.close();
+    }
+  });
+
   it('refuses a content-length that disagrees with a body of known length, before any attempt', async () => {
     const client = createHttpClient({ transport, retry: { limit: 2, baseDelayMs: 1 } });
     const url = `${server.origin}/length`;
