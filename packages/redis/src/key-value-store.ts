@@ -21,20 +21,22 @@ import { keySlot } from './slots.js';
 /**
  * INCRBY that refuses to leave the safe integer range (the port resolves a JS number, which
  * would be wrong past 2^53 - 1, and the in-memory store refuses the same) and, given a TTL
- * (ARGV[2], '' for none), sets it only when the increment created the key. A value that is not
- * an integer is left to INCRBY's own error.
+ * (ARGV[2], '' for none), sets it only when the increment created the key. The check is on
+ * INCRBY's exact result (its double is past 2^53 - 1 exactly when the integer is), which is
+ * taken back at once when outside (the script is atomic); a value that is not an integer is
+ * left to INCRBY's own error. The result comes back as the stored text, not as an integer
+ * reply: node-redis (the Cluster and Sentinel connections) reads integer replies above about
+ * 2^53 - 57 one or more off (its digit loop rounds before it subtracts '0').
  */
 const safeIncr = defineScript(
-  `local current = redis.call('GET', KEYS[1])
-if current then
-  local n = tonumber(current)
-  if n and math.abs(n + tonumber(ARGV[1])) > 9007199254740991 then
-    return redis.error_reply('ERR increment or decrement would overflow the safe integer range')
-  end
-end
+  `local existed = redis.call('EXISTS', KEYS[1]) == 1
 local value = redis.call('INCRBY', KEYS[1], ARGV[1])
-if not current and ARGV[2] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-return value`,
+if math.abs(value) > 9007199254740991 then
+  if existed then redis.call('DECRBY', KEYS[1], ARGV[1]) else redis.call('DEL', KEYS[1]) end
+  return redis.error_reply('ERR increment or decrement would overflow the safe integer range')
+end
+if not existed and ARGV[2] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return redis.call('GET', KEYS[1])`,
   1,
 );
 

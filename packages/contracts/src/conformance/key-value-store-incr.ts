@@ -59,6 +59,37 @@ export function incrChecks(): ConformanceCheck<KeyValueStore>[] {
       },
     },
     {
+      name: 'incr is exact at the safe integer bounds: a result within ±(2^53 − 1) counts whatever the stored value, one outside rejects and leaves the value',
+      async run(kv) {
+        const key = k();
+        // Stored values past the safe range (another service wrote them), results inside it.
+        for (const [stored, by, result] of [
+          ['9007199254740992', -1, 9007199254740991],
+          ['-9007199254740992', 1, -9007199254740991],
+          ['9007199254740993', -2, 9007199254740991],
+          ['9007199254740990', 1, 9007199254740991],
+        ] as const) {
+          await kv.set(key, stored);
+          expect(await kv.incr(key, { by })).toBe(result);
+          expect(await kv.get(key)).toBe(String(result));
+        }
+        // Results outside it (also where a double would round back inside), or stored values past
+        // the 64-bit range: CONFLICT, the value as it was.
+        for (const [stored, by] of [
+          ['9007199254740991', 1],
+          ['9007199254740993', -1],
+          ['-9007199254740991', -1],
+          ['9223372036854775807', 1],
+          ['9223372036854775808', -9007199254740991],
+        ] as const) {
+          await kv.set(key, stored);
+          const error = await expectInfrastructureError(kv.incr(key, { by }));
+          expect(error.code).toBe(ErrorCodes.CONFLICT);
+          expect(await kv.get(key)).toBe(stored);
+        }
+      },
+    },
+    {
       name: 'concurrent incr loses no update',
       async run(kv) {
         const key = k();

@@ -8,6 +8,8 @@ import { type Clock, systemClock } from './clock.js';
 
 const PREFIX = '[voelgoed:contracts]';
 const INTEGER = /^(0|-?[1-9][0-9]*)$/;
+const INT64_MAX = 2n ** 63n - 1n;
+const SAFE_MAX = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** Options of {@link MemoryKeyValueStore}. */
 export interface MemoryKeyValueStoreOptions {
@@ -95,12 +97,18 @@ export class MemoryKeyValueStore implements KeyValueStore {
     if (!INTEGER.test(entry.value)) {
       throw new ConflictError(`${PREFIX} incr: the value is not an integer`);
     }
-    const next = Number(entry.value) + by;
-    if (!Number.isSafeInteger(Number(entry.value)) || !Number.isSafeInteger(next)) {
+    // Exact, as Redis counts (64-bit integers): a stored value past 2^53 still counts when the
+    // result is back inside the safe range the port resolves.
+    const current = BigInt(entry.value);
+    if (current > INT64_MAX || current < -INT64_MAX - 1n) {
+      throw new ConflictError(`${PREFIX} incr: the value is not a 64-bit integer`);
+    }
+    const next = current + BigInt(by);
+    if (next > SAFE_MAX || next < -SAFE_MAX) {
       throw new ConflictError(`${PREFIX} incr: the result would leave the safe integer range`);
     }
     entry.value = String(next);
-    return next;
+    return Number(next);
   }
 
   async expire(key: string, ttlMs: number): Promise<boolean> {
