@@ -123,9 +123,38 @@ export function abortChecks(): ConformanceCheck<DistributedLock>[] {
         controller.abort(reason);
         const error = await expectInfrastructureError(waiting, LOCK_TIMEOUT);
         expect(error.cause).toBe(reason);
+        // The caller stopped it: not a failure a retry would mend.
+        expect(error.retryable).toBe(false);
         await holder.release();
         await sleep(50);
         await expectFree(impl, resource);
+      },
+    },
+    {
+      name: 'close() stops waiting acquisitions and refuses later ones (acquire, withLock): LOCK_TIMEOUT, not retryable',
+      async run(impl) {
+        const resource = r();
+        const holder = await impl.acquire(resource, 5000);
+        // Its outcome is watched from the start: it may reject while close() is still running.
+        const waiting = expectInfrastructureError(
+          impl.acquire(resource, 5000, { retries: Number.POSITIVE_INFINITY, retryDelayMs: 20 }),
+          LOCK_TIMEOUT,
+        );
+        await sleep(50);
+        await impl.close();
+        expect((await waiting).retryable).toBe(false);
+        let ran = false;
+        for (const later of [
+          () => impl.acquire(r(), 1000, { retries: 0 }),
+          () =>
+            impl.withLock(r(), () => {
+              ran = true;
+            }),
+        ]) {
+          expect((await expectInfrastructureError(later(), LOCK_TIMEOUT)).retryable).toBe(false);
+        }
+        expect(ran).toBe(false);
+        await holder.release().catch(() => false);
       },
     },
     {

@@ -61,15 +61,23 @@ export class MemoryLock implements DistributedLock {
   readonly #waiters = new Map<string, Set<() => void>>();
 
   #closed = false;
+  /** Aborted by {@link close}: waiting acquisitions give up as the Redlock adapter's do. */
+  readonly #closing = new AbortController();
 
   /** `up` (it lives in this process) until {@link close}, `down` after. */
   async health(): Promise<HealthReport> {
     return inMemoryHealth('lock', this.#closed);
   }
 
-  /** Marks it closed: `health()` reports `down` from then on. Idempotent. */
+  /**
+   * Stops taking acquisitions, as the Redlock adapter does: waiting ones reject with
+   * `LOCK_TIMEOUT` (not retryable), later ones too; held locks stay until released or expired;
+   * `health()` reports `down`. Idempotent.
+   */
   async close(): Promise<void> {
+    if (this.#closed) return;
     this.#closed = true;
+    this.#closing.abort(CLOSED);
   }
 
   constructor(options: MemoryLockOptions = {}) {
@@ -100,6 +108,7 @@ export class MemoryLock implements DistributedLock {
     let attempts = 0;
     if (signal?.aborted) throw lockTimeout(resources, attempts, signal.reason);
     for (let round = 0; ; round++) {
+      if (this.#closed) throw lockTimeout(resources, attempts, CLOSED);
       attempts += 1;
       const lock = this.#tryTake(resources, ttl);
       if (lock) return lock;
@@ -268,6 +277,7 @@ export class MemoryLock implements DistributedLock {
           if (set?.size === 0) this.#waiters.delete(r);
         }
         signal?.removeEventListener('abort', onAbort);
+        closing.removeEventListener('abort', onAbort);
       };
       const scheduleExpiryWake = () => {
         clearTimeout(expiryTimer);
@@ -287,9 +297,10 @@ export class MemoryLock implements DistributedLock {
           scheduleExpiryWake();
         }
       };
+      const closing = this.#closing.signal;
       const onAbort = () => {
         cleanup();
-        reject(signal?.reason);
+        reject(signal?.aborted ? signal.reason : CLOSED);
       };
       const timer = setTimeout(() => {
         cleanup();
@@ -304,6 +315,7 @@ export class MemoryLock implements DistributedLock {
         set.add(wake);
       }
       signal?.addEventListener('abort', onAbort, { once: true });
+      closing.addEventListener('abort', onAbort, { once: true });
       scheduleExpiryWake();
     });
   }
@@ -450,9 +462,24 @@ function delayMs(what: string, ms: unknown): number {
   return ms;
 }
 
+/** The reason a wait ends with when the lock manager is closed. */
+const CLOSED = new InvalidArgumentError(`${PREFIX} the lock manager is closed`);
+
+/**
+ * Retries spent (retryable: the lock may be free later), or given up on the caller's signal or
+ * {@link MemoryLock.close} (not retryable, as the Redlock adapter says: the caller stopped it).
+ */
 function lockTimeout(resources: readonly string[], attempts: number, cause?: unknown): LockTimeoutError {
-  const why = cause === undefined ? `after ${attempts} attempts` : 'the signal aborted';
+  if (cause === undefined) {
+    return new LockTimeoutError(
+      `${PREFIX} could not acquire the lock: after ${attempts} attempts`,
+      resources,
+      attempts,
+    );
+  }
+  const why = cause === CLOSED ? 'the lock manager is closed' : 'the signal aborted';
   return new LockTimeoutError(`${PREFIX} could not acquire the lock: ${why}`, resources, attempts, {
     cause,
+    retryable: false,
   });
 }

@@ -134,7 +134,11 @@ export class NaiveLock implements DistributedLock {
     const delay = options.retryDelayMs ?? 100;
     for (let attempt = 0; ; attempt++) {
       if (options.signal?.aborted && !d.ignoreAbort)
-        throw new LockTimeoutError('[test] aborted', resources, attempt, { cause: options.signal.reason });
+        throw new LockTimeoutError('[test] aborted', resources, attempt, {
+          cause: options.signal.reason,
+          retryable: false,
+        });
+      if (this.#closed) throw new LockTimeoutError('[test] closed', resources, attempt, { retryable: false });
       const lock = this.#tryTake(resources, ttlMs);
       if (lock) return lock;
       if (attempt >= retries || this.#disposed)
