@@ -71,6 +71,7 @@ export type { WebhookSecret } from './webhooks/secrets.js';
 export type { SignatureEncoding } from './webhooks/signature-encoding.js';
 export { isPublicAddress } from './webhooks/ssrf.js';
 export {
+  type HeadersLike,
   type SignWebhookInput,
   signWebhook,
   type VerifyWebhookInput,

@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import type { Readable } from 'node:stream';
 import { InvalidArgumentError } from '@voelgoed/contracts';
 import type { Dispatcher } from 'undici';
@@ -18,6 +19,8 @@ import { ReadHandler } from './undici-read.js';
 
 type UndiciModule = typeof import('undici');
 
+const NOT_INSTALLED = `${MESSAGE_PREFIX} transport 'undici' needs the undici package (>= 7): install it or use transport 'got'`;
+
 let loading: Promise<UndiciModule> | undefined;
 
 /** Loads undici on first use (it is an optional peer dependency). */
@@ -27,20 +30,39 @@ function loadUndici(): Promise<UndiciModule> {
       (mod as { Agent?: unknown }).Agent ? mod : (mod as unknown as { default: UndiciModule }).default,
     (error: unknown) => {
       loading = undefined;
-      throw new InvalidArgumentError(
-        `${MESSAGE_PREFIX} transport 'undici' needs the undici package (>= 7): install it or use transport 'got'`,
-        { cause: safeCause(error) },
-      );
+      throw new InvalidArgumentError(NOT_INSTALLED, { cause: safeCause(error) });
     },
   );
   return loading;
 }
 
+/** Once found, undici stays installed for the life of the process. */
+let undiciFound = false;
+
+/**
+ * Throws `INVALID_ARGUMENT` when undici cannot be found from this package, as `import('undici')`
+ * would find it: at creation, not at the first request (a durable sender would otherwise accept
+ * deliveries and dead-letter every one). Resolving loads nothing.
+ */
+function checkUndiciInstalled(): void {
+  if (undiciFound) return;
+  try {
+    // This module's own location (the CommonJS build has no import.meta.url, but a __filename).
+    const here = (import.meta as { url?: string }).url ?? __filename;
+    createRequire(here).resolve('undici');
+    undiciFound = true;
+  } catch (error) {
+    throw new InvalidArgumentError(NOT_INSTALLED, { cause: safeCause(error) });
+  }
+}
+
 /**
  * An undici transport (undici >= 7 installed by the application): an `Agent` with a bounded
  * pool per origin, undici's own timeouts off except connect (the policies time attempts).
+ * `INVALID_ARGUMENT` when undici is not installed.
  */
 export function createUndiciTransport(settings: TransportSettings): Transport {
+  checkUndiciInstalled();
   return new UndiciTransport(settings);
 }
 

@@ -208,4 +208,37 @@ describe.each(TRANSPORTS)('webhook delivery over %s', (transport) => {
       await sender.close();
     }
   });
+
+  // The receiver has answered once its status is in: what its body does after that (too large
+  // to read, never ending, cut) is not a failure to deliver, and must not send the webhook again.
+  it.each<[string, number, 'big' | 'stall' | 'cut', string]>([
+    ['a 2xx with a 100 KiB body', 200, 'big', 'delivered'],
+    ['a 410 with a 100 KiB body', 410, 'big', 'gone'],
+    ['a 400 with a 100 KiB body', 400, 'big', 'failed'],
+    ['a 2xx whose body never ends', 200, 'stall', 'delivered'],
+    ['a 2xx whose body is cut after the head', 200, 'cut', 'delivered'],
+    ['a 410 whose body is cut after the head', 410, 'cut', 'gone'],
+  ])('classifies %s on its status, sent once', async (_name, status, body, outcome) => {
+    answer((_req, res) => {
+      if (body === 'big') {
+        res.writeHead(status, { 'content-type': 'text/html' }).end('x'.repeat(100 * 1024));
+        return;
+      }
+      res.writeHead(status, { 'content-type': 'text/plain', 'content-length': '10' });
+      // Two of the ten bytes promised; then nothing more, or the connection closed.
+      res.write('ok', () => {
+        if (body === 'cut') res.destroy();
+      });
+    });
+    const seen: WebhookAttempt[] = [];
+    const sender = createWebhookSender({ ...local, timeoutMs: 5_000, onAttempt: (a) => seen.push(a) });
+    try {
+      const result = await sender.deliver({ url: `${server.origin}/hooks`, payload: { n: 1 } });
+      expect(result.outcome).toBe(outcome);
+      expect(seen.map((a) => [a.outcome, a.status, a.errorCode])).toEqual([[outcome, status, undefined]]);
+      expect(server.requests).toHaveLength(1);
+    } finally {
+      await sender.close();
+    }
+  });
 });

@@ -83,14 +83,20 @@ function sender(queue: JobQueue, options: Partial<DurableWebhookSenderOptions> =
   return { s, attempts, outcomes, settled };
 }
 
-const QUEUES: [string, () => JobQueue][] = [
-  ['MemoryJobQueue', () => new MemoryJobQueue(`wh-${randomUUID()}`)],
-  ['the Redis JobQueue', () => createRedisJobQueue(redis, `wh-${randomUUID()}`, { leaseMs: 2_000 })],
+/** Options both queues take. */
+type QueueLimits = { maxPayloadBytes?: number };
+
+const QUEUES: [string, (limits?: QueueLimits) => JobQueue][] = [
+  ['MemoryJobQueue', (limits = {}) => new MemoryJobQueue(`wh-${randomUUID()}`, limits)],
+  [
+    'the Redis JobQueue',
+    (limits = {}) => createRedisJobQueue(redis, `wh-${randomUUID()}`, { leaseMs: 2_000, ...limits }),
+  ],
 ];
 
 describe.each(QUEUES)('durable webhook delivery on %s', (_, makeQueue) => {
-  function queue(): JobQueue {
-    const q = makeQueue();
+  function queue(limits?: QueueLimits): JobQueue {
+    const q = makeQueue(limits);
     queues.push(q);
     return q;
   }
@@ -298,6 +304,82 @@ describe.each(QUEUES)('durable webhook delivery on %s', (_, makeQueue) => {
   );
 
   it(
+    'stores every attempt its schedule allows: a body that fits attempt 1 still fits attempt 10',
+    async () => {
+      answer(faults.json(503, {}));
+      // Ten attempts: the attempt number gains a digit at the last one.
+      const schedule = Array.from({ length: 9 }, () => 5);
+      const message = { url: `${receiver.origin}/h`, payload: 'x'.repeat(900), id: 'msg_digits' };
+      // The size of the first attempt's record as deliver() stores it, made the queue's limit.
+      const sizing = queue();
+      await sender(sizing, { schedule, jitter: 0 }).s.deliver(message);
+      const limit = Buffer.byteLength(JSON.stringify((await sizing.getJob('msg_digits#1'))?.payload));
+
+      const tight = sender(queue({ maxPayloadBytes: limit - 1 }), { schedule, jitter: 0 }).s;
+      expect(await rejectionOf(tight.deliver(message))).toMatchObject({ code: 'PAYLOAD_TOO_LARGE' });
+
+      const q = queue({ maxPayloadBytes: limit });
+      const { s, attempts, outcomes } = sender(q, { schedule, jitter: 0 });
+      expect(await s.deliver(message)).toEqual({ id: 'msg_digits', created: true });
+      s.start();
+      // One dead letter either way: the exhausted last attempt, or one whose successor did not fit.
+      await waitFor(
+        'the dead letter',
+        async () => ((await q.counts()).deadLettered === 1 ? true : undefined),
+        {
+          timeoutMs: LONG,
+        },
+      );
+      const [dead] = await q.deadLetters();
+      expect(dead).toMatchObject({
+        id: 'msg_digits#10',
+        payload: { id: 'msg_digits', attempt: 10 },
+        error: { name: 'WebhookExhaustedError', code: 'HTTP_STATUS' },
+      });
+      // onOutcome runs before the last job is failed.
+      expect(outcomes[0]).toMatchObject({ id: 'msg_digits', outcome: 'exhausted', attempt: { attempt: 10 } });
+      expect(attempts.map((a) => a.attempt)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+      expect(receiver.requests).toHaveLength(10);
+    },
+    LONG,
+  );
+
+  it(
+    'checks close() options first: a bad one is refused and leaves the sender open, worker or none',
+    async () => {
+      answer(faults.json(204, {}));
+      const q = queue();
+      const { s, outcomes, settled } = sender(q);
+      const idle = sender(q).s;
+      s.start();
+      for (const target of [s, idle]) {
+        for (const options of [
+          { graceMS: 1000 },
+          { graceMs: -1 },
+          { graceMs: '5' },
+          { graceMs: 2 ** 31 },
+          5,
+        ]) {
+          const error = await rejectionOf(target.close(options as never));
+          expect([options, isInfrastructureError(error, 'INVALID_ARGUMENT')]).toEqual([options, true]);
+        }
+        expect((await target.health()).status).not.toBe('down');
+      }
+      // Still open: the worker sends, start() is allowed.
+      await s.deliver({ url: `${receiver.origin}/h`, payload: {}, id: 'msg_after_bad_close' });
+      await settled(1);
+      expect(outcomes[0]).toMatchObject({ id: 'msg_after_bad_close', outcome: 'delivered' });
+      await idle.start().close({ graceMs: 0 });
+
+      await s.close({ graceMs: 0 });
+      expect((await s.health()).status).toBe('down');
+      // Once closed, the same check still applies.
+      expect(await rejectionOf(s.close({ graceMS: 1 } as never))).toMatchObject({ code: 'INVALID_ARGUMENT' });
+    },
+    LONG,
+  );
+
+  it(
     'refuses bad input with INVALID_ARGUMENT before anything is stored',
     async () => {
       const q = queue();
@@ -342,6 +424,43 @@ describe.each(QUEUES)('durable webhook delivery on %s', (_, makeQueue) => {
         () => createWebhookSender({ secret: SECRET, retries: 0 } as never),
       ]) {
         expect(make).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+      }
+    },
+    LONG,
+  );
+});
+
+describe('durable webhook delivery, an enqueue that may have stored the job', () => {
+  it(
+    "is not retryable when deliver() made the id (a retry would store it again under another); is with the caller's id",
+    async () => {
+      // A server of its own, paused: the enqueue is written and no reply comes (it may have run).
+      const server = await startRedis();
+      const client = createRedisClient({ url: server.url, commandTimeoutMs: 300 });
+      const q = createRedisJobQueue(client, `wh-${randomUUID()}`, { leaseMs: 2_000 });
+      try {
+        await client.ready();
+        await q.counts();
+        const { s } = sender(q);
+        const url = `${receiver.origin}/h`;
+        server.pause();
+        let generated: Error & Record<string, unknown>;
+        let given: Error & Record<string, unknown>;
+        try {
+          generated = await rejectionOf(s.deliver({ url, payload: { n: 1 } }));
+          given = await rejectionOf(s.deliver({ url, payload: { n: 2 }, id: 'msg_given' }));
+        } finally {
+          server.resume();
+        }
+        expect(generated).toMatchObject({ code: 'TIMEOUT', retryable: false, maybeExecuted: true });
+        // The id it may be stored under, for an operator to look for.
+        expect(generated.message).toMatch(/webhook msg_[0-9a-f]{32} may have been stored/);
+        // With the caller's id, delivering again stores nothing twice: the queue's verdict stands.
+        expect(given).toMatchObject({ retryable: true });
+      } finally {
+        await q.close({ graceMs: 0 });
+        await client.close();
+        await server.stop();
       }
     },
     LONG,

@@ -255,3 +255,94 @@ describe('verifyHmacSignature: arguments and strict decoding', () => {
     });
   });
 });
+
+describe('webhook signing and verifying: misspelt options are refused, not dropped', () => {
+  const now = new Date();
+  // 290 s old: inside the default window of 300 s, outside the 60 s the caller asked for.
+  const old = signWebhook({
+    payload: PAYLOAD,
+    secret: SECRET,
+    id: 'evt_old',
+    timestamp: new Date(now.getTime() - 290_000),
+  });
+
+  it.each<[string, Record<string, unknown>]>([
+    ['tolerance', { tolerance: 60 }],
+    ['toleranceSeconds', { toleranceSeconds: 60 }],
+    ['secrets', { secrets: [SECRET] }],
+  ])('verifyWebhook refuses %s (INVALID_ARGUMENT naming it), not the default window', (field, extra) => {
+    expectInvalidArgument(
+      () => verifyWebhook({ payload: PAYLOAD, headers: old, secret: SECRET, now, ...extra } as never),
+      new RegExp(`unknown field "${field}"`),
+    );
+    // Spelt right, the window is the caller's: the 290 s old message is refused.
+    expect(
+      thrown(() => verifyWebhook({ payload: PAYLOAD, headers: old, secret: SECRET, now, toleranceS: 60 })),
+    ).toMatchObject({ code: 'SIGNATURE_INVALID', reason: 'timestamp_too_old' });
+  });
+
+  it('signWebhook refuses msgId: it would sign under a random id the caller never sees', () => {
+    expectInvalidArgument(
+      () => signWebhook({ payload: PAYLOAD, secret: SECRET, msgId: 'evt_9' } as never),
+      /unknown field "msgId"/,
+    );
+    expect(signWebhook({ payload: PAYLOAD, secret: SECRET, id: 'evt_9' })['webhook-id']).toBe('evt_9');
+  });
+
+  it('verifyHmacSignature and isValidHmacSignature refuse algo: it would check with SHA-256', () => {
+    const body = '{"event":"charge.succeeded"}';
+    const sha256 = createHmac('sha256', 'k').update(body).digest('hex');
+    for (const check of [verifyHmacSignature, isValidHmacSignature]) {
+      expectInvalidArgument(
+        () => check(body, sha256, 'k', { algo: 'sha512' } as never),
+        /unknown field "algo"/,
+      );
+      expectInvalidArgument(
+        () => check(body, sha256, 'k', { algorithm: 'sha256', encodin: 'base64' } as never),
+        /unknown field "encodin"/,
+      );
+    }
+    // An undefined field is no option at all, as everywhere in this package.
+    expect(isValidHmacSignature(body, sha256, 'k', { algo: undefined } as never)).toBe(true);
+  });
+});
+
+describe('verifyWebhook: headers read through get(name)', () => {
+  const signed = signWebhook({ payload: PAYLOAD, secret: SECRET, id: 'evt_get' });
+
+  it('verifies with a fetch Headers (a Web Request’s headers), any case of names', () => {
+    const upper = new Headers(Object.entries(signed).map(([name, value]) => [name.toUpperCase(), value]));
+    expect(verifyWebhook({ payload: PAYLOAD, headers: upper, secret: SECRET }).id).toBe('evt_get');
+    const request = new Request('https://receiver.example/hooks', {
+      method: 'POST',
+      headers: signed,
+      body: PAYLOAD,
+    });
+    expect(verifyWebhook({ payload: PAYLOAD, headers: request.headers, secret: SECRET }).id).toBe('evt_get');
+  });
+
+  it('verifies with a Map of lower-case names, and judges what get() returns as it judges an object', () => {
+    expect(
+      verifyWebhook({ payload: PAYLOAD, headers: new Map(Object.entries(signed)), secret: SECRET }).id,
+    ).toBe('evt_get');
+    const tampered = new Headers({ ...signed, 'webhook-id': 'evt_other' });
+    expect(
+      thrown(() => verifyWebhook({ payload: PAYLOAD, headers: tampered, secret: SECRET })),
+    ).toMatchObject({
+      code: 'SIGNATURE_INVALID',
+      reason: 'no_matching_signature',
+    });
+    const missing = new Headers({ 'webhook-id': 'evt_get' });
+    expect(thrown(() => verifyWebhook({ payload: PAYLOAD, headers: missing, secret: SECRET }))).toMatchObject(
+      {
+        code: 'SIGNATURE_INVALID',
+        reason: 'missing_headers',
+      },
+    );
+    const numbers = new Map<string, unknown>([...Object.entries(signed), ['webhook-timestamp', 12]]);
+    expectInvalidArgument(
+      () => verifyWebhook({ payload: PAYLOAD, headers: numbers as never, secret: SECRET }),
+      /webhook-timestamp/,
+    );
+  });
+});

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Readable } from 'node:stream';
 import {
   AbortedError,
   checkHealth,
@@ -39,7 +40,10 @@ export interface WebhookSenderOptions {
   allowPrivateNetworks?: boolean;
   /** Per-attempt timeout, ms (default 15 000). */
   timeoutMs?: number;
-  /** Largest response body read, bytes (default 64 KiB). */
+  /**
+   * Most response body bytes read after the status, bytes (default 64 KiB): only so that the
+   * connection can be kept; past them the connection is dropped. Never changes an outcome.
+   */
   maxResponseBytes?: number;
   /** `got` (default) or `undici`. */
   transport?: 'got' | 'undici';
@@ -159,6 +163,8 @@ export interface WebhookSenderSetup {
   readonly schedule: readonly number[];
   readonly jitter: number;
   readonly client: ResilientHttpClient;
+  /** How much of a response body is read after its status (see `dropBody`). */
+  readonly drain: BodyDrain;
   /** Where a callback that throws is logged (the durable sender's `logger`; else nothing). */
   readonly logger: Logger;
 }
@@ -243,6 +249,8 @@ export function setUpWebhookSender(
   // Checked once here so a bad secret fails at construction, not at the first delivery.
   signWebhook({ payload: '', secret: options.secret, id: 'check' });
   mergeHeaders({}, options.headers, 'headers');
+  const timeoutMs = options.timeoutMs ?? 15_000;
+  const maxResponseBytes = options.maxResponseBytes ?? 64 * 1024;
   const client: ResilientHttpClient = createHttpClient({
     transport: options.transport ?? 'got',
     retry: false,
@@ -250,11 +258,13 @@ export function setUpWebhookSender(
     circuitBreaker: false,
     followRedirects: false,
     decompress: false,
-    timeoutMs: options.timeoutMs ?? 15_000,
-    maxResponseBytes: options.maxResponseBytes ?? 64 * 1024,
+    timeoutMs,
+    maxResponseBytes,
     ...(options.allowPrivateNetworks ? {} : { addressFilter: (address: string) => isPublicAddress(address) }),
   });
-  return { options, schedule, jitter, client, logger };
+  // Both were checked by createHttpClient (numbers within a timer's and a body's limits).
+  const drain: BodyDrain = { bytes: maxResponseBytes, ms: Math.min(timeoutMs, BODY_DRAIN_MS) };
+  return { options, schedule, jitter, client, drain, logger };
 }
 
 /** Checks a message's url (absolute, https unless `allowHttp`) and headers; `INVALID_ARGUMENT` otherwise. */
@@ -313,7 +323,12 @@ export async function attemptWebhook(
   let status: number | undefined;
   let errorCode: string | undefined;
   try {
-    const response = await client.post(input.url, {
+    // Streamed: the status decides the outcome as soon as the head arrives. A body that is large,
+    // stalls or is cut after it changes nothing (the receiver has answered), so it is never read
+    // whole, only drained a little (see dropBody).
+    const response = await client.stream({
+      method: 'POST',
+      url: input.url,
       body: input.bytes,
       headers: {
         ...(input.json ? { 'content-type': 'application/json' } : {}),
@@ -326,6 +341,7 @@ export async function attemptWebhook(
     });
     status = response.status;
     outcome = classify(status);
+    await dropBody(response.body, setup.drain);
   } catch (error) {
     errorCode = errorCodeOf(error);
     if (errorCode === 'ABORTED' || errorCode === 'INVALID_ARGUMENT') throw error;
@@ -344,6 +360,47 @@ export async function attemptWebhook(
   };
   report(options.onAttempt, record, setup.logger, 'onAttempt', id);
   return record;
+}
+
+/** How much of a response body an attempt reads after its status, and for how long, at most. */
+export interface BodyDrain {
+  readonly bytes: number;
+  readonly ms: number;
+}
+
+/** The longest an attempt reads a response body after its status (or `timeoutMs` when shorter). */
+const BODY_DRAIN_MS = 1_000;
+
+/**
+ * Reads what is left of a response body the sender does not use, so that its keep-alive
+ * connection can be reused, up to `drain.bytes` and for `drain.ms`; past either, or when it
+ * fails, the body is dropped with its connection. Never throws: the outcome is the status's.
+ */
+function dropBody(body: Readable, drain: BodyDrain): Promise<void> {
+  // Whatever the body fails with from now on (cut, too large, aborted) is not this attempt's.
+  body.on('error', () => {});
+  if (body.readableEnded || body.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    let size = 0;
+    const finish = () => {
+      clearTimeout(timer);
+      body.off('data', onData);
+      body.off('end', finish);
+      body.off('close', finish);
+      body.off('error', finish);
+      if (!body.readableEnded) body.destroy();
+      resolve();
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > drain.bytes) finish();
+    };
+    const timer = setTimeout(finish, drain.ms);
+    body.on('data', onData);
+    body.once('end', finish);
+    body.once('close', finish);
+    body.once('error', finish);
+  });
 }
 
 /** Resolves true after `ms`, or false at once when `signal` aborts (or already has). */

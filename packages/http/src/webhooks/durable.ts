@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import {
+  ConnectionError,
   fieldsOf,
   type HealthReport,
+  InfrastructureError,
   InvalidArgumentError,
   isInfrastructureError,
   type JobDelivery,
@@ -11,10 +13,13 @@ import {
   type JobWorkerOptions,
   type Logger,
   readLogger,
+  readOptions,
   refuseUnknownFields,
+  TimeoutError,
 } from '@voelgoed/contracts';
 import { MESSAGE_PREFIX } from '../errors.js';
 import { mergeHeaders } from '../headers.js';
+import { MAX_TIMER_MS } from '../options.js';
 import {
   attemptWebhook,
   checkWebhookTarget,
@@ -52,6 +57,12 @@ export interface WebhookJob {
   id: string;
   /** This job's attempt, 1 for the first. */
   attempt: number;
+  /**
+   * Spaces that hold room for the digits later attempt numbers gain (`attempt: 1` with `pad: ' '`
+   * when the schedule reaches attempt 10), so a later attempt's record is never larger than the
+   * first's, which the queue accepted. Absent when no room is needed.
+   */
+  pad?: string;
   url: string;
   /** How `body` holds the raw body: JSON text or text as it is (sent as UTF-8), or bytes as base64. */
   format: 'json' | 'text' | 'bytes';
@@ -96,7 +107,9 @@ export interface DurableWebhookSender {
   /**
    * Validates the message (`INVALID_ARGUMENT` before anything is stored) and stores its first
    * attempt; resolves once the queue holds it. Idempotent on the message id: a second delivery
-   * with an id the queue still knows stores nothing and resolves with `created: false`.
+   * with an id the queue still knows stores nothing and resolves with `created: false`. A failure
+   * that may have stored it is `retryable` only for a message with its own `id` (a retry without
+   * one would store the webhook again under a new id).
    */
   deliver(message: DurableWebhookMessage): Promise<WebhookAccepted>;
   /**
@@ -133,6 +146,7 @@ function readJob(payload: unknown): WebhookJob {
     !Number.isInteger(job.attempt) ||
     (job.attempt as number) < 1 ||
     !['json', 'text', 'bytes'].includes(job.format as string) ||
+    (job.pad !== undefined && typeof job.pad !== 'string') ||
     (job.headers !== undefined && (typeof job.headers !== 'object' || job.headers === null))
   ) {
     throw invalid('a job on the webhook queue is not a webhook job (v1)');
@@ -181,6 +195,21 @@ function checkDurableArguments(queue: JobQueue, options: DurableWebhookSenderOpt
   refuseUnknownFields(options, DURABLE_FIELDS, 'webhook sender options', MESSAGE_PREFIX);
 }
 
+/**
+ * A copy of `close()`'s options, checked as a queue's worker checks them (`graceMs` from 0 to
+ * 2^31 - 1 ms, no other field): before the sender is marked closed, so a bad call changes nothing.
+ */
+function readCloseOptions(options: unknown): JobWorkerCloseOptions {
+  const { graceMs } = readOptions(options, CLOSE_FIELDS, 'close options', MESSAGE_PREFIX);
+  if (graceMs === undefined) return {};
+  if (typeof graceMs !== 'number' || !Number.isFinite(graceMs) || graceMs < 0 || graceMs > MAX_TIMER_MS) {
+    throw invalid(`close options.graceMs must be a number from 0 to ${MAX_TIMER_MS}`);
+  }
+  return { graceMs };
+}
+
+const CLOSE_FIELDS = fieldsOf<JobWorkerCloseOptions>()(['graceMs']);
+
 /** The fields of {@link DurableWebhookSenderOptions}: any other (a misspelt `schedule`) is refused. */
 const DURABLE_FIELDS = fieldsOf<DurableWebhookSenderOptions>()([...SENDER_FIELDS, 'onOutcome', 'logger']);
 const DURABLE_MESSAGE_FIELDS = fieldsOf<DurableWebhookMessage>()(['url', 'payload', 'id', 'headers']);
@@ -193,11 +222,27 @@ function maxWebhookIdLength(schedule: readonly number[]): number {
   return MAX_JOB_ID - `#${schedule.length + 1}`.length;
 }
 
-/** The first attempt's job for a message: checked (target, id, payload, headers) as signing will need it. */
+/**
+ * `job` as attempt `attempt`, its record no larger: the attempt number's digits and `pad` keep
+ * their length while the pad lasts (a worker whose schedule is longer than the one that stored
+ * the first attempt may still outgrow it).
+ */
+function asAttempt(job: WebhookJob, attempt: number): WebhookJob {
+  const { pad, ...rest } = job;
+  const room = String(job.attempt).length + (pad?.length ?? 0) - String(attempt).length;
+  return { ...rest, attempt, ...(room > 0 ? { pad: ' '.repeat(room) } : {}) };
+}
+
+/**
+ * The first attempt's job for a message: checked (target, id, payload, headers) as signing will
+ * need it, with room for the digits of `maxAttempt` (see {@link WebhookJob.pad}): a delivery the
+ * queue accepts can store every attempt of its schedule.
+ */
 function firstWebhookJob(
   message: DurableWebhookMessage,
   options: DurableWebhookSenderOptions,
   maxIdLength: number,
+  maxAttempt: number,
 ): WebhookJob {
   // No `signal`: a durable delivery outlives the call that accepted it.
   checkWebhookTarget(message, options.allowHttp, DURABLE_MESSAGE_FIELDS);
@@ -211,10 +256,12 @@ function firstWebhookJob(
   const { bytes, json } = webhookBody(message.payload);
   const headers: Record<string, string> = {};
   mergeHeaders(headers, message.headers, 'message headers');
+  const room = String(maxAttempt).length - 1;
   return {
     v: 1,
     id,
     attempt: 1,
+    ...(room > 0 ? { pad: ' '.repeat(room) } : {}),
     url: message.url,
     format: json ? 'json' : typeof bytes === 'string' ? 'text' : 'bytes',
     body:
@@ -223,6 +270,24 @@ function firstWebhookJob(
         : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64'),
     ...(Object.keys(headers).length > 0 ? { headers } : {}),
   };
+}
+
+/**
+ * An enqueue failure of a delivery whose id deliver() generated. The queue calls an enqueue that
+ * may have stored its job retryable when the job had an id (enqueueing it again stores nothing),
+ * but that id is one the caller never saw: calling deliver() again would store the webhook a
+ * second time under a new id, and the receiver could not tell the two apart. So an error that
+ * may have stored it is not retryable (`maybeExecuted`); the message names the id it may be under.
+ */
+function notRetryableWithNewId(error: unknown, id: string): unknown {
+  if (!isInfrastructureError(error) || !error.retryable) return error;
+  // Retryable and not maybeExecuted: the queue knows nothing was stored, so a new id is harmless.
+  if ((error as { maybeExecuted?: unknown }).maybeExecuted !== true) return error;
+  const message = `${MESSAGE_PREFIX} webhook ${id} may have been stored (its id was generated, so deliver() is not retryable; pass an id to make it so): ${error.message}`;
+  const options = { retryable: false, maybeExecuted: true, cause: error };
+  if (error.code === 'TIMEOUT') return new TimeoutError(message, options);
+  if (error.code === 'CONNECTION') return new ConnectionError(message, options);
+  return Object.assign(new InfrastructureError(error.code, message, options), { maybeExecuted: true });
 }
 
 /** What a worker needs to run one attempt job. */
@@ -300,7 +365,7 @@ function deadLetter(context: DurableContext, job: WebhookJob, record: WebhookAtt
 async function runAttemptJob(context: DurableContext, delivery: JobDelivery): Promise<void> {
   const { queue } = context;
   const job = readJob(delivery.payload);
-  const next: WebhookJob = { ...job, attempt: job.attempt + 1 };
+  const next = asAttempt(job, job.attempt + 1);
   // A redelivery (the worker before died or lost its lease): if it already stored the next
   // attempt, this one was made; sending it again would only add a duplicate.
   if (delivery.deliveryCount > 1 && (await queue.getJob(webhookJobId(job.id, next.attempt))) !== undefined) {
@@ -337,6 +402,7 @@ export function createDurableWebhookSender(
   const logger = readLogger(options.logger, MESSAGE_PREFIX);
   const setup = setUpWebhookSender(options, logger);
   const maxIdLength = maxWebhookIdLength(setup.schedule);
+  const maxAttempt = setup.schedule.length + 1;
   const context: DurableContext = { queue, setup, onOutcome, logger };
   const run = (delivery: JobDelivery) => runAttemptJob(context, delivery);
   const workers = new Set<JobWorker>();
@@ -344,9 +410,13 @@ export function createDurableWebhookSender(
 
   return {
     async deliver(message: DurableWebhookMessage): Promise<WebhookAccepted> {
-      const job = firstWebhookJob(message, options, maxIdLength);
-      const result = await queue.enqueue(job, { id: webhookJobId(job.id, 1), attempts: 1 });
-      return { id: job.id, created: result.created };
+      const job = firstWebhookJob(message, options, maxIdLength, maxAttempt);
+      try {
+        const result = await queue.enqueue(job, { id: webhookJobId(job.id, 1), attempts: 1 });
+        return { id: job.id, created: result.created };
+      } catch (error) {
+        throw message.id === undefined ? notRetryableWithNewId(error, job.id) : error;
+      }
     },
 
     start(workerOptions?: JobWorkerOptions): JobWorker {
@@ -361,8 +431,10 @@ export function createDurableWebhookSender(
     },
 
     async close(closeOptions?: JobWorkerCloseOptions): Promise<void> {
+      // Checked first, whatever the state: a bad call must not leave the sender half closed.
+      const checked = readCloseOptions(closeOptions);
       closed = true;
-      await Promise.all([...workers].map((worker) => worker.close(closeOptions)));
+      await Promise.all([...workers].map((worker) => worker.close(checked)));
       await setup.client.close();
     },
   };

@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { InvalidArgumentError } from '@voelgoed/contracts';
+import { fieldsOf, InvalidArgumentError, refuseUnknownFields } from '@voelgoed/contracts';
 import { MESSAGE_PREFIX } from '../errors.js';
 import { payloadBytes } from './secrets.js';
 import { decodeSignature, SIGNATURE_ENCODINGS, type SignatureEncoding } from './signature-encoding.js';
@@ -16,6 +16,9 @@ export interface HmacSignatureOptions {
   /** A prefix to strip first, such as `sha256=` (default none). */
   prefix?: string;
 }
+
+/** The fields of {@link HmacSignatureOptions}: any other (`algo`) is refused. */
+const HMAC_FIELDS = fieldsOf<HmacSignatureOptions>()(['algorithm', 'encoding', 'prefix']);
 
 /**
  * Verifies a plain HMAC over the raw body (the scheme many providers use: e.g. SHA-512 hex in a
@@ -63,6 +66,8 @@ function check(
   if (typeof options !== 'object' || options === null) {
     throw new InvalidArgumentError(`${P} HMAC options must be an object`);
   }
+  // A misspelt `algorithm` would otherwise check the signature with SHA-256 in silence.
+  refuseUnknownFields(options, HMAC_FIELDS, 'HMAC options', P);
   const algorithm = options.algorithm ?? 'sha256';
   if (!ALGORITHMS.has(algorithm)) throw new InvalidArgumentError(`${P} unsupported HMAC algorithm`);
   const encoding = options.encoding ?? 'hex';

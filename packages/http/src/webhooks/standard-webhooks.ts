@@ -1,5 +1,5 @@
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
-import { InvalidArgumentError } from '@voelgoed/contracts';
+import { fieldsOf, InvalidArgumentError, refuseUnknownFields } from '@voelgoed/contracts';
 import { MESSAGE_PREFIX } from '../errors.js';
 import { payloadBytes, secretKeys, type WebhookSecret } from './secrets.js';
 import { decodeSignature } from './signature-encoding.js';
@@ -53,6 +53,9 @@ export interface SignWebhookInput {
   timestamp?: Date;
 }
 
+/** The fields of {@link SignWebhookInput}: any other (a misspelt `id`) is refused. */
+const SIGN_FIELDS = fieldsOf<SignWebhookInput>()(['payload', 'secret', 'id', 'timestamp']);
+
 function sign(key: Uint8Array, id: string, seconds: number, body: Buffer): Buffer {
   return createHmac('sha256', key).update(`${id}.${seconds}.`).update(body).digest();
 }
@@ -63,6 +66,8 @@ function sign(key: Uint8Array, id: string, seconds: number, body: Buffer): Buffe
  */
 export function signWebhook(input: SignWebhookInput): WebhookHeaders {
   object(input, 'signWebhook input');
+  // A misspelt `id` (`msgId`) would sign under a random id the caller never sees.
+  refuseUnknownFields(input, SIGN_FIELDS, 'signWebhook input', P);
   const id = input.id ?? `msg_${randomUUID().replace(/-/g, '')}`;
   if (!isWebhookId(id)) {
     throw new InvalidArgumentError(`${P} webhook id must be non-empty visible ASCII, without spaces or dots`);
@@ -83,11 +88,22 @@ export function signWebhook(input: SignWebhookInput): WebhookHeaders {
   };
 }
 
+/**
+ * Headers read through `get(name)`: a fetch `Headers` (a Web `Request`'s `headers`), or a `Map`
+ * keyed by lower-case names. `null` or `undefined` means absent.
+ */
+export interface HeadersLike {
+  get(name: string): string | readonly string[] | null | undefined;
+}
+
 export interface VerifyWebhookInput {
   /** The raw body exactly as received (not re-serialised JSON). */
   payload: string | Uint8Array;
-  /** The request headers (any case; Node's `req.headers` works). */
-  headers: Readonly<Record<string, string | readonly string[] | undefined>>;
+  /**
+   * The request headers: an object with any case of names (Node's `req.headers` works), or
+   * anything with a `get(name)` method (a fetch `Headers`, as a Web `Request` has).
+   */
+  headers: Readonly<Record<string, string | readonly string[] | undefined>> | HeadersLike;
   /** The current secret, or several during rotation: any one matching is enough. */
   secret: WebhookSecret | readonly WebhookSecret[];
   /** Largest accepted distance between the timestamp and now, seconds (default 300). */
@@ -96,9 +112,25 @@ export interface VerifyWebhookInput {
   now?: Date;
 }
 
+/** The fields of {@link VerifyWebhookInput}: any other (`tolerance` for `toleranceS`) is refused. */
+const VERIFY_FIELDS = fieldsOf<VerifyWebhookInput>()(['payload', 'headers', 'secret', 'toleranceS', 'now']);
+
+function isHeadersLike(headers: VerifyWebhookInput['headers']): headers is HeadersLike {
+  return typeof (headers as { get?: unknown }).get === 'function';
+}
+
 function header(headers: VerifyWebhookInput['headers'], name: string): string | undefined {
-  const direct = headers[name];
-  const value: unknown = direct ?? Object.entries(headers).find(([key]) => key.toLowerCase() === name)?.[1];
+  let value: unknown;
+  if (isHeadersLike(headers)) {
+    try {
+      value = headers.get(name) ?? undefined;
+    } catch (error) {
+      throw new InvalidArgumentError(`${P} headers.get("${name}") threw`, { cause: error });
+    }
+  } else {
+    const direct = headers[name];
+    value = direct ?? Object.entries(headers).find(([key]) => key.toLowerCase() === name)?.[1];
+  }
   if (value === undefined) return undefined;
   if (typeof value === 'string') return value;
   if (Array.isArray(value) && value.every((part) => typeof part === 'string')) return value.join(' ');
@@ -114,6 +146,8 @@ function header(headers: VerifyWebhookInput['headers'], name: string): string | 
 export function verifyWebhook(input: VerifyWebhookInput): { id: string; timestamp: Date } {
   // The caller's own arguments first: a mistake there is INVALID_ARGUMENT, whatever was received.
   object(input, 'verifyWebhook input');
+  // A misspelt `toleranceS` would otherwise keep the default window of 300 s in silence.
+  refuseUnknownFields(input, VERIFY_FIELDS, 'verifyWebhook input', P);
   object(input.headers, 'headers');
   const now = seconds(input.now, 'now');
   const tolerance = input.toleranceS ?? 300;
