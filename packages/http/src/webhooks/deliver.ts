@@ -195,11 +195,10 @@ export function report<A>(
   }
 }
 
-/** Checks a sender's options (`INVALID_ARGUMENT` for a bad one) and makes its HTTP client. */
-/** The fields of {@link WebhookSenderOptions}: any other (a misspelt `schedule`) is refused. */
 /** The fields of a {@link WebhookMessage}. */
 export const MESSAGE_FIELDS = fieldsOf<WebhookMessage>()(['url', 'payload', 'id', 'headers', 'signal']);
 
+/** The fields of {@link WebhookSenderOptions}: any other (a misspelt `schedule`) is refused. */
 export const SENDER_FIELDS = fieldsOf<WebhookSenderOptions>()([
   'secret',
   'schedule',
