@@ -79,5 +79,40 @@ export function priorityChecks(): ConformanceCheck<JobQueue>[] {
         );
       },
     },
+    {
+      name: 'a job whose runAt has passed waits in enqueue order, not ahead of jobs enqueued before it',
+      async run(queue) {
+        await queue.enqueue('first');
+        await queue.enqueue('past', { runAt: Date.now() - 60_000 });
+        await queue.enqueue('last');
+        await withWorker(
+          queue,
+          () => undefined,
+          { concurrency: 1 },
+          async (seen) => {
+            await waitFor(() => seen.length === 3, 'three deliveries');
+            expect(seen.map((s) => s.payload)).toEqual(['first', 'past', 'last']);
+          },
+        );
+      },
+    },
+    {
+      name: 'a retried job goes to the back of the line, behind the jobs that waited (also with no backoff)',
+      async run(queue) {
+        await queue.enqueue('a', { attempts: 2, backoff: { initialMs: 0 } });
+        await queue.enqueueMany(['b', 'c', 'd', 'e'].map((payload) => ({ payload })));
+        await withWorker(
+          queue,
+          (job) => {
+            if (job.payload === 'a' && job.attempt === 1) throw new Error('once');
+          },
+          { concurrency: 1 },
+          async (seen) => {
+            await waitFor(() => seen.length === 6, 'six deliveries');
+            expect(seen.map((s) => `${s.payload}${s.attempt}`)).toEqual(['a1', 'b1', 'c1', 'd1', 'e1', 'a2']);
+          },
+        );
+      },
+    },
   ];
 }

@@ -23,10 +23,15 @@ export interface Job {
   payload: StoredPayload | undefined;
   readonly settings: JobSettings;
   readonly enqueuedAt: number;
-  readonly seq: number;
   state: JobState;
-  /** When it is (or was) due: orders the line within a priority. */
+  /** When it is (or was) due. */
   runAt: number;
+  /**
+   * Its place in the ready line within its priority, given when it entered the line (enqueued
+   * due, promoted once due, retried); kept when it goes back after a lapsed lease or a closing
+   * worker, as the Redis queue does. 0 before it first entered.
+   */
+  order: number;
   /** When it last became ready (entered the ready line): the start of its `oldestWaitingMs`. */
   readySince: number;
   failures: number;
@@ -51,14 +56,18 @@ export interface Worker extends JobWorker {
   onChange: (() => void) | undefined;
 }
 
-/** Ready-line order: priority, then due time, then enqueue order. */
+/**
+ * Ready-line order, as the Redis queue's: priority, then the place the job got when it entered
+ * the line (enqueue order for jobs due at once, a job whose runAt has passed included; the back
+ * of the line for a retried or promoted one).
+ */
 const before = (a: Job, b: Job): boolean =>
   RANK[a.settings.priority] !== RANK[b.settings.priority]
     ? RANK[a.settings.priority] < RANK[b.settings.priority]
-    : a.runAt !== b.runAt
-      ? a.runAt < b.runAt
-      : a.seq < b.seq;
-const dueBefore = (a: Job, b: Job): boolean => (a.runAt !== b.runAt ? a.runAt < b.runAt : a.seq < b.seq);
+    : a.order < b.order;
+/** Delayed order, as a Redis sorted set's: due time, then the id's bytes. */
+const dueBefore = (a: Job, b: Job): boolean =>
+  a.runAt !== b.runAt ? a.runAt < b.runAt : Buffer.compare(Buffer.from(a.id), Buffer.from(b.id)) < 0;
 
 function insertSorted(list: Job[], job: Job, less: (a: Job, b: Job) => boolean): void {
   let lo = 0;
@@ -78,6 +87,8 @@ function insertSorted(list: Job[], job: Job, less: (a: Job, b: Job) => boolean):
 export class JobLine {
   readonly #ready: Job[] = [];
   readonly #delayed: Job[] = [];
+  /** The last place given in the ready line. */
+  #places = 0;
 
   get ready(): number {
     return this.#ready.length;
@@ -92,11 +103,15 @@ export class JobLine {
     return this.#delayed[0]?.runAt ?? Number.POSITIVE_INFINITY;
   }
 
-  /** Puts a job in the ready line or among the delayed ones, by its `runAt`. */
-  add(job: Job, now: number): void {
+  /**
+   * Puts a job in the ready line (at the back, or at its earlier place when `keepPlace`: a
+   * lapsed lease, a closing worker's hand-back) or among the delayed ones, by its `runAt`.
+   */
+  add(job: Job, now: number, keepPlace = false): void {
     if (job.runAt <= now) {
       job.state = 'waiting';
       job.readySince = now;
+      if (!keepPlace || job.order === 0) job.order = ++this.#places;
       insertSorted(this.#ready, job, before);
     } else {
       job.state = 'delayed';
@@ -104,20 +119,36 @@ export class JobLine {
     }
   }
 
-  /** Moves the delayed jobs whose time has come to the ready line. */
+  /**
+   * Moves the delayed jobs whose time has come to the back of the ready line (in due order).
+   * Called where the Redis queue promotes them: when a worker fetches.
+   */
   promote(now: number): void {
     while (this.#delayed.length > 0 && (this.#delayed[0] as Job).runAt <= now) {
       const job = this.#delayed.shift() as Job;
       job.state = 'waiting';
       job.readySince = job.runAt;
+      job.order = ++this.#places;
       insertSorted(this.#ready, job, before);
     }
   }
 
-  /** When the ready job that has waited longest became ready (infinity when none is ready). */
-  get oldestReadySince(): number {
+  /** Delayed jobs due by `now` (not yet promoted: they count as waiting). */
+  dueBy(now: number): number {
+    let due = 0;
+    while (due < this.#delayed.length && (this.#delayed[due] as Job).runAt <= now) due++;
+    return due;
+  }
+
+  /**
+   * When the job that has waited longest became ready (its due time for a due delayed one);
+   * infinity when none waits.
+   */
+  oldestReadySince(now: number): number {
     let oldest = Number.POSITIVE_INFINITY;
     for (const job of this.#ready) if (job.readySince < oldest) oldest = job.readySince;
+    const first = this.#delayed[0];
+    if (first !== undefined && first.runAt <= now && first.runAt < oldest) oldest = first.runAt;
     return oldest;
   }
 

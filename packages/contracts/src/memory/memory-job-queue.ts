@@ -113,7 +113,6 @@ export class MemoryJobQueue<T = JobPayload> implements JobQueue<T> {
   readonly #completed: Job[] = [];
   readonly #workers = new Set<Worker>();
   readonly #drains = new Set<() => void>();
-  #seq = 0;
   #paused = false;
   #timer: NodeJS.Timeout | undefined;
 
@@ -194,27 +193,29 @@ export class MemoryJobQueue<T = JobPayload> implements JobQueue<T> {
 
   async counts(): Promise<JobCounts> {
     const now = this.#clock.now();
-    this.#line.promote(now);
-    const waiting = this.#line.ready;
+    // A due delayed job counts as waiting (the next fetch takes it), as on Redis; it is not
+    // moved here: a read changes no job's place in line.
+    const due = this.#line.dueBy(now);
+    const waiting = this.#line.ready + due;
     return {
       waiting,
-      delayed: this.#line.delayed,
+      delayed: this.#line.delayed - due,
       active: this.#active.size,
       deadLettered: this.#dead.size,
-      oldestWaitingMs: waiting === 0 ? 0 : Math.max(0, now - this.#line.oldestReadySince),
+      oldestWaitingMs: waiting === 0 ? 0 : Math.max(0, now - this.#line.oldestReadySince(now)),
     };
   }
 
   async getJob(id: string): Promise<JobInfo<T> | undefined> {
     checkJobId(id);
     const now = this.#clock.now();
-    this.#line.promote(now);
     this.#forget(now);
     const job = this.#jobs.get(id);
     if (job === undefined) return undefined;
     return {
       id,
-      state: job.state,
+      // Due, not yet taken in line (a read moves nothing): waiting, as on Redis.
+      state: job.state === 'delayed' && job.runAt <= now ? 'waiting' : job.state,
       ...(job.payload === undefined ? {} : { payload: loadPayload<T>(job.payload) }),
       failures: job.failures,
       deliveryToken: job.token,
@@ -331,9 +332,9 @@ export class MemoryJobQueue<T = JobPayload> implements JobQueue<T> {
       payload,
       settings,
       enqueuedAt: now,
-      seq: this.#seq++,
       state: 'waiting',
       runAt,
+      order: 0,
       readySince: now,
       failures: 0,
       token: 0,
@@ -373,14 +374,16 @@ export class MemoryJobQueue<T = JobPayload> implements JobQueue<T> {
         lease.outcome = this.#fail(job, lease.controller.signal.reason, now);
       } else if (lease.expiresAt <= now) {
         this.#release(job, new LockLostError(`${PREFIX} the lease of job ${job.id} lapsed`, [job.id]));
-        this.#line.add(job, now);
+        this.#line.add(job, now, true);
         // Ready since the lease ran out (not since this look at the clock noticed it).
         if (Number.isFinite(lease.expiresAt)) job.readySince = lease.expiresAt;
       } else {
         lease.expiresAt = now + this.#leaseMs;
       }
     }
-    this.#line.promote(now);
+    // Due delayed jobs go in line where the Redis queue's fetch moves them: while a worker runs
+    // (paused or not), not when nobody fetches (they then enter behind jobs enqueued meanwhile).
+    if ([...this.#workers].some((w) => !w.closing)) this.#line.promote(now);
     this.#forget(now);
     if (!this.#paused) this.#deliver(now);
     if (this.#isEmpty()) for (const done of [...this.#drains]) done();
@@ -555,7 +558,7 @@ export class MemoryJobQueue<T = JobPayload> implements JobQueue<T> {
     this.#timer = undefined;
     const working = [...this.#workers].some((w) => !w.closing);
     let due = Number.POSITIVE_INFINITY;
-    if (working && !this.#paused) due = this.#line.nextDue;
+    if (working) due = this.#line.nextDue;
     for (const job of this.#active) {
       const lease = job.lease as Lease;
       due = Math.min(due, lease.expiresAt - (this.#leaseMs * 2) / 3, lease.deadline ?? due);
@@ -589,7 +592,7 @@ export class MemoryJobQueue<T = JobPayload> implements JobQueue<T> {
     const now = this.#clock.now();
     for (const job of [...worker.leased]) {
       this.#release(job, new AbortedError(`${PREFIX} the worker closed before job ${job.id} finished`));
-      this.#line.add(job, now);
+      this.#line.add(job, now, true);
     }
     this.#workers.delete(worker);
     this.#pump();
