@@ -1,65 +1,49 @@
 import { randomUUID } from 'node:crypto';
 import type { HealthReport } from '@voelgoed/contracts';
-import {
-  type Cache,
-  type CacheCodec,
-  type CacheLoader,
-  fieldsOf,
-  InvalidArgumentError,
-} from '@voelgoed/contracts';
+import { type Cache, type CacheCodec, type CacheLoader, InvalidArgumentError } from '@voelgoed/contracts';
 import type { RedisClient } from './client.js';
 import { invalidArgument, MESSAGE_PREFIX } from './errors.js';
 import { LruMap } from './lru.js';
-import { onlyFields } from './options.js';
 import { primitiveHealth } from './primitive-health.js';
+import { defineScript } from './script.js';
+import { cacheSettings, LONE_SURROGATE, type TieredCacheOptions, validTtl } from './tiered-cache-options.js';
 
-/** Turns values into strings for Redis and back [JSON]. */
-export type { CacheCodec, CacheLoader };
+export type { CacheCodec, CacheLoader, TieredCacheOptions };
 
-const LONE_SURROGATE = /\p{Cs}/u;
-const MAX_MS = Number.MAX_SAFE_INTEGER;
-
-function validTtl(ttlMs: unknown): ttlMs is number {
-  return typeof ttlMs === 'number' && Number.isFinite(ttlMs) && ttlMs > 0 && Math.ceil(ttlMs) <= MAX_MS;
-}
-
-export interface TieredCacheOptions<T> {
-  /** Namespace of the Redis keys and of the invalidation channel. */
-  namespace: string;
-  /** Time a value stays fresh, in L2 (Redis) and L1 [60000 ms]. */
-  ttlMs?: number;
-  /** Up to this fraction of `ttlMs` is added at random, so entries do not all expire at once [0.1]. */
-  jitter?: number;
-  /** After going stale a value is still served this long while one refresh runs in the background [0]. */
-  staleWhileRevalidateMs?: number;
-  /** In-process L1: how many entries [1000] and how long they live at most [ttlMs]. */
-  l1?: { maxEntries?: number; ttlMs?: number };
-  /** Loads a value on a miss in both tiers; `get` can also take one. Resolve `undefined` to cache nothing. */
-  loader?: CacheLoader<T>;
-  codec?: CacheCodec<T>;
-}
-
-const CACHE_FIELDS = fieldsOf<TieredCacheOptions<unknown>>()([
-  'namespace',
-  'ttlMs',
-  'jitter',
-  'staleWhileRevalidateMs',
-  'l1',
-  'loader',
-  'codec',
-]);
-const L1_FIELDS = fieldsOf<NonNullable<TieredCacheOptions<unknown>['l1']>>()(['maxEntries', 'ttlMs']);
-
-interface L1Entry<T> {
-  value: T;
+/** L1 keeps the text, as L2 does: every hit decodes a copy, so no caller can change what is cached. */
+interface L1Entry {
+  text: string;
   freshUntil: number;
   staleUntil: number;
 }
 
-const jsonCodec: CacheCodec<never> = {
-  encode: (value) => JSON.stringify(value),
-  decode: (text) => JSON.parse(text) as never,
-};
+/** A load in flight; a `set` or `delete` of its key (here or, through pub/sub, elsewhere) supersedes it. */
+interface Load<T> {
+  promise: Promise<T | undefined>;
+  superseded: boolean;
+}
+
+/** What L2 holds: its text, the value (absent when the codec cannot decode it), fresh and live ms left. */
+interface L2Copy<T> {
+  text: string;
+  decoded: { value: T } | undefined;
+  freshMs: number;
+  liveMs: number;
+}
+
+/**
+ * A reload writes only while the key still holds what the load read (a stale copy, or a value
+ * the codec could not decode), so a write from another process since is never overwritten.
+ */
+const SET_IF_UNCHANGED = defineScript(
+  "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) end return false",
+  1,
+);
+
+/** Every call after `close()`: a caller's mistake, refused before anything is sent. */
+function closedError(): InvalidArgumentError {
+  return invalidArgument('the cache is closed');
+}
 
 /** How long `close()` waits for the invalidation subscription to close, ms. */
 const CLOSE_WAIT_MS = 2000;
@@ -77,59 +61,61 @@ export class TieredCache<T> implements Cache<T> {
   readonly #jitter: number;
   readonly #swrMs: number;
   readonly #l1TtlMs: number;
-  readonly #l1: LruMap<string, L1Entry<T>>;
+  readonly #l1: LruMap<string, L1Entry>;
   readonly #loader: TieredCacheOptions<T>['loader'];
   readonly #codec: CacheCodec<T>;
-  readonly #inflight = new Map<string, Promise<T | undefined>>();
+  /** Reads on a miss (L2, then the loader), one per key. */
+  readonly #inflight = new Map<string, Load<T>>();
+  /** Reloads of stale values in the background, one per key. */
+  readonly #refreshing = new Map<string, Load<T>>();
   readonly #instanceId = randomUUID();
   readonly #channel: string;
   #unsubscribe: (() => Promise<void>) | undefined;
   #started: Promise<void> | undefined;
+  #closed = false;
 
   constructor(client: RedisClient, options: TieredCacheOptions<T>) {
-    onlyFields(options, CACHE_FIELDS, 'cache options');
-    onlyFields(options?.l1, L1_FIELDS, 'cache options: l1');
-    if (!options || typeof options.namespace !== 'string' || options.namespace === '') {
-      throw invalidArgument('namespace must be a non-empty string');
-    }
-    const ttlMs = options.ttlMs ?? 60_000;
-    if (!validTtl(ttlMs)) throw invalidArgument('ttlMs must be a finite number > 0, at most 2^53 - 1');
-    const jitter = options.jitter ?? 0.1;
-    if (!Number.isFinite(jitter) || jitter < 0 || jitter > 1)
-      throw invalidArgument('jitter must be between 0 and 1');
-    const swr = options.staleWhileRevalidateMs ?? 0;
-    if (swr !== 0 && !validTtl(swr)) {
-      throw invalidArgument('staleWhileRevalidateMs must be a finite number >= 0, at most 2^53 - 1');
-    }
-    const maxEntries = options.l1?.maxEntries ?? 1000;
-    if (!Number.isInteger(maxEntries) || maxEntries < 1)
-      throw invalidArgument('l1.maxEntries must be an integer >= 1');
+    const settings = cacheSettings(options);
     this.#client = client;
-    this.#namespace = options.namespace;
-    this.#ttlMs = ttlMs;
-    this.#jitter = jitter;
-    this.#swrMs = Math.ceil(swr); // PX takes whole ms
-    this.#l1TtlMs = Math.min(options.l1?.ttlMs ?? ttlMs, ttlMs);
-    this.#l1 = new LruMap(maxEntries);
-    if (options.loader !== undefined && typeof options.loader !== 'function') {
-      throw invalidArgument('loader must be a function');
-    }
-    this.#loader = options.loader;
-    this.#codec = options.codec ?? (jsonCodec as CacheCodec<T>);
+    this.#namespace = settings.namespace;
+    this.#ttlMs = settings.ttlMs;
+    this.#jitter = settings.jitter;
+    this.#swrMs = settings.swrMs;
+    this.#l1TtlMs = settings.l1TtlMs;
+    this.#l1 = new LruMap(settings.maxEntries);
+    this.#loader = settings.loader;
+    this.#codec = settings.codec;
     this.#channel = `voelgoed:cache:${this.#namespace}:invalidate`;
   }
 
-  /** Subscribes to invalidations from other processes. Called by the first operation if not before. */
+  /**
+   * Subscribes to invalidations from other processes. Called by the first operation if not
+   * before; concurrent callers share one attempt, and a failed attempt is made again by the next.
+   */
   start(): Promise<void> {
-    this.#started ??= this.#client
+    if (this.#closed) return Promise.reject(closedError());
+    if (this.#started) return this.#started;
+    const attempt: Promise<void> = this.#client
       .subscribe(this.#channel, (message) => {
         const at = message.indexOf(' ');
-        if (message.slice(0, at) !== this.#instanceId) this.#l1.delete(message.slice(at + 1));
+        if (message.slice(0, at) === this.#instanceId) return;
+        const key = message.slice(at + 1);
+        this.#supersede(key);
+        this.#l1.delete(key);
       })
-      .then((unsubscribe) => {
-        this.#unsubscribe = unsubscribe;
-      });
-    return this.#started;
+      .then(
+        async (unsubscribe) => {
+          // Closed while subscribing: nobody will unsubscribe later.
+          if (this.#closed) await unsubscribe().catch(() => {});
+          else this.#unsubscribe = unsubscribe;
+        },
+        (error: unknown) => {
+          if (this.#started === attempt) this.#started = undefined;
+          throw error;
+        },
+      );
+    this.#started = attempt;
+    return attempt;
   }
 
   #redisKey(key: string): string {
@@ -162,76 +148,174 @@ export class TieredCache<T> implements Cache<T> {
 
   /**
    * The value of `key`: from L1, else Redis, else the loader (once for all concurrent callers).
-   * Resolves undefined when no tier has it and there is no loader or it returns undefined.
+   * Resolves undefined when no tier has it and there is no loader or it returns undefined. A
+   * stale value (in its stale-while-revalidate window) is served while one reload runs; a value
+   * in Redis that the codec cannot decode is a miss (the loader's value replaces it).
    */
   async get(key: string, loader = this.#loader): Promise<T | undefined> {
     this.#validateKey(key);
     if (loader !== undefined && typeof loader !== 'function')
       throw invalidArgument('loader must be a function');
+    if (this.#closed) throw closedError();
     await this.start();
-    const now = Date.now();
     const entry = this.#l1.get(key);
-    if (entry && entry.freshUntil > now) return entry.value;
+    const now = Date.now();
     if (entry && entry.staleUntil > now) {
-      void this.#load(key, loader).catch(() => {});
-      return entry.value;
+      if (entry.freshUntil <= now) this.#revalidate(key, loader);
+      const hit = this.#decode(entry.text);
+      if (hit) return hit.value;
+      this.#l1.delete(key);
     }
     return this.#load(key, loader);
   }
 
   #load(key: string, loader: TieredCacheOptions<T>['loader']): Promise<T | undefined> {
     const running = this.#inflight.get(key);
-    if (running) return running;
-    const promise = this.#loadOnce(key, loader).finally(() => this.#inflight.delete(key));
-    this.#inflight.set(key, promise);
-    return promise;
+    if (running) return running.promise;
+    const load = { superseded: false } as Load<T>;
+    load.promise = this.#read(key, loader, load).finally(() => {
+      if (this.#inflight.get(key) === load) this.#inflight.delete(key);
+    });
+    this.#inflight.set(key, load);
+    return load.promise;
   }
 
-  async #loadOnce(key: string, loader: TieredCacheOptions<T>['loader']): Promise<T | undefined> {
-    const stored = await this.#client.command<string | null>(['GET', this.#redisKey(key)]);
-    if (stored !== null) {
-      const value = this.#codec.decode(stored);
-      const pttl = Number(await this.#client.command(['PTTL', this.#redisKey(key)]));
-      this.#remember(key, value, pttl > 0 ? pttl : this.#l1TtlMs);
-      return value;
+  async #read(key: string, loader: TieredCacheOptions<T>['loader'], load: Load<T>): Promise<T | undefined> {
+    const copy = await this.#readL2(key);
+    if (copy?.decoded) {
+      if (!load.superseded) this.#remember(key, copy.text, copy.freshMs, copy.liveMs);
+      if (copy.freshMs <= 0) this.#revalidate(key, loader, copy.text);
+      return copy.decoded.value;
     }
     if (!loader) return undefined;
+    return this.#fill(key, loader, load, copy?.text ?? null);
+  }
+
+  /** Reloads a stale value in the background, once per key; its failure leaves the stale value. */
+  #revalidate(key: string, loader: TieredCacheOptions<T>['loader'], seen?: string | null): void {
+    if (!loader || this.#closed || this.#refreshing.has(key)) return;
+    const load = { superseded: false } as Load<T>;
+    load.promise = (async () => {
+      let current: string | null | undefined = seen;
+      if (current === undefined) {
+        // Another process may have reloaded it already.
+        const copy = await this.#readL2(key);
+        if (copy?.decoded && copy.freshMs > 0) {
+          if (!load.superseded) this.#remember(key, copy.text, copy.freshMs, copy.liveMs);
+          return copy.decoded.value;
+        }
+        current = copy?.text ?? null;
+      }
+      return this.#fill(key, loader, load, current);
+    })()
+      .catch(() => undefined)
+      .finally(() => {
+        if (this.#refreshing.get(key) === load) this.#refreshing.delete(key);
+      });
+    this.#refreshing.set(key, load);
+  }
+
+  /** The text, value and remaining lifetime of `key` in Redis; null when it holds none. */
+  async #readL2(key: string): Promise<L2Copy<T> | null> {
+    const redisKey = this.#redisKey(key);
+    const [text, pttlReply] = await Promise.all([
+      this.#client.command<string | null>(['GET', redisKey]),
+      this.#client.command(['PTTL', redisKey]),
+    ]);
+    const pttl = Number(pttlReply);
+    if (text === null || pttl === -2) return null;
+    // Another writer's value, or one from before a codec change, is a miss, which a load repairs.
+    const decoded = this.#decode(text);
+    // Written with a lifetime of ttl + staleWhileRevalidateMs: fresh until the last swr ms.
+    if (pttl < 0)
+      return { text, decoded, freshMs: Number.POSITIVE_INFINITY, liveMs: Number.POSITIVE_INFINITY };
+    return { text, decoded, freshMs: pttl - this.#swrMs, liveMs: pttl };
+  }
+
+  /**
+   * Calls the loader and stores its value, unless a `set` or `delete` of the key came since the
+   * load started (`load.superseded`) or L2 no longer holds `seen` (what the load read there).
+   */
+  async #fill(
+    key: string,
+    loader: CacheLoader<T>,
+    load: Load<T>,
+    seen: string | null,
+  ): Promise<T | undefined> {
     const value = await loader(key);
     if (value === undefined) return undefined;
     const text = this.#encode(value);
-    const ttl = this.#ttlWithJitter();
-    await this.#client.command(['SET', this.#redisKey(key), text, 'PX', ttl + this.#swrMs]);
-    // L1 holds what L2 would give back, so a value reads the same from either tier.
-    const copy = this.#codec.decode(text);
-    this.#remember(key, copy, ttl);
-    return copy;
+    if (!load.superseded && !this.#closed) {
+      const ttl = this.#ttlWithJitter();
+      const px = ttl + this.#swrMs;
+      const reply =
+        seen === null
+          ? await this.#client.command(['SET', this.#redisKey(key), text, 'PX', px, 'NX'])
+          : await SET_IF_UNCHANGED.run(this.#client, [this.#redisKey(key)], [seen, text, px]);
+      if (!load.superseded) {
+        if (reply === null) this.#l1.delete(key);
+        else this.#remember(key, text, ttl, px);
+      }
+    }
+    // Decoded, as from either tier: a value reads the same however it was found.
+    return (this.#decode(text) ?? { value }).value;
   }
 
-  #remember(key: string, value: T, ttlMs: number): void {
+  /** The decoded value, undefined when the codec throws. */
+  #decode(text: string): { value: T } | undefined {
+    try {
+      return { value: this.#codec.decode(text) };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Keeps `text` in L1: fresh for `freshMs` (at most l1.ttlMs), served stale until `liveMs`. */
+  #remember(key: string, text: string, freshMs: number, liveMs: number): void {
     const now = Date.now();
-    const fresh = Math.min(ttlMs, this.#l1TtlMs);
-    this.#l1.set(key, { value, freshUntil: now + fresh, staleUntil: now + fresh + this.#swrMs });
+    const fresh = Math.max(0, Math.min(freshMs, this.#l1TtlMs));
+    this.#l1.set(key, {
+      text,
+      freshUntil: now + fresh,
+      staleUntil: now + Math.min(liveMs, fresh + this.#swrMs),
+    });
   }
 
-  /** Writes a value to both tiers and drops it from every other process's L1. */
+  /** Loads of `key` in flight keep their value to themselves: a write that came after them wins. */
+  #supersede(key: string): void {
+    for (const loads of [this.#inflight, this.#refreshing]) {
+      const load = loads.get(key);
+      if (load) {
+        load.superseded = true;
+        loads.delete(key);
+      }
+    }
+  }
+
+  /** Writes a value to both tiers and drops it from every other process's L1. It wins over loads in flight. */
   async set(key: string, value: T, ttlMs?: number): Promise<void> {
     this.#validateKey(key);
     if (ttlMs !== undefined && !validTtl(ttlMs)) {
       throw invalidArgument('ttlMs must be a finite number > 0, at most 2^53 - 1');
     }
     const text = this.#encode(value);
+    if (this.#closed) throw closedError();
+    this.#supersede(key);
+    this.#l1.delete(key);
     await this.start();
     const ttl = ttlMs === undefined ? this.#ttlWithJitter() : Math.ceil(ttlMs); // PX takes whole ms
     await this.#client.command(['SET', this.#redisKey(key), text, 'PX', ttl + this.#swrMs]);
-    this.#remember(key, this.#codec.decode(text), ttl);
+    this.#remember(key, text, ttl, ttl + this.#swrMs);
     await this.#client.publish(this.#channel, `${this.#instanceId} ${key}`);
   }
 
-  /** Removes a value from both tiers, here and in every other process. */
+  /** Removes a value from both tiers, here and in every other process. It wins over loads in flight. */
   async delete(key: string): Promise<void> {
     this.#validateKey(key);
-    await this.start();
+    if (this.#closed) throw closedError();
+    this.#supersede(key);
     this.#l1.delete(key);
+    await this.start();
     await this.#client.command(['DEL', this.#redisKey(key)]);
     await this.#client.publish(this.#channel, `${this.#instanceId} ${key}`);
   }
@@ -241,16 +325,21 @@ export class TieredCache<T> implements Cache<T> {
     return this.#l1.get(key) !== undefined;
   }
 
-  #closed = false;
-
   /** Its client's health (a PING within a second) until {@link close}, `down` after. Never throws. */
   health(): Promise<HealthReport> {
     return primitiveHealth('cache', this.#client, this.#closed);
   }
 
-  /** Stops listening for invalidations and empties L1 (the client stays open: it is the caller's). Idempotent. */
+  /**
+   * Stops listening for invalidations and empties L1 (the client stays open: it is the caller's);
+   * later calls reject with INVALID_ARGUMENT. Idempotent.
+   */
   async close(): Promise<void> {
     this.#closed = true;
+    for (const loads of [this.#inflight, this.#refreshing]) {
+      for (const load of loads.values()) load.superseded = true;
+      loads.clear();
+    }
     this.#l1.clear();
     // A paused (SIGSTOPped) server never answers SUBSCRIBE or UNSUBSCRIBE: the wait is bounded,
     // and an abandoned unsubscribe ends with the client's own close.

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { CacheCodec } from '@voelgoed/contracts';
 import { type RedisServer, startRedis, stopAll } from '@voelgoed/testkit';
 import { createRedisClient, type RedisClient } from '../src/index.js';
 import { TieredCache } from '../src/tiered-cache.js';
@@ -16,6 +17,47 @@ function makeCache<T>(
   const cache = new TieredCache<T>(client, { namespace: `ns${++namespaceCounter}`, ...options });
   caches.push(cache as TieredCache<unknown>);
   return cache;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Resolves once `condition` holds, polling every 10 ms; rejects after `timeoutMs`. */
+async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`waited ${timeoutMs} ms for ${what}`);
+    await sleep(10);
+  }
+}
+
+/** A loader that resolves `value` once released; `started` resolves at its first call. */
+function gated<T>(value: T) {
+  let release: () => void = () => {};
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let begin: () => void = () => {};
+  const started = new Promise<void>((resolve) => {
+    begin = resolve;
+  });
+  let calls = 0;
+  const loader = async () => {
+    calls++;
+    begin();
+    await gate;
+    return value;
+  };
+  return { loader, started, release, calls: () => calls };
+}
+
+/** How many subscribers the invalidation channel of `namespace` has. */
+async function subscribers(namespace: string): Promise<number> {
+  const reply = (await client.command([
+    'PUBSUB',
+    'NUMSUB',
+    `voelgoed:cache:${namespace}:invalidate`,
+  ])) as unknown[];
+  return Number(reply[1]);
 }
 
 beforeAll(async () => {
@@ -70,24 +112,110 @@ describe('TieredCache', () => {
     expect(pttl).toBeLessThanOrEqual(15_000);
   });
 
-  it('serves a stale value while one background refresh runs', async () => {
+  it('reloads a stale value once in the background, here and in a second instance reading it from Redis', async () => {
     let calls = 0;
-    const cache = makeCache<number>({
-      ttlMs: 50,
-      jitter: 0,
-      staleWhileRevalidateMs: 10_000,
-      loader: async () => ++calls,
-    });
+    const options = { ttlMs: 100, jitter: 0, staleWhileRevalidateMs: 60_000 };
+    const cache = makeCache<number>({ ...options, loader: async () => ++calls });
+    const namespace = `ns${namespaceCounter}`;
     expect(await cache.get('s')).toBe(1);
-    await new Promise((r) => setTimeout(r, 80));
-    // Stale: both callers get the old value at once; one refresh is started.
-    await client.command(['DEL', `ns${namespaceCounter}:s`]);
-    expect(await Promise.all([cache.get('s'), cache.get('s')])).toEqual([1, 1]);
-    // The refresh runs in the background: wait for it (bounded), then check it ran once only.
-    for (let i = 0; i < 200 && calls < 2; i++) await new Promise((r) => setTimeout(r, 10));
-    await new Promise((r) => setTimeout(r, 30));
+    const writtenAt = Date.now();
+    // Stale on both clocks: past ttlMs here, and Redis's copy in its last staleWhileRevalidateMs.
+    const stale = async () =>
+      Date.now() - writtenAt > 150 && Number(await client.command(['PTTL', `${namespace}:s`])) < 59_950;
+    await waitFor('the value to go stale', stale);
+    // Stale: every caller gets the old value at once, and one reload runs.
+    expect(await Promise.all(Array.from({ length: 20 }, () => cache.get('s')))).toEqual(Array(20).fill(1));
+    await waitFor('the reload', async () => (await cache.get('s')) === 2);
     expect(calls).toBe(2);
-    expect(await cache.get('s')).toBe(2);
+
+    // A second instance (another process) meets the Redis copy in its stale window: it serves it
+    // and reloads it once too.
+    let peerCalls = 0;
+    const peer = new TieredCache<number>(client, {
+      namespace,
+      ...options,
+      loader: async () => 100 + ++peerCalls,
+    });
+    caches.push(peer as TieredCache<unknown>);
+    const rewrittenAt = Date.now();
+    await waitFor(
+      'the reloaded value to go stale',
+      async () =>
+        Date.now() - rewrittenAt > 150 && Number(await client.command(['PTTL', `${namespace}:s`])) < 59_950,
+    );
+    expect(await peer.get('s')).toBe(2);
+    await waitFor('the peer reload', async () => (await peer.get('s')) === 101);
+    expect(peerCalls).toBe(1);
+    expect(await client.command(['GET', `${namespace}:s`])).toBe('101');
+  });
+
+  it("a reload does not overwrite another instance's write made while it ran (miss and stale reload)", async () => {
+    const options = { ttlMs: 100, jitter: 0, staleWhileRevalidateMs: 60_000 };
+    const here = makeCache<string>(options);
+    const namespace = `ns${namespaceCounter}`;
+    const there = new TieredCache<string>(client, { namespace, ...options });
+    caches.push(there as TieredCache<unknown>);
+    // A miss: the load started before the other instance's set.
+    const miss = gated('loaded');
+    const reading = here.get('m', miss.loader);
+    await miss.started;
+    await there.set('m', 'written there');
+    miss.release();
+    await reading;
+    expect(await client.command(['GET', `${namespace}:m`])).toBe('"written there"');
+    // A stale reload: it read the stale copy, the other instance writes, then it finishes.
+    await here.set('r', 'old');
+    const writtenAt = Date.now();
+    await waitFor(
+      'the value to go stale',
+      async () =>
+        Date.now() - writtenAt > 150 && Number(await client.command(['PTTL', `${namespace}:r`])) < 59_950,
+    );
+    const reload = gated('reloaded');
+    expect(await here.get('r', reload.loader)).toBe('old');
+    await reload.started;
+    await there.set('r', 'written there');
+    reload.release();
+    await waitFor('the reload to end', async () => (await here.get('r')) !== 'old');
+    expect(await client.command(['GET', `${namespace}:r`])).toBe('"written there"');
+    expect(await here.get('r')).toBe('written there');
+  });
+
+  it('treats a value in Redis the codec cannot decode as a miss: undefined, or the loader replaces it', async () => {
+    const cache = makeCache<{ n: number }>();
+    const namespace = `ns${namespaceCounter}`;
+    await client.command(['SET', `${namespace}:bad`, 'not json{']);
+    expect(await cache.get('bad')).toBeUndefined();
+    expect(await cache.get('bad', async () => ({ n: 1 }))).toEqual({ n: 1 });
+    expect(await client.command(['GET', `${namespace}:bad`])).toBe('{"n":1}');
+    expect(await cache.get('bad')).toEqual({ n: 1 });
+  });
+
+  it('refuses a codec without encode and decode, a bad l1.ttlMs and a namespace with a lone surrogate', () => {
+    const invalid = expect.objectContaining({ code: 'INVALID_ARGUMENT' });
+    const make = (options: object) => new TieredCache(client, { namespace: 'n', ...options });
+    for (const codec of [{}, 'json', { encode: () => '' }]) {
+      expect(() => make({ codec: codec as unknown as CacheCodec<unknown> })).toThrow(invalid);
+    }
+    for (const ttlMs of [Number.NaN, -5, 0, '1000', Number.POSITIVE_INFINITY]) {
+      expect(() => make({ l1: { ttlMs: ttlMs as number } })).toThrow(invalid);
+    }
+    expect(() => new TieredCache(client, { namespace: 'a\uD800' })).toThrow(invalid);
+    expect(() => new TieredCache(client, { namespace: 'a\uDFFFb' })).toThrow(invalid);
+    expect(make({ l1: { ttlMs: 1 }, codec: { encode: String, decode: String } })).toBeInstanceOf(TieredCache);
+  });
+
+  it('after close(), a set neither writes nor subscribes again', async () => {
+    const cache = makeCache<string>();
+    const namespace = `ns${namespaceCounter}`;
+    await cache.set('k', 'v');
+    expect(await subscribers(namespace)).toBe(1);
+    await cache.close();
+    expect(await subscribers(namespace)).toBe(0);
+    await expect(cache.set('k', 'w')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(cache.start()).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(await subscribers(namespace)).toBe(0);
+    expect(await client.command(['GET', `${namespace}:k`])).toBe('"v"');
   });
 
   it('returns undefined without a loader and caches nothing for undefined', async () => {
@@ -151,4 +279,48 @@ describe('TieredCache', () => {
       peer.kill();
     }
   });
+});
+
+describe('TieredCache whose first call meets an unavailable server', () => {
+  for (const fault of ['down', 'paused'] as const) {
+    it(`works once a ${fault} server is back (the failed subscribe is tried again), with one subscription`, async () => {
+      const own = await startRedis();
+      const ownClient = createRedisClient({ url: own.url, commandTimeoutMs: 500, connectTimeoutMs: 500 });
+      const cache = new TieredCache<string>(ownClient, { namespace: 'sticky', loader: async () => 'v' });
+      try {
+        await ownClient.ready();
+        if (fault === 'down') await own.kill();
+        else own.pause();
+        await expect(cache.get('k')).rejects.toMatchObject({ code: expect.any(String) });
+        if (fault === 'down') await own.restart();
+        else own.resume();
+        let last: unknown;
+        await waitFor(
+          'the cache to work again',
+          async () => {
+            const values = await Promise.all([cache.get('k'), cache.get('k'), cache.get('k')]).catch(
+              (error) => {
+                last = error;
+                return [];
+              },
+            );
+            return values.length === 3 && values.every((v) => v === 'v');
+          },
+          15_000,
+        ).catch((error) => {
+          throw new Error(`${error.message}; last error: ${String(last)}`);
+        });
+        const reply = (await ownClient.command([
+          'PUBSUB',
+          'NUMSUB',
+          'voelgoed:cache:sticky:invalidate',
+        ])) as unknown[];
+        expect(Number(reply[1])).toBe(1);
+      } finally {
+        if (own.isPaused) own.resume();
+        await cache.close();
+        await ownClient.close();
+      }
+    }, 30_000);
+  }
 });

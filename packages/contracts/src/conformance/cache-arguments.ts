@@ -1,14 +1,14 @@
 import { ErrorCodes } from '../errors.js';
 import type { Cache } from '../ports/cache.js';
 import { expect } from './assert.js';
-import { BAD_TTLS, k } from './cache-support.js';
+import { BAD_TTLS, counting, k } from './cache-support.js';
 import { type ConformanceCheck, expectInfrastructureError } from './shared.js';
 
 // Cache suite, arguments: bad keys, values, TTLs and loaders reject INVALID_ARGUMENT.
 
 const { INVALID_ARGUMENT } = ErrorCodes;
 
-/** Bad input to every method, and that it changes nothing. */
+/** Bad input to every method, and that it changes nothing; any call after `close()`. */
 export function invalidArgumentChecks(): ConformanceCheck<Cache<unknown>>[] {
   return [
     {
@@ -30,6 +30,21 @@ export function invalidArgumentChecks(): ConformanceCheck<Cache<unknown>>[] {
         }
         await expectInfrastructureError(() => cache.get(k(), 'nope' as never), INVALID_ARGUMENT);
         expect(await cache.get(key)).toBe('kept');
+      },
+    },
+    {
+      name: 'after close(), get, set and delete reject with INVALID_ARGUMENT and call no loader',
+      timeoutMs: 20_000,
+      async run(cache) {
+        const key = k();
+        await cache.set(key, 'v');
+        await cache.close();
+        const loader = counting('loaded');
+        await expectInfrastructureError(() => cache.get(key), INVALID_ARGUMENT);
+        await expectInfrastructureError(() => cache.get(k(), loader), INVALID_ARGUMENT);
+        await expectInfrastructureError(() => cache.set(key, 'w'), INVALID_ARGUMENT);
+        await expectInfrastructureError(() => cache.delete(key), INVALID_ARGUMENT);
+        expect(loader.calls).toEqual([]);
       },
     },
   ];

@@ -1,11 +1,14 @@
 import type { Cache } from '../ports/cache.js';
 import { expect } from './assert.js';
-import { counting, k } from './cache-support.js';
+import { counting, gated, k } from './cache-support.js';
 import type { ConformanceCheck } from './shared.js';
 
 // Cache suite, loaders: what a miss does with the loader, its result and its error.
 
-/** A miss calls the loader once, caches what it resolves, and caches neither undefined nor errors. */
+/**
+ * A miss calls the loader once, caches what it resolves, and caches neither undefined nor errors;
+ * a write made while a load runs wins over what the load brings back.
+ */
 export function loaderChecks(): ConformanceCheck<Cache<unknown>>[] {
   return [
     {
@@ -51,6 +54,29 @@ export function loaderChecks(): ConformanceCheck<Cache<unknown>>[] {
         const values = await Promise.all(Array.from({ length: 50 }, () => cache.get(key, loader)));
         expect(values.every((v) => v === 'shared')).toBe(true);
         expect(loader.calls).toHaveLength(1);
+      },
+    },
+    {
+      name: 'a set or a delete made while a load runs wins over the older value the load brings back',
+      async run(cache) {
+        const [written, deleted] = [k(), k()];
+        const slow = gated('loaded before the set');
+        const reading = cache.get(written, slow);
+        await slow.started;
+        await cache.set(written, 'set while loading');
+        slow.release();
+        await reading; // its caller asked before the set: either value may come back to it
+        expect(await cache.get(written)).toBe('set while loading');
+
+        const slower = gated('loaded before the delete');
+        const loading = cache.get(deleted, slower);
+        await slower.started;
+        await cache.delete(deleted);
+        slower.release();
+        await loading;
+        expect(await cache.get(deleted)).toBeUndefined();
+        expect(slow.calls).toHaveLength(1);
+        expect(slower.calls).toHaveLength(1);
       },
     },
   ];

@@ -17,3 +17,28 @@ export function counting<T>(value: T | undefined, delayMs = 0) {
   loader.calls = [] as string[];
   return loader;
 }
+
+/**
+ * A loader that counts its calls and resolves `value` only once `release()` is called;
+ * `started` resolves at its first call. For checks of what happens while a load runs.
+ */
+export function gated<T>(value: T) {
+  let release: () => void = () => {};
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let begin: () => void = () => {};
+  const started = new Promise<void>((resolve) => {
+    begin = resolve;
+  });
+  const loader = async (key: string) => {
+    loader.calls.push(key);
+    begin();
+    await gate;
+    return value;
+  };
+  loader.calls = [] as string[];
+  loader.started = started;
+  loader.release = release;
+  return loader;
+}

@@ -37,6 +37,24 @@ export function valueChecks(): ConformanceCheck<Cache<unknown>>[] {
       },
     },
     {
+      name: 'values handed in or out are copies: changing one changes nothing cached',
+      async run(cache) {
+        const [stored, loaded] = [k(), k()];
+        const given = { items: ['a'] };
+        await cache.set(stored, given);
+        given.items.push('changed after set');
+        for (let read = 0; read < 2; read++) {
+          const value = (await cache.get(stored)) as { items: string[] };
+          expect(value).toEqual({ items: ['a'] });
+          value.items.push('changed by a reader');
+        }
+        expect(await cache.get(stored)).toEqual({ items: ['a'] });
+        const first = (await cache.get(loaded, async () => ({ items: ['b'] }))) as { items: string[] };
+        first.items.push('changed by the first reader');
+        expect(await cache.get(loaded)).toEqual({ items: ['b'] });
+      },
+    },
+    {
       name: 'keys are exact strings: case, normalisation and spaces tell them apart',
       async run(cache) {
         const base = k();

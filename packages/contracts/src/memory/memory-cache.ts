@@ -28,6 +28,12 @@ interface Entry {
   staleUntil: number;
 }
 
+/** A load in flight; a `set` or `delete` of its key supersedes it (the loaded value is not stored). */
+interface Load<T> {
+  promise: Promise<T | undefined>;
+  superseded: boolean;
+}
+
 const jsonCodec: CacheCodec<never> = {
   encode: (value) => JSON.stringify(value),
   decode: (text) => JSON.parse(text) as never,
@@ -46,7 +52,7 @@ export class MemoryCache<T> implements Cache<T> {
   readonly #codec: CacheCodec<T>;
   readonly #clock: Clock;
   readonly #entries = new Map<string, Entry>();
-  readonly #inflight = new Map<string, Promise<T | undefined>>();
+  readonly #inflight = new Map<string, Load<T>>();
 
   #closed = false;
 
@@ -55,9 +61,15 @@ export class MemoryCache<T> implements Cache<T> {
     return inMemoryHealth('cache', this.#closed);
   }
 
-  /** Marks it closed: `health()` reports `down` from then on. Idempotent. */
+  /**
+   * Marks it closed: `health()` reports `down` from then on, and `get`, `set` and `delete` reject
+   * with INVALID_ARGUMENT. Idempotent.
+   */
   async close(): Promise<void> {
     this.#closed = true;
+    for (const load of this.#inflight.values()) load.superseded = true;
+    this.#inflight.clear();
+    this.#entries.clear();
   }
 
   constructor(options: MemoryCacheOptions<T> = {}) {
@@ -83,6 +95,7 @@ export class MemoryCache<T> implements Cache<T> {
   async get(key: string, loader?: CacheLoader<T>): Promise<T | undefined> {
     checkKey(key);
     const load = checkLoader<T>(loader) ?? this.#loader;
+    this.#checkOpen();
     const now = this.#clock.now();
     const entry = this.#entries.get(key);
     if (entry && entry.freshUntil > now) return this.#codec.decode(entry.text);
@@ -97,12 +110,30 @@ export class MemoryCache<T> implements Cache<T> {
   async set(key: string, value: T, ttlMs?: number): Promise<void> {
     checkKey(key);
     const ttl = ttlMs === undefined ? this.#ttlMs : checkTtl(ttlMs, 'ttlMs');
-    this.#store(key, this.#encode(value), ttl);
+    const text = this.#encode(value);
+    this.#checkOpen();
+    this.#supersede(key);
+    this.#store(key, text, ttl);
   }
 
   async delete(key: string): Promise<void> {
     checkKey(key);
+    this.#checkOpen();
+    this.#supersede(key);
     this.#entries.delete(key);
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new InvalidArgumentError(`${PREFIX} the cache is closed`);
+  }
+
+  /** A write wins over the loads of its key in flight: they keep their value to themselves. */
+  #supersede(key: string): void {
+    const load = this.#inflight.get(key);
+    if (load) {
+      load.superseded = true;
+      this.#inflight.delete(key);
+    }
   }
 
   /** Keys that hold a value (fresh or stale). For assertions in tests. */
@@ -120,16 +151,19 @@ export class MemoryCache<T> implements Cache<T> {
   #load(key: string, loader: CacheLoader<T> | undefined): Promise<T | undefined> {
     if (loader === undefined) return Promise.resolve(undefined);
     const running = this.#inflight.get(key);
-    if (running) return running;
-    const promise = (async () => {
+    if (running) return running.promise;
+    const entry = { superseded: false } as Load<T>;
+    entry.promise = (async () => {
       const value = await loader(key);
       if (value === undefined) return undefined;
       const text = this.#encode(value);
-      this.#store(key, text, this.#ttlMs);
+      if (!entry.superseded) this.#store(key, text, this.#ttlMs);
       return this.#codec.decode(text);
-    })().finally(() => this.#inflight.delete(key));
-    this.#inflight.set(key, promise);
-    return promise;
+    })().finally(() => {
+      if (this.#inflight.get(key) === entry) this.#inflight.delete(key);
+    });
+    this.#inflight.set(key, entry);
+    return entry.promise;
   }
 
   #store(key: string, text: string, ttlMs: number): void {
