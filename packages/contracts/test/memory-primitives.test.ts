@@ -39,8 +39,45 @@ describe('MemoryRateLimiter with a ManualClock', () => {
     expect(await limiter.consume('u')).toMatchObject({ allowed: true, remaining: 0 });
   });
 
+  it('is exact at an epoch start time: for limits 1 to 100, a burst of `limit`, then allowed again after exactly retryAfterMs, and in full after resetMs', async () => {
+    const wrong: string[] = [];
+    for (const periodMs of [1000, 60_000, 86_400_000]) {
+      for (let limit = 1; limit <= 100; limit++) {
+        const clock = new ManualClock(1_700_000_000_123);
+        const limiter = new MemoryRateLimiter({ limit, periodMs, clock });
+        const remaining: number[] = [];
+        for (let i = 0; i < limit; i++) {
+          const r = await limiter.consume('u');
+          remaining.push(r.allowed ? r.remaining : -1);
+        }
+        const want = Array.from({ length: limit }, (_, i) => limit - 1 - i);
+        if (remaining.join() !== want.join()) wrong.push(`${limit}/${periodMs}: ${remaining.join()}`);
+        const denied = await limiter.consume('u');
+        if (denied.allowed || denied.retryAfterMs !== Math.ceil(periodMs / limit)) {
+          wrong.push(`${limit}/${periodMs}: denied ${JSON.stringify(denied)}`);
+        }
+        clock.advance(denied.retryAfterMs - 1);
+        if ((await limiter.consume('u')).allowed) wrong.push(`${limit}/${periodMs}: allowed 1 ms early`);
+        clock.advance(1);
+        const again = await limiter.consume('u');
+        if (!again.allowed || again.remaining !== 0)
+          wrong.push(`${limit}/${periodMs}: after retryAfterMs ${JSON.stringify(again)}`);
+        clock.advance(again.resetMs);
+        const full = await limiter.consume('u', limit);
+        if (!full.allowed) wrong.push(`${limit}/${periodMs}: not full again after resetMs`);
+      }
+    }
+    expect(wrong).toEqual([]);
+  });
+
   it('refuses bad settings with INVALID_ARGUMENT', () => {
-    for (const options of [undefined, { limit: 0, periodMs: 1 }, { limit: 1, periodMs: 2 ** 53 }]) {
+    for (const options of [
+      undefined,
+      { limit: 0, periodMs: 1 },
+      { limit: 1, periodMs: 2 ** 53 },
+      { limit: 1, periodMs: 1, clock: 'system' },
+      { limit: 1, periodMs: 1, clock: null },
+    ]) {
       let error: unknown;
       try {
         new MemoryRateLimiter(options as never);
@@ -67,6 +104,18 @@ describe('MemoryExpiringSet with a ManualClock', () => {
     clock.advance(49);
     expect(await set.count()).toBe(0);
     expect(await set.tryAdd('a')).toBe(true);
+  });
+
+  it('refuses a clock without now() with INVALID_ARGUMENT', () => {
+    for (const clock of ['system', null, 5, {}]) {
+      let error: unknown;
+      try {
+        new MemoryExpiringSet({ clock } as never);
+      } catch (e) {
+        error = e;
+      }
+      expect(isInfrastructureError(error, 'INVALID_ARGUMENT')).toBe(true);
+    }
   });
 });
 

@@ -107,7 +107,41 @@ export class ConnectionPool {
     });
   }
 
-  async #connectNew(): Promise<NodeRedisClient> {
+  /**
+   * A new connection for a caller, who waits for it at most `acquireTimeoutMs` (the client's
+   * commandTimeoutMs), as for a free one. The attempt itself may take up to `connectTimeoutMs`
+   * (a TLS handshake may rightly outlast a short command deadline): a connection made after its
+   * caller gave up joins the pool, and one not made by then is destroyed, so a paused server
+   * leaves no half-open socket behind.
+   */
+  #connectNew(): Promise<NodeRedisClient> {
+    const connecting = this.#connect();
+    const ms = this.#acquireTimeoutMs;
+    if (ms >= this.#connectTimeoutMs) return connecting;
+    return new Promise<NodeRedisClient>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(
+          new RedisTimeoutError(`withConnection timed out after ${ms} ms waiting for a connection`, false),
+        );
+        connecting.then(
+          (client) => this.#giveBack(client, !client.isReady),
+          () => {},
+        );
+      }, ms);
+      connecting.then(
+        (client) => {
+          clearTimeout(timer);
+          resolve(client);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  async #connect(): Promise<NodeRedisClient> {
     const client = this.#create();
     this.#busy.add(client);
     const ms = this.#connectTimeoutMs;

@@ -105,15 +105,27 @@ export class ExpiringSet implements ExpiringSetPort {
     return primitiveHealth('expiring-set', this.#client, this.#closed);
   }
 
-  /** Marks it closed (`health()` reports `down`); the client stays open: it is the caller's. Idempotent. */
+  /**
+   * Marks it closed (`health()` reports `down`, calls reject with `INVALID_ARGUMENT`);
+   * the client stays open: it is the caller's. Idempotent.
+   */
   async close(): Promise<void> {
     this.#closed = true;
+  }
+
+  /** The client, while this set is open: after {@link close}, calls reject (a closed cache's do too). */
+  get #open(): Pick<RedisClient, 'command'> {
+    if (this.#closed) throw invalidArgument('the expiring set is closed');
+    return this.#client;
   }
 
   constructor(client: Pick<RedisClient, 'command'>, key: string, options: ExpiringSetOptions = {}) {
     this.#client = client;
     this.key = key;
     if (typeof key !== 'string' || key === '') throw invalidArgument('key must be a non-empty string');
+    // Sent as UTF-8 a lone surrogate becomes U+FFFD: 'holds\uD800' would be the set 'holds\uFFFD'.
+    if (LONE_SURROGATE.test(key)) throw invalidArgument('key must not contain a lone surrogate');
+    if (typeof options !== 'object' || options === null) throw invalidArgument('options must be an object');
     onlyFields(options, EXPIRING_SET_FIELDS, 'expiring set options');
     const ttl = options.defaultTtlMs ?? 60_000;
     validateTtl(ttl);
@@ -124,27 +136,27 @@ export class ExpiringSet implements ExpiringSetPort {
   async add(member: string, ttlMs = this.#defaultTtlMs): Promise<boolean> {
     validateMember(member);
     validateTtl(ttlMs);
-    return (await ADD.run<number>(this.#client, [this.key], [member, Math.ceil(ttlMs), '0'])) === 1;
+    return (await ADD.run<number>(this.#open, [this.key], [member, Math.ceil(ttlMs), '0'])) === 1;
   }
 
   /** Adds `member` only when it is not a live member; resolves false (and changes nothing) otherwise. */
   async tryAdd(member: string, ttlMs = this.#defaultTtlMs): Promise<boolean> {
     validateMember(member);
     validateTtl(ttlMs);
-    return (await ADD.run<number>(this.#client, [this.key], [member, Math.ceil(ttlMs), '1'])) === 1;
+    return (await ADD.run<number>(this.#open, [this.key], [member, Math.ceil(ttlMs), '1'])) === 1;
   }
 
   /** Gives a live member a new TTL from now; resolves false when it is absent or expired. */
   async refresh(member: string, ttlMs = this.#defaultTtlMs): Promise<boolean> {
     validateMember(member);
     validateTtl(ttlMs);
-    return (await REFRESH.run<number>(this.#client, [this.key], [member, Math.ceil(ttlMs)])) === 1;
+    return (await REFRESH.run<number>(this.#open, [this.key], [member, Math.ceil(ttlMs)])) === 1;
   }
 
   /** Removes a member; resolves true when it was live (an expired one is removed too, resolving false). */
   async remove(member: string): Promise<boolean> {
     validateMember(member);
-    return Number(await REMOVE.run<number>(this.#client, [this.key], [member])) === 1;
+    return Number(await REMOVE.run<number>(this.#open, [this.key], [member])) === 1;
   }
 
   /** Whether `member` is live. */
@@ -155,22 +167,22 @@ export class ExpiringSet implements ExpiringSetPort {
   /** Milliseconds `member` has left, or undefined when it is absent or expired. */
   async ttl(member: string): Promise<number | undefined> {
     validateMember(member);
-    const left = Number(await HAS.run<number>(this.#client, [this.key], [member]));
+    const left = Number(await HAS.run<number>(this.#open, [this.key], [member]));
     return left < 0 ? undefined : left;
   }
 
   /** Live members, soonest to expire first. */
   async members(): Promise<string[]> {
-    return (await MEMBERS.run<string[]>(this.#client, [this.key])).map(String);
+    return (await MEMBERS.run<string[]>(this.#open, [this.key])).map(String);
   }
 
   /** Number of live members. */
   async count(): Promise<number> {
-    return Number(await COUNT.run<number>(this.#client, [this.key]));
+    return Number(await COUNT.run<number>(this.#open, [this.key]));
   }
 
   /** Deletes expired members; resolves with how many there were. */
   async purge(): Promise<number> {
-    return Number(await PURGE.run<number>(this.#client, [this.key]));
+    return Number(await PURGE.run<number>(this.#open, [this.key]));
   }
 }

@@ -14,7 +14,17 @@
 import { RESP_TYPES, type TypeMapping } from '@redis/client';
 import type { WithCommands } from '@redis/client/dist/lib/client/index.js';
 import { BasicCommandParser } from '@redis/client/dist/lib/client/parser.js';
+import * as argGrep from '@redis/client/dist/lib/commands/ARGREP.js';
+import * as evalCommand from '@redis/client/dist/lib/commands/EVAL.js';
+import * as geoRadius from '@redis/client/dist/lib/commands/GEORADIUS.js';
+import * as geoRadiusWith from '@redis/client/dist/lib/commands/GEORADIUS_WITH.js';
+import * as geoRadiusByMember from '@redis/client/dist/lib/commands/GEORADIUSBYMEMBER.js';
+import * as geoRadiusByMemberWith from '@redis/client/dist/lib/commands/GEORADIUSBYMEMBER_WITH.js';
 import * as commandsModule from '@redis/client/dist/lib/commands/index.js';
+import * as lmPop from '@redis/client/dist/lib/commands/LMPOP.js';
+import * as sort from '@redis/client/dist/lib/commands/SORT.js';
+import * as xAdd from '@redis/client/dist/lib/commands/XADD.js';
+import * as zmPop from '@redis/client/dist/lib/commands/ZMPOP.js';
 import type { Command, TransformReply } from '@redis/client/dist/lib/RESP/types.js';
 import type { RedisArgument } from './commands.js';
 import { invalidArgument } from './errors.js';
@@ -98,6 +108,7 @@ export function parseCommand(
   args: unknown[],
   typeMapping: TypeMapping | undefined,
 ): ParsedCommand {
+  checkShape(name, shapeOf(command), args);
   for (let i = 0; i < args.length; i++) {
     // node-redis would send it as the text "NaN" (a value stored as such, a score refused late).
     if (Number.isNaN(args[i])) throw invalidArgument(`${name}: argument ${i + 1} is NaN`);
@@ -134,6 +145,145 @@ export function parseCommand(
         ? undefined
         : (reply: unknown) => transformReply(reply, parser.preserve, typeMapping),
   };
+}
+
+// What node-redis's parser of a command takes, read from its parameter list: node-redis
+// ignores arguments past the last it declares and reads an options argument with `options?.EX`,
+// so ioredis-style `set(k, v, 'EX', 10)` stores a key that never expires, in silence. A parser
+// that takes `...args` and hands them on is followed to the function it hands them to (another
+// command's parser, or one of the helpers below); one that keeps them (LATENCY RESET's events,
+// LOLWUT's) takes any number.
+
+/** A helper a parser hands its `...args` to, by name (the modules that export them). */
+const HELPERS: Record<string, unknown> = Object.assign(
+  {},
+  ...[
+    argGrep,
+    evalCommand,
+    geoRadius,
+    geoRadiusWith,
+    geoRadiusByMember,
+    geoRadiusByMemberWith,
+    lmPop,
+    sort,
+    xAdd,
+    zmPop,
+  ].map((m) => ({ ...((m as { default?: object }).default ?? {}), ...m })),
+);
+
+/** What a typed method takes: at most `max` arguments; at `options`, an object (or nothing). */
+export interface CallShape {
+  max: number;
+  /** Indexes (0-based, after the parser) of options objects, with whether a number is taken too. */
+  options: readonly (readonly [index: number, numberToo: boolean])[];
+}
+
+const SHAPES = new Map<Command, CallShape>();
+
+/** A command's {@link CallShape}, worked out on its first call. */
+export function shapeOf(command: Command): CallShape {
+  let shape = SHAPES.get(command);
+  if (shape === undefined) {
+    const params = positions(command.parseCommand as (...a: unknown[]) => unknown, 0);
+    shape =
+      params === undefined || params.length === 0
+        ? { max: Number.POSITIVE_INFINITY, options: [] }
+        : {
+            max: params.length - 1,
+            options: params.flatMap((p, i) => (p.object ? [[i - 1, p.numberToo] as const] : [])),
+          };
+    SHAPES.set(command, shape);
+  }
+  return shape;
+}
+
+interface Param {
+  /** An options object (a parameter named `options`, or destructured `{ … }`). */
+  object: boolean;
+  numberToo: boolean;
+}
+
+/** The positional parameters of a parser or helper (the parser first), undefined when unbounded. */
+function positions(fn: (...a: unknown[]) => unknown, depth: number): Param[] | undefined {
+  const source = Function.prototype.toString.call(fn);
+  const open = source.indexOf('(');
+  let close = open;
+  for (let level = 0; close < source.length; close++) {
+    if ('([{'.includes(source[close] as string)) level++;
+    else if (')]}'.includes(source[close] as string) && --level === 0) break;
+  }
+  const body = source.slice(close + 1);
+  const out: Param[] = [];
+  for (const raw of splitTopLevel(source.slice(open + 1, close))) {
+    const param = raw.replace(/=.*$/s, '').trim();
+    if (param === '') continue;
+    const numberToo = param === 'options' && body.includes("typeof options === 'number'");
+    if (param.startsWith('...[')) {
+      for (const _ of splitTopLevel(param.slice(4, -1))) out.push({ object: false, numberToo: false });
+    } else if (param.startsWith('...')) {
+      const rest = handedOn(param.slice(3), body, depth);
+      if (rest === undefined) return undefined;
+      out.push(...rest);
+    } else out.push({ object: param === 'options' || param.startsWith('{'), numberToo });
+  }
+  return out;
+}
+
+/** Where a parser's `...name` goes: the parameters of the function it is spread into. */
+function handedOn(name: string, body: string, depth: number): Param[] | undefined {
+  const call = new RegExp(`(?:\\(0, )?([\\w$.]+)\\)?\\(([^()]*?)\\.\\.\\.${name}\\)`).exec(body);
+  if (call !== null && depth < 4) {
+    const [, callee = '', leading = ''] = call;
+    const target = callee.endsWith('.default.parseCommand')
+      ? COMMANDS[callee.slice(0, -'.default.parseCommand'.length).replace(/_\d+$/, '')]?.parseCommand
+      : HELPERS[callee.slice(callee.lastIndexOf('.') + 1)];
+    if (typeof target !== 'function') return undefined;
+    const params = positions(target as (...a: unknown[]) => unknown, depth + 1);
+    return params?.slice(splitTopLevel(leading).filter((a) => a.trim() !== '').length);
+  }
+  // Read by index only (`args[0], args[1], args[2]`): that many.
+  const indexes = [...body.matchAll(new RegExp(`\\b${name}(\\[(\\d+)\\]|\\.|\\b)`, 'g'))];
+  if (indexes.length === 0 || indexes.some((m) => m[2] === undefined)) return undefined;
+  const count = Math.max(...indexes.map((m) => Number(m[2]))) + 1;
+  return Array.from({ length: count }, () => ({ object: false, numberToo: false }));
+}
+
+/** Splits at the commas outside brackets. */
+function splitTopLevel(text: string): string[] {
+  const parts: string[] = [];
+  let level = 0;
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i] as string;
+    if ('([{'.includes(c)) level++;
+    else if (')]}'.includes(c)) level--;
+    else if (c === ',' && level === 0) {
+      parts.push(text.slice(start, i));
+      start = i + 1;
+    }
+  }
+  parts.push(text.slice(start));
+  return parts;
+}
+
+/** Refuses what node-redis's parser would drop: arguments past its last, an options that is not an object. */
+function checkShape(name: string, shape: CallShape, args: unknown[]): void {
+  for (let i = shape.max; i < args.length; i++) {
+    if (args[i] !== undefined) {
+      throw invalidArgument(
+        `${name} takes at most ${shape.max} arguments, got ${args.length}: node-redis would ignore argument ${i + 1} in silence (options go in an object: set(key, value, { EX: 10 }))`,
+      );
+    }
+  }
+  for (const [i, numberToo] of shape.options) {
+    const arg = args[i];
+    if (arg === undefined || arg === null) continue;
+    if (typeof arg === 'object' && !Array.isArray(arg) && !Buffer.isBuffer(arg)) continue;
+    if (numberToo && typeof arg === 'number') continue;
+    throw invalidArgument(
+      `${name}: argument ${i + 1} (options) must be an object${numberToo ? ' or a number' : ''}, got ${Array.isArray(arg) ? 'an array' : typeof arg}: node-redis would ignore it in silence`,
+    );
+  }
 }
 
 function isObjectArgument(arg: unknown): boolean {

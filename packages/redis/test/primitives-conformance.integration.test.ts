@@ -58,20 +58,40 @@ describe('the primitives, beyond the suites', () => {
     }
   });
 
-  it("RateLimiter stores the arrival time with 17 significant digits, not Lua tostring's 14", async () => {
+  it('RateLimiter stores the arrival time exactly (whole ms:1/limit ms), and reads an older float one rounded up', async () => {
     const prefix = `rl:${randomUUID()}:`;
     const limiter = new RateLimiter(standalone, { limit: 3, periodMs: 1000, keyPrefix: prefix });
     await limiter.consume('s');
-    const stored = String(await standalone.command(['GET', `${prefix}s`]));
-    expect(stored.replace(/^0+|[^0-9]/g, '').length).toBeGreaterThan(14);
+    const [ms, units] = String(await standalone.command(['GET', `${prefix}s`])).split(':');
+    expect(Number(ms) % 1).toBe(0);
+    expect(Number(ms)).toBeGreaterThan(Date.now() - 60_000);
+    expect(Number(units)).toBe(1); // 333⅓ ms past now: 333 ms and 1 of 3 thirds
+    // What the version before wrote: a float TAT (an hour ahead: far past the whole allowance).
+    await standalone.command([
+      'SET',
+      `${prefix}old`,
+      String(Date.now() + 3_600_000 + 0.123456789),
+      'PX',
+      3_600_000,
+    ]);
+    const denied = await limiter.consume('old');
+    expect(denied).toMatchObject({ allowed: false, remaining: 0 });
+    expect(denied.resetMs).toBeGreaterThan(3_000_000);
   });
 
-  it('refuses a non-object options or a non-string keyPrefix with INVALID_ARGUMENT', () => {
+  it('refuses a non-object options, a non-string keyPrefix or a key with a lone surrogate with INVALID_ARGUMENT', () => {
     const invalid = expect.objectContaining({ code: 'INVALID_ARGUMENT' });
     expect(() => new RateLimiter(standalone, null as never)).toThrow(invalid);
     expect(() => new RateLimiter(standalone, { limit: 1, periodMs: 1, keyPrefix: 5 as never })).toThrow(
       invalid,
     );
     expect(() => new TieredCache(standalone, { namespace: 'n', loader: 'x' as never })).toThrow(invalid);
+    // Sent as UTF-8 a lone surrogate becomes U+FFFD: 'rl\uD800:' would share 'rl\uFFFD:''s keys.
+    expect(() => new RateLimiter(standalone, { limit: 1, periodMs: 1, keyPrefix: 'rl\uD800:' })).toThrow(
+      invalid,
+    );
+    expect(() => new ExpiringSet(standalone, 'holds\uD800')).toThrow(invalid);
+    expect(() => new ExpiringSet(standalone, 'k', null as never)).toThrow(invalid);
+    expect(() => new ExpiringSet(standalone, 'k', 'ttl' as never)).toThrow(invalid);
   });
 });

@@ -152,4 +152,50 @@ describe('typed methods refuse option fields node-redis would drop in silence', 
     expect(e.message).not.toContain('does not read');
     expect(await redis.exists('opt:o')).toBe(0);
   });
+
+  it('ioredis-style positional options and extra arguments are refused, not dropped', async () => {
+    // @ts-expect-error SET takes its options as an object
+    let e = await refusal(() => redis.set('opt:p1', 'v', 'EX', 10));
+    expect(e.message).toMatch(/^\[voelgoed:redis\] set takes at most 3 arguments, got 4/);
+    // @ts-expect-error SET takes its options as an object
+    e = await refusal(() => redis.set('opt:p1', 'v', 'EX'));
+    expect(e.message).toContain('argument 3 (options) must be an object, got string');
+    await redis.set('opt:p2', 'v');
+    // @ts-expect-error SET takes its options as an object
+    await refusal(() => redis.set('opt:p2', 'w', 'PX', 500, 'NX'));
+    expect(await redis.get('opt:p2')).toBe('v');
+    // @ts-expect-error one argument too many
+    await refusal(() => redis.set('opt:p3', 'v', { EX: 10 }, 'extra'));
+    // @ts-expect-error one argument too many
+    await refusal(() => redis.expire('opt:p2', 10, 'NX', 'extra'));
+    // @ts-expect-error HGETALL takes one key
+    await refusal(() => redis.hGetAll('opt:h', 'extra'));
+    // @ts-expect-error an array is not the options object
+    await refusal(() => redis.scan('0', ['MATCH', '*']));
+    // Through a helper node-redis's parser hands its arguments to (EVAL's, XADD's) too.
+    // @ts-expect-error EVAL's keys go in the options object
+    await refusal(() => redis.eval('return 1', { keys: [] }, 'extra'));
+    // @ts-expect-error XADD takes key, id, message, options
+    await refusal(() => redis.xAdd('opt:x', '*', { a: '1' }, {}, 'extra'));
+    expect(await redis.exists(['opt:p1', 'opt:p3', 'opt:x'])).toBe(0);
+    expect(await redis.pTTL('opt:p2')).toBe(-1);
+    // A batch holding such a call is refused whole.
+    // @ts-expect-error SET takes its options as an object
+    await refusal(() => redis.multi().incr('opt:p4').set('opt:p4b', 'v', 'EX', 10).exec());
+    expect(await redis.exists(['opt:p4', 'opt:p4b'])).toBe(0);
+  });
+
+  it('what the parser takes still passes: trailing undefined, null options, a number where one is taken, variadic commands', async () => {
+    expect(await redis.set('opt:q1', 'v', undefined)).toBe('OK');
+    // @ts-expect-error a trailing undefined asks for nothing
+    expect(await redis.set('opt:q1', 'v', { PX: 60_000 }, undefined)).toBe('OK');
+    // @ts-expect-error null options ask for nothing
+    expect(await redis.set('opt:q2', 'v', null)).toBe('OK');
+    await redis.sAdd('opt:s1', ['a', 'b']);
+    expect(await redis.sInterCard(['opt:s1'], 1)).toBe(1);
+    expect(await redis.sInterCard(['opt:s1'], { LIMIT: 5 })).toBe(2);
+    expect(await redis.LATENCY_RESET('command', 'fork')).toBeGreaterThanOrEqual(0);
+    expect(await redis.eval('return ARGV[1]', { arguments: ['x'] })).toBe('x');
+    expect(typeof (await redis.xAdd('opt:x2', '*', { a: '1' }))).toBe('string');
+  });
 });

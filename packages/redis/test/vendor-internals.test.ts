@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
-import { attachCommands, parseCommand } from '../src/typed-commands.js';
+import { attachCommands, parseCommand, shapeOf } from '../src/typed-commands.js';
 
 // src/typed-commands.ts is the one file that reaches into @redis/client's dist/ (its command
 // definitions and parser), which is why package.json pins @redis/client exactly. These tests pin
@@ -60,5 +60,37 @@ describe('the @redis/client internals the typed commands use', () => {
       `the HGETALL transform (gave ${JSON.stringify(reply)})`,
       JSON.stringify(reply) === JSON.stringify({ name: 'Thandi', seat: '7' }),
     );
+  });
+
+  it("every parser's parameter list is read: how many arguments it takes, and where its options object goes", () => {
+    const commands: Record<string, unknown> = {};
+    attachCommands(commands, (_receiver, _name, command) => command);
+    const unbounded: string[] = [];
+    for (const name of Object.getOwnPropertyNames(commands)) {
+      if (!/^[A-Z]/.test(name)) continue;
+      const shape = shapeOf((commands[name] as () => never)());
+      if (shape.max === Number.POSITIVE_INFINITY) unbounded.push(name);
+    }
+    // Only the parsers that keep a list of their own (LATENCY's events, LOLWUT's arguments).
+    internal(
+      `the parameter lists of the parsers (unbounded: ${unbounded.join(', ')})`,
+      unbounded.join() === 'LATENCY_HISTOGRAM,LATENCY_RESET,LOLWUT',
+    );
+    const shape = (name: string) => JSON.stringify(shapeOf((commands[name] as () => never)()));
+    const expected: Record<string, unknown> = {
+      SET: { max: 3, options: [[2, false]] },
+      GET: { max: 1, options: [] },
+      HSET: { max: 3, options: [] },
+      EVAL: { max: 2, options: [[1, false]] },
+      XADD: { max: 4, options: [[3, false]] },
+      XADD_NOMKSTREAM: { max: 4, options: [[3, false]] },
+      ZRANGE_WITHSCORES: { max: 4, options: [[3, false]] },
+      SINTERCARD: { max: 2, options: [[1, true]] },
+      GEORADIUSBYMEMBER_RO_WITH: { max: 6, options: [[5, false]] },
+      XRANGE: { max: 4, options: [] },
+    };
+    for (const [name, want] of Object.entries(expected)) {
+      internal(`${name}'s parameter list (read as ${shape(name)})`, shape(name) === JSON.stringify(want));
+    }
   });
 });

@@ -112,6 +112,52 @@ describe('withConnection', () => {
   });
 });
 
+describe('withConnection against a paused server', () => {
+  it('a new connection is waited for within commandTimeoutMs (TIMEOUT); the attempt goes on to connectTimeoutMs and joins the pool when made', async () => {
+    const paused = await startRedis();
+    // A connect deadline far past any test run: the only deadline that can fire is the caller's.
+    const client = createRedisClient({
+      url: paused.url,
+      poolSize: 1,
+      commandTimeoutMs: 200,
+      connectTimeoutMs: 120_000,
+    });
+    try {
+      await client.ready();
+      paused.pause();
+      const error = await client
+        .withConnection((c) => c.command(['PING']))
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(error).toBeInstanceOf(InfrastructureError);
+      expect((error as InfrastructureError).code).toBe('TIMEOUT');
+      expect((error as InfrastructureError).message).toContain('after 200 ms waiting for a connection');
+      paused.resume();
+      // The attempt that outlived its caller completes and is lent next: the pool holds one. (A
+      // borrower meanwhile waits for it, up to 200 ms each: a loaded machine may take longer.)
+      let echoed: unknown;
+      for (let i = 0; i < 100 && echoed === undefined; i++) {
+        echoed = await client
+          .withConnection((c) => c.command(['ECHO', 'later']))
+          .catch((e: unknown) => {
+            if ((e as InfrastructureError).code !== 'TIMEOUT') throw e;
+            return undefined;
+          });
+      }
+      expect(echoed).toBe('later');
+      const clients = String(await client.command(['CLIENT', 'LIST']))
+        .split('\n')
+        .filter((line) => line.trim() !== '');
+      expect(clients).toHaveLength(2); // the shared connection and the pool's one
+    } finally {
+      if (paused.isPaused) paused.resume();
+      await client.close();
+    }
+  }, 30_000);
+});
+
 describe('transaction state never reaches the shared connection', () => {
   it.each([['MULTI'], ['EXEC'], ['DISCARD'], ['WATCH', 'wc:k'], ['UNWATCH']])(
     '%s is refused on command, pipeline and transaction before anything is sent',

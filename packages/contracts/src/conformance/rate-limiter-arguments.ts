@@ -48,8 +48,34 @@ export function invalidArgumentChecks(): ConformanceCheck<RateLimiterMaker>[] {
           { limit: 1, periodMs: -5 },
           { limit: 1, periodMs: Number.POSITIVE_INFINITY },
           { limit: 1, periodMs: Number.NaN },
+          // Past what the limiter can count exactly: limit × periodMs above 2^53 - 1, or a
+          // period so long that now + periodMs would pass 2^53 ms.
+          { limit: 1e21, periodMs: 1000 },
+          { limit: 2 ** 53, periodMs: 1 },
+          { limit: 5, periodMs: 2 ** 52 },
+          { limit: 1, periodMs: 2 ** 52 + 1 },
+          { limit: 1, periodMs: 2 ** 53 - 1 },
+          { limit: 2 ** 27, periodMs: 2 ** 26 + 0.5 },
         ];
         for (const settings of bad) await expectInfrastructureError(() => make(settings), INVALID_ARGUMENT);
+      },
+    },
+    {
+      name: 'after close(), consume and reset reject with INVALID_ARGUMENT, saying it is closed',
+      async run(make) {
+        const limiter = await make({ limit: 3, periodMs: 60_000 });
+        const subject = s();
+        await limiter.consume(subject);
+        await limiter.close();
+        for (const call of [
+          () => limiter.consume(subject),
+          () => limiter.consume(s(), 2),
+          () => limiter.reset(subject),
+        ]) {
+          const error = await expectInfrastructureError(call, INVALID_ARGUMENT);
+          expect(error.retryable).toBe(false);
+          expect(error.message).toMatch(/closed/);
+        }
       },
     },
   ];

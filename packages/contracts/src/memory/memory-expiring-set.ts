@@ -35,7 +35,7 @@ export class MemoryExpiringSet implements ExpiringSet {
     return inMemoryHealth('expiring-set', this.#closed);
   }
 
-  /** Marks it closed: `health()` reports `down` from then on. Idempotent. */
+  /** Marks it closed: `health()` reports `down`, calls reject with `INVALID_ARGUMENT`. Idempotent. */
   async close(): Promise<void> {
     this.#closed = true;
   }
@@ -43,11 +43,12 @@ export class MemoryExpiringSet implements ExpiringSet {
   constructor(options: MemoryExpiringSetOptions = {}) {
     const o = readOptions(options, ['defaultTtlMs', 'clock'], 'expiring set options', PREFIX);
     this.#defaultTtlMs = checkTtl(o.defaultTtlMs ?? 60_000, 'defaultTtlMs');
-    this.#clock = (o.clock as Clock | undefined) ?? systemClock;
+    this.#clock = checkClock(o.clock);
   }
 
   async add(member: string, ttlMs?: number): Promise<boolean> {
     const expiry = this.#expiry(member, ttlMs);
+    this.#assertOpen();
     this.#purge();
     const existed = this.#members.has(member);
     this.#members.set(member, expiry);
@@ -56,6 +57,7 @@ export class MemoryExpiringSet implements ExpiringSet {
 
   async tryAdd(member: string, ttlMs?: number): Promise<boolean> {
     const expiry = this.#expiry(member, ttlMs);
+    this.#assertOpen();
     this.#purge();
     if (this.#members.has(member)) return false;
     this.#members.set(member, expiry);
@@ -64,6 +66,7 @@ export class MemoryExpiringSet implements ExpiringSet {
 
   async refresh(member: string, ttlMs?: number): Promise<boolean> {
     const expiry = this.#expiry(member, ttlMs);
+    this.#assertOpen();
     if (this.#live(member) === undefined) {
       this.#members.delete(member);
       return false;
@@ -74,6 +77,7 @@ export class MemoryExpiringSet implements ExpiringSet {
 
   async remove(member: string): Promise<boolean> {
     checkMember(member);
+    this.#assertOpen();
     const live = this.#live(member) !== undefined;
     this.#members.delete(member);
     return live;
@@ -85,11 +89,13 @@ export class MemoryExpiringSet implements ExpiringSet {
 
   async ttl(member: string): Promise<number | undefined> {
     checkMember(member);
+    this.#assertOpen();
     const expiry = this.#live(member);
     return expiry === undefined ? undefined : expiry - this.#clock.now();
   }
 
   async members(): Promise<string[]> {
+    this.#assertOpen();
     const now = this.#clock.now();
     return [...this.#members]
       .filter(([, expiry]) => expiry > now)
@@ -98,6 +104,7 @@ export class MemoryExpiringSet implements ExpiringSet {
   }
 
   async count(): Promise<number> {
+    this.#assertOpen();
     const now = this.#clock.now();
     let n = 0;
     for (const expiry of this.#members.values()) if (expiry > now) n++;
@@ -105,6 +112,7 @@ export class MemoryExpiringSet implements ExpiringSet {
   }
 
   async purge(): Promise<number> {
+    this.#assertOpen();
     return this.#purge();
   }
 
@@ -130,6 +138,10 @@ export class MemoryExpiringSet implements ExpiringSet {
     return expiry !== undefined && expiry > this.#clock.now() ? expiry : undefined;
   }
 
+  #assertOpen(): void {
+    if (this.#closed) throw new InvalidArgumentError(`${PREFIX} the expiring set is closed`);
+  }
+
   /** Checks a member and TTL (both before anything changes) and gives the expiry. */
   #expiry(member: unknown, ttlMs: unknown): number {
     checkMember(member);
@@ -150,4 +162,13 @@ function checkTtl(ttlMs: unknown, what: string): number {
   const ms = Math.ceil(ttlMs);
   if (ms > MAX_TTL_MS) throw new InvalidArgumentError(`${PREFIX} ${what} must be at most 2^53 - 1 ms`);
   return ms;
+}
+
+/** A clock option: absent (the system clock) or something with a `now()`. */
+function checkClock(clock: unknown): Clock {
+  if (clock === undefined) return systemClock;
+  if (typeof (clock as Partial<Clock> | null)?.now !== 'function') {
+    throw new InvalidArgumentError(`${PREFIX} clock must have a now() method`);
+  }
+  return clock as Clock;
 }

@@ -7,10 +7,10 @@ import { validate } from '../validate.js';
 import { type Clock, systemClock } from './clock.js';
 
 const PREFIX = '[voelgoed:contracts]';
-/** Slack for float rounding in the arrival-time arithmetic (a millionth of a ms). */
-const EPSILON = 1e-6;
 /** Forgotten subjects are swept after this many calls (an O(n) walk, so not on every call). */
 const SWEEP_EVERY = 1024;
+/** Longest period (about 142,000 years): an arrival time, now + periodMs, stays below 2^53 ms. */
+const MAX_PERIOD_MS = 2 ** 52;
 
 /** Options of {@link MemoryRateLimiter}. */
 export interface MemoryRateLimiterOptions extends RateLimiterSettings {
@@ -18,18 +18,39 @@ export interface MemoryRateLimiterOptions extends RateLimiterSettings {
   clock?: Clock;
 }
 
+/** A theoretical arrival time: whole ms, and the 1/limit ms past them (0 to limit - 1). */
+interface Arrival {
+  ms: number;
+  units: number;
+}
+
+/** `a / b` rounded down, exactly, for integers 0 <= a <= 2^53 - 1 and b >= 1. */
+function floorDiv(a: number, b: number): number {
+  const q = Math.floor(a / b);
+  return q * b > a ? q - 1 : q;
+}
+
+/** `a / b` rounded up, exactly (as {@link floorDiv}). */
+function ceilDiv(a: number, b: number): number {
+  const q = floorDiv(a, b);
+  return q * b < a ? q + 1 : q;
+}
+
 /**
  * An in-memory {@link RateLimiter} with the Redis limiter's algorithm (GCRA: one "theoretical
  * arrival time" per subject) and answers: `limit` requests per `periodMs`, bursts up to
  * `limit`, one request's worth back every `periodMs / limit` ms, nothing taken when denied.
+ * Exact, as the Redis script is, with the same steps: time in whole ms (the clock rounded
+ * down), the arrival time counted in 1/limit ms; so `periodMs` (rounded up to whole ms) is at
+ * most 2^52 and `limit * periodMs` at most 2^53 - 1.
  */
 export class MemoryRateLimiter implements RateLimiter {
   readonly limit: number;
+  /** The period in whole ms (rounded up). */
   readonly periodMs: number;
-  readonly #intervalMs: number;
   readonly #clock: Clock;
-  /** Subject -> theoretical arrival time (clock ms); a time in the past is a full allowance. */
-  readonly #arrivals = new Map<string, number>();
+  /** Subject -> theoretical arrival time; one in the past is a full allowance. */
+  readonly #arrivals = new Map<string, Arrival>();
   #calls = 0;
 
   #closed = false;
@@ -39,7 +60,7 @@ export class MemoryRateLimiter implements RateLimiter {
     return inMemoryHealth('rate-limiter', this.#closed);
   }
 
-  /** Marks it closed: `health()` reports `down` from then on. Idempotent. */
+  /** Marks it closed: `health()` reports `down`, calls reject with `INVALID_ARGUMENT`. Idempotent. */
   async close(): Promise<void> {
     this.#closed = true;
   }
@@ -49,12 +70,16 @@ export class MemoryRateLimiter implements RateLimiter {
     const o = readOptions(options, ['limit', 'periodMs', 'clock'], 'rate limiter options', PREFIX);
     validate.integer(o.limit, 'limit', PREFIX, 1);
     validate.positiveMs(o.periodMs, 'periodMs', PREFIX);
-    if (o.periodMs > MAX_TTL_MS)
-      throw new InvalidArgumentError(`${PREFIX} periodMs must be at most 2^53 - 1 ms`);
+    const periodMs = Math.ceil(o.periodMs);
+    // An arrival time (now + up to periodMs) must stay a whole number below 2^53.
+    if (periodMs > MAX_PERIOD_MS)
+      throw new InvalidArgumentError(`${PREFIX} periodMs must be at most 2^52 ms`);
+    if (o.limit * periodMs > MAX_TTL_MS) {
+      throw new InvalidArgumentError(`${PREFIX} limit × periodMs (in whole ms) must be at most 2^53 - 1`);
+    }
     this.limit = o.limit;
-    this.periodMs = o.periodMs;
-    this.#intervalMs = o.periodMs / o.limit;
-    this.#clock = (o.clock as Clock | undefined) ?? systemClock;
+    this.periodMs = periodMs;
+    this.#clock = checkClock(o.clock);
   }
 
   async consume(subject: string, cost = 1): Promise<RateLimitResult> {
@@ -62,35 +87,41 @@ export class MemoryRateLimiter implements RateLimiter {
     if (typeof cost !== 'number' || !Number.isInteger(cost) || cost < 1 || cost > this.limit) {
       throw new InvalidArgumentError(`${PREFIX} cost must be an integer from 1 to the limit (${this.limit})`);
     }
-    const now = this.#clock.now();
+    this.#assertOpen();
+    const now = Math.floor(this.#clock.now());
     if (++this.#calls % SWEEP_EVERY === 0) this.#sweep(now);
-    const interval = this.#intervalMs;
-    const capacity = this.limit * interval;
-    const tat = Math.max(this.#arrivals.get(subject) ?? now, now);
-    const newTat = tat + interval * cost;
-    const allowAt = newTat - capacity;
-    if (now + EPSILON < allowAt) {
-      const remaining = Math.max(0, Math.floor((now - (tat - capacity)) / interval + EPSILON));
+    const { limit, periodMs } = this;
+    let debt = this.#debt(subject, now);
+    const slack = limit * periodMs - debt;
+    const need = periodMs * cost;
+    if (need > slack) {
       return {
         allowed: false,
-        remaining,
-        retryAfterMs: Math.ceil(allowAt - now),
-        resetMs: Math.ceil(tat - now),
+        remaining: slack > 0 ? floorDiv(slack, periodMs) : 0,
+        retryAfterMs: ceilDiv(need - slack, limit),
+        resetMs: ceilDiv(debt, limit),
       };
     }
-    this.#arrivals.set(subject, newTat);
-    const remaining = Math.max(0, Math.floor((now - allowAt) / interval + EPSILON));
-    return { allowed: true, remaining, retryAfterMs: 0, resetMs: Math.ceil(newTat - now - EPSILON) };
+    debt += need;
+    const whole = floorDiv(debt, limit);
+    this.#arrivals.set(subject, { ms: now + whole, units: debt - whole * limit });
+    return {
+      allowed: true,
+      remaining: floorDiv(slack - need, periodMs),
+      retryAfterMs: 0,
+      resetMs: ceilDiv(debt, limit),
+    };
   }
 
   async reset(subject: string): Promise<void> {
     checkSubject(subject);
+    this.#assertOpen();
     this.#arrivals.delete(subject);
   }
 
   /** Number of subjects that do not have their full allowance. For assertions in tests. */
   size(): number {
-    this.#sweep(this.#clock.now());
+    this.#sweep(Math.floor(this.#clock.now()));
     return this.#arrivals.size;
   }
 
@@ -99,8 +130,22 @@ export class MemoryRateLimiter implements RateLimiter {
     this.#arrivals.clear();
   }
 
+  /** What `subject` owes at `now`, in 1/limit ms (0: its full allowance). */
+  #debt(subject: string, now: number): number {
+    const tat = this.#arrivals.get(subject);
+    if (tat === undefined) return 0;
+    const debt = (tat.ms - now) * this.limit + tat.units;
+    return Math.max(debt, 0);
+  }
+
   #sweep(now: number): void {
-    for (const [subject, tat] of this.#arrivals) if (tat <= now) this.#arrivals.delete(subject);
+    for (const subject of this.#arrivals.keys()) {
+      if (this.#debt(subject, now) === 0) this.#arrivals.delete(subject);
+    }
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new InvalidArgumentError(`${PREFIX} the rate limiter is closed`);
   }
 }
 
@@ -110,4 +155,13 @@ function checkSubject(subject: unknown): asserts subject is string {
   if (!isWellFormed(subject)) {
     throw new InvalidArgumentError(`${PREFIX} subject must not contain a lone surrogate`);
   }
+}
+
+/** A clock option: absent (the system clock) or something with a `now()`. */
+function checkClock(clock: unknown): Clock {
+  if (clock === undefined) return systemClock;
+  if (typeof (clock as Partial<Clock> | null)?.now !== 'function') {
+    throw new InvalidArgumentError(`${PREFIX} clock must have a now() method`);
+  }
+  return clock as Clock;
 }
