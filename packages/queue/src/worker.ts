@@ -135,6 +135,8 @@ export class RedisJobWorker implements JobWorker {
         const reply = await this.#fetch(index, take, acks);
         this.#reserved -= take;
         if (reply === undefined) {
+          // The slots it reserved are free again: a fetcher waiting for one may fetch.
+          if (take > 0) this.#wakeLoop();
           // Redis down or paused: keep the worker alive and try again, backing off up to 2 s.
           errors++;
           await waker.wait(generation, redisRetryDelayMs(errors, 2_000), stop);
@@ -143,6 +145,10 @@ export class RedisJobWorker implements JobWorker {
         errors = 0;
         completions.settle(acks, reply);
         const fetched = this.#startAll(parseJobs(reply, 1 + acks.length), sentAt + leaseMs);
+        // Slots it reserved but did not fill are free again: a fetcher that found none free while
+        // this call was in flight waits for one, and nothing else would wake it (a running
+        // handler may not finish for a long time).
+        if (fetched < take) this.#wakeLoop();
         if (take > 0 && fetched === take) {
           this.#batchLimit = Math.min(this.#batch, this.#batchLimit * 2);
           this.#wakeBacklog();

@@ -1,0 +1,61 @@
+import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { createRedisClient, type RedisClient } from '@voelgoed/redis';
+import { type RedisServer, startRedis, stopAll } from '@voelgoed/testkit';
+import { createRedisJobQueue } from '../src/index.js';
+
+// A worker keeps two fetches in flight, each for part of its slots. When one comes back with a
+// job and the other, still in flight, comes back with none, the first saw no free slot (the
+// other's were reserved) and waited for one: the slot the empty fetch gave back must wake it.
+// It did not, so a job enqueued next waited until a running handler finished (here: never).
+
+let server: RedisServer;
+let client: RedisClient;
+beforeAll(async () => {
+  server = await startRedis();
+  client = createRedisClient({ url: server.url });
+  await client.ready();
+});
+afterAll(async () => {
+  await client.close();
+  await stopAll();
+});
+
+it.each([2, 4, 10])(
+  'concurrency %i: a slot an empty fetch gives back is used at once (a job enqueued while the others run is started)',
+  async (concurrency) => {
+    const queue = createRedisJobQueue(client, `slots-${concurrency}-${Date.now()}`);
+    const started: string[] = [];
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    // Enqueued before the worker starts: the first of its fetches takes it, the others none.
+    await queue.enqueue('first');
+    const worker = queue.process(
+      async (job) => {
+        started.push(job.payload as string);
+        await held;
+      },
+      { concurrency },
+    );
+    try {
+      const until = async (n: number, what: string) => {
+        const deadline = Date.now() + 15_000;
+        while (started.length < n) {
+          if (Date.now() > deadline)
+            throw new Error(`${what}: started ${JSON.stringify(started)} after 15 s`);
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+      };
+      await until(1, 'the first job');
+      // Every fetch of the start has come back by now (the first job's was among them).
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await queue.enqueue('second');
+      await until(2, 'a job enqueued while one runs');
+      expect(started).toEqual(['first', 'second']);
+    } finally {
+      release();
+      await worker.close({ graceMs: 1000 });
+      await queue.close({ graceMs: 0 });
+    }
+  },
+  60_000,
+);
