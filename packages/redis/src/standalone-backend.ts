@@ -139,20 +139,33 @@ export class StandaloneBackend implements Backend {
       if (at >= 0) this.#subscribers.splice(at, 1);
     };
     try {
-      const ms = this.#o.connectTimeoutMs;
+      const connectMs = this.#o.connectTimeoutMs;
       await within(
         subscriber.connect(),
-        ms,
-        () => new RedisTimeoutError(`SUBSCRIBE timed out after ${ms} ms connecting`, false),
+        connectMs,
+        () => new RedisTimeoutError(`SUBSCRIBE timed out after ${connectMs} ms connecting`, false),
       );
     } catch (error) {
       untrack();
       destroyQuietly(subscriber);
       throw mapError(error, 'SUBSCRIBE');
     }
-    await subscriber.subscribe(channel, (message: string | Buffer, ch: string | Buffer) =>
-      handler(String(message), String(ch)),
-    );
+    // The server's confirmation within the command deadline: a server that stalls (paused) after
+    // the connect would otherwise hold the caller until it resumes (a cache's start, every call).
+    const ms = this.#o.commandTimeoutMs;
+    try {
+      await within(
+        subscriber.subscribe(channel, (message: string | Buffer, ch: string | Buffer) =>
+          handler(String(message), String(ch)),
+        ),
+        ms,
+        () => new RedisTimeoutError(`SUBSCRIBE timed out after ${ms} ms`, true, true),
+      );
+    } catch (error) {
+      untrack();
+      destroyQuietly(subscriber);
+      throw mapError(error, 'SUBSCRIBE');
+    }
     return async () => {
       untrack();
       if (subscriber.isOpen) {
