@@ -95,9 +95,17 @@ export class RedisKeyValueStore implements KeyValueStore {
     return primitiveHealth('key-value', this.#client, this.#closed);
   }
 
-  /** Marks it closed (`health()` reports `down`); the client stays open: it is the caller's. Idempotent. */
+  /**
+   * Marks it closed: `health()` reports `down` and every call rejects with `INVALID_ARGUMENT`;
+   * the client stays open: it is the caller's. Idempotent.
+   */
   async close(): Promise<void> {
     this.#closed = true;
+  }
+
+  /** Refuses a call after {@link close}, before anything is sent. */
+  #open(): void {
+    if (this.#closed) throw invalidArgument('the key-value store is closed');
   }
 
   constructor(client: RedisClient, options: RedisKeyValueStoreOptions = {}) {
@@ -139,11 +147,13 @@ export class RedisKeyValueStore implements KeyValueStore {
   }
 
   async get(key: string): Promise<string | null> {
+    this.#open();
     const reply = await this.#client.command(['GET', this.#key(key)]);
     return reply === null ? null : String(reply);
   }
 
   async set(key: string, value: string, options?: SetOptions): Promise<boolean> {
+    this.#open();
     const args: (string | number)[] = ['SET', this.#key(key), this.#value(value)];
     const { ttlMs, mode } = readOptions(options, ['ttlMs', 'mode'], 'options');
     if (ttlMs !== undefined) args.push('PX', this.#ttl(ttlMs));
@@ -155,6 +165,7 @@ export class RedisKeyValueStore implements KeyValueStore {
   }
 
   async delete(...keys: string[]): Promise<number> {
+    this.#open();
     const full = keys.map((k) => this.#key(k));
     if (full.length === 0) return 0;
     if (this.#oneCommand(full)) return Number(await this.#client.command(['DEL', ...full]));
@@ -163,6 +174,7 @@ export class RedisKeyValueStore implements KeyValueStore {
   }
 
   async incr(key: string, options?: IncrOptions): Promise<number> {
+    this.#open();
     const full = this.#key(key);
     const o = readOptions(options, ['by', 'ttlMs'], 'options');
     const by = o.by ?? 1;
@@ -182,11 +194,13 @@ export class RedisKeyValueStore implements KeyValueStore {
   }
 
   async expire(key: string, ttlMs: number): Promise<boolean> {
+    this.#open();
     const full = this.#key(key);
     return Number(await this.#client.command(['PEXPIRE', full, this.#ttl(ttlMs)])) === 1;
   }
 
   async ttl(key: string): Promise<number | null> {
+    this.#open();
     const ms = Number(await this.#client.command(['PTTL', this.#key(key)]));
     if (ms === -2) return null;
     if (ms === -1) return Number.POSITIVE_INFINITY;
@@ -194,6 +208,7 @@ export class RedisKeyValueStore implements KeyValueStore {
   }
 
   async mget(keys: readonly string[]): Promise<(string | null)[]> {
+    this.#open();
     const full = readList(keys, 'keys', (k) => this.#key(k));
     if (full.length === 0) return [];
     const toValue = (v: unknown) => (v === null || v === undefined ? null : String(v));
@@ -208,6 +223,7 @@ export class RedisKeyValueStore implements KeyValueStore {
     entries: Readonly<Record<string, string>> | readonly (readonly [string, string])[],
     options?: { ttlMs?: number },
   ): Promise<void> {
+    this.#open();
     const full = readPairs(entries).map(([k, v]) => [this.#key(k), this.#value(v)] as const);
     const { ttlMs } = readOptions(options, ['ttlMs'], 'options');
     const ttl = ttlMs === undefined ? undefined : this.#ttl(ttlMs);

@@ -12,6 +12,29 @@ const { INVALID_ARGUMENT } = ErrorCodes;
 export function invalidArgumentChecks(): ConformanceCheck<KeyValueStore>[] {
   return [
     {
+      name: 'after close(), every call rejects with INVALID_ARGUMENT (as a closed queue, lock or cache does)',
+      async run(kv) {
+        const key = k();
+        await kv.set(key, 'kept');
+        await kv.close();
+        const calls: [string, () => Promise<unknown>][] = [
+          ['get', () => kv.get(key)],
+          ['set', () => kv.set(key, 'x')],
+          ['delete', () => kv.delete(key)],
+          ['delete()', () => kv.delete()],
+          ['incr', () => kv.incr(k())],
+          ['expire', () => kv.expire(key, 1000)],
+          ['ttl', () => kv.ttl(key)],
+          ['mget', () => kv.mget([key])],
+          ['mset', () => kv.mset([[key, 'x']])],
+        ];
+        for (const [name, call] of calls) {
+          const error = await expectInfrastructureError(call, INVALID_ARGUMENT);
+          expect([name, /closed/.test(error.message)]).toEqual([name, true]);
+        }
+      },
+    },
+    {
       name: 'bad keys reject INVALID_ARGUMENT in every method',
       async run(kv) {
         const bad = ['', 42 as unknown as string, undefined as unknown as string];

@@ -42,9 +42,14 @@ export class MemoryKeyValueStore implements KeyValueStore {
     return inMemoryHealth('key-value', this.#closed);
   }
 
-  /** Marks it closed: `health()` reports `down` from then on. Idempotent. */
+  /** Marks it closed: `health()` reports `down`, and every call rejects with `INVALID_ARGUMENT`. Idempotent. */
   async close(): Promise<void> {
     this.#closed = true;
+  }
+
+  /** Refuses a call after {@link close}, as the Redis store does. */
+  #open(): void {
+    if (this.#closed) throw new InvalidArgumentError(`${PREFIX} the key-value store is closed`);
   }
 
   constructor(options: MemoryKeyValueStoreOptions = {}) {
@@ -52,11 +57,13 @@ export class MemoryKeyValueStore implements KeyValueStore {
   }
 
   async get(key: string): Promise<string | null> {
+    this.#open();
     checkKey(key);
     return this.#live(key)?.value ?? null;
   }
 
   async set(key: string, value: string, options?: SetOptions): Promise<boolean> {
+    this.#open();
     checkKey(key);
     checkValue(value, 'value');
     const o = readOptions(options, ['ttlMs', 'mode'], 'set options', PREFIX);
@@ -72,6 +79,7 @@ export class MemoryKeyValueStore implements KeyValueStore {
   }
 
   async delete(...keys: string[]): Promise<number> {
+    this.#open();
     for (const key of keys) checkKey(key);
     let deleted = 0;
     for (const key of keys) {
@@ -84,6 +92,7 @@ export class MemoryKeyValueStore implements KeyValueStore {
   }
 
   async incr(key: string, options?: IncrOptions): Promise<number> {
+    this.#open();
     checkKey(key);
     const o = readOptions(options, ['by', 'ttlMs'], 'incr options', PREFIX);
     const by = (o.by ?? 1) as number;
@@ -112,6 +121,7 @@ export class MemoryKeyValueStore implements KeyValueStore {
   }
 
   async expire(key: string, ttlMs: number): Promise<boolean> {
+    this.#open();
     checkKey(key);
     const ms = checkTtl(ttlMs, 'expire ttlMs', true);
     const entry = this.#live(key);
@@ -121,6 +131,7 @@ export class MemoryKeyValueStore implements KeyValueStore {
   }
 
   async ttl(key: string): Promise<number | null> {
+    this.#open();
     checkKey(key);
     const entry = this.#live(key);
     if (entry === undefined) return null;
@@ -128,6 +139,7 @@ export class MemoryKeyValueStore implements KeyValueStore {
   }
 
   async mget(keys: readonly string[]): Promise<(string | null)[]> {
+    this.#open();
     const list = readList(keys, 'mget keys', PREFIX, (key) => {
       checkKey(key);
       return key;
@@ -139,6 +151,7 @@ export class MemoryKeyValueStore implements KeyValueStore {
     entries: Readonly<Record<string, string>> | readonly (readonly [string, string])[],
     options?: { ttlMs?: number },
   ): Promise<void> {
+    this.#open();
     const pairs = readPairs(entries);
     const ttlMs = checkTtl(readOptions(options, ['ttlMs'], 'mset options', PREFIX).ttlMs, 'mset ttlMs');
     const expiresAt = this.#expiry(ttlMs);
