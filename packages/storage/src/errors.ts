@@ -68,6 +68,11 @@ export function invalidArgument(message: string): InfrastructureError {
   return new InvalidArgumentError(`${MESSAGE_PREFIX} ${message}`);
 }
 
+/** What every call but `health()` and `close()` rejects with once the storage is closed. */
+export function closedError(): InfrastructureError {
+  return invalidArgument('the storage is closed');
+}
+
 /** Makes `stream` emit its errors translated by `translate` (typed; the filesystem driver's without paths). */
 export function typedStreamErrors<S extends NodeJS.ReadableStream>(
   stream: S,

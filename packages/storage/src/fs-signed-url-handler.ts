@@ -5,7 +5,7 @@ import { invalidArgument } from './errors.js';
 import { notModified, requestedRange } from './fs-http-conditions.js';
 import type { FsStorageOptions } from './fs-options.js';
 import { decodeKeyPath, type FsUrlSigner, signerOf } from './fs-signing.js';
-import { FsStorage } from './fs-storage.js';
+import { FsStorage, isClosedFsStorage } from './fs-storage.js';
 import { validateKey } from './key.js';
 
 /** Options of {@link createFsSignedUrlHandler}. */
@@ -179,6 +179,12 @@ async function handle(
     answer(res, check.status, check.reason, method === 'PUT' ? { connection: 'close' } : {});
     return;
   }
+  // A closed storage refuses every call: say so, rather than pass its INVALID_ARGUMENT on as a
+  // bad request.
+  if (isClosedFsStorage(storage)) {
+    answer(res, 503, 'the storage is closed', method === 'PUT' ? { connection: 'close' } : {});
+    return;
+  }
   if (method === 'PUT') await upload(storage, key, check.contentType, req, res);
   else await download(storage, key, check.contentType, req, res);
 }
@@ -188,7 +194,8 @@ async function handle(
  * expired, 400 when malformed), then answers GET and HEAD with the object (stored content type,
  * Content-Length, ETag, Last-Modified, one `Range` → 206/416, `If-None-Match` and
  * `If-Modified-Since` → 304) and PUT by storing the body; 404 for a missing object, 405 for
- * other methods. Takes the storage, or options to make one (they need `signing`).
+ * other methods, 503 once the storage is closed. Takes the storage, or options to make one (they
+ * need `signing`).
  */
 export function createFsSignedUrlHandler(
   storage: FsStorage | FsStorageOptions,

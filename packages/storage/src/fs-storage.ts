@@ -25,7 +25,7 @@ import {
 } from '@voelgoed/contracts';
 import { BodyReader, throwIfAborted } from './body-reader.js';
 import { readGetOptions, readKeyList, readListOptions } from './caller-options.js';
-import { invalidArgument, MESSAGE_PREFIX, storageError, typedStreamErrors } from './errors.js';
+import { closedError, invalidArgument, MESSAGE_PREFIX, storageError, typedStreamErrors } from './errors.js';
 import { fsError } from './fs-errors.js';
 import { type ObjectPath, objectPath } from './fs-key-path.js';
 import {
@@ -53,6 +53,14 @@ import { validateMs, validateRange } from './options-checks.js';
 import { type EventSource, instrument, rangeBytes } from './telemetry.js';
 
 export type { FsStorageOptions } from './fs-options.js';
+
+/** The storages that were closed (for the signed URL handler, which answers 503 for them). */
+const closed = new WeakSet<FsStorage>();
+
+/** Whether `storage` was closed. Internal: not exported from the package. */
+export function isClosedFsStorage(storage: FsStorage): boolean {
+  return closed.has(storage);
+}
 
 /** Tries of a commit whose directory a concurrent delete pruned (each one a delete that won a race). */
 const COMMIT_ATTEMPTS = 100;
@@ -120,9 +128,20 @@ export class FsStorage implements ObjectStorage {
     );
   }
 
-  /** Nothing stays open between calls: marks the storage closed (`health()` reports `down`). Idempotent. */
+  /**
+   * Nothing stays open between calls: marks the storage closed. `health()` then reports `down`
+   * and every other call rejects with `InvalidArgumentError` before it touches a file (a listing
+   * under way, at its next `next()`); bodies already handed out and puts under way finish.
+   * Idempotent.
+   */
   async close(): Promise<void> {
     this.#closed = true;
+    closed.add(this);
+  }
+
+  /** Refuses a call once closed, before its arguments are read. */
+  #assertOpen(): void {
+    if (this.#closed) throw closedError();
   }
 
   /** Creates the directories, refuses links in their place, and sweeps stale temp files. */
@@ -157,6 +176,7 @@ export class FsStorage implements ObjectStorage {
       this.#source,
       'put',
       async () => {
+        this.#assertOpen();
         validateKey(key);
         const options = readPutOptions(putOptions, MESSAGE_PREFIX);
         const base: Omit<ObjectHeader, 'size' | 'etag'> = {
@@ -276,6 +296,7 @@ export class FsStorage implements ObjectStorage {
       this.#source,
       'get',
       async () => {
+        this.#assertOpen();
         validateKey(key);
         const { signal } = readGetOptions(getOptions);
         throwIfAborted(signal);
@@ -296,6 +317,7 @@ export class FsStorage implements ObjectStorage {
       this.#source,
       'getRange',
       async () => {
+        this.#assertOpen();
         validateKey(key);
         validateRange(start, end);
         const { signal } = readGetOptions(options, 'getRange options');
@@ -338,6 +360,7 @@ export class FsStorage implements ObjectStorage {
       this.#source,
       'head',
       async () => {
+        this.#assertOpen();
         validateKey(key);
         const { handle, header } = await this.#openObject(key, 'head');
         await handle.close();
@@ -353,6 +376,7 @@ export class FsStorage implements ObjectStorage {
       this.#source,
       'exists',
       async () => {
+        this.#assertOpen();
         validateKey(key);
         try {
           const { handle } = await this.#openObject(key, 'exists');
@@ -373,6 +397,7 @@ export class FsStorage implements ObjectStorage {
       this.#source,
       'delete',
       async () => {
+        this.#assertOpen();
         validateKey(key);
         await this.#init();
         await this.#delete(key);
@@ -415,6 +440,7 @@ export class FsStorage implements ObjectStorage {
       this.#source,
       'deleteMany',
       async () => {
+        this.#assertOpen();
         const checked = readKeyList(keys, (key) => {
           validateKey(key);
           return key;
@@ -434,6 +460,7 @@ export class FsStorage implements ObjectStorage {
   list(prefix?: string, options: ListOptions = {}): AsyncIterable<ListedObject> {
     return listObjects(
       this.#source,
+      () => this.#assertOpen(),
       prefix,
       () => readListOptions(options),
       (wanted) => this.#list(wanted),
@@ -451,6 +478,7 @@ export class FsStorage implements ObjectStorage {
       this.#source,
       'copy',
       async () => {
+        this.#assertOpen();
         validateKey(fromKey, 'source key');
         validateKey(toKey, 'target key');
         const { handle, header } = await this.#openObject(fromKey, 'copy');
@@ -484,6 +512,7 @@ export class FsStorage implements ObjectStorage {
       this.#source,
       'signedUrl',
       async () => {
+        this.#assertOpen();
         validateKey(key);
         if (this.#signer) return this.#signer.sign(key, options);
         throw storageError(
@@ -503,6 +532,7 @@ export class FsStorage implements ObjectStorage {
    * relative to the root.
    */
   async repair(options: FsRepairOptions = {}): Promise<FsRepairReport> {
+    this.#assertOpen();
     if (options === null || typeof options !== 'object')
       throw invalidArgument('repair options must be an object');
     const olderThan = validateMs(options.tempOlderThanMs, 'tempOlderThanMs') ?? this.#staleTempMs;

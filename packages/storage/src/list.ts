@@ -6,10 +6,13 @@ import { type EventSource, publish, telemetryEnabled, traceList } from './teleme
  * The part of `list` every driver shares: arguments checked when iteration starts (so bad
  * input rejects the first `next()`, as in the memory driver), `limit` applied, one storage event
  * when the iteration ends, and errors that are not yet typed wrapped by the driver's `wrapError`.
- * `items(prefix, limit)` yields the driver's objects in key order.
+ * `items(prefix, limit)` yields the driver's objects in key order. `assertOpen` throws once the
+ * storage is closed: it runs before anything else, and again before each item, so a listing
+ * under way stops at its next `next()` (ending the driver's iteration, which releases what it holds).
  */
 export function listObjects(
   source: EventSource,
+  assertOpen: () => void,
   prefixArg: string | undefined,
   readOptions: () => ListOptions,
   items: (prefix: string, limit: number) => AsyncIterable<ListedObject>,
@@ -23,10 +26,12 @@ export function listObjects(
     let errorCode: string | undefined;
     let failure: unknown;
     try {
+      assertOpen();
       const prefix = validatePrefix(prefixArg);
       const limit = validateLimit(readOptions().limit);
       let count = 0;
       for await (const item of items(prefix, limit)) {
+        assertOpen();
         yield item;
         if (++count >= limit) return;
       }

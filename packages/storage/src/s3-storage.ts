@@ -23,7 +23,7 @@ import {
 import { Client } from 'minio';
 import { abortedError, throwIfAborted } from './body-reader.js';
 import { readGetOptions, readKeyList, readListOptions } from './caller-options.js';
-import { MESSAGE_PREFIX, typedStreamErrors } from './errors.js';
+import { closedError, MESSAGE_PREFIX, typedStreamErrors } from './errors.js';
 import { validateKey } from './key.js';
 import { listObjects } from './list.js';
 import { validateRange } from './options-checks.js';
@@ -80,6 +80,7 @@ export class S3Storage implements ObjectStorage {
 
   /** Creates the bucket when it does not exist (in the configured region). */
   async ensureBucket(): Promise<void> {
+    this.#assertOpen();
     const { client, bucket, options } = this.#ctx;
     const exists = await this.#ctx.call('ensureBucket', undefined, () => client.bucketExists(bucket));
     if (exists) return;
@@ -97,6 +98,7 @@ export class S3Storage implements ObjectStorage {
       this.#source,
       'put',
       async () => {
+        this.#assertOpen();
         validateKey(key);
         return s3Put(this.#ctx, key, body, readPutOptions(options, MESSAGE_PREFIX));
       },
@@ -110,6 +112,7 @@ export class S3Storage implements ObjectStorage {
       this.#source,
       'get',
       async () => {
+        this.#assertOpen();
         validateKey(key);
         // The default `{}` has nothing to read.
         const signal = options === NO_OPTIONS ? undefined : readGetOptions(options).signal;
@@ -130,6 +133,7 @@ export class S3Storage implements ObjectStorage {
       this.#source,
       'getRange',
       async () => {
+        this.#assertOpen();
         validateKey(key);
         validateRange(start, end);
         const signal =
@@ -182,6 +186,7 @@ export class S3Storage implements ObjectStorage {
       this.#source,
       'head',
       async () => {
+        this.#assertOpen();
         validateKey(key);
         return this.#head('head', key);
       },
@@ -203,6 +208,7 @@ export class S3Storage implements ObjectStorage {
       this.#source,
       'exists',
       async () => {
+        this.#assertOpen();
         validateKey(key);
         try {
           await this.#head('exists', key);
@@ -235,6 +241,7 @@ export class S3Storage implements ObjectStorage {
       this.#source,
       'delete',
       async () => {
+        this.#assertOpen();
         validateKey(key);
         const { leanClient: client, bucket } = this.#ctx;
         await this.#ctx.call('delete', key, () => client.removeObject(bucket, key));
@@ -249,6 +256,7 @@ export class S3Storage implements ObjectStorage {
       this.#source,
       'deleteMany',
       async () => {
+        this.#assertOpen();
         const checked = readKeyList(keys, (key) => {
           validateKey(key);
           return key;
@@ -284,6 +292,7 @@ export class S3Storage implements ObjectStorage {
   list(prefix?: string, options: ListOptions = {}): AsyncIterable<ListedObject> {
     return listObjects(
       this.#source,
+      () => this.#assertOpen(),
       prefix,
       () => readListOptions(options),
       (wanted, limit) => this.#pages(wanted, limit),
@@ -308,6 +317,7 @@ export class S3Storage implements ObjectStorage {
       this.#source,
       'copy',
       async () => {
+        this.#assertOpen();
         validateKey(fromKey, 'source key');
         validateKey(toKey, 'target key');
         // S3 refuses a plain copy onto itself (InvalidRequest); on every driver it is a no-op
@@ -343,6 +353,7 @@ export class S3Storage implements ObjectStorage {
       this.#source,
       'signedUrl',
       async () => {
+        this.#assertOpen();
         validateKey(key);
         const { method, expiresInS, contentType } = readSignedUrlOptions(
           signedUrlOptions,
@@ -408,10 +419,20 @@ export class S3Storage implements ObjectStorage {
 
   #closed = false;
 
-  /** Closes the keep-alive connections this storage opened (not those of an agent it was given). Idempotent. */
+  /**
+   * Closes the keep-alive connections this storage opened (not those of an agent it was given),
+   * which cuts its requests still in flight. `health()` then reports `down`, and every other call
+   * rejects with `InvalidArgumentError` before any request (a listing under way, at its next
+   * `next()`). Idempotent.
+   */
   async close(): Promise<void> {
     this.#closed = true;
     this.#ownAgent?.destroy();
+  }
+
+  /** Refuses a call once closed, before its arguments are read or a request is sent. */
+  #assertOpen(): void {
+    if (this.#closed) throw closedError();
   }
 }
 

@@ -36,6 +36,12 @@ describe('conformance', () => {
       return s;
     },
     {
+      // Another storage on the same bucket: the after-close check reads through it.
+      reopen: () => {
+        const s = createS3Storage({ ...server.clientOptions, bucket });
+        opened.push(s);
+        return s;
+      },
       badInput: {
         // s3rver parses the DeleteObjects XML with number coercion: a key such as '0' or '1.5'
         // reaches its store as a number and it answers 500 (a real S3 server deletes the key).
@@ -51,7 +57,8 @@ describe('conformance', () => {
       roots.push(root);
       return createFsStorage({ root });
     },
-    { signedUrl: false },
+    // Another storage on the same root: the after-close check reads through it.
+    { signedUrl: false, reopen: (closed) => createFsStorage({ root: closed.root }) },
   );
   describeObjectStorage('MemoryObjectStorage (re-exported)', () => createMemoryStorage(), {
     fetchSignedUrl: (

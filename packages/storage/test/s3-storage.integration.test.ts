@@ -207,6 +207,18 @@ describe('S3Storage on the test kit server', () => {
     offline.close();
   });
 
+  it('once closed, ensureBucket rejects with INVALID_ARGUMENT and sends no request', async () => {
+    // A storage on a port where nothing listens: a request would fail with CONNECTION instead.
+    const offline = createS3Storage({ ...server.clientOptions, port: await getFreePort(), bucket });
+    await offline.close();
+    const error = await offline.ensureBucket().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(isStorageError(error, 'INVALID_ARGUMENT')).toBe(true);
+    expect((error as Error).message).toMatch(/the storage is closed/);
+  });
+
   it('signs URLs for the public endpoint when one is configured, and caps expiry at 7 days', async () => {
     const s = storage({ publicUrl: 'https://files.example.com' });
     const url = new URL(await s.signedUrl('a/b.txt', { expiresInS: 30 * 24 * 3600 }));

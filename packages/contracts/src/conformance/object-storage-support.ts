@@ -29,6 +29,8 @@ export interface ObjectStorageTopicContext<T extends ObjectStorage> {
   /** Whether the driver has signed URLs. */
   readonly signedUrl: boolean;
   readonly fetchSigned: SignedUrlFetcher<T>;
+  /** Another open instance over the same objects as a closed one, when the suite was given one. */
+  readonly reopen: ((closed: T) => ObjectStorage | Promise<ObjectStorage>) | undefined;
 }
 
 /** Reads a stream to the end. */

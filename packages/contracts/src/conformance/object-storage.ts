@@ -2,6 +2,7 @@ import type { ObjectStorage } from '../ports/storage.js';
 import { lifecycleChecks } from './lifecycle.js';
 import { type ObjectStorageBadInputOptions, objectStorageBadInputCheck } from './object-storage-bad-input.js';
 import { callerChecks } from './object-storage-caller.js';
+import { closedChecks } from './object-storage-closed.js';
 import { concurrencyChecks } from './object-storage-concurrency.js';
 import { objectStorageConsistencyChecks } from './object-storage-consistency.js';
 import { copyDeleteChecks } from './object-storage-copy-delete.js';
@@ -54,6 +55,12 @@ export interface ObjectStorageConformanceOptions<T extends ObjectStorage = Objec
   keyPrefix?: string;
   /** Settings of the bad-input check (seed, runs, typed errors a test server may add). */
   badInput?: ObjectStorageBadInputOptions;
+  /**
+   * Another open instance over the same objects as `closed` (same bucket, same root), when the
+   * driver has such a thing: the after-close check then reads through it that the closed
+   * instance changed nothing. The suite closes what it returns.
+   */
+  reopen?: (closed: T) => ObjectStorage | Promise<ObjectStorage>;
 }
 
 /** The suite's options as the topics read them, defaults applied. */
@@ -66,6 +73,7 @@ function topicContext<T extends ObjectStorage>(
     largeBytes: options.largeObjectBytes ?? 5 * 1024 * 1024 + 3,
     signedUrl: options.signedUrl !== false,
     fetchSigned: options.fetchSignedUrl ?? fetchWithGlobalFetch,
+    reopen: options.reopen,
   };
 }
 
@@ -94,6 +102,7 @@ export function objectStorageChecks<T extends ObjectStorage = ObjectStorage>(
     objectStorageBadInputCheck({ keyPrefix: options.keyPrefix ?? 'conformance', ...options.badInput }),
     ...objectStorageConsistencyChecks(options),
     ...lifecycleChecks<T>((storage) => storage),
+    ...closedChecks(context),
     ...signedUrlChecks(context),
   ];
 }

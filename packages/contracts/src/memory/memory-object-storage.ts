@@ -100,9 +100,18 @@ export class MemoryObjectStorage implements ObjectStorage {
     return inMemoryHealth('storage', this.#closed);
   }
 
-  /** Marks it closed: `health()` reports `down` from then on. Idempotent. */
+  /**
+   * Marks it closed: `health()` reports `down` from then on, and every other call (and the next
+   * `next()` of a listing under way) rejects with `InvalidArgumentError`, touching nothing.
+   * Bodies already handed out can still be read. Idempotent.
+   */
   async close(): Promise<void> {
     this.#closed = true;
+  }
+
+  /** Refuses a call once closed, before its arguments are read. */
+  #assertOpen(): void {
+    if (this.#closed) throw new InvalidArgumentError(`${PREFIX} the storage is closed`);
   }
 
   constructor(options: MemoryObjectStorageOptions = {}) {
@@ -123,13 +132,15 @@ export class MemoryObjectStorage implements ObjectStorage {
     return this.#objects.size;
   }
 
-  /** Removes every object. */
+  /** Removes every object (throws `InvalidArgumentError` once closed). */
   clear(): void {
+    this.#assertOpen();
     this.#objects.clear();
   }
 
   put(key: string, body: PutBody, putOptions: PutOptions = {}): Promise<PutResult> {
     return this.#observe('put', { key }, async () => {
+      this.#assertOpen();
       validateObjectKey(key, PREFIX);
       // One read of each field: a getter or Proxy cannot answer one thing to the check and another later.
       const options = readPutOptions(putOptions, PREFIX);
@@ -171,6 +182,7 @@ export class MemoryObjectStorage implements ObjectStorage {
 
   get(key: string, options: { signal?: AbortSignal } = {}): Promise<GetResult> {
     return this.#observe('get', { key }, async () => {
+      this.#assertOpen();
       validateObjectKey(key, PREFIX);
       const signal = readSignal(readOptions(options, ['signal'], 'get options', PREFIX).signal, PREFIX);
       if (signal?.aborted) {
@@ -194,6 +206,7 @@ export class MemoryObjectStorage implements ObjectStorage {
     options: { signal?: AbortSignal } = {},
   ): Promise<GetResult> {
     return this.#observe('getRange', { key }, async () => {
+      this.#assertOpen();
       validateObjectKey(key, PREFIX);
       validate.integer(start, 'range start', PREFIX, 0);
       validate.integer(end, 'range end', PREFIX, 0);
@@ -215,6 +228,7 @@ export class MemoryObjectStorage implements ObjectStorage {
 
   head(key: string): Promise<ObjectInfo> {
     return this.#observe('head', { key }, async () => {
+      this.#assertOpen();
       validateObjectKey(key, PREFIX);
       return { result: info(key, this.#require(key)) };
     });
@@ -222,6 +236,7 @@ export class MemoryObjectStorage implements ObjectStorage {
 
   exists(key: string): Promise<boolean> {
     return this.#observe('exists', { key }, async () => {
+      this.#assertOpen();
       validateObjectKey(key, PREFIX);
       return { result: this.#objects.has(key) };
     });
@@ -229,6 +244,7 @@ export class MemoryObjectStorage implements ObjectStorage {
 
   delete(key: string): Promise<void> {
     return this.#observe('delete', { key }, async () => {
+      this.#assertOpen();
       validateObjectKey(key, PREFIX);
       this.#objects.delete(key);
       return { result: undefined };
@@ -237,6 +253,7 @@ export class MemoryObjectStorage implements ObjectStorage {
 
   deleteMany(keys: readonly string[]): Promise<void> {
     return this.#observe('deleteMany', { keys }, async () => {
+      this.#assertOpen();
       // Check every key first: a bad key deletes nothing.
       const checked = readList(keys, 'keys', PREFIX, (key) => {
         validateObjectKey(key, PREFIX);
@@ -259,6 +276,7 @@ export class MemoryObjectStorage implements ObjectStorage {
     let errorCode: string | undefined;
     let failure: unknown;
     try {
+      this.#assertOpen();
       const prefix = validateObjectKeyPrefix(prefixArg, PREFIX);
       const { limit: rawLimit } = readOptions(options, ['limit'], 'list options', PREFIX);
       if (rawLimit !== undefined) validate.integer(rawLimit, 'list limit', PREFIX, 1);
@@ -269,6 +287,8 @@ export class MemoryObjectStorage implements ObjectStorage {
         const page = this.#page(prefix, after, Math.min(this.#pageSize, limit - listed));
         await Promise.resolve();
         for (const item of page) {
+          // A listing under way stops at its next next() once the storage is closed.
+          this.#assertOpen();
           yield item;
           listed += 1;
         }
@@ -315,6 +335,7 @@ export class MemoryObjectStorage implements ObjectStorage {
 
   copy(fromKey: string, toKey: string): Promise<ObjectInfo> {
     return this.#observe('copy', { key: toKey, sourceKey: fromKey }, async () => {
+      this.#assertOpen();
       validateObjectKey(fromKey, PREFIX, 'source key');
       validateObjectKey(toKey, PREFIX, 'destination key');
       const source = this.#require(fromKey);
@@ -333,6 +354,7 @@ export class MemoryObjectStorage implements ObjectStorage {
    */
   signedUrl(key: string, signedUrlOptions: SignedUrlOptions = {}): Promise<string> {
     return this.#observe('signedUrl', { key }, async () => {
+      this.#assertOpen();
       validateObjectKey(key, PREFIX);
       const { method, expiresInS, contentType } = readSignedUrlOptions(signedUrlOptions, PREFIX);
       const expires = Math.floor(this.#clock.now() / 1000 + expiresInS);
@@ -353,6 +375,7 @@ export class MemoryObjectStorage implements ObjectStorage {
    * this bucket rejects with `InvalidArgumentError`.
    */
   async fetchSigned(url: string, init: SignedFetchInit = {}): Promise<SignedFetchResponse> {
+    this.#assertOpen();
     const parsed = this.#parseSignedUrl(url);
     const forbidden = (why: string): SignedFetchResponse => ({
       status: 403,
