@@ -111,6 +111,16 @@ export class RedisJobWorker implements JobWorker {
     try {
       while (!stop.aborted) {
         phases[index] = 'other';
+        // A fetch whose reply was lost may have taken jobs: they go back before the next fetch.
+        // Awaited before the free slots are counted: both fetchers may wait on it, and a count
+        // from before it would let each fetch the same free slots (one handler past concurrency).
+        if (completions.lost.size > 0) {
+          if (!(await completions.lost.reclaim())) {
+            errors++;
+            await waker.wait(waker.generation, redisRetryDelayMs(errors, 2_000), stop);
+          }
+          continue;
+        }
         let free = Math.min(this.#batchLimit, this.#concurrency - this.#handling - this.#reserved);
         if (free <= 0 && completions.size === 0) {
           await this.#waitForSlot(index);
@@ -119,11 +129,15 @@ export class RedisJobWorker implements JobWorker {
         // A rate-limited queue: fetch no more than the permits taken (waits while refused).
         if (free > 0 && this.#ctx.permits) free = await this.#ctx.permits.take(free, stop);
         if (free <= 0 && completions.size === 0) continue;
-        // A fetch whose reply was lost may have taken jobs: they go back before the next fetch.
-        if (completions.lost.size > 0 && !(await completions.lost.reclaim())) {
-          errors++;
-          await waker.wait(waker.generation, redisRetryDelayMs(errors, 2_000), stop);
-          continue;
+        // Waiting for permits, a call may have been lost: it goes back first, and the free
+        // slots are counted again after that wait (nothing is awaited from here to the reserve).
+        if (completions.lost.size > 0) {
+          if (!(await completions.lost.reclaim())) {
+            errors++;
+            await waker.wait(waker.generation, redisRetryDelayMs(errors, 2_000), stop);
+            continue;
+          }
+          free = Math.min(free, this.#concurrency - this.#handling - this.#reserved);
         }
         // Completions that finished meanwhile go with this fetch (one call, one round trip).
         phases[index] = 'call';

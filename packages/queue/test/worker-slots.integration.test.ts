@@ -59,3 +59,54 @@ it.each([2, 4, 10])(
   },
   60_000,
 );
+
+it('never runs more than concurrency handlers, also after a fetch reply is lost (a stalled server, a short command timeout)', async () => {
+  const own = await startRedis();
+  const redis = createRedisClient({ url: own.url, commandTimeoutMs: 200 });
+  const queue = createRedisJobQueue(redis, `slots-lost-${Date.now()}`, { leaseMs: 5000 });
+  const concurrency = 2;
+  let running = 0;
+  let most = 0;
+  let done = 0;
+  let release: () => void = () => undefined;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const worker = queue.process(
+    async (job) => {
+      running++;
+      most = Math.max(most, running);
+      try {
+        if (job.payload === 'long') await held;
+        else await new Promise((resolve) => setTimeout(resolve, 100));
+      } finally {
+        running--;
+        if (job.payload !== 'long') done++;
+      }
+    },
+    { concurrency },
+  );
+  try {
+    await queue.enqueue('long');
+    const rounds = 3;
+    for (let round = 0; round < rounds; round++) {
+      await queue.enqueueMany(Array.from({ length: 4 }, () => ({ payload: 'short' })));
+      // Short jobs keep the free slot's fetches (with their completions) going; a stall of three
+      // command timeouts loses the reply of the one in flight.
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      own.pause();
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      own.resume();
+      const deadline = Date.now() + 20_000;
+      while (done < 4 * (round + 1)) {
+        if (Date.now() > deadline) throw new Error(`round ${round}: ${done} short jobs done after 20 s`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    }
+    expect(most).toBe(concurrency);
+  } finally {
+    if (own.isPaused) own.resume();
+    release();
+    await worker.close({ graceMs: 1000 });
+    await queue.close({ graceMs: 0 });
+    await redis.close();
+  }
+}, 120_000);
