@@ -39,19 +39,33 @@ const KEYLESS = new Set([
   'READWRITE',
 ]);
 
-/** The key a command is routed by in a Cluster, or undefined when it has none. */
+/** Commands whose keys follow a key count in args[1] (`LMPOP 1 k LEFT`, `ZUNION 2 a b`). */
+const NUMKEYS_FIRST = new Set(['LMPOP', 'ZMPOP', 'ZUNION', 'ZINTER', 'ZDIFF', 'ZINTERCARD', 'SINTERCARD']);
+/** Commands whose keys follow a key count in args[2] (a script, a function, or a timeout first). */
+const NUMKEYS_SECOND = new Set([
+  'EVAL',
+  'EVALSHA',
+  'EVAL_RO',
+  'EVALSHA_RO',
+  'FCALL',
+  'FCALL_RO',
+  'BLMPOP',
+  'BZMPOP',
+]);
+/** Commands with a subcommand before their key (`OBJECT ENCODING k`, `XGROUP CREATE k g $`). */
+const SUBCOMMAND_FIRST = new Set(['OBJECT', 'XINFO', 'XGROUP', 'MEMORY']);
+
+/**
+ * The key a command is routed by in a Cluster, or undefined when it has none. Routing by what is
+ * not the key (a subcommand, a key count) sent the command to a node that answers MOVED to a slot
+ * node-redis then sent it to again: "Too many Cluster redirections", every time.
+ */
 export function routingKey(args: readonly RedisArgument[]): RedisArgument | undefined {
   const name = String(args[0]).toUpperCase();
   if (KEYLESS.has(name)) return undefined;
-  if (
-    name === 'EVAL' ||
-    name === 'EVALSHA' ||
-    name === 'EVAL_RO' ||
-    name === 'EVALSHA_RO' ||
-    name === 'FCALL'
-  ) {
-    return Number(args[2]) > 0 ? args[3] : undefined;
-  }
+  if (NUMKEYS_SECOND.has(name)) return Number(args[2]) > 0 ? args[3] : undefined;
+  if (NUMKEYS_FIRST.has(name)) return Number(args[1]) > 0 ? args[2] : undefined;
+  if (SUBCOMMAND_FIRST.has(name)) return args[2];
   if (name === 'XREAD' || name === 'XREADGROUP') {
     const at = args.findIndex((a) => String(a).toUpperCase() === 'STREAMS');
     return at >= 0 ? args[at + 1] : undefined;
