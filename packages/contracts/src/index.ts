@@ -25,6 +25,7 @@ export {
   HTTP_REQUEST_FIELDS,
   HTTP_RETRY_FIELDS,
 } from './http-defaults.js';
+export { describeJobFailure } from './job-failure.js';
 export type * from './ports/cache.js';
 export type * from './ports/expiring-set.js';
 export type * from './ports/health.js';

@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { errorCodeOf } from '@voelgoed/contracts';
+import { describeJobFailure, errorCodeOf } from '@voelgoed/contracts';
 import { LEASE_TAKEN, loseLease, type Outcome, type Running } from './delivery.js';
 import { publishJobEvent } from './events.js';
 import { deliveryArgs } from './fetch.js';
-import { backoffMs, describeFailure, redisRetryDelayMs } from './input.js';
+import { backoffMs, redisRetryDelayMs } from './input.js';
 import { failScript } from './scripts.js';
 import type { WorkerContext } from './worker-context.js';
 
@@ -15,7 +15,7 @@ import type { WorkerContext } from './worker-context.js';
 export async function recordFailure(ctx: WorkerContext, run: Running, error: unknown): Promise<Outcome> {
   const { redis, keys } = ctx;
   const wait = backoffMs(run.job.backoff, run.attempt);
-  const described = JSON.stringify(describeFailure(error));
+  const described = JSON.stringify(describeJobFailure(error));
   for (let tries = 0; ; tries++) {
     try {
       const recorded = Number(

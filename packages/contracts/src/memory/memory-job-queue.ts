@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { MAX_DELAY_MS, readOptions } from '../caller-input.js';
 import { AbortedError, errorCodeOf, InvalidArgumentError, LockLostError, TimeoutError } from '../errors.js';
 import { closedHealth } from '../health-report.js';
+import { describeJobFailure } from '../job-failure.js';
 import type { HealthReport } from '../ports/health.js';
 import type {
   DeadLetter,
@@ -29,7 +30,6 @@ import { type Clock, systemClock } from './clock.js';
 import {
   backoffMs,
   checkJobId,
-  describeFailure,
   type JobSettings,
   loadPayload,
   PREFIX,
@@ -531,7 +531,7 @@ export class MemoryJobQueue<T = JobPayload> implements JobQueue<T> {
 
   #fail(job: Job, error: unknown, now: number): 'retried' | 'dead_lettered' {
     job.failures += 1;
-    job.lastError = describeFailure(error);
+    job.lastError = describeJobFailure(error);
     if (job.failures >= job.settings.attempts) {
       job.state = 'dead-lettered';
       job.doneAt = now;
