@@ -87,12 +87,15 @@ describe('redis-server stopped (SIGSTOP) past the lease, 3 worker processes', ()
         `${Math.max(...again)}) and ${done.length - again.length} new jobs, 0 restarts\n`,
     );
     expect(abortedWhileStopped.map((l) => l.id).sort()).toEqual([...held].sort());
-    const firstToken = new Map(
-      lines()
-        .filter((l) => l.event === 'started')
-        .map((l) => [l.id!, Number(l.token)] as const)
-        .reverse(), // the first start of each id wins
-    );
+    // The first delivery of each id is the one with the lowest token (tokens rise with every
+    // delivery). lines() is grouped by process, not ordered in time, so the order of the lines
+    // cannot tell which start came first.
+    const firstToken = new Map<string, number>();
+    for (const l of lines()) {
+      if (l.event !== 'started') continue;
+      const seen = firstToken.get(l.id!);
+      if (seen === undefined || Number(l.token) < seen) firstToken.set(l.id!, Number(l.token));
+    }
     for (const l of abortedWhileStopped) {
       expect(l).toMatchObject({ token: firstToken.get(l.id!), code: 'LOCK_LOST' });
     }
