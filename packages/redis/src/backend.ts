@@ -18,6 +18,11 @@ export type DeploymentKind = 'standalone' | 'cluster' | 'sentinel';
 
 export type MessageHandler = (message: string, channel: string) => void;
 
+/** A call's deadline entry: `done` once it settled or its deadline passed. */
+export interface Settled {
+  readonly done: boolean;
+}
+
 /** What a backend tells the client about its connections. */
 export interface BackendEvents {
   onError(error: unknown): void;
@@ -65,13 +70,14 @@ export interface Backend {
   /**
    * MULTI, the commands, EXEC; resolves with EXEC's replies. `routing`: the slot's key in a
    * Cluster. `raw` (only where `tracing` is set): errors of commands that ran stay among the
-   * replies instead of rejecting.
+   * replies instead of rejecting. `deadline`: not to be sent once it is done.
    */
   transaction(
     commands: readonly (readonly RedisArgument[])[],
     buffers: boolean,
     routing: RedisArgument | undefined,
-    raw?: boolean,
+    raw: boolean,
+    deadline: Settled,
   ): Promise<unknown>;
   /** Subscribes on a connection of its own; resolves with a function that unsubscribes. */
   subscribe(channel: string, handler: MessageHandler): Promise<() => Promise<void>>;

@@ -277,13 +277,13 @@ export class RedisClient {
     const timeoutMs = ms ?? this.#options.commandTimeoutMs;
     const tracing = batchTrace.hasSubscribers ? this.#backend.tracing : undefined;
     if (tracing === undefined) {
-      const run = () => this.#backend.transaction(commands, buffers, routing);
+      const run = (deadline: Deadline) => this.#backend.transaction(commands, buffers, routing, false, deadline);
       return this.#withDeadline('EXEC', timeoutMs, run) as Promise<T>;
     }
     // Traced as node-redis traces one on `node-redis:batch`: its outcome is EXEC's replies, with
     // errors of commands that ran among them (node-redis rejects for those after the trace
     // ended); an aborted transaction, a deadline or a lost connection is its error.
-    const raw = () => this.#backend.transaction(commands, buffers, undefined, true);
+    const raw = (deadline: Deadline) => this.#backend.transaction(commands, buffers, undefined, true, deadline);
     const replies = await tracing.batch('MULTI', commands.length, () =>
       this.#withDeadline('EXEC', timeoutMs, raw),
     );
@@ -305,7 +305,7 @@ export class RedisClient {
   async #withDeadline<T>(
     name: string,
     timeoutMs: number,
-    run: () => Promise<T>,
+    run: (deadline: Deadline) => Promise<T>,
     readonly = false,
   ): Promise<T> {
     if (!this.#backend.isReady) await this.#status.whenReady(name, timeoutMs);
@@ -329,7 +329,7 @@ export class RedisClient {
         this.#inFlight--;
         fn();
       };
-      run().then(
+      run(deadline).then(
         (v) => settle(() => resolve(v)),
         (e: unknown) => settle(() => reject(mapError(e, name, readonly))),
       );

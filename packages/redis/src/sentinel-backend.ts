@@ -1,11 +1,13 @@
 /** A master found through Sentinel, on node-redis (which follows failovers). */
 import { createSentinel, type RedisSentinelType } from '@redis/client';
-import type { Backend, BackendEvents, MessageHandler, ReplyHandler } from './backend.js';
-import { isReadonlyCommand, type RedisArgument, toArgs } from './commands.js';
+import type { Backend, BackendEvents, MessageHandler, ReplyHandler, Settled } from './backend.js';
+import { commandName, isReadonlyCommand, type RedisArgument, toArgs } from './commands.js';
 import { type EventSource, logSentinelTopology } from './connection-log.js';
+import { connectionError } from './errors.js';
 import {
   BUFFERS,
   closeClient,
+  type NodeRedisClient,
   nodeRedisCommon,
   noPool,
   refuseBufferedTransaction,
@@ -14,10 +16,18 @@ import {
 } from './node-redis-options.js';
 import type { ResolvedOptions } from './options.js';
 
+/** node-redis's Sentinel entry point below `sendCommand` and `multi().exec()` (pinned 6.3.1). */
+type Execute = <T>(readonly: boolean, fn: (client: NodeRedisClient) => Promise<T>) => Promise<T>;
+
+/** Thrown (not an Error) to end node-redis's Sentinel retry loop without another attempt. */
+const STOP = Symbol('voelgoed: not again');
+
 export class SentinelBackend implements Backend {
   readonly kind = 'sentinel';
   readonly #o: ResolvedOptions;
   readonly #client: RedisSentinelType;
+  /** The master connection node-redis last handed a command (it replaces it after a failover). */
+  #master: NodeRedisClient | undefined;
 
   constructor(
     options: ResolvedOptions,
@@ -66,20 +76,87 @@ export class SentinelBackend implements Backend {
     numbers: boolean,
   ): void {
     const wire = numbers ? toArgs(args) : (args as (string | Buffer)[]);
-    this.#client.sendCommand(isReadonlyCommand(args), wire, handler.buffers ? BUFFERS : undefined).then(
+    const options = handler.buffers ? BUFFERS : undefined;
+    const gone = () => handler.done === true;
+    this.#once(commandName(args), isReadonlyCommand(args), gone, (client) => client.sendCommand(wire, options)).then(
       (reply) => handler.settle(reply),
       (error: unknown) => handler.fail(error),
     );
+  }
+
+  /**
+   * Runs `work` on the master connection at most once, and never after the caller stopped
+   * waiting. node-redis's Sentinel client holds a command while its master connection is down
+   * (until it has found a master again, seconds into a failover, long after our deadline told
+   * the caller it failed) and may send it again after its connection failed, though the master
+   * may have run it. Here a command is refused at once (not sent: retryable) while the master
+   * connection is down, as everywhere else with no offline queue; one held while node-redis
+   * re-reads a healthy topology goes out only if its deadline has not passed (`gone`); a failed
+   * one reports its own error. node-redis still sees that error, so it looks for the master
+   * again as before; its next attempt at the command is turned away.
+   */
+  #once<T>(
+    name: string,
+    readonly: boolean,
+    gone: () => boolean,
+    work: (client: NodeRedisClient) => Promise<T>,
+  ): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      let tried = false;
+      let settled = false;
+      const attempt = (client: NodeRedisClient): Promise<T> => {
+        this.#master = client;
+        if (tried || settled || gone()) return Promise.reject(STOP);
+        tried = true;
+        return work(client).then(
+          (reply) => {
+            settled = true;
+            resolve(reply);
+            return reply;
+          },
+          (error: unknown) => {
+            settled = true;
+            // A master that became a replica ran nothing (node-redis would send it elsewhere).
+            const demoted = error instanceof Error && error.message.startsWith('READONLY');
+            reject(
+              demoted
+                ? connectionError(`${name} failed: the master became a replica (not run)`, error, { readonly })
+                : error,
+            );
+            throw error;
+          },
+        );
+      };
+      const execute = (this.#client as unknown as { _execute: Execute })._execute;
+      execute.call(this.#client, readonly, attempt).catch((error: unknown) => {
+        if (settled || error === STOP) return;
+        settled = true;
+        reject(error);
+      });
+      // node-redis calls `attempt` at once when its master connection is ready; else it waits.
+      if (!tried && !settled && this.#master !== undefined && !this.#master.isReady) {
+        settled = true;
+        reject(connectionError(`${name} failed: no Sentinel master is connected (not sent)`, undefined, { readonly }));
+      }
+    });
   }
 
   checkTransaction(_commands: readonly (readonly RedisArgument[])[], buffers: boolean): undefined {
     if (buffers) refuseBufferedTransaction(this.kind);
   }
 
-  transaction(commands: readonly (readonly RedisArgument[])[]): Promise<unknown> {
-    const multi = this.#client.multi();
-    for (const c of commands) multi.addCommand(isReadonlyCommand(c), toArgs(c));
-    return multi.exec();
+  transaction(
+    commands: readonly (readonly RedisArgument[])[],
+    _buffers: boolean,
+    _routing: RedisArgument | undefined,
+    _raw: boolean,
+    deadline: Settled,
+  ): Promise<unknown> {
+    return this.#once('EXEC', false, () => deadline.done, (client) => {
+      const multi = client.multi();
+      for (const c of commands) multi.addCommand(toArgs(c));
+      return multi.exec();
+    });
   }
 
   subscribe(channel: string, handler: MessageHandler): Promise<() => Promise<void>> {

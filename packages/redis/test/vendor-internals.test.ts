@@ -2,9 +2,10 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { describe, expect, it } from '@jest/globals';
+import { createSentinel } from '@redis/client';
 import { attachCommands, parseCommand, shapeOf } from '../src/typed-commands.js';
 
-// src/typed-commands.ts is the one file that reaches into @redis/client's dist/ (its command
+// src/typed-commands.ts reaches into @redis/client's dist/ (its command
 // definitions and parser), which is why package.json pins @redis/client exactly. These tests pin
 // the shapes it relies on: after a version bump they name what moved instead of the typed methods
 // silently sending wrong commands.
@@ -92,5 +93,13 @@ describe('the @redis/client internals the typed commands use', () => {
     for (const [name, want] of Object.entries(expected)) {
       internal(`${name}'s parameter list (read as ${shape(name)})`, shape(name) === JSON.stringify(want));
     }
+  });
+
+  it("the Sentinel client's _execute, below sendCommand (src/sentinel-backend.ts sends each command once through it)", () => {
+    const sentinel = createSentinel({ name: 'm', sentinelRootNodes: [{ host: '127.0.0.1', port: 1 }] });
+    const execute = (sentinel as unknown as { _execute?: unknown })._execute;
+    internal('RedisSentinel._execute(isReadonly, fn)', typeof execute === 'function' && execute.length === 2);
+    const source = String(execute);
+    internal("_execute's body (it hands fn to the internal execute loop)", source.includes('execute(fn'));
   });
 });

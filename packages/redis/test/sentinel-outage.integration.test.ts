@@ -1,0 +1,89 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { type RedisSentinelGroup, startRedisSentinel, stopAll, until } from '@voelgoed/testkit';
+import { createRedisClient, type RedisClient } from '../src/index.js';
+
+// No offline queue on Sentinel either (README, "Failures"). node-redis's Sentinel client holds a
+// command while its master connection is down, until it has found a master again, and sends a
+// command again when its connection closed while the client was not ready. The first applied
+// writes the caller had been told failed: an INCR, a transaction and a pipeline that timed out
+// with the master gone all ran on the promoted replica seconds later. Each case starts its own
+// group: the master is killed.
+let group: RedisSentinelGroup;
+let client: RedisClient;
+
+async function start(): Promise<void> {
+  group = await startRedisSentinel();
+  client = createRedisClient({
+    sentinel: { name: group.masterName, sentinels: group.sentinelAddresses },
+    commandTimeoutMs: 2000,
+    reconnect: { minDelayMs: 50, maxDelayMs: 200 },
+  });
+  await client.ready();
+  await client.command(['SET', 'counter', '10']);
+  await group.master.call(['WAIT', '1', '2000']);
+}
+
+afterEach(async () => {
+  await client?.close();
+  await stopAll();
+});
+
+/** Waits for the new master, then for a write through the client; resolves with the counter. */
+async function counterAfterFailover(previousPort: number): Promise<string> {
+  await group.waitForFailover(previousPort);
+  await until(
+    () =>
+      client.command(['SET', 'after', '1'], { timeoutMs: 1000 }).then(
+        () => true,
+        () => false,
+      ),
+    { timeoutMs: 30_000 },
+  );
+  // On the same master connection as the write before, so after anything node-redis still held.
+  return String(await client.command(['GET', 'counter']));
+}
+
+/** Resolves once a command fails because the master connection is down (not on a timeout). */
+async function masterGone(): Promise<void> {
+  await until(
+    () =>
+      client.command(['PING'], { timeoutMs: 200 }).then(
+        () => false,
+        () => true,
+      ),
+    { timeoutMs: 10_000 },
+  );
+}
+
+describe('Sentinel with its master killed', () => {
+  it('refuses a command at once while there is no master (not sent: retryable), and never sends it later', async () => {
+    await start();
+    const port = group.master.port;
+    await group.master.kill();
+    await masterGone();
+    const incr = await client.command(['INCR', 'counter'], { timeoutMs: 300 }).catch((e: unknown) => e);
+    expect(incr).toMatchObject({ code: 'CONNECTION', retryable: true, maybeExecuted: false });
+    const transaction = await client
+      .transaction([['INCR', 'counter']], { timeoutMs: 300 })
+      .catch((e: unknown) => e);
+    expect(transaction).toMatchObject({ code: 'CONNECTION', retryable: true, maybeExecuted: false });
+    const [piped] = await client.pipeline([['INCR', 'counter']], { timeoutMs: 300 });
+    expect(piped).toMatchObject({ ok: false, error: { code: 'CONNECTION', maybeExecuted: false } });
+    expect(await counterAfterFailover(port)).toBe('10');
+  }, 90_000);
+
+  it('does not send again a write whose master died before replying (maybeExecuted, not retryable)', async () => {
+    await start();
+    const port = group.master.port;
+    // Stopped, the master takes the INCR into its socket buffer but never runs it; killed, it
+    // closes the connection without a reply. The caller cannot know whether it ran, and the
+    // client must not send it to the promoted replica (where it would run a second time had the
+    // old master run it and replicated it before dying).
+    group.master.pause();
+    const incr = client.command(['INCR', 'counter'], { timeoutMs: 30_000 }).catch((e: unknown) => e);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await group.master.kill();
+    expect(await incr).toMatchObject({ code: 'CONNECTION', retryable: false, maybeExecuted: true });
+    expect(await counterAfterFailover(port)).toBe('10');
+  }, 90_000);
+});
