@@ -277,13 +277,15 @@ export class RedisClient {
     const timeoutMs = ms ?? this.#options.commandTimeoutMs;
     const tracing = batchTrace.hasSubscribers ? this.#backend.tracing : undefined;
     if (tracing === undefined) {
-      const run = (deadline: Deadline) => this.#backend.transaction(commands, buffers, routing, false, deadline);
+      const run = (deadline: Deadline) =>
+        this.#backend.transaction(commands, buffers, routing, false, deadline);
       return this.#withDeadline('EXEC', timeoutMs, run) as Promise<T>;
     }
     // Traced as node-redis traces one on `node-redis:batch`: its outcome is EXEC's replies, with
     // errors of commands that ran among them (node-redis rejects for those after the trace
     // ended); an aborted transaction, a deadline or a lost connection is its error.
-    const raw = (deadline: Deadline) => this.#backend.transaction(commands, buffers, undefined, true, deadline);
+    const raw = (deadline: Deadline) =>
+      this.#backend.transaction(commands, buffers, undefined, true, deadline);
     const replies = await tracing.batch('MULTI', commands.length, () =>
       this.#withDeadline('EXEC', timeoutMs, raw),
     );

@@ -133,6 +133,10 @@ export function mapError(error: unknown, command: string, readonly = false): Inf
     if (AUTH_REPLIES.test(message)) {
       return new AuthenticationError(`${MESSAGE_PREFIX} ${command} failed: ${message}`);
     }
+    // The request's keys are in several Cluster slots: the caller's mistake, and nothing ran.
+    if (message.startsWith('CROSSSLOT')) {
+      return invalidArgument(`${command}: ${message}; put a shared {hash tag} in the keys`);
+    }
     return new RedisReplyError(command, message, error);
   }
   if (error instanceof NodeRedis.TimeoutError || error instanceof NodeRedis.AbortError)

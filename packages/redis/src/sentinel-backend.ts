@@ -78,7 +78,9 @@ export class SentinelBackend implements Backend {
     const wire = numbers ? toArgs(args) : (args as (string | Buffer)[]);
     const options = handler.buffers ? BUFFERS : undefined;
     const gone = () => handler.done === true;
-    this.#once(commandName(args), isReadonlyCommand(args), gone, (client) => client.sendCommand(wire, options)).then(
+    this.#once(commandName(args), isReadonlyCommand(args), gone, (client) =>
+      client.sendCommand(wire, options),
+    ).then(
       (reply) => handler.settle(reply),
       (error: unknown) => handler.fail(error),
     );
@@ -120,7 +122,9 @@ export class SentinelBackend implements Backend {
             const demoted = error instanceof Error && error.message.startsWith('READONLY');
             reject(
               demoted
-                ? connectionError(`${name} failed: the master became a replica (not run)`, error, { readonly })
+                ? connectionError(`${name} failed: the master became a replica (not run)`, error, {
+                    readonly,
+                  })
                 : error,
             );
             throw error;
@@ -136,7 +140,11 @@ export class SentinelBackend implements Backend {
       // node-redis calls `attempt` at once when its master connection is ready; else it waits.
       if (!tried && !settled && this.#master !== undefined && !this.#master.isReady) {
         settled = true;
-        reject(connectionError(`${name} failed: no Sentinel master is connected (not sent)`, undefined, { readonly }));
+        reject(
+          connectionError(`${name} failed: no Sentinel master is connected (not sent)`, undefined, {
+            readonly,
+          }),
+        );
       }
     });
   }
@@ -152,11 +160,16 @@ export class SentinelBackend implements Backend {
     _raw: boolean,
     deadline: Settled,
   ): Promise<unknown> {
-    return this.#once('EXEC', false, () => deadline.done, (client) => {
-      const multi = client.multi();
-      for (const c of commands) multi.addCommand(toArgs(c));
-      return multi.exec();
-    });
+    return this.#once(
+      'EXEC',
+      false,
+      () => deadline.done,
+      (client) => {
+        const multi = client.multi();
+        for (const c of commands) multi.addCommand(toArgs(c));
+        return multi.exec();
+      },
+    );
   }
 
   subscribe(channel: string, handler: MessageHandler): Promise<() => Promise<void>> {

@@ -88,6 +88,37 @@ describe('Redis Cluster', () => {
     ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringContaining('CROSSSLOT') });
   });
 
+  it('a command whose own keys span slots (RENAME, a two-key EVAL, MSET in a transaction) is INVALID_ARGUMENT and changes nothing', async () => {
+    // The pre-send check of a transaction reads one key per command; the server finds the rest
+    // and answers CROSSSLOT, a caller's mistake with nothing run, not a REDIS_REPLY failure.
+    const a = '{cross}a';
+    const b = 'cross:b';
+    expect(keySlot(a)).not.toBe(keySlot(b));
+    await client.command(['SET', a, '1']);
+    const crossslot = {
+      code: 'INVALID_ARGUMENT',
+      retryable: false,
+      message: expect.stringContaining('CROSSSLOT'),
+    };
+    await expect(client.command(['RENAME', a, b])).rejects.toMatchObject(crossslot);
+    await expect(client.rename(a, b)).rejects.toMatchObject(crossslot);
+    await expect(
+      client.command(['EVAL', "return redis.call('GET', KEYS[1])", 2, a, b]),
+    ).rejects.toMatchObject(crossslot);
+    const [piped] = await client.pipeline([['RENAME', a, b]]);
+    expect(piped).toMatchObject({ ok: false, error: crossslot });
+    await expect(
+      client.transaction([
+        ['SET', a, '2'],
+        ['RENAME', a, b],
+      ]),
+    ).rejects.toMatchObject(crossslot);
+    await expect(client.transaction([['MSET', a, '3', b, '3']])).rejects.toMatchObject(crossslot);
+    await expect(client.multi().set(a, '4').rename(a, b).exec()).rejects.toMatchObject(crossslot);
+    expect(await client.command(['GET', a])).toBe('1');
+    expect(await client.command(['EXISTS', b])).toBe(0);
+  });
+
   it('routes commands whose key is not their first argument (a subcommand or a key count first) by that key', async () => {
     // Keys on every master: routed by the subcommand or the count they all failed with
     // "Too many Cluster redirections" (retryable, so a retrying caller looped for ever).
