@@ -70,9 +70,15 @@ export function tokensOf(reply: unknown[]): Tokens {
   return reply as Tokens;
 }
 
-/** A CROSSSLOT reply means the resources of one lock are in different Cluster slots. */
+/**
+ * A CROSSSLOT reply means the resources of one lock are in different Cluster slots (the Redis
+ * client reports it as INVALID_ARGUMENT naming CROSSSLOT; older ones as a reply error).
+ */
 export function rethrowUsageError(error: unknown): void {
-  if ((error as { reply?: unknown })?.reply === 'CROSSSLOT') {
+  const crossSlot =
+    (error as { reply?: unknown })?.reply === 'CROSSSLOT' ||
+    (isInfrastructureError(error, 'INVALID_ARGUMENT') && error.message.includes('CROSSSLOT'));
+  if (crossSlot) {
     throw invalidArgument(
       'the resources of one lock must be in one Redis Cluster slot: give them a shared {hash tag}',
     );

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { describeDistributedLock } from '@voelgoed/contracts/conformance';
-import { createRedisClient, type RedisClient } from '@voelgoed/redis';
+import { createRedisClient, keySlot, type RedisClient } from '@voelgoed/redis';
 import { startRedisCluster, startRedisSentinel, stopAll } from '@voelgoed/testkit';
 import { createRedisLock, type RedisLock } from '../src/index.js';
 
@@ -29,6 +29,25 @@ describe('Redis Cluster', () => {
     () => createRedisLock({ clients: [cluster], prefix: `conf:${randomUUID()}:` }),
     { teardown: (lock) => (lock as RedisLock).close() },
   );
+
+  it('refuses the resources of one lock in different slots with INVALID_ARGUMENT naming the hash tag, and holds nothing', async () => {
+    const lock = createRedisLock({ clients: [cluster], prefix: `slots:${randomUUID()}:` });
+    try {
+      expect(keySlot('seat:1')).not.toBe(keySlot('seat:2'));
+      await expect(lock.acquire(['seat:1', 'seat:2'], 10_000)).rejects.toMatchObject({
+        code: 'INVALID_ARGUMENT',
+        message: expect.stringContaining('must be in one Redis Cluster slot'),
+      });
+      // Nothing was taken: each resource alone is free.
+      const one = await lock.acquire('seat:1', 10_000);
+      const two = await lock.acquire('seat:2', 10_000);
+      await Promise.all([one.release(), two.release()]);
+      const both = await lock.acquire(['{seat}:1', '{seat}:2'], 10_000);
+      await both.release();
+    } finally {
+      await lock.close();
+    }
+  });
 });
 
 describe('Sentinel', () => {
