@@ -206,8 +206,16 @@ export function workerCloseChecks(): ConformanceCheck<JobQueue>[] {
           await queue.enqueue('stuck', { id });
           await started.promise;
           const closed = worker.close({ graceMs: 100 }).then(() => 'closed');
-          const hung = sleep(15_000).then(() => 'still waiting after 15 s');
-          expect(await Promise.race([closed, hung])).toBe('closed');
+          // Cleared after the race: a pending 15 s timer kept Jest from exiting after the run.
+          let timer: NodeJS.Timeout | undefined;
+          const hung = new Promise<string>((resolve) => {
+            timer = setTimeout(() => resolve('still waiting after 15 s'), 15_000);
+          });
+          try {
+            expect(await Promise.race([closed, hung])).toBe('closed');
+          } finally {
+            clearTimeout(timer);
+          }
           expect(await queue.getJob(id)).toMatchObject({ state: 'waiting', failures: 0 });
         } finally {
           // The handler returns at last: its success must not complete the handed-back job.
