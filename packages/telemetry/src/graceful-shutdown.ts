@@ -1,5 +1,5 @@
 import { constants as osConstants } from 'node:os';
-import { TimeoutError } from '@voelgoed/contracts';
+import { fieldsOf, refuseUnknownFields, TimeoutError } from '@voelgoed/contracts';
 import { invalidArgument, MESSAGE_PREFIX } from './errors.js';
 
 /** Anything with a `close()`: every port and adapter (`Resource`), a server, a pool. */
@@ -119,9 +119,13 @@ interface ShutdownSettings {
   exit: boolean;
 }
 
+/** The fields of {@link GracefulShutdownOptions}: any other (a misspelt `tiemoutMs`) is refused. */
+const SHUTDOWN_FIELDS = fieldsOf<GracefulShutdownOptions>()(['signals', 'timeoutMs', 'onError', 'exit']);
+
 function readShutdownOptions(options: GracefulShutdownOptions): ShutdownSettings {
   if (options === null || typeof options !== 'object')
     throw invalidArgument('gracefulShutdown(): options must be an object');
+  refuseUnknownFields(options, SHUTDOWN_FIELDS, 'gracefulShutdown() options', MESSAGE_PREFIX);
   const { signals = ['SIGTERM', 'SIGINT'], timeoutMs = 10_000, onError, exit = true } = options;
   if (!Array.isArray(signals) || !signals.every((s) => typeof s === 'string' && s.startsWith('SIG'))) {
     throw invalidArgument('gracefulShutdown(): signals must be an array of signal names such as SIGTERM');
@@ -173,10 +177,21 @@ async function closeAll(
     const left = deadline - performance.now();
     const closing = Promise.resolve().then(() => resource.close());
     if (left <= 0) {
-      // Nothing left to wait with: the close is started all the same, and not waited for.
+      // Nothing left to wait with: the close is started all the same and gets one turn of the
+      // event loop, so a close that finishes at once (or throws) is reported as it went.
+      const soon = await settledWithinATurn(closing);
+      if (soon.state === 'closed') {
+        outcomes.push({ resource, outcome: 'closed' });
+        continue;
+      }
+      if (soon.state === 'failed') {
+        outcomes.push({ resource, outcome: 'failed', error: soon.error });
+        report(soon.error, resource);
+        continue;
+      }
       closing.catch(() => undefined);
       const error = new TimeoutError(
-        `${MESSAGE_PREFIX} shutdown deadline of ${timeoutMs} ms passed before this close`,
+        `${MESSAGE_PREFIX} shutdown deadline of ${timeoutMs} ms passed before this close could finish: abandoned`,
       );
       outcomes.push({ resource, outcome: 'abandoned', error });
       report(error, resource);
@@ -210,4 +225,23 @@ async function closeAll(
     outcomes,
     durationMs: Math.round(performance.now() - started),
   };
+}
+
+/** How `closing` stands after one turn of the event loop (a setImmediate). */
+function settledWithinATurn(
+  closing: Promise<unknown>,
+): Promise<{ state: 'closed' } | { state: 'failed'; error: unknown } | { state: 'pending' }> {
+  return new Promise((resolve) => {
+    const immediate = setImmediate(() => resolve({ state: 'pending' }));
+    closing.then(
+      () => {
+        clearImmediate(immediate);
+        resolve({ state: 'closed' });
+      },
+      (error: unknown) => {
+        clearImmediate(immediate);
+        resolve({ state: 'failed', error });
+      },
+    );
+  });
 }

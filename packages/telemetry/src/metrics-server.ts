@@ -1,6 +1,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ConnectionError, type HealthReport, type Resource } from '@voelgoed/contracts';
+import {
+  ConnectionError,
+  fieldsOf,
+  type HealthReport,
+  type Resource,
+  refuseUnknownFields,
+} from '@voelgoed/contracts';
 import { invalidArgument, MESSAGE_PREFIX } from './errors.js';
 import type { MetricsRequestHandler } from './metrics-handler.js';
 import { checkReadiness, type ReadinessReport } from './readiness.js';
@@ -97,17 +103,32 @@ export async function startMetricsServer(
   return runningServer(server, host, path);
 }
 
+/** The fields of {@link ServeOptions}: any other (a misspelt `prot`) is refused. */
+const SERVE_FIELDS = fieldsOf<ServeOptions>()(['port', 'host', 'path', 'resources']);
+
+/** A path as a request line carries it: RFC 3986 path characters, without `?` or `#`. */
+const PATH = /^\/[\w.~!$&'()*+,;=:@%/-]*$/;
+
 /** The options of `serve()`, checked, with their defaults. */
 function readServeOptions(options: ServeOptions): Required<Omit<ServeOptions, 'resources'>> {
   if (options === null || typeof options !== 'object') throw invalidArgument('serve() takes { port }');
+  refuseUnknownFields(options, SERVE_FIELDS, 'serve() options', MESSAGE_PREFIX);
   const { port, host = '127.0.0.1', path = '/metrics' } = options;
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 0 || port > 65535) {
     throw invalidArgument('serve(): port must be an integer from 0 to 65535');
   }
   if (typeof host !== 'string' || host === '')
     throw invalidArgument('serve(): host must be a non-empty string');
-  if (typeof path !== 'string' || !path.startsWith('/'))
-    throw invalidArgument('serve(): path must start with "/"');
+  if (typeof path !== 'string' || !PATH.test(path)) {
+    throw invalidArgument(
+      'serve(): path must start with "/" and hold only URL path characters (no query, no fragment)',
+    );
+  }
+  // The probes keep their own paths: metrics on /readyz would answer 200 to a readiness probe
+  // whatever the resources' health.
+  if (path === '/healthz' || path === '/readyz') {
+    throw invalidArgument(`serve(): path ${path} is the server's own probe; pick another, such as /metrics`);
+  }
   const { resources } = options;
   if (
     resources !== undefined &&

@@ -138,9 +138,18 @@ describe('/metrics endpoint', () => {
       { port: 1.5 },
       { port: 0, path: 'metrics' },
       { port: 0, host: '' },
+      // The probes' own paths: metrics on /readyz answered 200 to a readiness probe while the
+      // resources were down. A query or a fragment can never match a request's path.
+      { port: 0, path: '/readyz' },
+      { port: 0, path: '/healthz' },
+      { port: 0, path: '/metrics?x' },
+      { port: 0, path: '/metrics#x' },
+      { port: 0, path: '/met rics' },
+      { port: 0, prot: 1 },
     ]) {
-      expect(isInfrastructureError(await rejection(t.serve(bad)), 'INVALID_ARGUMENT')).toBe(true);
+      expect(isInfrastructureError(await rejection(t.serve(bad as never)), 'INVALID_ARGUMENT')).toBe(true);
     }
+    expect(((await rejection(t.serve({ port: 0, prot: 1 } as never))) as Error).message).toContain('prot');
     const first = await t.serve({ port: 0 });
     const taken = await rejection(t.serve({ port: first.port }));
     expect(isInfrastructureError(taken, 'CONNECTION')).toBe(true);
