@@ -45,8 +45,6 @@ export const DEAD_AFTER_MS = 1000;
 export interface ReplyHandler {
   /** Read the reply's bulk strings as Buffers (default: UTF-8 strings). */
   readonly buffers?: boolean;
-  /** Set once it settled or its deadline passed: a backend that has not sent it yet must not. */
-  readonly done?: boolean;
   settle(reply: unknown): void;
   fail(error: unknown): void;
 }

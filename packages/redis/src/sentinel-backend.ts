@@ -77,7 +77,8 @@ export class SentinelBackend implements Backend {
   ): void {
     const wire = numbers ? toArgs(args) : (args as (string | Buffer)[]);
     const options = handler.buffers ? BUFFERS : undefined;
-    const gone = () => handler.done === true;
+    // The client's handler is its deadline entry too (a PendingCommand): `done` once settled or expired.
+    const gone = () => (handler as Partial<Settled>).done === true;
     this.#once(commandName(args), isReadonlyCommand(args), gone, (client) =>
       client.sendCommand(wire, options),
     ).then(

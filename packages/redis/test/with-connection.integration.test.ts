@@ -92,6 +92,10 @@ describe('withConnection', () => {
   it('a borrower waits for the one connection, and times out with TIMEOUT past commandTimeoutMs', async () => {
     const short = createRedisClient({ url: server.url, poolSize: 1, commandTimeoutMs: 300 });
     try {
+      // The pool's one connection made first (on a loaded machine a connect can take most of
+      // 300 ms): the deadline under test is the wait for the lent connection, not the connect.
+      await short.ready();
+      await short.withConnection((c) => c.command(['PING']));
       let release!: () => void;
       const held = short.withConnection(
         (c) =>
