@@ -158,6 +158,26 @@ describe('MemoryObjectStorage limits and options', () => {
     expect(storage.size).toBe(0);
   });
 
+  it('names a refused key as the S3 and filesystem drivers do: object, source and target key', async () => {
+    const storage = new MemoryObjectStorage();
+    await storage.put('k', 'v');
+    const messageOf = async (action: () => Promise<unknown>) => {
+      try {
+        await action();
+      } catch (error) {
+        if (isInfrastructureError(error, 'INVALID_ARGUMENT')) return error.message;
+        throw error;
+      }
+      throw new Error('expected a rejection');
+    };
+    expect(await messageOf(() => storage.get('a//b'))).toMatch(
+      /^\[voelgoed:contracts\] MemoryObjectStorage: object key /,
+    );
+    expect(await messageOf(() => storage.copy('a//b', 'k2'))).toMatch(/ source key /);
+    expect(await messageOf(() => storage.copy('k', 'a//b'))).toMatch(/ target key /);
+    expect(await storage.exists('k2')).toBe(false);
+  });
+
   it('clear() empties the store', async () => {
     const storage = new MemoryObjectStorage();
     await storage.put('a', '1');

@@ -1,7 +1,8 @@
-import type { IncomingMessage } from 'node:http';
-import type { ListedObject } from '@voelgoed/contracts';
+import type { InfrastructureError, ListedObject } from '@voelgoed/contracts';
+import { MESSAGE_PREFIX, storageError } from './errors.js';
 import type { S3Context } from './s3-context.js';
 import { uriEscape } from './s3-signer.js';
+import { decodeEntities, hasRoot, readText, xmlTag } from './s3-xml.js';
 
 /** One page of ListObjectsV2. */
 export interface ListPage {
@@ -40,6 +41,9 @@ export async function listPage(
 
 /** Parses a ListBucketResult (V2). Exported for tests. */
 export function parseListObjectsV2(xml: string): ListPage {
+  // A 200 that is no listing (a proxy's HTML page) or a truncated page without the token of the
+  // next would otherwise end the listing early, silently: refused instead.
+  if (!hasRoot(xml, 'ListBucketResult')) throw malformed('the answer is not a ListBucketResult');
   const urlEncoded = /<EncodingType>\s*url\s*<\/EncodingType>/i.test(xml);
   const decodeKey = (raw: string) => {
     const text = decodeEntities(raw);
@@ -47,47 +51,24 @@ export function parseListObjectsV2(xml: string): ListPage {
   };
   const objects: ListedObject[] = [];
   for (const [, block = ''] of xml.matchAll(/<Contents>([\s\S]*?)<\/Contents>/g)) {
-    const key = tag(block, 'Key');
+    const key = xmlTag(block, 'Key');
     if (key === undefined) continue;
     objects.push({
       key: decodeKey(key),
-      size: Number(tag(block, 'Size') ?? 0),
-      etag: decodeEntities(tag(block, 'ETag') ?? '').replace(/^"+|"+$/g, ''),
-      lastModified: new Date(tag(block, 'LastModified') ?? 0),
+      size: Number(xmlTag(block, 'Size') ?? 0),
+      etag: decodeEntities(xmlTag(block, 'ETag') ?? '').replace(/^"+|"+$/g, ''),
+      lastModified: new Date(xmlTag(block, 'LastModified') ?? 0),
     });
   }
   // The root element's own IsTruncated/NextContinuationToken (never inside a Contents block).
   const outside = xml.replace(/<Contents>[\s\S]*?<\/Contents>/g, '');
-  const truncated = tag(outside, 'IsTruncated') === 'true';
-  const next = tag(outside, 'NextContinuationToken');
-  return { objects, nextToken: truncated && next ? decodeEntities(next) : undefined };
+  const truncated = xmlTag(outside, 'IsTruncated')?.trim() === 'true';
+  const next = xmlTag(outside, 'NextContinuationToken');
+  if (!truncated) return { objects, nextToken: undefined };
+  if (!next) throw malformed('a truncated ListBucketResult has no NextContinuationToken');
+  return { objects, nextToken: decodeEntities(next) };
 }
 
-function tag(xml: string, name: string): string | undefined {
-  const m = new RegExp(`<${name}>([\\s\\S]*?)</${name}>`).exec(xml);
-  return m?.[1];
-}
-
-function decodeEntities(text: string): string {
-  return text.replace(/&(#x[0-9a-f]+|#\d+|amp|lt|gt|quot|apos);/gi, (_, e: string) => {
-    const lower = e.toLowerCase();
-    if (lower === 'amp') return '&';
-    if (lower === 'lt') return '<';
-    if (lower === 'gt') return '>';
-    if (lower === 'quot') return '"';
-    if (lower === 'apos') return "'";
-    return String.fromCodePoint(
-      lower.startsWith('#x') ? Number.parseInt(lower.slice(2), 16) : Number(lower.slice(1)),
-    );
-  });
-}
-
-/** Reads a response body as UTF-8 text. */
-export function readText(res: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    res.on('data', (c: Buffer) => chunks.push(c));
-    res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    res.on('error', reject);
-  });
+function malformed(what: string): InfrastructureError {
+  return storageError('S3_ERROR', `${MESSAGE_PREFIX} list: malformed answer from the server: ${what}`);
 }

@@ -31,7 +31,8 @@ export interface S3StorageOptions {
   /**
    * Base URL for presigned URLs when clients reach the server by another address than this
    * process does (e.g. `https://files.example.com` in front of an internal MinIO). The URL is
-   * signed for that host. Default: the endpoint above.
+   * signed for that host. An origin only: a path other than `/` is `INVALID_ARGUMENT` (the
+   * signature covers the path the server sees). Default: the endpoint above.
    */
   publicUrl?: string;
   /** Size of each multipart part, bytes (5 MiB to 5 GiB). Bodies up to this size go in one PUT. Default 8 MiB. */
@@ -54,7 +55,11 @@ export interface S3StorageOptions {
   retries?: number;
   /** First retry delay, ms; doubled each time, with jitter. Default 100. */
   retryBaseDelayMs?: number;
-  /** A request whose response has not started after this long fails with `TimeoutError` (0: none). Default 30000. */
+  /**
+   * A request whose response has not started after this long (waiting for a socket included),
+   * or whose body (read by the driver: all but a `get`'s) stops for this long, fails with
+   * `TimeoutError` (0: none). Default 30000.
+   */
   requestTimeoutMs?: number;
   /** HTTP(S) agent (connection pool). Default: a keep-alive agent of this storage. */
   agent?: Agent;
@@ -258,7 +263,7 @@ function resolveBucket(value: unknown): string {
   return bucket;
 }
 
-/** The `publicUrl` option: an absolute http(s) URL without credentials or query. */
+/** The `publicUrl` option: an absolute http(s) URL without credentials, path, query or fragment. */
 function resolvePublicUrl(value: unknown): URL | undefined {
   if (value === undefined) return undefined;
   let publicUrl: URL;
@@ -270,9 +275,14 @@ function resolvePublicUrl(value: unknown): URL | undefined {
   if (
     (publicUrl.protocol !== 'http:' && publicUrl.protocol !== 'https:') ||
     publicUrl.search ||
-    publicUrl.username
+    publicUrl.username ||
+    publicUrl.password
   )
     throw invalidArgument('publicUrl must be an http(s) URL without credentials or query');
+  // A presigned URL's signature covers the path the server sees: a path prefix here (a proxy
+  // that strips `/s3/`) would be signed for a path the server never receives, or dropped.
+  if (publicUrl.pathname !== '/' || publicUrl.hash)
+    throw invalidArgument('publicUrl must be an origin only (no path other than /, no fragment)');
   return publicUrl;
 }
 

@@ -8,6 +8,7 @@ import {
 import { abortedError, BodyReader, throwIfAborted } from './body-reader.js';
 import { MESSAGE_PREFIX } from './errors.js';
 import { objectHeaders } from './object-headers.js';
+import { completeMultipartUpload } from './s3-complete.js';
 import type { S3Context } from './s3-context.js';
 import { stripQuotes } from './s3-response.js';
 import { putBuffer, putStream } from './s3-single-put.js';
@@ -274,15 +275,10 @@ class MultipartPut {
     const ctx = this.#ctx;
     const key = this.#key;
     const parts = [...this.#parts].sort((a, b) => a.part - b.part);
-    const result = await ctx.call(
-      'put',
-      key,
-      () => ctx.client.completeMultipartUpload(ctx.bucket, key, uploadId, parts),
-      // Completing twice is not safe to repeat blindly: no retry.
-      { signal: this.#signal, retry: false },
-    );
+    // Completing twice is not safe to repeat blindly: not retried (see completeMultipartUpload).
+    const completed = await completeMultipartUpload(ctx, key, uploadId, parts, this.#signal);
     this.#uploadId = undefined;
-    const etag = stripQuotes(result.etag) || (await this.#etagOfParts(parts));
+    const etag = completed || (await this.#etagOfParts(parts));
     return { key, etag, size: this.#reader.bytes };
   }
 

@@ -31,11 +31,12 @@ import { proxyFor } from './proxy-config.js';
 import { HttpsTunnelAgent, HttpTunnelAgent } from './proxy-tunnel.js';
 import { infoFromHeaders, wrapBody } from './s3-body.js';
 import { createS3Context, type S3Context } from './s3-context.js';
-import { listPage, readText } from './s3-list.js';
+import { listPage } from './s3-list.js';
 import { parseS3Url, type ResolvedS3Options, resolveS3Options, type S3StorageOptions } from './s3-options.js';
 import { s3Put } from './s3-put.js';
 import { SigV4Signer, uriEscape } from './s3-signer.js';
-import { createTransport } from './s3-transport.js';
+import { createTransport, releaseBodyDeadline } from './s3-transport.js';
+import { embeddedError, readText } from './s3-xml.js';
 import { type EventSource, instrument, rangeBytes } from './telemetry.js';
 
 /** The default options of `get` (frozen, so reading them needs no checks). */
@@ -164,6 +165,8 @@ export class S3Storage implements ObjectStorage {
         ),
       { signal },
     );
+    // The body is the caller's to read at their pace: no idle deadline on it from here on.
+    releaseBodyDeadline(res);
     const info = infoFromHeaders(key, res.headers);
     // A server may ignore the Range (200, whole object) or answer another one (s3rver sends all of
     // a 100-byte object for bytes=0-0): cut what was asked for here.
@@ -337,9 +340,8 @@ export class S3Storage implements ObjectStorage {
             [200],
           );
           // CopyObject may answer 200 with an <Error> body.
-          const body = await readText(res);
-          const code = /<Error>[\s\S]*?<Code>([^<]+)<\/Code>/.exec(body)?.[1];
-          if (code) throw Object.assign(new Error(code), { name: 'S3Error', code });
+          const error = embeddedError(await readText(res));
+          if (error) throw error;
         });
         return this.#head('copy', toKey);
       },

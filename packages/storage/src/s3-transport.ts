@@ -20,7 +20,7 @@ export interface RequestScope {
  */
 export const requestScope = new AsyncLocalStorage<RequestScope>();
 
-/** A request whose response did not start within `timeoutMs`. */
+/** A request whose response did not start, or whose body stopped moving, within `timeoutMs`. */
 export class RequestIdleTimeout extends Error {
   constructor(readonly timeoutMs: number) {
     super(`no progress for ${timeoutMs} ms`);
@@ -34,28 +34,87 @@ export interface Transport {
 }
 
 /**
+ * The statuses minio 8 (retries off) turns into `Retryable HTTP status: N` without reading the
+ * response (its `retryHttpCodes`): left so, the response would keep its keep-alive socket busy
+ * for ever, and after `maxSockets` of them every request would wait for a socket.
+ */
+const UNREAD_BY_MINIO = new Set([408, 429, 499, 500, 502, 503, 504, 520]);
+
+/** What the sweeper watches of one request: until its response starts, then while its body is read. */
+interface Watch {
+  deadline: number;
+  activity: { at: number } | undefined;
+  /** Set once the response started: its body is read by us or minio, and must keep moving. */
+  res?: IncomingMessage;
+  /** Bytes arrived on the response's socket since the last sweep. */
+  moved?: boolean;
+}
+
+const kRelease = Symbol('voelgoed.storage.releaseBodyDeadline');
+type Watched = IncomingMessage & { [kRelease]?: () => void };
+
+/**
+ * Takes a response's body off the idle deadline: for a body handed to the caller (`get`), who
+ * reads it at the pace they choose (it may pause under back-pressure for as long as they like).
+ */
+export function releaseBodyDeadline(res: IncomingMessage): void {
+  (res as Watched)[kRelease]?.();
+}
+
+/**
  * With `signer`, the transport signs each request itself (for a minio client without
  * credentials, which sends requests unsigned): the payload hash is the request's own
  * `x-amz-content-sha256` header when the caller set one, else that of an empty body.
+ *
+ * With `timeoutMs` > 0, every request is bounded: its response must start within `timeoutMs`
+ * of the request (waiting for a socket of the agent included), and then its body must not stand
+ * still for `timeoutMs` (unless released with {@link releaseBodyDeadline}). Either way it fails
+ * with {@link RequestIdleTimeout}.
  */
 export function createTransport(useSSL: boolean, timeoutMs: number, signer?: SigV4Signer): Transport {
   const mod = useSSL ? https : http;
   // One swept timer for all requests, not a socket timeout per request: a socket timeout is
   // re-armed on every read and write, which cost ~10% of small-object throughput.
-  const pending = new Map<ClientRequest, { deadline: number; activity: { at: number } | undefined }>();
+  const pending = new Map<ClientRequest, Watch>();
   let sweeper: NodeJS.Timeout | undefined;
   const sweep = () => {
     const now = Date.now();
-    for (const [req, { deadline, activity }] of pending) {
+    for (const [req, watch] of pending) {
+      if (watch.moved) {
+        watch.moved = false;
+        watch.deadline = now + timeoutMs;
+        continue;
+      }
+      const { deadline, activity } = watch;
       if (now >= (activity ? Math.max(deadline, activity.at + timeoutMs) : deadline)) {
         pending.delete(req);
-        req.destroy(new RequestIdleTimeout(timeoutMs));
+        expire(req, watch.res, new RequestIdleTimeout(timeoutMs));
       }
     }
     if (pending.size === 0 && sweeper) {
       clearInterval(sweeper);
       sweeper = undefined;
     }
+  };
+  const watchBody = (req: ClientRequest, watch: Watch, res: IncomingMessage) => {
+    const socket = res.socket;
+    watch.res = res;
+    watch.activity = undefined;
+    watch.deadline = Date.now() + timeoutMs;
+    const onData = () => {
+      watch.moved = true;
+    };
+    const release = () => {
+      pending.delete(req);
+      socket?.removeListener('data', onData);
+      res.removeListener('end', release);
+      res.removeListener('close', release);
+      (res as Watched)[kRelease] = undefined;
+    };
+    socket?.on('data', onData);
+    res.once('end', release);
+    res.once('close', release);
+    (res as Watched)[kRelease] = release;
   };
   return {
     request(options, callback) {
@@ -70,16 +129,70 @@ export function createTransport(useSSL: boolean, timeoutMs: number, signer?: Sig
       }
       const scope = requestScope.getStore();
       const signal = scope?.signal;
-      const req = mod.request(signal ? { ...options, signal } : options, callback);
+      const onResponse = (res: IncomingMessage) => {
+        // minio throws on these statuses without a look at the body: read it to its end here
+        // (discarded), so that the socket goes back to the pool (or is closed).
+        if (res.statusCode !== undefined && UNREAD_BY_MINIO.has(res.statusCode)) {
+          res.on('error', ignore);
+          res.resume();
+        }
+        callback(res);
+      };
+      const req = mod.request(signal ? { ...options, signal } : options, onResponse);
+      if (signal) reportAbortWhileQueued(req, signal);
       if (timeoutMs > 0) {
-        pending.set(req, { deadline: Date.now() + timeoutMs, activity: scope?.activity });
+        const watch: Watch = { deadline: Date.now() + timeoutMs, activity: scope?.activity };
+        pending.set(req, watch);
         sweeper ??= setInterval(sweep, Math.max(25, Math.min(1000, timeoutMs / 4))).unref();
-        // A body being read may pause under back-pressure: the deadline holds only until it starts.
-        const done = () => pending.delete(req);
-        req.once('response', done);
-        req.once('close', done);
+        req.once('response', (res: IncomingMessage) => watchBody(req, watch, res));
+        req.once('close', () => {
+          if (watch.res === undefined) pending.delete(req);
+        });
       }
       return req;
     },
   };
+}
+
+function ignore(): void {}
+
+/**
+ * Node destroys a request whose signal aborts, but one still waiting for a socket of the agent
+ * reports it only once it gets one, which may be never: report the abort now (the later report
+ * finds the call settled). Listens only until the request has a socket.
+ */
+function reportAbortWhileQueued(req: ClientRequest, signal: AbortSignal): void {
+  const onAbort = () => {
+    if (req.socket) return;
+    // Node reports the abort again once the agent hands the request a socket: a listener of its
+    // own keeps that late report from being an uncaught 'error' whoever else stopped listening.
+    req.on('error', ignore);
+    req.emit(
+      'error',
+      Object.assign(new Error('The operation was aborted'), { name: 'AbortError', code: 'ABORT_ERR' }),
+    );
+  };
+  signal.addEventListener('abort', onAbort, { once: true });
+  const stop = () => signal.removeEventListener('abort', onAbort);
+  req.once('socket', stop);
+  req.once('close', stop);
+}
+
+/** Fails a request that made no progress in time, whatever phase it is in. */
+function expire(req: ClientRequest, res: IncomingMessage | undefined, error: RequestIdleTimeout): void {
+  if (res !== undefined) {
+    // A body that stopped moving: its reader sees the timeout (destroying it closes the socket).
+    if (res.listenerCount('error') > 0) res.destroy(error);
+    else res.destroy();
+    return;
+  }
+  const waiting = req.socket === null || req.socket === undefined;
+  req.destroy(error);
+  // Still waiting for a socket of the agent (all of them busy): `destroy` reports the error only
+  // once the agent hands it one, which may be never. Report it now; the later report finds the
+  // call settled.
+  if (waiting) {
+    req.on('error', ignore); // for the late report (see reportAbortWhileQueued)
+    req.emit('error', error);
+  }
 }

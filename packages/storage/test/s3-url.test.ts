@@ -62,3 +62,36 @@ describe('options a driver does not have', () => {
     expect(() => createFsStorage({ root: '/tmp/voelgoed-unused', fsynk: undefined } as never)).not.toThrow();
   });
 });
+
+describe('publicUrl', () => {
+  const base = { endPoint: '127.0.0.1', port: 9, accessKey: 'AK', secretKey: 'secret-value', bucket: 'bkt' };
+  it.each([
+    ['a path prefix', 'https://cdn.example.com/s3/'],
+    ['a path without a trailing slash', 'https://cdn.example.com/s3'],
+    ['a fragment', 'https://cdn.example.com/#x'],
+  ])(
+    'with %s is INVALID_ARGUMENT at creation (the signature covers the path the server sees)',
+    (_why, publicUrl) => {
+      expect(refusal(() => createS3Storage({ ...base, publicUrl })).message).toContain('publicUrl');
+      expect(
+        refusal(() =>
+          createS3Storage(`s3://AK:secret-value@127.0.0.1:9/bkt?publicUrl=${encodeURIComponent(publicUrl)}`),
+        ).message,
+      ).toContain('publicUrl');
+    },
+  );
+
+  it('an origin, with or without the trailing slash, signs URLs for that origin', async () => {
+    for (const publicUrl of [
+      'https://cdn.example.com',
+      'https://cdn.example.com/',
+      'http://cdn.example.com:8080',
+    ]) {
+      const storage = createS3Storage({ ...base, publicUrl });
+      const url = new URL(await storage.signedUrl('k/a b'));
+      expect(url.origin).toBe(new URL(publicUrl).origin);
+      expect(url.pathname).toBe('/bkt/k/a%20b');
+      await storage.close();
+    }
+  });
+});

@@ -337,7 +337,7 @@ export class MemoryObjectStorage implements ObjectStorage {
     return this.#observe('copy', { key: toKey, sourceKey: fromKey }, async () => {
       this.#assertOpen();
       validateObjectKey(fromKey, PREFIX, 'source key');
-      validateObjectKey(toKey, PREFIX, 'destination key');
+      validateObjectKey(toKey, PREFIX, 'target key');
       const source = this.#require(fromKey);
       // A copy onto itself is a no-op on every driver (S3 refuses a plain one): nothing changes.
       if (fromKey === toKey) return { result: info(fromKey, source), bytes: source.data.length };
