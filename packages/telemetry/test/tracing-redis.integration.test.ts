@@ -83,6 +83,21 @@ describe.each(deployments)('Redis spans (%s)', (_name, client, port) => {
     expect(tracing.spans('INCR')).toHaveLength(0);
   });
 
+  it('gives a transaction whose command failed (transaction() rejects) the error type of that command', async () => {
+    const key = `{t}:multi-wrong-${Math.random()}`;
+    await expect(
+      client().transaction([
+        ['SET', key, 'x'],
+        ['LPUSH', key, 'y'],
+      ]),
+    ).rejects.toMatchObject({ code: 'REDIS_REPLY' });
+    const [span] = tracing.spans('MULTI');
+    expectDbSpan(span, 'MULTI', port());
+    expect(span!.attributes['error.type']).toBe('WRONGTYPE');
+    expect(span!.attributes['db.response.status_code']).toBe('WRONGTYPE');
+    expect(span!.status.code).toBe(SpanStatusCode.ERROR);
+  });
+
   it('gives a failed command its error type and an error status', async () => {
     const key = `{t}:wrong-${Math.random()}`;
     await client().command(['SET', key, 'x']);

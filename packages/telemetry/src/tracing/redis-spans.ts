@@ -32,6 +32,8 @@ export interface NodeRedisBatchTrace {
   serverPort: number | undefined;
   clientId: string;
   error?: unknown;
+  /** A transaction's EXEC replies: errors of commands that ran are among them. */
+  result?: unknown;
 }
 
 export const nodeRedisCommandChannel = () =>
@@ -158,5 +160,14 @@ export const redisBatchSpans: SpanMapping<NodeRedisBatchTrace> = {
     attributes['db.operation.batch.size'] = ctx.batchSize;
     return { name: ctx.batchMode, kind: SpanKind.CLIENT, attributes };
   },
-  end: recordRedisError,
+  end(ctx, span) {
+    // A transaction whose command failed ends with EXEC's replies, that command's error among
+    // them (the caller's transaction() rejects with it): the span carries its error type. A
+    // pipeline resolves with each command's outcome, so one failed command leaves it OK.
+    if (ctx.error === undefined && ctx.batchMode === 'MULTI' && Array.isArray(ctx.result)) {
+      const failed = ctx.result.find((reply) => reply instanceof Error);
+      if (failed !== undefined) return recordRedisError({ error: failed }, span);
+    }
+    recordRedisError(ctx, span);
+  },
 };
