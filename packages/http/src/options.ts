@@ -42,7 +42,10 @@ export interface HttpClientOptions {
   transport?: 'got' | 'undici' | TransportFactory;
   /** Per-attempt timeout for the whole request, body included, ms (default 30 000). */
   timeoutMs?: number;
-  /** Per-attempt timeout until the response head arrives, ms (default: `timeoutMs`). */
+  /**
+   * Per-attempt timeout until the response head arrives, ms (default: the attempt's `timeoutMs`,
+   * a request's own when it sets one); set, it caps a request's longer `timeoutMs` too.
+   */
   headersTimeoutMs?: number;
   /** Connect timeout (TCP and TLS), ms (default 10 000). */
   connectTimeoutMs?: number;
@@ -121,7 +124,8 @@ export interface ResolvedOptions {
   headers: Record<string, string>;
   transport: 'got' | 'undici' | TransportFactory;
   timeoutMs: number;
-  headersTimeoutMs: number;
+  /** Unset: each attempt's own `timeoutMs` (the request's when it has one). */
+  headersTimeoutMs: number | undefined;
   connectTimeoutMs: number;
   deadlineMs: number | undefined;
   retry: ResolvedRetry;
@@ -312,7 +316,10 @@ export function resolveOptions(options: HttpClientOptions = {}): ResolvedOptions
     headers,
     transport,
     timeoutMs,
-    headersTimeoutMs: ms(options.headersTimeoutMs, 'headersTimeoutMs', timeoutMs),
+    headersTimeoutMs:
+      options.headersTimeoutMs === undefined
+        ? undefined
+        : ms(options.headersTimeoutMs, 'headersTimeoutMs', 0),
     connectTimeoutMs: ms(options.connectTimeoutMs, 'connectTimeoutMs', 10_000),
     deadlineMs: options.deadlineMs === undefined ? undefined : ms(options.deadlineMs, 'deadlineMs', 0),
     retry: resolveRetry(options.retry, undefined),

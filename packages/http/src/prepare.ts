@@ -185,10 +185,9 @@ function prepare(
     headers,
     body,
     timeoutMs,
-    headersTimeoutMs:
-      request.timeoutMs === undefined
-        ? options.headersTimeoutMs
-        : Math.min(timeoutMs, options.headersTimeoutMs),
+    // Unset, the head may take the whole attempt (the request's own timeoutMs, when it has one);
+    // set, it caps that.
+    headersTimeoutMs: Math.min(timeoutMs, options.headersTimeoutMs ?? timeoutMs),
     deadlineMs,
     retry,
     // POST and PATCH are never retried without an idempotency key, whatever `retry.methods` says.

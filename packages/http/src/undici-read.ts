@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import {
   type BufferedTransportResponse,
@@ -7,6 +7,36 @@ import {
   type TransportResponse,
 } from './transport.js';
 import { mapTransportError } from './transport-errors.js';
+
+/**
+ * Whether `error` is undici 7's for a 204 or 304 that declares a `Content-Length`: HTTP allows
+ * it (the length the representation would have) and neither status has a body, but undici 7
+ * compares the declared length with the bytes read when the message completes and fails it
+ * (`UND_ERR_RES_CONTENT_LENGTH_MISMATCH`), after the head and an empty body came. The response is
+ * complete: got returns it, and so does undici 8, which ignores the length for them.
+ */
+export function isBodilessLengthMismatch(status: number, error: unknown): boolean {
+  return (
+    (status === 204 || status === 304) &&
+    (error as { code?: unknown } | null)?.code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH'
+  );
+}
+
+/**
+ * The body of a 204 or 304 response as undici's `request()` gives it, ending (empty) where undici 7
+ * fails it for a declared length (see {@link isBodilessLengthMismatch}); any other error passes.
+ */
+export function bodilessBody(status: number, source: Readable): Readable {
+  const body = new PassThrough();
+  source.once('error', (error) => {
+    if (isBodilessLengthMismatch(status, error)) body.end();
+    else body.destroy(error);
+  });
+  body.once('close', () => {
+    if (!source.destroyed && !source.readableEnded) source.destroy();
+  });
+  return source.pipe(body);
+}
 
 type Resolve = (response: TransportResponse | BufferedTransportResponse) => void;
 type Reject = (error: unknown) => void;
@@ -65,6 +95,7 @@ export class ReadHandler implements Dispatcher.DispatchHandler {
         ? ((statusMessage ?? {}) as Record<string, string | string[] | undefined>)
         : rawHeaders,
     );
+    this.#status = statusCode;
     let limit: number;
     try {
       limit = this.#request.control.onHead(statusCode, headers);
@@ -86,7 +117,6 @@ export class ReadHandler implements Dispatcher.DispatchHandler {
       this.#resolve({ status: statusCode, headers, body: stream });
       return;
     }
-    this.#status = statusCode;
     this.#headers = headers;
     this.#limit = limit;
   }
@@ -126,6 +156,11 @@ export class ReadHandler implements Dispatcher.DispatchHandler {
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
     if (this.#reason !== undefined) return;
+    // A 204 or 304 that undici 7 fails for its declared length came whole: end it, empty.
+    if (isBodilessLengthMismatch(this.#status, error)) {
+      this.onResponseEnd();
+      return;
+    }
     if (this.#stream) {
       if (!this.#stream.destroyed) this.#stream.destroy(error);
       return;

@@ -15,7 +15,7 @@ import {
   type TransportSettings,
 } from './transport.js';
 import { mapTransportError } from './transport-errors.js';
-import { ReadHandler } from './undici-read.js';
+import { bodilessBody, ReadHandler } from './undici-read.js';
 
 type UndiciModule = typeof import('undici');
 
@@ -100,10 +100,17 @@ class UndiciTransport implements Transport {
     return this.#getAgent().then((a) => readWith(request, a, undefined, undefined));
   }
 
+  /**
+   * Destroys the pools at once, as got's transport destroys its agents: a request in flight and a
+   * streamed body still open fail (`ConnectionError` once mapped). undici's graceful `close()`
+   * would wait for every open response, and a body the caller reads slowly, or a stream that
+   * never ends, would keep it waiting for ever.
+   */
   async close(): Promise<void> {
     const all = [...this.#proxies.values()];
     if (this.#agentPromise) all.push(this.#agentPromise);
-    await Promise.all(all.map(async (made) => (await made).close()));
+    const closed = new Error('the client was closed');
+    await Promise.all(all.map(async (made) => (await made).destroy(closed)));
   }
 
   /** The direct connections' agent, made when undici is first loaded. */
@@ -165,10 +172,12 @@ class UndiciTransport implements Transport {
         body: request.body as string | Uint8Array | Readable | undefined,
         signal: request.signal,
       });
+      const status = response.statusCode;
+      const body = response.body as unknown as Readable;
       return {
-        status: response.statusCode,
+        status,
         headers: flattenHeaders(response.headers as Record<string, string | string[] | undefined>),
-        body: response.body as unknown as Readable,
+        body: status === 204 || status === 304 ? bodilessBody(status, body) : body,
       };
     } catch (error) {
       const code = (error as { code?: unknown }).code;

@@ -115,6 +115,24 @@ describe.each(TRANSPORTS)('createHttpClient over %s', (transport) => {
     expect(response.body).toHaveLength(0);
   });
 
+  it('returns a 304 or 204 that declares a Content-Length once, with no body, read whole or streamed', async () => {
+    // HTTP allows it (the length the representation would have); neither status has a body.
+    server.setHandler((req, res) => {
+      res.writeHead(req.url?.endsWith('/304') ? 304 : 204, { 'content-length': '1234', etag: '"v1"' });
+      res.end();
+    });
+    for (const status of [304, 204]) {
+      server.requests.length = 0;
+      const read = await client.get(`/${status}`, { headers: { 'if-none-match': '"v1"' } });
+      expect([read.status, read.body.byteLength]).toEqual([status, 0]);
+      const streamed = await client.stream({ url: `/${status}` });
+      expect([streamed.status, (await readAll(streamed.body)).length]).toEqual([status, 0]);
+      // Not retried: one request each.
+      expect(server.requests).toHaveLength(2);
+    }
+    expect((await client.health()).status).toBe('up');
+  });
+
   it('fails with ConnectionError when the body is cut off', async () => {
     server.setHandler((_req, res) => {
       res.writeHead(200, { 'content-length': '100' });

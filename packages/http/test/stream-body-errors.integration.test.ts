@@ -2,7 +2,7 @@ import net from 'node:net';
 import util from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { isInfrastructureError } from '@voelgoed/contracts';
-import { readAll } from '@voelgoed/testkit';
+import { readAll, waitFor } from '@voelgoed/testkit';
 import { createHttpClient, HttpStatusError } from '../src/index.js';
 import { rejectionOf, TRANSPORTS } from './helpers.js';
 
@@ -28,6 +28,8 @@ describe.each(TRANSPORTS)('a response body that fails, over %s', (transport) => 
   let server: net.Server;
   let origin: string;
   const sockets = new Set<net.Socket>();
+  /** The path of every request the server received (a path it has no reply for is never answered). */
+  const received: string[] = [];
 
   beforeAll(async () => {
     server = net.createServer((socket) => {
@@ -36,6 +38,7 @@ describe.each(TRANSPORTS)('a response body that fails, over %s', (transport) => 
       socket.on('error', () => {});
       socket.on('data', (chunk) => {
         const path = /^[A-Z]+ ([^ ?]+)/.exec(chunk.toString('latin1'))?.[1];
+        if (path !== undefined) received.push(path);
         const reply = path === undefined ? undefined : REPLIES[path];
         if (reply !== undefined) socket.write(reply);
       });
@@ -111,6 +114,30 @@ describe.each(TRANSPORTS)('a response body that fails, over %s', (transport) => 
       await c.close();
     }
   });
+
+  it('close() ends at once, failing a stream() body being read and a request waiting for its head with CONNECTION', async () => {
+    // A timeout far past the test's own: only close() can end these in time.
+    const c = createHttpClient({ transport, retry: false, timeoutMs: 120_000 });
+    let closing: Promise<void> | undefined;
+    try {
+      const response = await c.stream({ url: `${origin}/trickle` });
+      // Never answered; sent before close() so that it is in flight, not merely queued.
+      const waiting = rejectionOf(c.get(`${origin}/silent`));
+      await waitFor('the request to be received', async () => received.includes('/silent') || undefined);
+      const reading = rejectionOf(
+        (async () => {
+          for await (const _chunk of response.body) closing ??= c.close();
+        })(),
+      );
+      expect(await reading).toMatchObject({ code: 'CONNECTION', maybeExecuted: true });
+      await closing;
+      expect(await waiting).toMatchObject({ code: 'CONNECTION', maybeExecuted: true });
+      expect(isInfrastructureError(await rejectionOf(c.get(`${origin}/trickle`)), 'CONNECTION')).toBe(true);
+    } finally {
+      await c.close();
+    }
+    // A close() that waits for the open body never ends: fail well before the suite's timeout.
+  }, 15_000);
 
   it("the caller's abort while a stream() body is read fails it with ABORTED", async () => {
     const c = createHttpClient({ transport, retry: false });

@@ -67,6 +67,26 @@ describe.each(TRANSPORTS)('timeouts over %s', (transport) => {
     }
   });
 
+  it("waits for the head as long as a request's own timeoutMs; only a set headersTimeoutMs caps it", async () => {
+    // Answered well after the client's timeoutMs, well within the request's.
+    server.setHandler(faults.delay(400, faults.json(200, { ok: 1 })));
+    const client = createHttpClient({ transport, timeoutMs: 100, retry: false });
+    const capped = createHttpClient({ transport, timeoutMs: 100, headersTimeoutMs: 150, retry: false });
+    try {
+      const response = await client.get(`${server.origin}/slow-report`, { timeoutMs: 30_000 });
+      expect(response.json()).toEqual({ ok: 1 });
+
+      server.setHandler(faults.delay(2_000, faults.json(200, {})));
+      const error = await rejectionOf(capped.get(`${server.origin}/slow-head`, { timeoutMs: 30_000 }));
+      expect(error).toBeInstanceOf(HttpTimeoutError);
+      expect(error.phase).toBe('headers');
+      expect(error.message).toContain('after 150 ms waiting for response headers');
+    } finally {
+      await client.close();
+      await capped.close();
+    }
+  });
+
   it('times out a slow body (phase request)', async () => {
     server.setHandler(faults.slowBody(['a', 'b', 'c', 'd', 'e'], 1000));
     // The headers come at once and the body takes 4 s: a timeout of 2 s ends it in the body

@@ -1,7 +1,9 @@
+import { Readable } from 'node:stream';
 import { describe, expect, it } from '@jest/globals';
+import { readAll } from '@voelgoed/testkit';
 import type { Dispatcher } from 'undici';
 import type { BufferedTransportResponse, ReadControl, TransportResponse } from '../src/index.js';
-import { ReadHandler } from '../src/undici-read.js';
+import { bodilessBody, ReadHandler } from '../src/undici-read.js';
 
 /** A dispatch controller that records aborts, as undici's would be driven by a connection. */
 function controller(): Dispatcher.DispatchController & { aborted: unknown[] } {
@@ -85,5 +87,61 @@ describe('undici ReadHandler', () => {
     h.onResponseData(c, Buffer.from('de'));
     await expect(result).rejects.toBe(tooLarge);
     expect(c.aborted).toEqual([tooLarge]);
+  });
+
+  // undici 7 fails a 204 or 304 that declares a Content-Length once the (empty) message completes;
+  // undici 8 ends it. The calls below are undici 7's, in its order, with its error.
+  const mismatch = () =>
+    Object.assign(new Error('Response body length does not match content-length header'), {
+      code: 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH',
+    });
+
+  it('ends a 204 or 304 that undici 7 fails for its declared Content-Length; fails other errors', async () => {
+    for (const status of [204, 304]) {
+      const read = handler();
+      const c = controller();
+      read.h.onRequestStart(c);
+      read.h.onResponseStart(c, status, { 'content-length': '1234', etag: '"v1"' });
+      read.h.onResponseError(c, mismatch());
+      const response = (await read.result) as BufferedTransportResponse;
+      expect([response.status, response.headers, response.bytes.length]).toEqual([
+        status,
+        { 'content-length': '1234', etag: '"v1"' },
+        0,
+      ]);
+
+      const streamed = handler(-1);
+      streamed.h.onRequestStart(c);
+      streamed.h.onResponseStart(c, status, { 'content-length': '1234' });
+      const head = (await streamed.result) as TransportResponse;
+      streamed.h.onResponseError(c, mismatch());
+      expect([head.status, (await readAll(head.body)).length]).toEqual([status, 0]);
+
+      // undici's request(): the body it hands over errors the same way.
+      const source = new Readable({ read() {} });
+      const body = bodilessBody(status, source);
+      source.destroy(mismatch());
+      expect((await readAll(body)).length).toBe(0);
+    }
+
+    // Still failed: a length mismatch on a status that has a body, and any other error on a 304.
+    const read = handler();
+    const c = controller();
+    read.h.onRequestStart(c);
+    read.h.onResponseStart(c, 200, { 'content-length': '1234' });
+    read.h.onResponseError(c, mismatch());
+    await expect(read.result).rejects.toMatchObject({ code: 'CONNECTION' });
+
+    const reset = handler();
+    reset.h.onRequestStart(c);
+    reset.h.onResponseStart(c, 304, {});
+    reset.h.onResponseError(c, Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' }));
+    await expect(reset.result).rejects.toMatchObject({ code: 'CONNECTION' });
+
+    const source = new Readable({ read() {} });
+    const body = bodilessBody(304, source);
+    const other = new Error('other side closed');
+    source.destroy(other);
+    await expect(readAll(body)).rejects.toBe(other);
   });
 });

@@ -19,6 +19,7 @@ import {
 import {
   createDurableWebhookSender,
   createWebhookSender,
+  type DurableWebhookMessage,
   type DurableWebhookSender,
   type DurableWebhookSenderOptions,
   verifyWebhook,
@@ -424,6 +425,59 @@ describe.each(QUEUES)('durable webhook delivery on %s', (_, makeQueue) => {
         () => createWebhookSender({ secret: SECRET, retries: 0 } as never),
       ]) {
         expect(make).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+      }
+    },
+    LONG,
+  );
+
+  it(
+    "refuses a message whose content-length is not its body's before storing it, as the plain sender does",
+    async () => {
+      answer(faults.json(204, {}));
+      const q = queue();
+      const { s, outcomes, settled } = sender(q);
+      const plain = createWebhookSender({ secret: SECRET, allowHttp: true, allowPrivateNetworks: true });
+      const url = `${receiver.origin}/hooks`;
+      try {
+        const messages: DurableWebhookMessage[] = [
+          { id: 'evt_text', url, payload: 'abc', headers: { 'content-length': '1' } },
+          { id: 'evt_json', url, payload: { a: 1 }, headers: { 'Content-Length': '1' } },
+        ];
+        for (const message of messages) {
+          const refused = await rejectionOf(plain.deliver(message));
+          expect(refused).toMatchObject({ code: 'INVALID_ARGUMENT' });
+          // The same check, so the same message.
+          expect(await rejectionOf(s.deliver(message))).toMatchObject({
+            code: 'INVALID_ARGUMENT',
+            message: refused.message,
+          });
+          expect(await q.getJob(`${message.id}#1`)).toBeUndefined();
+        }
+        expect(await q.counts()).toMatchObject({ waiting: 0, delayed: 0, active: 0, deadLettered: 0 });
+        expect(receiver.requests).toHaveLength(0);
+
+        // The body's own length is accepted, stored and sent.
+        s.start();
+        const accepted = await s.deliver({
+          id: 'evt_ok',
+          url,
+          payload: 'abc',
+          headers: { 'content-length': '3' },
+        });
+        expect(accepted).toEqual({ id: 'evt_ok', created: true });
+        await settled(1);
+        expect(outcomes[0]).toMatchObject({ id: 'evt_ok', outcome: 'delivered' });
+        expect(receiver.requests.map((r) => r.body.toString())).toEqual(['abc']);
+
+        // One content-length for every webhook could fit one body at most: refused at creation.
+        for (const make of [
+          () => createDurableWebhookSender(q, { secret: SECRET, headers: { 'content-length': '3' } }),
+          () => createWebhookSender({ secret: SECRET, headers: { 'Content-Length': '0' } }),
+        ]) {
+          expect(make).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+        }
+      } finally {
+        await plain.close();
       }
     },
     LONG,

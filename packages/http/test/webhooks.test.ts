@@ -55,6 +55,29 @@ describe('Standard Webhooks signing and verification', () => {
     expect(() => verifyWebhook({ payload: bytes, headers, secret: SECRET })).not.toThrow();
   });
 
+  it('takes entries separated by a comma, with or without spaces, as joined header lines are', () => {
+    const signed = signWebhook({ payload: PAYLOAD, secret: SECRET, id: 'msg_1' });
+    const valid = signed['webhook-signature'];
+    const verify = (signature: string) =>
+      verifyWebhook({
+        payload: PAYLOAD,
+        headers: { ...signed, 'webhook-signature': signature },
+        secret: SECRET,
+      });
+    for (const signature of [
+      `v1,AAAA,${valid}`,
+      `${valid},v1,AAAA`,
+      `v1,AAAA ,  ${valid}`,
+      `${valid},\tv1,AAAA`,
+    ]) {
+      expect(verify(signature).id).toBe('msg_1');
+    }
+    // Glued to junk or a stray comma, or with no entry of its own, the valid one matches nothing.
+    for (const signature of [`${valid},`, `${valid},junk`, `x${valid}`, `v1,,${valid.slice(3)}`]) {
+      expect(failure(() => verify(signature)).reason).toBe('no_matching_signature');
+    }
+  });
+
   it('rejects a tampered body', () => {
     const headers = signWebhook({ payload: PAYLOAD, secret: SECRET });
     const error = failure(() =>

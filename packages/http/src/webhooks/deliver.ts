@@ -16,11 +16,18 @@ import {
 import { createHttpClient, type ResilientHttpClient } from '../client.js';
 import { MESSAGE_PREFIX } from '../errors.js';
 import { mergeHeaders } from '../headers.js';
-import { MAX_TIMER_MS } from '../options.js';
+import {
+  type HttpClientOptions,
+  type HttpClientRequest,
+  MAX_TIMER_MS,
+  type ResolvedOptions,
+  resolveOptions,
+} from '../options.js';
+import { prepareRequest } from '../prepare.js';
 import { redactUrl } from '../redact.js';
 import type { WebhookSecret } from './secrets.js';
 import { isPublicAddress } from './ssrf.js';
-import { signWebhook } from './standard-webhooks.js';
+import { signWebhook, type WebhookHeaders } from './standard-webhooks.js';
 
 /** Waits before each retry on the Standard Webhooks schedule: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h. */
 export const STANDARD_WEBHOOK_SCHEDULE_MS: readonly number[] = [
@@ -47,7 +54,7 @@ export interface WebhookSenderOptions {
   maxResponseBytes?: number;
   /** `got` (default) or `undici`. */
   transport?: 'got' | 'undici';
-  /** Extra headers on every delivery (e.g. `user-agent`). */
+  /** Extra headers on every delivery (e.g. `user-agent`); not `content-length` (each body has its own). */
   headers?: Readonly<Record<string, string>>;
   /** Called after every attempt; an error it throws is ignored (the delivery goes on as if it returned). */
   onAttempt?: (attempt: WebhookAttempt) => void;
@@ -163,6 +170,8 @@ export interface WebhookSenderSetup {
   readonly schedule: readonly number[];
   readonly jitter: number;
   readonly client: ResilientHttpClient;
+  /** The options `client` was made with, resolved: to check an attempt's request without sending it. */
+  readonly clientOptions: ResolvedOptions;
   /** How much of a response body is read after its status (see `dropBody`). */
   readonly drain: BodyDrain;
   /** Where a callback that throws is logged (the durable sender's `logger`; else nothing). */
@@ -247,10 +256,17 @@ export function setUpWebhookSender(
   }
   // Checked once here so a bad secret fails at construction, not at the first delivery.
   signWebhook({ payload: '', secret: options.secret, id: 'check' });
-  mergeHeaders({}, options.headers, 'headers');
+  const headers: Record<string, string> = {};
+  mergeHeaders(headers, options.headers, 'headers');
+  // Each message's body has its own length: one set for them all could fit one body at most.
+  if (headers['content-length'] !== undefined) {
+    throw new InvalidArgumentError(
+      `${MESSAGE_PREFIX} headers: header "content-length" cannot be set for every webhook, each body has its own`,
+    );
+  }
   const timeoutMs = options.timeoutMs ?? 15_000;
   const maxResponseBytes = options.maxResponseBytes ?? 64 * 1024;
-  const client: ResilientHttpClient = createHttpClient({
+  const clientOptions: HttpClientOptions = {
     transport: options.transport ?? 'got',
     retry: false,
     retryBudget: false,
@@ -260,10 +276,11 @@ export function setUpWebhookSender(
     timeoutMs,
     maxResponseBytes,
     ...(options.allowPrivateNetworks ? {} : { addressFilter: (address: string) => isPublicAddress(address) }),
-  });
+  };
+  const client: ResilientHttpClient = createHttpClient(clientOptions);
   // Both were checked by createHttpClient (numbers within a timer's and a body's limits).
   const drain: BodyDrain = { bytes: maxResponseBytes, ms: Math.min(timeoutMs, BODY_DRAIN_MS) };
-  return { options, schedule, jitter, client, drain, logger };
+  return { options, schedule, jitter, client, clientOptions: resolveOptions(clientOptions), drain, logger };
 }
 
 /** Checks a message's url (absolute, https unless `allowHttp`) and headers; `INVALID_ARGUMENT` otherwise. */
@@ -306,6 +323,41 @@ export interface WebhookAttemptInput {
   signal?: AbortSignal | undefined;
 }
 
+/** The request that sends an attempt, signed with `signature`. */
+function webhookRequest(
+  setup: WebhookSenderSetup,
+  input: WebhookAttemptInput,
+  signature: WebhookHeaders,
+): HttpClientRequest {
+  return {
+    method: 'POST',
+    url: input.url,
+    body: input.bytes,
+    headers: {
+      ...(input.json ? { 'content-type': 'application/json' } : {}),
+      ...setup.options.headers,
+      ...input.headers,
+      ...signature,
+    },
+    throwHttpErrors: false,
+    signal: input.signal,
+  };
+}
+
+/**
+ * Checks an attempt's request as the HTTP client checks it before sending (the message's headers
+ * over the sender's, a `content-length` against the body), without sending it: a message that
+ * could never be sent is `INVALID_ARGUMENT` before it is stored, as it is before the first attempt.
+ * `signature` is any signature for its id (signatures are made again when it is sent).
+ */
+export function checkWebhookRequest(
+  setup: WebhookSenderSetup,
+  input: WebhookAttemptInput,
+  signature: WebhookHeaders,
+): void {
+  prepareRequest(webhookRequest(setup, input, signature), setup.clientOptions);
+}
+
 /**
  * Signs (with a fresh timestamp) and posts one attempt, classifies it and reports it through
  * `onAttempt`. Throws only for an abort or a caller's mistake; every other failure is an outcome.
@@ -325,19 +377,7 @@ export async function attemptWebhook(
     // Streamed: the status decides the outcome as soon as the head arrives. A body that is large,
     // stalls or is cut after it changes nothing (the receiver has answered), so it is never read
     // whole, only drained a little (see dropBody).
-    const response = await client.stream({
-      method: 'POST',
-      url: input.url,
-      body: input.bytes,
-      headers: {
-        ...(input.json ? { 'content-type': 'application/json' } : {}),
-        ...options.headers,
-        ...input.headers,
-        ...signature,
-      },
-      throwHttpErrors: false,
-      signal: input.signal,
-    });
+    const response = await client.stream(webhookRequest(setup, input, signature));
     status = response.status;
     outcome = classify(status);
     await dropBody(response.body, setup.drain);

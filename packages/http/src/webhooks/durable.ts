@@ -22,6 +22,7 @@ import { mergeHeaders } from '../headers.js';
 import { MAX_TIMER_MS } from '../options.js';
 import {
   attemptWebhook,
+  checkWebhookRequest,
   checkWebhookTarget,
   report,
   SENDER_FIELDS,
@@ -234,28 +235,32 @@ function asAttempt(job: WebhookJob, attempt: number): WebhookJob {
 }
 
 /**
- * The first attempt's job for a message: checked (target, id, payload, headers) as signing will
- * need it, with room for the digits of `maxAttempt` (see {@link WebhookJob.pad}): a delivery the
+ * The first attempt's job for a message: checked (target, id, payload, headers) as signing and
+ * sending will need it (the request as the plain sender's first attempt checks it), with room for the digits of `maxAttempt` (see {@link WebhookJob.pad}): a delivery the
  * queue accepts can store every attempt of its schedule.
  */
 function firstWebhookJob(
   message: DurableWebhookMessage,
-  options: DurableWebhookSenderOptions,
+  setup: WebhookSenderSetup,
   maxIdLength: number,
   maxAttempt: number,
 ): WebhookJob {
+  const { options } = setup;
   // No `signal`: a durable delivery outlives the call that accepted it.
   checkWebhookTarget(message, options.allowHttp, DURABLE_MESSAGE_FIELDS);
   if (typeof message.url !== 'string') throw invalid('webhook url must be a string');
   const id = message.id ?? `msg_${randomUUID().replace(/-/g, '')}`;
   // The one webhook-id rule (visible ASCII, no dot), as signing applies it.
-  signWebhook({ payload: '', secret: options.secret, id });
+  const signature = signWebhook({ payload: '', secret: options.secret, id });
   if (id.length > maxIdLength) {
     throw invalid(`webhook id must be at most ${maxIdLength} characters with this schedule`);
   }
   const { bytes, json } = webhookBody(message.payload);
   const headers: Record<string, string> = {};
   mergeHeaders(headers, message.headers, 'message headers');
+  // What the client would refuse when the attempt is sent (a `content-length` that is not the
+  // body's) is refused now: stored, it could only be dead-lettered.
+  checkWebhookRequest(setup, { url: message.url, id, bytes, json, headers, attempt: 1 }, signature);
   const room = String(maxAttempt).length - 1;
   return {
     v: 1,
@@ -410,7 +415,7 @@ export function createDurableWebhookSender(
 
   return {
     async deliver(message: DurableWebhookMessage): Promise<WebhookAccepted> {
-      const job = firstWebhookJob(message, options, maxIdLength, maxAttempt);
+      const job = firstWebhookJob(message, setup, maxIdLength, maxAttempt);
       try {
         const result = await queue.enqueue(job, { id: webhookJobId(job.id, 1), attempts: 1 });
         return { id: job.id, created: result.created };

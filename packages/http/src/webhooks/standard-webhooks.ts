@@ -115,6 +115,14 @@ export interface VerifyWebhookInput {
 /** The fields of {@link VerifyWebhookInput}: any other (`tolerance` for `toleranceS`) is refused. */
 const VERIFY_FIELDS = fieldsOf<VerifyWebhookInput>()(['payload', 'headers', 'secret', 'toleranceS', 'now']);
 
+/**
+ * Between two `webhook-signature` entries: spaces (as signed), or a comma before the next entry's
+ * `v<n>,`, with any whitespace around it: Node's `req.headers` and a fetch `Headers` join repeated
+ * header lines with ", ". The comma inside an entry (`v1,<base64>`) is never followed by another
+ * `v<n>,` (base64 has no comma), so it is not a separator; an entry left malformed matches nothing.
+ */
+const SIGNATURE_SEPARATOR = /\s*,\s*(?=v\d+,)|\s+/;
+
 function isHeadersLike(headers: VerifyWebhookInput['headers']): headers is HeadersLike {
   return typeof (headers as { get?: unknown }).get === 'function';
 }
@@ -133,7 +141,8 @@ function header(headers: VerifyWebhookInput['headers'], name: string): string | 
   }
   if (value === undefined) return undefined;
   if (typeof value === 'string') return value;
-  if (Array.isArray(value) && value.every((part) => typeof part === 'string')) return value.join(' ');
+  // Joined as Node's `req.headers` and a fetch `Headers` join repeated lines, so all three read alike.
+  if (Array.isArray(value) && value.every((part) => typeof part === 'string')) return value.join(', ');
   throw new InvalidArgumentError(`${P} headers["${name}"] must be a string or an array of strings`);
 }
 
@@ -178,7 +187,7 @@ export function verifyWebhook(input: VerifyWebhookInput): { id: string; timestam
 
   // Only canonical base64 of exactly 32 bytes counts: trailing junk makes a signature no match.
   const candidates: Buffer[] = [];
-  for (const part of signature.split(' ')) {
+  for (const part of signature.split(SIGNATURE_SEPARATOR)) {
     if (!part.startsWith('v1,')) continue;
     const decoded = decodeSignature(part.slice(3), 'base64', SIGNATURE_BYTES);
     if (decoded !== undefined) candidates.push(decoded);
