@@ -25,7 +25,8 @@ export interface Settled {
 
 /** What a backend tells the client about its connections. */
 export interface BackendEvents {
-  onError(error: unknown): void;
+  /** `failsAttempt` false: one of several tries of an attempt failed (its waiters keep waiting). */
+  onError(error: unknown, failsAttempt?: boolean): void;
   /** A connection became ready (also told after a reconnect, where the backend knows). */
   onReady(): void;
   onReconnecting(): void;

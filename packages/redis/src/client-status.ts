@@ -31,7 +31,7 @@ export class ClientStatus {
 
   /** What the backend reports, wired to this status. */
   readonly events: BackendEvents = {
-    onError: (e) => this.#onError(e),
+    onError: (e, failsAttempt) => this.#onError(e, failsAttempt),
     onReady: () => this.#markReady(),
     onReconnecting: () => {
       if (this.#state === 'ready') this.#state = 'reconnecting';
@@ -86,12 +86,12 @@ export class ClientStatus {
     return this.#backend?.isReady === true;
   }
 
-  #onError(error: unknown): void {
+  #onError(error: unknown, failsAttempt = true): void {
     this.#lastError = (error as { message?: string })?.message ?? String(error);
     if (!this.#isReady && !this.closing) this.#log.error(error);
     // A failed attempt fails those waiting for a connection at once (wrong password, nothing
     // listening) instead of letting them run into their deadline.
-    if (!this.#isReady) this.#waiters.fail(error, this.#everReady);
+    if (!this.#isReady && failsAttempt) this.#waiters.fail(error, this.#everReady);
     if (this.#state === 'ready' && !this.#isReady) this.#state = 'reconnecting';
   }
 

@@ -16,7 +16,7 @@ import {
 } from './node-redis-options.js';
 import type { ResolvedOptions } from './options.js';
 
-/** node-redis's Sentinel entry point below `sendCommand` and `multi().exec()` (pinned 6.3.1). */
+/** RedisSentinel._execute (internal, pinned 6.3.1; test/vendor-internals.test.ts checks it). */
 type Execute = <T>(readonly: boolean, fn: (client: NodeRedisClient) => Promise<T>) => Promise<T>;
 
 /** Thrown (not an Error) to end node-redis's Sentinel retry loop without another attempt. */
@@ -53,7 +53,17 @@ export class SentinelBackend implements Backend {
       // two thirds of the throughput at c=100 in bench:redis's deployments section).
       reserveClient: true,
     }) as unknown as RedisSentinelType;
-    this.#client.on('error', (e: unknown) => events.onError(e));
+    // Until a master is found, node-redis reports each listed sentinel it could not ask (down, or
+    // no sentinel) and goes on to the next: the attempt has failed once all of them have. (Each
+    // also reports the sentinel's socket error as a string first: not counted.)
+    let failedSentinels = 0;
+    this.#client.on('error', (e: unknown) => {
+      if (this.#client.isReady || typeof e === 'string') return events.onError(e, this.#client.isReady);
+      failedSentinels++;
+      const all = failedSentinels >= sentinel.sentinels.length;
+      if (all) failedSentinels = 0;
+      events.onError(e, all);
+    });
     logSentinelTopology(this.#client as unknown as EventSource, options.logger, sentinel.name);
   }
 
@@ -67,6 +77,21 @@ export class SentinelBackend implements Backend {
 
   async connect(): Promise<void> {
     await this.#client.connect();
+    // Learns the master connection now (nothing is sent): a client that has sent nothing yet
+    // refuses at once too when that connection goes down.
+    this.#execute(false, (client) => {
+      this.#master = client;
+      return Promise.resolve();
+    }).catch(() => {});
+  }
+
+  /** node-redis's Sentinel entry point below `sendCommand` and `multi().exec()` (pinned 6.3.1). */
+  #execute<T>(readonly: boolean, fn: (client: NodeRedisClient) => Promise<T>): Promise<T> {
+    return (this.#client as unknown as { _execute: Execute })._execute.call(
+      this.#client,
+      readonly,
+      fn,
+    ) as Promise<T>;
   }
 
   send(
@@ -120,7 +145,7 @@ export class SentinelBackend implements Backend {
           (error: unknown) => {
             settled = true;
             // A master that became a replica ran nothing (node-redis would send it elsewhere).
-            const demoted = error instanceof Error && error.message.startsWith('READONLY');
+            const demoted = String((error as { message?: unknown })?.message).startsWith('READONLY');
             reject(
               demoted
                 ? connectionError(`${name} failed: the master became a replica (not run)`, error, {
@@ -132,8 +157,7 @@ export class SentinelBackend implements Backend {
           },
         );
       };
-      const execute = (this.#client as unknown as { _execute: Execute })._execute;
-      execute.call(this.#client, readonly, attempt).catch((error: unknown) => {
+      this.#execute(readonly, attempt).catch((error: unknown) => {
         if (settled || error === STOP) return;
         settled = true;
         reject(error);

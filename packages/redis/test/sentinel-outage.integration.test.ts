@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { type RedisSentinelGroup, startRedisSentinel, stopAll, until } from '@voelgoed/testkit';
+import { type RedisSentinelGroup, startRedis, startRedisSentinel, stopAll, until } from '@voelgoed/testkit';
 import { createRedisClient, type RedisClient } from '../src/index.js';
 
 // No offline queue on Sentinel either (README, "Failures"). node-redis's Sentinel client holds a
@@ -43,19 +43,46 @@ async function counterAfterFailover(previousPort: number): Promise<string> {
   return String(await client.command(['GET', 'counter']));
 }
 
-/** Resolves once a command fails because the master connection is down (not on a timeout). */
-async function masterGone(): Promise<void> {
+/**
+ * Resolves once `on` refuses a PING without sending it: its master connection is known to be down
+ * (a PING sent into a connection not yet seen closed fails too, but as maybe executed).
+ */
+async function masterGone(on: RedisClient = client): Promise<void> {
   await until(
     () =>
-      client.command(['PING'], { timeoutMs: 200 }).then(
+      on.command(['PING'], { timeoutMs: 200 }).then(
         () => false,
-        () => true,
+        (e: unknown) =>
+          (e as { code?: string; maybeExecuted?: boolean }).code === 'CONNECTION' &&
+          (e as { maybeExecuted?: boolean }).maybeExecuted === false,
       ),
     { timeoutMs: 10_000 },
   );
 }
 
 describe('Sentinel with its master killed', () => {
+  it('refuses at once on a client that has written nothing yet (ready, then the master killed)', async () => {
+    await start();
+    const idle = createRedisClient({
+      sentinel: { name: group.masterName, sentinels: group.sentinelAddresses },
+      commandTimeoutMs: 5000,
+    });
+    try {
+      await idle.ready();
+      const port = group.master.port;
+      await group.master.kill();
+      // Once `client` is refused, the closed connections have been seen (the kernel reported
+      // both at the kill); `idle` sends its first command now. It used to be held until a master
+      // was found again, and ran on the new master.
+      await masterGone(client);
+      const incr = await idle.command(['INCR', 'counter']).catch((e: unknown) => e);
+      expect(incr).toMatchObject({ code: 'CONNECTION', retryable: true, maybeExecuted: false });
+      expect(await counterAfterFailover(port)).toBe('10');
+    } finally {
+      await idle.close();
+    }
+  }, 90_000);
+
   it('refuses a command at once while there is no master (not sent: retryable), and never sends it later', async () => {
     await start();
     const port = group.master.port;
@@ -86,4 +113,66 @@ describe('Sentinel with its master killed', () => {
     expect(await incr).toMatchObject({ code: 'CONNECTION', retryable: false, maybeExecuted: true });
     expect(await counterAfterFailover(port)).toBe('10');
   }, 90_000);
+});
+
+describe('Sentinel with the first listed sentinel down or not a sentinel', () => {
+  it('connects through the next one: ready() and a first command succeed', async () => {
+    group = await startRedisSentinel();
+    const dead = await startRedis();
+    const deadPort = dead.port;
+    await dead.kill();
+    const plain = await startRedis();
+    for (const first of [
+      { host: '127.0.0.1', port: deadPort },
+      { host: '127.0.0.1', port: plain.port },
+    ]) {
+      const sentinels = [first, ...group.sentinelAddresses];
+      const waiting = createRedisClient({ sentinel: { name: group.masterName, sentinels } });
+      try {
+        expect(await waiting.command(['SET', 'first-command', '1'])).toBe('OK');
+      } finally {
+        await waiting.close();
+      }
+      const ready = createRedisClient({ sentinel: { name: group.masterName, sentinels } });
+      try {
+        await ready.ready();
+        expect(await ready.command(['GET', 'first-command'])).toBe('1');
+      } finally {
+        await ready.close();
+      }
+    }
+  }, 90_000);
+});
+
+describe('Sentinel when no listed sentinel can tell the master', () => {
+  it('ready() rejects once every sentinel failed (dead ports, a wrong master name), not at connectTimeoutMs', async () => {
+    group = await startRedisSentinel();
+    const dead = await startRedis();
+    const deadPort = dead.port;
+    await dead.kill();
+    // connectTimeoutMs far past the bound: only the failed attempt can reject. node-redis itself
+    // gives up after 16 rounds a second apart; the client must not wait for that.
+    const cases = [
+      { name: group.masterName, sentinels: [{ host: '127.0.0.1', port: deadPort }] },
+      { name: 'no-such-master', sentinels: group.sentinelAddresses },
+    ];
+    for (const sentinel of cases) {
+      const c = createRedisClient({ sentinel, connectTimeoutMs: 120_000 });
+      try {
+        const bound = new Promise<string>((resolve) =>
+          setTimeout(() => resolve('still waiting'), 10_000).unref(),
+        );
+        const outcome = await Promise.race([
+          c.ready().then(
+            () => 'ready',
+            (e: unknown) => e,
+          ),
+          bound,
+        ]);
+        expect(outcome).toMatchObject({ code: 'CONNECTION' });
+      } finally {
+        await c.close();
+      }
+    }
+  }, 30_000);
 });
