@@ -10,9 +10,9 @@ export const MESSAGE_PREFIX = '[voelgoed:lock]';
  */
 export type LockErrorCode = ErrorCode;
 
-/** An `INVALID_ARGUMENT` error for bad input given to this package. */
-export function invalidArgument(message: string): InvalidArgumentError {
-  return new InvalidArgumentError(`${MESSAGE_PREFIX} ${message}`);
+/** An `INVALID_ARGUMENT` error for bad input given to this package (`cause`: what reading it threw). */
+export function invalidArgument(message: string, cause?: unknown): InvalidArgumentError {
+  return new InvalidArgumentError(`${MESSAGE_PREFIX} ${message}`, cause === undefined ? {} : { cause });
 }
 
 /**
@@ -31,14 +31,19 @@ export type LockNotAcquiredReason = 'contention' | 'quorum' | 'validity' | 'abor
 export class LockNotAcquiredError extends LockTimeoutError {
   readonly reason: LockNotAcquiredReason;
 
+  /**
+   * @param retryable false for `aborted`, and for a `validity` that no retry can change (a TTL
+   *   that leaves no validity after the drift allowance); true otherwise.
+   */
   constructor(
     reason: LockNotAcquiredReason,
     resources: readonly string[],
     attempts: number,
     cause?: unknown,
+    retryable = reason !== 'aborted',
   ) {
     super(`${MESSAGE_PREFIX} ${describeReason(reason, attempts)}`, resources, attempts, {
-      retryable: reason !== 'aborted',
+      retryable,
       ...(cause === undefined ? {} : { cause }),
     });
     this.reason = reason;
@@ -53,7 +58,9 @@ function describeReason(reason: LockNotAcquiredReason, attempts: number): string
     case 'quorum':
       return `lock not acquired: no quorum of Redis nodes answered (nodes down or too slow; ${tries})`;
     case 'validity':
-      return `lock not acquired: a quorum was reached but no validity time was left (${tries})`;
+      return attempts === 0
+        ? 'lock not acquired: the TTL leaves no validity after the drift allowance (ttl × driftFactor + 2 ms); nothing was sent'
+        : `lock not acquired: a quorum was reached but no validity time was left (${tries})`;
     case 'aborted':
       return `lock not acquired: aborted while waiting (${tries})`;
   }

@@ -1,7 +1,15 @@
-import { errorCodeOf, type Lock, type LockLostError, type Logger } from '@voelgoed/contracts';
+import {
+  ConnectionError,
+  errorCodeOf,
+  isInfrastructureError,
+  type Lock,
+  type LockLostError,
+  type Logger,
+  TimeoutError,
+} from '@voelgoed/contracts';
 import type { RedisClient } from '@voelgoed/redis';
 import type { Resources } from './caller-input.js';
-import { lockLost } from './errors.js';
+import { lockLost, MESSAGE_PREFIX } from './errors.js';
 import { events } from './events.js';
 import type { LockKeys } from './keys.js';
 import { checkTtl } from './options.js';
@@ -114,9 +122,9 @@ export class RedisLockHandle implements Lock {
 
   /**
    * Pushes the expiry to `ttlMs` from now on a majority of nodes. Rejects with `LockLostError`
-   * when the lock is no longer ours (released, expired, taken over); with the node error
-   * (`TIMEOUT`, `CONNECTION`, retryable) when too many nodes failed to tell, while the lock is
-   * still valid.
+   * when the lock is no longer ours (released, expired, taken over); with a `TIMEOUT` or
+   * `CONNECTION` error (retryable: a compare-and-pexpire applied twice does no harm; `cause` = the
+   * last node error) when too many nodes failed to tell, while the lock is still valid.
    */
   extend(ttlMs: number): Promise<void> {
     return this.extendWith(ttlMs, 'manual');
@@ -178,7 +186,10 @@ export class RedisLockHandle implements Lock {
       const why = 'its validity ended before a quorum confirmed the extension';
       return this.#lostOnExtend(started, trigger, 'expired', why, result.error);
     }
-    const error = result.error ?? lockLost(this.resources, 'no quorum of nodes confirmed the extension');
+    const error =
+      result.error === undefined
+        ? lockLost(this.resources, 'no quorum of nodes confirmed the extension')
+        : retryableNodeError(result.error);
     const errorCode = errorCodeOf(error);
     this.#reportExtend(started, trigger, errorCode);
     this.#logger.warn(
@@ -240,4 +251,22 @@ export class RedisLockHandle implements Lock {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.release();
   }
+}
+
+/**
+ * The error of an extend that too few nodes answered: the node error's code (`TIMEOUT`,
+ * `CONNECTION`), retryable whatever the node error said, since a compare-and-pexpire sent again
+ * cannot do harm (it may have run: `maybeExecuted`); the node error is its `cause`. Other errors
+ * are passed on as they are.
+ */
+function retryableNodeError(error: unknown): unknown {
+  const why = `${MESSAGE_PREFIX} lock extension not confirmed by a quorum: too many nodes did not answer`;
+  if (isInfrastructureError(error, 'TIMEOUT')) {
+    return new TimeoutError(`${why} in time`, { cause: error, retryable: true, maybeExecuted: true });
+  }
+  if (isInfrastructureError(error, 'CONNECTION')) {
+    const maybeExecuted = (error as { maybeExecuted?: unknown }).maybeExecuted !== false;
+    return new ConnectionError(`${why} (connection)`, { cause: error, retryable: true, maybeExecuted });
+  }
+  return error;
 }

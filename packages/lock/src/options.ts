@@ -21,13 +21,16 @@ export interface RedisLockOptions {
   jitterMs?: number;
   /** Default TTL of `acquire` and `withLock`, ms [5000]. */
   ttlMs?: number;
-  /** Deadline of one call to one node, ms [500]; never longer than the TTL. A black-holed node costs at most this. */
+  /**
+   * Deadline of one call to one node, ms [500], from 1 to 2^31 - 1; never longer than the TTL. A
+   * black-holed node costs at most this.
+   */
   nodeTimeoutMs?: number;
   /** Prefix of every key [`lock:`]. Must not contain `{` or `}`. */
   prefix?: string;
   /** Pub/sub channel on which releases wake waiters [`voelgoed:lock:released`]. */
   channel?: string;
-  /** Wake waiters through pub/sub when a lock is released [true]; false = polling only. */
+  /** Wake waiters through pub/sub when a lock is released [true]; false = polling only. A boolean. */
   fastHandoff?: boolean;
   /**
    * Waiters for a one-resource lock queue in arrival order, across processes, in a line kept on
@@ -114,6 +117,14 @@ export function checkTtl(value: unknown, fallback: number): number {
   return ms;
 }
 
+/** A node deadline: at least 1 ms, and at most what a Node timer holds (a longer one fires at once). */
+function checkNodeTimeout(value: unknown): number {
+  const ms = finiteAtLeast('nodeTimeoutMs', value, 500, 1);
+  if (ms > MAX_DELAY_MS)
+    throw invalidArgument(`nodeTimeoutMs must be at most 2^31 - 1 ms, got ${describe(ms)}`);
+  return ms;
+}
+
 function checkBoolean(name: string, value: unknown, fallback: boolean): boolean {
   if (value === undefined) return fallback;
   if (typeof value !== 'boolean')
@@ -151,6 +162,25 @@ const LOCK_FIELDS = fieldsOf<RedisLockOptions>()([
   'logger',
 ]);
 
+/**
+ * The fields of `createRedisLock`'s options, each read once (see caller-input.ts): a field that
+ * cannot be read, or an unknown one, is INVALID_ARGUMENT. `clientOptions` is copied too, so that
+ * reading it later (for every client) cannot throw.
+ */
+export function readLockOptions(options: RedisLockOptions): RedisLockOptions {
+  const read = readOptions(options, LOCK_FIELDS, 'createRedisLock options') as RedisLockOptions;
+  const { clientOptions } = read;
+  if (clientOptions === undefined) return read;
+  if (typeof clientOptions !== 'object' || clientOptions === null || Array.isArray(clientOptions)) {
+    throw invalidArgument(`clientOptions must be an object, got ${describe(clientOptions)}`);
+  }
+  try {
+    return { ...read, clientOptions: { ...clientOptions } };
+  } catch (error) {
+    throw invalidArgument('clientOptions could not be read', error);
+  }
+}
+
 export function resolveLockOptions(options: RedisLockOptions): ResolvedLockOptions {
   refuseUnknownFields(options, LOCK_FIELDS, 'createRedisLock options', MESSAGE_PREFIX);
   const prefix = options.prefix ?? 'lock:';
@@ -178,10 +208,10 @@ export function resolveLockOptions(options: RedisLockOptions): ResolvedLockOptio
     retryDelayMs: checkDelay('retryDelayMs', options.retryDelayMs, 100),
     jitterMs: checkDelay('jitterMs', options.jitterMs, 50),
     ttlMs: checkTtl(options.ttlMs, 5000),
-    nodeTimeoutMs: finiteAtLeast('nodeTimeoutMs', options.nodeTimeoutMs, 500, 1),
+    nodeTimeoutMs: checkNodeTimeout(options.nodeTimeoutMs),
     prefix,
     channel,
-    fastHandoff: options.fastHandoff ?? true,
+    fastHandoff: checkBoolean('fastHandoff', options.fastHandoff, true),
     fairLine: checkBoolean('fairLine', options.fairLine, true),
     hashTags,
     renewFraction,

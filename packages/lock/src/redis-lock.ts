@@ -28,6 +28,7 @@ import {
   MAX_DELAY_MS,
   type RedisLockOptions,
   type ResolvedLockOptions,
+  readLockOptions,
   resolveAcquire,
   resolveLockOptions,
   resolveWithLock,
@@ -46,7 +47,7 @@ const SWEEP_LIVE_AT = 10_000;
 /** How long a line met by an acquire makes later acquires of the same lock queue first, ms. */
 const LINE_SEEN_MS = 1000;
 
-/** How long `close()` waits for the clients it owns to close, ms. */
+/** How long `close()` takes at most, all its steps together, ms. */
 const CLOSE_TIMEOUT_MS = 2000;
 
 /** A grant whose validity ran out on the way back, given back: a refusal like any other. */
@@ -75,11 +76,15 @@ export class RedisLock implements DistributedLock {
   readonly #valuePrefix = `${randomBytes(12).toString('base64url')}:`;
   #counter = 0;
   #closed = false;
+  #closing: Promise<void> | undefined;
   #warm: Promise<void> | undefined;
   #isWarm = false;
 
-  constructor(options: RedisLockOptions) {
-    if (typeof options !== 'object' || options === null) throw invalidArgument('options must be an object');
+  constructor(given: RedisLockOptions) {
+    if (typeof given !== 'object' || given === null) throw invalidArgument('options must be an object');
+    // Read once, field by field: a throwing getter or a revoked Proxy is INVALID_ARGUMENT (with
+    // what it threw as the cause), and nothing read later can change under us.
+    const options = readLockOptions(given);
     const o = resolveLockOptions(options);
     this.#options = o;
     const { clients, urls } = options;
@@ -144,6 +149,13 @@ export class RedisLock implements DistributedLock {
   ): Promise<RedisLockHandle> {
     if (this.#closed)
       throw new LockNotAcquiredError('aborted', resources, 0, invalidArgument('the lock manager is closed'));
+    if (this.#redlock.drift(policy.ttlMs) >= policy.ttlMs) {
+      // start + ttl − drift is never later than the start: no attempt could ever leave validity,
+      // so none is made (and no retry could change that: not retryable).
+      const error = new LockNotAcquiredError('validity', resources, 0, undefined, false);
+      reportNotAcquired(resources, performance.now(), 0, error, trace);
+      throw error;
+    }
     const keys = lockKeys(this.#options.prefix, resources, this.#hashTags);
     const value = this.#nextValue();
     const started = performance.now();
@@ -183,10 +195,14 @@ export class RedisLock implements DistributedLock {
     // first would take the lock on some nodes from under the head being handed it.
     let mustTry = request.line === undefined || !this.#lineSeen(request.keys[0]);
     let ticket: WaitTicket | undefined;
+    // A re-check made once a subscription was confirmed (see ReleaseNotifier) is not counted:
+    // it uses up no retry, and `attempts` stays the count of the caller's attempts.
+    let recheck = false;
     try {
       for (;;) {
         if (signal?.aborted || this.#closed) throw aborted(resources, request.attempts, signal);
-        const last = ++request.attempts > retries;
+        if (!recheck) request.attempts++;
+        const last = request.attempts > retries;
         let result = await this.#attempt(request, mustTry, last);
         if (result.ok && result.validUntil <= performance.now()) {
           // Its validity ran out on the way back (a stalled event loop): never hand out a lock
@@ -206,6 +222,8 @@ export class RedisLock implements DistributedLock {
           request.line === undefined ? undefined : request.value,
         );
         mustTry = await this.#sleepBeforeRetry(request, result, ticket, policy);
+        recheck = ticket.recheck;
+        ticket.recheck = false;
       }
     } finally {
       if (ticket) this.#notifier.leave(ticket);
@@ -252,7 +270,10 @@ export class RedisLock implements DistributedLock {
       : Math.min(MAX_DELAY_MS, retryDelayMs + Math.random() * jitterMs);
     // A release missed during the attempt means "try again at once", except after a split
     // vote: then the random delay is what gets the contenders out of step.
-    if (refused.split) ticket.missed = false;
+    if (refused.split) {
+      ticket.missed = false;
+      ticket.recheck = false;
+    }
     const woken = await this.#notifier.wait(ticket, delay, policy.signal);
     // Out of line (none, or its node is down) every wake-up and poll is an attempt; in line,
     // a hand-off (or a split vote) is, and a poll is a check of the line first.
@@ -435,20 +456,29 @@ export class RedisLock implements DistributedLock {
   /**
    * Stops taking new acquisitions (waiting ones reject with `LOCK_TIMEOUT`, reason `aborted`),
    * closes the pub/sub subscriptions and, when created from `urls`, the clients. Held locks are
-   * not released: they expire after their TTL. Idempotent.
+   * not released: they expire after their TTL. Idempotent (a second call gets the first one's
+   * promise), and done within 2 s even when a node is paused: every step is bounded.
    */
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     this.#closed = true;
+    const deadline = performance.now() + CLOSE_TIMEOUT_MS;
+    // Bounded by the notifier itself (1 s): an unsubscribe sent to a paused node is never answered.
     await this.#notifier.close();
     if (!this.#owned) return;
     // RedisClient.close() waits for the replies of commands in flight (an extend or release
     // sent to a paused, SIGSTOPped node never gets one): do not let one such node hang close().
+    const left = Math.max(1, deadline - performance.now());
+    const timeoutMs = Math.max(1, Math.min(this.#options.nodeTimeoutMs, left));
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
-      Promise.allSettled(this.#clients.map((c) => c.close({ timeoutMs: this.#options.nodeTimeoutMs }))),
+      Promise.allSettled(this.#clients.map((c) => c.close({ timeoutMs }))),
       new Promise((resolve) => {
-        timer = setTimeout(resolve, CLOSE_TIMEOUT_MS);
+        timer = setTimeout(resolve, left);
       }),
     ]);
     clearTimeout(timer);
@@ -467,11 +497,32 @@ export function createRedisLock(options: RedisLockOptions): RedisLock {
   return new RedisLock(options);
 }
 
-/** The clients given, as the one lane: they are the caller's, used as they are. */
+/** What the lock calls on a client: anything without them would fail later with a TypeError. */
+const CLIENT_METHODS = ['command', 'subscribe', 'ready', 'health'] as const;
+
+/**
+ * The clients given, as the one lane: they are the caller's, used as they are. Each must look
+ * like a `RedisClient` of `@voelgoed/redis` (have the methods the lock calls).
+ */
 function lanesOfClients(clients: readonly RedisClient[]): Lanes {
   if (!Array.isArray(clients) || clients.length === 0)
     throw invalidArgument('clients must be a non-empty array');
-  return [clients.slice()];
+  const lane = clients.slice();
+  for (const client of lane) {
+    let missing: string | undefined;
+    try {
+      if (typeof client !== 'object' || client === null) missing = 'an object';
+      else missing = CLIENT_METHODS.find((m) => typeof client[m] !== 'function');
+    } catch (error) {
+      throw invalidArgument('clients must be RedisClients of @voelgoed/redis: one could not be read', error);
+    }
+    if (missing !== undefined) {
+      throw invalidArgument(
+        `clients must be RedisClients of @voelgoed/redis (one has no ${missing === 'an object' ? 'object' : `${missing}()`})`,
+      );
+    }
+  }
+  return [lane];
 }
 
 /**

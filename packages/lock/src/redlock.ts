@@ -332,7 +332,8 @@ export class Redlock {
       if (current + raised.done < quorum) return this.#refuse(request, replies, 'quorum', error, true);
     }
     const validUntil = this.validUntil(startedAt, request.ttlMs);
-    if (validUntil <= performance.now()) return this.#refuse(request, replies, 'validity', error, true);
+    // Not a split vote: the quorum granted, too slowly. The retry waits its delay like any other.
+    if (validUntil <= performance.now()) return this.#refuse(request, replies, 'validity', error, false);
     // Granted by the quorum while the line node, behind the others, put us in line: leave it.
     if (place !== undefined && place.rank >= 0) void this.lineLeave(request);
     return { ok: true, tokens, validUntil };

@@ -9,6 +9,11 @@ export interface WaitTicket {
   resume: ((woken: boolean) => void) | undefined;
   /** A release came while this (first in line) waiter was busy with an attempt: try again at once. */
   missed: boolean;
+  /**
+   * Woken (or `missed` set) because a subscription was just confirmed, not by a release: the
+   * attempt that follows re-checks for a release published before it, and uses up no retry.
+   */
+  recheck: boolean;
 }
 
 /** A subscription being opened or open (resolves its unsubscribe; undefined if it failed). */
@@ -18,20 +23,22 @@ type Subscription = Promise<(() => Promise<void>) | undefined>;
 interface NodeSubscriptions {
   readonly client: RedisClient;
   readonly open: [Subscription | undefined, Subscription | undefined];
-  /** When each last failed (performance.now(); 0: never). */
+  /** When each last failed (performance.now(); -Infinity: never). */
   readonly failedAt: [number, number];
 }
 
 /** How long a subscription that failed is left alone before it is tried again, ms. */
 const RESUBSCRIBE_AFTER_MS = 1000;
-/** How long `close()` waits for subscriptions still being opened, ms. */
+/** How long `close()` waits for the subscriptions to be closed (opened or still opening), ms. */
 const CLOSE_WAIT_MS = 1000;
 
 /**
  * Fast hand-off: waiters for a lock key park here, and a release published on the channel (by
  * the release script, only when a waiter left a marker) wakes them at once instead of after
  * their retry delay. One subscription per node, opened at the first contention; waiters never
- * wait for it (they still poll), so a node that is down costs nothing.
+ * wait for it (they still poll), so a node that is down costs nothing. A release published before
+ * the first subscription of a kind is confirmed reaches nobody here: once one is, the waiters that
+ * may have missed a release are woken to try once more.
  */
 export class ReleaseNotifier {
   readonly #waiters = new Map<string, Set<WaitTicket>>();
@@ -41,6 +48,8 @@ export class ReleaseNotifier {
   readonly #channel: string;
   readonly #ownChannel: string;
   readonly #lastRelease = new Map<string, string>();
+  /** Whether a subscription of each kind (shared channel, own channel) was ever confirmed. */
+  readonly #confirmed = [false, false];
   #closed = false;
 
   /**
@@ -49,7 +58,13 @@ export class ReleaseNotifier {
    *   head of a fair line when that waiter is this manager's (so one process wakes, not all).
    */
   constructor(clients: readonly RedisClient[], channel: string, ownChannel: string) {
-    this.#nodes = clients.map((client) => ({ client, open: [undefined, undefined], failedAt: [0, 0] }));
+    // Never failed: -Infinity, not 0 (performance.now() starts near 0 in a fresh process, and
+    // "failed at 0" kept every subscription away during the process's first second).
+    this.#nodes = clients.map((client) => ({
+      client,
+      open: [undefined, undefined],
+      failedAt: [Number.NEGATIVE_INFINITY, Number.NEGATIVE_INFINITY],
+    }));
     this.#channel = channel;
     this.#ownChannel = ownChannel;
   }
@@ -68,11 +83,46 @@ export class ReleaseNotifier {
       if (client.state !== 'ready' || now - failedAt[which] < RESUBSCRIBE_AFTER_MS) continue;
       subscriptions[which] = client
         .subscribe(channel, (message) => this.#onMessage(message))
-        .catch(() => {
-          failedAt[which] = performance.now();
-          subscriptions[which] = undefined;
-          return undefined;
-        });
+        .then(
+          (unsubscribe) => {
+            if (this.#closed) {
+              // Confirmed after close() gave up waiting for it: closed here, or it would stay open.
+              unsubscribe().catch(() => {});
+              return undefined;
+            }
+            this.#onConfirmed(which);
+            return unsubscribe;
+          },
+          () => {
+            failedAt[which] = performance.now();
+            subscriptions[which] = undefined;
+            return undefined;
+          },
+        );
+    }
+  }
+
+  /**
+   * The first subscription of a kind is confirmed: a release published before it reached nobody
+   * here, so the waiters that may have missed one try once more (the first waiter per lock key out
+   * of line, every waiter in line: only the head's attempt can succeed, the others' are refused).
+   */
+  #onConfirmed(which: 0 | 1): void {
+    if (this.#confirmed[which] || this.#closed) return;
+    this.#confirmed[which] = true;
+    const recheck = (ticket: WaitTicket) => {
+      ticket.recheck = true;
+      wake(ticket);
+    };
+    if (which === 1) {
+      for (const ticket of this.#inLine.values()) recheck(ticket);
+      return;
+    }
+    for (const tickets of this.#waiters.values()) {
+      for (const first of tickets) {
+        recheck(first);
+        break;
+      }
     }
   }
 
@@ -84,9 +134,7 @@ export class ReleaseNotifier {
     if (message.charCodeAt(0) === 1) {
       const end = message.indexOf('\n');
       const ticket = this.#inLine.get(message.slice(1, end < 0 ? undefined : end));
-      if (ticket === undefined) return;
-      if (ticket.resume) ticket.resume(true);
-      else ticket.missed = true;
+      if (ticket !== undefined) wake(ticket);
       return;
     }
     const at = message.lastIndexOf('\n');
@@ -110,8 +158,7 @@ export class ReleaseNotifier {
     const tickets = this.#waiters.get(key);
     if (!tickets) return;
     for (const first of tickets) {
-      if (first.resume) first.resume(true);
-      else first.missed = true;
+      wake(first);
       return;
     }
   }
@@ -121,7 +168,7 @@ export class ReleaseNotifier {
    * poll found the lock held again is not sent to the back. Call {@link leave} when done.
    */
   enter(keys: readonly string[], value?: string): WaitTicket {
-    const ticket: WaitTicket = { keys, value, resume: undefined, missed: false };
+    const ticket: WaitTicket = { keys, value, resume: undefined, missed: false, recheck: false };
     if (value !== undefined) this.#inLine.set(value, ticket);
     for (const key of keys) {
       let tickets = this.#waiters.get(key);
@@ -168,19 +215,29 @@ export class ReleaseNotifier {
     });
   }
 
-  /** Wakes every waiter and closes the subscriptions. */
+  /**
+   * Wakes every waiter and closes the subscriptions, within {@link CLOSE_WAIT_MS} in all: a
+   * subscription still being opened on a paused node may never settle, and an unsubscribe sent to
+   * one never gets its answer. Those are left to the client's own close (or its owner's).
+   */
   async close(): Promise<void> {
     this.#closed = true;
     for (const tickets of [...this.#waiters.values()])
       for (const ticket of [...tickets]) ticket.resume?.(false);
-    // A subscription still connecting to a paused node may never settle: wait for it a little only.
+    const open = this.#nodes.flatMap((node) => node.open).filter((s) => s !== undefined);
+    if (open.length === 0) return;
     let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<undefined>((resolve) => {
-      timer = setTimeout(() => resolve(undefined), CLOSE_WAIT_MS);
+    const late = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, CLOSE_WAIT_MS);
     });
-    await Promise.allSettled(
-      this.#nodes.flatMap((node) => node.open).map(async (s) => (await Promise.race([s, late]))?.()),
-    );
+    const unsubscribe = async (s: Subscription) => (await s)?.();
+    await Promise.race([Promise.allSettled(open.map(unsubscribe)), late]);
     clearTimeout(timer);
   }
+}
+
+/** Ends a waiter's sleep as woken by a release, or (busy with an attempt) makes it try again at once. */
+function wake(ticket: WaitTicket): void {
+  if (ticket.resume) ticket.resume(true);
+  else ticket.missed = true;
 }

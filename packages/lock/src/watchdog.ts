@@ -6,7 +6,9 @@ import { MAX_DELAY_MS } from './options.js';
 /**
  * Keeps a lock alive while `withLock`'s function runs: renews every ttl × fraction ms, retries
  * sooner when nodes fail to answer, and calls `onLost` (once) when the lock is taken over or
- * its validity runs out (also after an event-loop stall longer than the validity).
+ * its validity runs out (also after an event-loop stall longer than the validity). A timer at
+ * the end of validity, moved by each extension, calls it then even while an extension is still
+ * waiting for its answer (paused nodes answer only at their deadline, after the lock expired).
  */
 export class Watchdog {
   readonly #lock: RedisLockHandle;
@@ -15,6 +17,8 @@ export class Watchdog {
   readonly #autoExtend: boolean;
   readonly #onLost: (error: LockLostError) => void;
   #timer: NodeJS.Timeout | undefined;
+  /** Fires at the end of validity (see {@link #armExpiry}). */
+  #expiry: NodeJS.Timeout | undefined;
   #stopped = false;
 
   constructor(
@@ -32,12 +36,35 @@ export class Watchdog {
   }
 
   start(): void {
+    this.#armExpiry();
     this.#schedule(this.#autoExtend ? this.#renewEveryMs : this.#lock.remainingMs);
   }
 
   stop(): void {
     this.#stopped = true;
     clearTimeout(this.#timer);
+    clearTimeout(this.#expiry);
+  }
+
+  /**
+   * (Re-)arms the timer at the end of the lock's current validity. When it fires and the lock is
+   * not held any more (its validity was not moved meanwhile), the lock is lost at once, whatever
+   * an extension in flight will answer later (an answer after the validity is a loss anyway).
+   */
+  #armExpiry(): void {
+    if (this.#stopped) return;
+    clearTimeout(this.#expiry);
+    // A timer may fire a fraction of a ms early on the monotonic clock: then it is armed again.
+    const delay = Math.max(1, Math.min(Math.ceil(this.#lock.remainingMs), MAX_DELAY_MS));
+    this.#expiry = setTimeout(() => {
+      if (this.#stopped || this.#lock.released) return;
+      if (this.#lock.held) {
+        this.#armExpiry();
+        return;
+      }
+      this.#lock.markLost('expired');
+      this.#lose(lockLost(this.#lock.resources, 'its validity ran out before it could be renewed'));
+    }, delay);
   }
 
   /**
@@ -80,6 +107,7 @@ export class Watchdog {
     }
     try {
       await this.#lock.extendWith(this.#ttlMs, 'auto');
+      this.#armExpiry();
       this.#schedule(this.#renewEveryMs);
     } catch (error) {
       if (this.#stopped) return;
@@ -87,7 +115,9 @@ export class Watchdog {
         this.#lose(error as LockLostError);
         return;
       }
-      // Nodes did not answer: try again soon, while validity lasts.
+      // Nodes did not answer: try again soon, while validity lasts (which may have moved closer:
+      // the earlier of the old and the new end is kept).
+      this.#armExpiry();
       this.#schedule(Math.max(10, Math.min(this.#renewEveryMs, this.#lock.remainingMs / 3)));
     }
   }

@@ -118,8 +118,70 @@ describe('bad input gives INVALID_ARGUMENT, never a hang', () => {
       "node-redis's socket in clientOptions",
       { urls: ['redis://127.0.0.1:1'], clientOptions: { socket: {} } },
     ],
+    ['clients that are not RedisClients', { clients: [{}] }],
+    ['a client without subscribe()', { clients: [{ command() {}, ready() {}, health() {} }] }],
+    ['fastHandoff not a boolean', { urls: ['redis://127.0.0.1:1'], fastHandoff: 'no' }],
+    ['clientOptions not an object', { urls: ['redis://127.0.0.1:1'], clientOptions: 5 }],
+    [
+      'nodeTimeoutMs past 2^31 - 1 (a Node timer would fire at once)',
+      { urls: ['redis://127.0.0.1:1'], nodeTimeoutMs: 2 ** 31 },
+    ],
   ])('createRedisLock with %s', (_label, options) => {
     expect(() => createRedisLock(options as never)).toThrow(expect.objectContaining(invalid));
+  });
+
+  it.each([
+    [
+      'options with a throwing getter',
+      {
+        urls: ['redis://127.0.0.1:1'],
+        get prefix(): string {
+          throw new Error('getter boom');
+        },
+      },
+    ],
+    [
+      'clientOptions with a throwing getter',
+      {
+        urls: ['redis://127.0.0.1:1'],
+        clientOptions: {
+          get commandTimeoutMs(): number {
+            throw new Error('getter boom');
+          },
+        },
+      },
+    ],
+    [
+      'clients whose element throws when read',
+      {
+        clients: [
+          new Proxy(
+            {},
+            {
+              get() {
+                throw new Error('getter boom');
+              },
+            },
+          ),
+        ],
+      },
+    ],
+  ])('createRedisLock with %s: INVALID_ARGUMENT with what it threw as the cause', (_label, options) => {
+    let error: unknown;
+    try {
+      createRedisLock(options as never);
+    } catch (e) {
+      error = e;
+    }
+    expect(isInfrastructureError(error, 'INVALID_ARGUMENT')).toBe(true);
+    expect((error as Error).message).toMatch(/^\[voelgoed:lock\] /);
+    expect((error as Error).cause).toMatchObject({ message: 'getter boom' });
+  });
+
+  it('createRedisLock with a revoked Proxy as options: INVALID_ARGUMENT', () => {
+    const revocable = Proxy.revocable({}, {});
+    revocable.revoke();
+    expect(() => createRedisLock(revocable.proxy as never)).toThrow(expect.objectContaining(invalid));
   });
 
   it('a malformed url after good ones leaves no connection open to the good servers', async () => {

@@ -1,4 +1,5 @@
 import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
+import { Channels, isInfrastructureError, subscribe } from '@voelgoed/contracts';
 import { type RedisGroup, sleep, startRedisGroup, stopAll, waitFor } from '@voelgoed/testkit';
 import { createRedisLock, type RedisLock } from '../src/index.js';
 
@@ -298,4 +299,151 @@ describe('a node restarted empty (N = 3)', () => {
     expect(second.held).toBe(true);
     expect(first.held).toBe(false);
   });
+});
+
+describe('close() with a paused master (N = 3)', () => {
+  it('resolves while the master is still paused, after an extend and a release timed out earlier, with a waiter subscribed', async () => {
+    const g = await group(3);
+    const a = locks(g.urls, 500);
+    // Earlier: two masters paused while an extend and a release are sent (both time out).
+    const earlier = await a.acquire('close-earlier', 3000);
+    g.servers[1]!.pause();
+    g.servers[2]!.pause();
+    await earlier.extend(3000).catch(() => undefined);
+    await earlier.release();
+    g.servers[1]!.resume();
+    g.servers[2]!.resume();
+    // Now one caller holds a lock and a second one waits for it (subscribed on every node).
+    await a.acquire('close-held', 5000, { retries: 5 });
+    const waiting = a
+      .acquire('close-held', 1000, { retries: Number.POSITIVE_INFINITY })
+      .catch((e: unknown) => e);
+    for (const s of g.servers) {
+      await waitFor('the waiter subscribed on every node', async () => {
+        const shared = (await s.call(['PUBSUB', 'NUMSUB', 'voelgoed:lock:released'])) as [string, number];
+        const own = (await s.call(['PUBSUB', 'CHANNELS', 'voelgoed:lock:released/*'])) as string[];
+        return Number(shared[1]) + own.length > 0 ? true : undefined;
+      });
+    }
+    g.servers[1]!.pause();
+    await a.close();
+    // Resolved while the master is still paused (it is resumed only after the test).
+    expect(g.servers[1]!.isPaused).toBe(true);
+    expect(await waiting).toMatchObject({ code: 'LOCK_TIMEOUT', reason: 'aborted' });
+    await a.close(); // idempotent
+  }, 15_000);
+});
+
+describe('withLock with 2 of 3 masters paused while fn runs', () => {
+  it('the signal aborts when the validity ends, before the extension in flight has answered', async () => {
+    const g = await group(3);
+    // A node deadline past the TTL: an extension sent to the paused masters answers only at its
+    // deadline (the TTL), well after the validity ended.
+    const a = locks(g.urls, 10_000);
+    const extensions: unknown[] = [];
+    const off = subscribe(Channels.lockExtend, (e) => extensions.push(e));
+    try {
+      let atAbort: { held: boolean; extensionsSettled: number; reason: unknown } | undefined;
+      const run = a.withLock(
+        'late-abort',
+        async (signal, lock) => {
+          g.servers[1]!.pause();
+          g.servers[2]!.pause();
+          if (!signal.aborted) await new Promise((r) => signal.addEventListener('abort', r, { once: true }));
+          atAbort = { held: lock.held, extensionsSettled: extensions.length, reason: signal.reason };
+          g.servers[1]!.resume();
+          g.servers[2]!.resume();
+        },
+        { ttlMs: 1500 },
+      );
+      await expect(run).rejects.toMatchObject({ code: 'LOCK_LOST' });
+      expect(atAbort).toEqual({
+        held: false,
+        extensionsSettled: 0, // the first auto-extension (sent at ttl / 3) was still waiting
+        reason: expect.objectContaining({ code: 'LOCK_LOST' }),
+      });
+    } finally {
+      off();
+    }
+  }, 15_000);
+});
+
+describe('extend when too few nodes answer (N = 3)', () => {
+  it('rejects retryable (a compare-and-pexpire sent twice does no harm), the node error as cause, the lock still held', async () => {
+    const g = await group(3);
+    const a = locks(g.urls, 300);
+    const lock = await a.acquire('extend-paused', 10_000);
+    g.servers[1]!.pause();
+    g.servers[2]!.pause();
+    const paused = await lock.extend(10_000).catch((e: unknown) => e);
+    g.servers[1]!.resume();
+    g.servers[2]!.resume();
+    expect(paused).toMatchObject({ code: 'TIMEOUT', retryable: true });
+    expect(isInfrastructureError((paused as Error).cause)).toBe(true);
+    expect(lock.held).toBe(true);
+    const other = await a.acquire('extend-killed', 10_000);
+    await g.servers[1]!.kill();
+    await g.servers[2]!.kill();
+    const killed = await other.extend(10_000).catch((e: unknown) => e);
+    expect(killed).toMatchObject({ code: expect.stringMatching(/^(CONNECTION|TIMEOUT)$/), retryable: true });
+    expect(isInfrastructureError((killed as Error).cause)).toBe(true);
+    expect(other.held).toBe(true);
+  });
+});
+
+describe('an attempt that fails for lack of validity (N = 3)', () => {
+  it('waits the retry delay before the next attempt, like any other failed attempt', async () => {
+    const g = await group(3);
+    // validity = ttl − (ttl × 0.6 + 2 ms) = 398 ms of a 1000 ms TTL; the node deadline is the TTL.
+    const a = createRedisLock({ urls: g.urls, nodeTimeoutMs: 5000, driftFactor: 0.6, fairLine: false });
+    managers.push(a);
+    const b = locks(g.urls, 2000, false);
+    for (const m of [a, b]) await (await m.acquire('warm-up', 1000)).release();
+    const controller = new AbortController();
+    const pending = a
+      .acquire('validity-delay', 1000, {
+        retries: 1,
+        retryDelayMs: 60_000,
+        jitterMs: 0,
+        signal: controller.signal,
+      })
+      .then(
+        () => 'acquired',
+        (e: unknown) => e,
+      );
+    // The attempt was sent; its replies are read only after the validity ended (not the deadline).
+    stall(600);
+    // The refused attempt gave the lock back: b takes it and lets it expire, which takes longer
+    // than a retry without a delay would have.
+    const other = await b.acquire('validity-delay', 200, {
+      retries: Number.POSITIVE_INFINITY,
+      retryDelayMs: 10,
+      jitterMs: 0,
+    });
+    await waitFor('b’s lock expired', async () => (other.held ? undefined : true), { intervalMs: 10 });
+    controller.abort();
+    // Still in its one-minute wait after the first attempt: no second attempt was made.
+    expect(await pending).toMatchObject({ code: 'LOCK_TIMEOUT', reason: 'aborted', attempts: 1 });
+  });
+
+  it.each([1, 3])(
+    'N=%i: a TTL that leaves no validity after the drift is refused at once, not retryable, and nothing is sent',
+    async (n) => {
+      const g = await group(n);
+      const a = locks(g.urls);
+      await (await a.acquire('warm-up', 1000)).release();
+      // drift = 1 × 0.01 + 2 ms > 1 ms: no attempt could ever leave validity.
+      const error = await a
+        .acquire('no-validity', 1, { retries: 5, retryDelayMs: 60_000 })
+        .catch((e: unknown) => e);
+      expect(error).toMatchObject({
+        code: 'LOCK_TIMEOUT',
+        reason: 'validity',
+        retryable: false,
+        attempts: 0,
+      });
+      for (const s of g.servers) expect(await s.call(['EXISTS', 'lock:f:no-validity'])).toBe(0);
+    },
+    10_000,
+  );
 });

@@ -314,3 +314,38 @@ describe('RedisLock with clients it does not own', () => {
     }
   });
 });
+
+describe('fast hand-off on the first contention of a lock manager (N = 1)', () => {
+  it.each([true, false])(
+    'fairLine %s: a release published before the new subscription was confirmed still wakes the waiter (it tries once more)',
+    async (fairLine) => {
+      // A channel of its own: no other manager's subscription can hear the release for b.
+      const channel = `first-wait:${process.pid}:${++seq}`;
+      const a = locks(1, { channel, fairLine });
+      const b = locks(1, { channel, fairLine });
+      // Both connected, their scripts loaded: no warm-up or NOSCRIPT round trip below.
+      for (const m of [a, b]) await (await m.acquire(name('warm-up'), 5000)).release();
+      const resource = name('first-wait');
+      const holder = await a.acquire(resource, 30_000);
+      // The holder releases as soon as b's refused attempt is answered, before b's code goes on
+      // (the command event is published when the reply is read): the release reaches the server
+      // before b's subscription, which needs a new connection, so its notification reaches nobody.
+      let released: Promise<boolean> | undefined;
+      const off = subscribe(Channels.redisCommand, (event) => {
+        if (released === undefined && event.command.startsWith('EVAL')) released = holder.release();
+      });
+      try {
+        // b's first contention: with a one-minute retry delay, only a wake-up lets it through
+        // before the test's timeout.
+        const next = await b.acquire(resource, 5000, { retries: 1, retryDelayMs: 60_000, jitterMs: 0 });
+        expect(await released).toBe(true);
+        expect(next.held).toBe(true);
+        expect(next.fencingToken).toBeGreaterThan(holder.fencingToken);
+        await next.release();
+      } finally {
+        off();
+      }
+    },
+    20_000,
+  );
+});
