@@ -19,6 +19,12 @@ import type { ResolvedOptions } from './options.js';
 /** RedisSentinel._execute (internal, pinned 6.3.1; test/vendor-internals.test.ts checks it). */
 type Execute = <T>(readonly: boolean, fn: (client: NodeRedisClient) => Promise<T>) => Promise<T>;
 
+/** The master connection's options as createSentinel types them (without `commandOptions`). */
+type NodeClientOptions = NonNullable<Parameters<typeof createSentinel>[0]['nodeClientOptions']>;
+
+/** A transaction's name in errors. */
+const EXEC: readonly RedisArgument[] = ['EXEC'];
+
 /** Thrown (not an Error) to end node-redis's Sentinel retry loop without another attempt. */
 const STOP = Symbol('voelgoed: not again');
 
@@ -42,7 +48,11 @@ export class SentinelBackend implements Backend {
       commandOptions,
       RESP,
       sentinelRootNodes: sentinel.sentinels.map((s) => ({ host: s.host, port: s.port })),
-      nodeClientOptions: { ...nodeCommon, database: options.db, socket },
+      // commandOptions here too (timeout off): commands go straight to the master connection
+      // (see #once), where node-redis's default 5 s timeout armed a signal per command until it
+      // was written: half the throughput at c=100 (bench:redis, deployments). Untyped there, and
+      // read all the same (the bench shows it).
+      nodeClientOptions: { ...nodeCommon, commandOptions, database: options.db, socket } as NodeClientOptions,
       sentinelClientOptions: {
         ...(sentinel.sentinelPassword === undefined ? {} : { password: sentinel.sentinelPassword }),
         socket,
@@ -102,76 +112,72 @@ export class SentinelBackend implements Backend {
   ): void {
     const wire = numbers ? toArgs(args) : (args as (string | Buffer)[]);
     const options = handler.buffers ? BUFFERS : undefined;
-    // The client's handler is its deadline entry too (a PendingCommand): `done` once settled or expired.
-    const gone = () => (handler as Partial<Settled>).done === true;
-    this.#once(commandName(args), isReadonlyCommand(args), gone, (client) =>
-      client.sendCommand(wire, options),
-    ).then(
-      (reply) => handler.settle(reply),
-      (error: unknown) => handler.fail(error),
-    );
+    this.#once(args, isReadonlyCommand(args), handler, (client) => client.sendCommand(wire, options));
   }
 
   /**
    * Runs `work` on the master connection at most once, and never after the caller stopped
-   * waiting. node-redis's Sentinel client holds a command while its master connection is down
-   * (until it has found a master again, seconds into a failover, long after our deadline told
-   * the caller it failed) and may send it again after its connection failed, though the master
-   * may have run it. Here a command is refused at once (not sent: retryable) while the master
-   * connection is down, as everywhere else with no offline queue; one held while node-redis
-   * re-reads a healthy topology goes out only if its deadline has not passed (`gone`); a failed
-   * one reports its own error. node-redis still sees that error, so it looks for the master
-   * again as before; its next attempt at the command is turned away.
+   * waiting, then settles `target` (the client's handler, which is also its deadline entry:
+   * `done` once settled or expired). node-redis's Sentinel client holds a command while its
+   * master connection is down (until it has found a master again, seconds into a failover, long
+   * after our deadline told the caller it failed) and may send it again after its connection
+   * failed, though the master may have run it. Here a command is refused at once (not sent:
+   * retryable) while the master connection is down, as everywhere else with no offline queue; one
+   * held while node-redis re-reads a healthy topology goes out only if `target` is not done; a
+   * failed one reports its own error. node-redis still sees that error, so it looks for the
+   * master again as before; its next attempt at the command is turned away. No promise or name of
+   * its own per command: this is the hot path.
    */
-  #once<T>(
-    name: string,
+  #once(
+    args: readonly RedisArgument[],
     readonly: boolean,
-    gone: () => boolean,
-    work: (client: NodeRedisClient) => Promise<T>,
-  ): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      let tried = false;
-      let settled = false;
-      const attempt = (client: NodeRedisClient): Promise<T> => {
-        this.#master = client;
-        if (tried || settled || gone()) return Promise.reject(STOP);
-        tried = true;
-        return work(client).then(
-          (reply) => {
-            settled = true;
-            resolve(reply);
-            return reply;
-          },
-          (error: unknown) => {
-            settled = true;
-            // A master that became a replica ran nothing (node-redis would send it elsewhere).
-            const demoted = String((error as { message?: unknown })?.message).startsWith('READONLY');
-            reject(
-              demoted
-                ? connectionError(`${name} failed: the master became a replica (not run)`, error, {
-                    readonly,
-                  })
-                : error,
-            );
-            throw error;
-          },
-        );
-      };
-      this.#execute(readonly, attempt).catch((error: unknown) => {
-        if (settled || error === STOP) return;
-        settled = true;
-        reject(error);
-      });
-      // node-redis calls `attempt` at once when its master connection is ready; else it waits.
-      if (!tried && !settled && this.#master !== undefined && !this.#master.isReady) {
-        settled = true;
-        reject(
-          connectionError(`${name} failed: no Sentinel master is connected (not sent)`, undefined, {
-            readonly,
-          }),
-        );
-      }
+    target: ReplyHandler & Partial<Settled>,
+    work: (client: NodeRedisClient) => Promise<unknown>,
+  ): void {
+    let tried = false;
+    let settled = false;
+    const attempt = (client: NodeRedisClient): Promise<unknown> => {
+      this.#master = client;
+      if (tried || settled || target.done === true) return Promise.reject(STOP);
+      tried = true;
+      return work(client).then(
+        (reply) => {
+          settled = true;
+          target.settle(reply);
+        },
+        (error: unknown) => {
+          settled = true;
+          // A master that became a replica ran nothing (node-redis would send it elsewhere).
+          const demoted = String((error as { message?: unknown })?.message).startsWith('READONLY');
+          target.fail(
+            demoted
+              ? connectionError(`${commandName(args)} failed: the master became a replica (not run)`, error, {
+                  readonly,
+                })
+              : error,
+          );
+          throw error;
+        },
+      );
+    };
+    this.#execute(readonly, attempt).catch((error: unknown) => {
+      if (settled || error === STOP) return;
+      settled = true;
+      target.fail(error);
     });
+    // node-redis calls `attempt` at once when its master connection is ready; else it waits.
+    if (!tried && !settled && this.#master !== undefined && !this.#master.isReady) {
+      settled = true;
+      target.fail(
+        connectionError(
+          `${commandName(args)} failed: no Sentinel master is connected (not sent)`,
+          undefined,
+          {
+            readonly,
+          },
+        ),
+      );
+    }
   }
 
   checkTransaction(_commands: readonly (readonly RedisArgument[])[], buffers: boolean): undefined {
@@ -185,16 +191,20 @@ export class SentinelBackend implements Backend {
     _raw: boolean,
     deadline: Settled,
   ): Promise<unknown> {
-    return this.#once(
-      'EXEC',
-      false,
-      () => deadline.done,
-      (client) => {
+    return new Promise((resolve, reject) => {
+      const target = {
+        settle: resolve,
+        fail: reject,
+        get done() {
+          return deadline.done;
+        },
+      };
+      this.#once(EXEC, false, target, (client) => {
         const multi = client.multi();
         for (const c of commands) multi.addCommand(toArgs(c));
         return multi.exec();
-      },
-    );
+      });
+    });
   }
 
   subscribe(channel: string, handler: MessageHandler): Promise<() => Promise<void>> {
