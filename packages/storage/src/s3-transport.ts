@@ -97,6 +97,12 @@ export function createTransport(useSSL: boolean, timeoutMs: number, signer?: Sig
     }
   };
   const watchBody = (req: ClientRequest, watch: Watch, res: IncomingMessage) => {
+    // No body to wait for (a put's answer): nothing to watch, and no listener to add and remove
+    // on the hot path of small puts.
+    if (res.headers['content-length'] === '0' || res.statusCode === 204 || res.statusCode === 304) {
+      pending.delete(req);
+      return;
+    }
     const socket = res.socket;
     watch.res = res;
     watch.activity = undefined;
