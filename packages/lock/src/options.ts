@@ -132,6 +132,15 @@ function checkBoolean(name: string, value: unknown, fallback: boolean): boolean 
   return value;
 }
 
+/** `Array.isArray`, with a revoked Proxy (which makes it throw) an INVALID_ARGUMENT naming `name`. */
+export function isArray(value: unknown, name: string): value is readonly unknown[] {
+  try {
+    return Array.isArray(value);
+  } catch (error) {
+    throw invalidArgument(`${name} could not be read`, error);
+  }
+}
+
 function describe(value: unknown): string {
   return typeof value === 'number' || typeof value === 'boolean' || value == null
     ? String(value)
@@ -171,7 +180,11 @@ export function readLockOptions(options: RedisLockOptions): RedisLockOptions {
   const read = readOptions(options, LOCK_FIELDS, 'createRedisLock options') as RedisLockOptions;
   const { clientOptions } = read;
   if (clientOptions === undefined) return read;
-  if (typeof clientOptions !== 'object' || clientOptions === null || Array.isArray(clientOptions)) {
+  if (
+    typeof clientOptions !== 'object' ||
+    clientOptions === null ||
+    isArray(clientOptions, 'clientOptions')
+  ) {
     throw invalidArgument(`clientOptions must be an object, got ${describe(clientOptions)}`);
   }
   try {

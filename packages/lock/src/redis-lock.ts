@@ -25,6 +25,7 @@ import { lockKeys, lockKeysOnly } from './keys.js';
 import { RedisLockHandle } from './lock-handle.js';
 import {
   type AcquirePolicy,
+  isArray,
   MAX_DELAY_MS,
   type RedisLockOptions,
   type ResolvedLockOptions,
@@ -505,7 +506,7 @@ const CLIENT_METHODS = ['command', 'subscribe', 'ready', 'health'] as const;
  * like a `RedisClient` of `@voelgoed/redis` (have the methods the lock calls).
  */
 function lanesOfClients(clients: readonly RedisClient[]): Lanes {
-  if (!Array.isArray(clients) || clients.length === 0)
+  if (!isArray(clients, 'clients') || clients.length === 0)
     throw invalidArgument('clients must be a non-empty array');
   const lane = clients.slice();
   for (const client of lane) {
@@ -534,7 +535,7 @@ function lanesOfUrls(
   options: RedisLockOptions,
   resolved: ResolvedLockOptions,
 ): Lanes {
-  if (!Array.isArray(urls) || urls.length === 0) throw invalidArgument('urls must be a non-empty array');
+  if (!isArray(urls, 'urls') || urls.length === 0) throw invalidArgument('urls must be a non-empty array');
   for (const url of urls) {
     if (typeof url !== 'string' || url === '') throw invalidArgument('urls must be non-empty strings');
   }

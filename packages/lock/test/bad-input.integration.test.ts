@@ -184,6 +184,21 @@ describe('bad input gives INVALID_ARGUMENT, never a hang', () => {
     expect(() => createRedisLock(revocable.proxy as never)).toThrow(expect.objectContaining(invalid));
   });
 
+  it('createRedisLock with a revoked Proxy as clients, urls or clientOptions: INVALID_ARGUMENT, not a TypeError', () => {
+    const revoked = () => {
+      const revocable = Proxy.revocable([], {});
+      revocable.revoke();
+      return revocable.proxy;
+    };
+    for (const options of [
+      { clients: revoked() },
+      { urls: revoked() },
+      { urls: [server.url], clientOptions: revoked() },
+    ]) {
+      expect(() => createRedisLock(options as never)).toThrow(expect.objectContaining(invalid));
+    }
+  });
+
   it('a malformed url after good ones leaves no connection open to the good servers', async () => {
     const probe = createRedisClient({ url: server.url });
     const connected = async () =>
