@@ -83,5 +83,16 @@ export function typedStreamErrors<S extends NodeJS.ReadableStream>(
     if (event === 'error') return original('error', translate(args[0]));
     return original(event, ...args);
   }) as S['emit'];
+  // An error given to destroy() is also the stream's `errored`, which a reader that attaches
+  // later (`for await` after an abort while the body was held) is handed without any 'error'
+  // event: typed there too.
+  const readable = stream as unknown as { destroy?: (error?: Error, ...rest: unknown[]) => unknown };
+  const destroy = readable.destroy;
+  if (typeof destroy === 'function') {
+    readable.destroy = function (this: unknown, error?: Error, ...rest: unknown[]) {
+      const typed = error === undefined || error === null ? error : (translate(error) as Error);
+      return destroy.call(this, typed, ...rest);
+    };
+  }
   return stream;
 }

@@ -54,6 +54,10 @@ export function wrapBody(
       callback(error);
     },
   });
+  // As Node does for a response: an error of a body nobody listens to yet (held unread while the
+  // caller's signal aborts or the storage closes) must not end the process. It stays the stream's
+  // `errored`, which reading it (`for await`, pipeline) reports.
+  out.on('error', ignore);
   res.on('data', (chunk: Buffer) => {
     const offset = received;
     received += chunk.length;
@@ -90,3 +94,5 @@ export function wrapBody(
   });
   return out;
 }
+
+function ignore(): void {}

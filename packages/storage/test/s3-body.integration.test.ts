@@ -120,6 +120,33 @@ describe('S3 get body, handed through', () => {
     expect(isInfrastructureError(rangeError, 'ABORTED')).toBe(true);
   });
 
+  it('a body held unread (no listener yet) when the signal aborts or the storage closes: typed on read, no crash', async () => {
+    // getRange's body cut from a range answered whole used to emit its error with no listener
+    // (the process ended); get's handed the raw ECONNRESET to a reader that came later.
+    for (const cut of ['abort', 'close'] as const) {
+      for (const op of ['get', 'getRange'] as const) {
+        const s = storage();
+        const controller = new AbortController();
+        const { body } =
+          op === 'get'
+            ? await s.get('slow', { signal: controller.signal })
+            : await s.getRange('slow', 0, 4000, { signal: controller.signal });
+        if (cut === 'abort') controller.abort();
+        else await s.close();
+        // A turn for the destroyed connection to reach the body before anyone reads it.
+        await new Promise((resolve) => setImmediate(resolve));
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        const error = await readAll(body).then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        const want = cut === 'abort' ? 'ABORTED' : 'CONNECTION';
+        expect({ cut, op, code: (error as { code?: string })?.code }).toEqual({ cut, op, code: want });
+        expect(isInfrastructureError(error)).toBe(true);
+      }
+    }
+  });
+
   it('destroying a body closes its connection', async () => {
     const s = storage();
     const { body } = await s.get('slow');
