@@ -44,20 +44,32 @@ export function parseListObjectsV2(xml: string): ListPage {
   // A 200 that is no listing (a proxy's HTML page) or a truncated page without the token of the
   // next would otherwise end the listing early, silently: refused instead.
   if (!hasRoot(xml, 'ListBucketResult')) throw malformed('the answer is not a ListBucketResult');
+  // Cut off (a connection closed mid-document by a proxy): its entries would be partial or gone.
+  if (!/<\/ListBucketResult>\s*$/.test(xml)) throw malformed('the ListBucketResult is cut off');
   const urlEncoded = /<EncodingType>\s*url\s*<\/EncodingType>/i.test(xml);
   const decodeKey = (raw: string) => {
     const text = decodeEntities(raw);
-    return urlEncoded ? decodeURIComponent(text.replace(/\+/g, ' ')) : text;
+    if (!urlEncoded) return text;
+    try {
+      return decodeURIComponent(text.replace(/\+/g, ' '));
+    } catch {
+      throw malformed('a Key is not valid URL encoding');
+    }
   };
   const objects: ListedObject[] = [];
   for (const [, block = ''] of xml.matchAll(/<Contents>([\s\S]*?)<\/Contents>/g)) {
+    // An entry that cannot be read is an error, not an entry dropped or listed with NaN.
     const key = xmlTag(block, 'Key');
-    if (key === undefined) continue;
+    if (key === undefined) throw malformed('an entry has no Key');
+    const sizeText = xmlTag(block, 'Size')?.trim() ?? '';
+    if (!/^\d+$/.test(sizeText)) throw malformed('an entry has no Size that is a whole number');
+    const lastModified = new Date(xmlTag(block, 'LastModified') ?? '');
+    if (Number.isNaN(lastModified.getTime())) throw malformed('an entry has no LastModified date');
     objects.push({
       key: decodeKey(key),
-      size: Number(xmlTag(block, 'Size') ?? 0),
+      size: Number(sizeText),
       etag: decodeEntities(xmlTag(block, 'ETag') ?? '').replace(/^"+|"+$/g, ''),
-      lastModified: new Date(xmlTag(block, 'LastModified') ?? 0),
+      lastModified,
     });
   }
   // The root element's own IsTruncated/NextContinuationToken (never inside a Contents block).

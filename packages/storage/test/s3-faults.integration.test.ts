@@ -267,6 +267,44 @@ describe('S3 answers 200 that are not what was asked', () => {
     expect(error.message).toContain('not a ListBucketResult');
   });
 
+  it('a listing cut off mid-document, or with an entry lacking its Key or with a bad Size or LastModified, is S3_ERROR', async () => {
+    const s = storage();
+    const entry = (inner: string) =>
+      `<?xml version="1.0"?><ListBucketResult><Name>fault-bucket</Name><IsTruncated>false</IsTruncated><Contents>${inner}</Contents></ListBucketResult>`;
+    const good =
+      '<Key>a</Key><LastModified>2020-01-01T00:00:00.000Z</LastModified><ETag>"x"</ETag><Size>1</Size>';
+    const pages = {
+      'cut off':
+        '<?xml version="1.0"?><ListBucketResult><Name>fault-bucket</Name><IsTruncated>false</IsTruncated><Contents><Key>a</Key><Si',
+      'no Key': entry('<LastModified>2020-01-01T00:00:00.000Z</LastModified><ETag>"x"</ETag><Size>1</Size>'),
+      'bad Size': entry(good.replace('<Size>1</Size>', '<Size>lots</Size>')),
+      'bad LastModified': entry(good.replace('2020-01-01T00:00:00.000Z', 'yesterday')),
+      'bad key encoding': `${entry(good.replace('<Key>a</Key>', '<Key>%E0%A4%A</Key>'))}`.replace(
+        '<Name>',
+        '<EncodingType>url</EncodingType><Name>',
+      ),
+    };
+    for (const [what, page] of Object.entries(pages)) {
+      handler = (_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/xml' });
+        res.end(page);
+      };
+      const error = await rejection(collect(s.list('')));
+      expect({ what, code: error.code, retryable: error.retryable }).toEqual({
+        what,
+        code: 'S3_ERROR',
+        retryable: false,
+      });
+      expect(error.message).toContain('malformed');
+    }
+    // The same page whole and well-formed lists its entry.
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/xml' });
+      res.end(entry(good));
+    };
+    expect((await collect(s.list(''))).map((o) => [o.key, o.size])).toEqual([['a', 1]]);
+  });
+
   it('a truncated listing page without NextContinuationToken is S3_ERROR, not the end', async () => {
     const s = storage();
     handler = (_req, res) => {
