@@ -4,7 +4,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { getFreePort } from './ports.js';
-import { terminate, waitFor } from './process.js';
+import { terminate } from './process.js';
 import { makeTempDir, removeTempDir, trackChild } from './registry.js';
 import type { S3Backend } from './s3-types.js';
 
@@ -77,15 +77,35 @@ rgw gc processor period = 10
 `;
 }
 
-/** Runs a short Ceph command; rejects with its output when it fails or takes over `timeoutMs`. */
-function run(command: string, args: string[], cwd: string, timeoutMs = 60_000): Promise<string> {
+/**
+ * How long one attempt to start may take (a start takes about 2.5 s, ten on a loaded machine). An
+ * attempt past it (a daemon that could not bind its port, a monitor that never answers) is
+ * killed and the next one made on new ports, well within a test hook's 60 s.
+ */
+const ATTEMPT_MS = 18_000;
+
+/** Runs a short Ceph command; rejects with its output when it fails, takes over `timeoutMs` or `signal` aborts. */
+function run(
+  command: string,
+  args: string[],
+  cwd: string,
+  signal?: AbortSignal,
+  timeoutMs = ATTEMPT_MS,
+): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(command, args, { cwd, timeout: timeoutMs, encoding: 'utf8' }, (error, stdout, stderr) => {
-      if (error) {
-        const output = `${stderr}\n${stdout}`.trim().slice(-1500);
-        reject(new Error(`${command} ${args.join(' ')} failed (${error.message.split('\n')[0]}): ${output}`));
-      } else resolve(stdout);
-    });
+    execFile(
+      command,
+      args,
+      { cwd, timeout: timeoutMs, encoding: 'utf8', signal },
+      (error, stdout, stderr) => {
+        if (error) {
+          const output = `${stderr}\n${stdout}`.trim().slice(-1500);
+          reject(
+            new Error(`${command} ${args.join(' ')} failed (${error.message.split('\n')[0]}): ${output}`),
+          );
+        } else resolve(stdout);
+      },
+    );
   });
 }
 
@@ -129,7 +149,7 @@ function probe(port: number): Promise<number> {
   });
 }
 
-async function launch(dir: string, monPort: number, rgwPort: number, daemons: Daemon[]) {
+async function launch(dir: string, monPort: number, rgwPort: number, daemons: Daemon[], signal: AbortSignal) {
   const conf = path.join(dir, 'ceph.conf');
   const fsid = randomUUID();
   for (const sub of ['run', 'log', 'mon', 'osd/0', 'rgw'])
@@ -137,21 +157,26 @@ async function launch(dir: string, monPort: number, rgwPort: number, daemons: Da
   writeFileSync(conf, cephConf(dir, fsid, monPort, rgwPort));
   const c = ['-c', conf];
   const monmap = path.join(dir, 'monmap');
-  await run('monmaptool', ['--create', '--add', 'a', `v2:127.0.0.1:${monPort}`, '--fsid', fsid, monmap], dir);
-  await run('ceph-mon', [...c, '--mkfs', '-i', 'a', '--monmap', monmap], dir);
+  await run(
+    'monmaptool',
+    ['--create', '--add', 'a', `v2:127.0.0.1:${monPort}`, '--fsid', fsid, monmap],
+    dir,
+    signal,
+  );
+  await run('ceph-mon', [...c, '--mkfs', '-i', 'a', '--monmap', monmap], dir, signal);
 
   const mon = daemon('ceph-mon', [...c, '-f', '-i', 'a'], dir);
   daemons.push(mon);
   const ceph = (...args: string[]) => {
     if (exited(mon)) throw new Error(`ceph-mon exited (${mon.stderr()} ${logTail(dir, 'mon.a')})`);
-    return run('ceph', [...c, '--connect-timeout', '60', ...args], dir);
+    return run('ceph', [...c, '--connect-timeout', String(ATTEMPT_MS / 1000), ...args], dir, signal);
   };
   const osdUuid = randomUUID();
   // The OSD's entry in the map, its (in-memory) store, and radosgw's two busiest pools, made
   // before radosgw starts: otherwise its first bucket and first object each wait about 2 s.
   await Promise.all([
     ceph('osd', 'new', osdUuid, '0').then(() =>
-      run('ceph-osd', [...c, '-i', '0', '--mkfs', '--osd-uuid', osdUuid], dir),
+      run('ceph-osd', [...c, '-i', '0', '--mkfs', '--osd-uuid', osdUuid], dir, signal),
     ),
     ceph('osd', 'pool', 'create', 'default.rgw.buckets.index', '8'),
     ceph('osd', 'pool', 'create', 'default.rgw.buckets.data', '8'),
@@ -177,26 +202,31 @@ async function launch(dir: string, monPort: number, rgwPort: number, daemons: Da
       `--secret=${secretKey}`,
     ],
     dir,
+    signal,
   );
   void admin.catch(() => undefined);
-  await waitFor(
-    `radosgw on port ${rgwPort}`,
-    async () => {
-      for (const [d, name] of [
-        [mon, 'mon.a'],
-        [osd, 'osd.0'],
-        [rgw, 'client.rgw'],
-      ] as const) {
-        if (exited(d))
-          throw new Error(
-            `${d.child.spawnfile} exited at start (${d.child.exitCode ?? d.child.signalCode}): ` +
-              `${d.stderr()} ${logTail(dir, name)}`.trim(),
-          );
-      }
-      return (await probe(rgwPort)) > 0 ? true : undefined;
-    },
-    { timeoutMs: 90_000, intervalMs: 50 },
-  );
+  // Polled until radosgw answers; a daemon that exited (its port taken) or the attempt's deadline
+  // ends the attempt at once (waitFor would keep polling past a thrown error).
+  for (;;) {
+    for (const [d, name] of [
+      [mon, 'mon.a'],
+      [osd, 'osd.0'],
+      [rgw, 'client.rgw'],
+    ] as const) {
+      if (exited(d))
+        throw new Error(
+          `${d.child.spawnfile} exited at start (${d.child.exitCode ?? d.child.signalCode}): ` +
+            `${d.stderr()} ${logTail(dir, name)}`.trim(),
+        );
+    }
+    if (signal.aborted)
+      throw new Error(
+        `radosgw on port ${rgwPort} did not answer within ${ATTEMPT_MS} ms: ${logTail(dir, 'client.rgw')}`,
+      );
+    // Refused until radosgw listens: not yet.
+    if ((await probe(rgwPort).catch(() => 0)) > 0) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
   await admin;
   return { accessKey, secretKey, rgw };
 }
@@ -220,8 +250,11 @@ export async function startRadosgwProcess(): Promise<S3Backend> {
       for (const d of [...daemons].reverse()) await terminate(d.child, 'SIGKILL');
       removeTempDir(dir);
     };
+    const attempt = new AbortController();
+    const timer = setTimeout(() => attempt.abort(), ATTEMPT_MS);
     try {
-      const { accessKey, secretKey, rgw } = await launch(dir, monPort, rgwPort, daemons);
+      const { accessKey, secretKey, rgw } = await launch(dir, monPort, rgwPort, daemons, attempt.signal);
+      clearTimeout(timer);
       return {
         kind: 'radosgw',
         endPoint: '127.0.0.1',
@@ -245,6 +278,8 @@ export async function startRadosgwProcess(): Promise<S3Backend> {
         stop: stopDaemons,
       };
     } catch (error) {
+      clearTimeout(timer);
+      attempt.abort(); // the Ceph commands still running
       lastError = error;
       await stopDaemons();
     }
