@@ -7,6 +7,7 @@ import {
   type ObjectInfo,
 } from '@voelgoed/contracts';
 import { MESSAGE_PREFIX } from './errors.js';
+import { ignore } from './s3-transport.js';
 
 /**
  * `ObjectInfo` from the headers of a GET or HEAD response. `size` is the whole object's size:
@@ -94,5 +95,3 @@ export function wrapBody(
   });
   return out;
 }
-
-function ignore(): void {}

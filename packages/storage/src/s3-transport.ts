@@ -160,7 +160,19 @@ export function createTransport(useSSL: boolean, timeoutMs: number, signer?: Sig
   };
 }
 
-function ignore(): void {}
+/** A no-op listener. */
+export function ignore(): void {}
+
+/**
+ * Reports `error` now on a request still waiting for a socket of the agent: Node reports it only
+ * once the agent hands the request one, which may be never. That late report comes all the same;
+ * a listener of the request's own keeps it from being an uncaught 'error' whoever else stopped
+ * listening (the call is settled by then).
+ */
+function reportWhileQueued(req: ClientRequest, error: Error): void {
+  req.on('error', ignore);
+  req.emit('error', error);
+}
 
 /**
  * Node destroys a request whose signal aborts, but one still waiting for a socket of the agent
@@ -170,11 +182,8 @@ function ignore(): void {}
 function reportAbortWhileQueued(req: ClientRequest, signal: AbortSignal): void {
   const onAbort = () => {
     if (req.socket) return;
-    // Node reports the abort again once the agent hands the request a socket: a listener of its
-    // own keeps that late report from being an uncaught 'error' whoever else stopped listening.
-    req.on('error', ignore);
-    req.emit(
-      'error',
+    reportWhileQueued(
+      req,
       Object.assign(new Error('The operation was aborted'), { name: 'AbortError', code: 'ABORT_ERR' }),
     );
   };
@@ -194,11 +203,5 @@ function expire(req: ClientRequest, res: IncomingMessage | undefined, error: Req
   }
   const waiting = req.socket === null || req.socket === undefined;
   req.destroy(error);
-  // Still waiting for a socket of the agent (all of them busy): `destroy` reports the error only
-  // once the agent hands it one, which may be never. Report it now; the later report finds the
-  // call settled.
-  if (waiting) {
-    req.on('error', ignore); // for the late report (see reportAbortWhileQueued)
-    req.emit('error', error);
-  }
+  if (waiting) reportWhileQueued(req, error);
 }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { ObjectStorage } from '@voelgoed/contracts';
 import { readAll } from '@voelgoed/testkit';
+import { createS3Storage, type S3Storage, type S3StorageOptions } from '../src/index.js';
 
 export async function getBytes(storage: ObjectStorage, key: string): Promise<Buffer> {
   return readAll((await storage.get(key)).body);
@@ -52,4 +53,22 @@ export function md5(data: Uint8Array): string {
 
 export function randomKey(prefix = 't'): string {
   return `${prefix}/${Math.random().toString(36).slice(2)}`;
+}
+
+/** An S3Storage against a local fake S3 server on `port`: fake credentials, no retries. */
+export function fakeS3Storage(
+  port: number,
+  bucket: string,
+  options: Partial<S3StorageOptions> = {},
+): S3Storage {
+  return createS3Storage({
+    endPoint: '127.0.0.1',
+    port,
+    useSSL: false,
+    accessKey: 'AKIAEXAMPLE',
+    secretKey: 'secret-example-key',
+    bucket,
+    retries: 0,
+    ...options,
+  });
 }

@@ -7,8 +7,8 @@ import type { AddressInfo, Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { isInfrastructureError } from '@voelgoed/contracts';
 import { readAll } from '@voelgoed/testkit';
-import { createS3Storage, type S3Storage } from '../src/index.js';
-import { bytes } from './helpers.js';
+import type { S3Storage } from '../src/index.js';
+import { bytes, fakeS3Storage } from './helpers.js';
 
 const OBJECT = bytes(4096);
 let server: http.Server;
@@ -59,17 +59,7 @@ afterAll(async () => {
 });
 
 function storage(): S3Storage {
-  const s = createS3Storage({
-    endPoint: '127.0.0.1',
-    port,
-    useSSL: false,
-    accessKey: 'AKIAEXAMPLE',
-    secretKey: 'secret-example-key',
-    region: 'us-east-1',
-    bucket: 'body-bucket',
-    pathStyle: true,
-    retries: 0,
-  });
+  const s = fakeS3Storage(port, 'body-bucket', { region: 'us-east-1', pathStyle: true });
   opened.push(s);
   return s;
 }

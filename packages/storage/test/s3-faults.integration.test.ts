@@ -6,8 +6,8 @@ import type { AddressInfo, Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { type InfrastructureError, isInfrastructureError } from '@voelgoed/contracts';
 import { readAll, until } from '@voelgoed/testkit';
-import { createS3Storage, type S3Storage, type S3StorageOptions } from '../src/index.js';
-import { collect } from './helpers.js';
+import type { S3Storage, S3StorageOptions } from '../src/index.js';
+import { collect, fakeS3Storage } from './helpers.js';
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => void;
 
@@ -51,17 +51,7 @@ afterAll(async () => {
 });
 
 function storage(options: Partial<S3StorageOptions> = {}): S3Storage {
-  const s = createS3Storage({
-    endPoint: '127.0.0.1',
-    port,
-    useSSL: false,
-    accessKey: 'AKIAEXAMPLE',
-    secretKey: 'secret-example-key',
-    bucket: 'fault-bucket',
-    retries: 0,
-    retryBaseDelayMs: 1,
-    ...options,
-  });
+  const s = fakeS3Storage(port, 'fault-bucket', { retryBaseDelayMs: 1, ...options });
   opened.push(s);
   return s;
 }
