@@ -116,6 +116,10 @@ for (const name of packagesWithTests()) {
   skipped += report.skipped;
   if (report.suitesFailedToRun > 0)
     problems.push(`${name}: ${report.suitesFailedToRun} test file(s) failed to run`);
+  for (const failure of report.failures ?? []) {
+    const message = failure.message ? `\n    ${failure.message.split('\n').join('\n    ')}` : '';
+    problems.push(`${name}: ${failure.test}${message}`);
+  }
 }
 for (const task of failedTasks()) {
   failed += 1;
