@@ -266,9 +266,12 @@ export class RedisLock implements DistributedLock {
       this.#notifier.ensureSubscribed(refused.place !== undefined);
     // After a split vote nobody holds the lock: retry soon, at a random moment so that the
     // contenders fall out of step (they were woken together).
-    const delay = refused.split
-      ? Math.random() * Math.min(retryDelayMs, 10)
-      : Math.min(MAX_DELAY_MS, retryDelayMs + Math.random() * jitterMs);
+    // After the line node failed, the line moved: queue there soon (no release wakes a caller
+    // that is in no line and left no marker).
+    const delay =
+      refused.split || refused.lineMoved
+        ? Math.random() * Math.min(retryDelayMs, 10)
+        : Math.min(MAX_DELAY_MS, retryDelayMs + Math.random() * jitterMs);
     // A release missed during the attempt means "try again at once", except after a split
     // vote: then the random delay is what gets the contenders out of step.
     if (refused.split) {

@@ -45,6 +45,11 @@ export interface Refused {
   error: unknown;
   /** The caller's place in the fair line, when the line node answered with one. */
   place?: LinePlace;
+  /**
+   * The line node failed to answer and the line moved to another node: retry soon (there, in
+   * line), not after the delay out of line, where no release would wake the caller.
+   */
+  lineMoved?: boolean;
 }
 
 /** The everyday refusal (held by someone else, nothing taken), shared: contention is a hot path. */
@@ -221,6 +226,16 @@ export class Redlock {
     return place;
   }
 
+  /** Whether the line node of this attempt failed to answer and another node keeps the line now. */
+  #lineMoved(line: LineRequest | undefined, replies: readonly (NodeReply<unknown> | undefined)[]): boolean {
+    if (line === undefined || this.#fairLine === undefined) return false;
+    const reply = replies[line.node];
+    if (reply === undefined || reply.ok || isInfrastructureError(reply.error, 'INVALID_ARGUMENT'))
+      return false;
+    const now = this.#fairLine.pick(line.primary);
+    return now !== undefined && now !== line.node;
+  }
+
   /**
    * A waiter's call between attempts, to its line node only: keeps its place and says whether it
    * is at the head with the lock free. Undefined when the line is down (the waiter then polls).
@@ -317,8 +332,10 @@ export class Redlock {
       tally = tallyAcquire(replies);
     }
     const [first] = tally.granted;
-    if (first === undefined || tally.granted.length < quorum || place?.ahead === true)
-      return this.#refused(request, replies, tally, place);
+    if (first === undefined || tally.granted.length < quorum || place?.ahead === true) {
+      const refused = await this.#refused(request, replies, tally, place);
+      return this.#lineMoved(line, replies) ? { ...refused, lineMoved: true } : refused;
+    }
     // Make the highest token known to a majority before handing it out, so that any later
     // majority (which overlaps this one) counts past it. Usually all counters agree already and
     // no extra round trip is made.
@@ -462,16 +479,14 @@ export class Redlock {
   async release(keys: LockKeys, value: string, nodes: readonly RedisClient[]): Promise<QuorumCount> {
     const n = keys.length / 3;
     const isDone = (released: number) => released === n;
-    // The line node hands the lock to the head of the line (whether or not the line is up here:
-    // another process may be waiting in it).
-    const fairLine = this.#fairLine;
-    const lineKeys = fairLine?.keysOf(keys);
-    const lineNode =
-      fairLine === undefined || lineKeys === undefined ? -1 : (fairLine.pick(fairLine.nodeOf(keys)) ?? -1);
+    // Every node hands the lock to the head of a line it keeps: the line may have moved off a
+    // node that failed to answer another process (its waiters queue on the next node), which
+    // this process cannot know. Usually one node keeps a line; elsewhere the script finds none.
+    const lineKeys = this.#fairLine?.keysOf(keys);
     const call = this.#call(this.#nodeTimeoutMs);
     const replies = await gather(
-      nodes.map((c, i) =>
-        i === lineNode && lineKeys !== undefined
+      nodes.map((c) =>
+        lineKeys !== undefined
           ? lineReleaseScript.run<number>(c, lineKeys, [value, this.#channel], call)
           : this.#releaseOn(c, keys, value, this.#nodeTimeoutMs),
       ),

@@ -1,6 +1,13 @@
 import { afterAll, afterEach, describe, expect, it } from '@jest/globals';
 import { createRedisClient, type RedisClient } from '@voelgoed/redis';
-import { type RedisGroup, type RedisServer, sleep, startRedisGroup, stopAll } from '@voelgoed/testkit';
+import {
+  type RedisGroup,
+  type RedisServer,
+  sleep,
+  startRedisGroup,
+  stopAll,
+  waitFor,
+} from '@voelgoed/testkit';
 import { FairLine } from '../src/fair-line.js';
 import { createRedisLock, type RedisLock, type RedisLockOptions } from '../src/index.js';
 import { lockKeys } from '../src/keys.js';
@@ -235,6 +242,51 @@ describe('fair line (N = 3)', () => {
     await Promise.all(done);
     expect(overlaps).toBe(0);
   });
+
+  it('a paused line node: the line moves to the next node at once, and a holder that does not know still wakes its head', async () => {
+    const g = await group(3);
+    const resource = 'moved';
+    const primary = g.servers[new FairLine(3).nodeOf(lockKeys('lock:', [resource], false))]!;
+    // Short node deadlines (the paused node's calls end soon); a one-minute retry delay, so
+    // that only a wake-up lets the waiter through before the test's timeout.
+    const holder = manager(g.urls, { nodeTimeoutMs: 300 });
+    const waiter = manager(g.urls, { nodeTimeoutMs: 300, retryDelayMs: 60_000, jitterMs: 0 });
+    // The waiter's subscriptions (in line and out of line) confirmed before the test: a first
+    // confirmation wakes the waiters to try once more, which would hide a release that wakes nobody.
+    for (const warm of ['warm-line', ['warm-a', 'warm-b']]) {
+      const first = await holder.acquire(warm, 5000);
+      const second = waiter.acquire(warm, 5000);
+      await waitFor('the waiter refused and subscribed', async () => {
+        const shared = (await g.servers[0]!.call(['PUBSUB', 'NUMSUB', 'voelgoed:lock:released'])) as [
+          string,
+          number,
+        ];
+        const own = (await g.servers[0]!.call([
+          'PUBSUB',
+          'CHANNELS',
+          'voelgoed:lock:released/*',
+        ])) as string[];
+        return (Array.isArray(warm) ? Number(shared[1]) : own.length) > 0 ? true : undefined;
+      });
+      await first.release();
+      // Only a wake-up (a release, or the subscription's confirmation) gets it within a minute.
+      await (await second).release();
+    }
+    const held = await holder.acquire(resource, 30_000);
+    primary.pause();
+    const waiting = waiter.acquire(resource, 10_000);
+    // The waiter's first attempt found its line node silent: it queues on the next node at once
+    // (it does not sleep its retry delay out of line, where no release would wake it).
+    const next = await lineNode(g, resource);
+    expect(next).not.toBe(primary);
+    await lineLength(next, resource, 1);
+    // The holder has not seen the line node fail: its release still reaches the line's new node.
+    expect(await held.release()).toBe(true);
+    const lock = await waiting;
+    expect(lock.held).toBe(true);
+    expect(lock.fencingToken).toBeGreaterThan(held.fencingToken);
+    await lock.release();
+  }, 30_000);
 
   it('a line node that is only behind (its key not yet released) does not refuse a quorum', async () => {
     const g = await group(3);

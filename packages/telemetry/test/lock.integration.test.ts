@@ -14,7 +14,8 @@ let telemetry: Telemetry;
 beforeAll(async () => {
   group = await startRedisGroup(3);
   telemetry = createTelemetry();
-  locks = createRedisLock({ urls: group.urls });
+  // A generous node deadline: a loaded machine's stalls must not fail an extend or an attempt.
+  locks = createRedisLock({ urls: group.urls, nodeTimeoutMs: 5000 });
 });
 afterAll(async () => {
   await locks?.close();

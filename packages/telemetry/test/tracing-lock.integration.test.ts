@@ -14,8 +14,9 @@ let tracing: TracingHarness;
 
 beforeAll(async () => {
   group = await startRedisGroup(3);
-  single = createRedisLock({ urls: group.urls.slice(0, 1) });
-  triple = createRedisLock({ urls: group.urls });
+  // A generous node deadline: a loaded machine's stalls must not fail an attempt or an extend.
+  single = createRedisLock({ urls: group.urls.slice(0, 1), nodeTimeoutMs: 5000 });
+  triple = createRedisLock({ urls: group.urls, nodeTimeoutMs: 5000 });
   tracing = startTracing();
 });
 afterAll(async () => {

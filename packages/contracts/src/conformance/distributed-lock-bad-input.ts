@@ -72,13 +72,24 @@ async function makeNeighbours(
   return { neighbours, nearMisses };
 }
 
-/** A single attempt on `resource`: the lock if it was free, undefined if someone holds it. */
+/** How many single attempts a probe makes while the lock's nodes fail to answer (not held). */
+const PROBE_TRIES = 5;
+
+/**
+ * A single attempt on `resource`: the lock if it was free, undefined if someone holds it. An
+ * attempt refused for a reason other than contention (a Redlock's `reason` 'quorum' or
+ * 'validity': nodes too slow to answer, as on a loaded machine) says nothing about the lock, so
+ * it is made again, up to {@link PROBE_TRIES} times; a refusal without a reason counts as held.
+ */
 async function probe(impl: DistributedLock, resource: string): Promise<Lock | undefined> {
-  try {
-    return await impl.acquire(resource, 1000, { retries: 0 });
-  } catch (error) {
-    if (isInfrastructureError(error, LOCK_TIMEOUT)) return undefined;
-    throw error;
+  for (let tries = 1; ; tries++) {
+    try {
+      return await impl.acquire(resource, 5000, { retries: 0 });
+    } catch (error) {
+      if (!isInfrastructureError(error, LOCK_TIMEOUT)) throw error;
+      const reason = (error as { reason?: unknown }).reason;
+      if (reason === undefined || reason === 'contention' || tries >= PROBE_TRIES) return undefined;
+    }
   }
 }
 
