@@ -12,6 +12,7 @@ import { completeMultipartUpload } from './s3-complete.js';
 import type { S3Context } from './s3-context.js';
 import { stripQuotes } from './s3-response.js';
 import { putBuffer, putStream } from './s3-single-put.js';
+import { ignore } from './s3-transport.js';
 
 const MAX_PARTS = 10_000;
 /** No part buffer yet (see `MultipartPut.run`): never written to, never dispatched. */
@@ -209,14 +210,7 @@ class MultipartPut {
   async #dispatch(data: Buffer, length: number, pooled: boolean): Promise<void> {
     const ctx = this.#ctx;
     const key = this.#key;
-    if (this.#uploadId === undefined) {
-      this.#uploadId = await ctx.call(
-        'put',
-        key,
-        () => ctx.leanClient.initiateNewMultipartUpload(ctx.bucket, key, { ...this.#headers }),
-        { signal: this.#signal },
-      );
-    }
+    if (this.#uploadId === undefined) this.#uploadId = await this.#initiate();
     while (this.#inflight.size >= ctx.options.concurrency) {
       await Promise.race(this.#inflight);
       this.#throwIfFailed();
@@ -266,6 +260,35 @@ class MultipartPut {
     this.#inflight.add(task);
   }
 
+  /**
+   * Initiates the multipart upload. An abort does not cut this request: the server may have
+   * created the upload already (radosgw did about half the time), and only its answer names it.
+   * The abort rejects at once; the upload, once named, is aborted in the background (the request
+   * is bounded by `requestTimeoutMs`).
+   */
+  async #initiate(): Promise<string> {
+    const ctx = this.#ctx;
+    const key = this.#key;
+    const signal = this.#signal;
+    throwIfAborted(signal);
+    const initiating = ctx.call('put', key, () =>
+      ctx.leanClient.initiateNewMultipartUpload(ctx.bucket, key, { ...this.#headers }),
+    );
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<never>((_resolve, reject) => {
+      onAbort = () => reject(abortedError(signal));
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      return await Promise.race([initiating, aborted]);
+    } catch (error) {
+      if (signal.aborted) initiating.then((uploadId) => this.#abortOnServer(uploadId), ignore);
+      throw error;
+    } finally {
+      if (onAbort) signal.removeEventListener('abort', onAbort);
+    }
+  }
+
   async #drain(): Promise<void> {
     while (this.#inflight.size > 0) await Promise.race(this.#inflight);
     this.#throwIfFailed();
@@ -313,6 +336,11 @@ class MultipartPut {
     const uploadId = this.#uploadId;
     if (uploadId === undefined) return false;
     this.#uploadId = undefined;
+    return this.#abortOnServer(uploadId);
+  }
+
+  /** AbortMultipartUpload (best effort); resolves whether the server confirmed it. */
+  async #abortOnServer(uploadId: string): Promise<boolean> {
     const ctx = this.#ctx;
     const key = this.#key;
     try {

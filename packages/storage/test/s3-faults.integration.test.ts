@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import { type InfrastructureError, isInfrastructureError } from '@voelgoed/contracts';
 import { readAll, until } from '@voelgoed/testkit';
 import type { S3Storage, S3StorageOptions } from '../src/index.js';
-import { collect, fakeS3Storage } from './helpers.js';
+import { bytes, chunks, collect, fakeS3Storage } from './helpers.js';
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => void;
 
@@ -312,5 +312,44 @@ describe('S3 answers 200 that are not what was asked', () => {
     expect(error.code).toBe('S3_ERROR');
     expect(error.retryable).toBe(false);
     expect(error.message).toContain('NextContinuationToken');
+  });
+});
+
+describe('S3 multipart upload aborted while it is being initiated', () => {
+  it('rejects with ABORTED at once, and aborts the upload the server had created once its answer names it', async () => {
+    const controller = new AbortController();
+    const deletes: string[] = [];
+    let answer: (() => void) | undefined;
+    handler = (req, res, url) => {
+      if (req.method === 'POST' && url.searchParams.has('uploads')) {
+        // The server has created the upload; the caller aborts before its answer arrives.
+        controller.abort();
+        answer = () => {
+          res.writeHead(200, { 'content-type': 'application/xml' });
+          res.end(
+            '<?xml version="1.0" encoding="UTF-8"?><InitiateMultipartUploadResult><Bucket>fault-bucket</Bucket>' +
+              '<Key>big</Key><UploadId>upload-1</UploadId></InitiateMultipartUploadResult>',
+          );
+        };
+        return;
+      }
+      if (req.method === 'DELETE' && url.searchParams.has('uploadId')) {
+        deletes.push(url.searchParams.get('uploadId') ?? '');
+        res.writeHead(204);
+        res.end();
+        return;
+      }
+      res.writeHead(500);
+      res.end();
+    };
+    const s = storage({ partSize: 5 * 1024 * 1024 });
+    const put = s.put('big', chunks(bytes(12 * 1024 * 1024), 65536), { signal: controller.signal });
+    // Rejected before the server answered the initiate.
+    await expect(put).rejects.toMatchObject({ code: 'ABORTED' });
+    expect(answer).toBeDefined();
+    answer?.();
+    await until(() => deletes.length > 0, { timeoutMs: 5000 });
+    expect(deletes).toEqual(['upload-1']);
+    expect(requests.filter((r) => r.method === 'PUT')).toEqual([]);
   });
 });
