@@ -71,7 +71,9 @@ describe.each(TRANSPORTS)('what a failed request says it did, over %s', (transpo
   });
 
   it('a POST that timed out waiting for the head: maybeExecuted, not retryable; a GET: retryable', async () => {
-    const c = client({ timeoutMs: 150 });
+    // 1 s, not 150 ms: the request must have been sent when it fires (a loaded machine can hold
+    // the connect past 150 ms: then nothing was sent); /slow answers only after 2 s.
+    const c = client({ timeoutMs: 1_000 });
     try {
       const post = await rejectionOf(c.post(`${origin}/slow`, { json: {} }));
       expect(post).toMatchObject({
@@ -89,7 +91,8 @@ describe.each(TRANSPORTS)('what a failed request says it did, over %s', (transpo
 
   it('a POST ended by its deadline while the server runs it: maybeExecuted, not retryable; a GET: retryable', async () => {
     // The overall deadline's timeout, like the attempt's, must say whether a retry is safe.
-    const c = client({ deadlineMs: 150 });
+    // 1 s, not 150 ms, as above: the request was sent by then; /slow answers after 2 s.
+    const c = client({ deadlineMs: 1_000 });
     try {
       const post = await rejectionOf(c.post(`${origin}/slow`, { json: {} }));
       expect(post).toMatchObject({

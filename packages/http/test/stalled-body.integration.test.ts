@@ -27,7 +27,10 @@ describe.each(TRANSPORTS)('a timed-out upload and the circuit breaker, over %s',
   const client = () =>
     createHttpClient({
       transport,
-      timeoutMs: 300,
+      // 3 s, not 300 ms: by the timeout, the request must be connected and its first chunk
+      // taken from the caller's stream, else a caller's stall reads as the server's. A loaded
+      // machine can take longer than 300 ms for that.
+      timeoutMs: 3_000,
       retry: false,
       circuitBreaker: { consecutiveFailures: 2, openMs: 60_000 },
     });
@@ -44,7 +47,7 @@ describe.each(TRANSPORTS)('a timed-out upload and the circuit breaker, over %s',
         expect(error.message).toContain('the request body stream had stalled');
       }
       expect(c.circuitState(origin)).toBe('closed');
-      expect((await c.get(`${origin}/health`)).status).toBe(200);
+      expect((await c.get(`${origin}/health`, { timeoutMs: 30_000 })).status).toBe(200);
     } finally {
       await c.close();
     }

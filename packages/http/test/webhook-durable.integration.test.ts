@@ -494,7 +494,10 @@ describe('durable webhook delivery, an enqueue that may have stored the job', ()
       const q = createRedisJobQueue(client, `wh-${randomUUID()}`, { leaseMs: 2_000 });
       try {
         await client.ready();
-        await q.counts();
+        // A first call answered (its script loaded) before the pause. Tried until one is: the
+        // 300 ms deadline, meant for the calls during the pause, can pass in one stall of a loaded
+        // machine.
+        await waitFor('a first answered call', () => q.counts(), { timeoutMs: 30_000 });
         const { s } = sender(q);
         const url = `${receiver.origin}/h`;
         server.pause();
@@ -596,7 +599,7 @@ describe('durable webhook delivery across a restart', () => {
       });
       // The restarted sender's leases: long enough that a loaded machine's event-loop stall does
       // not lose one mid-delivery (a second delivery would break the exact counts below); the
-      // killed process's own 1 s leases are what brings its jobs back.
+      // killed process's own 3 s leases are what brings its jobs back.
       const q = createRedisJobQueue(redis, name, { leaseMs: 5_000 });
       queues.push(q);
       let killedAt = 0;

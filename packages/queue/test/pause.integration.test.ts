@@ -10,8 +10,10 @@ import { type JobWorkerLine, JobWorkerProcess } from './job-worker-process.js';
 // every handler whose lease lapsed sees its signal abort while Redis is still stopped (so no
 // later than the renewal that could not be made: it does not wait for Redis to answer), that
 // the same processes carry on after the resume (no restart), and that every later delivery of
-// a job carries a higher token. No time is asserted: every wait is for a condition.
-const LEASE_MS = 1_000;
+// a job carries a higher token. No time is asserted: every wait is for a condition. The lease is
+// 3 s (renewed every second): with 1 s, a child process stalled ~0.7 s on a loaded machine could
+// lose a lease before Redis is stopped, and an abort that is not the one under test spoils the counts.
+const LEASE_MS = 3_000;
 const WORKERS = 3;
 const CONCURRENCY = 4;
 

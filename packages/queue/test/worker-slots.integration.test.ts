@@ -1,7 +1,9 @@
+import { tracingChannel } from 'node:diagnostics_channel';
 import { afterAll, beforeAll, expect, it } from '@jest/globals';
 import { createRedisClient, type RedisClient } from '@voelgoed/redis';
-import { type RedisServer, startRedis, stopAll } from '@voelgoed/testkit';
+import { type RedisServer, startRedis, stopAll, until as untilTrue } from '@voelgoed/testkit';
 import { createRedisJobQueue } from '../src/index.js';
+import { fetchScript } from '../src/scripts.js';
 
 // A worker keeps two fetches in flight, each for part of its slots. When one comes back with a
 // job and the other, still in flight, comes back with none, the first saw no free slot (the
@@ -24,6 +26,22 @@ it.each([2, 4, 10])(
   'concurrency %i: a slot an empty fetch gives back is used at once (a job enqueued while the others run is started)',
   async (concurrency) => {
     const queue = createRedisJobQueue(client, `slots-${concurrency}-${Date.now()}`);
+    // This queue's fetch calls in flight, on node-redis's command channel (as in
+    // redis-job-queue.integration.test.ts).
+    let fetching = 0;
+    const isFetch = (ctx: unknown) => {
+      const { command, args } = ctx as { command?: string; args?: readonly unknown[] };
+      return command === 'EVALSHA' && args?.[1] === fetchScript.sha1 && String(args[3]).includes(queue.name);
+    };
+    const handlers = {
+      start: (ctx: unknown) => void (isFetch(ctx) && fetching++),
+      asyncEnd: (ctx: unknown) => void (isFetch(ctx) && fetching--),
+      error: () => {},
+      end: () => {},
+      asyncStart: () => {},
+    };
+    const commands = tracingChannel('node-redis:command');
+    commands.subscribe(handlers);
     const started: string[] = [];
     let release: () => void = () => undefined;
     const held = new Promise<void>((resolve) => (release = resolve));
@@ -46,12 +64,14 @@ it.each([2, 4, 10])(
         }
       };
       await until(1, 'the first job');
-      // Every fetch of the start has come back by now (the first job's was among them).
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      // Every fetch of the start has come back (the first job's was among them): waited for, not
+      // slept on, so that on a loaded machine the second job does not go to a fetch still out.
+      await untilTrue(() => fetching === 0, { timeoutMs: 15_000 });
       await queue.enqueue('second');
       await until(2, 'a job enqueued while one runs');
       expect(started).toEqual(['first', 'second']);
     } finally {
+      commands.unsubscribe(handlers);
       release();
       await worker.close({ graceMs: 1000 });
       await queue.close({ graceMs: 0 });
@@ -64,6 +84,10 @@ it('never runs more than concurrency handlers, also after a fetch reply is lost 
   const own = await startRedis();
   const redis = createRedisClient({ url: own.url, commandTimeoutMs: 200 });
   const queue = createRedisJobQueue(redis, `slots-lost-${Date.now()}`, { leaseMs: 5000 });
+  // The test's own enqueues go through a patient client: on a loaded machine a stall past the
+  // 200 ms deadline (meant for the worker's calls during the stop) would fail them.
+  const patient = createRedisClient({ url: own.url });
+  const view = createRedisJobQueue(patient, queue.name, { leaseMs: 5000 });
   const concurrency = 2;
   let running = 0;
   let most = 0;
@@ -87,10 +111,10 @@ it('never runs more than concurrency handlers, also after a fetch reply is lost 
   try {
     // Connected first: a connect on a loaded machine can take most of the 200 ms deadline.
     await redis.ready();
-    await queue.enqueue('long');
+    await view.enqueue('long');
     const rounds = 3;
     for (let round = 0; round < rounds; round++) {
-      await queue.enqueueMany(Array.from({ length: 4 }, () => ({ payload: 'short' })));
+      await view.enqueueMany(Array.from({ length: 4 }, () => ({ payload: 'short' })));
       // Short jobs keep the free slot's fetches (with their completions) going; a stall of three
       // command timeouts loses the reply of the one in flight.
       await new Promise((resolve) => setTimeout(resolve, 150));
@@ -109,6 +133,8 @@ it('never runs more than concurrency handlers, also after a fetch reply is lost 
     release();
     await worker.close({ graceMs: 1000 });
     await queue.close({ graceMs: 0 });
+    await view.close({ graceMs: 0 });
     await redis.close();
+    await patient.close();
   }
 }, 120_000);

@@ -8,7 +8,8 @@ let client: RedisClient;
 
 beforeAll(async () => {
   server = await startRedis();
-  client = createRedisClient({ url: server.url, commandTimeoutMs: 1000 });
+  // Seconds, not one: every call on it must succeed, however long a loaded machine stalls.
+  client = createRedisClient({ url: server.url, commandTimeoutMs: 10_000 });
   await client.ready();
 });
 
@@ -160,7 +161,9 @@ describe('faults', () => {
 
   it('close() finishes within its deadline on a paused server (pending replies never come), with a subscriber open', async () => {
     const own = await startRedis();
-    const paused = createRedisClient({ url: own.url, commandTimeoutMs: 500 });
+    // A far command deadline: the subscribe below must succeed on a loaded machine (its
+    // confirmation is bounded by it), and close() must keep its own deadline, not the command's.
+    const paused = createRedisClient({ url: own.url, commandTimeoutMs: 30_000 });
     await paused.ready();
     const unsubscribe = await paused.subscribe('news', () => {});
     expect(typeof unsubscribe).toBe('function');
@@ -181,7 +184,9 @@ describe('faults', () => {
 
   it('subscribe() to a server that is gone fails with a typed error instead of hanging, and close() stops it', async () => {
     const own = await startRedis();
-    const gone = createRedisClient({ url: own.url, commandTimeoutMs: 300, connectTimeoutMs: 300 });
+    // ready() must connect on a loaded machine, where 300 ms can pass in one stall; the subscribe
+    // to the killed server fails when the connect deadline (2 s) runs out, if not at the refusal.
+    const gone = createRedisClient({ url: own.url, commandTimeoutMs: 10_000, connectTimeoutMs: 2_000 });
     await gone.ready();
     await own.kill();
     const error = await gone.subscribe('news', () => {}).catch((e: unknown) => e);

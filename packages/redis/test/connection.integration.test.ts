@@ -320,9 +320,10 @@ describe('connect attempts', () => {
       port: proxy.port,
       password: 'handshake-secret',
       // Not shorter: the second attempt must connect within it, and a loaded machine's event-loop
-      // stall (up to ~0.5 s in full runs) would time it out too and make a third connection.
-      connectTimeoutMs: 2000,
-      commandTimeoutMs: 2000,
+      // stalls (0.5 s and more in full runs, several in one handshake) would time it out too and
+      // make a third connection. The first test waits this long once, for the unanswered AUTH.
+      connectTimeoutMs: 5000,
+      commandTimeoutMs: 5000,
       reconnect: { minDelayMs: 10, maxDelayMs: 20 },
     });
     try {
@@ -494,8 +495,10 @@ describe('TLS', () => {
   it('a certificate it does not trust fails with CONNECTION instead of hanging', async () => {
     const own = createRedisClient({
       url: `rediss://:tls-secret@127.0.0.1:${tlsPort}`,
-      connectTimeoutMs: 2000,
-      commandTimeoutMs: 3000,
+      // Far deadlines: the refused certificate must be what fails the PING (CONNECTION), not a
+      // TLS handshake that a loaded machine slowed past the connect deadline (TIMEOUT).
+      connectTimeoutMs: 15_000,
+      commandTimeoutMs: 20_000,
     });
     try {
       const error = await own.command(['PING']).catch((e: unknown) => e);

@@ -134,14 +134,15 @@ describe('a connection cut after the server ran commands', () => {
 });
 
 describe('ready() when the first connection fails', () => {
-  it('rejects with CONNECTION for a closed port, within connectTimeoutMs + 500 ms', async () => {
+  it('rejects with CONNECTION for a closed port, by connectTimeoutMs (well before the 5 s default)', async () => {
     const closed = net.createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
     const port = (closed.address() as net.AddressInfo).port;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
     const client = createRedisClient({ port, connectTimeoutMs: 1000, reconnect: { minDelayMs: 50 } });
     try {
-      const error = await settlesWithin(client.ready(), 1500).catch((e: unknown) => e);
+      // 3 s: past the 1 s deadline by more than a loaded machine's stalls, short of the 5 s default.
+      const error = await settlesWithin(client.ready(), 3000).catch((e: unknown) => e);
       expect(error).toMatchObject({ code: 'CONNECTION', retryable: true });
       // It keeps trying, as documented, and says so.
       expect(client.state).toBe('connecting');
@@ -160,7 +161,8 @@ describe('ready() when the first connection fails', () => {
     const port = (silent.address() as net.AddressInfo).port;
     const client = createRedisClient({ port, password: 'x', connectTimeoutMs: 300 });
     try {
-      const error = await settlesWithin(client.ready(), 800).catch((e: unknown) => e);
+      // 3 s: past the 300 ms deadline by more than a loaded machine's stalls, short of the 5 s default.
+      const error = await settlesWithin(client.ready(), 3000).catch((e: unknown) => e);
       expect(error).toMatchObject({ code: 'CONNECTION' });
     } finally {
       await client.close();
@@ -174,9 +176,11 @@ describe('ready() when the first connection fails', () => {
       { password: 'wrong-secret-Zq1' },
       { username: 'nobody', password: 'failures-secret' },
     ]) {
-      const client = createRedisClient({ port: server.port, connectTimeoutMs: 1000, ...options });
+      // The server's refusal must come within the connect deadline: seconds, for a loaded machine
+      // (a TIMEOUT'd handshake would be CONNECTION, not AUTH). The guard only turns a hang into a failure.
+      const client = createRedisClient({ port: server.port, connectTimeoutMs: 10_000, ...options });
       try {
-        const error = await settlesWithin(client.ready(), 1500).catch((e: unknown) => e);
+        const error = await settlesWithin(client.ready(), 20_000).catch((e: unknown) => e);
         expect(error).toMatchObject({ code: 'AUTH', retryable: false });
         expect(String((error as Error).message)).not.toContain('wrong-secret-Zq1');
         expect(String((error as Error).message)).not.toContain('failures-secret');
@@ -197,9 +201,14 @@ describe('ready() when the first connection fails', () => {
 
 describe('ready() when the server refuses the settings', () => {
   it('a password for a server that has none: AUTH, not retryable, the password not shown', async () => {
-    const client = createRedisClient({ port: plain.port, password: 'unneeded-Pw42', connectTimeoutMs: 1000 });
+    // Seconds: the server's refusal, not the deadline, must end the attempt on a loaded machine.
+    const client = createRedisClient({
+      port: plain.port,
+      password: 'unneeded-Pw42',
+      connectTimeoutMs: 10_000,
+    });
     try {
-      const error = await settlesWithin(client.ready(), 1500).catch((e: unknown) => e);
+      const error = await settlesWithin(client.ready(), 20_000).catch((e: unknown) => e);
       expect(error).toMatchObject({ code: 'AUTH', retryable: false });
       expect(String((error as Error).message)).not.toContain('unneeded-Pw42');
     } finally {
@@ -208,9 +217,10 @@ describe('ready() when the server refuses the settings', () => {
   });
 
   it('a database the server does not have: CONNECTION, not retryable (every attempt would fail the same way)', async () => {
-    const client = createRedisClient({ port: plain.port, db: 999, connectTimeoutMs: 1000 });
+    // Seconds: the server's refusal, not the deadline, must end the attempt on a loaded machine.
+    const client = createRedisClient({ port: plain.port, db: 999, connectTimeoutMs: 10_000 });
     try {
-      const error = await settlesWithin(client.ready(), 1500).catch((e: unknown) => e);
+      const error = await settlesWithin(client.ready(), 20_000).catch((e: unknown) => e);
       expect(error).toMatchObject({ code: 'CONNECTION', retryable: false });
       expect(String((error as Error).message)).toContain('DB index');
     } finally {

@@ -192,7 +192,9 @@ describe('the Redis client logger', () => {
     const { logger, lines } = captureLogger();
     const client = createRedisClient({
       sentinel: { name: group.masterName, sentinels: group.sentinelAddresses },
-      commandTimeoutMs: 2000,
+      // Seconds: the first SET (it waits for the connect) must succeed on a loaded machine. The
+      // writes retried during the failover carry a short deadline of their own.
+      commandTimeoutMs: 10_000,
       logger,
     });
     clients.push(client);
@@ -204,7 +206,8 @@ describe('the Redis client logger', () => {
     await waitFor(
       'a write on the new master and the master-change line',
       async () => {
-        const ok = (await client.command(['SET', 'y', '1']).catch(() => undefined)) === 'OK';
+        const ok =
+          (await client.command(['SET', 'y', '1'], { timeoutMs: 2000 }).catch(() => undefined)) === 'OK';
         return ok && find(lines, 'redis sentinel master changed') !== undefined ? true : undefined;
       },
       { timeoutMs: 30_000, intervalMs: 100 },

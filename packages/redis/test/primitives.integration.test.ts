@@ -84,21 +84,23 @@ describe('ExpiringSet', () => {
 
 describe('RateLimiter', () => {
   it('allows `limit` requests in a burst, then denies with a retry-after', async () => {
-    const limiter = new RateLimiter(client, { limit: 5, periodMs: 10_000, keyPrefix: 'rl:' });
+    // An emission interval of 12 s: no stall of a loaded machine between the 7 calls refills one.
+    const limiter = new RateLimiter(client, { limit: 5, periodMs: 60_000, keyPrefix: 'rl:' });
     const results = [];
     for (let i = 0; i < 7; i++) results.push(await limiter.consume('user-1'));
     expect(results.map((r) => r.allowed)).toEqual([true, true, true, true, true, false, false]);
     expect(results.slice(0, 5).map((r) => r.remaining)).toEqual([4, 3, 2, 1, 0]);
     expect(results[5]!.retryAfterMs).toBeGreaterThan(0);
     // Not a timing check: GCRA computes retry-after, and it can never exceed one emission
-    // interval (periodMs / limit = 2000 ms) after a burst of exactly `limit`.
-    expect(results[5]!.retryAfterMs).toBeLessThanOrEqual(10_000 / 5);
+    // interval (periodMs / limit = 12,000 ms) after a burst of exactly `limit`.
+    expect(results[5]!.retryAfterMs).toBeLessThanOrEqual(60_000 / 5);
     expect((await limiter.consume('user-2')).allowed).toBe(true);
   });
 
   it('refills at limit/period and allows again after retry-after', async () => {
-    // An emission interval of 1 s: a stall of a busy machine between the calls cannot refill it.
-    const limiter = new RateLimiter(client, { limit: 2, periodMs: 2000, keyPrefix: 'rl2:' });
+    // An emission interval of 3 s: a stall of a busy machine between the calls cannot refill it
+    // (with 1 s, one stall of a second between the first and the third call could).
+    const limiter = new RateLimiter(client, { limit: 2, periodMs: 6000, keyPrefix: 'rl2:' });
     await limiter.consume('s');
     await limiter.consume('s');
     const denied = await limiter.consume('s');

@@ -59,7 +59,9 @@ describe('secrets stay secret', () => {
     const wrong = 'wrong-pw-Kp55-do-not-leak';
     const client = createRedisClient({
       url: `redis://:${wrong}@127.0.0.1:${server.port}`,
-      connectTimeoutMs: 2000,
+      // Seconds: the server's refusal (AUTH) must come within it on a loaded machine; a connect
+      // timed out would be CONNECTION.
+      connectTimeoutMs: 10_000,
     });
     try {
       const error = await client.command(['PING']).catch((e: unknown) => e);

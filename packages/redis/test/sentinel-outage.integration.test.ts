@@ -12,15 +12,21 @@ let group: RedisSentinelGroup;
 let client: RedisClient;
 
 async function start(): Promise<void> {
-  group = await startRedisSentinel();
+  // down-after 3 s (not 1 s): the cases below send while there is no master, and a loaded
+  // machine's stalls between the kill and the send must not outlast that window.
+  group = await startRedisSentinel({ downAfterMs: 3000 });
   client = createRedisClient({
     sentinel: { name: group.masterName, sentinels: group.sentinelAddresses },
-    commandTimeoutMs: 2000,
+    // Seconds: the calls on it that must succeed (the setup, the reads after the failover) do
+    // on a loaded machine; the calls about the outage carry deadlines of their own.
+    commandTimeoutMs: 10_000,
     reconnect: { minDelayMs: 50, maxDelayMs: 200 },
   });
   await client.ready();
   await client.command(['SET', 'counter', '10']);
-  await group.master.call(['WAIT', '1', '2000']);
+  // Until the replica has it (it is read back after the failover): WAIT 1 2000 can give up after
+  // 2 s on a descheduled replica, and its reply raced the kit client's own 2 s limit.
+  await group.master.call(['WAIT', '1', '0'], 60_000);
 }
 
 afterEach(async () => {

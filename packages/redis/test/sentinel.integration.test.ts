@@ -10,7 +10,9 @@ beforeAll(async () => {
   group = await startRedisSentinel();
   client = createRedisClient({
     sentinel: { name: group.masterName, sentinels: group.sentinelAddresses },
-    commandTimeoutMs: 2000,
+    // Seconds: every call on it must succeed (8 MiB binary values among them) on a loaded machine.
+    // The retried write during the failover carries a short deadline of its own.
+    commandTimeoutMs: 10_000,
   });
   await client.ready();
 }, 60_000);
@@ -43,17 +45,21 @@ describe('Sentinel', () => {
 
   it('goes on with the promoted replica when the master is killed', async () => {
     await client.command(['SET', 'replicated', 'yes']);
-    await group.master.call(['WAIT', '1', '2000']);
+    // Until the replica has it (read back below, from the promoted replica): WAIT 1 2000 can give
+    // up after 2 s on a descheduled replica, and its reply raced the kit client's own 2 s limit.
+    await group.master.call(['WAIT', '1', '0'], 60_000);
     await group.master.kill();
     await group.waitForFailover(group.master.port);
     // Commands fail (typed) during the failover, then succeed on the new master.
     let reply: unknown;
     const errors: unknown[] = [];
     for (let i = 0; i < 200 && reply !== 'OK'; i++) {
-      reply = await client.command(['SET', 'after-failover', '1']).catch((e: unknown) => {
-        errors.push(e);
-        return undefined;
-      });
+      reply = await client
+        .command(['SET', 'after-failover', '1'], { timeoutMs: 2000 })
+        .catch((e: unknown) => {
+          errors.push(e);
+          return undefined;
+        });
       if (reply !== 'OK') await new Promise((r) => setTimeout(r, 100));
     }
     expect(reply).toBe('OK');

@@ -114,14 +114,17 @@ describe('TieredCache', () => {
 
   it('reloads a stale value once in the background, here and in a second instance reading it from Redis', async () => {
     let calls = 0;
-    const options = { ttlMs: 100, jitter: 0, staleWhileRevalidateMs: 60_000 };
+    // ttlMs of a second, not 100 ms: a value a reload just stored must stay fresh until the
+    // test has read it. With 100 ms, a loaded machine's stall between the reload and the next
+    // read could make that value stale again and start a second, legitimate reload.
+    const options = { ttlMs: 1000, jitter: 0, staleWhileRevalidateMs: 60_000 };
     const cache = makeCache<number>({ ...options, loader: async () => ++calls });
     const namespace = `ns${namespaceCounter}`;
     expect(await cache.get('s')).toBe(1);
     const writtenAt = Date.now();
     // Stale on both clocks: past ttlMs here, and Redis's copy in its last staleWhileRevalidateMs.
     const stale = async () =>
-      Date.now() - writtenAt > 150 && Number(await client.command(['PTTL', `${namespace}:s`])) < 59_950;
+      Date.now() - writtenAt > 1050 && Number(await client.command(['PTTL', `${namespace}:s`])) < 59_950;
     await waitFor('the value to go stale', stale);
     // Stale: every caller gets the old value at once, and one reload runs.
     expect(await Promise.all(Array.from({ length: 20 }, () => cache.get('s')))).toEqual(Array(20).fill(1));
@@ -141,7 +144,7 @@ describe('TieredCache', () => {
     await waitFor(
       'the reloaded value to go stale',
       async () =>
-        Date.now() - rewrittenAt > 150 && Number(await client.command(['PTTL', `${namespace}:s`])) < 59_950,
+        Date.now() - rewrittenAt > 1050 && Number(await client.command(['PTTL', `${namespace}:s`])) < 59_950,
     );
     expect(await peer.get('s')).toBe(2);
     await waitFor('the peer reload', async () => (await peer.get('s')) === 101);
@@ -234,7 +237,7 @@ describe('TieredCache', () => {
     );
   });
 
-  it('invalidates the L1 entry of a second process within 1 s of a write in this one', async () => {
+  it('invalidates the L1 entry of a second process soon after a write in this one (not at its 60 s TTL)', async () => {
     const namespace = `cross${Date.now()}`;
     const cache = new TieredCache<string>(client, { namespace, loader: async () => 'from-loader' });
     caches.push(cache as TieredCache<unknown>);
@@ -274,7 +277,9 @@ describe('TieredCache', () => {
       expect(await waitForLine('ready', 10_000)).toBe('ready from-peer-loader');
       await cache.set('k', 'written-here');
       // The peer re-reads after invalidation and sees the new value from Redis.
-      expect(await waitForLine('invalidated', 1000)).toBe('invalidated written-here');
+      // 10 s, far short of the 60 s TTL: a loaded machine can hold the peer process back for
+      // more than the 1 s this allowed.
+      expect(await waitForLine('invalidated', 10_000)).toBe('invalidated written-here');
     } finally {
       peer.kill();
     }
@@ -285,7 +290,9 @@ describe('TieredCache whose first call meets an unavailable server', () => {
   for (const fault of ['down', 'paused'] as const) {
     it(`works once a ${fault} server is back (the failed subscribe is tried again), with one subscription`, async () => {
       const own = await startRedis();
-      const ownClient = createRedisClient({ url: own.url, commandTimeoutMs: 500, connectTimeoutMs: 500 });
+      // Short deadlines so that the first call fails soon on the stopped server; the connect
+      // deadline is 2 s, not 500 ms, because ready() below must succeed on a loaded machine.
+      const ownClient = createRedisClient({ url: own.url, commandTimeoutMs: 500, connectTimeoutMs: 2000 });
       const cache = new TieredCache<string>(ownClient, { namespace: 'sticky', loader: async () => 'v' });
       try {
         await ownClient.ready();
@@ -310,11 +317,9 @@ describe('TieredCache whose first call meets an unavailable server', () => {
         ).catch((error) => {
           throw new Error(`${error.message}; last error: ${String(last)}`);
         });
-        const reply = (await ownClient.command([
-          'PUBSUB',
-          'NUMSUB',
-          'voelgoed:cache:sticky:invalidate',
-        ])) as unknown[];
+        const reply = (await ownClient.command(['PUBSUB', 'NUMSUB', 'voelgoed:cache:sticky:invalidate'], {
+          timeoutMs: 10_000,
+        })) as unknown[];
         expect(Number(reply[1])).toBe(1);
       } finally {
         if (own.isPaused) own.resume();

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { InfrastructureError } from '@voelgoed/contracts';
-import { type RedisServer, startRedis, stopAll } from '@voelgoed/testkit';
+import { type RedisServer, startRedis, stopAll, until } from '@voelgoed/testkit';
 import { createRedisClient, type RedisClient } from '../src/index.js';
 
 // withConnection lends a connection of its own; it goes back to the pool only when clean, and
@@ -38,7 +38,8 @@ describe('withConnection', () => {
       ),
     ).toBe('TIMEOUT');
     // With the BLPOP still waiting on the lent connection, this PING would wait behind it.
-    expect(await redis.withConnection((c) => c.command(['PING'], { timeoutMs: 2_000 }))).toBe('PONG');
+    // Seconds: a fresh connection on a loaded machine; a BLPOP in the way would hold it forever.
+    expect(await redis.withConnection((c) => c.command(['PING'], { timeoutMs: 10_000 }))).toBe('PONG');
     expect(await redis.command(['LPUSH', 'wc:queue', 'precious'])).toBe(1);
     // A BLPOP left waiting would have taken the item.
     expect(await redis.command(['LRANGE', 'wc:queue', '0', '-1'])).toEqual(['precious']);
@@ -90,13 +91,16 @@ describe('withConnection', () => {
   });
 
   it('a borrower waits for the one connection, and times out with TIMEOUT past commandTimeoutMs', async () => {
-    const short = createRedisClient({ url: server.url, poolSize: 1, commandTimeoutMs: 300 });
+    // 3 s, not 300 ms: the same deadline bounds the calls that must succeed here (the warm-up,
+    // the lent connection's PING, the second borrower's wait for it), which a loaded machine can
+    // stall past 300 ms. The third borrower still has to time out, after 3 s.
+    const short = createRedisClient({ url: server.url, poolSize: 1, commandTimeoutMs: 3_000 });
     try {
-      // The pool's one connection made first (on a loaded machine a connect can take most of
-      // 300 ms): the deadline under test is the wait for the lent connection, not the connect.
+      // The pool's one connection made first: the deadline under test is the wait for the lent
+      // connection, not the connect.
       await short.ready();
       await short.withConnection((c) => c.command(['PING']));
-      let release!: () => void;
+      let release: (() => void) | undefined;
       const held = short.withConnection(
         (c) =>
           new Promise<unknown>((resolve) => {
@@ -104,10 +108,10 @@ describe('withConnection', () => {
           }),
       );
       // Lent once the first borrower is inside fn.
-      await new Promise((r) => setTimeout(r, 50));
+      await until(() => release !== undefined, { timeoutMs: 10_000 });
       expect(await codeOf(() => short.withConnection((c) => c.command(['PING'])))).toBe('TIMEOUT');
       const waiting = short.withConnection((c) => c.command(['ECHO', 'second']));
-      release();
+      release!();
       expect(await held).toBe('PONG');
       expect(await waiting).toBe('second');
     } finally {
@@ -151,7 +155,7 @@ describe('withConnection against a paused server', () => {
           });
       }
       expect(echoed).toBe('later');
-      const clients = String(await client.command(['CLIENT', 'LIST']))
+      const clients = String(await client.command(['CLIENT', 'LIST'], { timeoutMs: 10_000 }))
         .split('\n')
         .filter((line) => line.trim() !== '');
       expect(clients).toHaveLength(2); // the shared connection and the pool's one

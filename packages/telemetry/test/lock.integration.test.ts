@@ -59,10 +59,11 @@ describe('@voelgoed/lock → lock metrics', () => {
     await expect(second.extend(5000)).rejects.toThrow();
     expect(await second.release()).toBe(false);
 
-    // withLock's watchdog extends on its own (trigger="auto"): a TTL of 2 s renewed every third
-    // of it, so a loaded machine's event-loop stall (up to ~0.5 s in full runs) cannot lose it.
-    await locks.withLock(resource, () => new Promise((resolve) => setTimeout(resolve, 1500)), {
-      ttlMs: 2000,
+    // withLock's watchdog extends on its own (trigger="auto"): a TTL of 3 s renewed every third
+    // of it, so only a stall of 2 s could lose it (with 2 s, a stall of 1.3 s could: a second
+    // lost lock); the work's 2.5 s leave room for one extension or two.
+    await locks.withLock(resource, () => new Promise((resolve) => setTimeout(resolve, 2500)), {
+      ttlMs: 3000,
     });
 
     const s = parseExposition(await telemetry.scrape());

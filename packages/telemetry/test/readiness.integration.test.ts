@@ -4,7 +4,7 @@ import { MemoryKeyValueStore } from '@voelgoed/contracts/memory';
 import { createHttpClient } from '@voelgoed/http';
 import { createRedisLock } from '@voelgoed/lock';
 import { createRedisClient } from '@voelgoed/redis';
-import { type RedisServer, startRedis } from '@voelgoed/testkit';
+import { type RedisServer, startRedis, waitFor } from '@voelgoed/testkit';
 import { checkReadiness, createTelemetry, type Telemetry } from '../src/index.js';
 
 const open: Telemetry[] = [];
@@ -65,7 +65,16 @@ describe('/healthz and /readyz', () => {
     expect(JSON.parse(live.body)).toEqual({ status: 'up' });
 
     await redis.command(['PING']);
-    const ready = await get(server.readyzUrl);
+    // The first answer that says 200 (within 15 s): each check's PING has a 1 s bound, which one
+    // stall of a loaded machine can pass; a resource reported down for good still fails here.
+    const ready = await waitFor(
+      '/readyz to answer 200',
+      async () => {
+        const answer = await get(server.readyzUrl);
+        return answer.status === 200 ? answer : undefined;
+      },
+      { timeoutMs: 15_000, intervalMs: 100 },
+    );
     expect(ready.status).toBe(200);
     const body = JSON.parse(ready.body) as { status: string; checks: HealthReport[] };
     expect(body.status).toBe('up');
