@@ -334,7 +334,11 @@ export class Redlock {
     const [first] = tally.granted;
     if (first === undefined || tally.granted.length < quorum || place?.ahead === true) {
       const refused = await this.#refused(request, replies, tally, place);
-      return this.#lineMoved(line, replies) ? { ...refused, lineMoved: true } : refused;
+      // Only when the others answered (contention): when they failed too, a quick retry would
+      // just fail again, and the usual delay applies.
+      return refused.reason === 'contention' && this.#lineMoved(line, replies)
+        ? { ...refused, lineMoved: true }
+        : refused;
     }
     // Make the highest token known to a majority before handing it out, so that any later
     // majority (which overlaps this one) counts past it. Usually all counters agree already and

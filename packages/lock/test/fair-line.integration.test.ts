@@ -247,10 +247,11 @@ describe('fair line (N = 3)', () => {
     const g = await group(3);
     const resource = 'moved';
     const primary = g.servers[new FairLine(3).nodeOf(lockKeys('lock:', [resource], false))]!;
-    // Short node deadlines (the paused node's calls end soon); a one-minute retry delay, so
-    // that only a wake-up lets the waiter through before the test's timeout.
-    const holder = manager(g.urls, { nodeTimeoutMs: 300 });
-    const waiter = manager(g.urls, { nodeTimeoutMs: 300, retryDelayMs: 60_000, jitterMs: 0 });
+    // Node deadlines of a second (the paused node's calls end soon, and the others' answers come
+    // within it on a loaded machine); a one-minute retry delay, so that only a wake-up lets the
+    // waiter through before the test's timeout.
+    const holder = manager(g.urls, { nodeTimeoutMs: 1000 });
+    const waiter = manager(g.urls, { nodeTimeoutMs: 1000, retryDelayMs: 60_000, jitterMs: 0 });
     // The waiter's subscriptions (in line and out of line) confirmed before the test: a first
     // confirmation wakes the waiters to try once more, which would hide a release that wakes nobody.
     for (const warm of ['warm-line', ['warm-a', 'warm-b']]) {

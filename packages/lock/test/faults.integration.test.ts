@@ -74,7 +74,12 @@ describe('validity counted once (N = 5, 3 masters paused while a call is in flig
     async (pauseMs) => {
       const g = await group(5);
       const a = locks(g.urls, 4000); // node deadline past the pause: the paused nodes do answer
-      await (await a.acquire('warm-up', 1000)).release(); // connected everywhere
+      // Connected everywhere. A TTL past the node deadline: release() resolves on a quorum, so a
+      // node can still be behind on the warm-up (its script unknown there, sent again as EVAL)
+      // when the test pauses it; a call there with a deadline of min(nodeTimeoutMs, TTL) shorter
+      // than the pause would time out, the client would drop that connection as dead, and the
+      // acquire below would fail on that node with it (the key never written there).
+      await (await a.acquire('warm-up', 10_000)).release();
       const started = performance.now();
       const pending = a.acquireHandle('paused-acquire', ttl, { retries: 0 });
       for (const s of g.servers.slice(0, 3)) s.pause();
@@ -148,7 +153,7 @@ describe('failure reasons match the outage (N = 5)', () => {
     const g = await group(5);
     const a = locks(g.urls);
     const b = locks(g.urls);
-    await (await b.acquire('warm-up', 1000)).release();
+    await (await b.acquire('warm-up', 10_000)).release();
     const held = await a.acquire('reasons-paused', 10_000);
     for (const s of g.servers.slice(0, 3)) s.pause();
     const error = await b
@@ -163,7 +168,7 @@ describe('failure reasons match the outage (N = 5)', () => {
     const g = await group(5);
     const a = locks(g.urls);
     const b = locks(g.urls);
-    await (await b.acquire('warm-up', 1000)).release();
+    await (await b.acquire('warm-up', 10_000)).release();
     await a.acquire('reasons-killed', 10_000);
     for (const s of g.servers.slice(0, 3)) await s.kill();
     for (const resource of ['reasons-killed', 'reasons-free']) {
@@ -196,7 +201,7 @@ describe('a holder paused past its TTL', () => {
       // B connects before A stalls the event loop (and gets a generous node deadline), so that on
       // a loaded machine B still takes the lock on every node, which the end of the test checks.
       const b = locks(g.urls, 2000, false);
-      await (await b.acquire('warm-up', 1000)).release();
+      await (await b.acquire('warm-up', 10_000)).release();
       let next: Awaited<ReturnType<RedisLock['acquire']>> | undefined;
       let sawAbort: unknown;
       const run = a.withLock(
@@ -239,7 +244,7 @@ describe('a node restarted empty (N = 3)', () => {
     const a = locks(g.urls, 200, false);
     // A is connected everywhere first: a command still waiting for a first connection to node 2
     // would be sent once node 2 is back, and put A's lock there after all.
-    await (await a.acquire('warm-up', 1000)).release();
+    await (await a.acquire('warm-up', 10_000)).release();
     // Node 2 is down while A acquires (a SIGSTOPped node would still run the queued SET later).
     await g.servers[2]!.kill();
     const first = await a.acquire('restart', 30_000);
@@ -285,7 +290,7 @@ describe('a node restarted empty (N = 3)', () => {
     const g = await group(3);
     const a = locks(g.urls, 200);
     const ttl = 400;
-    await (await a.acquire('warm-up', 1000)).release(); // connected everywhere (see above)
+    await (await a.acquire('warm-up', 10_000)).release(); // connected everywhere (see above)
     await g.servers[2]!.kill();
     const first = await a.acquire('rejoin', ttl);
     await g.servers[2]!.restart();
@@ -398,7 +403,7 @@ describe('an attempt that fails for lack of validity (N = 3)', () => {
     const a = createRedisLock({ urls: g.urls, nodeTimeoutMs: 5000, driftFactor: 0.6, fairLine: false });
     managers.push(a);
     const b = locks(g.urls, 2000, false);
-    for (const m of [a, b]) await (await m.acquire('warm-up', 1000)).release();
+    for (const m of [a, b]) await (await m.acquire('warm-up', 10_000)).release();
     const controller = new AbortController();
     const pending = a
       .acquire('validity-delay', 1000, {
@@ -431,7 +436,7 @@ describe('an attempt that fails for lack of validity (N = 3)', () => {
     async (n) => {
       const g = await group(n);
       const a = locks(g.urls);
-      await (await a.acquire('warm-up', 1000)).release();
+      await (await a.acquire('warm-up', 10_000)).release();
       // drift = 1 × 0.01 + 2 ms > 1 ms: no attempt could ever leave validity.
       const error = await a
         .acquire('no-validity', 1, { retries: 5, retryDelayMs: 60_000 })

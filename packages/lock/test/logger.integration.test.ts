@@ -25,7 +25,7 @@ async function setup(logger: Logger | undefined, n = 1, nodeTimeoutMs = 2000) {
   const locks = createRedisLock({ urls: g.urls, nodeTimeoutMs, ...(logger ? { logger } : {}) });
   managers.push(locks);
   // Connected before the test's stall, so the stall is all that happens to the lock.
-  await (await locks.acquire('warm-up', 1000)).release();
+  await (await locks.acquire('warm-up', 10_000)).release();
   return { g, locks };
 }
 
