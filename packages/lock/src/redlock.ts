@@ -21,7 +21,14 @@ import {
   tallyAcquire,
   tokensOf,
 } from './quorum.js';
-import { acquireScript, extendScript, raiseFenceScript, releaseScript } from './scripts.js';
+import {
+  type AttemptState,
+  acquireScript,
+  extendScript,
+  raiseFenceScript,
+  releaseScript,
+  runAcquire,
+} from './scripts.js';
 
 /** A successful attempt: the lock is held on a majority until `validUntil`. */
 export interface Granted {
@@ -51,6 +58,9 @@ export interface Refused {
    */
   lineMoved?: boolean;
 }
+
+/** The state of an attempt on one node (N = 1): its one call is the whole attempt. */
+const UNDECIDED: AttemptState = Object.freeze({ decided: false });
 
 /** The everyday refusal (held by someone else, nothing taken), shared: contention is a hot path. */
 const CONTENDED: Refused = Object.freeze({ ok: false, reason: 'contention', split: false, error: undefined });
@@ -205,13 +215,15 @@ export class Redlock {
     i: number,
     line: LineRequest | undefined,
     call: CommandOptions,
+    attempt: AttemptState = UNDECIDED,
   ) {
+    type Reply = number | unknown[] | string;
     if (line === undefined)
-      return acquireScript.run<number | unknown[] | string>(client, request.keys, request.argv, call);
+      return runAcquire<Reply>(acquireScript, client, request.keys, request.argv, call, attempt);
     if (i !== line.node)
-      return acquireScript.run<number | unknown[] | string>(client, request.keys, line.argvNoMarker, call);
+      return runAcquire<Reply>(acquireScript, client, request.keys, line.argvNoMarker, call, attempt);
     const argv = [request.value, String(request.ttlMs), '0', line.leaseMs, line.score, line.join ? '1' : '0'];
-    return lineAcquireScript.run<unknown[] | string>(client, line.keys, argv, call);
+    return runAcquire<unknown[] | string>(lineAcquireScript, client, line.keys, argv, call, attempt);
   }
 
   /** What the line node answered to an attempt: its place for the caller, or it failed (line down). */
@@ -316,7 +328,8 @@ export class Redlock {
     const quorum = this.quorum;
     const line = this.#lineUp(request);
     const call = this.#call(request.ttlMs);
-    const calls = request.nodes.map((client, i) => this.#acquireOn(request, client, i, line, call));
+    const attempt: AttemptState = { decided: false };
+    const calls = request.nodes.map((client, i) => this.#acquireOn(request, client, i, line, call, attempt));
     let replies = await gather(calls, (rs) => this.#acquireDecided(rs, line));
     // The line node's "not your turn" refuses the attempt whatever the others said; it is
     // contention (a quorum answered) or an outage like any other refusal. A refusal there with
@@ -333,6 +346,10 @@ export class Redlock {
     }
     const [first] = tally.granted;
     if (first === undefined || tally.granted.length < quorum || place?.ahead === true) {
+      // Refused: releases are queued behind the calls still out, so a node answering late must
+      // not be sent the acquire again (see runAcquire). A granted attempt's late nodes still get
+      // it: the lock is then on every node that answers, not on a bare quorum.
+      attempt.decided = true;
       const refused = await this.#refused(request, replies, tally, place);
       // Only when the others answered (contention): when they failed too, a quick retry would
       // just fail again, and the usual delay applies.
@@ -350,11 +367,17 @@ export class Redlock {
     if (current < quorum) {
       const raised = await this.#raiseFences(request, behind, tokens, current);
       if (raised.failed > 0) error = raised.error;
-      if (current + raised.done < quorum) return this.#refuse(request, replies, 'quorum', error, true);
+      if (current + raised.done < quorum) {
+        attempt.decided = true;
+        return this.#refuse(request, replies, 'quorum', error, true);
+      }
     }
     const validUntil = this.validUntil(startedAt, request.ttlMs);
     // Not a split vote: the quorum granted, too slowly. The retry waits its delay like any other.
-    if (validUntil <= performance.now()) return this.#refuse(request, replies, 'validity', error, false);
+    if (validUntil <= performance.now()) {
+      attempt.decided = true;
+      return this.#refuse(request, replies, 'validity', error, false);
+    }
     // Granted by the quorum while the line node, behind the others, put us in line: leave it.
     if (place !== undefined && place.rank >= 0) void this.lineLeave(request);
     return { ok: true, tokens, validUntil };

@@ -452,3 +452,40 @@ describe('an attempt that fails for lack of validity (N = 3)', () => {
     10_000,
   );
 });
+
+describe('a node that answers NOSCRIPT after the attempt was decided (N = 3)', () => {
+  it('is not sent the acquire again: it would land after the release queued behind it and keep a key nobody holds', async () => {
+    const g = await group(3);
+    const holder = locks(g.urls, 5000, false);
+    const a = locks(g.urls, 5000, false);
+    for (const m of [holder, a]) await (await m.acquire('warm-up', 10_000)).release();
+    await holder.acquire('late-noscript', 60_000);
+    const node = g.servers[2]!;
+    // Node 2 as after a restart: no copy of the lock, no scripts. Paused while a's attempt is sent.
+    await node.call(['DEL', 'lock:l:late-noscript']);
+    await node.call(['SCRIPT', 'FLUSH']);
+    const port = `:${new URL(node.url).port}`;
+    const evalshaFailures: string[] = [];
+    const off = subscribe(Channels.redisCommand, (e) => {
+      if (e.target.endsWith(port) && e.command === 'EVALSHA' && e.outcome === 'error')
+        evalshaFailures.push(e.errorCode ?? '');
+    });
+    try {
+      node.pause();
+      // Refused by nodes 0 and 1 (held) without waiting for node 2; its release there is queued.
+      const refused = await a.acquire('late-noscript', 60_000, { retries: 0 }).catch((e: unknown) => e);
+      expect(refused).toMatchObject({ code: 'LOCK_TIMEOUT', reason: 'contention' });
+      node.resume();
+      // Node 2 answers the attempt's EVALSHA with NOSCRIPT, after the attempt was decided.
+      await waitFor('the late NOSCRIPT', async () => (evalshaFailures.length > 0 ? true : undefined));
+      // Watched for a second: no lock key appears there (the acquire re-sent as EVAL set one, for
+      // the attempt's whole 60 s TTL).
+      for (const end = performance.now() + 1000; performance.now() < end; ) {
+        expect(await node.call(['EXISTS', 'lock:l:late-noscript'])).toBe(0);
+        await sleep(20);
+      }
+    } finally {
+      off();
+    }
+  });
+});
