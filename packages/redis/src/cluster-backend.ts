@@ -51,7 +51,9 @@ export class ClusterBackend implements Backend {
   async connect(): Promise<void> {
     await this.#client.connect();
     if (this.#refreshMs > 0 && this.#topologyTimer === undefined) {
-      this.#topologyTimer = setInterval(() => void this.refreshTopology(), this.#refreshMs);
+      // Best effort: a refresh that fails (nodes gone, the client closing) waits for the next one
+      // or a MOVED. Left unhandled, its rejection would crash the process.
+      this.#topologyTimer = setInterval(() => this.refreshTopology().catch(() => {}), this.#refreshMs);
       this.#topologyTimer.unref();
     }
   }

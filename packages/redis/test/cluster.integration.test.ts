@@ -167,3 +167,28 @@ async function ownerPortForSlot(slot: number) {
   const port = Number(range[2][1]);
   return cluster.nodes.find((n) => n.port === port)!;
 }
+
+describe('Redis Cluster topology refresh', () => {
+  it('a periodic refresh that fails (every node gone) is no unhandled rejection: the process would crash', async () => {
+    const own = await startRedisCluster();
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    const c = createRedisClient({
+      cluster: { nodes: own.seeds.slice(0, 1), topologyRefreshMs: 50 },
+      connectTimeoutMs: 500,
+    });
+    try {
+      await c.ready();
+      const refreshes = c.refreshTopology();
+      await refreshes;
+      await own.stop();
+      // Several refreshes run against nodes that are gone; each one fails.
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      await c.close();
+    }
+  }, 30_000);
+});
