@@ -21,14 +21,7 @@ import {
   tallyAcquire,
   tokensOf,
 } from './quorum.js';
-import {
-  type AttemptState,
-  acquireScript,
-  extendScript,
-  raiseFenceScript,
-  releaseScript,
-  runAcquire,
-} from './scripts.js';
+import { acquireScript, extendScript, raiseFenceScript, releaseScript } from './scripts.js';
 
 /** A successful attempt: the lock is held on a majority until `validUntil`. */
 export interface Granted {
@@ -58,9 +51,6 @@ export interface Refused {
    */
   lineMoved?: boolean;
 }
-
-/** The state of an attempt on one node (N = 1): its one call is the whole attempt. */
-const UNDECIDED: AttemptState = Object.freeze({ decided: false });
 
 /** The everyday refusal (held by someone else, nothing taken), shared: contention is a hot path. */
 const CONTENDED: Refused = Object.freeze({ ok: false, reason: 'contention', split: false, error: undefined });
@@ -215,15 +205,14 @@ export class Redlock {
     i: number,
     line: LineRequest | undefined,
     call: CommandOptions,
-    attempt: AttemptState = UNDECIDED,
+    resend?: () => boolean,
   ) {
     type Reply = number | unknown[] | string;
-    if (line === undefined)
-      return runAcquire<Reply>(acquireScript, client, request.keys, request.argv, call, attempt);
+    if (line === undefined) return acquireScript.run<Reply>(client, request.keys, request.argv, call, resend);
     if (i !== line.node)
-      return runAcquire<Reply>(acquireScript, client, request.keys, line.argvNoMarker, call, attempt);
+      return acquireScript.run<Reply>(client, request.keys, line.argvNoMarker, call, resend);
     const argv = [request.value, String(request.ttlMs), '0', line.leaseMs, line.score, line.join ? '1' : '0'];
-    return runAcquire<unknown[] | string>(lineAcquireScript, client, line.keys, argv, call, attempt);
+    return lineAcquireScript.run<unknown[] | string>(client, line.keys, argv, call, resend);
   }
 
   /** What the line node answered to an attempt: its place for the caller, or it failed (line down). */
@@ -238,14 +227,14 @@ export class Redlock {
     return place;
   }
 
-  /** Whether the line node of this attempt failed to answer and another node keeps the line now. */
-  #lineMoved(line: LineRequest | undefined, replies: readonly (NodeReply<unknown> | undefined)[]): boolean {
-    if (line === undefined || this.#fairLine === undefined) return false;
-    const reply = replies[line.node];
-    if (reply === undefined || reply.ok || isInfrastructureError(reply.error, 'INVALID_ARGUMENT'))
-      return false;
-    const now = this.#fairLine.pick(line.primary);
-    return now !== undefined && now !== line.node;
+  /**
+   * Whether the line node of this attempt is down now (#lineAnswer marked it so when it failed to
+   * answer) and another node keeps the line.
+   */
+  #lineMoved(line: LineRequest | undefined): boolean {
+    const fairLine = this.#fairLine;
+    if (line === undefined || fairLine === undefined || fairLine.isUp(line.node)) return false;
+    return fairLine.pick(line.primary) !== undefined;
   }
 
   /**
@@ -328,8 +317,13 @@ export class Redlock {
     const quorum = this.quorum;
     const line = this.#lineUp(request);
     const call = this.#call(request.ttlMs);
-    const attempt: AttemptState = { decided: false };
-    const calls = request.nodes.map((client, i) => this.#acquireOn(request, client, i, line, call, attempt));
+    // Once the attempt is refused, its releases are queued behind the calls still out: a node that
+    // answers NOSCRIPT late (restarted, flushed or new, and slow) must not be sent the acquire
+    // again as EVAL, which would land after that release and keep a key nobody holds for a TTL.
+    // A granted attempt's late nodes still get it: the lock is on every node that answers.
+    let refused = false;
+    const resend = () => !refused;
+    const calls = request.nodes.map((client, i) => this.#acquireOn(request, client, i, line, call, resend));
     let replies = await gather(calls, (rs) => this.#acquireDecided(rs, line));
     // The line node's "not your turn" refuses the attempt whatever the others said; it is
     // contention (a quorum answered) or an outage like any other refusal. A refusal there with
@@ -346,16 +340,13 @@ export class Redlock {
     }
     const [first] = tally.granted;
     if (first === undefined || tally.granted.length < quorum || place?.ahead === true) {
-      // Refused: releases are queued behind the calls still out, so a node answering late must
-      // not be sent the acquire again (see runAcquire). A granted attempt's late nodes still get
-      // it: the lock is then on every node that answers, not on a bare quorum.
-      attempt.decided = true;
-      const refused = await this.#refused(request, replies, tally, place);
+      refused = true;
+      const outcome = await this.#refused(request, replies, tally, place);
       // Only when the others answered (contention): when they failed too, a quick retry would
       // just fail again, and the usual delay applies.
-      return refused.reason === 'contention' && this.#lineMoved(line, replies)
-        ? { ...refused, lineMoved: true }
-        : refused;
+      return outcome.reason === 'contention' && this.#lineMoved(line)
+        ? { ...outcome, lineMoved: true }
+        : outcome;
     }
     // Make the highest token known to a majority before handing it out, so that any later
     // majority (which overlaps this one) counts past it. Usually all counters agree already and
@@ -368,14 +359,14 @@ export class Redlock {
       const raised = await this.#raiseFences(request, behind, tokens, current);
       if (raised.failed > 0) error = raised.error;
       if (current + raised.done < quorum) {
-        attempt.decided = true;
+        refused = true;
         return this.#refuse(request, replies, 'quorum', error, true);
       }
     }
     const validUntil = this.validUntil(startedAt, request.ttlMs);
     // Not a split vote: the quorum granted, too slowly. The retry waits its delay like any other.
     if (validUntil <= performance.now()) {
-      attempt.decided = true;
+      refused = true;
       return this.#refuse(request, replies, 'validity', error, false);
     }
     // Granted by the quorum while the line node, behind the others, put us in line: leave it.

@@ -1,4 +1,4 @@
-import { type CommandOptions, defineScript, type RedisClient, type RedisScript } from '@voelgoed/redis';
+import { defineScript } from '@voelgoed/redis';
 
 // KEYS are laid out in groups of n (n = number of resources): lock keys, then fencing counters,
 // then waiter markers. All of one resource's keys share a Cluster slot (see keys.ts).
@@ -84,34 +84,3 @@ for i = 1, n do
 end
 return 1
 `);
-
-/** An acquisition attempt's state, seen by its node calls. */
-export interface AttemptState {
-  /** The attempt was refused: its releases are on their way, so no acquire is sent again. */
-  decided: boolean;
-}
-
-/**
- * Runs an acquire script (EVALSHA; EVAL when the node does not know it), except that the EVAL is
- * not sent once the attempt was refused: a node that answers NOSCRIPT late (restarted, flushed, or
- * new, and slow) would get the acquire after the release the decision queued behind it, and keep
- * a lock key that nobody holds for a whole TTL. Such a call fails with its NOSCRIPT error; the
- * next attempt sends the script again.
- */
-export function runAcquire<T>(
-  script: RedisScript,
-  client: RedisClient,
-  keys: readonly string[],
-  argv: readonly string[],
-  call: CommandOptions,
-  attempt: AttemptState,
-): Promise<T> {
-  const command = ['EVALSHA', script.sha1, String(keys.length), ...keys, ...argv];
-  return client.command<T>(command, call).catch((error: unknown) => {
-    if ((error as { reply?: unknown })?.reply !== 'NOSCRIPT' || attempt.decided) throw error;
-    const withSource = command.slice();
-    withSource[0] = 'EVAL';
-    withSource[1] = script.source;
-    return client.command<T>(withSource, call);
-  });
-}

@@ -25,12 +25,17 @@ export class RedisScript {
     this.sha1 = createHash('sha1').update(source).digest('hex');
   }
 
-  /** Runs the script on `client` with KEYS and ARGV. */
+  /**
+   * Runs the script on `client` with KEYS and ARGV. `resend` is asked, when the server answers
+   * NOSCRIPT, whether to send the script again with EVAL (default: always); a caller whose answer
+   * is no longer wanted (e.g. a lock attempt already refused) can say no, and gets the NOSCRIPT error.
+   */
   run<T = RedisReply>(
     client: Pick<RedisClient, 'command'>,
     keys: readonly RedisArgument[] = [],
     args: readonly RedisArgument[] = [],
     options?: CommandOptions,
+    resend?: () => boolean,
   ): Promise<T> {
     const nk = keys.length;
     if (this.numberOfKeys !== undefined && nk !== this.numberOfKeys) {
@@ -51,7 +56,7 @@ export class RedisScript {
     }
     return client.command<T>(command, options).catch((error: unknown) => {
       // Checked by shape, not instanceof: subpath bundles may hold their own copy of the class.
-      if ((error as { reply?: unknown })?.reply !== 'NOSCRIPT') throw error;
+      if ((error as { reply?: unknown })?.reply !== 'NOSCRIPT' || resend?.() === false) throw error;
       const withSource = command.slice();
       withSource[0] = 'EVAL';
       withSource[1] = this.source;
