@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import {
   createWebhookSender,
   isHttpError,
@@ -10,6 +10,7 @@ import {
   verifyWebhook,
   WebhookVerificationError,
 } from '../src/index.js';
+import { nextWebhookDelay } from '../src/webhooks/deliver.js';
 
 const SECRET = `whsec_${Buffer.from('a-very-secret-signing-key-0001').toString('base64')}`;
 const OLD_SECRET = `whsec_${Buffer.from('the-previous-signing-key-0000').toString('base64')}`;
@@ -273,4 +274,25 @@ describe('isPublicAddress (SSRF guard)', () => {
       expect(isPublicAddress(address)).toBe(true);
     },
   );
+});
+
+describe('the retry schedule with jitter', () => {
+  it('scales each wait by a factor in [1 - jitter, 1 + jitter], and is undefined once spent', () => {
+    const random = jest.spyOn(Math, 'random');
+    try {
+      // The lowest and highest draws give the ends of the range; the middle one the wait itself.
+      random.mockReturnValue(0);
+      expect(nextWebhookDelay([30, 500], 0.2, 1)).toBe(24);
+      expect(nextWebhookDelay([30, 500], 0.2, 2)).toBe(400);
+      random.mockReturnValue(0.5);
+      expect(nextWebhookDelay([30, 500], 0.2, 1)).toBe(30);
+      random.mockReturnValue(1 - Number.EPSILON);
+      expect(nextWebhookDelay([30, 500], 0.2, 1)).toBe(36);
+      expect(nextWebhookDelay([30, 500], 0.2, 2)).toBe(600);
+      expect(nextWebhookDelay([30, 500], 0, 2)).toBe(500);
+      expect(nextWebhookDelay([30, 500], 0.2, 3)).toBeUndefined();
+    } finally {
+      random.mockRestore();
+    }
+  });
 });
